@@ -1,0 +1,115 @@
+"""Routing's events (what happened to offers and plans) and commands (what specialists asked)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+
+from schemas.envelope import Event
+from schemas.triage import Team, Urgency
+
+
+class _StepEvent(Event):
+    step_id: str  # one plan step per team; a single-team case has one step
+    team: Team
+
+
+class AssignmentOffered(_StepEvent):
+    event_type: Literal["AssignmentOffered"] = "AssignmentOffered"
+    specialist_id: str
+    urgency: Urgency
+    offer_expires_at: AwareDatetime
+    attempt: int = Field(ge=1)
+    relaxed: list[str] = Field(default_factory=list)  # preferences dropped to find someone
+
+
+class AssignmentAccepted(_StepEvent):
+    event_type: Literal["AssignmentAccepted"] = "AssignmentAccepted"
+    specialist_id: str
+    urgency: Urgency
+
+
+class AssignmentDeclined(_StepEvent):
+    event_type: Literal["AssignmentDeclined"] = "AssignmentDeclined"
+    specialist_id: str
+    reason: str = ""
+
+
+class OfferExpired(_StepEvent):
+    event_type: Literal["OfferExpired"] = "OfferExpired"
+    specialist_id: str
+
+
+class CaseEscalated(_StepEvent):
+    event_type: Literal["CaseEscalated"] = "CaseEscalated"
+    reason: str
+    escalate_to: Literal["team_lead", "ops"] = "ops"
+
+
+class EmergencyAssigned(_StepEvent):
+    """Emergency path: the on-call surgeon is assigned at once and paged; no offer round."""
+
+    event_type: Literal["EmergencyAssigned"] = "EmergencyAssigned"
+    specialist_id: str
+
+
+class PlanStepReleased(_StepEvent):
+    event_type: Literal["PlanStepReleased"] = "PlanStepReleased"
+    depends_on: list[str] = Field(default_factory=list)
+
+
+class AssignmentCompleted(_StepEvent):
+    event_type: Literal["AssignmentCompleted"] = "AssignmentCompleted"
+    specialist_id: str
+    report_ref: str | None = None
+
+
+class CaseCompleted(Event):
+    event_type: Literal["CaseCompleted"] = "CaseCompleted"
+    report_refs: list[str] = Field(default_factory=list)
+
+
+class RoutingStopped(Event):
+    """The case was cancelled or erased: no more offers, clocks stop."""
+
+    event_type: Literal["RoutingStopped"] = "RoutingStopped"
+    reason: str
+
+
+RoutingEvent = (
+    AssignmentOffered | AssignmentAccepted | AssignmentDeclined | OfferExpired | CaseEscalated
+    | EmergencyAssigned | PlanStepReleased | AssignmentCompleted | CaseCompleted | RoutingStopped
+)
+
+
+# Commands from the specialists' API, serialised through the routing agent (keyed by case id)
+# so that two concurrent accepts are decided in one place, in order.
+class AcceptOffer(Event):
+    event_type: Literal["AcceptOffer"] = "AcceptOffer"
+    step_id: str
+    specialist_id: str
+
+
+class DeclineOffer(Event):
+    event_type: Literal["DeclineOffer"] = "DeclineOffer"
+    step_id: str
+    specialist_id: str
+    reason: str = Field(default="", max_length=500)
+
+
+class CompleteAssignment(Event):
+    event_type: Literal["CompleteAssignment"] = "CompleteAssignment"
+    step_id: str
+    specialist_id: str
+    report_text: str = Field(default="", max_length=50_000)
+    attachment_ref: str | None = None
+
+
+class ExpireOffers(Event):
+    """A clock tick for one case: expire offers whose timeout has passed at `occurred_at`."""
+
+    event_type: Literal["ExpireOffers"] = "ExpireOffers"
+
+
+RoutingCommand = AcceptOffer | DeclineOffer | CompleteAssignment | ExpireOffers
