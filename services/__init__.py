@@ -1,0 +1,1 @@
+"""The four services of the spine second-opinion case router, and what they share."""

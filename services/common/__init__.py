@@ -1,0 +1,1 @@
+"""Infrastructure shared by the services: settings, Kafka, faust, HTTP, auth, logging, metrics."""

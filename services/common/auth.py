@@ -1,0 +1,192 @@
+"""Who is calling: bearer JWTs (HS256 or RS256) with a role and scopes, or API keys for systems.
+
+No secret lives in the repository. Without AUTH_JWT_SECRET a random development secret is
+created once per checkout under .run/ (git-ignored) so that the local processes agree; any
+real deployment sets AUTH_JWT_SECRET or AUTH_JWT_PUBLIC_KEY from its secret store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+import jwt
+from fastapi import Depends, Header
+from pydantic import BaseModel, ConfigDict
+
+from services.common.problems import ProblemError
+from services.common.settings import REPO_ROOT, env_str
+
+Role = Literal["referrer", "specialist", "ops", "system"]
+ROLES: tuple[Role, ...] = ("referrer", "specialist", "ops", "system")
+
+
+class Principal(BaseModel):
+    """An authenticated caller. For a specialist `subject` is the specialist id; for a
+    referral system it is the referrer id."""
+
+    model_config = ConfigDict(frozen=True)
+
+    subject: str
+    role: Role
+    scopes: frozenset[str] = frozenset()
+
+
+class AuthConfig(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    secret: str | None
+    public_key: str | None
+    audience: str
+    issuer: str | None
+    api_keys: dict[str, dict[str, object]]  # sha256(key) -> {subject, role, scopes}
+
+
+def _dev_secret() -> str:
+    path = Path(env_str("AUTH_DEV_SECRET_FILE", str(REPO_ROOT / ".run" / "dev-jwt-secret")))
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        candidate = secrets.token_urlsafe(48)
+        try:
+            with path.open("x") as fh:  # exclusive create: concurrent starters agree on one secret
+                fh.write(candidate)
+        except FileExistsError:
+            pass
+    return path.read_text().strip()
+
+
+def _api_keys() -> dict[str, dict[str, object]]:
+    raw = env_str("AUTH_API_KEYS", "")
+    file = env_str("AUTH_API_KEYS_FILE", "")
+    if file:
+        raw = Path(file).read_text()
+    return json.loads(raw) if raw else {}
+
+
+@lru_cache(maxsize=1)
+def config() -> AuthConfig:
+    """Auth settings from the environment (read once per process)."""
+    public_key = env_str("AUTH_JWT_PUBLIC_KEY", "") or None
+    secret = env_str("AUTH_JWT_SECRET", "") or (None if public_key else _dev_secret())
+    return AuthConfig(
+        secret=secret,
+        public_key=public_key,
+        audience=env_str("AUTH_JWT_AUDIENCE", "spine-router"),
+        issuer=env_str("AUTH_JWT_ISSUER", "") or None,
+        api_keys=_api_keys(),
+    )
+
+
+def hash_api_key(key: str) -> str:
+    """How API keys are stored: only their SHA-256."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def mint_token(
+    *, subject: str, role: Role, scopes: tuple[str, ...] = (), ttl_seconds: int = 3600,
+    now: float | None = None,
+) -> str:
+    """An HS256 token signed with the configured secret (tests, the demo, local tools)."""
+    cfg = config()
+    if cfg.secret is None:
+        raise RuntimeError("minting needs AUTH_JWT_SECRET; RS256 tokens come from the IdP")
+    issued = int(now if now is not None else time.time())
+    claims: dict[str, object] = {
+        "sub": subject, "role": role, "scope": " ".join(scopes),
+        "aud": cfg.audience, "iat": issued, "exp": issued + ttl_seconds,
+    }
+    if cfg.issuer:
+        claims["iss"] = cfg.issuer
+    return jwt.encode(claims, cfg.secret, algorithm="HS256")
+
+
+def _unauthorized(detail: str) -> ProblemError:
+    return ProblemError(
+        401, "Unauthorized", detail, kind="unauthorized",
+        headers={"WWW-Authenticate": 'Bearer realm="spine-router"'},
+    )
+
+
+def principal_from_token(token: str) -> Principal:
+    """Verify a bearer token and return its principal; raises ProblemError(401)."""
+    cfg = config()
+    key, algorithms = (
+        (cfg.public_key, ["RS256", "ES256"]) if cfg.public_key else (cfg.secret, ["HS256"])
+    )
+    try:
+        claims = jwt.decode(
+            token, key, algorithms=algorithms, audience=cfg.audience, issuer=cfg.issuer,
+            options={"require": ["sub", "exp"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise _unauthorized("token expired") from exc
+    except jwt.InvalidTokenError as exc:
+        raise _unauthorized("invalid token") from exc
+    role = claims.get("role")
+    if role not in ROLES:
+        raise _unauthorized("token has no valid role claim")
+    scopes = frozenset(str(claims.get("scope", "")).split())
+    return Principal(subject=str(claims["sub"]), role=role, scopes=scopes)
+
+
+def principal_from_api_key(key: str) -> Principal:
+    """Look up a system client's API key by its hash; raises ProblemError(401)."""
+    entry = config().api_keys.get(hash_api_key(key))
+    if entry is None:
+        raise _unauthorized("unknown API key")
+    scopes = entry.get("scopes") or []
+    return Principal(
+        subject=str(entry["subject"]),
+        role=entry.get("role", "system"),  # type: ignore[arg-type]
+        scopes=frozenset(str(s) for s in scopes),  # type: ignore[attr-defined]
+    )
+
+
+def authenticate(
+    authorization: Annotated[str | None, Header()] = None,
+    x_api_key: Annotated[str | None, Header()] = None,
+) -> Principal:
+    """FastAPI dependency: the caller, from a bearer token or an X-API-Key header."""
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise _unauthorized("use the Bearer scheme")
+        return principal_from_token(token.strip())
+    if x_api_key:
+        return principal_from_api_key(x_api_key)
+    raise _unauthorized("credentials required")
+
+
+def require_roles(*roles: Role, scope: str | None = None) -> Callable[..., Principal]:
+    """Dependency factory: the caller must have one of `roles` (and `scope`, if given)."""
+
+    def dependency(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        if principal.role not in roles:
+            raise ProblemError(
+                403, "Forbidden", f"this endpoint is for: {', '.join(roles)}", kind="forbidden"
+            )
+        if scope and scope not in principal.scopes and principal.role != "ops":
+            raise ProblemError(403, "Forbidden", f"missing scope {scope}", kind="forbidden")
+        return principal
+
+    return dependency
+
+
+def main() -> None:
+    """CLI: print a development token, e.g. `python -m services.common.auth ops ops-1`."""
+    import sys
+
+    role, subject = sys.argv[1], sys.argv[2]
+    if role not in ROLES:
+        raise SystemExit(f"role must be one of {ROLES}")
+    print(mint_token(subject=subject, role=role, ttl_seconds=12 * 3600))  # type: ignore[arg-type]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""The per-event loop every agent uses: parse at the edge, handle, dead-letter failures, go on."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from collections.abc import AsyncIterable, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+
+from schemas.dead_letter import DeadLettered
+from schemas.envelope import Event, derive_id
+from schemas.registry import parse_event
+from schemas.topics import DEAD_LETTERS
+from services.common.errors import describe_exception
+from services.common.metrics import (
+    DEAD_LETTERS as DEAD_LETTER_COUNT,
+)
+from services.common.metrics import (
+    EVENTS_FAILED,
+    EVENTS_PROCESSED,
+    EVENTS_SENT,
+    HANDLE_SECONDS,
+)
+
+log = logging.getLogger("spine.consume")
+
+
+@dataclass(frozen=True)
+class EventMeta:
+    """Where a message came from: enough to find it again and to dead-letter it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+
+
+Handler = Callable[[Event, EventMeta], Awaitable[None]]
+Parser = Callable[[str, bytes], Event]
+
+
+async def send_event(
+    topic: faust.TopicT, event: Event, key: str | None = None, *, wait: bool = False
+) -> None:
+    """Send an event keyed by its case id (or `key`).
+
+    Inside an agent, faust attaches the send to the current event and flushes the producer
+    before committing the input offset, so at-least-once holds without waiting for each ack.
+    `wait=True` awaits the broker's acknowledgement (for HTTP handlers that must not answer early).
+    """
+    fut = await topic.send(key=(key or event.case_id).encode(), value=event.to_bytes())
+    if wait:
+        await fut
+    EVENTS_SENT.labels(service=topic.app.conf.id, topic=topic.get_topic_name()).inc()
+
+
+def dead_letter_for(
+    *, service: str, meta: EventMeta, raw: bytes, exc: BaseException, case_id: str | None
+) -> DeadLettered:
+    """The dead-letter record for one failed message; its id is stable across redeliveries."""
+    return DeadLettered(
+        event_id=derive_id("dead-letter", service, meta.topic, meta.partition, meta.offset),
+        case_id=case_id or "unknown",
+        occurred_at=datetime.now(UTC),
+        service=service,
+        source_topic=meta.topic,
+        source_partition=meta.partition,
+        source_offset=meta.offset,
+        reason=describe_exception(exc)[:4000],
+        original_key_b64=base64.b64encode(meta.key).decode() if meta.key is not None else None,
+        original_value_b64=base64.b64encode(raw).decode(),
+    )
+
+
+async def process_events(
+    stream: AsyncIterable[Any],
+    *,
+    service: str,
+    source_topic: str,
+    handle: Handler,
+    dead_letters: faust.TopicT,
+    parse: Parser = parse_event,
+) -> None:
+    """Handle each event; a failure dead-letters that one message and the loop goes on."""
+    async for fevent in stream.events():  # type: ignore[attr-defined]
+        msg = fevent.message
+        raw = fevent.value if isinstance(fevent.value, bytes) else bytes(fevent.value or b"")
+        meta = EventMeta(topic=msg.topic, partition=msg.partition, offset=msg.offset, key=msg.key)
+        started = time.perf_counter()
+        event: Event | None = None
+        try:
+            event = parse(meta.topic, raw)
+            await handle(event, meta)
+        except Exception as exc:  # one bad event must never stop the agent
+            case_id = event.case_id if event is not None else _key_text(meta.key)
+            record = dead_letter_for(
+                service=service, meta=meta, raw=raw, exc=exc, case_id=case_id
+            )
+            log.warning(
+                "dead-lettered message",
+                extra={"case_id": record.case_id, "topic": meta.topic,
+                       "offset": meta.offset, "reason": record.reason},
+            )
+            EVENTS_FAILED.labels(service=service, topic=meta.topic).inc()
+            DEAD_LETTER_COUNT.labels(service=service, topic=meta.topic).inc()
+            await send_event(dead_letters, record)
+            continue
+        EVENTS_PROCESSED.labels(
+            service=service, topic=meta.topic, event_type=type(event).__name__
+        ).inc()
+        HANDLE_SECONDS.labels(service=service, topic=meta.topic).observe(
+            time.perf_counter() - started
+        )
+
+
+def _key_text(key: bytes | None) -> str | None:
+    """The message key as a case id, if it looks like one (keys are case ids by contract)."""
+    if not key:
+        return None
+    try:
+        text = key.decode()
+    except UnicodeDecodeError:
+        return None
+    return text if 0 < len(text) <= 64 and text.isprintable() else None
+
+
+def dead_letter_topic(app: faust.App) -> faust.TopicT:
+    """The shared dead-letter topic."""
+    from services.common.faust_app import bytes_topic
+
+    return bytes_topic(app, DEAD_LETTERS)

@@ -1,0 +1,48 @@
+"""A faust app configured the same way for every service: plain bytes on the wire, acks=all."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+
+from schemas.topics import ALL_TOPICS, CASE_PARTITIONS
+from services.common.settings import data_dir, env_int, env_str, kafka_bootstrap
+
+_PARTITIONS = {spec.name: spec.partitions for spec in ALL_TOPICS}
+
+
+def make_app(service: str, **overrides: Any) -> faust.App:
+    """The service's faust app; tables are in memory and restored from their changelogs."""
+    settings: dict[str, Any] = {
+        "broker": "kafka://" + kafka_bootstrap().replace(",", ";kafka://"),
+        "store": env_str("FAUST_STORE", "memory://"),
+        "datadir": str(data_dir(service)),
+        "topic_partitions": CASE_PARTITIONS,
+        "topic_replication_factor": 1,
+        "topic_allow_declare": True,  # faust declares its own changelog topics
+        "topic_disable_leader": True,
+        "web_enabled": False,  # each service serves FastAPI instead (services.common.http)
+        "consumer_auto_offset_reset": "earliest",
+        "producer_acks": -1,
+        "producer_linger_ms": env_int("KAFKA_LINGER_MS", 1),
+        "broker_commit_every": env_int("FAUST_COMMIT_EVERY", 100),
+        "broker_commit_interval": 1.0,
+        "stream_wait_empty": False,
+        "table_cleanup_interval": 30.0,
+        "key_serializer": "raw",
+        "value_serializer": "raw",
+    }
+    settings.update(overrides)
+    return faust.App(env_str("FAUST_APP_ID", f"spine-{service}"), **settings)
+
+
+def bytes_topic(app: faust.App, name: str) -> faust.TopicT:
+    """A topic carrying raw bytes; contracts are parsed with pydantic at the edge."""
+    return app.topic(
+        name,
+        key_type=bytes,
+        value_type=bytes,
+        partitions=_PARTITIONS.get(name, CASE_PARTITIONS),
+        internal=False,
+    )
