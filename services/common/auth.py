@@ -119,6 +119,8 @@ def principal_from_token(token: str) -> Principal:
     key, algorithms = (
         (cfg.public_key, ["RS256", "ES256"]) if cfg.public_key else (cfg.secret, ["HS256"])
     )
+    if key is None:
+        raise _unauthorized("no token verification key configured")
     try:
         claims = jwt.decode(
             token, key, algorithms=algorithms, audience=cfg.audience, issuer=cfg.issuer,
