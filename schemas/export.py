@@ -27,7 +27,24 @@ def rendered() -> dict[str, str]:
     return files
 
 
-def main() -> int:
+def stale_files() -> list[str]:
+    """Names whose file under schemas/json/ differs from the models (missing, changed or extra)."""
+    files = rendered()
+    on_disk = {p.name: p.read_text() for p in OUT_DIR.glob("*.json")} if OUT_DIR.exists() else {}
+    changed = [n for n, text in files.items() if on_disk.get(n) != text]
+    extra = [n for n in on_disk if n not in files]
+    return sorted(changed + extra)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if "--check" in args:
+        stale = stale_files()
+        if stale:
+            print("stale JSON Schemas (run python -m schemas.export): " + ", ".join(stale))
+            return 1
+        print("JSON Schemas are current")
+        return 0
     OUT_DIR.mkdir(exist_ok=True)
     files = rendered()
     for stale in OUT_DIR.glob("*.json"):

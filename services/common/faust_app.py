@@ -34,7 +34,8 @@ def make_app(service: str, **overrides: Any) -> faust.App:
         "value_serializer": "raw",
     }
     settings.update(overrides)
-    return faust.App(env_str("FAUST_APP_ID", f"spine-{service}"), **settings)
+    # The prefix lets test runs and demos share a broker without sharing consumer groups.
+    return faust.App(env_str("FAUST_APP_PREFIX", "") + f"spine-{service}", **settings)
 
 
 def bytes_topic(app: faust.App, name: str) -> faust.TopicT:

@@ -1,0 +1,47 @@
+"""Run a faust app as a worker process, with JSON logs and a readiness flag for /health."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import faust
+from mode import Worker
+
+from services.common.settings import env_str
+
+
+def readiness(app: faust.App) -> Callable[[], bool]:
+    """A probe that turns true once the worker has been assigned its partitions."""
+    state = {"ready": False}
+
+    @app.on_partitions_assigned.connect  # type: ignore[misc,arg-type]
+    async def _assigned(sender: object, assigned: object, **kwargs: object) -> None:
+        state["ready"] = True
+
+    return lambda: state["ready"]
+
+
+def logging_config(level: str) -> dict[str, object]:
+    """dictConfig routing every logger, faust's included, to JSON lines on stderr."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "services.common.logs.JsonFormatter"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json"}},
+        "root": {"handlers": ["stderr"], "level": level},
+        "loggers": {
+            "aiokafka": {"level": "WARNING"},
+            "faust": {"level": env_str("FAUST_LOG_LEVEL", "WARNING")},
+            "mode": {"level": "WARNING"},
+        },
+    }
+
+
+def run_worker(app: faust.App) -> None:
+    """Start the worker in this process and block until it stops (SIGTERM/SIGINT)."""
+    level = env_str("LOG_LEVEL", "INFO")
+    worker = Worker(
+        app, loglevel=level, logging_config=logging_config(level), quiet=True,
+        redirect_stdouts=False, override_logging=True,
+    )
+    worker.execute_from_commandline()

@@ -1,0 +1,1 @@
+"""Triage: scores urgency and likely cause of each referral and names the teams needed."""

@@ -1,0 +1,52 @@
+"""Triage's faust agent: referral.events.v1 -> case.triaged.v1. Thin; logic is in the engine."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import FastAPI
+
+from schemas.cases import ReferralReceived
+from schemas.envelope import Event
+from schemas.topics import CASE_TRIAGED, REFERRAL_EVENTS
+from services.common.consume import EventMeta, dead_letter_topic, process_events, send_event
+from services.common.faust_app import bytes_topic, make_app
+from services.common.http import health_router, serve_api_in_worker
+from services.common.logs import get_logger
+from services.common.settings import http_port
+from services.common.worker import readiness
+from services.triage.engine import triage_referral
+from services.triage.handlers import triage_case
+
+SERVICE = "triage"
+log = get_logger(SERVICE)
+
+app = make_app(SERVICE)
+referral_events = bytes_topic(app, REFERRAL_EVENTS)
+case_triaged = bytes_topic(app, CASE_TRIAGED)
+dead_letters = dead_letter_topic(app)
+
+
+async def _handle(event: Event, meta: EventMeta) -> None:
+    if not isinstance(event, ReferralReceived):
+        return  # cancellations are routing's and notify's business
+    triaged = triage_case(event, now=datetime.now(UTC), engine=triage_referral)
+    await send_event(case_triaged, triaged)
+    log.info(
+        "case triaged",
+        extra={"case_id": event.case_id, "urgency": triaged.triage.urgency,
+               "revision": event.revision},
+    )
+
+
+@app.agent(referral_events, name="triage-referrals")
+async def triage_referrals(stream: object) -> None:
+    await process_events(
+        stream,  # type: ignore[arg-type]
+        service=SERVICE, source_topic=REFERRAL_EVENTS, handle=_handle, dead_letters=dead_letters,
+    )
+
+
+api = FastAPI(title="spine-router triage", version="1")
+api.include_router(health_router(SERVICE, readiness(app)))
+serve_api_in_worker(app, api, http_port(SERVICE))

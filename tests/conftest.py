@@ -1,0 +1,31 @@
+"""Session-wide fixtures: one real Kafka broker for every test that needs it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from services.common.topics_admin import ensure_topics
+from tests.support.broker import LocalBroker, external_bootstrap
+
+# Every process started by tests shares one throwaway signing secret, never a repo secret.
+os.environ.setdefault("AUTH_JWT_SECRET", "test-only-secret-" + os.urandom(16).hex())
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """host:port of a real Apache Kafka broker (KRaft) with every project topic created."""
+    existing = external_bootstrap()
+    if existing:
+        asyncio.run(ensure_topics(existing))
+        yield existing
+        return
+    broker = LocalBroker(Path(tmp_path_factory.mktemp("kafka"))).start()
+    try:
+        yield broker.bootstrap
+    finally:
+        broker.stop()

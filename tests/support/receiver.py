@@ -1,0 +1,73 @@
+"""A local HTTP endpoint that records webhooks, optionally failing its first N calls."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class ReceivedCall:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class WebhookReceiver:
+    """Records every POST; answers 500 to the first `fail_first` calls."""
+
+    fail_first: int = 0
+    calls: list[ReceivedCall] = field(default_factory=list)
+    attempts: int = 0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver._lock:
+                    receiver.attempts += 1
+                    failing = receiver.attempts <= receiver.fail_first
+                    if not failing:
+                        headers = {k.lower(): v for k, v in self.headers.items()}
+                        receiver.calls.append(ReceivedCall(self.path, headers, body))
+                self.send_response(500 if failing else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_for(self, predicate: Any, timeout: float = 60.0) -> list[ReceivedCall]:
+        """Wait until `predicate(calls)` is true; returns the calls so far."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                snapshot = list(self.calls)
+            if predicate(snapshot):
+                return snapshot
+            time.sleep(0.2)
+        raise TimeoutError(f"webhooks seen so far: {[c.path for c in self.calls]}")
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
