@@ -1,0 +1,248 @@
+"""apply_event: fold one event into a case summary. Pure, order-tolerant and idempotent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from schemas import cases, notifications, routing
+from schemas.dead_letter import DeadLettered
+from schemas.envelope import Event
+from services.notify.casefile.clocks import (
+    close_clock,
+    earliest,
+    on_sla_event,
+    start_clock,
+    stop_open_clocks,
+)
+from services.notify.casefile.models import (
+    CaseStatus,
+    CaseSummary,
+    Delivery,
+    Escalation,
+    StageTimes,
+    StepState,
+)
+from services.notify.casefile.timeline import entry_for
+
+Handler = Callable[[CaseSummary, Any], None]
+_STATUS_ORDER: tuple[CaseStatus, ...] = (
+    "report_ready", "accepted", "offered", "triaged", "received",
+)
+
+
+def _mark_stage(s: CaseSummary, stage: str, at: datetime) -> None:
+    setattr(s.stages, stage, earliest(getattr(s.stages, stage), at))
+
+
+def _step(s: CaseSummary, e: routing._StepEvent) -> StepState:
+    step = s.steps.get(e.step_id)
+    if step is None:
+        step = s.steps[e.step_id] = StepState(step_id=e.step_id, team=e.team)
+    if e.team not in s.teams:
+        s.teams.append(e.team)
+    return step
+
+
+def _on_received(s: CaseSummary, e: cases.ReferralReceived) -> None:
+    s.referrer_id = e.referrer_id
+    _mark_stage(s, "received", e.occurred_at)
+    if e.revision >= s.revision:
+        s.revision = e.revision
+        s.missing_records = list(e.missing_records)
+
+
+def _on_cancelled(s: CaseSummary, e: cases.ReferralCancelled) -> None:
+    s.referrer_id = s.referrer_id or e.referrer_id
+    _mark_stage(s, "cancelled", e.occurred_at)
+    stop_open_clocks(s, e.occurred_at)
+
+
+def _on_triaged(s: CaseSummary, e: cases.CaseTriaged) -> None:
+    _mark_stage(s, "triaged", e.occurred_at)
+    s.referrer_id = s.referrer_id or e.context.referrer_id
+    if e.revision < s.triage_revision:
+        return  # a stale triage of an older revision must not overwrite the newer one
+    s.triage_revision = e.revision
+    s.urgency = e.triage.urgency
+    s.emergency_pathway = e.triage.emergency_pathway
+    step_teams = [step.team for step in s.steps.values()]
+    s.teams = list(dict.fromkeys([*e.triage.required_teams, *step_teams]))
+
+
+def _on_offered(s: CaseSummary, e: routing.AssignmentOffered) -> None:
+    step = _step(s, e)
+    _mark_stage(s, "offered", e.occurred_at)
+    s.urgency = s.urgency or e.urgency
+    s.offers.offered += 1
+    if step.status in ("pending", "offered") and e.attempt >= step.attempts:
+        step.status = "offered"
+        step.specialist_id = e.specialist_id
+        step.offered_at = e.occurred_at
+        step.offer_expires_at = e.offer_expires_at
+        step.attempts = e.attempt
+        step.waiting_since = earliest(step.waiting_since, e.occurred_at)
+    start_clock(s, e.step_id, "acceptance", e.occurred_at)
+
+
+def _accept(s: CaseSummary, step: StepState, specialist_id: str, at: datetime) -> None:
+    step.status = "accepted" if step.status != "completed" else step.status
+    step.specialist_id = specialist_id
+    step.accepted_at = earliest(step.accepted_at, at)
+    _mark_stage(s, "accepted", at)
+
+
+def _on_accepted(s: CaseSummary, e: routing.AssignmentAccepted) -> None:
+    step = _step(s, e)
+    s.offers.accepted += 1
+    if step.offered_at is not None and step.specialist_id == e.specialist_id:
+        s.offers.acceptance_seconds.append((e.occurred_at - step.offered_at).total_seconds())
+    _accept(s, step, e.specialist_id, e.occurred_at)
+    close_clock(s, e.step_id, "acceptance", e.occurred_at)
+    start_clock(s, e.step_id, "turnaround", e.occurred_at)
+
+
+def _offer_ended(s: CaseSummary, e: routing.AssignmentDeclined | routing.OfferExpired) -> None:
+    step = _step(s, e)
+    if step.status == "offered" and step.specialist_id == e.specialist_id:
+        step.status = "pending"
+        step.specialist_id = None
+        step.offer_expires_at = None
+
+
+def _on_declined(s: CaseSummary, e: routing.AssignmentDeclined) -> None:
+    s.offers.declined += 1
+    _offer_ended(s, e)
+
+
+def _on_expired(s: CaseSummary, e: routing.OfferExpired) -> None:
+    s.offers.expired += 1
+    _offer_ended(s, e)
+
+
+def _on_escalated(s: CaseSummary, e: routing.CaseEscalated) -> None:
+    _step(s, e)
+    s.escalations.append(Escalation(
+        at=e.occurred_at, step_id=e.step_id, team=e.team, escalate_to=e.escalate_to,
+        reason=e.reason[:200],
+    ))
+
+
+def _on_emergency(s: CaseSummary, e: routing.EmergencyAssigned) -> None:
+    step = _step(s, e)
+    step.emergency = True
+    step.waiting_since = earliest(step.waiting_since, e.occurred_at)
+    s.emergency_pathway = True
+    s.urgency = s.urgency or "emergency"
+    _mark_stage(s, "offered", e.occurred_at)
+    _accept(s, step, e.specialist_id, e.occurred_at)
+
+
+def _on_released(s: CaseSummary, e: routing.PlanStepReleased) -> None:
+    step = _step(s, e)
+    step.waiting_since = earliest(step.waiting_since, e.occurred_at)
+
+
+def _on_step_completed(s: CaseSummary, e: routing.AssignmentCompleted) -> None:
+    step = _step(s, e)
+    if step.accepted_at is None:
+        _accept(s, step, e.specialist_id, e.occurred_at)
+    step.status = "completed"
+    step.specialist_id = e.specialist_id
+    step.completed_at = earliest(step.completed_at, e.occurred_at)
+    if e.report_ref and e.report_ref not in s.report_refs:
+        s.report_refs.append(e.report_ref)
+    _mark_stage(s, "report_ready", e.occurred_at)
+    close_clock(s, e.step_id, "acceptance", e.occurred_at)
+    close_clock(s, e.step_id, "turnaround", e.occurred_at)
+
+
+def _on_case_completed(s: CaseSummary, e: routing.CaseCompleted) -> None:
+    s.report_refs = list(dict.fromkeys([*s.report_refs, *e.report_refs]))
+    _mark_stage(s, "completed", e.occurred_at)
+    stop_open_clocks(s, e.occurred_at)
+
+
+def _on_routing_stopped(s: CaseSummary, e: routing.RoutingStopped) -> None:
+    if s.stages.completed is None:
+        _mark_stage(s, "cancelled", e.occurred_at)
+    stop_open_clocks(s, e.occurred_at)
+
+
+def _on_notification(s: CaseSummary, e: Any) -> None:
+    delivered = isinstance(e, notifications.NotificationDelivered)
+    outcome = Delivery(
+        notification_id=e.notification_id, at=e.occurred_at, audience=e.audience, kind=e.kind,
+        outcome="delivered" if delivered else "failed", attempts=e.attempts,
+        final=True if delivered else e.final,
+    )
+    for i, known in enumerate(s.deliveries):
+        if known.notification_id == e.notification_id:
+            if known.at <= e.occurred_at:
+                s.deliveries[i] = outcome
+            return
+    s.deliveries.append(outcome)
+
+
+def _on_dead_letter(s: CaseSummary, e: DeadLettered) -> None:
+    s.dead_letters += 1
+
+
+def _timeline_only(s: CaseSummary, e: Event) -> None:
+    """Commands and unknown types: recorded in the timeline, no other state."""
+
+
+_HANDLERS: dict[str, Handler] = {
+    "ReferralReceived": _on_received,
+    "ReferralCancelled": _on_cancelled,
+    "CaseTriaged": _on_triaged,
+    "AssignmentOffered": _on_offered,
+    "AssignmentAccepted": _on_accepted,
+    "AssignmentDeclined": _on_declined,
+    "OfferExpired": _on_expired,
+    "CaseEscalated": _on_escalated,
+    "EmergencyAssigned": _on_emergency,
+    "PlanStepReleased": _on_released,
+    "AssignmentCompleted": _on_step_completed,
+    "CaseCompleted": _on_case_completed,
+    "RoutingStopped": _on_routing_stopped,
+    "SlaWarningRaised": on_sla_event,
+    "SlaBreached": on_sla_event,
+    "SlaPaused": on_sla_event,
+    "SlaResumed": on_sla_event,
+    "SlaMet": on_sla_event,
+    "NotificationDelivered": _on_notification,
+    "NotificationFailed": _on_notification,
+    "DeadLettered": _on_dead_letter,
+    "AcceptOffer": _timeline_only,
+    "DeclineOffer": _timeline_only,
+    "CompleteAssignment": _timeline_only,
+}
+# Periodic clock ticks change nothing a reader cares about and would flood the timeline.
+IGNORED_EVENT_TYPES = frozenset({"ExpireOffers"})
+
+
+def _status(stages: StageTimes) -> CaseStatus:
+    if stages.cancelled is not None:
+        return "cancelled"
+    if stages.completed is not None:
+        return "completed"
+    return next((st for st in _STATUS_ORDER if getattr(stages, st) is not None), "received")
+
+
+def apply_event(summary: CaseSummary | None, event: Event) -> CaseSummary:
+    """The summary after `event`; the input is not modified, and a seen event id changes nothing."""
+    if summary is None:
+        summary = CaseSummary(case_id=event.case_id)
+    event_type = getattr(event, "event_type", type(event).__name__)
+    if event_type in IGNORED_EVENT_TYPES or summary.has_applied(event.event_id):
+        return summary
+    updated = summary.model_copy(deep=True)
+    _HANDLERS.get(event_type, _timeline_only)(updated, event)
+    updated.status = _status(updated.stages)
+    updated.timeline.append(entry_for(event))
+    updated.timeline.sort(key=lambda entry: entry.at)
+    if updated.updated_at is None or event.occurred_at > updated.updated_at:
+        updated.updated_at = event.occurred_at
+    return updated

@@ -1,0 +1,78 @@
+"""SLA clocks in the read-model: opened and closed by routing events, detailed by SLA events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from schemas import sla
+from services.notify.casefile.models import Breach, CaseSummary, SlaClock
+
+
+def earliest(current: datetime | None, candidate: datetime) -> datetime:
+    """The earlier of two instants, so replays in any order settle on the first."""
+    return candidate if current is None or candidate < current else current
+
+
+def _clock(s: CaseSummary, step_id: str, kind: sla.ClockKind) -> SlaClock:
+    key = f"{step_id}:{kind}"
+    clock = s.clocks.get(key)
+    if clock is None:
+        team = s.steps[step_id].team if step_id in s.steps else None
+        clock = s.clocks[key] = SlaClock(step_id=step_id, clock=kind, team=team)
+    return clock
+
+
+def start_clock(s: CaseSummary, step_id: str, kind: sla.ClockKind, at: datetime) -> None:
+    """Open a clock the routing events imply (SLA events fill in its deadline later)."""
+    clock = _clock(s, step_id, kind)
+    clock.started_at = earliest(clock.started_at, at)
+    clock.urgency = clock.urgency or s.urgency
+
+
+def close_clock(s: CaseSummary, step_id: str, kind: sla.ClockKind, at: datetime) -> None:
+    """The step moved on in time or late: the clock is met (breached ones stay counted late)."""
+    clock = _clock(s, step_id, kind)
+    if clock.closed_at is None:
+        clock.closed_at = at
+        clock.stopped_at = None
+
+
+def stop_open_clocks(s: CaseSummary, at: datetime) -> None:
+    """The case ended (cancelled, completed): open clocks stop without counting as met."""
+    for clock in s.clocks.values():
+        if clock.is_open:
+            clock.stopped_at = at
+
+
+def on_sla_event(s: CaseSummary, e: Any) -> None:
+    """Apply a warning, breach, pause, resume or met event from notify's SLA clocks."""
+    clock = _clock(s, e.step_id, e.clock)
+    clock.urgency = e.urgency
+    if isinstance(e, sla.SlaWarningRaised):
+        clock.warned_at = earliest(clock.warned_at, e.occurred_at)
+        clock.warned_fraction = max(clock.warned_fraction or 0.0, e.elapsed_fraction)
+    elif isinstance(e, sla.SlaBreached):
+        _record_breach(s, clock, e)
+    elif isinstance(e, sla.SlaMet):
+        close_clock(s, e.step_id, e.clock, e.occurred_at)
+    if clock.updated_at is not None and e.occurred_at < clock.updated_at:
+        return  # an older pause/resume or deadline must not undo a newer one
+    clock.updated_at = e.occurred_at
+    clock.deadline = e.deadline
+    if isinstance(e, sla.SlaPaused | sla.SlaResumed):
+        clock.paused = isinstance(e, sla.SlaPaused)
+
+
+def _record_breach(s: CaseSummary, clock: SlaClock, e: sla.SlaBreached) -> None:
+    clock.breached_at = earliest(clock.breached_at, e.occurred_at)
+    clock.late_by_seconds = max(clock.late_by_seconds or 0.0, e.late_by_seconds)
+    for i, breach in enumerate(s.breaches):
+        if (breach.step_id, breach.clock) == (e.step_id, e.clock):
+            late = max(breach.late_by_seconds, e.late_by_seconds)
+            s.breaches[i] = breach.model_copy(update={"late_by_seconds": late})
+            return
+    s.breaches.append(Breach(
+        at=e.occurred_at, step_id=e.step_id, clock=e.clock, urgency=e.urgency,
+        deadline=e.deadline, late_by_seconds=e.late_by_seconds,
+    ))

@@ -1,0 +1,218 @@
+"""The case read-model: one summary per case, folded from events; no patient-identifying data."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, computed_field
+
+from schemas.sla import ClockKind
+from schemas.triage import Team, Urgency
+
+CaseStatus = Literal[
+    "received", "triaged", "offered", "accepted", "report_ready", "completed", "cancelled",
+]
+StepStatus = Literal["pending", "offered", "accepted", "completed"]
+ClockState = Literal["on_track", "warning", "breached", "paused", "met", "stopped"]
+OpenSlaState = Literal["on_track", "warning", "breached", "paused"]
+_SEVERITY: tuple[OpenSlaState, ...] = ("breached", "warning", "paused", "on_track")
+ActorKind = Literal["referrer", "specialist", "system"]
+
+
+class ReadModel(BaseModel):
+    """Base of the read-model: unknown fields ignored so an older summary still loads."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class StageTimes(ReadModel):
+    """When the case first reached each stage (None = not yet)."""
+
+    received: AwareDatetime | None = None
+    triaged: AwareDatetime | None = None
+    offered: AwareDatetime | None = None
+    accepted: AwareDatetime | None = None
+    report_ready: AwareDatetime | None = None
+    completed: AwareDatetime | None = None
+    cancelled: AwareDatetime | None = None
+
+
+class StepState(ReadModel):
+    """One plan step (one team): who it is offered to or assigned to, and since when."""
+
+    step_id: str
+    team: Team
+    status: StepStatus = "pending"
+    specialist_id: str | None = None  # the current offeree, then the assignee
+    waiting_since: AwareDatetime | None = None  # released or first offered, until accepted
+    offered_at: AwareDatetime | None = None  # the current offer
+    offer_expires_at: AwareDatetime | None = None
+    attempts: int = 0
+    accepted_at: AwareDatetime | None = None
+    completed_at: AwareDatetime | None = None
+    emergency: bool = False
+
+
+class SlaClock(ReadModel):
+    """One SLA clock (acceptance or turnaround of a step) as far as the events have told."""
+
+    step_id: str
+    clock: ClockKind
+    team: Team | None = None
+    urgency: Urgency | None = None
+    started_at: AwareDatetime | None = None
+    deadline: AwareDatetime | None = None
+    warned_at: AwareDatetime | None = None
+    warned_fraction: float | None = None
+    breached_at: AwareDatetime | None = None
+    late_by_seconds: float | None = None
+    paused: bool = False
+    closed_at: AwareDatetime | None = None  # met: the step moved on (accepted, reported)
+    stopped_at: AwareDatetime | None = None  # the case was cancelled or completed around it
+    updated_at: AwareDatetime | None = None  # newest SLA event applied, so older ones lose
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def state(self) -> ClockState:
+        """Current state: met or stopped once over, else paused, breached, warning or on track."""
+        if self.closed_at is not None:
+            return "met"
+        if self.stopped_at is not None:
+            return "stopped"
+        if self.paused:
+            return "paused"
+        if self.breached_at is not None:
+            return "breached"
+        if self.warned_at is not None:
+            return "warning"
+        return "on_track"
+
+    @property
+    def is_open(self) -> bool:
+        """Still running (possibly paused)."""
+        return self.closed_at is None and self.stopped_at is None
+
+    @property
+    def attained(self) -> bool | None:
+        """True if met without a breach, False once breached, None while undecided or stopped."""
+        if self.breached_at is not None:
+            return False
+        return True if self.closed_at is not None else None
+
+
+class OfferOutcomes(ReadModel):
+    """How the case's offers ended, and how long acceptances took."""
+
+    offered: int = 0
+    accepted: int = 0
+    declined: int = 0
+    expired: int = 0
+    acceptance_seconds: list[float] = Field(default_factory=list)
+
+
+class Escalation(ReadModel):
+    at: AwareDatetime
+    step_id: str
+    team: Team
+    escalate_to: str
+    reason: str  # routing's own reason code, never referral text
+
+
+class Breach(ReadModel):
+    at: AwareDatetime
+    step_id: str
+    clock: ClockKind
+    urgency: Urgency
+    deadline: AwareDatetime
+    late_by_seconds: float
+
+
+class Delivery(ReadModel):
+    """The latest outcome of one notification (by notification id)."""
+
+    notification_id: str
+    at: AwareDatetime
+    audience: str
+    kind: str
+    outcome: Literal["delivered", "failed"]
+    attempts: int
+    final: bool = True
+
+
+class TimelineEntry(ReadModel):
+    """One audit line: which event, when, who did it and what changed (structured, no free text)."""
+
+    event_id: str
+    event_type: str
+    at: AwareDatetime
+    actor_kind: ActorKind
+    actor: str  # referrer id, specialist id or the system service's name
+    changes: dict[str, Any] = Field(default_factory=dict)
+
+
+class CaseSummary(ReadModel):
+    """Everything ops and the referrer may see about one case; safe to serialise and display."""
+
+    case_id: str
+    referrer_id: str | None = None
+    revision: int = 0
+    triage_revision: int = 0
+    urgency: Urgency | None = None
+    emergency_pathway: bool = False
+    status: CaseStatus = "received"
+    missing_records: list[str] = Field(default_factory=list)
+    teams: list[Team] = Field(default_factory=list)
+    steps: dict[str, StepState] = Field(default_factory=dict)
+    clocks: dict[str, SlaClock] = Field(default_factory=dict)
+    stages: StageTimes = Field(default_factory=StageTimes)
+    offers: OfferOutcomes = Field(default_factory=OfferOutcomes)
+    escalations: list[Escalation] = Field(default_factory=list)
+    breaches: list[Breach] = Field(default_factory=list)
+    deliveries: list[Delivery] = Field(default_factory=list)
+    report_refs: list[str] = Field(default_factory=list)
+    dead_letters: int = 0
+    updated_at: AwareDatetime | None = None
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+
+    @property
+    def is_open(self) -> bool:
+        """Not yet completed or cancelled."""
+        return self.status not in ("completed", "cancelled")
+
+    @property
+    def waiting_for_records(self) -> bool:
+        """The case waits on the referrer for the records listed in `missing_records`."""
+        return bool(self.missing_records) and self.is_open
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def assignees(self) -> dict[str, str]:
+        """Step id -> the specialist currently assigned (accepted or emergency-assigned)."""
+        return {
+            s.step_id: s.specialist_id
+            for s in self.steps.values()
+            if s.specialist_id and s.status in ("accepted", "completed")
+        }
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def sla_state(self) -> OpenSlaState | None:
+        """The worst state among the open clocks; None once the case is closed."""
+        if not self.is_open:
+            return None
+        states = {c.state for c in self.clocks.values() if c.is_open}
+        if self.waiting_for_records:
+            states.add("paused")
+        return next((s for s in _SEVERITY if s in states), "on_track")
+
+    @property
+    def next_deadline(self) -> AwareDatetime | None:
+        """The earliest deadline among the open clocks that are not paused."""
+        deadlines = [
+            c.deadline for c in self.clocks.values() if c.is_open and not c.paused and c.deadline
+        ]
+        return min(deadlines, default=None)
+
+    def has_applied(self, event_id: str) -> bool:
+        """Whether this event id is already in the timeline (redelivery check)."""
+        return any(entry.event_id == event_id for entry in self.timeline)
