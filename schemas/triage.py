@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
@@ -18,6 +18,7 @@ Team = Literal[
 SecondReadRecommendation = Literal[
     "none", "superseded_by_emergency", "priority_24h", "standard_24_72h",
 ]
+SurgeryClass = Literal["discectomy", "decompression", "fusion", "pre_surgery"]
 
 
 class FiredRule(Contract):
@@ -43,10 +44,57 @@ class SecondRead(Contract):
     also_recommended: list[str] = Field(default_factory=list)  # flags, not automatic
 
 
+class StartBackScore(Contract):
+    total: int = Field(ge=0, le=9)
+    psychosocial_subscale: int = Field(ge=0, le=5)
+    band: Literal["low", "medium", "high"]
+
+
+class OdiScore(Contract):
+    percent: float = Field(ge=0, le=100)
+    sections_answered: int = Field(ge=1, le=10)
+    band: Literal["minimal", "moderate", "severe", "crippled", "bed_bound_or_exaggerating"]
+
+
+class NrsScore(Contract):
+    back: int | None = None
+    back_band: Literal["none", "mild", "moderate", "severe"] | None = None
+    limb: int | None = None
+    limb_band: Literal["none", "mild", "moderate", "severe"] | None = None
+
+
+class WaddellScore(Contract):
+    positive_categories: int = Field(ge=0, le=5)
+    overreaction_assessed: bool
+    threshold: int  # 3 of 5, or 2 of the other 4 when overreaction was omitted
+    significant: bool  # distress marker, never "malingering", never excludes organic disease
+
+
+class NdiScore(Contract):
+    raw: float = Field(ge=0, le=50)  # prorated over answered items when some are missing
+    percent: float = Field(ge=0, le=100)
+    items_answered: int = Field(ge=1, le=10)
+    band: Literal["none", "mild", "moderate", "severe", "complete"]
+
+
+class Dn4Score(Contract):
+    score: int = Field(ge=0, le=10)
+    likely_neuropathic: bool
+
+
+class InstrumentScores(Contract):
+    start_back: StartBackScore | None = None
+    odi: OdiScore | None = None
+    nrs: NrsScore | None = None
+    waddell: WaddellScore | None = None
+    ndi: NdiScore | None = None
+    dn4: Dn4Score | None = None
+
+
 class TriageResult(Contract):
     urgency: Urgency
     fired_rules: list[FiredRule] = Field(default_factory=list)
-    instruments: dict[str, Any] = Field(default_factory=dict)
+    instruments: InstrumentScores = Field(default_factory=InstrumentScores)
     likely_causes: list[LikelyCause] = Field(default_factory=list)
     must_exclude: list[str] = Field(default_factory=list)
     required_teams: list[Team] = Field(default_factory=list)
@@ -55,3 +103,5 @@ class TriageResult(Contract):
     second_read: SecondRead = Field(default_factory=SecondRead)
     missing_data: list[str] = Field(default_factory=list)  # what the referral lacked
     rule_table_version: str
+    surgery_class: SurgeryClass | None = None  # derived per brief section 2; picks the priors
+    weeks_since_last_surgery: float | None = None

@@ -1,0 +1,146 @@
+"""Derived values (brief section 2) computed once per referral and shared by every rule."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from schemas.referral import ImagingFindings, ImagingStudy, Referral
+from schemas.triage import SurgeryClass
+from services.triage.engine.rule_table import Thresholds
+
+FUSION_PROCEDURES = frozenset(
+    {"fusion_instrumented", "fusion_noninstrumented", "tlif", "plif", "alif", "acdf"}
+)
+DECOMPRESSION_PROCEDURES = frozenset(
+    {"laminectomy_decompression", "laminotomy_decompression", "foraminotomy"}
+)
+LIMB_DOMINANT = frozenset({"leg", "arm"})
+AXIAL_DOMINANT = frozenset({"back", "neck"})
+RADICULAR_DISTRIBUTIONS = frozenset({"radicular", "axial_and_radicular", None})
+DAYS_PER_WEEK = 7
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicalPicture:
+    """A referral plus the derived facts that several rules and features read."""
+
+    referral: Referral
+    surgery_class: SurgeryClass
+    weeks_since_surgery: float | None  # smallest weeks_before_referral; None before surgery
+    studies: tuple[ImagingStudy, ...]  # studies not predating the last surgery, newest first
+    fusion_status: str  # from the newest study that states one
+    limb_dominant_radicular: bool  # limb-dominant, radicular distribution, not claudicant
+    back_dominant_axial: bool
+    claudicant: bool
+    radicular_signs: bool
+    neuro_deficit: bool  # any motor deficit or myelopathy
+    fever: bool
+    crp_abnormal: bool
+    infection_signs: tuple[str, ...]  # names of the infection signs present, fever aside
+
+    def any_finding(self, test: Callable[[ImagingFindings], bool]) -> bool:
+        """Whether any current study shows the finding."""
+        return any(test(study.findings) for study in self.studies)
+
+
+def surgery_class_of(referral: Referral) -> SurgeryClass:
+    """fusion > decompression > discectomy; pre_surgery when no surgery is recorded."""
+    if not referral.surgeries:
+        return "pre_surgery"
+    if any(s.procedure in FUSION_PROCEDURES or s.instrumented for s in referral.surgeries):
+        return "fusion"
+    if any(s.procedure in DECOMPRESSION_PROCEDURES for s in referral.surgeries):
+        return "decompression"
+    return "discectomy"
+
+
+def weeks_since_last_surgery(referral: Referral) -> float | None:
+    """The smallest weeks_before_referral, or None without surgery."""
+    if not referral.surgeries:
+        return None
+    return min(s.weeks_before_referral for s in referral.surgeries)
+
+
+def current_studies(referral: Referral, weeks_since: float | None) -> tuple[ImagingStudy, ...]:
+    """Drop studies done before the last surgery (they show the pre-op anatomy); newest first."""
+    kept = [
+        s for s in referral.imaging
+        if weeks_since is None or s.weeks_ago is None or s.weeks_ago <= weeks_since
+    ]
+    # Undated studies sort last: we cannot tell how recent they are.
+    kept.sort(key=lambda s: (s.weeks_ago is None, s.weeks_ago or 0.0))
+    return tuple(kept)
+
+
+def crp_is_abnormal(referral: Referral, weeks_since: float | None, t: Thresholds) -> bool:
+    """CRP abnormal for the post-op day: rising after day 3, or above the day-dependent limit."""
+    flags = referral.red_flags
+    after_early_rise = weeks_since is None or weeks_since * DAYS_PER_WEEK > (
+        t.crp_rising_after_postop_days
+    )
+    rising = flags.crp_trend == "rising" and after_early_rise
+    if flags.crp_mg_l is None:
+        return rising
+    early = weeks_since is not None and weeks_since <= t.crp_early_window_weeks
+    limit = t.crp_early_abnormal_mg_l if early else t.crp_late_abnormal_mg_l
+    return rising or flags.crp_mg_l > limit
+
+
+def _infection_signs(referral: Referral, studies: tuple[ImagingStudy, ...], crp: bool) -> tuple[
+    str, ...
+]:
+    flags = referral.red_flags
+    signs = []
+    if flags.wound_drainage:
+        signs.append("wound_drainage")
+    if flags.wound_erythema:
+        signs.append("wound_erythema")
+    if crp:
+        signs.append("crp_abnormal")
+    if any(s.findings.discitis_osteomyelitis_signs != "none" for s in studies):
+        signs.append("discitis_signs")
+    if any(s.findings.fluid_collection_or_abscess for s in studies):
+        signs.append("fluid_collection")
+    return tuple(signs)
+
+
+def build_picture(referral: Referral, t: Thresholds) -> ClinicalPicture:
+    """Compute the derived values once per referral."""
+    weeks = weeks_since_last_surgery(referral)
+    studies = current_studies(referral, weeks)
+    symptoms = referral.symptoms
+    exam = referral.neuro_exam
+    claudicant = "claudicant" in symptoms.character
+    limb_dominant = symptoms.dominant in LIMB_DOMINANT or (
+        symptoms.dominant is None and symptoms.pain_distribution == "radicular"
+    )
+    axial = symptoms.dominant in AXIAL_DOMINANT or (
+        symptoms.dominant is None and symptoms.pain_distribution == "axial"
+    )
+    crp = crp_is_abnormal(referral, weeks, t)
+    fever_c = referral.red_flags.fever_c
+    fusion_status = next(
+        (s.findings.fusion_status for s in studies if s.findings.fusion_status != "none"), "none"
+    )
+    return ClinicalPicture(
+        referral=referral,
+        surgery_class=surgery_class_of(referral),
+        weeks_since_surgery=weeks,
+        studies=studies,
+        fusion_status=fusion_status,
+        limb_dominant_radicular=(
+            limb_dominant and not claudicant
+            and symptoms.pain_distribution in RADICULAR_DISTRIBUTIONS
+        ),
+        back_dominant_axial=axial,
+        claudicant=claudicant,
+        radicular_signs=(
+            exam.sensory_deficit_dermatomal or exam.reflex_change
+            or exam.nerve_tension_sign != "none" or exam.motor_deficit != "none"
+        ),
+        neuro_deficit=exam.motor_deficit != "none" or exam.myelopathy_signs,
+        fever=fever_c is not None and fever_c >= t.fever_c,
+        crp_abnormal=crp,
+        infection_signs=_infection_signs(referral, studies, crp),
+    )

@@ -1,0 +1,29 @@
+"""The triage pipeline: derived picture -> urgency -> instruments -> causes -> teams -> result."""
+
+from __future__ import annotations
+
+from schemas.referral import Referral
+from schemas.triage import Team, TriageResult
+from services.triage.engine.picture import build_picture
+from services.triage.engine.rule_table import RuleTable, rule_table
+from services.triage.engine.urgency import final_urgency, fire_urgency_rules
+
+EMERGENCY_TEAMS: tuple[Team, ...] = ("emergency_department", "spine_surgery")
+
+
+def triage_referral(referral: Referral, table: RuleTable | None = None) -> TriageResult:
+    """Triage one referral: pure and deterministic (same referral, same result)."""
+    table = table or rule_table()
+    picture = build_picture(referral, table.thresholds)
+    fired = fire_urgency_rules(picture, table.thresholds)
+    urgency = final_urgency(fired)
+    emergency = urgency == "emergency"
+    return TriageResult(
+        urgency=urgency,
+        fired_rules=fired,
+        required_teams=list(EMERGENCY_TEAMS) if emergency else ["spine_surgery"],
+        emergency_pathway=emergency,
+        rule_table_version=table.version,
+        surgery_class=picture.surgery_class,
+        weeks_since_last_surgery=picture.weeks_since_surgery,
+    )
