@@ -5,20 +5,13 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
-import socket
 import sys
 from pathlib import Path
 from types import ModuleType
 
+from scripts.localsystem import free_port
 from services.common.settings import REPO_ROOT
 from services.common.topics_admin import ensure_topics
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def kafka_local() -> ModuleType:

@@ -1,9 +1,10 @@
-"""The four services as separate OS processes, as they run in production."""
+"""The four services as separate OS processes, as they run in production (demo and tests)."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -13,9 +14,15 @@ from pathlib import Path
 import httpx
 
 from services.common.settings import REPO_ROOT
-from tests.support.broker import free_port
 
 SERVICES = ("intake", "triage", "routing", "notify")
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 class ServiceProcess:

@@ -1,4 +1,4 @@
-"""A local HTTP endpoint that records webhooks, optionally failing its first N calls."""
+"""A local HTTP endpoint that records webhooks (the demo inbox, and tests' fake receivers)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ class WebhookReceiver:
     """Records every POST; answers 500 to the first `fail_first` calls."""
 
     fail_first: int = 0
+    port: int = 0  # 0 = any free port
     calls: list[ReceivedCall] = field(default_factory=list)
     attempts: int = 0
 
@@ -48,7 +49,7 @@ class WebhookReceiver:
             def log_message(self, *args: object) -> None:
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
