@@ -19,6 +19,10 @@ SecondReadRecommendation = Literal[
     "none", "superseded_by_emergency", "priority_24h", "standard_24_72h",
 ]
 SurgeryClass = Literal["discectomy", "decompression", "fusion", "pre_surgery"]
+StartBackBand = Literal["low", "medium", "high"]
+OdiBand = Literal["minimal", "moderate", "severe", "crippled", "bed_bound_or_exaggerating"]
+NrsBand = Literal["none", "mild", "moderate", "severe"]
+NdiBand = Literal["none", "mild", "moderate", "severe", "complete"]
 
 
 class FiredRule(Contract):
@@ -47,20 +51,20 @@ class SecondRead(Contract):
 class StartBackScore(Contract):
     total: int = Field(ge=0, le=9)
     psychosocial_subscale: int = Field(ge=0, le=5)
-    band: Literal["low", "medium", "high"]
+    band: StartBackBand
 
 
 class OdiScore(Contract):
     percent: float = Field(ge=0, le=100)
     sections_answered: int = Field(ge=1, le=10)
-    band: Literal["minimal", "moderate", "severe", "crippled", "bed_bound_or_exaggerating"]
+    band: OdiBand
 
 
 class NrsScore(Contract):
     back: int | None = None
-    back_band: Literal["none", "mild", "moderate", "severe"] | None = None
+    back_band: NrsBand | None = None
     limb: int | None = None
-    limb_band: Literal["none", "mild", "moderate", "severe"] | None = None
+    limb_band: NrsBand | None = None
 
 
 class WaddellScore(Contract):
@@ -74,7 +78,7 @@ class NdiScore(Contract):
     raw: float = Field(ge=0, le=50)  # prorated over answered items when some are missing
     percent: float = Field(ge=0, le=100)
     items_answered: int = Field(ge=1, le=10)
-    band: Literal["none", "mild", "moderate", "severe", "complete"]
+    band: NdiBand
 
 
 class Dn4Score(Contract):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from schemas.referral import Referral
 from schemas.triage import Team, TriageResult
+from services.triage.engine.instruments import score_instruments
 from services.triage.engine.picture import build_picture
 from services.triage.engine.rule_table import RuleTable, rule_table
 from services.triage.engine.urgency import final_urgency, fire_urgency_rules
@@ -21,6 +22,7 @@ def triage_referral(referral: Referral, table: RuleTable | None = None) -> Triag
     return TriageResult(
         urgency=urgency,
         fired_rules=fired,
+        instruments=score_instruments(referral.instruments, referral.symptoms),
         required_teams=list(EMERGENCY_TEAMS) if emergency else ["spine_surgery"],
         emergency_pathway=emergency,
         rule_table_version=table.version,
