@@ -29,6 +29,15 @@ class ReferralCancelled(Event):
     reason: str = "cancelled by referrer"
 
 
+class CaseErased(Event):
+    """Ops erased the case's patient data; consumers drop theirs. Carries no patient data itself."""
+
+    event_type: Literal["CaseErased"] = "CaseErased"
+    referrer_id: str
+    requested_by: str  # the ops principal, kept for the audit trail
+    reason: str = "patient data erasure request"
+
+
 class CaseContext(Contract):
     """What routing and notify need from the referral, without patient-identifying data."""
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Union
 from pydantic import Field, TypeAdapter
 
 from schemas import topics
-from schemas.cases import CaseTriaged, ReferralCancelled, ReferralReceived
+from schemas.cases import CaseErased, CaseTriaged, ReferralCancelled, ReferralReceived
 from schemas.dead_letter import DeadLettered
 from schemas.envelope import Event
 from schemas.notifications import NotificationDelivered, NotificationFailed
@@ -31,7 +31,7 @@ from schemas.routing import (
 from schemas.sla import SlaBreached, SlaMet, SlaPaused, SlaResumed, SlaWarningRaised
 
 TOPIC_EVENTS: dict[str, tuple[type[Event], ...]] = {
-    topics.REFERRAL_EVENTS: (ReferralReceived, ReferralCancelled),
+    topics.REFERRAL_EVENTS: (ReferralReceived, ReferralCancelled, CaseErased),
     topics.CASE_TRIAGED: (CaseTriaged,),
     topics.ROUTING_COMMANDS: (AcceptOffer, DeclineOffer, CompleteAssignment, ExpireOffers),
     topics.ROUTING_EVENTS: (

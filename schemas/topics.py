@@ -22,6 +22,7 @@ SPECIALIST_DIRECTORY = "specialist.directory.v1"  # compacted, keyed by speciali
 SLA_EVENTS = "sla.events.v1"  # notify's SLA clocks -> dashboards, escalation
 NOTIFICATION_EVENTS = "notification.events.v1"  # delivery outcomes
 DEAD_LETTERS = "deadletter.v1"  # anything an agent could not process, with the reason
+INTAKE_REGISTRY = "intake.registry.v1"  # compacted: intake's idempotency keys and case states
 
 _COMPACTED = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}
 
@@ -34,4 +35,5 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(SLA_EVENTS),
     TopicSpec(NOTIFICATION_EVENTS),
     TopicSpec(DEAD_LETTERS, partitions=1),
+    TopicSpec(INTAKE_REGISTRY, partitions=1, config=_COMPACTED),
 )
