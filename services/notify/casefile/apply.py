@@ -14,6 +14,7 @@ from services.notify.casefile.clocks import (
     earliest,
     on_sla_event,
     start_clock,
+    stop_clock,
     stop_open_clocks,
 )
 from services.notify.casefile.models import (
@@ -59,6 +60,14 @@ def _on_cancelled(s: CaseSummary, e: cases.ReferralCancelled) -> None:
     stop_open_clocks(s, e.occurred_at)
 
 
+def _on_erased(s: CaseSummary, e: cases.CaseErased) -> None:
+    s.erased = True
+    s.missing_records = []
+    if s.stages.completed is None:
+        _mark_stage(s, "cancelled", e.occurred_at)
+    stop_open_clocks(s, e.occurred_at)
+
+
 def _on_triaged(s: CaseSummary, e: cases.CaseTriaged) -> None:
     _mark_stage(s, "triaged", e.occurred_at)
     s.referrer_id = s.referrer_id or e.context.referrer_id
@@ -81,6 +90,7 @@ def _on_offered(s: CaseSummary, e: routing.AssignmentOffered) -> None:
         step.specialist_id = e.specialist_id
         step.offered_at = e.occurred_at
         step.offer_expires_at = e.offer_expires_at
+        step.review_due = e.deadline or step.review_due
         step.attempts = e.attempt
         step.waiting_since = earliest(step.waiting_since, e.occurred_at)
     start_clock(s, e.step_id, "acceptance", e.occurred_at)
@@ -100,7 +110,7 @@ def _on_accepted(s: CaseSummary, e: routing.AssignmentAccepted) -> None:
         s.offers.acceptance_seconds.append((e.occurred_at - step.offered_at).total_seconds())
     _accept(s, step, e.specialist_id, e.occurred_at)
     close_clock(s, e.step_id, "acceptance", e.occurred_at)
-    start_clock(s, e.step_id, "turnaround", e.occurred_at)
+    start_clock(s, e.step_id, "turnaround", e.occurred_at, deadline=step.review_due)
 
 
 def _offer_ended(s: CaseSummary, e: routing.AssignmentDeclined | routing.OfferExpired) -> None:
@@ -117,8 +127,15 @@ def _on_declined(s: CaseSummary, e: routing.AssignmentDeclined) -> None:
 
 
 def _on_expired(s: CaseSummary, e: routing.OfferExpired) -> None:
-    s.offers.expired += 1
-    _offer_ended(s, e)
+    if e.reason != "withdrawn":
+        s.offers.expired += 1
+        _offer_ended(s, e)
+        return
+    s.offers.withdrawn += 1
+    step = _step(s, e)
+    if step.status in ("pending", "offered"):
+        step.status, step.specialist_id, step.offer_expires_at = "withdrawn", None, None
+        stop_clock(s, e.step_id, "acceptance", e.occurred_at)
 
 
 def _on_escalated(s: CaseSummary, e: routing.CaseEscalated) -> None:
@@ -196,6 +213,7 @@ def _timeline_only(s: CaseSummary, e: Event) -> None:
 _HANDLERS: dict[str, Handler] = {
     "ReferralReceived": _on_received,
     "ReferralCancelled": _on_cancelled,
+    "CaseErased": _on_erased,
     "CaseTriaged": _on_triaged,
     "AssignmentOffered": _on_offered,
     "AssignmentAccepted": _on_accepted,

@@ -23,11 +23,16 @@ def _clock(s: CaseSummary, step_id: str, kind: sla.ClockKind) -> SlaClock:
     return clock
 
 
-def start_clock(s: CaseSummary, step_id: str, kind: sla.ClockKind, at: datetime) -> None:
-    """Open a clock the routing events imply (SLA events fill in its deadline later)."""
+def start_clock(
+    s: CaseSummary, step_id: str, kind: sla.ClockKind, at: datetime,
+    deadline: datetime | None = None,
+) -> None:
+    """Open a clock the routing events imply; SLA events, when they come, set its deadline."""
     clock = _clock(s, step_id, kind)
     clock.started_at = earliest(clock.started_at, at)
     clock.urgency = clock.urgency or s.urgency
+    if clock.deadline is None:
+        clock.deadline = deadline
 
 
 def close_clock(s: CaseSummary, step_id: str, kind: sla.ClockKind, at: datetime) -> None:
@@ -36,6 +41,13 @@ def close_clock(s: CaseSummary, step_id: str, kind: sla.ClockKind, at: datetime)
     if clock.closed_at is None:
         clock.closed_at = at
         clock.stopped_at = None
+
+
+def stop_clock(s: CaseSummary, step_id: str, kind: sla.ClockKind, at: datetime) -> None:
+    """The step became moot: its clock stops without counting as met or missed."""
+    clock = _clock(s, step_id, kind)
+    if clock.is_open:
+        clock.stopped_at = at
 
 
 def stop_open_clocks(s: CaseSummary, at: datetime) -> None:

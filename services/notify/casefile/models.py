@@ -12,11 +12,11 @@ from schemas.triage import Team, Urgency
 CaseStatus = Literal[
     "received", "triaged", "offered", "accepted", "report_ready", "completed", "cancelled",
 ]
-StepStatus = Literal["pending", "offered", "accepted", "completed"]
+StepStatus = Literal["pending", "offered", "accepted", "completed", "withdrawn"]
 ClockState = Literal["on_track", "warning", "breached", "paused", "met", "stopped"]
 OpenSlaState = Literal["on_track", "warning", "breached", "paused"]
 _SEVERITY: tuple[OpenSlaState, ...] = ("breached", "warning", "paused", "on_track")
-ActorKind = Literal["referrer", "specialist", "system"]
+ActorKind = Literal["referrer", "specialist", "ops", "system"]
 
 
 class ReadModel(BaseModel):
@@ -47,6 +47,7 @@ class StepState(ReadModel):
     waiting_since: AwareDatetime | None = None  # released or first offered, until accepted
     offered_at: AwareDatetime | None = None  # the current offer
     offer_expires_at: AwareDatetime | None = None
+    review_due: AwareDatetime | None = None  # routing's turnaround deadline, sent with the offer
     attempts: int = 0
     accepted_at: AwareDatetime | None = None
     completed_at: AwareDatetime | None = None
@@ -107,6 +108,7 @@ class OfferOutcomes(ReadModel):
     accepted: int = 0
     declined: int = 0
     expired: int = 0
+    withdrawn: int = 0  # re-triage made the offer moot: not the specialist's doing
     acceptance_seconds: list[float] = Field(default_factory=list)
 
 
@@ -146,7 +148,7 @@ class TimelineEntry(ReadModel):
     event_type: str
     at: AwareDatetime
     actor_kind: ActorKind
-    actor: str  # referrer id, specialist id or the system service's name
+    actor: str  # referrer id, specialist id, ops principal or the system service's name
     changes: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -159,6 +161,7 @@ class CaseSummary(ReadModel):
     triage_revision: int = 0
     urgency: Urgency | None = None
     emergency_pathway: bool = False
+    erased: bool = False  # patient data erased upstream; this summary never held any
     status: CaseStatus = "received"
     missing_records: list[str] = Field(default_factory=list)
     teams: list[Team] = Field(default_factory=list)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from schemas.cases import CaseTriaged, ReferralReceived
+from schemas.cases import CaseErased, CaseTriaged, ReferralReceived
 from schemas.dead_letter import DeadLettered
 from schemas.envelope import Event
 from services.notify.casefile.models import ActorKind, TimelineEntry
@@ -14,17 +14,18 @@ from services.notify.casefile.models import ActorKind, TimelineEntry
 _CHANGED_FIELDS: dict[str, tuple[str, ...]] = {
     "ReferralCancelled": (),
     "AssignmentOffered": (
-        "step_id", "team", "specialist_id", "attempt", "offer_expires_at", "relaxed",
+        "step_id", "team", "specialist_id", "attempt", "offer_expires_at", "deadline", "relaxed",
     ),
     "AssignmentAccepted": ("step_id", "team", "specialist_id"),
     "AssignmentDeclined": ("step_id", "team", "specialist_id"),
-    "OfferExpired": ("step_id", "team", "specialist_id"),
-    "CaseEscalated": ("step_id", "team", "escalate_to", "reason"),
+    "OfferExpired": ("step_id", "team", "specialist_id", "reason"),
+    "CaseEscalated": ("step_id", "team", "escalate_to", "team_lead_id", "attempts", "reason"),
     "EmergencyAssigned": ("step_id", "team", "specialist_id"),
     "PlanStepReleased": ("step_id", "team", "depends_on"),
     "AssignmentCompleted": ("step_id", "team", "specialist_id", "report_ref"),
     "CaseCompleted": ("report_refs",),
-    "RoutingStopped": ("reason",),
+    "RoutingStopped": ("reason", "specialist_ids"),
+    "CaseErased": (),
     "AcceptOffer": ("step_id", "specialist_id"),
     "DeclineOffer": ("step_id", "specialist_id"),
     "CompleteAssignment": ("step_id", "specialist_id", "attachment_ref"),
@@ -63,6 +64,8 @@ def _json(value: Any) -> Any:
 def actor_of(event: Event) -> tuple[ActorKind, str]:
     """Who caused the event: the referrer, a specialist, or a system service by name."""
     event_type = getattr(event, "event_type", type(event).__name__)
+    if isinstance(event, CaseErased):
+        return "ops", event.requested_by
     referrer_id = getattr(event, "referrer_id", None)
     if referrer_id is not None:
         return "referrer", str(referrer_id)
