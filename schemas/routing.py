@@ -22,6 +22,8 @@ class AssignmentOffered(_StepEvent):
     offer_expires_at: AwareDatetime
     attempt: int = Field(ge=1)
     relaxed: list[str] = Field(default_factory=list)  # preferences dropped to find someone
+    deadline: AwareDatetime | None = None  # when the case's review is due (SLA turnaround)
+    attachments: list[str] = Field(default_factory=list)  # report refs of completed prior steps
 
 
 class AssignmentAccepted(_StepEvent):
@@ -39,12 +41,15 @@ class AssignmentDeclined(_StepEvent):
 class OfferExpired(_StepEvent):
     event_type: Literal["OfferExpired"] = "OfferExpired"
     specialist_id: str
+    reason: Literal["timeout", "withdrawn"] = "timeout"  # withdrawn: re-triage made it moot
 
 
 class CaseEscalated(_StepEvent):
     event_type: Literal["CaseEscalated"] = "CaseEscalated"
     reason: str
     escalate_to: Literal["team_lead", "ops"] = "ops"
+    team_lead_id: str | None = None  # set when escalate_to is team_lead
+    attempts: int = Field(default=0, ge=0)  # offers made for this step so far
 
 
 class EmergencyAssigned(_StepEvent):
@@ -57,6 +62,7 @@ class EmergencyAssigned(_StepEvent):
 class PlanStepReleased(_StepEvent):
     event_type: Literal["PlanStepReleased"] = "PlanStepReleased"
     depends_on: list[str] = Field(default_factory=list)
+    attachments: list[str] = Field(default_factory=list)  # report refs of the prerequisites
 
 
 class AssignmentCompleted(_StepEvent):
@@ -75,6 +81,7 @@ class RoutingStopped(Event):
 
     event_type: Literal["RoutingStopped"] = "RoutingStopped"
     reason: str
+    specialist_ids: list[str] = Field(default_factory=list)  # offer holders and assignees to tell
 
 
 RoutingEvent = (
