@@ -1,0 +1,1 @@
+"""Routing service: offers triaged cases to independent specialists and tracks review plans."""

@@ -1,0 +1,229 @@
+"""Entry points: (state, event or command, directory, load, now) -> (new state, new events)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from schemas.cases import CaseErased, CaseTriaged, ReferralCancelled
+from schemas.envelope import Event
+from schemas.routing import (
+    AcceptOffer,
+    AssignmentCompleted,
+    CaseCompleted,
+    CompleteAssignment,
+    DeclineOffer,
+    ExpireOffers,
+    PlanStepReleased,
+    RoutingStopped,
+)
+from schemas.triage import URGENCY_ORDER
+from services.routing.domain import emergency, offers, plans
+from services.routing.domain.context import Ctx, case_facts
+from services.routing.domain.directory import DirectoryIndex
+from services.routing.domain.eligibility import conflicts
+from services.routing.domain.load import LoadDelta
+from services.routing.domain.policy import RoutingPolicy
+from services.routing.domain.ranking import LoadView
+from services.routing.domain.state import CaseRouting, CommandOutcome, new_case
+
+Command = AcceptOffer | DeclineOffer | CompleteAssignment | ExpireOffers
+CLOSED = CommandOutcome(status="conflict", detail="case is not open for routing")
+
+
+@dataclass
+class RoutingResult:
+    """What one input did: the new state, the events to send, load changes, command outcome."""
+
+    state: CaseRouting
+    events: list[Event]
+    load_deltas: list[LoadDelta]
+    outcome: CommandOutcome | None = None
+
+
+def handle(
+    state: CaseRouting | None, event: Event, *, directory: DirectoryIndex, loads: LoadView,
+    policy: RoutingPolicy, now: datetime,
+) -> RoutingResult:
+    """Apply one input to a case; a redelivered input changes nothing and emits nothing."""
+    current = state or new_case(event.case_id)
+    if event.event_id in current.applied:
+        return RoutingResult(current, [], [], current.outcomes.get(event.event_id))
+    work = current.model_copy(deep=True)
+    ctx = Ctx(directory=directory, loads=loads, policy=policy, now=now, source=event)
+    outcome: CommandOutcome | None = None
+    if isinstance(event, CaseTriaged):
+        on_triaged(work, event, ctx)
+    elif isinstance(event, ReferralCancelled | CaseErased):
+        on_cancelled(work, event, ctx)
+    elif isinstance(event, Command):
+        outcome = on_command(work, event, ctx)
+        work.outcomes[event.event_id] = outcome
+    else:
+        return RoutingResult(current, [], [])  # other referral events are not routing's business
+    work.applied.append(event.event_id)
+    return RoutingResult(work, ctx.events, ctx.load_deltas, outcome)
+
+
+def on_triaged(state: CaseRouting, event: CaseTriaged, ctx: Ctx) -> None:
+    """First triage opens the plan; a higher revision re-triages; anything else is recorded."""
+    if state.status in ("completed", "stopped"):
+        ctx.note(state, "ignored", f"triage revision {event.revision} after case {state.status}")
+        return
+    if state.status == "open":
+        if event.revision <= state.revision:
+            ctx.note(state, "ignored", f"stale triage revision {event.revision}")
+            return
+        retriage(state, event, ctx)
+        return
+    triage, context = event.triage, event.context
+    teams = plans.plan_teams(triage)
+    state.status, state.revision, state.urgency = "open", event.revision, triage.urgency
+    state.context, state.triaged_at = context, ctx.now
+    state.deadline = plans.review_deadline(triage.urgency, context, ctx.now, ctx.policy)
+    state.desired_skills = plans.desired_skills(triage, context, teams, ctx.policy)
+    state.steps = plans.build_steps(teams)
+    state.emergency = triage.emergency_pathway
+    ctx.note(state, "triaged", f"urgency {triage.urgency}; plan: {', '.join(teams) or 'none'}")
+    if state.emergency:
+        emergency.assign_on_call(state, ctx)
+    release_ready(state, ctx)
+
+
+def retriage(state: CaseRouting, event: CaseTriaged, ctx: Ctx) -> None:
+    """Raise (never lower) urgency, add newly required teams, keep everyone's declines."""
+    triage = event.triage
+    state.revision, state.context = event.revision, event.context
+    urgency = max(state.urgency, triage.urgency, key=URGENCY_ORDER.index)
+    state.urgency = urgency
+    deadline = plans.review_deadline(urgency, event.context, ctx.now, ctx.policy)
+    state.deadline = min(state.deadline, deadline) if state.deadline else deadline
+    shortest = ctx.now + ctx.policy.offer_timeout(urgency)
+    teams = list(state.steps) + [t for t in plans.plan_teams(triage) if t not in state.steps]
+    for team, step in plans.build_steps(teams).items():
+        existing = state.steps.setdefault(team, step)
+        if existing.status == "waiting":
+            existing.depends_on = step.depends_on
+    for team, skills in plans.desired_skills(triage, event.context, teams, ctx.policy).items():
+        state.desired_skills[team] = sorted(set(state.desired_skills.get(team, [])) | set(skills))
+    ctx.note(state, "retriaged", f"revision {event.revision}; urgency {urgency}")
+    facts_conflicted = _conflicted_holders(state, ctx)
+    for step in state.steps.values():
+        if step.offer is None:
+            continue
+        if step.offer.specialist_id in facts_conflicted:
+            offers.withdraw(state, step, ctx, reason="withdrawn")
+        else:
+            step.offer.expires_at = min(step.offer.expires_at, shortest)
+    if triage.emergency_pathway and not state.emergency:
+        state.emergency = True
+        emergency.assign_on_call(state, ctx)
+    release_ready(state, ctx)
+
+
+def _conflicted_holders(state: CaseRouting, ctx: Ctx) -> set[str]:
+    """Offer holders that the updated exclusions now rule out."""
+    facts = case_facts(state)
+    found = set()
+    for step in state.steps.values():
+        profile = ctx.directory.get(step.offer.specialist_id) if step.offer else None
+        if profile is not None and conflicts(profile, facts):
+            found.add(profile.specialist_id)
+    return found
+
+
+def release_ready(state: CaseRouting, ctx: Ctx) -> None:
+    """Release every step whose prerequisites are complete and offer it."""
+    for step in plans.ready_steps(state):
+        ctx.emit(state, PlanStepReleased(
+            event_id=ctx.event_id("released", step.step_id), case_id=state.case_id,
+            occurred_at=ctx.now, step_id=step.step_id, team=step.team,
+            depends_on=step.depends_on, attachments=plans.attachments_for(state, step),
+        ))
+        ctx.note(state, "released", step_id=step.step_id)
+        offers.offer_next(state, step, ctx)
+
+
+def on_cancelled(state: CaseRouting, event: ReferralCancelled | CaseErased, ctx: Ctx) -> None:
+    """Stop routing: close offers, free assignees, and tell them via RoutingStopped."""
+    if isinstance(event, CaseErased):
+        erase_patient_links(state, ctx)
+    if state.status in ("completed", "stopped"):
+        ctx.note(state, "ignored", f"{event.event_type} after case {state.status}")
+        return
+    holders = state.holders()
+    for step in state.steps.values():
+        held_by = step.offer.specialist_id if step.offer else (
+            step.assignee if step.status == "assigned" else None)
+        if held_by:
+            ctx.load_change(state, step, held_by, "released")
+        if step.status != "completed":
+            step.status, step.offer, step.retry_at = "cancelled", None, None
+    state.status = "stopped"
+    ctx.note(state, "stopped", event.event_type)
+    ctx.emit(state, RoutingStopped(
+        event_id=ctx.event_id("stopped"), case_id=state.case_id, occurred_at=ctx.now,
+        reason=event.reason, specialist_ids=holders,
+    ))
+
+
+def erase_patient_links(state: CaseRouting, ctx: Ctx) -> None:
+    """Forget the patient pseudonym here and in reviewers' continuity history."""
+    if state.context is not None:
+        state.context = state.context.model_copy(update={"patient_pseudonym": None})
+    for step in state.steps.values():
+        if step.assignee:
+            ctx.load_change(state, step, step.assignee, "erased")
+
+
+def on_command(state: CaseRouting, cmd: Command, ctx: Ctx) -> CommandOutcome:
+    """Specialists' commands and clock ticks, decided one at a time per case."""
+    if state.status != "open":
+        if isinstance(cmd, ExpireOffers):
+            return CommandOutcome(status="ok", detail="nothing to expire")
+        return CLOSED if state.status != "new" else CommandOutcome(
+            status="not_found", detail="no routing for this case")
+    for step in offers.expire_due(state, ctx):
+        if step.emergency and step.status == "escalated":
+            emergency.assign_on_call(state, ctx)
+        else:
+            offers.offer_next(state, step, ctx)
+    if isinstance(cmd, AcceptOffer):
+        return offers.accept(state, cmd, ctx)
+    if isinstance(cmd, DeclineOffer):
+        return offers.decline(state, cmd, ctx)
+    if isinstance(cmd, CompleteAssignment):
+        return complete(state, cmd, ctx)
+    return CommandOutcome(status="ok", detail="offers checked")
+
+
+def complete(state: CaseRouting, cmd: CompleteAssignment, ctx: Ctx) -> CommandOutcome:
+    """The assignee reports: release dependent steps; the last step completes the case."""
+    step = state.steps.get(cmd.step_id)
+    if step is None:
+        return CommandOutcome(status="not_found", detail="no such step on this case")
+    if step.assignee != cmd.specialist_id or step.status not in ("assigned", "completed"):
+        ctx.note(state, "complete_refused", "not the assignee", step_id=cmd.step_id,
+                 specialist_id=cmd.specialist_id)
+        return CommandOutcome(status="conflict", detail="this step is not assigned to you")
+    if step.status == "completed":
+        return CommandOutcome(status="ok", detail="already completed")
+    # The report text stays on the command message; the ref points at it, never copies it.
+    step.report_ref = cmd.attachment_ref or f"routing-command:{cmd.event_id}"
+    step.status, step.completed_at = "completed", ctx.now
+    state.report_refs.append(step.report_ref)
+    ctx.note(state, "completed", step_id=step.step_id, specialist_id=cmd.specialist_id)
+    ctx.emit(state, AssignmentCompleted(
+        event_id=ctx.event_id("completed", step.step_id), case_id=state.case_id,
+        occurred_at=ctx.now, step_id=step.step_id, team=step.team,
+        specialist_id=cmd.specialist_id, report_ref=step.report_ref,
+    ))
+    release_ready(state, ctx)
+    if plans.plan_complete(state):
+        state.status = "completed"
+        ctx.note(state, "case_completed")
+        ctx.emit(state, CaseCompleted(
+            event_id=ctx.event_id("case-completed"), case_id=state.case_id,
+            occurred_at=ctx.now, report_refs=list(state.report_refs),
+        ))
+    return CommandOutcome(status="ok", detail="completed")

@@ -1,0 +1,154 @@
+"""Cross-case load per specialist: held offers, open assignments, recent assignments, reviews."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import AwareDatetime, Field
+
+from schemas.envelope import Contract
+
+LoadChange = Literal["offered", "offer_closed", "assigned", "completed", "released", "erased"]
+RECENT_WINDOW = timedelta(hours=48)  # per-day capacity needs only today's assignments
+MAX_REVIEWS = 200  # continuity looks at recent history only
+
+
+class LoadDelta(Contract):
+    """One change to one specialist's load; travels on routing.load.v1 keyed by specialist id."""
+
+    delta_id: str
+    specialist_id: str
+    case_id: str
+    step_id: str
+    team: str
+    change: LoadChange
+    at: AwareDatetime
+    patient_pseudonym: str | None = None
+
+
+class Review(Contract):
+    case_id: str
+    team: str
+    patient_pseudonym: str | None = None
+
+
+class SpecialistLoad(Contract):
+    """What one specialist holds now; applying the same delta twice changes nothing."""
+
+    specialist_id: str
+    offers: dict[str, AwareDatetime] = Field(default_factory=dict)  # "case/step" -> offered at
+    open: dict[str, AwareDatetime] = Field(default_factory=dict)  # "case/step" -> assigned at
+    recent: dict[str, AwareDatetime] = Field(default_factory=dict)  # assignments in 48 h
+    last_assigned_at: AwareDatetime | None = None
+    reviews: list[Review] = Field(default_factory=list)
+
+
+def _slot(delta: LoadDelta) -> str:
+    return f"{delta.case_id}/{delta.step_id}"
+
+
+def apply_delta(load: SpecialistLoad | None, delta: LoadDelta) -> SpecialistLoad:
+    """The load after `delta`; set semantics keep it idempotent."""
+    current = load or SpecialistLoad(specialist_id=delta.specialist_id)
+    offers, open_, recent = dict(current.offers), dict(current.open), dict(current.recent)
+    reviews, last = list(current.reviews), current.last_assigned_at
+    slot = _slot(delta)
+    if delta.change == "offered":
+        offers[slot] = delta.at
+    elif delta.change == "offer_closed":
+        offers.pop(slot, None)
+    elif delta.change == "assigned":
+        offers.pop(slot, None)
+        open_.setdefault(slot, delta.at)
+        recent.setdefault(slot, delta.at)
+        last = max(last, delta.at) if last else delta.at
+        review = Review(case_id=delta.case_id, team=delta.team,
+                        patient_pseudonym=delta.patient_pseudonym)
+        if review not in reviews:
+            reviews = [*reviews, review][-MAX_REVIEWS:]
+    elif delta.change == "erased":  # patient data erased: keep the review, drop the pseudonym
+        reviews = [r.model_copy(update={"patient_pseudonym": None})
+                   if r.case_id == delta.case_id else r for r in reviews]
+    else:  # completed or released: the slot is free again
+        offers.pop(slot, None)
+        open_.pop(slot, None)
+    horizon = delta.at - RECENT_WINDOW
+    recent = {k: v for k, v in recent.items() if v >= horizon}
+    return SpecialistLoad(specialist_id=current.specialist_id, offers=offers, open=open_,
+                          recent=recent, last_assigned_at=last, reviews=reviews)
+
+
+@dataclass(frozen=True, slots=True)
+class LoadFigures:
+    """The numbers eligibility and ranking use for one specialist at one moment."""
+
+    held: int  # open assignments plus offers awaiting an answer
+    new_today: int  # assignments today (specialist's local day) plus offers awaiting an answer
+    last_assigned_at: datetime | None
+
+
+IDLE = LoadFigures(held=0, new_today=0, last_assigned_at=None)
+
+
+def figures(load: SpecialistLoad | None, zone: ZoneInfo, now: datetime) -> LoadFigures:
+    """Load figures for `now`, counting 'today' in the specialist's own time zone."""
+    if load is None:
+        return IDLE
+    today = now.astimezone(zone).date()
+    assigned_today = sum(1 for at in load.recent.values() if at.astimezone(zone).date() == today)
+    return LoadFigures(held=len(load.open) + len(load.offers),
+                       new_today=assigned_today + len(load.offers),
+                       last_assigned_at=load.last_assigned_at)
+
+
+class LoadBook:
+    """All specialists' load, with a reverse index of who reviewed which case or patient."""
+
+    def __init__(self, loads: Iterable[SpecialistLoad] = ()) -> None:
+        self._loads: dict[str, SpecialistLoad] = {}
+        self._by_case: dict[tuple[str, str], set[str]] = {}
+        self._by_patient: dict[tuple[str, str], set[str]] = {}
+        for load in loads:
+            self.put(load)
+
+    def get(self, specialist_id: str) -> SpecialistLoad | None:
+        """One specialist's load, if they ever held anything."""
+        return self._loads.get(specialist_id)
+
+    def put(self, load: SpecialistLoad) -> None:
+        """Replace one specialist's load (as restored from the load table)."""
+        sid = load.specialist_id
+        old = self._loads.get(sid)
+        for review in old.reviews if old else ():
+            self._by_case.get((review.case_id, review.team), set()).discard(sid)
+            if review.patient_pseudonym:
+                self._by_patient.get((review.patient_pseudonym, review.team), set()).discard(sid)
+        self._loads[sid] = load
+        for review in load.reviews:
+            self._by_case.setdefault((review.case_id, review.team), set()).add(sid)
+            if review.patient_pseudonym:
+                self._by_patient.setdefault((review.patient_pseudonym, review.team), set()).add(sid)
+
+    def apply(self, delta: LoadDelta) -> SpecialistLoad:
+        """Apply one delta and return the specialist's new load."""
+        load = apply_delta(self._loads.get(delta.specialist_id), delta)
+        self.put(load)
+        return load
+
+    def reviewers(self, team: str, case_ids: Iterable[str], pseudonym: str | None) -> set[str]:
+        """Who reviewed any of these cases, or this patient, for `team`: continuity candidates."""
+        found: set[str] = set()
+        for case_id in case_ids:
+            found |= self._by_case.get((case_id, team), set())
+        if pseudonym:
+            found |= self._by_patient.get((pseudonym, team), set())
+        return found
+
+    def holding(self, specialist_id: str) -> tuple[list[str], list[str]]:
+        """The "case/step" slots a specialist holds as (offers, open assignments)."""
+        load = self._loads.get(specialist_id)
+        return (sorted(load.offers), sorted(load.open)) if load else ([], [])

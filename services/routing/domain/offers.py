@@ -1,0 +1,164 @@
+"""Offers as reservations: one specialist at a time per step, timeouts, decline, escalation."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from schemas.routing import (
+    AcceptOffer,
+    AssignmentAccepted,
+    AssignmentDeclined,
+    AssignmentOffered,
+    CaseEscalated,
+    DeclineOffer,
+    OfferExpired,
+)
+from services.routing.domain.context import Ctx, case_facts, step_facts
+from services.routing.domain.plans import attachments_for
+from services.routing.domain.ranking import decide, exclusion_summary
+from services.routing.domain.state import CaseRouting, CommandOutcome, Offer, PlanStep
+
+
+def offer_next(state: CaseRouting, step: PlanStep, ctx: Ctx) -> None:
+    """Offer the step to the best eligible specialist not yet asked, or escalate."""
+    facts = case_facts(state)
+    decision = decide(ctx.directory, ctx.loads, facts, step_facts(state, step, ctx.loads),
+                      ctx.policy, ctx.now)
+    if decision.chosen is None:
+        escalate(state, step, ctx, exclusion_summary(step.team, decision),
+                 candidates=decision.candidates, outside=decision.not_licensed_elsewhere)
+        return
+    specialist_id = decision.chosen.profile.specialist_id
+    step.attempts += 1
+    expires_at = ctx.now + ctx.policy.offer_timeout(state.urgency)
+    step.offer = Offer(specialist_id=specialist_id, offered_at=ctx.now, expires_at=expires_at,
+                       attempt=step.attempts, relaxed=decision.relaxed)
+    step.status, step.retry_at = "offered", None
+    state.offered_to.append(specialist_id)
+    ctx.note(state, "offered", f"attempt {step.attempts}", step_id=step.step_id,
+             specialist_id=specialist_id, relaxed=decision.relaxed,
+             candidates=decision.candidates,
+             not_licensed_elsewhere=decision.not_licensed_elsewhere)
+    ctx.emit(state, AssignmentOffered(
+        event_id=ctx.event_id("offered", step.step_id, step.attempts), case_id=state.case_id,
+        occurred_at=ctx.now, step_id=step.step_id, team=step.team,
+        specialist_id=specialist_id, urgency=state.urgency, offer_expires_at=expires_at,
+        attempt=step.attempts, relaxed=decision.relaxed, deadline=state.deadline,
+        attachments=attachments_for(state, step),
+    ))
+
+
+def team_lead_for(state: CaseRouting, step: PlanStep, ctx: Ctx) -> str | None:
+    """The team lead most of the step's team report to (never a conflicted practitioner)."""
+    facts = case_facts(state)
+    leads = Counter(
+        p.team_lead_id for p in ctx.directory.candidates(step.team, facts.jurisdiction)
+        if p.team_lead_id and p.team_lead_id not in facts.excluded_practitioners
+    )
+    if not leads:
+        return None
+    return min(leads, key=lambda lead: (-leads[lead], lead))
+
+
+def escalate(
+    state: CaseRouting, step: PlanStep, ctx: Ctx, reason: str, *,
+    candidates: list | None = None, outside: int = 0,
+) -> None:
+    """Nobody can take the step: tell the team lead first, then ops; retry after a timeout."""
+    lead = None if step.emergency else team_lead_for(state, step, ctx)
+    level = "team_lead" if step.escalated_to is None and lead else "ops"
+    already = step.escalated_to == "ops"
+    step.status, step.offer = "escalated", None
+    step.escalated_to = level  # type: ignore[assignment]
+    step.retry_at = ctx.now + ctx.policy.offer_timeout(state.urgency)
+    ctx.note(state, "escalated" if not already else "still_unassigned", reason,
+             step_id=step.step_id, candidates=candidates or [], not_licensed_elsewhere=outside)
+    if already:
+        return  # ops already knows; keep looking quietly on each retry
+    ctx.emit(state, CaseEscalated(
+        event_id=ctx.event_id("escalated", step.step_id, level, step.attempts),
+        case_id=state.case_id, occurred_at=ctx.now, step_id=step.step_id, team=step.team,
+        reason=reason, escalate_to=level,  # type: ignore[arg-type]
+        team_lead_id=lead if level == "team_lead" else None, attempts=step.attempts,
+    ))
+
+
+def withdraw(state: CaseRouting, step: PlanStep, ctx: Ctx, reason: str = "timeout") -> None:
+    """Close the step's open offer (timed out, or made moot by a re-triage)."""
+    offer = step.offer
+    if offer is None:
+        return
+    step.offer, step.status = None, "waiting"
+    ctx.note(state, "expired" if reason == "timeout" else "withdrawn", step_id=step.step_id,
+             specialist_id=offer.specialist_id)
+    ctx.emit(state, OfferExpired(
+        event_id=ctx.event_id("expired", step.step_id, offer.attempt), case_id=state.case_id,
+        occurred_at=ctx.now, step_id=step.step_id, team=step.team,
+        specialist_id=offer.specialist_id, reason=reason,  # type: ignore[arg-type]
+    ))
+
+
+def expire_due(state: CaseRouting, ctx: Ctx) -> list[PlanStep]:
+    """Expire offers past their timeout; return those steps plus escalated steps due a retry."""
+    due: list[PlanStep] = []
+    for step in state.steps.values():
+        if step.offer is not None and step.offer.expires_at <= ctx.now:
+            withdraw(state, step, ctx)
+            due.append(step)
+        elif step.status == "escalated" and step.retry_at and step.retry_at <= ctx.now:
+            due.append(step)
+    return due
+
+
+def _holder_problem(
+    state: CaseRouting, step: PlanStep | None, specialist_id: str
+) -> CommandOutcome:
+    if step is None:
+        return CommandOutcome(status="not_found", detail="no such step on this case")
+    if step.status in ("assigned", "completed"):
+        return CommandOutcome(status="conflict", detail="step already assigned to someone else")
+    if specialist_id in state.offered_to:
+        return CommandOutcome(status="conflict", detail="your offer is no longer open")
+    return CommandOutcome(status="conflict", detail="you hold no offer on this step")
+
+
+def accept(state: CaseRouting, cmd: AcceptOffer, ctx: Ctx) -> CommandOutcome:
+    """The offer's holder takes the step; anyone else (or a late accept) is refused."""
+    step = state.steps.get(cmd.step_id)
+    if step is not None and step.assignee == cmd.specialist_id and step.status == "assigned":
+        return CommandOutcome(status="ok", detail="already assigned to you")
+    if step is None or step.offer is None or step.offer.specialist_id != cmd.specialist_id:
+        outcome = _holder_problem(state, step, cmd.specialist_id)
+        ctx.note(state, "accept_refused", outcome.detail, step_id=cmd.step_id,
+                 specialist_id=cmd.specialist_id)
+        return outcome
+    step.status, step.offer, step.retry_at = "assigned", None, None
+    step.assignee, step.assigned_at = cmd.specialist_id, ctx.now
+    ctx.note(state, "accepted", step_id=step.step_id, specialist_id=cmd.specialist_id)
+    ctx.emit(state, AssignmentAccepted(
+        event_id=ctx.event_id("accepted", step.step_id), case_id=state.case_id,
+        occurred_at=ctx.now, step_id=step.step_id, team=step.team,
+        specialist_id=cmd.specialist_id, urgency=state.urgency,
+    ))
+    return CommandOutcome(status="ok", detail="assigned to you")
+
+
+def decline(state: CaseRouting, cmd: DeclineOffer, ctx: Ctx) -> CommandOutcome:
+    """The holder declines: record it and offer the step to the next candidate."""
+    step = state.steps.get(cmd.step_id)
+    if step is None or step.offer is None or step.offer.specialist_id != cmd.specialist_id:
+        outcome = _holder_problem(state, step, cmd.specialist_id)
+        ctx.note(state, "decline_refused", outcome.detail, step_id=cmd.step_id,
+                 specialist_id=cmd.specialist_id)
+        return outcome
+    attempt = step.offer.attempt
+    step.offer, step.status = None, "waiting"
+    # The free-text reason may name the patient: it goes on the event, not into the record.
+    ctx.note(state, "declined", step_id=step.step_id, specialist_id=cmd.specialist_id)
+    ctx.emit(state, AssignmentDeclined(
+        event_id=ctx.event_id("declined", step.step_id, attempt), case_id=state.case_id,
+        occurred_at=ctx.now, step_id=step.step_id, team=step.team,
+        specialist_id=cmd.specialist_id, reason=cmd.reason,
+    ))
+    offer_next(state, step, ctx)
+    return CommandOutcome(status="ok", detail="declined")

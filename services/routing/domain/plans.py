@@ -1,0 +1,95 @@
+"""Multidisciplinary plans: which teams review, in what order, and which steps are ready."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from schemas.cases import CaseContext
+from schemas.triage import TriageResult, Urgency
+from services.routing.domain.policy import REGION_SKILL_TEAMS, RoutingPolicy
+from services.routing.domain.state import CaseRouting, PlanStep
+
+# A team waits for these teams when they are in the same plan: surgeons, oncologists and
+# infection specialists review with the second read attached; pain, physio and psychology
+# run in parallel from the start.
+DEPENDS_ON: Mapping[str, tuple[str, ...]] = {
+    "spine_surgery": ("spine_radiology",),
+    "oncology": ("spine_radiology",),
+    "infectious_disease": ("spine_radiology",),
+}
+# The referrer sends emergencies to the emergency department; routing never offers that team.
+NOT_ROUTED = frozenset({"emergency_department"})
+SECOND_READ = frozenset({"priority_24h", "standard_24_72h"})
+
+
+def plan_teams(triage: TriageResult) -> list[str]:
+    """The teams that review the case: required ones, plus radiology when a second read is due."""
+    teams: list[str] = [t for t in dict.fromkeys(triage.required_teams) if t not in NOT_ROUTED]
+    if triage.second_read.recommendation in SECOND_READ and "spine_radiology" not in teams:
+        teams.insert(0, "spine_radiology")
+    return teams
+
+
+def build_steps(teams: list[str]) -> dict[str, PlanStep]:
+    """One step per team (step id = team), each depending on the planned teams it waits for."""
+    return {
+        team: PlanStep(step_id=team, team=team,  # type: ignore[arg-type]
+                       depends_on=[d for d in DEPENDS_ON.get(team, ()) if d in teams])
+        for team in teams
+    }
+
+
+def desired_skills(
+    triage: TriageResult, context: CaseContext, teams: list[str], policy: RoutingPolicy
+) -> dict[str, list[str]]:
+    """Per team, the skills that fit this case's likely causes and spinal region."""
+    wanted: dict[str, set[str]] = {team: set() for team in teams}
+    for cause in triage.likely_causes:
+        if cause.probability < policy.min_cause_probability:
+            continue
+        for team, skills in policy.cause_skills.get(cause.cause, {}).items():
+            if team in wanted:
+                wanted[team].update(skills)
+    for team in REGION_SKILL_TEAMS & wanted.keys():
+        wanted[team].add(context.region)
+    return {team: sorted(skills) for team, skills in wanted.items() if skills}
+
+
+def review_deadline(
+    urgency: Urgency, context: CaseContext, triaged_at: datetime, policy: RoutingPolicy
+) -> datetime:
+    """When the opinion is due: the urgency's turnaround, or before a scheduled surgery."""
+    deadline = triaged_at + policy.turnaround[urgency]
+    if context.surgery_in_days is not None:
+        surgery_at = triaged_at + timedelta(days=context.surgery_in_days)
+        before_surgery = surgery_at - policy.surgery_margin
+        # Never a deadline in the past: a surgery tomorrow still gets the shortest turnaround.
+        floor = triaged_at + policy.turnaround["emergency"]
+        deadline = min(deadline, max(before_surgery, floor))
+    return deadline
+
+
+def ready_steps(state: CaseRouting) -> list[PlanStep]:
+    """Waiting steps whose prerequisites have all completed, in plan order."""
+    done = {s.step_id for s in state.steps.values() if s.status == "completed"}
+    return [
+        s for s in state.steps.values()
+        if s.status == "waiting" and all(d in done for d in s.depends_on)
+    ]
+
+
+def attachments_for(state: CaseRouting, step: PlanStep) -> list[str]:
+    """Report refs of the step's completed prerequisites, to go along with its offer."""
+    refs = []
+    for dep in step.depends_on:
+        prior = state.steps.get(dep)
+        if prior is not None and prior.report_ref:
+            refs.append(prior.report_ref)
+    return refs
+
+
+def plan_complete(state: CaseRouting) -> bool:
+    """Every step completed (cancelled steps do not block completion)."""
+    live = [s for s in state.steps.values() if s.status != "cancelled"]
+    return bool(live) and all(s.status == "completed" for s in live)

@@ -1,0 +1,78 @@
+"""Routing policy: timeouts, turnaround targets, relaxation order and skill hints, as data."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from types import MappingProxyType
+
+from schemas.triage import Urgency
+
+# Preferences that are strict at first and dropped in this order when nobody is left.
+LANGUAGE, SKILLS, CONTINUITY, DEADLINE_FIT = "language", "skills", "continuity", "deadline_fit"
+PREFERENCES: tuple[str, ...] = (LANGUAGE, SKILLS, CONTINUITY, DEADLINE_FIT)
+
+# Acceptance window per urgency: how long one specialist may hold an offer.
+DEFAULT_OFFER_TIMEOUTS: Mapping[Urgency, timedelta] = MappingProxyType({
+    "emergency": timedelta(minutes=15),
+    "urgent": timedelta(minutes=30),
+    "soon": timedelta(hours=4),
+    "routine": timedelta(hours=12),
+})
+
+# Review turnaround per urgency, from the triage brief's urgency levels (24-72 h, ~2 w, ~6 w).
+DEFAULT_TURNAROUND: Mapping[Urgency, timedelta] = MappingProxyType({
+    "emergency": timedelta(hours=4),
+    "urgent": timedelta(hours=72),
+    "soon": timedelta(days=14),
+    "routine": timedelta(days=42),
+})
+
+# Likely cause -> team -> skills that make a reviewer a better fit (matched against
+# Specialist.skills). Region (lumbar/cervical/thoracic) is added for surgery and radiology.
+DEFAULT_CAUSE_SKILLS: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxyType({
+    "recurrent_disc_herniation": {"spine_surgery": ("revision_surgery",),
+                                  "spine_radiology": ("contrast_mri",)},
+    "epidural_fibrosis": {"spine_radiology": ("contrast_mri",),
+                          "pain_medicine": ("neuromodulation",)},
+    "neuropathic_pain": {"pain_medicine": ("neuromodulation",)},
+    "adjacent_segment_disease": {"spine_surgery": ("revision_surgery",)},
+    "instability": {"spine_surgery": ("instrumentation",)},
+    "pseudarthrosis": {"spine_surgery": ("revision_surgery", "instrumentation"),
+                       "spine_radiology": ("ct",)},
+    "hardware_failure": {"spine_surgery": ("revision_surgery", "instrumentation"),
+                         "spine_radiology": ("ct",)},
+    "infection": {"spine_surgery": ("revision_surgery",),
+                  "infectious_disease": ("bone_and_joint_infection",)},
+    "malignancy": {"oncology": ("spinal_metastases",), "spine_radiology": ("oncologic_imaging",)},
+    "facet_joint_pain": {"pain_medicine": ("interventional_blocks",)},
+    "sacroiliac_joint_pain": {"pain_medicine": ("interventional_blocks",)},
+    "psychosocial_chronic_pain": {"psychology": ("pain_psychology",),
+                                  "physio_rehab": ("cognitive_functional_therapy",)},
+})
+REGION_SKILL_TEAMS: frozenset[str] = frozenset({"spine_surgery", "spine_radiology"})
+
+
+@dataclass(frozen=True)
+class RoutingPolicy:
+    """Every tunable of routing in one place; services build it from the environment."""
+
+    offer_timeouts: Mapping[Urgency, timedelta] = field(
+        default_factory=lambda: dict(DEFAULT_OFFER_TIMEOUTS))
+    turnaround: Mapping[Urgency, timedelta] = field(
+        default_factory=lambda: dict(DEFAULT_TURNAROUND))
+    relaxation_order: tuple[str, ...] = PREFERENCES
+    review_hours_per_case: float = 8.0  # wall-clock hours one queued case takes a reviewer
+    min_cause_probability: float = 0.15  # causes below this do not shape skill preferences
+    cause_skills: Mapping[str, Mapping[str, tuple[str, ...]]] = field(
+        default_factory=lambda: dict(DEFAULT_CAUSE_SKILLS))
+    surgery_margin: timedelta = timedelta(days=1)  # opinion due this long before surgery
+
+    def offer_timeout(self, urgency: Urgency) -> timedelta:
+        """How long an offer stays open at this urgency."""
+        return self.offer_timeouts[urgency]
+
+    def review_time(self, queued_cases: int) -> timedelta:
+        """Estimated time until a reviewer with `queued_cases` ahead finishes one more."""
+        return timedelta(hours=self.review_hours_per_case * (queued_cases + 1))

@@ -1,0 +1,116 @@
+"""The routing state of one case: its plan steps, offers, audit record and applied events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from schemas.cases import CaseContext
+from schemas.triage import Team, Urgency
+
+StepStatus = Literal["waiting", "offered", "escalated", "assigned", "completed", "cancelled"]
+CaseStatus = Literal["new", "open", "completed", "stopped"]
+OutcomeStatus = Literal["ok", "conflict", "not_found", "forbidden"]
+
+
+class _State(BaseModel):
+    """Mutable inside one handler call (which works on a deep copy), JSON in the table."""
+
+    model_config = ConfigDict(extra="ignore", validate_assignment=False)
+
+
+class Offer(_State):
+    specialist_id: str
+    offered_at: AwareDatetime
+    expires_at: AwareDatetime
+    attempt: int
+    relaxed: list[str] = Field(default_factory=list)
+
+
+class PlanStep(_State):
+    step_id: str
+    team: Team
+    depends_on: list[str] = Field(default_factory=list)
+    status: StepStatus = "waiting"
+    offer: Offer | None = None
+    attempts: int = 0
+    assignee: str | None = None
+    assigned_at: AwareDatetime | None = None
+    completed_at: AwareDatetime | None = None
+    report_ref: str | None = None
+    escalated_to: Literal["team_lead", "ops"] | None = None
+    retry_at: AwareDatetime | None = None  # escalated steps look for someone again then
+    emergency: bool = False
+
+
+class CandidateOutcome(_State):
+    """One specialist considered in a decision: excluded (with named reasons) or ranked."""
+
+    specialist_id: str
+    excluded: list[str] = Field(default_factory=list)
+    rank: int | None = None
+    tier: int | None = None  # how many preferences had to be relaxed to reach them
+    unmet_preferences: list[str] = Field(default_factory=list)
+    held: int = 0
+    capacity: int = 0
+    skill_fit: int = 0
+
+
+class RecordEntry(_State):
+    """One line of the routing record, kept for audit and appeals."""
+
+    at: AwareDatetime
+    kind: str  # triaged, offered, escalated, emergency, accepted, rejected, ...
+    step_id: str | None = None
+    specialist_id: str | None = None
+    detail: str = ""
+    relaxed: list[str] = Field(default_factory=list)
+    candidates: list[CandidateOutcome] = Field(default_factory=list)
+    not_licensed_elsewhere: int = 0  # team members skipped by the jurisdiction index
+    source_event_id: str | None = None
+
+
+class CommandOutcome(_State):
+    """How the agent decided a specialist's command; the HTTP caller is told this."""
+
+    status: OutcomeStatus
+    detail: str
+
+
+class CaseRouting(_State):
+    case_id: str
+    status: CaseStatus = "new"
+    revision: int = 0
+    urgency: Urgency = "routine"
+    emergency: bool = False
+    context: CaseContext | None = None
+    desired_skills: dict[str, list[str]] = Field(default_factory=dict)  # team -> skills
+    triaged_at: AwareDatetime | None = None
+    deadline: AwareDatetime | None = None
+    steps: dict[str, PlanStep] = Field(default_factory=dict)
+    offered_to: list[str] = Field(default_factory=list)  # never offer the case twice to one person
+    applied: list[str] = Field(default_factory=list)  # event ids already applied
+    outcomes: dict[str, CommandOutcome] = Field(default_factory=dict)  # command id -> outcome
+    record: list[RecordEntry] = Field(default_factory=list)
+    report_refs: list[str] = Field(default_factory=list)
+
+    def next_due(self) -> datetime | None:
+        """The earliest moment an offer expires or an escalated step should retry."""
+        if self.status != "open":
+            return None
+        due = [s.offer.expires_at for s in self.steps.values() if s.offer is not None]
+        due += [s.retry_at for s in self.steps.values() if s.retry_at is not None]
+        return min(due) if due else None
+
+    def holders(self) -> list[str]:
+        """Everyone holding an offer or an open assignment on this case."""
+        ids = {s.offer.specialist_id for s in self.steps.values() if s.offer}
+        ids |= {s.assignee for s in self.steps.values() if s.assignee and s.status == "assigned"}
+        return sorted(ids)
+
+
+def new_case(case_id: str) -> CaseRouting:
+    """The state of a case routing has not seen yet."""
+    return CaseRouting(case_id=case_id)
