@@ -3,34 +3,55 @@
 from __future__ import annotations
 
 from schemas.referral import Referral
-from schemas.triage import Team, TriageResult
+from schemas.triage import InstrumentScores, TriageResult
 from services.triage.engine.causes import likely_causes
 from services.triage.engine.features import fired_features
 from services.triage.engine.instruments import score_instruments
+from services.triage.engine.missing import missing_data
 from services.triage.engine.picture import build_picture
 from services.triage.engine.rule_table import RuleTable, rule_table
+from services.triage.engine.second_read import second_read
+from services.triage.engine.teams import considered_causes, must_exclude, plan_teams
 from services.triage.engine.urgency import final_urgency, fire_urgency_rules
 
-EMERGENCY_TEAMS: tuple[Team, ...] = ("emergency_department", "spine_surgery")
+
+def psychosocial_flags(scores: InstrumentScores) -> bool:
+    """STarT Back high risk or significant Waddell signs: a distress marker, not a diagnosis."""
+    high_risk = scores.start_back is not None and scores.start_back.band == "high"
+    return high_risk or (scores.waddell is not None and scores.waddell.significant)
 
 
 def triage_referral(referral: Referral, table: RuleTable | None = None) -> TriageResult:
     """Triage one referral: pure and deterministic (same referral, same result)."""
     table = table or rule_table()
-    picture = build_picture(referral, table.thresholds)
-    fired = fire_urgency_rules(picture, table.thresholds)
+    t = table.thresholds
+    picture = build_picture(referral, t)
+    fired = fire_urgency_rules(picture, t)
+    # Red flags first: nothing below may lower this urgency.
     urgency = final_urgency(fired)
     scores = score_instruments(referral.instruments, referral.symptoms)
-    features = fired_features(picture, scores, table.thresholds)
-    causes, _ = likely_causes(features, picture.surgery_class, table)
-    emergency = urgency == "emergency"
+    features = fired_features(picture, scores, t)
+    causes, post = likely_causes(features, picture.surgery_class, table)
+    excluded = must_exclude(fired, table)
+    read = second_read(picture, urgency, t)
+    teams = plan_teams(
+        urgency=urgency,
+        causes=considered_causes(post, excluded, table),
+        psychosocial_flags=psychosocial_flags(scores),
+        second_read_recommended=read.recommendation in ("priority_24h", "standard_24_72h"),
+        table=table,
+    )
     return TriageResult(
         urgency=urgency,
         fired_rules=fired,
         instruments=scores,
         likely_causes=causes,
-        required_teams=list(EMERGENCY_TEAMS) if emergency else ["spine_surgery"],
-        emergency_pathway=emergency,
+        must_exclude=excluded,
+        required_teams=teams.required,
+        optional_teams=teams.optional,
+        emergency_pathway=teams.emergency_pathway,
+        second_read=read,
+        missing_data=missing_data(picture, scores),
         rule_table_version=table.version,
         surgery_class=picture.surgery_class,
         weeks_since_last_surgery=picture.weeks_since_surgery,
