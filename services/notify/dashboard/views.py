@@ -1,0 +1,133 @@
+"""HTTP routes of the ops dashboard and the referrer status endpoint; the logic is in casefile."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import FileResponse
+from sse_starlette import EventSourceResponse
+
+from services.common.auth import Principal, require_roles
+from services.common.problems import ProblemError
+from services.notify.casefile import (
+    CaseSummary,
+    DashboardSnapshot,
+    ReferrerStatus,
+    TimelineEntry,
+    aggregate,
+    referrer_status,
+)
+from services.notify.casefile.models import ReadModel
+from services.notify.dashboard.live import LiveFeed
+from services.notify.dashboard.tickets import InvalidTicket, StreamTicket, TicketSigner
+
+STATIC_DIR = Path(__file__).parent / "static"
+STATIC_FILES = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
+# The page runs only our own script and talks only to its own origin.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+        "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+OpsPrincipal = Annotated[Principal, Depends(require_roles("ops"))]
+ReferrerPrincipal = Annotated[Principal, Depends(require_roles("referrer"))]
+
+
+class CaseTimeline(ReadModel):
+    case_id: str
+    status: str
+    referrer_id: str | None
+    entries: list[TimelineEntry]
+
+
+def _not_found() -> ProblemError:
+    # Same answer for "no such case" and "not yours", so existence is not leaked.
+    return ProblemError(404, "Not found", "no such case", kind="not-found")
+
+
+def _stream_message(message: dict[str, Any]) -> dict[str, str]:
+    if "gap" in message:
+        return {"event": "gap", "data": json.dumps(message)}
+    return {"event": "case_event", "id": str(message["seq"]), "data": json.dumps(message)}
+
+
+def build_router(
+    get_summaries: Callable[[], Iterable[CaseSummary]],
+    live: LiveFeed,
+    clock: Callable[[], datetime],
+    *,
+    tickets: TicketSigner | None = None,
+    ping_seconds: float = 15.0,
+) -> APIRouter:
+    """The dashboard page and its API, over the summaries `get_summaries` returns."""
+    router = APIRouter(tags=["dashboard"])
+    signer = tickets or TicketSigner()
+
+    def find(case_id: str) -> CaseSummary | None:
+        return next((s for s in get_summaries() if s.case_id == case_id), None)
+
+    @router.get("/dashboard", include_in_schema=False)
+    def dashboard_page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "dashboard.html", media_type="text/html",
+                            headers=PAGE_HEADERS)
+
+    @router.get("/dashboard/static/{name}", include_in_schema=False)
+    def dashboard_static(name: str) -> FileResponse:
+        if name not in STATIC_FILES:  # a fixed list: no path ever reaches the file system
+            raise ProblemError(404, "Not found", "no such file", kind="not-found")
+        return FileResponse(STATIC_DIR / name, media_type=STATIC_FILES[name],
+                            headers={"Cache-Control": "no-cache"})
+
+    @router.get("/api/ops/summary", response_model=DashboardSnapshot)
+    def ops_summary(principal: OpsPrincipal) -> DashboardSnapshot:
+        return aggregate(get_summaries(), clock())
+
+    @router.get("/api/ops/cases/{case_id}/timeline", response_model=CaseTimeline)
+    def case_timeline(case_id: str, principal: OpsPrincipal) -> CaseTimeline:
+        summary = find(case_id)
+        if summary is None:
+            raise _not_found()
+        return CaseTimeline(case_id=summary.case_id, status=summary.status,
+                            referrer_id=summary.referrer_id, entries=summary.timeline)
+
+    @router.post("/api/ops/stream-ticket", response_model=StreamTicket)
+    def stream_ticket(principal: OpsPrincipal) -> StreamTicket:
+        return signer.issue(subject=principal.subject, now=clock())
+
+    @router.get("/api/ops/stream")
+    async def ops_stream(
+        request: Request,
+        ticket: Annotated[str, Query(max_length=512)],
+        last_event_id: Annotated[str | None, Header()] = None,
+    ) -> EventSourceResponse:
+        try:
+            signer.verify(ticket, now=clock())
+        except InvalidTicket as exc:
+            raise ProblemError(401, "Unauthorized", str(exc), kind="unauthorized") from exc
+        after = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
+
+        async def messages() -> AsyncIterator[dict[str, str]]:
+            async for message in live.subscribe(after_seq=after):
+                yield _stream_message(message)
+
+        return EventSourceResponse(messages(), ping=ping_seconds,
+                                   headers={"Cache-Control": "no-store"})
+
+    @router.get("/api/referrals/{case_id}/status", response_model=ReferrerStatus)
+    def referral_status(case_id: str, principal: ReferrerPrincipal) -> ReferrerStatus:
+        summary = find(case_id)
+        if summary is None or summary.referrer_id != principal.subject:
+            raise _not_found()
+        return referrer_status(summary)
+
+    return router

@@ -1,0 +1,157 @@
+"""Clock and chain transitions on a case: start, meet, pause, stop, tick, acknowledge."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from schemas.envelope import derive_id
+from schemas.notifications import Audience
+from schemas.sla import ClockKind, SlaBreached, SlaEvent
+from schemas.triage import Urgency
+from services.notify.domain import escalation, sla
+from services.notify.domain.policy import NotifyPolicy
+from services.notify.domain.state import CaseState, Contacts, Outcome
+
+
+def start_clock(
+    out: Outcome, *, kind: ClockKind, step_id: str, team: str, urgency: Urgency,
+    policy: NotifyPolicy, now: datetime,
+) -> None:
+    """Start a step's clock unless it already runs; it starts paused while records are owed."""
+    key = sla.clock_key(step_id, kind)
+    if key in out.state.clocks:
+        return  # a re-offer after a decline keeps counting against the same acceptance budget
+    out.state.clocks[key] = sla.start_clock(
+        kind=kind, step_id=step_id, team=team, urgency=urgency,
+        target_seconds=policy.target_seconds(urgency, kind),
+        calendar=policy.calendar_for(team, urgency), now=now, paused=bool(out.state.waiting_for),
+    )
+
+
+def meet_clock(
+    out: Outcome, *, step_id: str, kind: ClockKind, cause_id: str, now: datetime
+) -> None:
+    """The step did what its clock waited for: SlaMet, and its escalation chain is resolved."""
+    key = sla.clock_key(step_id, kind)
+    clock = out.state.clocks.get(key)
+    if clock is not None:
+        out.state.clocks[key], events = sla.meet(clock, case_id=out.state.case_id,
+                                                 cause_id=cause_id, now=now)
+        out.events.extend(events)
+    chain = out.state.chains.get(key)
+    if chain is not None:
+        out.state.chains[key] = escalation.close(chain, status="resolved", by=f"{kind}_met")
+
+
+def pause_all(out: Outcome, *, cause_id: str, reason: str, now: datetime) -> None:
+    """Stop consuming budget while the referrer owes records."""
+    for key, clock in list(out.state.clocks.items()):
+        out.state.clocks[key], events = sla.pause(
+            clock, case_id=out.state.case_id, cause_id=cause_id, reason=reason, now=now
+        )
+        out.events.extend(events)
+
+
+def resume_all(out: Outcome, *, cause_id: str, now: datetime) -> None:
+    """The records arrived: every paused clock counts again from `now`."""
+    for key, clock in list(out.state.clocks.items()):
+        out.state.clocks[key], events = sla.resume(
+            clock, case_id=out.state.case_id, cause_id=cause_id, now=now
+        )
+        out.events.extend(events)
+
+
+def stop_all(out: Outcome, *, by: str, now: datetime) -> None:
+    """Cancelled, withdrawn or completed: nothing more counts or escalates."""
+    for key, clock in list(out.state.clocks.items()):
+        out.state.clocks[key] = sla.stop(clock, now=now)
+    for key, chain in list(out.state.chains.items()):
+        out.state.chains[key] = escalation.close(chain, status="resolved", by=by)
+
+
+def acknowledge(out: Outcome, *, step_id: str | None, by: str) -> int:
+    """Stop the case's active chains (or one step's); returns how many were stopped."""
+    stopped = 0
+    for key, chain in list(out.state.chains.items()):
+        if chain.status == "active" and step_id in (None, chain.step_id):
+            out.state.chains[key] = escalation.close(chain, status="acknowledged", by=by)
+            stopped += 1
+    return stopped
+
+
+def tick(out: Outcome, *, policy: NotifyPolicy, contacts: Contacts, now: datetime) -> None:
+    """Raise due warnings and breaches, start or sharpen chains, send due escalation steps."""
+    for key, clock in list(out.state.clocks.items()):
+        out.state.clocks[key], events = sla.evaluate(
+            clock, case_id=out.state.case_id, fractions=policy.warn_fractions, now=now
+        )
+        for event in events:
+            out.events.append(event)
+            _on_alarm(out, event, contacts=contacts, now=now)
+    for key, chain in list(out.state.chains.items()):
+        out.state.chains[key], steps = escalation.due_steps(
+            chain, policy.escalation[chain.urgency], now
+        )
+        for step in steps:
+            cause = derive_id(chain.origin_event_id, "escalation-step", step.index)
+            _escalate(out, out.state.chains[key], step.audience, cause, contacts, now,
+                      {"escalation_step": step.index})
+
+
+def _on_alarm(out: Outcome, event: SlaEvent, *, contacts: Contacts, now: datetime) -> None:
+    trigger: escalation.Trigger = (
+        "sla_breached" if isinstance(event, SlaBreached) else "sla_warning"
+    )
+    key = sla.clock_key(event.step_id, event.clock)
+    chain = out.state.chains.get(key)
+    if chain is None:
+        out.state.chains[key] = escalation.start_chain(
+            step_id=event.step_id, clock=event.clock, urgency=event.urgency, trigger=trigger,
+            event_id=event.event_id, now=now,
+        )
+        return  # its first step (the assignee, delay 0) goes out in the same tick
+    out.state.chains[key], reached = escalation.retrigger(
+        chain, trigger=trigger, event_id=event.event_id
+    )
+    for audience in reached:
+        _escalate(out, out.state.chains[key], audience, event.event_id, contacts, now, {})
+
+
+def _escalate(
+    out: Outcome, chain: escalation.Chain, audience: Audience, cause_id: str,
+    contacts: Contacts, now: datetime, extra: dict[str, Any],
+) -> None:
+    state = out.state
+    step = state.steps.get(chain.step_id)
+    clock = state.clocks.get(sla.clock_key(chain.step_id, chain.clock))
+    assignee = step.specialist_id if step else None
+    team = step.team if step else (clock.team if clock else "")
+    data: dict[str, Any] = {
+        "step_id": chain.step_id, "team": team, "clock": chain.clock, "urgency": chain.urgency,
+        "trigger_event_id": chain.trigger_event_id, **extra,
+    }
+    if clock is not None:
+        data["deadline"] = sla.deadline(clock, now).isoformat()
+        data["elapsed_fraction"] = round(sla.elapsed_seconds(clock, now) / clock.target_seconds, 3)
+    recipients: list[str | None]
+    if audience == "specialist":
+        recipients = [assignee]
+    elif audience == "team_lead":
+        recipients = [contacts.team_lead_for(assignee, team)]
+    else:
+        recipients = list(contacts.ops_ids()) or [None]
+    for subscriber in recipients:
+        out.notify(audience=audience, subscriber_id=subscriber, kind=chain.trigger,
+                   cause_event_id=cause_id, now=now, data=data)
+
+
+def refresh_next_due(state: CaseState, policy: NotifyPolicy, now: datetime) -> None:
+    """Record the earliest instant anything on this case falls due, for the timer's index."""
+    candidates = [sla.next_due(c, policy.warn_fractions, now) for c in state.clocks.values()]
+    candidates += [
+        escalation.next_due(ch, policy.escalation[ch.urgency]) for ch in state.chains.values()
+    ]
+    due = [c for c in candidates if c is not None]
+    state.next_due_at = min(due) if due else None
+

@@ -1,0 +1,229 @@
+"""Apply one consumed event to a case: clocks, chains, and the messages it causes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from schemas.cases import CaseTriaged, ReferralCancelled, ReferralReceived
+from schemas.envelope import Event
+from schemas.notifications import NotificationDelivered, NotificationFailed
+from schemas.routing import (
+    AssignmentAccepted,
+    AssignmentCompleted,
+    AssignmentDeclined,
+    AssignmentOffered,
+    CaseCompleted,
+    CaseEscalated,
+    EmergencyAssigned,
+    OfferExpired,
+    RoutingStopped,
+)
+from schemas.sla import ClockKind
+from services.notify.domain import clockwork
+from services.notify.domain.commands import AcknowledgeEscalation, CheckClocks
+from services.notify.domain.policy import NotifyPolicy
+from services.notify.domain.state import APPLIED_MEMORY, CaseState, Contacts, Outcome, StepInfo
+
+EMERGENCY_INSTRUCTION = "Send the patient to emergency care now; the on-call surgeon is paged."
+BOTH_CLOCKS: tuple[ClockKind, ...] = ("acceptance", "turnaround")
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every handler may consult besides the state: the policy, contacts and the clock."""
+
+    policy: NotifyPolicy
+    contacts: Contacts
+    now: datetime
+
+
+def apply_event(
+    state: CaseState | None, event: Event, *, policy: NotifyPolicy, contacts: Contacts,
+    now: datetime, partition: int | None = None,
+) -> Outcome:
+    """The case after `event`, plus what to publish; a redelivered event changes nothing."""
+    current = (state or CaseState(case_id=event.case_id)).model_copy(deep=True)
+    if partition is not None:
+        current.partition = partition
+    out = Outcome(state=current)
+    if event.event_id in current.applied:
+        return out
+    handler = _HANDLERS.get(type(event))
+    if handler is not None:
+        handler(out, event, Context(policy=policy, contacts=contacts, now=now))
+    if not isinstance(event, (CheckClocks, NotificationDelivered, NotificationFailed)):
+        # Ticks and outcomes are idempotent by state; remembering them would crowd out real ids.
+        current.applied = [*current.applied, event.event_id][-APPLIED_MEMORY:]
+    clockwork.refresh_next_due(current, policy, now)
+    return out
+
+
+def _tell_referrer(out: Outcome, ctx: Context, event: Event, kind: str, **data: Any) -> None:
+    referrer = out.state.referrer_id
+    if referrer is None or not ctx.contacts.has_referrer(referrer):
+        out.skipped.append(f"{kind}: referrer not subscribed")
+        return
+    out.notify(audience="referrer", subscriber_id=referrer, kind=kind,
+               cause_event_id=event.event_id, now=ctx.now, data=data)
+
+
+def _received(out: Outcome, event: ReferralReceived, ctx: Context) -> None:
+    state = out.state
+    if event.revision < state.revision:
+        return  # an older revision arriving late must not undo a newer one
+    state.revision, state.referrer_id = event.revision, event.referrer_id
+    was_waiting = bool(state.waiting_for)
+    state.waiting_for = list(event.missing_records)
+    if state.waiting_for:
+        clockwork.pause_all(out, cause_id=event.event_id, reason="waiting_for_records", now=ctx.now)
+        _tell_referrer(out, ctx, event, "status_waiting_for_records",
+                       revision=event.revision, missing_records=state.waiting_for)
+        return
+    if was_waiting:
+        clockwork.resume_all(out, cause_id=event.event_id, now=ctx.now)
+    _tell_referrer(out, ctx, event, "status_received", revision=event.revision)
+
+
+def _cancelled(out: Outcome, event: ReferralCancelled, ctx: Context) -> None:
+    out.state.referrer_id = out.state.referrer_id or event.referrer_id
+    out.state.closed = True
+    clockwork.stop_all(out, by="cancelled", now=ctx.now)
+    _tell_referrer(out, ctx, event, "status_cancelled")
+
+
+def _triaged(out: Outcome, event: CaseTriaged, ctx: Context) -> None:
+    out.state.referrer_id = out.state.referrer_id or event.context.referrer_id
+    out.state.urgency = event.triage.urgency
+    _tell_referrer(out, ctx, event, "status_triaged", urgency=event.triage.urgency,
+                   emergency_pathway=event.triage.emergency_pathway,
+                   teams=list(event.triage.required_teams))
+
+
+def _offered(out: Outcome, event: AssignmentOffered, ctx: Context) -> None:
+    out.state.steps[event.step_id] = StepInfo(
+        team=event.team, urgency=event.urgency, specialist_id=event.specialist_id
+    )
+    clockwork.start_clock(out, kind="acceptance", step_id=event.step_id, team=event.team,
+                          urgency=event.urgency, policy=ctx.policy, now=ctx.now)
+    out.notify(audience="specialist", subscriber_id=event.specialist_id,
+               kind="assignment_offered", cause_event_id=event.event_id, now=ctx.now,
+               data={"step_id": event.step_id, "team": event.team, "urgency": event.urgency,
+                     "offer_expires_at": event.offer_expires_at.isoformat(),
+                     "attempt": event.attempt})
+
+
+def _offer_gone(out: Outcome, event: AssignmentDeclined | OfferExpired, ctx: Context) -> None:
+    step = out.state.steps.get(event.step_id)
+    if step is not None and step.specialist_id == event.specialist_id:
+        step.specialist_id = None  # nobody holds the step until the next offer
+
+
+def _accepted(out: Outcome, event: AssignmentAccepted, ctx: Context) -> None:
+    out.state.steps[event.step_id] = StepInfo(
+        team=event.team, urgency=event.urgency, specialist_id=event.specialist_id
+    )
+    clockwork.meet_clock(out, step_id=event.step_id, kind="acceptance",
+                         cause_id=event.event_id, now=ctx.now)
+    clockwork.start_clock(out, kind="turnaround", step_id=event.step_id, team=event.team,
+                          urgency=event.urgency, policy=ctx.policy, now=ctx.now)
+    _tell_referrer(out, ctx, event, "status_assigned", step_id=event.step_id, team=event.team,
+                   urgency=event.urgency)
+
+
+def _emergency(out: Outcome, event: EmergencyAssigned, ctx: Context) -> None:
+    out.state.urgency = "emergency"
+    out.state.steps[event.step_id] = StepInfo(
+        team=event.team, urgency="emergency", specialist_id=event.specialist_id
+    )
+    for kind in BOTH_CLOCKS:  # acknowledge within minutes, report within hours
+        clockwork.start_clock(out, kind=kind, step_id=event.step_id, team=event.team,
+                              urgency="emergency", policy=ctx.policy, now=ctx.now)
+    out.notify(audience="specialist", subscriber_id=event.specialist_id, kind="emergency_page",
+               cause_event_id=event.event_id, now=ctx.now,
+               data={"step_id": event.step_id, "team": event.team, "urgency": "emergency"})
+    _tell_referrer(out, ctx, event, "status_emergency", instruction=EMERGENCY_INSTRUCTION,
+                   team=event.team)
+
+
+def _completed_step(out: Outcome, event: AssignmentCompleted, ctx: Context) -> None:
+    for kind in BOTH_CLOCKS:  # an emergency may report without accepting
+        clockwork.meet_clock(out, step_id=event.step_id, kind=kind,
+                             cause_id=event.event_id, now=ctx.now)
+    _tell_referrer(out, ctx, event, "status_report_ready", step_id=event.step_id,
+                   team=event.team, report_ref=event.report_ref)
+
+
+def _case_completed(out: Outcome, event: CaseCompleted, ctx: Context) -> None:
+    out.state.closed = True
+    clockwork.stop_all(out, by="case_completed", now=ctx.now)
+    _tell_referrer(out, ctx, event, "status_completed", report_refs=list(event.report_refs))
+
+
+def _escalated(out: Outcome, event: CaseEscalated, ctx: Context) -> None:
+    data = {"step_id": event.step_id, "team": event.team, "reason": event.reason}
+    if event.escalate_to == "team_lead":
+        step = out.state.steps.get(event.step_id)
+        lead = ctx.contacts.team_lead_for(step.specialist_id if step else None, event.team)
+        if lead is not None:
+            out.notify(audience="team_lead", subscriber_id=lead, kind="case_escalated",
+                       cause_event_id=event.event_id, now=ctx.now, data=data)
+            return  # without a known lead the escalation falls through to ops
+    for ops in ctx.contacts.ops_ids():
+        out.notify(audience="ops", subscriber_id=ops, kind="case_escalated",
+                   cause_event_id=event.event_id, now=ctx.now, data=data)
+
+
+def _stopped(out: Outcome, event: RoutingStopped, ctx: Context) -> None:
+    out.state.closed = True
+    clockwork.stop_all(out, by="routing_stopped", now=ctx.now)
+
+
+def _tick(out: Outcome, event: CheckClocks, ctx: Context) -> None:
+    clockwork.tick(out, policy=ctx.policy, contacts=ctx.contacts, now=ctx.now)
+
+
+def _acknowledged(out: Outcome, event: AcknowledgeEscalation, ctx: Context) -> None:
+    clockwork.acknowledge(out, step_id=event.step_id, by=event.acknowledged_by)
+    # The paged surgeon acknowledging an emergency is exactly what its acceptance clock awaits.
+    for step_id, step in out.state.steps.items():
+        if (step.urgency == "emergency" and step.specialist_id == event.acknowledged_by
+                and event.step_id in (None, step_id)):
+            clockwork.meet_clock(out, step_id=step_id, kind="acceptance",
+                                 cause_id=event.event_id, now=ctx.now)
+
+
+def _delivery_settled(
+    out: Outcome, event: NotificationDelivered | NotificationFailed, ctx: Context
+) -> None:
+    state = out.state
+    if isinstance(event, NotificationFailed) and not event.final:
+        state.outbox = [
+            n.model_copy(update={"attempts": max(n.attempts, event.attempts)})
+            if n.notification_id == event.notification_id else n
+            for n in state.outbox
+        ]
+        return
+    state.outbox = [n for n in state.outbox if n.notification_id != event.notification_id]
+
+
+_HANDLERS: dict[type[Event], Callable[[Outcome, Any, Context], None]] = {
+    ReferralReceived: _received,
+    ReferralCancelled: _cancelled,
+    CaseTriaged: _triaged,
+    AssignmentOffered: _offered,
+    AssignmentDeclined: _offer_gone,
+    OfferExpired: _offer_gone,
+    AssignmentAccepted: _accepted,
+    EmergencyAssigned: _emergency,
+    AssignmentCompleted: _completed_step,
+    CaseCompleted: _case_completed,
+    CaseEscalated: _escalated,
+    RoutingStopped: _stopped,
+    CheckClocks: _tick,
+    AcknowledgeEscalation: _acknowledged,
+    NotificationDelivered: _delivery_settled,
+    NotificationFailed: _delivery_settled,
+}

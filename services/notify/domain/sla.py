@@ -1,0 +1,192 @@
+"""One SLA clock: start, pause, resume, meet, and which warnings or breach are due at `now`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from schemas.envelope import derive_id
+from schemas.sla import (
+    ClockKind,
+    SlaBreached,
+    SlaEvent,
+    SlaMet,
+    SlaPaused,
+    SlaResumed,
+    SlaWarningRaised,
+)
+from schemas.triage import Urgency
+from services.notify.domain.calendar import (
+    BusinessCalendar,
+    add_business_seconds,
+    business_seconds_between,
+)
+
+ClockStatus = Literal["running", "paused", "met", "stopped"]
+
+
+class Clock(BaseModel):
+    """A budget of (business) seconds consumed only while running; immutable, copy to change."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: ClockKind
+    step_id: str
+    team: str
+    urgency: Urgency
+    target_seconds: float
+    calendar: BusinessCalendar | None = None
+    started_at: datetime
+    consumed_seconds: float = 0.0  # budget used before `running_since`
+    running_since: datetime | None = None  # None unless running
+    status: ClockStatus = "running"
+    fired: tuple[float, ...] = ()  # warning fractions already raised (or skipped past)
+    breached: bool = False
+    ended_at: datetime | None = None
+
+    @property
+    def key(self) -> str:
+        """Where the clock lives in the case state: one clock per step and kind."""
+        return clock_key(self.step_id, self.kind)
+
+
+ClockChange = tuple[Clock, list[SlaEvent]]  # the clock after a transition, and what it raised
+
+
+def clock_key(step_id: str, kind: ClockKind) -> str:
+    """The state key of a step's clock."""
+    return f"{step_id}:{kind}"
+
+
+def start_clock(
+    *, kind: ClockKind, step_id: str, team: str, urgency: Urgency, target_seconds: float,
+    calendar: BusinessCalendar | None, now: datetime, paused: bool = False,
+) -> Clock:
+    """A new clock, running from `now` (or paused from the start while the case waits)."""
+    return Clock(
+        kind=kind, step_id=step_id, team=team, urgency=urgency, target_seconds=target_seconds,
+        calendar=calendar, started_at=now, running_since=None if paused else now,
+        status="paused" if paused else "running",
+    )
+
+
+def elapsed_seconds(clock: Clock, now: datetime) -> float:
+    """Budget consumed up to `now`."""
+    if clock.running_since is None:
+        return clock.consumed_seconds
+    return clock.consumed_seconds + business_seconds_between(
+        clock.calendar, clock.running_since, now
+    )
+
+
+def instant_at(clock: Clock, budget_seconds: float, now: datetime) -> datetime:
+    """When the clock reaches `budget_seconds` consumed, if it keeps running from `now`."""
+    base = clock.running_since or now
+    already = clock.consumed_seconds
+    if budget_seconds <= already:
+        # Reached before this running segment (e.g. breached, paused, resumed): date it back
+        # in wall time so late_by stays meaningful.
+        return add_business_seconds(None, base, budget_seconds - already)
+    return add_business_seconds(clock.calendar, base, budget_seconds - already)
+
+
+def deadline(clock: Clock, now: datetime) -> datetime:
+    """The breach instant (projected from `now` while paused)."""
+    return instant_at(clock, clock.target_seconds, now)
+
+
+def next_due(clock: Clock, fractions: tuple[float, ...], now: datetime) -> datetime | None:
+    """The next instant a warning or the breach falls due; None if nothing more can fire."""
+    if clock.status != "running" or clock.breached:
+        return None
+    pending = [f for f in fractions if f not in clock.fired]
+    budgets = [f * clock.target_seconds for f in pending] + [clock.target_seconds]
+    return instant_at(clock, min(budgets), now)
+
+
+def _envelope(clock: Clock, case_id: str, event_id: str, now: datetime) -> dict[str, object]:
+    return {
+        "event_id": event_id, "case_id": case_id, "occurred_at": now, "clock": clock.kind,
+        "step_id": clock.step_id, "urgency": clock.urgency, "deadline": deadline(clock, now),
+    }
+
+
+def evaluate(
+    clock: Clock, *, case_id: str, fractions: tuple[float, ...], now: datetime
+) -> ClockChange:
+    """Raise what is due at `now`: only the most severe crossed threshold, each one once.
+
+    After an outage that slept through 0.75, 0.9 and the deadline, one breach is raised and the
+    skipped warnings are marked fired: three alarms for one late case would only be noise.
+    """
+    if clock.status != "running" or clock.breached:
+        return clock, []
+    used = elapsed_seconds(clock, now)
+    base = _envelope(clock, case_id, "", now)
+    if used >= clock.target_seconds:
+        late = max(0.0, (now - deadline(clock, now)).total_seconds())
+        base["event_id"] = derive_id(case_id, clock.key, "breached")
+        breach = SlaBreached.model_validate({**base, "late_by_seconds": late})
+        return clock.model_copy(update={"breached": True, "fired": tuple(fractions)}), [breach]
+    crossed = [f for f in fractions if f * clock.target_seconds <= used and f not in clock.fired]
+    if not crossed:
+        return clock, []
+    top = max(crossed)
+    base["event_id"] = derive_id(case_id, clock.key, "warning", top)
+    warning = SlaWarningRaised.model_validate({**base, "elapsed_fraction": top})
+    fired = tuple(sorted({*clock.fired, *crossed}))
+    return clock.model_copy(update={"fired": fired}), [warning]
+
+
+def pause(
+    clock: Clock, *, case_id: str, cause_id: str, reason: str, now: datetime
+) -> ClockChange:
+    """Stop consuming budget while the case waits on the referrer."""
+    if clock.status != "running":
+        return clock, []
+    event = SlaPaused.model_validate(
+        {**_envelope(clock, case_id, derive_id(cause_id, clock.key, "paused"), now),
+         "reason": reason}
+    )
+    paused = clock.model_copy(
+        update={"consumed_seconds": elapsed_seconds(clock, now), "running_since": None,
+                "status": "paused"}
+    )
+    return paused, [event]
+
+
+def resume(clock: Clock, *, case_id: str, cause_id: str, now: datetime) -> ClockChange:
+    """Consume budget again from `now`; the deadline moves out by the time spent paused."""
+    if clock.status != "paused":
+        return clock, []
+    resumed = clock.model_copy(update={"running_since": now, "status": "running"})
+    event = SlaResumed.model_validate(
+        _envelope(resumed, case_id, derive_id(cause_id, clock.key, "resumed"), now)
+    )
+    return resumed, [event]
+
+
+def meet(clock: Clock, *, case_id: str, cause_id: str, now: datetime) -> ClockChange:
+    """The step did what the clock waited for; a late one is still met, just breached too."""
+    if clock.status in ("met", "stopped"):
+        return clock, []
+    event = SlaMet.model_validate(
+        _envelope(clock, case_id, derive_id(cause_id, clock.key, "met"), now)
+    )
+    done = clock.model_copy(
+        update={"consumed_seconds": elapsed_seconds(clock, now), "running_since": None,
+                "status": "met", "ended_at": now}
+    )
+    return done, [event]
+
+
+def stop(clock: Clock, *, now: datetime) -> Clock:
+    """Cancelled or withdrawn: the clock no longer counts and raises nothing."""
+    if clock.status in ("met", "stopped"):
+        return clock
+    return clock.model_copy(
+        update={"consumed_seconds": elapsed_seconds(clock, now), "running_since": None,
+                "status": "stopped", "ended_at": now}
+    )

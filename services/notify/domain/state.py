@@ -1,0 +1,101 @@
+"""What notify remembers per case (one faust table row), and the outcome of applying an event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.envelope import Event
+from schemas.notifications import Audience
+from schemas.triage import Urgency
+from services.notify.domain.escalation import Chain
+from services.notify.domain.outbox import Notification, notification_id
+from services.notify.domain.sla import Clock
+
+APPLIED_MEMORY = 512  # event ids remembered per case: far more than one case ever redelivers
+
+
+class StepInfo(BaseModel):
+    """One plan step: its team, urgency and whoever currently holds (or is offered) it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    team: str
+    urgency: Urgency
+    specialist_id: str | None = None
+
+
+class CaseState(BaseModel):
+    """Clocks, escalation chains and pending deliveries of one case; serialised as JSON."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    case_id: str
+    partition: int | None = None  # of the case's topics, to tell which worker owns the row
+    referrer_id: str | None = None
+    urgency: Urgency | None = None
+    revision: int = 0
+    waiting_for: list[str] = Field(default_factory=list)  # records the referrer still owes
+    closed: bool = False
+    steps: dict[str, StepInfo] = Field(default_factory=dict)
+    clocks: dict[str, Clock] = Field(default_factory=dict)
+    chains: dict[str, Chain] = Field(default_factory=dict)
+    outbox: list[Notification] = Field(default_factory=list)
+    next_seq: int = 1
+    applied: list[str] = Field(default_factory=list)
+    next_due_at: datetime | None = None  # earliest warning, breach or escalation step
+
+    def to_json(self) -> str:
+        """The table value."""
+        return self.model_dump_json()
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> CaseState:
+        """Parse a table value."""
+        return cls.model_validate_json(raw)
+
+
+class Contacts(Protocol):
+    """Who is who: team leads and ops from the directory and the subscribers file."""
+
+    def team_lead_for(self, specialist_id: str | None, team: str) -> str | None:
+        """The team lead to escalate to, or None if nobody is known."""
+
+    def ops_ids(self) -> list[str]:
+        """Every ops subscriber."""
+
+    def has_referrer(self, referrer_id: str) -> bool:
+        """True if the referrer subscribed to status updates."""
+
+
+@dataclass
+class Outcome:
+    """The new state plus what to publish: events for Kafka, notifications for the outbox."""
+
+    state: CaseState
+    events: list[Event] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # why a message was not queued: ids only
+
+    def notify(
+        self, *, audience: Audience, subscriber_id: str | None, kind: str, cause_event_id: str,
+        now: datetime, data: dict[str, Any],
+    ) -> None:
+        """Queue one message in the case's outbox (once per cause, audience and subscriber)."""
+        if not subscriber_id:
+            self.skipped.append(f"{kind}: no {audience} to notify")
+            return
+        nid = notification_id(cause_event_id, audience, subscriber_id)
+        if any(n.notification_id == nid for n in self.state.outbox):
+            return
+        note = Notification(
+            notification_id=nid, case_id=self.state.case_id, seq=self.state.next_seq,
+            audience=audience, subscriber_id=subscriber_id, kind=kind,
+            cause_event_id=cause_event_id, created_at=now, data=data,
+        )
+        self.state.next_seq += 1
+        self.state.outbox.append(note)
+        self.notifications.append(note)

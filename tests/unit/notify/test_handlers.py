@@ -1,0 +1,179 @@
+"""A case through notify's domain: clocks, escalation, the referrer's loop, idempotency."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from notify_builders import T0, CaseFlow, FakeContacts, Harness
+
+from schemas.notifications import NotificationDelivered, NotificationFailed
+from schemas.sla import SlaBreached, SlaMet, SlaPaused, SlaResumed, SlaWarningRaised
+
+
+def at(minutes: float):
+    return T0 + timedelta(minutes=minutes)
+
+
+def sla_kinds(h: Harness) -> list[str]:
+    return [type(e).__name__ for e in h.events]
+
+
+def test_offer_starts_the_acceptance_clock_and_pages_the_specialist() -> None:
+    h, flow = Harness(), CaseFlow()
+    out = h.apply(flow.offered(at(0)))
+    assert list(out.state.clocks) == ["s1:acceptance"]
+    assert h.notifications == [("specialist", "spec-1", "assignment_offered")]
+    assert out.state.next_due_at == at(90)  # urgent: 2 h to accept, first warning at 75 %
+
+
+def test_warning_breach_and_escalation_in_order() -> None:
+    h, flow = Harness(), CaseFlow()
+    h.apply(flow.offered(at(0)))
+    for minute in (30, 90, 95, 108, 120, 130, 150, 151):
+        h.apply(flow.tick(at(minute)))
+    assert sla_kinds(h) == ["SlaWarningRaised", "SlaWarningRaised", "SlaBreached"]
+    assert h.notifications[1:] == [
+        ("specialist", "spec-1", "sla_warning"),  # 90: chain starts with the assignee
+        ("specialist", "spec-1", "sla_warning"),  # 108: the 90 % warning reaches who was told
+        ("specialist", "spec-1", "sla_breached"),  # 120: breach, to everyone told so far
+        ("team_lead", "lead-1", "sla_breached"),  # 120: lead's delay (30 min) has passed
+        ("ops", "ops-1", "sla_breached"),  # 150: ops after 60 min
+    ]
+
+
+def test_acknowledgement_stops_the_chain_but_not_the_clock() -> None:
+    h, flow = Harness(), CaseFlow()
+    h.apply(flow.offered(at(0)))
+    h.apply(flow.tick(at(90)))
+    h.apply(flow.ack(at(95), by="ops-1"))
+    for minute in (120, 150, 300, 600):
+        h.apply(flow.tick(at(minute)))
+    assert sla_kinds(h) == ["SlaWarningRaised", "SlaBreached"]
+    assert [n for n in h.notifications if n[0] in ("team_lead", "ops")] == []
+
+
+def test_accepting_meets_the_clock_resolves_the_chain_and_starts_turnaround() -> None:
+    h, flow = Harness(), CaseFlow()
+    h.apply(flow.received(at(0)))
+    h.apply(flow.offered(at(0)))
+    h.apply(flow.tick(at(90)))
+    out = h.apply(flow.accepted(at(100)))
+    assert [type(e) for e in out.events] == [SlaMet]
+    assert out.state.chains["s1:acceptance"].status == "resolved"
+    assert out.state.clocks["s1:turnaround"].status == "running"
+    assert out.state.next_due_at == at(100 + 24 * 60 * 0.75)
+    h.apply(flow.tick(at(200)))
+    assert h.outcomes[-1].notifications == []
+
+
+def test_clocks_pause_while_records_are_missing() -> None:
+    h, flow = Harness(), CaseFlow()
+    h.apply(flow.received(at(0)))
+    h.apply(flow.offered(at(0)))
+    out = h.apply(flow.received(at(30), missing=("mri_report",), revision=2))
+    assert [type(e) for e in out.events] == [SlaPaused]
+    assert out.notifications[0].data["missing_records"] == ["mri_report"]
+    assert h.apply(flow.tick(at(600))).events == []
+    out = h.apply(flow.received(at(600), revision=3))
+    assert [type(e) for e in out.events] == [SlaResumed]
+    assert out.state.next_due_at == at(600 + 60)  # 30 of the 90 minutes to the warning are spent
+
+
+def test_clock_started_while_waiting_starts_paused() -> None:
+    h, flow = Harness(), CaseFlow()
+    h.apply(flow.received(at(0), missing=("xray",)))
+    out = h.apply(flow.offered(at(1)))
+    assert out.state.clocks["s1:acceptance"].status == "paused"
+    assert out.state.next_due_at is None
+
+
+def test_an_older_revision_arriving_late_changes_nothing() -> None:
+    h, flow = Harness(), CaseFlow()
+    h.apply(flow.received(at(0), revision=2))
+    out = h.apply(flow.received(at(1), missing=("mri",), revision=1))
+    assert out.state.waiting_for == [] and out.notifications == []
+
+
+def test_redelivered_event_changes_nothing() -> None:
+    h, flow = Harness(), CaseFlow()
+    offer = flow.offered(at(0))
+    h.apply(offer)
+    again = h.apply(offer)
+    assert again.notifications == [] and again.events == []
+    assert len(again.state.outbox) == 1
+
+
+def test_referrer_hears_every_stage_in_order() -> None:
+    h, flow = Harness(), CaseFlow()
+    for event in (flow.received(at(0)), flow.triaged(at(1)), flow.offered(at(2)),
+                  flow.accepted(at(3)), flow.step_completed(at(4)), flow.case_completed(at(5))):
+        h.apply(event)
+    referrer = [kind for audience, _, kind in h.notifications if audience == "referrer"]
+    assert referrer == ["status_received", "status_triaged", "status_assigned",
+                        "status_report_ready", "status_completed"]
+    seqs = [n.seq for n in h.state.outbox]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    report = next(n for n in h.state.outbox if n.kind == "status_report_ready")
+    assert report.data["report_ref"] == "report-1"
+
+
+def test_unknown_referrer_is_skipped_with_a_reason() -> None:
+    h, flow = Harness(contacts=FakeContacts(referrers=set())), CaseFlow()
+    out = h.apply(flow.received(at(0)))
+    assert out.notifications == [] and out.skipped == ["status_received: referrer not subscribed"]
+
+
+def test_cancellation_stops_clocks_and_tells_the_referrer() -> None:
+    h, flow = Harness(), CaseFlow()
+    h.apply(flow.received(at(0)))
+    h.apply(flow.offered(at(0)))
+    out = h.apply(flow.cancelled(at(10)))
+    assert out.state.clocks["s1:acceptance"].status == "stopped"
+    assert h.notifications[-1] == ("referrer", "ref-1", "status_cancelled")
+    assert h.apply(flow.tick(at(500))).events == []
+
+
+def test_emergency_pages_on_call_and_sends_the_patient_to_emergency_care() -> None:
+    h, flow = Harness(), CaseFlow()
+    h.apply(flow.received(at(0)))
+    out = h.apply(flow.emergency(at(1)))
+    assert [(n.audience, n.kind) for n in out.notifications] == [
+        ("specialist", "emergency_page"), ("referrer", "status_emergency")
+    ]
+    assert "emergency care" in out.notifications[1].data["instruction"]
+    assert out.state.next_due_at == at(1 + 15 * 0.75)
+    acked = h.apply(flow.ack(at(5), by="oncall-1", role="specialist"))
+    assert [type(e) for e in acked.events] == [SlaMet]
+    assert acked.state.clocks["e1:turnaround"].status == "running"
+
+
+def test_case_escalated_goes_to_the_lead_or_falls_through_to_ops() -> None:
+    h, flow = Harness(), CaseFlow()
+    h.apply(flow.offered(at(0)))
+    h.apply(flow.escalated(at(1), to="team_lead"))
+    assert h.notifications[-1] == ("team_lead", "lead-1", "case_escalated")
+    lonely = Harness(contacts=FakeContacts(leads={}, team_leads={}))
+    lonely.apply(flow.escalated(at(1), to="team_lead"))
+    assert lonely.notifications == [("ops", "ops-1", "case_escalated")]
+
+
+def test_delivery_outcomes_settle_the_outbox() -> None:
+    h, flow = Harness(), CaseFlow()
+    note = h.apply(flow.offered(at(0))).notifications[0]
+    common = {"case_id": note.case_id, "occurred_at": at(1), "notification_id": note.notification_id,
+              "audience": note.audience, "subscriber_id": note.subscriber_id, "kind": note.kind}
+    retry = NotificationFailed(event_id="f1", attempts=3, reason="HTTP 500", final=False, **common)
+    assert h.apply(retry).state.outbox[0].attempts == 3
+    done = NotificationDelivered(event_id="d1", attempts=4, status_code=200, latency_ms=3, **common)
+    assert h.apply(done).state.outbox == []
+
+
+def test_warning_event_ids_survive_a_replay() -> None:
+    first, second = Harness(), Harness()
+    for h in (first, second):
+        flow = CaseFlow()
+        h.apply(flow.offered(at(0)))
+        h.apply(flow.tick(at(91 if h is first else 99)))
+    assert [e.event_id for e in first.events] == [e.event_id for e in second.events]
+    assert isinstance(first.events[0], SlaWarningRaised)
+    assert not any(isinstance(e, SlaBreached) for e in first.events)
