@@ -113,6 +113,7 @@ def retriage(state: CaseRouting, event: CaseTriaged, ctx: Ctx) -> None:
             continue
         if step.offer.specialist_id in facts_conflicted:
             offers.withdraw(state, step, ctx, reason="withdrawn")
+            offers.offer_next(state, step, ctx)
         else:
             step.offer.expires_at = min(step.offer.expires_at, shortest)
     if triage.emergency_pathway and not state.emergency:

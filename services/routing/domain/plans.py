@@ -71,11 +71,11 @@ def review_deadline(
 
 
 def ready_steps(state: CaseRouting) -> list[PlanStep]:
-    """Waiting steps whose prerequisites have all completed, in plan order."""
+    """Never-offered waiting steps whose prerequisites have all completed, in plan order."""
     done = {s.step_id for s in state.steps.values() if s.status == "completed"}
     return [
         s for s in state.steps.values()
-        if s.status == "waiting" and all(d in done for d in s.depends_on)
+        if s.status == "waiting" and s.attempts == 0 and all(d in done for d in s.depends_on)
     ]
 
 
