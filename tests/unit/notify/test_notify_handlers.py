@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from notify_builders import T0, CaseFlow, FakeContacts, Harness
-
 from schemas.notifications import NotificationDelivered, NotificationFailed
 from schemas.sla import SlaBreached, SlaMet, SlaPaused, SlaResumed, SlaWarningRaised
+from tests.unit.notify.notify_builders import T0, CaseFlow, FakeContacts, Harness
 
 
 def at(minutes: float):
@@ -160,8 +159,9 @@ def test_case_escalated_goes_to_the_lead_or_falls_through_to_ops() -> None:
 def test_delivery_outcomes_settle_the_outbox() -> None:
     h, flow = Harness(), CaseFlow()
     note = h.apply(flow.offered(at(0))).notifications[0]
-    common = {"case_id": note.case_id, "occurred_at": at(1), "notification_id": note.notification_id,
-              "audience": note.audience, "subscriber_id": note.subscriber_id, "kind": note.kind}
+    common = {"case_id": note.case_id, "occurred_at": at(1),
+              "notification_id": note.notification_id, "audience": note.audience,
+              "subscriber_id": note.subscriber_id, "kind": note.kind}
     retry = NotificationFailed(event_id="f1", attempts=3, reason="HTTP 500", final=False, **common)
     assert h.apply(retry).state.outbox[0].attempts == 3
     done = NotificationDelivered(event_id="d1", attempts=4, status_code=200, latency_ms=3, **common)

@@ -56,7 +56,7 @@ def test_each_warning_and_the_breach_fire_exactly_once() -> None:
 
 
 def test_breach_reports_how_late_it_is_noticed() -> None:
-    clock, events = run(two_hour_clock(), 135)
+    _, events = run(two_hour_clock(), 135)
     assert len(events) == 1 and isinstance(events[0], SlaBreached)
     assert events[0].late_by_seconds == 15 * 60
     assert events[0].deadline == at(120)
