@@ -107,10 +107,12 @@ def build_router(
     @router.get("/api/ops/stream")
     async def ops_stream(
         request: Request,
-        ticket: Annotated[str, Query(max_length=512)],
+        ticket: Annotated[str | None, Query(max_length=512)] = None,
         last_event_id: Annotated[str | None, Header()] = None,
     ) -> EventSourceResponse:
         try:
+            if not ticket:
+                raise InvalidTicket("stream ticket required: POST /api/ops/stream-ticket")
             signer.verify(ticket, now=clock())
         except InvalidTicket as exc:
             raise ProblemError(401, "Unauthorized", str(exc), kind="unauthorized") from exc
