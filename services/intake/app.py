@@ -1,0 +1,91 @@
+"""The intake FastAPI app: routes, problem+json errors, limits, and the Kafka log's lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from services.common.http import health_router
+from services.common.problems import install_problem_handlers, problem
+from services.intake.domain.decisions import Rejected
+from services.intake.eventlog import BrokerUnavailable, IntakeLog, KafkaIntakeLog
+from services.intake.fhir.bundle import FhirRejected
+from services.intake.fhir.views import router as fhir_router
+from services.intake.limits import LimitsMiddleware, RateLimiter
+from services.intake.metrics import REQUESTS
+from services.intake.referrals.views import router as referrals_router
+from services.intake.settings import IntakeSettings
+from services.intake.state import Intake, utc_now
+
+
+def _via(request: Request) -> str:
+    return "fhir" if request.url.path.startswith("/fhir") else "json"
+
+
+def create_app(
+    settings: IntakeSettings | None = None, *, log: IntakeLog | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> FastAPI:
+    """The intake app; `log` defaults to Kafka at settings.kafka_bootstrap."""
+    settings = settings or IntakeSettings.from_env()
+    intake = Intake(
+        log=log or KafkaIntakeLog(
+            bootstrap=settings.kafka_bootstrap, send_timeout=settings.send_timeout_seconds
+        ),
+        settings=settings, clock=clock,
+    )
+
+    @asynccontextmanager
+    async def lifespan(api: FastAPI) -> AsyncIterator[None]:
+        await intake.log.start(intake.on_registry_record)
+        try:
+            yield
+        finally:
+            await intake.log.stop()
+
+    api = FastAPI(
+        title="spine-router intake", version="1", lifespan=lifespan,
+        description="Referral intake (JSON and FHIR R4 via R4B models). Errors are problem+json.",
+    )
+    api.state.intake = intake
+    install_problem_handlers(api)
+
+    @api.exception_handler(Rejected)
+    async def _rejected(request: Request, exc: Rejected) -> JSONResponse:
+        REQUESTS.labels(via=_via(request), outcome=exc.kind).inc()
+        return problem(
+            exc.status, exc.title, exc.detail, instance=request.url.path, kind=exc.kind
+        )
+
+    @api.exception_handler(FhirRejected)
+    async def _fhir_rejected(request: Request, exc: FhirRejected) -> JSONResponse:
+        REQUESTS.labels(via="fhir", outcome=exc.kind).inc()
+        return problem(
+            exc.status, exc.title, exc.detail, instance=request.url.path, kind=exc.kind,
+            errors=exc.errors,
+        )
+
+    @api.exception_handler(BrokerUnavailable)
+    async def _unavailable(request: Request, exc: BrokerUnavailable) -> JSONResponse:
+        REQUESTS.labels(via=_via(request), outcome="unavailable").inc()
+        return problem(
+            503, "Service unavailable",
+            "the referral was not stored: Kafka did not acknowledge it; retry later",
+            instance=request.url.path, kind="broker-unavailable",
+            headers={"Retry-After": str(settings.retry_after_seconds)},
+        )
+
+    api.include_router(referrals_router)
+    api.include_router(fhir_router)
+    api.include_router(health_router("intake", intake.is_ready))
+    limiter = RateLimiter(
+        burst=settings.rate_limit_burst, per_second=settings.rate_limit_per_second
+    )
+    api.add_middleware(
+        LimitsMiddleware, max_body_bytes=settings.max_body_bytes, limiter=limiter
+    )
+    return api

@@ -1,0 +1,1 @@
+"""Intake's pure domain: ids, missing records, the idempotency registry and its decisions."""

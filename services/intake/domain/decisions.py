@@ -1,0 +1,192 @@
+"""What a submission, update, cancellation or erasure does, given the registry: pure decisions.
+
+Each decision names the event to produce (if any) and the registry writes that must follow it;
+the caller writes them to Kafka in that order and only then answers the client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from schemas.cases import CaseErased, ReferralCancelled, ReferralReceived
+from schemas.envelope import Event, utc
+from schemas.referral import Referral, Referrer
+from services.intake.domain import ids
+from services.intake.domain.missing_records import missing_records
+from services.intake.domain.registry import (
+    AliasRecord,
+    CaseRecord,
+    ErasedRecord,
+    Registry,
+    Via,
+)
+
+Outcome = Literal["accepted", "replayed", "updated", "cancelled", "erased"]
+Record = CaseRecord | AliasRecord | ErasedRecord
+
+
+class Rejected(Exception):
+    """The request cannot be honoured; `kind` names the problem, `detail` holds no patient data."""
+
+    def __init__(self, status: int, title: str, detail: str, *, kind: str) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail, self.kind = status, title, detail, kind
+
+
+@dataclass(frozen=True)
+class Write:
+    key: str
+    record: Record | None  # None = tombstone
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    case: CaseRecord | None  # what the client is told (None once erased)
+    case_id: str
+    event: Event | None = None
+    writes: tuple[Write, ...] = ()
+
+
+def _not_found(case_id: str) -> Rejected:
+    return Rejected(404, "Not found", f"no case {case_id} for this client", kind="not-found")
+
+
+def owned_case(registry: Registry, *, case_id: str, referrer_id: str | None) -> CaseRecord:
+    """The case, if `referrer_id` owns it (None = any owner, for ops); others' cases are 404."""
+    case = registry.cases.get(case_id)
+    if case is None or (referrer_id is not None and case.referrer_id != referrer_id):
+        raise _not_found(case_id)
+    return case
+
+
+def _as_sent_by(referral: Referral, referrer_id: str) -> Referral:
+    """The referral with its referrer set to the authenticated client, whatever the body said."""
+    sent = referral.referrer
+    referrer = Referrer(
+        id=referrer_id,
+        organisation=sent.organisation if sent else None,
+        contact_name=sent.contact_name if sent else None,
+    )
+    return referral.model_copy(update={"referrer": referrer})
+
+
+def _received(
+    case: CaseRecord, referral: Referral, *, now: datetime, unmapped: list[str]
+) -> ReferralReceived:
+    return ReferralReceived(
+        event_id=ids.received_event_id(
+            case_id=case.case_id, revision=case.revision, referral_hash=case.body_hash
+        ),
+        case_id=case.case_id, occurred_at=now, referrer_id=case.referrer_id,
+        revision=case.revision, received_via=case.received_via, referral=referral,
+        unmapped=unmapped, missing_records=list(case.missing_records),
+    )
+
+
+def decide_submission(
+    registry: Registry, *, referral: Referral, referrer_id: str, idempotency_key: str | None,
+    via: Via, unmapped: list[str], now: datetime,
+) -> Decision:
+    """A new referral: replay a resend, refuse a reused key with another body, or open the case."""
+    referral = _as_sent_by(referral, referrer_id)
+    digest = ids.body_hash(referral)
+    case_id = ids.case_id_for(referrer_id=referrer_id, referral_id=referral.referral_id)
+    alias_key = ids.alias_key(referrer_id=referrer_id, idempotency_key=idempotency_key or "")
+    alias = registry.alias(alias_key) if idempotency_key else None
+    if alias is not None:
+        if alias.body_hash != digest:
+            raise Rejected(
+                409, "Idempotency key reused",
+                "this Idempotency-Key was first used with a different body; "
+                "send a new key for a new referral", kind="idempotency-key-reused",
+            )
+        case_id = alias.case_id
+    if case_id in registry.erased:
+        raise Rejected(
+            410, "Case erased", f"case {case_id} was erased; resend under a new referral_id",
+            kind="case-erased",
+        )
+    existing = registry.cases.get(case_id)
+    if existing is not None:
+        if digest not in (existing.first_body_hash, existing.body_hash):
+            raise Rejected(
+                409, "Referral id already used",
+                f"referral_id already opened case {case_id} with different content; "
+                f"use PUT /referrals/{case_id} to send a new revision", kind="referral-id-reused",
+            )
+        return Decision("replayed", existing, case_id)
+    case = CaseRecord(
+        case_id=case_id, referrer_id=referrer_id, referral_id=referral.referral_id, revision=1,
+        first_body_hash=digest, body_hash=digest, received_via=via,
+        missing_records=missing_records(referral), unmapped=unmapped, updated_at=utc(now),
+    )
+    writes = [Write(ids.case_key(case_id), case)]
+    if idempotency_key:
+        record = AliasRecord(case_id=case_id, referrer_id=referrer_id, body_hash=digest)
+        writes.append(Write(alias_key, record))
+    event = _received(case, referral, now=now, unmapped=unmapped)
+    return Decision("accepted", case, case_id, event, tuple(writes))
+
+
+def decide_update(
+    registry: Registry, *, case_id: str, referral: Referral, referrer_id: str, via: Via,
+    unmapped: list[str], now: datetime,
+) -> Decision:
+    """A new revision of an open case (re-triaged downstream); an unchanged body replays."""
+    case = owned_case(registry, case_id=case_id, referrer_id=referrer_id)
+    if referral.referral_id != case.referral_id:
+        raise Rejected(
+            409, "Referral id mismatch", "referral_id of an update must match the case's",
+            kind="referral-id-mismatch",
+        )
+    referral = _as_sent_by(referral, referrer_id)
+    digest = ids.body_hash(referral)
+    if digest == case.body_hash:
+        return Decision("replayed", case, case_id)
+    if case.status != "open":
+        raise Rejected(409, "Case closed", f"case {case_id} is {case.status}", kind="case-closed")
+    updated = case.model_copy(update={
+        "revision": case.revision + 1, "body_hash": digest, "received_via": via,
+        "missing_records": missing_records(referral), "unmapped": unmapped,
+        "updated_at": utc(now),
+    })
+    event = _received(updated, referral, now=now, unmapped=unmapped)
+    return Decision("updated", updated, case_id, event, (Write(ids.case_key(case_id), updated),))
+
+
+def decide_cancellation(
+    registry: Registry, *, case_id: str, referrer_id: str, now: datetime,
+    reason: str = "cancelled by referrer",
+) -> Decision:
+    """Close an open case (routing stops, notify stops clocks); a repeat cancel replays."""
+    case = owned_case(registry, case_id=case_id, referrer_id=referrer_id)
+    if case.status == "cancelled":
+        return Decision("replayed", case, case_id)
+    cancelled = case.model_copy(update={"status": "cancelled", "updated_at": utc(now)})
+    event = ReferralCancelled(
+        event_id=ids.cancelled_event_id(case_id=case_id, revision=case.revision),
+        case_id=case_id, occurred_at=now, referrer_id=case.referrer_id, reason=reason,
+    )
+    return Decision(
+        "cancelled", cancelled, case_id, event, (Write(ids.case_key(case_id), cancelled),)
+    )
+
+
+def decide_erasure(
+    registry: Registry, *, case_id: str, requested_by: str, now: datetime
+) -> Decision:
+    """Erase a case's patient data: CaseErased, tombstones for its records, an erased marker."""
+    if case_id in registry.erased:
+        return Decision("replayed", None, case_id)
+    case = owned_case(registry, case_id=case_id, referrer_id=None)
+    event = CaseErased(
+        event_id=ids.erased_event_id(case_id=case_id), case_id=case_id, occurred_at=now,
+        referrer_id=case.referrer_id, requested_by=requested_by,
+    )
+    marker = ErasedRecord(case_id=case_id, referrer_id=case.referrer_id, erased_at=utc(now))
+    writes = [Write(ids.erased_key(case_id), marker), Write(ids.case_key(case_id), None)]
+    writes += [Write(key, None) for key in registry.alias_keys_of(case_id)]
+    return Decision("erased", None, case_id, event, tuple(writes))

@@ -1,0 +1,177 @@
+"""Load a FHIR R4 Bundle: refuse other versions and non-Bundles with a reason, validate it with
+the fhir.resources R4B models (R4B matches R4 for every resource intake reads), and index its
+entries so `urn:uuid:`, absolute and relative `Type/id` references resolve inside the bundle."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from fhir.resources.R4B.bundle import Bundle
+from pydantic import ValidationError
+
+ACCEPTED_TYPES = ("message", "document", "transaction", "collection")
+# Resource types that exist in STU3 (or DSTU2) but not in R4: their presence dates the payload.
+PRE_R4_TYPES = frozenset({
+    "ReferralRequest", "ProcedureRequest", "ProcessRequest", "ProcessResponse",
+    "EligibilityRequest", "EligibilityResponse", "ImagingManifest", "DeviceComponent",
+    "DataElement", "Sequence", "ServiceDefinition",
+})
+_PRE_R4_PROFILE = re.compile(r"(?i)/(stu3|dstu2|r3|3\.0(\.\d+)?)/")
+_FHIR_VERSION_PARAM = re.compile(r"(?i)fhirversion\s*=\s*\"?([0-9.]+)")
+_SAFE_MESSAGE_LEN = 200
+
+
+class FhirRejected(Exception):
+    """The payload is not an R4 referral bundle intake can take; `detail` says why."""
+
+    def __init__(
+        self, status: int, title: str, detail: str, *, kind: str,
+        errors: list[dict[str, str]] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail, self.kind = status, title, detail, kind
+        self.errors = errors
+
+
+def _unprocessable(detail: str, kind: str = "fhir-unsupported") -> FhirRejected:
+    return FhirRejected(422, "Unsupported FHIR content", detail, kind=kind)
+
+
+def fhir_path(loc: tuple[Any, ...] | list[Any], root: str = "Bundle") -> str:
+    """('entry', 3, 'resource', 'code') -> 'Bundle.entry[3].resource.code'."""
+    path = root
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def safe_errors(exc: ValidationError, root: str = "Bundle") -> list[dict[str, str]]:
+    """Each error's path and message; messages that quote the input are blanked (privacy)."""
+    errors = []
+    for err in exc.errors(include_url=False):
+        message, value = str(err["msg"]), err.get("input")
+        if isinstance(value, str) and len(value) >= 3 and value in message:
+            message = message.replace(value, "…")
+        errors.append({"path": fhir_path(err["loc"], root), "message": message[:_SAFE_MESSAGE_LEN]})
+    return errors
+
+
+@dataclass
+class Entry:
+    index: int
+    full_url: str | None
+    resource: Any  # an R4B resource model
+    path: str  # FHIR path of the resource, e.g. Bundle.entry[3].resource
+
+    @property
+    def type(self) -> str:
+        return str(self.resource.get_resource_type())
+
+
+@dataclass
+class BundleIndex:
+    bundle: Bundle
+    entries: list[Entry]
+    _by_ref: dict[str, Entry] = field(default_factory=dict)
+    used: set[int] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        for entry in self.entries:
+            if entry.full_url:
+                self._by_ref.setdefault(entry.full_url, entry)
+                tail = _type_id_tail(entry.full_url)
+                if tail:
+                    self._by_ref.setdefault(tail, entry)
+            if entry.resource.id:
+                self._by_ref.setdefault(f"{entry.type}/{entry.resource.id}", entry)
+
+    def of_type(self, resource_type: str) -> list[Entry]:
+        """Entries holding `resource_type`, in bundle order."""
+        return [e for e in self.entries if e.type == resource_type]
+
+    def use(self, entry: Entry) -> Entry:
+        """Mark an entry as mapped (anything never used is reported as unmapped)."""
+        self.used.add(entry.index)
+        return entry
+
+    def resolve(self, reference: Any, *types: str) -> Entry | None:
+        """The bundle entry a Reference points at (of one of `types`, if given), marked used."""
+        ref = getattr(reference, "reference", None)
+        if not ref:
+            return None
+        entry = self._by_ref.get(ref) or self._by_ref.get(_type_id_tail(ref) or "")
+        if entry is None or (types and entry.type not in types):
+            return None
+        return self.use(entry)
+
+    def unused(self) -> list[Entry]:
+        """Entries no mapper used."""
+        return [e for e in self.entries if e.index not in self.used]
+
+
+def _type_id_tail(ref: str) -> str | None:
+    """'http://x/fhir/Patient/12' or 'Patient/12' -> 'Patient/12' (None for urn:uuid, #id)."""
+    parts = ref.rstrip("/").split("/")
+    if len(parts) >= 2 and parts[-2][:1].isupper() and parts[-2].isalpha():
+        return f"{parts[-2]}/{parts[-1]}"
+    return None
+
+
+def _check_version(data: dict[str, Any], content_type: str | None) -> None:
+    declared = _FHIR_VERSION_PARAM.search(content_type or "")
+    if declared and not declared.group(1).startswith("4.0"):
+        raise FhirRejected(
+            415, "Unsupported FHIR version",
+            f"fhirVersion={declared.group(1)} declared; this endpoint accepts FHIR R4 (4.0.x)",
+            kind="fhir-version",
+        )
+    resources = [data] + [
+        e.get("resource") for e in data.get("entry") or [] if isinstance(e, dict)
+    ]
+    for resource in (r for r in resources if isinstance(r, dict)):
+        rtype = resource.get("resourceType")
+        profiles = (resource.get("meta") or {}).get("profile") or []
+        if rtype in PRE_R4_TYPES or any(_PRE_R4_PROFILE.search(str(p)) for p in profiles):
+            raise _unprocessable(
+                f"{rtype} looks like FHIR STU3 (resource type or meta.profile); "
+                "this endpoint accepts FHIR R4 Bundles only", kind="fhir-version",
+            )
+
+
+def load_bundle(raw: bytes, *, content_type: str | None = None) -> BundleIndex:
+    """Parse and validate an R4 Bundle of type message, document, transaction or collection."""
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FhirRejected(
+            400, "Malformed JSON", "the body is not valid JSON", kind="json"
+        ) from exc
+    if not isinstance(data, dict) or "resourceType" not in data:
+        raise _unprocessable("the body is not a FHIR resource (no resourceType)")
+    _check_version(data, content_type)
+    if data["resourceType"] != "Bundle":
+        raise _unprocessable(
+            f"expected a Bundle, got {str(data['resourceType'])[:40]}: send the ServiceRequest "
+            "inside a message, document, transaction or collection Bundle",
+        )
+    if data.get("type") not in ACCEPTED_TYPES:
+        raise _unprocessable(
+            f"Bundle.type {str(data.get('type'))[:20]} is not accepted; "
+            f"use one of {', '.join(ACCEPTED_TYPES)}",
+        )
+    try:
+        bundle = Bundle.model_validate(data)
+    except ValidationError as exc:
+        errors = safe_errors(exc)
+        raise FhirRejected(
+            422, "Invalid FHIR R4 Bundle", f"{len(errors)} element(s) violate FHIR R4",
+            kind="fhir-invalid", errors=errors,
+        ) from exc
+    entries = [
+        Entry(i, e.fullUrl, e.resource, f"Bundle.entry[{i}].resource")
+        for i, e in enumerate(bundle.entry or []) if e.resource is not None
+    ]
+    return BundleIndex(bundle, entries)

@@ -1,0 +1,224 @@
+"""Map a loaded R4 bundle to a Referral (pure: the clock is a parameter).
+
+The result says what the bundle asks for (submit, update or cancel), carries the Referral and
+lists every piece of content that was not mapped, by FHIR path. The mapping table is in
+docs/intake.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from schemas.referral import Referral
+from services.intake.fhir.bundle import BundleIndex, Entry, FhirRejected
+from services.intake.fhir.clinical import map_clinical
+from services.intake.fhir.draft import Draft
+from services.intake.fhir.imaging import map_imaging
+from services.intake.fhir.procedures import PROPOSAL_INTENTS, map_procedures
+from services.intake.fhir.profile import (
+    EXT_JURISDICTION,
+    EXT_RELATED_CASE,
+    PSEUDONYM_SYSTEM,
+    REFERRAL_TYPE_SYSTEM,
+    REGION_SNOMED,
+    REGION_SYSTEM,
+    SNOMED,
+)
+from services.intake.fhir.values import as_date, code_in, extension_values
+
+Action = Literal["submit", "update", "cancel"]
+CANCEL_STATUSES = frozenset({"revoked", "entered-in-error"})
+OPEN_STATUSES = frozenset({"active", "draft"})
+GENDER = {"male": "M", "female": "F", "other": "X"}
+# Where each required Referral field comes from, for the error when it is missing.
+REQUIRED_SOURCES = {
+    "referral_type": f"ServiceRequest.code with a {REFERRAL_TYPE_SYSTEM} coding",
+    "region": f"ServiceRequest.bodySite with a {REGION_SYSTEM} or SNOMED spine region coding",
+    "age": "Patient.birthDate, or an Observation coded `age`",
+    "sex": "Patient.gender (male, female or other)",
+}
+_STRUCTURAL = frozenset({"MessageHeader", "Composition"})
+
+
+@dataclass
+class MappedBundle:
+    action: Action
+    referral_id: str
+    referral: Referral | None = None  # None for a cancellation
+    unmapped: list[str] = field(default_factory=list)
+
+
+def _invalid(detail: str, errors: list[dict[str, str]] | None = None) -> FhirRejected:
+    return FhirRejected(422, "Unmappable referral", detail, kind="fhir-unmappable", errors=errors)
+
+
+def referral_request(index: BundleIndex) -> Entry:
+    """The ServiceRequest that is the referral: the message focus, else the only candidate."""
+    for header in index.of_type("MessageHeader"):
+        index.use(header)
+        focus = [index.resolve(ref, "ServiceRequest") for ref in header.resource.focus or []]
+        found = [f for f in focus if f is not None]
+        if len(found) != 1:
+            raise _invalid("MessageHeader.focus must reference exactly one ServiceRequest")
+        return found[0]
+    for composition in index.of_type("Composition"):
+        index.use(composition)
+    requests = index.of_type("ServiceRequest")
+    typed = [r for r in requests if code_in(r.resource.code, REFERRAL_TYPE_SYSTEM)]
+    candidates = typed or [r for r in requests if r.resource.intent not in PROPOSAL_INTENTS]
+    if len(candidates) != 1:
+        raise _invalid(
+            f"found {len(candidates)} referral ServiceRequests; a bundle carries exactly one"
+        )
+    return index.use(candidates[0])
+
+
+def _action(index: BundleIndex, request: Any) -> Action:
+    if request.status in CANCEL_STATUSES:
+        return "cancel"
+    if request.status not in OPEN_STATUSES:
+        raise _invalid(f"ServiceRequest.status {request.status} is neither open nor revoked")
+    categories = {c.code for cat in request.category or [] for c in cat.coding or []}
+    if "validation" in categories and "referral" not in categories:
+        raise _invalid("a validation request (category validation) is not a referral")
+    reasons = {
+        c.code for h in index.of_type("MessageHeader")
+        for c in (h.resource.reason.coding if h.resource.reason else None) or []
+    }
+    return "update" if "update" in reasons else "submit"
+
+
+def _referral_id(entry: Entry) -> str:
+    for identifier in entry.resource.identifier or []:
+        if identifier.value:
+            return str(identifier.value)[:100]
+    fallback = entry.resource.id or entry.full_url
+    if not fallback:
+        raise _invalid("the ServiceRequest has no identifier, id or fullUrl to key it by")
+    return str(fallback).removeprefix("urn:uuid:")[:100]
+
+
+def _map_patient(draft: Draft, index: BundleIndex, request: Any, referral_date: date) -> None:
+    entry = index.resolve(request.subject, "Patient")
+    if entry is None:
+        draft.unmap("Bundle.entry.resource.subject", "ServiceRequest.subject not in the bundle")
+        return
+    patient, path = entry.resource, entry.path
+    identifiers = []
+    for ident in patient.identifier or []:
+        if ident.system == PSEUDONYM_SYSTEM:
+            draft.put("patient.pseudonym", ident.value, f"{path}.identifier")
+        elif ident.system and ident.value:
+            identifiers.append({"system": ident.system, "value": ident.value})
+    draft.put("patient.identifiers", identifiers, f"{path}.identifier")
+    if patient.name:
+        name = patient.name[0]
+        text = name.text or " ".join([*(name.given or []), name.family or ""]).strip()
+        draft.put("patient.name", text or None, f"{path}.name")
+    if patient.birthDate:
+        draft.put("patient.birth_date", patient.birthDate.isoformat(), f"{path}.birthDate")
+    if patient.gender in GENDER:
+        draft.put("sex", GENDER[patient.gender], f"{path}.gender")
+    for ext_value in extension_values(patient, EXT_JURISDICTION)[:1]:
+        draft.put("patient.jurisdiction", ext_value, f"{path}.extension")
+    preferred = [c for c in patient.communication or [] if c.preferred] or patient.communication
+    if preferred:
+        language = code_in(preferred[0].language, "urn:ietf:bcp:47")
+        draft.put("patient.preferred_language", language, f"{path}.communication")
+    _unknown_extensions(draft, entry, {EXT_JURISDICTION})
+    draft.leftover(entry, {"identifier", "name", "birthDate", "gender", "extension",
+                           "communication"})
+
+
+def _unknown_extensions(draft: Draft, entry: Entry, known: set[str]) -> None:
+    for i, ext in enumerate(getattr(entry.resource, "extension", None) or []):
+        if ext.url not in known:
+            draft.unmap(f"{entry.path}.extension[{i}]", f"extension {ext.url} not in the profile")
+
+
+def _map_request(draft: Draft, index: BundleIndex, entry: Entry) -> None:
+    request, path = entry.resource, entry.path
+    draft.put("referral_type", code_in(request.code, REFERRAL_TYPE_SYSTEM), f"{path}.code")
+    regions = [
+        code_in(site, REGION_SYSTEM) or REGION_SNOMED.get(code_in(site, SNOMED) or "")
+        for site in request.bodySite or []
+    ]
+    draft.put("region", next((r for r in regions if r), None), f"{path}.bodySite")
+    notes = [str(n.text) for n in request.note or [] if n.text]
+    if notes:
+        draft.put("clinical_question", "\n".join(notes), f"{path}.note")
+    related = extension_values(request, EXT_RELATED_CASE)
+    if related:
+        draft.put("related_case_ids", [str(r) for r in related], f"{path}.extension")
+    referrer: dict[str, Any] = {"id": "authenticated-client"}  # intake overwrites the id
+    requester = index.resolve(request.requester, "Practitioner", "PractitionerRole",
+                              "Organization")
+    if requester is not None:
+        _describe_requester(index, requester, referrer)
+    draft.put("referrer", referrer, f"{path}.requester")
+    _unknown_extensions(draft, entry, {EXT_RELATED_CASE})
+    draft.leftover(entry, {"identifier", "intent", "code", "bodySite", "note", "extension",
+                           "requester", "authoredOn", "category", "supportingInfo",
+                           "reasonReference", "occurrencePeriod", "occurrenceDateTime"})
+
+
+def _describe_requester(index: BundleIndex, requester: Entry, referrer: dict[str, Any]) -> None:
+    resource = requester.resource
+    if requester.type == "PractitionerRole":
+        for ref in (resource.practitioner, resource.organization):
+            found = index.resolve(ref, "Practitioner", "Organization")
+            if found is not None:
+                _describe_requester(index, found, referrer)
+    elif requester.type == "Organization" and resource.name:
+        referrer["organisation"] = str(resource.name)[:200]
+    elif requester.type == "Practitioner" and resource.name:
+        name = resource.name[0]
+        text = name.text or " ".join([*(name.prefix or []), *(name.given or []), name.family or ""])
+        referrer["contact_name"] = text.strip()[:200] or None
+
+
+def _age(draft: Draft, referral_date: date) -> None:
+    born = draft.get("patient.birth_date")
+    if draft.get("age") is None and born:
+        b = date.fromisoformat(born)
+        years = referral_date.year - b.year - ((referral_date.month, referral_date.day) <
+                                               (b.month, b.day))
+        draft.put("age", years, draft.sources["patient.birth_date"])
+
+
+def _validated(draft: Draft) -> Referral:
+    try:
+        return Referral.model_validate(draft.data)
+    except ValidationError as exc:
+        errors = []
+        for err in exc.errors(include_url=False):
+            field_path = ".".join(str(p) for p in err["loc"])
+            source = draft.source_of(field_path) or REQUIRED_SOURCES.get(field_path, "Bundle")
+            errors.append({"path": source, "field": field_path, "message": str(err["msg"])})
+        raise _invalid(f"{len(errors)} referral field(s) invalid or missing", errors) from exc
+
+
+def map_bundle(index: BundleIndex, *, now: datetime) -> MappedBundle:
+    """What the bundle asks for and the Referral it carries, with unmapped content listed."""
+    entry = referral_request(index)
+    request = entry.resource
+    action, referral_id = _action(index, request), _referral_id(entry)
+    if action == "cancel":
+        return MappedBundle(action, referral_id)
+    referral_date = as_date(request.authoredOn) or now.date()
+    draft = Draft()
+    draft.put("referral_id", referral_id, f"{entry.path}.identifier")
+    _map_request(draft, index, entry)
+    _map_patient(draft, index, request, referral_date)
+    map_clinical(draft, index)
+    map_procedures(draft, index, entry, referral_date)
+    map_imaging(draft, index, referral_date)
+    _age(draft, referral_date)
+    for unused in index.unused():
+        if unused.type not in _STRUCTURAL:
+            draft.unmap(unused.path, f"{unused.type} is not used by the spine profile")
+    return MappedBundle(action, referral_id, _validated(draft), sorted(draft.unmapped))

@@ -1,0 +1,116 @@
+"""Small readers for FHIR datatypes: codes, observation values, dates, directory ids."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from services.intake.fhir.profile import DIRECTORY_ID_SYSTEM, VALUE_SYSTEM
+
+
+def code_in(concept: Any, *systems: str) -> str | None:
+    """The first code of a CodeableConcept (or Coding list) from one of `systems`."""
+    codings = getattr(concept, "coding", None) if concept is not None else None
+    if codings is None and isinstance(concept, list):
+        codings = concept
+    for coding in codings or []:
+        if coding.system in systems and coding.code:
+            return str(coding.code)
+    return None
+
+
+def first_coding(concept: Any) -> tuple[str | None, str | None]:
+    """(system, code) of the first coding, for error messages and unmapped reports."""
+    for coding in getattr(concept, "coding", None) or []:
+        return coding.system, coding.code
+    return None, None
+
+
+def label(concept: Any) -> str | None:
+    """Human label of a CodeableConcept: text, else the first display, else the first code."""
+    if concept is None:
+        return None
+    if concept.text:
+        return str(concept.text).strip()
+    for coding in concept.coding or []:
+        if coding.display or coding.code:
+            return str(coding.display or coding.code).strip()
+    return None
+
+
+def _number(value: Decimal | float | int) -> float | int:
+    number = float(value)
+    return int(number) if number.is_integer() else number
+
+
+def element_values(element: Any) -> list[Any]:
+    """The value(s) of an Observation, component or answer: bools, numbers, codes or text."""
+    for attr in ("valueBoolean", "valueInteger"):
+        value = getattr(element, attr, None)
+        if value is not None:
+            return [value]
+    quantity = getattr(element, "valueQuantity", None)
+    if quantity is not None and quantity.value is not None:
+        return [_number(quantity.value)]
+    concept = getattr(element, "valueCodeableConcept", None)
+    if concept is not None:
+        codes = [
+            c.code for c in concept.coding or [] if c.code and c.system in (VALUE_SYSTEM, None)
+        ]
+        return codes or ([concept.text] if concept.text else [])
+    coding = getattr(element, "valueCoding", None)
+    if coding is not None and coding.code:
+        return [coding.code]
+    text = getattr(element, "valueString", None)
+    return [text] if text is not None else []
+
+
+def as_date(value: date | datetime | str | None) -> date | None:
+    """A date from a FHIR date/dateTime (partial dates such as '2024' resolve to their start)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    parts = [int(p) for p in str(value)[:10].split("-")]
+    return date(*([*parts, 1, 1])[:3])
+
+
+def weeks_between(earlier: date, later: date) -> float:
+    """Whole-day difference in weeks, to one decimal (how the JSON contract states weeks)."""
+    return round((later - earlier).days / 7, 1)
+
+
+def directory_id(resource: Any) -> str | None:
+    """The id routing's directory knows this practitioner or organisation by."""
+    for identifier in getattr(resource, "identifier", None) or []:
+        if identifier.system == DIRECTORY_ID_SYSTEM and identifier.value:
+            return str(identifier.value)
+    return None
+
+
+def attachment_text(attachment: Any) -> str | None:
+    """Text of a text/plain Attachment (inline base64 data); None for other content."""
+    if not attachment.data or not str(attachment.contentType or "").startswith("text/plain"):
+        return None
+    try:
+        return base64.b64decode(attachment.data).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def extension_values(resource: Any, url: str) -> list[Any]:
+    """Values of a resource's extensions with `url` (valueString/valueCode/valueBoolean...)."""
+    values = []
+    for ext in getattr(resource, "extension", None) or []:
+        if ext.url == url:
+            for attr in ("valueString", "valueCode", "valueBoolean", "valueInteger"):
+                value = getattr(ext, attr, None)
+                if value is not None:
+                    values.append(value)
+                    break
+    return values

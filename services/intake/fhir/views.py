@@ -1,0 +1,60 @@
+"""POST /fhir/Bundle: a FHIR R4 referral message, document, transaction or collection."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response
+
+from services.intake.domain.ids import case_id_for
+from services.intake.fhir.bundle import FhirRejected, load_bundle
+from services.intake.fhir.mapping import map_bundle
+from services.intake.referrals import service
+from services.intake.referrals.models import PROBLEM_RESPONSES, CaseReceipt
+from services.intake.referrals.views import IdempotencyKey, IntakeDep, Submitter, answer
+
+router = APIRouter(prefix="/fhir", tags=["fhir"], responses=PROBLEM_RESPONSES)
+MEDIA_TYPES = ("application/fhir+json", "application/json")
+_BUNDLE_BODY = {
+    "required": True,
+    "content": {media: {"schema": {"type": "object", "description": "FHIR R4 Bundle"}}
+                for media in MEDIA_TYPES},
+}
+
+
+@router.post(
+    "/Bundle", status_code=202, response_model=CaseReceipt,
+    openapi_extra={"requestBody": _BUNDLE_BODY},
+)
+async def post_bundle(
+    request: Request, principal: Submitter, intake: IntakeDep, response: Response,
+    content_type: Annotated[str | None, Header()] = None, idempotency_key: IdempotencyKey = None,
+) -> CaseReceipt:
+    """Map the bundle's ServiceRequest to a referral; a revoked one cancels the case."""
+    media = (content_type or "").split(";")[0].strip().lower()
+    if media not in MEDIA_TYPES:
+        raise FhirRejected(
+            415, "Unsupported media type", f"send {' or '.join(MEDIA_TYPES)}", kind="media-type"
+        )
+    mapped = map_bundle(
+        load_bundle(await request.body(), content_type=content_type), now=intake.clock()
+    )
+    referrer_id = principal.subject
+    case_id = case_id_for(referrer_id=referrer_id, referral_id=mapped.referral_id)
+    if mapped.action == "cancel":
+        decision = await service.cancel_referral(
+            intake=intake, case_id=case_id, referrer_id=referrer_id, via="fhir"
+        )
+    elif mapped.referral is None:
+        raise AssertionError("a submission always carries a referral")
+    elif mapped.action == "update" and case_id in intake.registry.cases:
+        decision = await service.update_referral(
+            intake=intake, case_id=case_id, referral=mapped.referral, referrer_id=referrer_id,
+            via="fhir", unmapped=mapped.unmapped,
+        )
+    else:
+        decision = await service.submit_referral(
+            intake=intake, referral=mapped.referral, referrer_id=referrer_id,
+            idempotency_key=idempotency_key, via="fhir", unmapped=mapped.unmapped,
+        )
+    return answer(decision, response)

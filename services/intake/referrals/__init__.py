@@ -1,0 +1,1 @@
+"""JSON referrals: submit, read, update, cancel, erase."""

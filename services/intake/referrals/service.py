@@ -1,0 +1,93 @@
+"""Referral use cases: decide in the pure domain, write to Kafka, then update the registry view."""
+
+from __future__ import annotations
+
+from schemas.referral import Referral
+from schemas.topics import INTAKE_REGISTRY, REFERRAL_EVENTS
+from services.common.auth import Principal
+from services.common.logs import get_logger
+from services.intake.domain import decisions
+from services.intake.domain.decisions import Decision
+from services.intake.domain.registry import CaseRecord, Via, record_bytes
+from services.intake.eventlog import BrokerUnavailable, OutRecord
+from services.intake.metrics import REQUESTS
+from services.intake.state import Intake
+
+log = get_logger("intake")
+
+
+def _ensure_ready(intake: Intake) -> None:
+    if not intake.is_ready():
+        # Without the whole registry we cannot tell a resend from a new referral.
+        raise BrokerUnavailable("intake is not connected to Kafka yet")
+
+
+async def _commit(*, intake: Intake, decision: Decision, via: Via) -> Decision:
+    """Write the decision's event, then its registry records; apply them once acknowledged."""
+    records = [OutRecord(INTAKE_REGISTRY, w.key, record_bytes(w.record)) for w in decision.writes]
+    if decision.event is not None:  # the event first: a registry entry never outruns its event
+        records.insert(0, OutRecord(REFERRAL_EVENTS, decision.case_id, decision.event.to_bytes()))
+    if records:
+        await intake.log.write(records)
+    for write in decision.writes:
+        intake.registry.apply(write.key, write.record)
+    REQUESTS.labels(via=via, outcome=decision.outcome).inc()
+    log.info(
+        "referral %s", decision.outcome,
+        extra={"case_id": decision.case_id, "via": via,
+               "revision": decision.case.revision if decision.case else None},
+    )
+    return decision
+
+
+async def submit_referral(
+    *, intake: Intake, referral: Referral, referrer_id: str, idempotency_key: str | None,
+    via: Via = "json", unmapped: list[str] | None = None,
+) -> Decision:
+    """Open a case for a new referral, or replay the stored answer for a resend."""
+    _ensure_ready(intake)
+    decision = decisions.decide_submission(
+        intake.registry, referral=referral, referrer_id=referrer_id,
+        idempotency_key=idempotency_key, via=via, unmapped=unmapped or [], now=intake.clock(),
+    )
+    return await _commit(intake=intake, decision=decision, via=via)
+
+
+async def update_referral(
+    *, intake: Intake, case_id: str, referral: Referral, referrer_id: str, via: Via = "json",
+    unmapped: list[str] | None = None,
+) -> Decision:
+    """Store a new revision of the referrer's open case (it is re-triaged downstream)."""
+    _ensure_ready(intake)
+    decision = decisions.decide_update(
+        intake.registry, case_id=case_id, referral=referral, referrer_id=referrer_id, via=via,
+        unmapped=unmapped or [], now=intake.clock(),
+    )
+    return await _commit(intake=intake, decision=decision, via=via)
+
+
+async def cancel_referral(
+    *, intake: Intake, case_id: str, referrer_id: str, via: Via = "json",
+) -> Decision:
+    """Cancel the referrer's case: routing stops, notify stops the clocks."""
+    _ensure_ready(intake)
+    decision = decisions.decide_cancellation(
+        intake.registry, case_id=case_id, referrer_id=referrer_id, now=intake.clock(),
+    )
+    return await _commit(intake=intake, decision=decision, via=via)
+
+
+async def erase_patient_data(*, intake: Intake, case_id: str, requested_by: str) -> Decision:
+    """Erase a case's patient data (ops): CaseErased plus tombstones on the registry."""
+    _ensure_ready(intake)
+    decision = decisions.decide_erasure(
+        intake.registry, case_id=case_id, requested_by=requested_by, now=intake.clock(),
+    )
+    return await _commit(intake=intake, decision=decision, via="json")
+
+
+def visible_case(*, intake: Intake, case_id: str, principal: Principal) -> CaseRecord:
+    """The case if the caller may see it: ops any, a referral system only its own."""
+    _ensure_ready(intake)
+    owner = None if principal.role == "ops" else principal.subject
+    return decisions.owned_case(intake.registry, case_id=case_id, referrer_id=owner)

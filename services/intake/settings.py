@@ -1,0 +1,34 @@
+"""Intake's settings, from the environment with safe local defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.common.settings import env_float, env_int, http_port, kafka_bootstrap
+
+
+@dataclass(frozen=True)
+class IntakeSettings:
+    port: int = 8001
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    send_timeout_seconds: float = 5.0  # longer than this unacknowledged -> 503, never a 202
+    retry_after_seconds: int = 5  # what a 503 tells clients to wait
+    max_body_bytes: int = 1024 * 1024
+    rate_limit_burst: int = 60  # token bucket per client credential
+    rate_limit_per_second: float = 10.0
+
+    @classmethod
+    def from_env(cls) -> IntakeSettings:
+        """INTAKE_PORT, KAFKA_BOOTSTRAP, INTAKE_SEND_TIMEOUT_SECONDS, INTAKE_RETRY_AFTER_SECONDS,
+        INTAKE_MAX_BODY_BYTES, INTAKE_RATE_LIMIT_BURST, INTAKE_RATE_LIMIT_PER_SECOND."""
+        return cls(
+            port=http_port("intake"),
+            kafka_bootstrap=kafka_bootstrap(),
+            send_timeout_seconds=env_float("INTAKE_SEND_TIMEOUT_SECONDS", cls.send_timeout_seconds),
+            retry_after_seconds=env_int("INTAKE_RETRY_AFTER_SECONDS", cls.retry_after_seconds),
+            max_body_bytes=env_int("INTAKE_MAX_BODY_BYTES", cls.max_body_bytes),
+            rate_limit_burst=env_int("INTAKE_RATE_LIMIT_BURST", cls.rate_limit_burst),
+            rate_limit_per_second=env_float(
+                "INTAKE_RATE_LIMIT_PER_SECOND", cls.rate_limit_per_second
+            ),
+        )

@@ -1,0 +1,47 @@
+"""The intake process's state: the registry view, the Kafka log and the clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from fastapi import Request
+from pydantic import ValidationError
+
+from services.common.logs import get_logger
+from services.intake.domain.registry import Registry, parse_record
+from services.intake.eventlog import IntakeLog
+from services.intake.settings import IntakeSettings
+
+log = get_logger("intake")
+
+
+def utc_now() -> datetime:
+    """The wall clock, timezone-aware."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Intake:
+    log: IntakeLog
+    settings: IntakeSettings
+    clock: Callable[[], datetime] = utc_now
+    registry: Registry = field(default_factory=Registry)
+
+    def is_ready(self) -> bool:
+        """Ready once Kafka is connected and the registry has been read to its end."""
+        return self.log.is_ready()
+
+    def on_registry_record(self, key: str, raw: bytes | None) -> None:
+        """Apply one registry record read from Kafka; an unreadable one is skipped, not fatal."""
+        try:
+            self.registry.apply(key, parse_record(raw))
+        except (ValidationError, KeyError):
+            log.warning("unreadable intake registry record skipped", extra={"kind": key[:6]})
+
+
+def get_intake(request: Request) -> Intake:
+    """FastAPI dependency: the app's Intake."""
+    intake: Intake = request.app.state.intake
+    return intake
