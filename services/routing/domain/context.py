@@ -61,9 +61,9 @@ class Ctx:
         """Queue a load change for one specialist on one step."""
         pseudonym = state.context.patient_pseudonym if state.context else None
         self.load_deltas.append(LoadDelta(
-            delta_id=self.event_id("load", step.step_id, specialist_id, change),
-            specialist_id=specialist_id, case_id=state.case_id, step_id=step.step_id,
-            team=step.team, change=change, at=self.now, patient_pseudonym=pseudonym,
+            event_id=self.event_id("load", step.step_id, specialist_id, change),
+            case_id=state.case_id, occurred_at=self.now, specialist_id=specialist_id,
+            step_id=step.step_id, team=step.team, change=change, patient_pseudonym=pseudonym,
         ))
 
     def note(self, state: CaseRouting, kind: str, detail: str = "", **fields: object) -> None:

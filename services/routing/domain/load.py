@@ -10,23 +10,21 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, Field
 
-from schemas.envelope import Contract
+from schemas.envelope import Contract, Event
 
 LoadChange = Literal["offered", "offer_closed", "assigned", "completed", "released", "erased"]
 RECENT_WINDOW = timedelta(hours=48)  # per-day capacity needs only today's assignments
 MAX_REVIEWS = 200  # continuity looks at recent history only
 
 
-class LoadDelta(Contract):
+class LoadDelta(Event):
     """One change to one specialist's load; travels on routing.load.v1 keyed by specialist id."""
 
-    delta_id: str
+    event_type: Literal["LoadChanged"] = "LoadChanged"
     specialist_id: str
-    case_id: str
     step_id: str
     team: str
     change: LoadChange
-    at: AwareDatetime
     patient_pseudonym: str | None = None
 
 
@@ -58,14 +56,14 @@ def apply_delta(load: SpecialistLoad | None, delta: LoadDelta) -> SpecialistLoad
     reviews, last = list(current.reviews), current.last_assigned_at
     slot = _slot(delta)
     if delta.change == "offered":
-        offers[slot] = delta.at
+        offers[slot] = delta.occurred_at
     elif delta.change == "offer_closed":
         offers.pop(slot, None)
     elif delta.change == "assigned":
         offers.pop(slot, None)
-        open_.setdefault(slot, delta.at)
-        recent.setdefault(slot, delta.at)
-        last = max(last, delta.at) if last else delta.at
+        open_.setdefault(slot, delta.occurred_at)
+        recent.setdefault(slot, delta.occurred_at)
+        last = max(last, delta.occurred_at) if last else delta.occurred_at
         review = Review(case_id=delta.case_id, team=delta.team,
                         patient_pseudonym=delta.patient_pseudonym)
         if review not in reviews:
@@ -76,7 +74,7 @@ def apply_delta(load: SpecialistLoad | None, delta: LoadDelta) -> SpecialistLoad
     else:  # completed or released: the slot is free again
         offers.pop(slot, None)
         open_.pop(slot, None)
-    horizon = delta.at - RECENT_WINDOW
+    horizon = delta.occurred_at - RECENT_WINDOW
     recent = {k: v for k, v in recent.items() if v >= horizon}
     return SpecialistLoad(specialist_id=current.specialist_id, offers=offers, open=open_,
                           recent=recent, last_assigned_at=last, reviews=reviews)

@@ -1,0 +1,24 @@
+"""Ops route: the routing record of one case, for audit and appeals."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from services.common.auth import Principal, require_roles
+from services.common.problems import ProblemError
+from services.routing.api.gateway import Gateway
+from services.routing.domain.state import CaseRouting
+
+router = APIRouter(tags=["cases"])
+
+
+@router.get("/cases/{case_id}/routing", response_model=CaseRouting)
+def case_routing(
+    case_id: str, gateway: Gateway, _: Annotated[Principal, Depends(require_roles("ops"))]
+) -> CaseRouting:
+    state = gateway.case_state(case_id)
+    if state is None:
+        raise ProblemError(404, "Not found", "routing has not seen this case")
+    return state

@@ -1,0 +1,75 @@
+"""Specialists' offers and assignments, and their commands decided by the routing agent."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from schemas.routing import AcceptOffer, CompleteAssignment, DeclineOffer
+from services.common.problems import ProblemError
+from services.routing.api.gateway import RoutingGateway
+from services.routing.api.specialists.models import AssignmentView, CommandResult, OfferView
+from services.routing.domain.plans import attachments_for
+
+Command = AcceptOffer | DeclineOffer | CompleteAssignment
+
+
+def _slots(held: list[str]) -> list[tuple[str, str]]:
+    return [tuple(slot.rsplit("/", 1)) for slot in held]  # type: ignore[misc]
+
+
+def offers_for(*, gateway: RoutingGateway, specialist_id: str) -> list[OfferView]:
+    """Open offers this specialist holds, soonest expiry first."""
+    views = []
+    for case_id, step_id in _slots(gateway.loads.holding(specialist_id)[0]):
+        state = gateway.case_state(case_id)
+        step = state.steps.get(step_id) if state else None
+        if state is None or step is None or step.offer is None:
+            continue
+        if step.offer.specialist_id != specialist_id:
+            continue
+        views.append(OfferView(
+            case_id=case_id, step_id=step_id, team=step.team, urgency=state.urgency,
+            offered_at=step.offer.offered_at, expires_at=step.offer.expires_at,
+            attempt=step.offer.attempt, relaxed=step.offer.relaxed, deadline=state.deadline,
+            attachments=attachments_for(state, step)))
+    return sorted(views, key=lambda v: v.expires_at)
+
+
+def assignments_for(*, gateway: RoutingGateway, specialist_id: str) -> list[AssignmentView]:
+    """Open assignments of this specialist, earliest deadline first."""
+    views = []
+    for case_id, step_id in _slots(gateway.loads.holding(specialist_id)[1]):
+        state = gateway.case_state(case_id)
+        step = state.steps.get(step_id) if state else None
+        if state is None or step is None or step.assignee != specialist_id:
+            continue
+        views.append(AssignmentView(
+            case_id=case_id, step_id=step_id, team=step.team, urgency=state.urgency,
+            status=step.status, assigned_at=step.assigned_at, deadline=state.deadline,
+            attachments=attachments_for(state, step)))
+    far = datetime.max.replace(tzinfo=UTC)
+    return sorted(views, key=lambda v: v.deadline or far)
+
+
+def new_command_id() -> str:
+    """A fresh id per HTTP request (a retried request is a new attempt, decided again)."""
+    return str(uuid.uuid4())
+
+
+async def decide(*, gateway: RoutingGateway, command: Command) -> CommandResult:
+    """Send the command through the agent and turn its decision into an HTTP outcome."""
+    if gateway.case_state(command.case_id) is None:
+        raise ProblemError(404, "Not found", "no routing for this case")
+    outcome = await gateway.submit(command)
+    result = CommandResult(status="pending", detail="decision not yet known",
+                           case_id=command.case_id, step_id=command.step_id,
+                           command_id=command.event_id)
+    if outcome is None:
+        return result
+    if outcome.status == "not_found":
+        raise ProblemError(404, "Not found", outcome.detail)
+    if outcome.status != "ok":
+        raise ProblemError(409, "Conflict", outcome.detail, kind="conflict",
+                           extra={"case_id": command.case_id, "step_id": command.step_id})
+    return result.model_copy(update={"status": "ok", "detail": outcome.detail})

@@ -1,0 +1,70 @@
+"""Specialists' routes: the token subject is the specialist id."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+
+from schemas.routing import AcceptOffer, CompleteAssignment, DeclineOffer
+from services.common.auth import Principal, require_roles
+from services.routing.api.gateway import Gateway
+from services.routing.api.specialists import service
+from services.routing.api.specialists.models import (
+    AssignmentView,
+    CommandResult,
+    CompleteBody,
+    DeclineBody,
+    OfferView,
+)
+
+router = APIRouter(tags=["specialists"])
+Me = Annotated[Principal, Depends(require_roles("specialist"))]
+
+
+def _envelope(case_id: str, me: Principal) -> dict[str, object]:
+    return {"event_id": service.new_command_id(), "case_id": case_id,
+            "occurred_at": datetime.now(UTC), "specialist_id": me.subject}
+
+
+def _status(response: Response, result: CommandResult) -> CommandResult:
+    response.status_code = 200 if result.status == "ok" else 202
+    return result
+
+
+@router.get("/me/offers", response_model=list[OfferView])
+def my_offers(gateway: Gateway, me: Me) -> list[OfferView]:
+    return service.offers_for(gateway=gateway, specialist_id=me.subject)
+
+
+@router.get("/me/assignments", response_model=list[AssignmentView])
+def my_assignments(gateway: Gateway, me: Me) -> list[AssignmentView]:
+    return service.assignments_for(gateway=gateway, specialist_id=me.subject)
+
+
+@router.post("/offers/{case_id}/{step_id}/accept", response_model=CommandResult)
+async def accept_offer(
+    case_id: str, step_id: str, gateway: Gateway, me: Me, response: Response
+) -> CommandResult:
+    command = AcceptOffer(step_id=step_id, **_envelope(case_id, me))  # type: ignore[arg-type]
+    return _status(response, await service.decide(gateway=gateway, command=command))
+
+
+@router.post("/offers/{case_id}/{step_id}/decline", response_model=CommandResult)
+async def decline_offer(
+    case_id: str, step_id: str, body: DeclineBody, gateway: Gateway, me: Me, response: Response
+) -> CommandResult:
+    command = DeclineOffer(step_id=step_id, reason=body.reason,
+                           **_envelope(case_id, me))  # type: ignore[arg-type]
+    return _status(response, await service.decide(gateway=gateway, command=command))
+
+
+@router.post("/assignments/{case_id}/{step_id}/complete", response_model=CommandResult)
+async def complete_assignment(
+    case_id: str, step_id: str, body: CompleteBody, gateway: Gateway, me: Me, response: Response
+) -> CommandResult:
+    command = CompleteAssignment(step_id=step_id, report_text=body.report_text,
+                                 attachment_ref=body.attachment_ref,
+                                 **_envelope(case_id, me))  # type: ignore[arg-type]
+    return _status(response, await service.decide(gateway=gateway, command=command))

@@ -1,0 +1,183 @@
+"""Faust wiring: thin agents over RoutingProcessor, a timer for expired offers, the HTTP API."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+
+from schemas.cases import CaseErased, ReferralCancelled
+from schemas.directory import Specialist
+from schemas.envelope import Event
+from schemas.topics import (
+    CASE_TRIAGED,
+    REFERRAL_EVENTS,
+    ROUTING_COMMANDS,
+    ROUTING_EVENTS,
+    SPECIALIST_DIRECTORY,
+)
+from services.common.consume import (
+    EventMeta,
+    dead_letter_for,
+    dead_letter_topic,
+    process_events,
+    send_event,
+)
+from services.common.faust_app import bytes_topic, make_app
+from services.common.logs import get_logger
+from services.routing.domain.load import LoadDelta
+from services.routing.domain.state import CommandOutcome
+from services.routing.processor import RoutingProcessor
+from services.routing.replies import ReplyBook
+from services.routing.settings import load_settings
+from services.routing.topics import ROUTING_LOAD
+
+SERVICE = "routing"
+log = get_logger(SERVICE)
+settings = load_settings()
+app = make_app(SERVICE)
+
+dead_letters = dead_letter_topic(app)
+triaged_topic = bytes_topic(app, CASE_TRIAGED)
+referral_topic = bytes_topic(app, REFERRAL_EVENTS)
+commands_topic = bytes_topic(app, ROUTING_COMMANDS)
+events_topic = bytes_topic(app, ROUTING_EVENTS)
+load_topic = bytes_topic(app, ROUTING_LOAD)
+directory_topic = bytes_topic(app, SPECIALIST_DIRECTORY)
+
+cases_table = app.Table("routing-cases", key_type=bytes, value_type=bytes)
+loads_table = app.Table("routing-load", key_type=bytes, value_type=bytes)
+directory_table = app.Table("routing-directory", key_type=bytes, value_type=bytes, partitions=1)
+
+
+class KafkaPublisher:
+    """Routing events keyed by case id; load changes keyed by specialist id."""
+
+    async def routing_event(self, event: Event) -> None:
+        await send_event(events_topic, event)
+
+    async def load_delta(self, delta: LoadDelta) -> None:
+        await send_event(load_topic, delta, key=delta.specialist_id)
+
+
+replies = ReplyBook()
+processor = RoutingProcessor(
+    cases=cases_table, loads=loads_table, directory=directory_table,  # type: ignore[arg-type]
+    publisher=KafkaPublisher(), policy=settings.policy, clock=lambda: datetime.now(UTC),
+    replies=replies,
+)
+
+
+class KafkaGateway:
+    """The HTTP API's view of this worker: its tables for reads, Kafka for writes."""
+
+    directory_wait_seconds = settings.directory_wait_seconds
+
+    @property
+    def directory(self) -> Any:
+        return processor.directory
+
+    @property
+    def loads(self) -> Any:
+        return processor.loads
+
+    def ready(self) -> bool:
+        return processor.synced and app.tables.recovery.completed.is_set()  # type: ignore[attr-defined]
+
+    def case_state(self, case_id: str) -> Any:
+        return processor.case_state(case_id)
+
+    async def publish_specialist(self, specialist_id: str, spec: Specialist | None) -> None:
+        value = spec.model_dump_json().encode() if spec is not None else None
+        fut = await directory_topic.send(key=specialist_id.encode(), value=value)
+        await fut
+
+    async def submit(self, command: Event) -> CommandOutcome | None:
+        waiter = replies.expect(command.event_id)
+        try:
+            await send_event(commands_topic, command, wait=True)
+            return await asyncio.wait_for(waiter, settings.reply_timeout_seconds)
+        except TimeoutError:
+            return None
+        finally:
+            replies.forget(command.event_id)
+
+
+async def _on_case_input(event: Event, meta: EventMeta) -> None:
+    result = await processor.on_case_input(event)
+    if result.events:
+        log.info("routed", extra={"case_id": event.case_id, "input": type(event).__name__,
+                                  "outputs": [type(e).__name__ for e in result.events]})
+
+
+async def _on_referral_event(event: Event, meta: EventMeta) -> None:
+    if isinstance(event, ReferralCancelled | CaseErased):  # received/revised: triage's business
+        await _on_case_input(event, meta)
+
+
+async def _on_load_delta(event: Event, meta: EventMeta) -> None:
+    assert isinstance(event, LoadDelta)
+    processor.on_load_delta(event)
+
+
+def _parse_load_delta(topic: str, raw: bytes) -> Event:
+    return LoadDelta.from_bytes(raw)
+
+
+@app.agent(triaged_topic)
+async def triaged_agent(stream: faust.StreamT) -> None:
+    await process_events(stream, service=SERVICE, source_topic=CASE_TRIAGED,
+                         handle=_on_case_input, dead_letters=dead_letters)
+
+
+@app.agent(referral_topic)
+async def referral_agent(stream: faust.StreamT) -> None:
+    await process_events(stream, service=SERVICE, source_topic=REFERRAL_EVENTS,
+                         handle=_on_referral_event, dead_letters=dead_letters)
+
+
+@app.agent(commands_topic)
+async def commands_agent(stream: faust.StreamT) -> None:
+    await process_events(stream, service=SERVICE, source_topic=ROUTING_COMMANDS,
+                         handle=_on_case_input, dead_letters=dead_letters)
+
+
+@app.agent(load_topic)
+async def load_agent(stream: faust.StreamT) -> None:
+    await process_events(stream, service=SERVICE, source_topic=ROUTING_LOAD,
+                         handle=_on_load_delta, dead_letters=dead_letters,
+                         parse=_parse_load_delta)
+
+
+@app.agent(directory_topic)
+async def directory_agent(stream: faust.StreamT) -> None:
+    """Apply directory records (empty value = removal); a bad record is dead-lettered."""
+    async for fevent in stream.events():
+        msg = fevent.message
+        raw = fevent.value if isinstance(fevent.value, bytes) else b""
+        try:
+            specialist_id = processor.on_directory_record(msg.key, raw)
+            log.info("directory updated", extra={"specialist_id": specialist_id})
+        except Exception as exc:  # one bad record must never stop the directory
+            meta = EventMeta(topic=msg.topic, partition=msg.partition, offset=msg.offset,
+                             key=msg.key)
+            record = dead_letter_for(service=SERVICE, meta=meta, raw=raw, exc=exc, case_id=None)
+            log.warning("dead-lettered directory record", extra={"reason": record.reason})
+            await send_event(dead_letters, record)
+
+
+@app.timer(interval=settings.expiry_scan_seconds)
+async def expire_offers() -> None:
+    """Turn due offer timeouts into ExpireOffers commands; the agent decides, idempotently."""
+    if not processor.synced:
+        return
+    for tick in processor.due_ticks(datetime.now(UTC)):
+        await send_event(commands_topic, tick)
+
+
+@app.on_rebalance_complete.connect  # type: ignore[misc,arg-type]
+async def _rebuild_views(sender: faust.App, **kwargs: object) -> None:
+    processor.rebuild()
+    log.info("routing views rebuilt", extra={"specialists": len(processor.directory)})

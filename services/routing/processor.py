@@ -1,0 +1,137 @@
+"""The routing agent's work, free of faust: load state, call the domain, publish, write back."""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from collections.abc import Callable, MutableMapping
+from datetime import datetime
+from typing import Protocol
+
+from schemas.directory import Specialist
+from schemas.envelope import Event, derive_id
+from schemas.routing import AcceptOffer, CompleteAssignment, DeclineOffer, ExpireOffers
+from services.common.errors import SafeError
+from services.routing.domain.directory import DirectoryIndex
+from services.routing.domain.handlers import RoutingResult, handle
+from services.routing.domain.load import LoadBook, LoadDelta, SpecialistLoad, apply_delta
+from services.routing.domain.policy import RoutingPolicy
+from services.routing.domain.state import CaseRouting
+from services.routing.replies import ReplyBook
+
+Table = MutableMapping[bytes, bytes]
+COMMANDS = (AcceptOffer, DeclineOffer, CompleteAssignment, ExpireOffers)
+_LOCK_STRIPES = 64
+
+
+class Publisher(Protocol):
+    """Where the processor sends what it decided."""
+
+    async def routing_event(self, event: Event) -> None: ...
+
+    async def load_delta(self, delta: LoadDelta) -> None: ...
+
+
+class DirectoryRecordError(SafeError):
+    """A directory record that cannot be applied (its message names no personal data)."""
+
+
+class RoutingProcessor:
+    """Per-case decisions serialised by case id; cross-case load and directory held in memory."""
+
+    def __init__(
+        self, *, cases: Table, loads: Table, directory: Table, publisher: Publisher,
+        policy: RoutingPolicy, clock: Callable[[], datetime], replies: ReplyBook | None = None,
+    ) -> None:
+        self.cases_table, self.loads_table, self.directory_table = cases, loads, directory
+        self.publisher, self.policy, self.clock = publisher, policy, clock
+        self.replies = replies or ReplyBook()
+        self.directory = DirectoryIndex()
+        self.loads = LoadBook()
+        self.due: dict[str, datetime] = {}
+        self._applied_here: set[str] = set()  # load deltas this process already applied
+        self._locks = [asyncio.Lock() for _ in range(_LOCK_STRIPES)]
+        self.synced = False
+
+    def rebuild(self) -> None:
+        """Rebuild the in-memory views from the tables (after recovery or a rebalance)."""
+        self.directory = DirectoryIndex(
+            Specialist.model_validate_json(v) for v in self.directory_table.values() if v)
+        self.loads = LoadBook(
+            SpecialistLoad.model_validate_json(v) for v in self.loads_table.values())
+        self.due.clear()
+        for key, value in self.cases_table.items():
+            due = CaseRouting.model_validate_json(value).next_due()
+            if due is not None:
+                self.due[key.decode()] = due
+        self.synced = True
+
+    def case_state(self, case_id: str) -> CaseRouting | None:
+        """The routing state of one case, if routing has seen it."""
+        raw = self.cases_table.get(case_id.encode())
+        return CaseRouting.model_validate_json(raw) if raw else None
+
+    def _lock(self, case_id: str) -> asyncio.Lock:
+        return self._locks[zlib.crc32(case_id.encode()) % _LOCK_STRIPES]
+
+    async def on_case_input(self, event: Event) -> RoutingResult:
+        """Decide one case event or command; publish its events, then write the new state."""
+        # Commands carry their own clock (ticks, API stamps) so tests can drive time by sending.
+        now = event.occurred_at if isinstance(event, COMMANDS) else self.clock()
+        async with self._lock(event.case_id):
+            before = self.case_state(event.case_id)
+            result = handle(before, event, directory=self.directory, loads=self.loads,
+                            policy=self.policy, now=now)
+            for delta in result.load_deltas:  # at once, so the next decision sees this one
+                self.loads.apply(delta)
+                self._applied_here.add(delta.event_id)
+            for out in result.events:
+                await self.publisher.routing_event(out)
+            for delta in result.load_deltas:
+                await self.publisher.load_delta(delta)
+            # After publishing: a crash before this write redelivers the input, and the
+            # derived ids let consumers drop the repeats. Inputs routing ignored leave no state.
+            if event.event_id in result.state.applied and result.state is not before:
+                self.cases_table[event.case_id.encode()] = result.state.model_dump_json().encode()
+                due = result.state.next_due()
+                if due is None:
+                    self.due.pop(event.case_id, None)
+                else:
+                    self.due[event.case_id] = due
+        self.replies.resolve(event.event_id, result.outcome)
+        return result
+
+    def on_load_delta(self, delta: LoadDelta) -> None:
+        """Persist a load change in the load table (keyed by specialist id)."""
+        key = delta.specialist_id.encode()
+        raw = self.loads_table.get(key)
+        current = SpecialistLoad.model_validate_json(raw) if raw else None
+        self.loads_table[key] = apply_delta(current, delta).model_dump_json().encode()
+        if delta.event_id in self._applied_here:
+            self._applied_here.discard(delta.event_id)
+        else:  # produced before a restart or by another worker: the view has not seen it
+            self.loads.apply(delta)
+
+    def on_directory_record(self, key: bytes | None, value: bytes | None) -> str:
+        """Apply one directory record (empty value = removal); returns the specialist id."""
+        if not key:
+            raise DirectoryRecordError("directory record without a key")
+        specialist_id = key.decode()
+        if not value:
+            self.directory_table.pop(key, None)
+            self.directory.remove(specialist_id)
+            return specialist_id
+        spec = Specialist.model_validate_json(value)  # a ValidationError dead-letters it
+        if spec.specialist_id != specialist_id:
+            raise DirectoryRecordError("directory key and specialist_id differ")
+        self.directory_table[key] = value
+        self.directory.put(spec)
+        return specialist_id
+
+    def due_ticks(self, now: datetime) -> list[ExpireOffers]:
+        """ExpireOffers commands for cases with an offer or retry due; same due, same id."""
+        return [
+            ExpireOffers(event_id=derive_id("expire-offers", case_id, due.isoformat()),
+                         case_id=case_id, occurred_at=now)
+            for case_id, due in sorted(self.due.items()) if due <= now
+        ]

@@ -1,0 +1,59 @@
+"""Routing settings from the environment, with safe local defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from schemas.triage import URGENCY_ORDER
+from services.common.settings import env_float, env_str, http_port
+from services.routing.domain.policy import (
+    DEFAULT_OFFER_TIMEOUTS,
+    DEFAULT_TURNAROUND,
+    PREFERENCES,
+    RoutingPolicy,
+)
+
+
+def policy_from_env() -> RoutingPolicy:
+    """The routing policy, e.g. ROUTING_OFFER_TIMEOUT_URGENT_MINUTES=30."""
+    timeouts = {
+        u: timedelta(minutes=env_float(f"ROUTING_OFFER_TIMEOUT_{u.upper()}_MINUTES",
+                                       DEFAULT_OFFER_TIMEOUTS[u].total_seconds() / 60))
+        for u in URGENCY_ORDER
+    }
+    turnaround = {
+        u: timedelta(hours=env_float(f"ROUTING_TURNAROUND_{u.upper()}_HOURS",
+                                     DEFAULT_TURNAROUND[u].total_seconds() / 3600))
+        for u in URGENCY_ORDER
+    }
+    order = tuple(p.strip() for p in env_str("ROUTING_RELAXATION_ORDER",
+                                             ",".join(PREFERENCES)).split(",") if p.strip())
+    unknown = set(order) - set(PREFERENCES)
+    if unknown:
+        raise ValueError(f"ROUTING_RELAXATION_ORDER has unknown preferences: {sorted(unknown)}")
+    return RoutingPolicy(
+        offer_timeouts=timeouts, turnaround=turnaround, relaxation_order=order,
+        review_hours_per_case=env_float("ROUTING_REVIEW_HOURS_PER_CASE", 8.0),
+        min_cause_probability=env_float("ROUTING_MIN_CAUSE_PROBABILITY", 0.15),
+    )
+
+
+@dataclass(frozen=True)
+class RoutingSettings:
+    port: int
+    expiry_scan_seconds: float  # how often the timer looks for expired offers
+    reply_timeout_seconds: float  # how long the HTTP API waits for the agent's decision
+    directory_wait_seconds: float  # how long PUT/DELETE wait to see their change applied
+    policy: RoutingPolicy
+
+
+def load_settings() -> RoutingSettings:
+    """Read every routing setting once, at start-up."""
+    return RoutingSettings(
+        port=http_port("routing"),
+        expiry_scan_seconds=env_float("ROUTING_EXPIRY_SCAN_SECONDS", 5.0),
+        reply_timeout_seconds=env_float("ROUTING_REPLY_TIMEOUT_SECONDS", 10.0),
+        directory_wait_seconds=env_float("ROUTING_DIRECTORY_WAIT_SECONDS", 5.0),
+        policy=policy_from_env(),
+    )
