@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from schemas.cases import CaseTriaged, ReferralCancelled, ReferralReceived
+from schemas.cases import CaseErased, CaseTriaged, ReferralCancelled, ReferralReceived
 from schemas.envelope import Event
 from schemas.notifications import NotificationDelivered, NotificationFailed
 from schemas.routing import (
@@ -166,7 +166,9 @@ def _escalated(out: Outcome, event: CaseEscalated, ctx: Context) -> None:
     data = {"step_id": event.step_id, "team": event.team, "reason": event.reason}
     if event.escalate_to == "team_lead":
         step = out.state.steps.get(event.step_id)
-        lead = ctx.contacts.team_lead_for(step.specialist_id if step else None, event.team)
+        lead = event.team_lead_id or ctx.contacts.team_lead_for(
+            step.specialist_id if step else None, event.team
+        )
         if lead is not None:
             out.notify(audience="team_lead", subscriber_id=lead, kind="case_escalated",
                        cause_event_id=event.event_id, now=ctx.now, data=data)
@@ -179,6 +181,15 @@ def _escalated(out: Outcome, event: CaseEscalated, ctx: Context) -> None:
 def _stopped(out: Outcome, event: RoutingStopped, ctx: Context) -> None:
     out.state.closed = True
     clockwork.stop_all(out, by="routing_stopped", now=ctx.now)
+    for specialist in event.specialist_ids:  # offer holders and assignees stop work on it
+        out.notify(audience="specialist", subscriber_id=specialist, kind="case_withdrawn",
+                   cause_event_id=event.event_id, now=ctx.now, data={"reason": event.reason})
+
+
+def _erased(out: Outcome, event: CaseErased, ctx: Context) -> None:
+    out.state.closed = True
+    out.state.waiting_for = []
+    clockwork.stop_all(out, by="erased", now=ctx.now)
 
 
 def _tick(out: Outcome, event: CheckClocks, ctx: Context) -> None:
@@ -212,6 +223,7 @@ def _delivery_settled(
 _HANDLERS: dict[type[Event], Callable[[Outcome, Any, Context], None]] = {
     ReferralReceived: _received,
     ReferralCancelled: _cancelled,
+    CaseErased: _erased,
     CaseTriaged: _triaged,
     AssignmentOffered: _offered,
     AssignmentDeclined: _offer_gone,

@@ -19,6 +19,7 @@ class Notification(BaseModel):
 
     notification_id: str  # also the Idempotency-Key the receiver sees
     case_id: str
+    partition: int | None = None  # the case's partition: which worker delivers it
     seq: int = Field(ge=1)  # per case: n+1 is not delivered to a subscriber before n is settled
     audience: Audience
     subscriber_id: str

@@ -92,7 +92,8 @@ class Outcome:
         if any(n.notification_id == nid for n in self.state.outbox):
             return
         note = Notification(
-            notification_id=nid, case_id=self.state.case_id, seq=self.state.next_seq,
+            notification_id=nid, case_id=self.state.case_id, partition=self.state.partition,
+            seq=self.state.next_seq,
             audience=audience, subscriber_id=subscriber_id, kind=kind,
             cause_event_id=cause_event_id, created_at=now, data=data,
         )

@@ -1,0 +1,183 @@
+"""Notify's faust worker: thin agents over the case topics, the clock timers, delivery lanes.
+
+Tables (changelog-backed, so they survive restarts and rebalances):
+  notify_cases    case id -> CaseState JSON: clocks, chains, outbox of pending deliveries
+  case_summaries  case id -> CaseSummary JSON: the read-model behind the dashboard
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import faust
+import httpx
+from fastapi import FastAPI
+
+from schemas import topics
+from schemas.dead_letter import DeadLettered
+from schemas.envelope import Event
+from schemas.notifications import NotificationDelivered, NotificationFailed
+from schemas.registry import parse_event
+from services.common.consume import Parser, dead_letter_topic, process_events, send_event
+from services.common.faust_app import bytes_topic, make_app
+from services.common.http import health_router, serve_api_in_worker
+from services.common.logs import get_logger
+from services.common.metrics import CONSUMER_LAG
+from services.common.problems import install_problem_handlers
+from services.common.settings import kafka_bootstrap
+from services.common.worker import readiness
+from services.notify.config import load_settings
+from services.notify.dashboard.live import LiveFeed
+from services.notify.dashboard.views import build_router
+from services.notify.delivery.dispatcher import Dispatcher
+from services.notify.delivery.webhook import WebhookPoster
+from services.notify.directory import DirectoryCache
+from services.notify.domain.commands import NOTIFY_COMMANDS, CheckClocks, parse_command
+from services.notify.http_api import build_escalation_router
+from services.notify.processor import NotifyProcessor
+from services.notify.subscribers import Recipients, load_subscribers
+
+SERVICE = "notify"
+log = get_logger(SERVICE)
+settings = load_settings()
+
+
+def utc_now() -> datetime:
+    """The wall clock, the one place notify reads it."""
+    return datetime.now(UTC)
+
+
+app = make_app(SERVICE)
+dead_letters = dead_letter_topic(app)
+sla_topic = bytes_topic(app, topics.SLA_EVENTS)
+notification_topic = bytes_topic(app, topics.NOTIFICATION_EVENTS)
+# Internal and case-keyed like the inputs, so ticks and acks land on the partition owning the row.
+commands = app.topic(NOTIFY_COMMANDS, key_type=bytes, value_type=bytes,
+                     partitions=topics.CASE_PARTITIONS, internal=True)
+cases = app.Table("notify_cases", default=None, key_type=str, value_type=bytes,
+                  partitions=topics.CASE_PARTITIONS)
+summaries = app.Table("case_summaries", default=None, key_type=str, value_type=bytes,
+                      partitions=topics.CASE_PARTITIONS)
+
+directory = DirectoryCache()
+recipients = Recipients(load_subscribers(settings.subscribers_file), directory,
+                        master_secret=settings.master_secret,
+                        directory_ready=lambda: directory.loaded)
+live = LiveFeed()
+http_client = httpx.AsyncClient(timeout=settings.retry.timeout_seconds, follow_redirects=False)
+
+
+def owned_partitions() -> set[int]:
+    """Case partitions this worker is the active owner of."""
+    return {tp.partition for tp in app.assignor.assigned_actives()
+            if tp.topic == topics.ROUTING_EVENTS}
+
+
+def is_owned(partition: int | None) -> bool:
+    """True if this worker owns rows of that case partition (None: not known yet, assume so)."""
+    return partition is None or partition in owned_partitions()
+
+
+async def publish(event: Event) -> None:
+    """Send a produced event to its topic and wait for the broker's acknowledgement."""
+    if isinstance(event, (NotificationDelivered, NotificationFailed)):
+        topic = notification_topic
+    elif isinstance(event, DeadLettered):
+        topic = dead_letters
+    else:
+        topic = sla_topic
+    await send_event(topic, event, wait=True)
+
+
+dispatcher = Dispatcher(
+    post=WebhookPoster(http_client), resolver=recipients, retry=settings.retry, publish=publish,
+    clock=utc_now, owns=lambda note: is_owned(note.partition),
+    concurrency=settings.delivery_concurrency,
+)
+processor = NotifyProcessor(
+    cases=cases, summaries=summaries, policy=settings.policy, contacts=recipients,
+    clock=utc_now, publish=publish, submit=dispatcher.submit, live=live.publish,
+)
+recovered = {"done": False}
+
+
+def _consumer(topic_name: str, channel: faust.TopicT, parse: Parser = parse_event) -> None:
+    async def consume(stream: object) -> None:
+        await process_events(stream,  # type: ignore[arg-type]
+                             service=SERVICE, source_topic=topic_name,
+                             handle=processor.handle, dead_letters=dead_letters, parse=parse)
+
+    app.agent(channel, name=f"notify-{topic_name}")(consume)
+
+
+for name in (topics.REFERRAL_EVENTS, topics.CASE_TRIAGED, topics.ROUTING_EVENTS,
+             topics.SLA_EVENTS, topics.NOTIFICATION_EVENTS):
+    _consumer(name, bytes_topic(app, name))
+_consumer(NOTIFY_COMMANDS, commands, parse_command)
+
+
+@cases.on_recover
+async def _after_recovery() -> None:
+    pending = processor.rescan(is_owned)
+    recovered["done"] = True
+    log.info("notify tables recovered", extra={"cases": len(processor.index),
+                                               "pending_notifications": pending})
+
+
+@app.timer(interval=settings.tick_seconds)
+async def check_due_clocks() -> None:
+    """Send a tick for every case whose warning, breach or escalation step is due."""
+    if not recovered["done"]:
+        return
+    now = utc_now()
+    for case_id in processor.due_cases(is_owned):
+        tick = CheckClocks(event_id=str(uuid.uuid4()), case_id=case_id, occurred_at=now)
+        await send_event(commands, tick)
+
+
+@app.timer(interval=settings.scan_seconds)
+async def rescan_cases() -> None:
+    """Periodic safety net: rebuild the due index, resubmit the outbox, refresh gauges."""
+    if recovered["done"]:
+        processor.rescan(is_owned)
+
+
+@app.timer(interval=15.0)
+async def measure_lag() -> None:
+    """Consumer lag per input partition (labels: topic and partition, never ids)."""
+    consumer = app.consumer
+    for tp in consumer.assignment():
+        if tp.topic.endswith("-changelog"):
+            continue
+        position = await consumer.position(tp)
+        if position is not None:
+            lag = max(0, consumer.highwater(tp) - position)
+            CONSUMER_LAG.labels(SERVICE, tp.topic, str(tp.partition)).set(lag)
+
+
+@app.task
+async def follow_directory() -> None:
+    """Keep the in-memory specialist directory current for the life of the worker."""
+    await directory.follow(kafka_bootstrap())
+
+
+@app.on_before_shutdown.connect  # type: ignore[misc,arg-type]
+async def _stop_delivery(app: faust.App, **kwargs: object) -> None:
+    await dispatcher.close()
+    await http_client.aclose()
+
+
+async def send_command(command: Event) -> None:
+    """HTTP acks go through the command topic so the agent applies them in case order."""
+    await send_event(commands, command, wait=True)
+
+
+worker_ready = readiness(app)
+api = FastAPI(title="spine-router notify", version="1")
+install_problem_handlers(api)
+api.include_router(health_router(SERVICE, lambda: worker_ready() and directory.loaded))
+api.include_router(build_escalation_router(state_of=processor.state_of,
+                                           send_command=send_command, clock=utc_now))
+api.include_router(build_router(processor.summary_views, live, utc_now))
+serve_api_in_worker(app, api, settings.port)

@@ -1,0 +1,1 @@
+"""Webhook delivery: signing, retry policy, per-subscriber per-case ordered lanes."""

@@ -1,0 +1,195 @@
+"""Per-subscriber, per-case delivery lanes: in order, retried with backoff, never blocking others.
+
+A lane delivers its head before the next message (notification n+1 of a case never overtakes
+n for the same subscriber). Lanes run as background tasks, so a receiver that is down only
+delays its own messages. The durable copy of every message is the case's outbox in the faust
+table; lanes are rebuilt from it after a restart, so only in-memory retry timing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import random
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Protocol
+
+from schemas.dead_letter import DeadLettered
+from schemas.envelope import Event, derive_id
+from schemas.notifications import NotificationDelivered, NotificationFailed
+from services.notify import metrics
+from services.notify.delivery.retry import RetryPolicy, backoff_delay, gives_up, is_retryable
+from services.notify.delivery.webhook import AttemptResult, Endpoint
+from services.notify.domain.outbox import Notification, webhook_body
+
+log = logging.getLogger("spine.notify.delivery")
+
+OUTBOX_SOURCE = "notify.outbox"  # dead letters of deliveries name the outbox as their source
+SETTLED_MEMORY = 100_000  # ids settled but perhaps still in the table until the outcome is read
+LaneKey = tuple[str, str]  # (subscriber id, case id)
+
+
+class EndpointResolver(Protocol):
+    def endpoint(self, audience: str, subscriber_id: str) -> Endpoint | None:
+        """Where to post, or None if the subscriber has no webhook."""
+
+    def ready(self) -> bool:
+        """False until the directory is loaded: unknown now may be known in a second."""
+
+
+Post = Callable[[Endpoint, Notification], Awaitable[AttemptResult]]
+Publish = Callable[[Event], Awaitable[None]]
+
+
+class Dispatcher:
+    """submit() from the agent (never blocks); lanes deliver and publish outcome events."""
+
+    def __init__(
+        self, *, post: Post, resolver: EndpointResolver, retry: RetryPolicy, publish: Publish,
+        clock: Callable[[], datetime], owns: Callable[[Notification], bool] = lambda n: True,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: Callable[[], float] = random.random, concurrency: int = 16,
+    ) -> None:
+        self._post, self._resolver, self._retry, self._publish = post, resolver, retry, publish
+        self._clock, self._owns, self._sleep, self._rng = clock, owns, sleep, rng
+        self._requests = asyncio.Semaphore(concurrency)
+        self._lanes: dict[LaneKey, list[Notification]] = {}
+        self._tasks: dict[LaneKey, asyncio.Task[None]] = {}
+        self._known: set[str] = set()
+        self._settled: OrderedDict[str, None] = OrderedDict()
+
+    def submit(self, note: Notification) -> None:
+        """Queue a notification unless it is already queued or settled (rescans are harmless)."""
+        if note.notification_id in self._known or note.notification_id in self._settled:
+            return
+        key = (note.subscriber_id, note.case_id)
+        lane = self._lanes.setdefault(key, [])
+        # After the head (which may be mid-flight), keep the case's sequence order.
+        position = len(lane)
+        while position > 1 and lane[position - 1].seq > note.seq:
+            position -= 1
+        lane.insert(position, note)
+        self._known.add(note.notification_id)
+        metrics.OUTBOX_PENDING.set(len(self._known))
+        if key not in self._tasks:
+            self._tasks[key] = asyncio.get_running_loop().create_task(self._run_lane(key))
+
+    def pending(self) -> int:
+        """Notifications queued or in flight."""
+        return len(self._known)
+
+    async def idle(self) -> None:
+        """Wait until every lane has drained (tests and shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+    async def close(self) -> None:
+        """Cancel the lanes; what they held is still in the outbox table for the next start."""
+        for task in list(self._tasks.values()):
+            task.cancel()
+        await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+    async def _run_lane(self, key: LaneKey) -> None:
+        try:
+            while self._lanes.get(key):
+                note = self._lanes[key][0]
+                if self._owns(note):
+                    await self._deliver(note)
+                self._lanes[key].pop(0)
+                self._known.discard(note.notification_id)
+                self._remember_settled(note.notification_id)
+                metrics.OUTBOX_PENDING.set(len(self._known))
+        finally:
+            self._tasks.pop(key, None)
+            if not self._lanes.get(key):
+                self._lanes.pop(key, None)
+            else:  # cancelled with work left: forget it so a later rescan can resubmit
+                for note in self._lanes.pop(key):
+                    self._known.discard(note.notification_id)
+
+    def _remember_settled(self, notification_id: str) -> None:
+        self._settled[notification_id] = None
+        while len(self._settled) > SETTLED_MEMORY:
+            self._settled.popitem(last=False)
+
+    async def _deliver(self, note: Notification) -> None:
+        attempts = note.attempts
+        while True:
+            endpoint = self._resolver.endpoint(note.audience, note.subscriber_id)
+            if endpoint is None:
+                if not self._resolver.ready():
+                    await self._sleep(1.0)  # the directory is still loading
+                    continue
+                await self._give_up(note, attempts, "no webhook configured for subscriber")
+                return
+            async with self._requests:
+                result = await self._post(endpoint, note)
+            attempts += 1
+            metrics.REQUEST_SECONDS.labels(note.audience).observe(result.latency_seconds)
+            if result.ok:
+                await self._delivered(note, attempts, result)
+                return
+            delay = backoff_delay(self._retry, attempts, self._rng)
+            age = (self._clock() - note.created_at).total_seconds()
+            if not is_retryable(result.status_code) or gives_up(
+                self._retry, attempts=attempts, age_seconds=age, next_delay=delay
+            ):
+                reason = f"{result.describe()} after {attempts} attempts"
+                await self._give_up(note, attempts, reason)
+                return
+            metrics.DELIVERIES.labels(note.audience, "retry").inc()
+            await self._emit(_failed(note, attempts, result.describe(), final=False,
+                                     now=self._clock()))
+            await self._sleep(delay)
+
+    async def _delivered(self, note: Notification, attempts: int, result: AttemptResult) -> None:
+        now = self._clock()
+        metrics.DELIVERIES.labels(note.audience, "delivered").inc()
+        metrics.DELIVERY_LATENCY.labels(note.audience).observe(
+            max(0.0, (now - note.created_at).total_seconds())
+        )
+        await self._emit(NotificationDelivered(
+            event_id=derive_id(note.notification_id, "delivered"), case_id=note.case_id,
+            occurred_at=now, notification_id=note.notification_id, audience=note.audience,
+            subscriber_id=note.subscriber_id, kind=note.kind, attempts=attempts,
+            status_code=result.status_code or 0, latency_ms=result.latency_seconds * 1000,
+        ))
+
+    async def _give_up(self, note: Notification, attempts: int, reason: str) -> None:
+        now = self._clock()
+        metrics.DELIVERIES.labels(note.audience, "failed").inc()
+        log.warning("notification failed for good", extra={
+            "case_id": note.case_id, "notification_id": note.notification_id,
+            "audience": note.audience, "kind": note.kind, "reason": reason})
+        await self._emit(_failed(note, max(attempts, 1), reason, final=True, now=now))
+        await self._emit(DeadLettered(
+            event_id=derive_id(note.notification_id, "dead-letter"), case_id=note.case_id,
+            occurred_at=now, service="notify", source_topic=OUTBOX_SOURCE,
+            source_partition=note.partition or 0,
+            source_offset=note.seq, reason=reason,
+            original_key_b64=base64.b64encode(note.case_id.encode()).decode(),
+            original_value_b64=base64.b64encode(webhook_body(note)).decode(),
+        ))
+
+    async def _emit(self, event: Event) -> None:
+        # A lost outcome event only means a redelivery with the same Idempotency-Key later.
+        try:
+            await self._publish(event)
+        except Exception as exc:
+            log.error("could not publish delivery outcome", extra={
+                "case_id": event.case_id, "event_type": type(event).__name__,
+                "error": type(exc).__name__})
+
+
+def _failed(
+    note: Notification, attempts: int, reason: str, *, final: bool, now: datetime
+) -> NotificationFailed:
+    return NotificationFailed(
+        event_id=derive_id(note.notification_id, "failed", "final" if final else attempts),
+        case_id=note.case_id, occurred_at=now, notification_id=note.notification_id,
+        audience=note.audience, subscriber_id=note.subscriber_id, kind=note.kind,
+        attempts=attempts, reason=reason, final=final,
+    )

@@ -1,0 +1,119 @@
+"""Notify's HTTP routes: acknowledge an escalation, and read a case's SLA clocks."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.common.auth import Principal, require_roles
+from services.common.problems import ProblemError
+from services.notify.domain import sla
+from services.notify.domain.commands import AcknowledgeEscalation
+from services.notify.domain.state import CaseState
+
+
+class AckRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    step_id: str | None = Field(default=None, max_length=64)  # None: every chain of the case
+
+
+class AckAccepted(BaseModel):
+    case_id: str
+    step_id: str | None
+    acknowledged_by: str
+    command_id: str
+
+
+class ClockView(BaseModel):
+    step_id: str
+    clock: str
+    urgency: str
+    status: str
+    breached: bool
+    deadline: datetime | None
+    elapsed_fraction: float
+
+
+class ChainView(BaseModel):
+    step_id: str
+    clock: str
+    status: str
+    trigger: str
+    steps_sent: int
+    closed_by: str | None
+
+
+class SlaView(BaseModel):
+    case_id: str
+    waiting_for: list[str]
+    clocks: list[ClockView]
+    escalations: list[ChainView]
+    pending_notifications: int
+
+
+def build_escalation_router(
+    *, state_of: Callable[[str], CaseState | None],
+    send_command: Callable[[AcknowledgeEscalation], Awaitable[None]],
+    clock: Callable[[], datetime],
+) -> APIRouter:
+    """POST /escalations/{case_id}/ack and GET /sla/{case_id}."""
+    router = APIRouter(tags=["escalations"])
+
+    def known_case(case_id: str) -> CaseState:
+        state = state_of(case_id)
+        if state is None:
+            raise ProblemError(404, "Not Found", "no SLA state for this case", kind="not-found")
+        return state
+
+    @router.post("/escalations/{case_id}/ack", status_code=202)
+    async def acknowledge(
+        case_id: str,
+        principal: Annotated[Principal, Depends(require_roles("specialist", "ops"))],
+        request: Annotated[AckRequest | None, Body()] = None,
+    ) -> AckAccepted:
+        """Stop the case's escalation chains; applied in order with the case's other events."""
+        state = known_case(case_id)
+        step_id = request.step_id if request else None
+        if principal.role == "specialist" and not any(
+            s.specialist_id == principal.subject and step_id in (None, sid)
+            for sid, s in state.steps.items()
+        ):
+            raise ProblemError(403, "Forbidden", "only the assigned specialist or ops may "
+                               "acknowledge", kind="forbidden")
+        command = AcknowledgeEscalation(
+            event_id=str(uuid.uuid4()), case_id=case_id, occurred_at=clock(), step_id=step_id,
+            acknowledged_by=principal.subject, role=principal.role,  # type: ignore[arg-type]
+        )
+        await send_command(command)
+        return AckAccepted(case_id=case_id, step_id=step_id, acknowledged_by=principal.subject,
+                           command_id=command.event_id)
+
+    @router.get("/sla/{case_id}")
+    def sla_state(
+        case_id: str,
+        principal: Annotated[Principal, Depends(require_roles("specialist", "ops"))],
+    ) -> SlaView:
+        """The case's clocks, escalation chains and undelivered notifications."""
+        state, now = known_case(case_id), clock()
+        return SlaView(
+            case_id=case_id, waiting_for=state.waiting_for,
+            clocks=[ClockView(
+                step_id=c.step_id, clock=c.kind, urgency=c.urgency, status=c.status,
+                breached=c.breached,
+                deadline=sla.deadline(c, now) if c.status in ("running", "paused") else None,
+                elapsed_fraction=round(sla.elapsed_seconds(c, now) / c.target_seconds, 4),
+            ) for c in state.clocks.values()],
+            escalations=[ChainView(
+                step_id=ch.step_id, clock=ch.clock, status=ch.status, trigger=ch.trigger,
+                steps_sent=ch.sent, closed_by=ch.closed_by,
+            ) for ch in state.chains.values()],
+            pending_notifications=len(state.outbox),
+        )
+
+    return router

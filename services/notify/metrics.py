@@ -1,0 +1,32 @@
+"""Notify's Prometheus metrics. Labels are urgencies, teams, audiences and outcomes: never ids."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+SLA_EVENTS = Counter(
+    "notify_sla_events_total", "SLA events raised", ["event_type", "clock", "urgency"]
+)
+SLA_CLOCKS = Gauge(
+    "notify_sla_clocks", "SLA clocks by state (refreshed by the table scan)",
+    ["state", "clock", "urgency"],
+)
+NOTIFICATIONS_QUEUED = Counter(
+    "notify_notifications_queued_total", "Notifications put in the outbox", ["audience", "kind"]
+)
+NOTIFICATIONS_SKIPPED = Counter(
+    "notify_notifications_skipped_total", "Notifications with nobody to send to", ["kind"]
+)
+DELIVERIES = Counter(
+    "notify_deliveries_total", "Webhook delivery attempts by outcome",
+    ["audience", "outcome"],  # outcome: delivered, retry, failed
+)
+DELIVERY_LATENCY = Histogram(
+    "notify_delivery_latency_seconds", "Time from queueing to successful delivery", ["audience"],
+    buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 6 * 3600),
+)
+REQUEST_SECONDS = Histogram(
+    "notify_webhook_request_seconds", "Duration of one webhook request", ["audience"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+OUTBOX_PENDING = Gauge("notify_outbox_pending", "Notifications queued in delivery lanes")

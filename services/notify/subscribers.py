@@ -1,0 +1,110 @@
+"""Who receives webhooks: referrers, team leads and ops from a file; specialists from the directory.
+
+Secrets: `secret_env` names an environment variable holding the real secret; `secret` in the
+file is for local development only; otherwise the secret is derived from the master secret
+(services.notify.delivery.signing.derive_secret), which is how directory specialists get theirs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.directory import Specialist
+from services.notify.delivery.signing import derive_secret
+from services.notify.delivery.webhook import Endpoint
+
+log = logging.getLogger("spine.notify.subscribers")
+
+
+class Subscriber(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(min_length=1, max_length=100)
+    webhook_url: str | None = None
+    secret: str | None = None  # development only; real secrets come from `secret_env`
+    secret_env: str | None = None
+    teams: list[str] = Field(default_factory=list)  # team leads: the teams they lead
+
+
+class SubscribersFile(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")  # "_comment" keys are allowed
+
+    referrers: list[Subscriber] = Field(default_factory=list)
+    team_leads: list[Subscriber] = Field(default_factory=list)
+    ops: list[Subscriber] = Field(default_factory=list)
+    specialists: list[Subscriber] = Field(default_factory=list)  # overrides of the directory
+
+
+def load_subscribers(path: Path) -> SubscribersFile:
+    """Parse the subscribers file; a missing file means nobody subscribed (logged)."""
+    if not path.exists():
+        log.warning("subscribers file not found; no referrer, lead or ops webhooks",
+                    extra={"path": str(path)})
+        return SubscribersFile()
+    return SubscribersFile.model_validate(json.loads(path.read_text()))
+
+
+class Recipients:
+    """Contacts for the domain and endpoints for delivery, over the file and the directory."""
+
+    def __init__(
+        self, subscribers: SubscribersFile, directory: Mapping[str, Specialist], *,
+        master_secret: str, directory_ready: Callable[[], bool] = lambda: True,
+    ) -> None:
+        self._file = subscribers
+        self._directory = directory
+        self._master = master_secret
+        self._ready = directory_ready
+        self._by_audience = {
+            "referrer": {s.id: s for s in subscribers.referrers},
+            "team_lead": {s.id: s for s in subscribers.team_leads},
+            "ops": {s.id: s for s in subscribers.ops},
+            "specialist": {s.id: s for s in subscribers.specialists},
+        }
+
+    # -- Contacts (the domain's view) --
+    def team_lead_for(self, specialist_id: str | None, team: str) -> str | None:
+        """The specialist's lead from the directory, else the file's lead of the team."""
+        entry = self._directory.get(specialist_id) if specialist_id else None
+        if entry is not None and entry.team_lead_id:
+            return entry.team_lead_id
+        return next((s.id for s in self._file.team_leads if team in s.teams), None)
+
+    def ops_ids(self) -> list[str]:
+        """Every ops subscriber in the file."""
+        return [s.id for s in self._file.ops]
+
+    def has_referrer(self, referrer_id: str) -> bool:
+        """Referrers receive status updates only if the file lists them with a webhook."""
+        entry = self._by_audience["referrer"].get(referrer_id)
+        return entry is not None and entry.webhook_url is not None
+
+    # -- EndpointResolver (delivery's view) --
+    def endpoint(self, audience: str, subscriber_id: str) -> Endpoint | None:
+        """URL and secret for one subscriber, or None if it has no webhook."""
+        entry = self._by_audience.get(audience, {}).get(subscriber_id)
+        url = entry.webhook_url if entry else None
+        if url is None and audience in ("specialist", "team_lead"):
+            specialist = self._directory.get(subscriber_id)
+            url = specialist.webhook_url if specialist else None
+        if url is None:
+            return None
+        return Endpoint(url=url, secret=self.secret_for(audience, subscriber_id, entry))
+
+    def secret_for(self, audience: str, subscriber_id: str, entry: Subscriber | None) -> bytes:
+        """The subscriber's signing secret: from its env variable, the file, or derived."""
+        if entry is not None and entry.secret_env and os.environ.get(entry.secret_env):
+            return os.environ[entry.secret_env].encode()
+        if entry is not None and entry.secret:
+            return entry.secret.encode()
+        return derive_secret(self._master, audience, subscriber_id)
+
+    def ready(self) -> bool:
+        """True once the directory has been read up to its end."""
+        return self._ready()
