@@ -111,3 +111,19 @@ def test_the_stream_refuses_missing_forged_and_expired_tickets(
     clock.now = ev.at(202)
     expired = client.get("/api/ops/stream", params={"ticket": ticket})
     assert expired.status_code == 401 and "expired" in expired.json()["detail"]
+
+
+def test_summary_is_recomputed_after_each_published_event_or_when_old(
+    client: TestClient, store: FakeCaseStore, live: LiveFeed, clock: FixedClock
+) -> None:
+    def open_cases() -> int:
+        return int(client.get("/api/ops/summary", headers=OPS).json()["totals"]["open"])
+
+    assert open_cases() == 2
+    store.apply(ev.received("quiet", 150))  # applied but not yet announced
+    assert open_cases() == 2
+    live.publish(ev.received("quiet", 150))
+    assert open_cases() == 3
+    store.apply(ev.received("quieter", 160))
+    clock.now = ev.at(201)
+    assert open_cases() == 4

@@ -101,6 +101,12 @@ class LiveFeed:
             return list(self._backlog)
 
     @property
+    def last_seq(self) -> int:
+        """Sequence number of the newest message (0 before any): a version of the case data."""
+        with self._lock:
+            return self._seq
+
+    @property
     def subscriber_count(self) -> int:
         """Open subscriptions (browsers connected)."""
         with self._lock:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -61,6 +61,26 @@ def _stream_message(message: dict[str, Any]) -> dict[str, str]:
     return {"event": "case_event", "id": str(message["seq"]), "data": json.dumps(message)}
 
 
+class _SnapshotCache:
+    """Browsers re-fetch on every event: compute once per new event, or when it gets old."""
+
+    def __init__(self, max_age: timedelta) -> None:
+        self.max_age = max_age
+        self._cached: tuple[int, DashboardSnapshot] | None = None
+
+    def get(self, version: int, now: datetime,
+            compute: Callable[[], DashboardSnapshot]) -> DashboardSnapshot:
+        """The cached snapshot if still at `version` and fresh at `now`, else a new one."""
+        if self._cached is not None:
+            cached_version, snapshot = self._cached
+            age = now - snapshot.generated_at
+            if cached_version == version and timedelta(0) <= age < self.max_age:
+                return snapshot
+        snapshot = compute()
+        self._cached = (version, snapshot)
+        return snapshot
+
+
 def build_router(
     get_summaries: Callable[[], Iterable[CaseSummary]],
     live: LiveFeed,
@@ -68,10 +88,12 @@ def build_router(
     *,
     tickets: TicketSigner | None = None,
     ping_seconds: float = 15.0,
+    snapshot_max_age_seconds: float = 2.0,
 ) -> APIRouter:
     """The dashboard page and its API, over the summaries `get_summaries` returns."""
     router = APIRouter(tags=["dashboard"])
     signer = tickets or TicketSigner()
+    snapshots = _SnapshotCache(timedelta(seconds=snapshot_max_age_seconds))
 
     def find(case_id: str) -> CaseSummary | None:
         return next((s for s in get_summaries() if s.case_id == case_id), None)
@@ -90,7 +112,9 @@ def build_router(
 
     @router.get("/api/ops/summary", response_model=DashboardSnapshot)
     def ops_summary(principal: OpsPrincipal) -> DashboardSnapshot:
-        return aggregate(get_summaries(), clock())
+        now = clock()
+        # The version is read before the summaries so an event landing meanwhile forces a redo.
+        return snapshots.get(live.last_seq, now, lambda: aggregate(get_summaries(), now))
 
     @router.get("/api/ops/cases/{case_id}/timeline", response_model=CaseTimeline)
     def case_timeline(case_id: str, principal: OpsPrincipal) -> CaseTimeline:

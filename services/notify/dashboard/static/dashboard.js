@@ -176,13 +176,18 @@
     });
   }
 
+  function describeChanges(changes) {
+    return Object.entries(changes).map(([key, value]) =>
+      key + "=" + (Array.isArray(value) ? value.join(",") : value)).join("; ");
+  }
+
   async function showTimeline(caseId) {
     try {
       const timeline = await api("/api/ops/cases/" + encodeURIComponent(caseId) + "/timeline");
       $("#timeline-case").textContent = caseId + " (" + timeline.status + ")";
       $("#timeline").replaceChildren(...timeline.entries.map((entry) => el("li",
         new Date(entry.at).toLocaleString() + "  " + entry.event_type + "  by " +
-        entry.actor_kind + " " + entry.actor + "  " + JSON.stringify(entry.changes))));
+        entry.actor_kind + " " + entry.actor + "  " + describeChanges(entry.changes))));
       $("#timeline-panel").hidden = false;
     } catch (error) {
       handleError(error);
