@@ -91,7 +91,8 @@ class RoutingProcessor:
                 await self.publisher.load_delta(delta)
             # After publishing: a crash before this write redelivers the input, and the
             # derived ids let consumers drop the repeats. Inputs routing ignored leave no state.
-            if event.event_id in result.state.applied and result.state is not before:
+            changed = event.event_id in result.state.applied and result.state is not before
+            if changed and result.state.status != "new":
                 self.cases_table[event.case_id.encode()] = result.state.model_dump_json().encode()
                 due = result.state.next_due()
                 if due is None:

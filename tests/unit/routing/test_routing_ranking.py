@@ -14,8 +14,8 @@ POLICY = RoutingPolicy()
 
 def assign(book: LoadBook, sid: str, case_id: str, at=NOW, team="spine_surgery",
            pseudonym: str | None = None) -> None:
-    book.apply(LoadDelta(delta_id=f"d-{sid}-{case_id}", specialist_id=sid, case_id=case_id,
-                         step_id=team, team=team, change="assigned", at=at,
+    book.apply(LoadDelta(event_id=f"d-{sid}-{case_id}", specialist_id=sid, case_id=case_id,
+                         step_id=team, team=team, change="assigned", occurred_at=at,
                          patient_pseudonym=pseudonym))
 
 
@@ -75,9 +75,9 @@ def test_continuity_same_reviewer_for_the_same_patient() -> None:
     r = Routing(specialist("a"), specialist("b"))
     assign(r.loads, "b", "old-case", at=NOW - timedelta(days=30), pseudonym="p-77")
     assign(r.loads, "a", "x", at=NOW - timedelta(days=40))
-    r.loads.apply(LoadDelta(delta_id="c", specialist_id="b", case_id="old-case",
+    r.loads.apply(LoadDelta(event_id="c", specialist_id="b", case_id="old-case",
                             step_id="spine_surgery", team="spine_surgery", change="completed",
-                            at=NOW - timedelta(days=20)))
+                            occurred_at=NOW - timedelta(days=20)))
     assert first_offer(r, ctx=context(patient_pseudonym="p-77"))[0] == "b"
 
 

@@ -1,0 +1,130 @@
+"""The routing HTTP API over the real processor, with Kafka replaced by direct calls."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from services.common.auth import mint_token
+from services.routing.api import create_api
+from services.routing.processor import RoutingProcessor
+from tests.routing.fakes import Clock, InProcessGateway, make_processor
+from tests.unit.routing.builders import context, specialist, triaged
+
+
+def auth(role: str, subject: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {mint_token(subject=subject, role=role)}"}  # type: ignore[arg-type]
+
+
+OPS = auth("ops", "ops-1")
+
+
+@pytest.fixture
+async def routing() -> AsyncIterator[tuple[httpx.AsyncClient, RoutingProcessor]]:
+    # The API stamps commands with the wall clock, so the case is triaged on it too.
+    processor, _, _ = make_processor(Clock(datetime.now(UTC)))
+    api = create_api(InProcessGateway(processor))
+    transport = httpx.ASGITransport(app=api)
+    async with httpx.AsyncClient(transport=transport, base_url="http://routing") as client:
+        yield client, processor
+
+
+async def put(client: httpx.AsyncClient, *specs) -> None:  # type: ignore[no-untyped-def]
+    for spec in specs:
+        response = await client.put(f"/directory/specialists/{spec.specialist_id}",
+                                    json=spec.model_dump(mode="json"), headers=OPS)
+        assert response.status_code == 200, response.text
+
+
+async def test_directory_needs_the_ops_role(routing) -> None:  # type: ignore[no-untyped-def]
+    client, _ = routing
+    assert (await client.get("/directory/specialists")).status_code == 401
+    response = await client.get("/directory/specialists", headers=auth("specialist", "a"))
+    assert response.status_code == 403
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_directory_put_get_list_delete(routing) -> None:  # type: ignore[no-untyped-def]
+    client, _ = routing
+    await put(client, specialist("a", languages=["en", "de"]),
+              specialist("b", role="neuroradiologist"))
+    got = (await client.get("/directory/specialists/a", headers=OPS)).json()
+    assert got["specialist_id"] == "a" and got["languages"] == ["en", "de"]
+    page = (await client.get("/directory/specialists?team=spine_radiology", headers=OPS)).json()
+    assert [s["specialist_id"] for s in page["items"]] == ["b"] and page["total"] == 1
+    page = (await client.get("/directory/specialists?language=de-CH", headers=OPS)).json()
+    assert [s["specialist_id"] for s in page["items"]] == ["a"]
+    assert (await client.delete("/directory/specialists/a", headers=OPS)).status_code == 200
+    assert (await client.get("/directory/specialists/a", headers=OPS)).status_code == 404
+
+
+async def test_directory_rejects_mismatched_ids_and_unknown_time_zones(routing) -> None:  # type: ignore[no-untyped-def]
+    client, _ = routing
+    body = specialist("a", time_zone="Mars/Olympus").model_dump(mode="json")
+    response = await client.put("/directory/specialists/b", json=body, headers=OPS)
+    assert response.status_code == 422
+    assert {e["path"] for e in response.json()["errors"]} == {"specialist_id", "time_zone"}
+
+
+async def test_offer_accept_complete_over_http(routing) -> None:  # type: ignore[no-untyped-def]
+    client, processor = routing
+    await put(client, specialist("a"))
+    await processor.on_case_input(triaged())
+    me = auth("specialist", "a")
+    offers = (await client.get("/me/offers", headers=me)).json()
+    assert [(o["case_id"], o["step_id"], o["urgency"]) for o in offers] == [
+        ("case-1", "spine_surgery", "soon")]
+    response = await client.post("/offers/case-1/spine_surgery/accept", headers=me)
+    assert response.status_code == 200 and response.json()["status"] == "ok"
+    assert (await client.get("/me/offers", headers=me)).json() == []
+    assignments = (await client.get("/me/assignments", headers=me)).json()
+    assert [a["step_id"] for a in assignments] == ["spine_surgery"]
+    response = await client.post("/assignments/case-1/spine_surgery/complete", headers=me,
+                                 json={"report_text": "opinion", "attachment_ref": "doc-1"})
+    assert response.status_code == 200
+    record = (await client.get("/cases/case-1/routing", headers=OPS)).json()
+    assert record["status"] == "completed" and record["report_refs"] == ["doc-1"]
+    assert [e["kind"] for e in record["record"]][:3] == ["triaged", "released", "offered"]
+
+
+async def test_decline_and_wrong_holder_are_answered_clearly(routing) -> None:  # type: ignore[no-untyped-def]
+    client, processor = routing
+    await put(client, specialist("a"), specialist("b"))
+    await processor.on_case_input(triaged())
+    response = await client.post("/offers/case-1/spine_surgery/accept",
+                                 headers=auth("specialist", "b"))
+    assert response.status_code == 409
+    assert response.json()["detail"] == "you hold no offer on this step"
+    response = await client.post("/offers/case-1/spine_surgery/decline", json={"reason": "away"},
+                                 headers=auth("specialist", "a"))
+    assert response.status_code == 200
+    assert processor.case_state("case-1").steps["spine_surgery"].offer.specialist_id == "b"  # type: ignore[union-attr]
+    response = await client.post("/offers/nope/spine_surgery/accept",
+                                 headers=auth("specialist", "a"))
+    assert response.status_code == 404
+
+
+async def test_two_concurrent_accepts_over_http_one_wins(routing) -> None:  # type: ignore[no-untyped-def]
+    client, processor = routing
+    await put(client, specialist("a"), specialist("b"))
+    await processor.on_case_input(triaged())
+    responses = await asyncio.gather(*(
+        client.post("/offers/case-1/spine_surgery/accept", headers=auth("specialist", sid))
+        for sid in ("a", "b")))
+    assert sorted(r.status_code for r in responses) == [200, 409]
+
+
+async def test_the_record_shows_why_the_original_surgeons_institution_was_skipped(routing) -> None:  # type: ignore[no-untyped-def]
+    client, processor = routing
+    await put(client, specialist("a", institution_id="inst-st-elsewhere"), specialist("b"))
+    await processor.on_case_input(
+        triaged(ctx=context(excluded_institution_ids=["inst-st-elsewhere"])))
+    record = (await client.get("/cases/case-1/routing", headers=OPS)).json()
+    offered = next(e for e in record["record"] if e["kind"] == "offered")
+    by_id = {c["specialist_id"]: c for c in offered["candidates"]}
+    assert by_id["a"]["excluded"] == ["conflict_same_institution"]
+    assert by_id["b"]["rank"] == 1 and offered["specialist_id"] == "b"
