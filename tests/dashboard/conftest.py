@@ -65,10 +65,15 @@ def bearer(role: Role, subject: str) -> dict[str, str]:
     return {"Authorization": "Bearer " + mint_token(subject=subject, role=role)}
 
 
-def make_api(store: FakeCaseStore, live: LiveFeed, clock: FixedClock) -> FastAPI:
+def make_api(
+    store: FakeCaseStore, live: LiveFeed, clock: FixedClock, *, keyed_lookup: bool = False
+) -> FastAPI:
     api = FastAPI()
     install_problem_handlers(api)
-    api.include_router(build_router(store.values, live, clock, ping_seconds=600))
+    api.include_router(build_router(
+        store.values, live, clock, ping_seconds=600,
+        get_summary=store.summaries.get if keyed_lookup else None,
+    ))
     return api
 
 

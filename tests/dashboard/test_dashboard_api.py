@@ -12,9 +12,11 @@ from tests.unit.casefile import events as ev
 OPS = bearer("ops", "ops-1")
 
 
-@pytest.fixture
-def client(store: FakeCaseStore, live: LiveFeed, clock: FixedClock) -> TestClient:
-    return TestClient(make_api(store, live, clock))
+@pytest.fixture(params=[False, True], ids=["scan", "keyed-lookup"])
+def client(
+    request: pytest.FixtureRequest, store: FakeCaseStore, live: LiveFeed, clock: FixedClock
+) -> TestClient:
+    return TestClient(make_api(store, live, clock, keyed_lookup=request.param))
 
 
 def test_the_page_loads_without_credentials_and_only_runs_its_own_script(
