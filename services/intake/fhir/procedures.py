@@ -46,7 +46,7 @@ def party_ids(draft: Draft, index: BundleIndex, references: list[Any]) -> dict[s
             continue
         role = "practitioner"
         if entry.type == "Organization":
-            is_group = code_in(resource.type or [], PARTY_ROLE_SYSTEM) == "group"
+            is_group = any(code_in(t, PARTY_ROLE_SYSTEM) == "group" for t in resource.type or [])
             role = "group" if is_group else "institution"
         found.setdefault(role, ident)
     return found

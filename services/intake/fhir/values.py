@@ -94,11 +94,12 @@ def directory_id(resource: Any) -> str | None:
 
 
 def attachment_text(attachment: Any) -> str | None:
-    """Text of a text/plain Attachment (inline base64 data); None for other content."""
+    """Text of a text/plain Attachment (inline data, which the R4B model has base64-decoded)."""
     if not attachment.data or not str(attachment.contentType or "").startswith("text/plain"):
         return None
+    data = attachment.data
     try:
-        return base64.b64decode(attachment.data).decode("utf-8")
+        return (data if isinstance(data, bytes) else base64.b64decode(data)).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
         return None
 

@@ -1,0 +1,167 @@
+"""Intake's pure decisions: case ids, idempotency, revisions, cancellation and erasure."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from schemas.cases import CaseErased, ReferralCancelled, ReferralReceived
+from services.intake.domain import ids
+from services.intake.domain.decisions import (
+    Decision,
+    Rejected,
+    decide_cancellation,
+    decide_erasure,
+    decide_submission,
+    decide_update,
+    owned_case,
+)
+from services.intake.domain.registry import Registry
+from tests.unit.intake.intake_builders import NOW, referral
+
+
+def applied(registry: Registry, decision: Decision) -> Decision:
+    for write in decision.writes:
+        registry.apply(write.key, write.record)
+    return decision
+
+
+def submit(registry: Registry, key: str | None = None, referrer: str = "ref-a", **body: object):
+    return applied(registry, decide_submission(
+        registry, referral=referral(**body), referrer_id=referrer, idempotency_key=key,
+        via="json", unmapped=[], now=NOW,
+    ))
+
+
+def test_new_referral_opens_a_case_keyed_by_referrer_and_referral_id() -> None:
+    decision = submit(Registry())
+    assert decision.outcome == "accepted"
+    assert decision.case_id == ids.case_id_for(referrer_id="ref-a", referral_id="REF-1")
+    assert isinstance(decision.event, ReferralReceived)
+    assert decision.event.case_id == decision.case_id and decision.event.revision == 1
+
+
+def test_event_names_the_authenticated_referrer_not_the_body() -> None:
+    event = submit(Registry(), referrer="ref-a").event
+    assert isinstance(event, ReferralReceived)
+    assert event.referrer_id == "ref-a"
+    assert event.referral.referrer is not None and event.referral.referrer.id == "ref-a"
+    assert event.referral.referrer.organisation == "North GP"
+
+
+def test_same_referral_id_from_another_referrer_is_another_case() -> None:
+    registry = Registry()
+    assert submit(registry, referrer="ref-a").case_id != submit(registry, referrer="ref-b").case_id
+
+
+def test_resend_replays_without_new_event_or_writes() -> None:
+    registry = Registry()
+    first = submit(registry)
+    again = submit(registry)
+    assert again.outcome == "replayed" and again.case_id == first.case_id
+    assert again.event is None and again.writes == ()
+
+
+def test_event_id_is_deterministic_for_the_same_body() -> None:
+    one, two = submit(Registry()).event, submit(Registry()).event
+    assert one is not None and two is not None
+    assert one.event_id == two.event_id
+
+
+def test_same_referral_id_with_different_body_is_a_conflict() -> None:
+    registry = Registry()
+    submit(registry)
+    with pytest.raises(Rejected) as info:
+        submit(registry, age=60)
+    assert info.value.status == 409 and info.value.kind == "referral-id-reused"
+
+
+def test_idempotency_key_with_different_body_is_a_conflict() -> None:
+    registry = Registry()
+    submit(registry, key="k-1")
+    with pytest.raises(Rejected) as info:
+        submit(registry, key="k-1", referral_id="REF-2")
+    assert info.value.status == 409 and info.value.kind == "idempotency-key-reused"
+
+
+def test_idempotency_key_resend_replays_the_case() -> None:
+    registry = Registry()
+    first = submit(registry, key="k-1")
+    assert submit(registry, key="k-1").case_id == first.case_id
+
+
+def test_update_raises_the_revision_and_recomputes_missing_records() -> None:
+    registry = Registry()
+    case_id = submit(registry, imaging=[]).case_id
+    assert registry.cases[case_id].missing_records == ["imaging"]
+    decision = applied(registry, decide_update(
+        registry, case_id=case_id, referral=referral(), referrer_id="ref-a", via="json",
+        unmapped=[], now=NOW + timedelta(days=1),
+    ))
+    assert decision.outcome == "updated"
+    assert isinstance(decision.event, ReferralReceived)
+    assert decision.event.revision == 2 and decision.event.missing_records == []
+    # The original POST still replays after the update (it is the same referral).
+    assert submit(registry, imaging=[]).outcome == "replayed"
+
+
+def test_update_of_another_referrers_case_is_not_found() -> None:
+    registry = Registry()
+    case_id = submit(registry, referrer="ref-a").case_id
+    with pytest.raises(Rejected) as info:
+        decide_update(registry, case_id=case_id, referral=referral(age=70), referrer_id="ref-b",
+                      via="json", unmapped=[], now=NOW)
+    assert info.value.status == 404
+
+
+def test_update_cannot_change_the_referral_id() -> None:
+    registry = Registry()
+    case_id = submit(registry).case_id
+    with pytest.raises(Rejected) as info:
+        decide_update(registry, case_id=case_id, referral=referral(referral_id="OTHER"),
+                      referrer_id="ref-a", via="json", unmapped=[], now=NOW)
+    assert info.value.status == 409
+
+
+def test_cancellation_closes_the_case_once() -> None:
+    registry = Registry()
+    case_id = submit(registry).case_id
+    first = applied(registry, decide_cancellation(
+        registry, case_id=case_id, referrer_id="ref-a", now=NOW))
+    assert isinstance(first.event, ReferralCancelled) and first.case is not None
+    assert first.case.status == "cancelled"
+    assert decide_cancellation(
+        registry, case_id=case_id, referrer_id="ref-a", now=NOW).outcome == "replayed"
+    with pytest.raises(Rejected) as info:
+        decide_update(registry, case_id=case_id, referral=referral(age=70), referrer_id="ref-a",
+                      via="json", unmapped=[], now=NOW)
+    assert info.value.kind == "case-closed"
+
+
+def test_erasure_tombstones_case_and_aliases_and_blocks_reuse() -> None:
+    registry = Registry()
+    case_id = submit(registry, key="k-9").case_id
+    decision = applied(registry, decide_erasure(
+        registry, case_id=case_id, requested_by="ops-1", now=NOW))
+    assert isinstance(decision.event, CaseErased)
+    assert set(decision.event.model_dump()) == {  # no referral, no patient fields
+        "event_id", "case_id", "occurred_at", "schema_version", "event_type", "referrer_id",
+        "requested_by", "reason"}
+    tombstones = {w.key for w in decision.writes if w.record is None}
+    assert tombstones == {ids.case_key(case_id),
+                          ids.alias_key(referrer_id="ref-a", idempotency_key="k-9")}
+    assert case_id not in registry.cases and not registry.aliases
+    with pytest.raises(Rejected) as info:
+        submit(registry)
+    assert info.value.status == 410
+    assert decide_erasure(
+        registry, case_id=case_id, requested_by="ops-1", now=NOW).outcome == "replayed"
+
+
+def test_ops_may_see_any_case_referrers_only_their_own() -> None:
+    registry = Registry()
+    case_id = submit(registry, referrer="ref-a").case_id
+    assert owned_case(registry, case_id=case_id, referrer_id=None).case_id == case_id
+    with pytest.raises(Rejected):
+        owned_case(registry, case_id=case_id, referrer_id="ref-b")
