@@ -1,0 +1,34 @@
+"""Fixtures that run service processes against the session's real broker."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from scripts.localsystem import SERVICES, RunningSystem, service_env
+
+SystemFactory = Callable[..., RunningSystem]
+
+
+@pytest.fixture
+def start_system(kafka_bootstrap: str, tmp_path: Path) -> Iterator[SystemFactory]:
+    """Start some or all services as OS processes with fresh consumer groups; stopped after."""
+    started: list[RunningSystem] = []
+
+    def factory(
+        names: tuple[str, ...] = SERVICES, extra_env: dict[str, str] | None = None
+    ) -> RunningSystem:
+        env = service_env(
+            bootstrap=kafka_bootstrap, data_dir=tmp_path / "data",
+            prefix=f"t{uuid.uuid4().hex[:8]}-", extra=extra_env,
+        )
+        system = RunningSystem(env, tmp_path, names).start()
+        started.append(system)
+        return system
+
+    yield factory
+    for system in started:
+        system.stop()
