@@ -62,7 +62,7 @@ def owned_case(registry: Registry, *, case_id: str, referrer_id: str | None) -> 
     return case
 
 
-def _as_sent_by(referral: Referral, referrer_id: str) -> Referral:
+def referral_as_sent_by(referral: Referral, referrer_id: str) -> Referral:
     """The referral with its referrer set to the authenticated client, whatever the body said."""
     sent = referral.referrer
     referrer = Referrer(
@@ -91,7 +91,7 @@ def decide_submission(
     via: Via, unmapped: list[str], now: datetime,
 ) -> Decision:
     """A new referral: replay a resend, refuse a reused key with another body, or open the case."""
-    referral = _as_sent_by(referral, referrer_id)
+    referral = referral_as_sent_by(referral, referrer_id)
     digest = ids.body_hash(referral)
     case_id = ids.case_id_for(referrer_id=referrer_id, referral_id=referral.referral_id)
     alias_key = ids.alias_key(referrer_id=referrer_id, idempotency_key=idempotency_key or "")
@@ -142,7 +142,7 @@ def decide_update(
             409, "Referral id mismatch", "referral_id of an update must match the case's",
             kind="referral-id-mismatch",
         )
-    referral = _as_sent_by(referral, referrer_id)
+    referral = referral_as_sent_by(referral, referrer_id)
     digest = ids.body_hash(referral)
     if digest == case.body_hash:
         return Decision("replayed", case, case_id)
