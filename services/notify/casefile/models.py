@@ -15,6 +15,9 @@ CaseStatus = Literal[
 StepStatus = Literal["pending", "offered", "accepted", "completed", "withdrawn"]
 ClockState = Literal["on_track", "warning", "breached", "paused", "met", "stopped"]
 OpenSlaState = Literal["on_track", "warning", "breached", "paused"]
+_LIST_FIELDS = (
+    "missing_records", "teams", "escalations", "breaches", "deliveries", "report_refs", "timeline",
+)
 _SEVERITY: tuple[OpenSlaState, ...] = ("breached", "warning", "paused", "on_track")
 ActorKind = Literal["referrer", "specialist", "ops", "system"]
 
@@ -23,6 +26,12 @@ class ReadModel(BaseModel):
     """Base of the read-model: unknown fields ignored so an older summary still loads."""
 
     model_config = ConfigDict(extra="ignore")
+
+
+class Record(ReadModel):
+    """An immutable list item: replaced, never changed, so summaries may share it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 class StageTimes(ReadModel):
@@ -112,7 +121,7 @@ class OfferOutcomes(ReadModel):
     acceptance_seconds: list[float] = Field(default_factory=list)
 
 
-class Escalation(ReadModel):
+class Escalation(Record):
     at: AwareDatetime
     step_id: str
     team: Team
@@ -120,7 +129,7 @@ class Escalation(ReadModel):
     reason: str  # routing's own reason code, never referral text
 
 
-class Breach(ReadModel):
+class Breach(Record):
     at: AwareDatetime
     step_id: str
     clock: ClockKind
@@ -129,7 +138,7 @@ class Breach(ReadModel):
     late_by_seconds: float
 
 
-class Delivery(ReadModel):
+class Delivery(Record):
     """The latest outcome of one notification (by notification id)."""
 
     notification_id: str
@@ -141,7 +150,7 @@ class Delivery(ReadModel):
     final: bool = True
 
 
-class TimelineEntry(ReadModel):
+class TimelineEntry(Record):
     """One audit line: which event, when, who did it and what changed (structured, no free text)."""
 
     event_id: str
@@ -215,6 +224,18 @@ class CaseSummary(ReadModel):
             c.deadline for c in self.clocks.values() if c.is_open and not c.paused and c.deadline
         ]
         return min(deadlines, default=None)
+
+    def mutable_copy(self) -> CaseSummary:
+        """A copy whose containers and nested state are its own; list items are immutable."""
+        return self.model_copy(update={
+            "stages": self.stages.model_copy(),
+            "offers": self.offers.model_copy(
+                update={"acceptance_seconds": list(self.offers.acceptance_seconds)}
+            ),
+            "steps": {key: step.model_copy() for key, step in self.steps.items()},
+            "clocks": {key: clock.model_copy() for key, clock in self.clocks.items()},
+            **{name: list(getattr(self, name)) for name in _LIST_FIELDS},
+        })
 
     def has_applied(self, event_id: str) -> bool:
         """Whether this event id is already in the timeline (redelivery check)."""

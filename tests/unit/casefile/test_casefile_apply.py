@@ -272,6 +272,35 @@ def test_redelivery_changes_nothing_and_the_input_is_not_modified() -> None:
     assert len(once.timeline) == len(lifecycle())
 
 
+def every_kind_of_event() -> list[Event]:
+    return [
+        ev.received("c1", 0, missing=("mri",)), ev.received("c1", 1, revision=2),
+        ev.triaged("c1", 5), ev.offered("c1", 10), ev.declined("c1", 11),
+        ev.offered("c1", 12, specialist="sp-2", attempt=2, review_due=900),
+        ev.sla("warning", "c1", 40, deadline=60), ev.sla("paused", "c1", 41, deadline=60),
+        ev.sla("resumed", "c1", 45, deadline=64), ev.sla("breached", "c1", 65, deadline=64),
+        ev.sla("breached", "c1", 70, deadline=64), ev.escalated("c1", 71),
+        ev.accepted("c1", 72, specialist="sp-2"), ev.sla("met", "c1", 72, deadline=64),
+        ev.released("c1", 73), ev.offered("c1", 74, step="s2", team="spine_radiology"),
+        ev.expired("c1", 75, step="s2", team="spine_radiology", reason="withdrawn"),
+        ev.emergency("c1", 76, step="s3"), ev.failed("c1", 77), ev.delivered("c1", 78),
+        ev.step_completed("c1", 300, specialist="sp-2"), ev.dead_lettered("c1", 301),
+        ev.case_completed("c1", 302), ev.stopped("c1", 303), ev.erased("c1", 304),
+    ]
+
+
+def test_no_event_type_modifies_the_summary_it_was_applied_to() -> None:
+    summary = None
+    for event in every_kind_of_event():
+        before = summary.model_dump() if summary is not None else None
+        updated = apply_event(summary, event)
+        if summary is not None:
+            assert summary.model_dump() == before, event.event_type
+        summary = updated
+    assert summary is not None and len(summary.timeline) == len(every_kind_of_event())
+    assert_no_patient_data(summary)
+
+
 def test_summary_survives_a_json_round_trip() -> None:
     once = fold([*lifecycle(), ev.delivered("c1", 11), ev.escalated("c1", 70)])
     assert CaseSummary.model_validate_json(once.model_dump_json()) == once
