@@ -1,0 +1,86 @@
+"""HTTP: acknowledging escalations (who may, what is sent) and reading a case's SLA state."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from services.common.auth import Role, mint_token
+from services.common.problems import install_problem_handlers
+from services.notify.domain.commands import AcknowledgeEscalation
+from services.notify.http_api import build_escalation_router
+from tests.notify.notify_rig import AgentRig
+from tests.unit.notify.notify_builders import CaseFlow
+
+
+def auth(role: Role, subject: str) -> dict[str, str]:
+    return {"Authorization": "Bearer " + mint_token(subject=subject, role=role)}
+
+
+@pytest.fixture
+async def rig() -> AgentRig:
+    rig = AgentRig()
+    await rig.feed(CaseFlow().offered(rig.clock()))
+    rig.clock.set_minutes(100)
+    await rig.run_timer()
+    return rig
+
+
+@pytest.fixture
+def sent() -> list[AcknowledgeEscalation]:
+    return []
+
+
+@pytest.fixture
+def client(rig: AgentRig, sent: list[AcknowledgeEscalation]) -> TestClient:
+    async def send_command(command: AcknowledgeEscalation) -> None:
+        sent.append(command)
+
+    api = FastAPI()
+    install_problem_handlers(api)
+    api.include_router(build_escalation_router(
+        state_of=rig.processor.state_of, send_command=send_command, clock=rig.clock))
+    return TestClient(api)
+
+
+def test_ops_acknowledges_and_the_command_reaches_the_agent(
+    client: TestClient, rig: AgentRig, sent: list[AcknowledgeEscalation]
+) -> None:
+    response = client.post("/escalations/case-1/ack", headers=auth("ops", "ops-7"))
+    assert response.status_code == 202
+    assert response.json()["acknowledged_by"] == "ops-7"
+    assert [(c.case_id, c.acknowledged_by, c.role, c.step_id) for c in sent] == [
+        ("case-1", "ops-7", "ops", None)
+    ]
+
+
+def test_the_assigned_specialist_may_acknowledge_one_step(
+    client: TestClient, sent: list[AcknowledgeEscalation]
+) -> None:
+    response = client.post("/escalations/case-1/ack", json={"step_id": "s1"},
+                           headers=auth("specialist", "spec-1"))
+    assert response.status_code == 202 and sent[0].step_id == "s1"
+
+
+def test_other_specialists_and_referrers_may_not(client: TestClient) -> None:
+    other = client.post("/escalations/case-1/ack", headers=auth("specialist", "spec-9"))
+    assert other.status_code == 403
+    assert client.post("/escalations/case-1/ack",
+                       headers=auth("referrer", "ref-1")).status_code == 403
+    assert client.post("/escalations/case-1/ack").status_code == 401
+
+
+def test_unknown_case_is_404(client: TestClient) -> None:
+    response = client.post("/escalations/nope/ack", headers=auth("ops", "ops-1"))
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_sla_view_shows_the_clock_and_the_chain(client: TestClient) -> None:
+    body = client.get("/sla/case-1", headers=auth("ops", "ops-1")).json()
+    [clock] = body["clocks"]
+    assert clock["clock"] == "acceptance" and clock["status"] == "running"
+    assert clock["elapsed_fraction"] == pytest.approx(100 / 120, abs=1e-3)
+    assert body["escalations"][0]["status"] == "active"
+    assert body["pending_notifications"] == 2  # the offer and the first warning, undelivered

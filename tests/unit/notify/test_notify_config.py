@@ -1,0 +1,104 @@
+"""Settings: durations, per-urgency targets, file and environment overrides, subscribers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from schemas.directory import Specialist
+from services.notify.config import load_policy, load_retry, parse_duration, parse_targets
+from services.notify.delivery.signing import derive_secret
+from services.notify.subscribers import Recipients, Subscriber, SubscribersFile, load_subscribers
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_durations() -> None:
+    assert [parse_duration(t) for t in ("90", "90s", "15m", "4h", "3d", "0.5h")] == [
+        90, 90, 900, 14400, 259200, 1800
+    ]
+    with pytest.raises(ValueError):
+        parse_duration("soon")
+
+
+def test_default_targets_match_the_documented_table() -> None:
+    policy = load_policy({})
+    assert [(u, t.accept_seconds / 3600, t.report_seconds / 3600)
+            for u, t in policy.targets.items()] == [
+        ("emergency", 0.25, 4), ("urgent", 2, 24), ("soon", 8, 72), ("routine", 24, 72)
+    ]
+    assert policy.warn_fractions == (0.75, 0.9)
+
+
+def test_environment_overrides_the_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    file_config = {"warn_fractions": [0.5], "calendars": {"spine_radiology": {
+        "time_zone": "Europe/London", "start": "09:00", "end": "17:00"}},
+        "retry": {"base_seconds": 0.1, "max_attempts": 4}}
+    monkeypatch.setenv("NOTIFY_SLA_TARGETS", "urgent=30m/6h")
+    monkeypatch.setenv("NOTIFY_RETRY_CAP_SECONDS", "2")
+    policy = load_policy(file_config)
+    assert policy.warn_fractions == (0.5,)
+    assert policy.targets["urgent"].accept_seconds == 1800
+    assert policy.targets["routine"].accept_seconds == 24 * 3600  # others keep their default
+    assert policy.calendar_for("spine_radiology", "routine") is not None
+    assert policy.calendar_for("spine_radiology", "urgent") is None  # wall clock when urgent
+    retry = load_retry(file_config)
+    assert (retry.base_seconds, retry.cap_seconds, retry.max_attempts) == (0.1, 2, 4)
+
+
+def test_invalid_policy_is_rejected() -> None:
+    with pytest.raises(ValueError):
+        load_policy({"warn_fractions": [1.5]})
+    with pytest.raises(ValueError):
+        parse_targets("urgent=2h")
+
+
+def test_seed_file_parses_and_marks_its_secrets_as_development_only() -> None:
+    seed = load_subscribers(REPO / "deploy" / "seed" / "subscribers.json")
+    assert seed.referrers and seed.ops and seed.team_leads
+    secrets = [s.secret for s in [*seed.referrers, *seed.ops] if s.secret]
+    assert secrets and all(s.startswith("dev-only-") for s in secrets)
+
+
+def test_missing_subscribers_file_means_nobody(tmp_path: Path) -> None:
+    assert load_subscribers(tmp_path / "absent.json") == SubscribersFile()
+
+
+def recipients() -> Recipients:
+    subscribers = SubscribersFile(
+        referrers=[Subscriber(id="ref-1", webhook_url="http://r/1", secret_env="REF1_SECRET",
+                              secret="dev-only-1"),
+                   Subscriber(id="ref-quiet")],
+        team_leads=[Subscriber(id="lead-file", teams=["spine_surgery"])],
+        ops=[Subscriber(id="ops-1", webhook_url="http://o/1", secret="dev-only-ops")],
+    )
+    directory = {
+        "spec-1": Specialist(specialist_id="spec-1", name="A", role="neurosurgeon",
+                             team_lead_id="lead-dir", webhook_url="http://s/1"),
+        "lead-file": Specialist(specialist_id="lead-file", name="L", role="neurosurgeon",
+                                webhook_url="http://s/lead"),
+    }
+    return Recipients(subscribers, directory, master_secret="master")
+
+
+def test_contacts_prefer_the_directory_then_the_file() -> None:
+    r = recipients()
+    assert r.team_lead_for("spec-1", "spine_surgery") == "lead-dir"
+    assert r.team_lead_for("unknown", "spine_surgery") == "lead-file"
+    assert r.team_lead_for(None, "oncology") is None
+    assert r.ops_ids() == ["ops-1"]
+    assert r.has_referrer("ref-1") and not r.has_referrer("ref-quiet")
+
+
+def test_secrets_come_from_env_then_file_then_derivation(monkeypatch: pytest.MonkeyPatch) -> None:
+    r = recipients()
+    assert r.endpoint("referrer", "ref-1").secret == b"dev-only-1"  # type: ignore[union-attr]
+    monkeypatch.setenv("REF1_SECRET", "from-env")
+    assert r.endpoint("referrer", "ref-1").secret == b"from-env"  # type: ignore[union-attr]
+    specialist = r.endpoint("specialist", "spec-1")
+    assert specialist is not None and specialist.url == "http://s/1"
+    assert specialist.secret == derive_secret("master", "specialist", "spec-1")
+    assert r.endpoint("team_lead", "lead-file").url == "http://s/lead"  # type: ignore[union-attr]
+    assert r.endpoint("referrer", "ref-quiet") is None
+    assert r.endpoint("specialist", "nobody") is None
