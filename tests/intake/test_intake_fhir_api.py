@@ -1,0 +1,96 @@
+"""POST /fhir/Bundle end to end on a fake log: FHIR and its JSON twin land on the same case,
+unmapped content is reported and carried, cancellations cancel, refusals say why."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from schemas.cases import ReferralCancelled, ReferralReceived
+from tests.intake.intake_fakes import bearer, running_intake
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "fhir"
+NORTH = bearer("ref-north-gp")
+FHIR_JSON = {"Content-Type": "application/fhir+json"}
+
+
+def fixture_bytes(name: str) -> bytes:
+    return (FIXTURES / f"{name}.json").read_bytes()
+
+
+def test_fhir_bundle_is_accepted_and_unmapped_content_is_reported_and_carried() -> None:
+    with running_intake() as (client, log):
+        response = client.post("/fhir/Bundle", content=fixture_bytes("fbss-recurrent-disc.message"),
+                               headers=NORTH | FHIR_JSON)
+    assert response.status_code == 202
+    body = response.json()
+    assert body["received_via"] == "fhir" and len(body["unmapped"]) == 2
+    [event] = log.events()
+    assert isinstance(event, ReferralReceived)
+    assert event.received_via == "fhir" and event.unmapped == body["unmapped"]
+    assert event.referral.surgeries[0].institution_id == "inst-st-elsewhere"
+
+
+def test_json_twin_after_the_fhir_bundle_replays_the_same_case() -> None:
+    twin = fixture_bytes("fbss-recurrent-disc.referral")
+    with running_intake() as (client, log):
+        fhir = client.post("/fhir/Bundle", content=fixture_bytes("fbss-recurrent-disc.message"),
+                           headers=NORTH | {"Content-Type": "application/json"})
+        json_twin = client.post("/referrals", content=twin,
+                                headers=NORTH | {"Content-Type": "application/json"})
+    assert json_twin.status_code == 200 and json_twin.json()["case_id"] == fhir.json()["case_id"]
+    assert len(log.events()) == 1
+
+
+def test_revoked_service_request_cancels_the_case() -> None:
+    with running_intake() as (client, log):
+        created = client.post("/fhir/Bundle", content=fixture_bytes("fbss-recurrent-disc.message"),
+                              headers=NORTH | FHIR_JSON).json()
+        cancelled = client.post(
+            "/fhir/Bundle", content=fixture_bytes("fbss-recurrent-disc.cancel.message"),
+            headers=NORTH | FHIR_JSON,
+        )
+    assert cancelled.status_code == 202
+    assert cancelled.json()["case_id"] == created["case_id"]
+    assert cancelled.json()["status"] == "cancelled"
+    assert isinstance(log.events()[-1], ReferralCancelled)
+
+
+def test_cancelling_an_unknown_referral_is_404() -> None:
+    with running_intake() as (client, log):
+        response = client.post(
+            "/fhir/Bundle", content=fixture_bytes("fbss-recurrent-disc.cancel.message"),
+            headers=NORTH | FHIR_JSON,
+        )
+    assert response.status_code == 404 and log.records == []
+
+
+def test_update_message_creates_a_new_revision() -> None:
+    bundle = json.loads(fixture_bytes("fbss-recurrent-disc.message"))
+    with running_intake() as (client, log):
+        client.post("/fhir/Bundle", json=bundle, headers=NORTH)
+        bundle["entry"][0]["resource"]["reason"]["coding"][0]["code"] = "update"
+        bundle["entry"][15]["resource"]["valueInteger"] = 9  # symptoms.nrs_limb
+        response = client.post("/fhir/Bundle", json=bundle, headers=NORTH)
+    assert response.status_code == 202 and response.json()["revision"] == 2
+    event = log.events()[-1]
+    assert isinstance(event, ReferralReceived) and event.referral.symptoms.nrs_limb == 9
+
+
+def test_stu3_and_non_bundles_are_refused_with_a_problem_saying_why() -> None:
+    service_request = json.loads(fixture_bytes("facet-no-imaging.collection"))["entry"][0]
+    with running_intake() as (client, log):
+        stu3 = client.post("/fhir/Bundle", content=fixture_bytes("stu3-referralrequest"),
+                           headers=NORTH | FHIR_JSON)
+        bare = client.post("/fhir/Bundle", json=service_request["resource"], headers=NORTH)
+    assert stu3.status_code == 422 and "STU3" in stu3.json()["detail"]
+    assert bare.status_code == 422 and "expected a Bundle" in bare.json()["detail"]
+    assert stu3.headers["content-type"] == "application/problem+json"
+    assert log.records == []
+
+
+def test_other_media_types_are_415() -> None:
+    with running_intake() as (client, _):
+        response = client.post("/fhir/Bundle", content=b"<Bundle/>",
+                               headers=NORTH | {"Content-Type": "application/fhir+xml"})
+    assert response.status_code == 415
