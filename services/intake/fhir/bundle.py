@@ -9,10 +9,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
 ACCEPTED_TYPES = ("message", "document", "transaction", "collection")
+OTHER_BUNDLE_TYPES = frozenset({
+    "searchset", "history", "batch", "batch-response", "transaction-response",
+    "subscription-notification",
+})
 # Resource types that exist in STU3 (or DSTU2) but not in R4: their presence dates the payload.
 PRE_R4_TYPES = frozenset({
     "ReferralRequest", "ProcedureRequest", "ProcessRequest", "ProcessResponse",
@@ -120,6 +125,19 @@ def _type_id_tail(ref: str) -> str | None:
     return None
 
 
+def _named(resource_type: object) -> str:
+    """A resource type fit to echo in a problem: known FHIR (or pre-R4) types only, never input
+    that might be patient data."""
+    name = str(resource_type)
+    if name in PRE_R4_TYPES:
+        return name
+    try:
+        get_fhir_model_class(name)
+    except (ValueError, KeyError):
+        return "an unknown resourceType"
+    return name
+
+
 def _check_version(data: dict[str, Any], content_type: str | None) -> None:
     declared = _FHIR_VERSION_PARAM.search(content_type or "")
     if declared and not declared.group(1).startswith("4.0"):
@@ -136,7 +154,7 @@ def _check_version(data: dict[str, Any], content_type: str | None) -> None:
         profiles = (resource.get("meta") or {}).get("profile") or []
         if rtype in PRE_R4_TYPES or any(_PRE_R4_PROFILE.search(str(p)) for p in profiles):
             raise _unprocessable(
-                f"{rtype} looks like FHIR STU3 (resource type or meta.profile); "
+                f"{_named(rtype)} looks like FHIR STU3 (resource type or meta.profile); "
                 "this endpoint accepts FHIR R4 Bundles only", kind="fhir-version",
             )
 
@@ -154,12 +172,13 @@ def load_bundle(raw: bytes, *, content_type: str | None = None) -> BundleIndex:
     _check_version(data, content_type)
     if data["resourceType"] != "Bundle":
         raise _unprocessable(
-            f"expected a Bundle, got {str(data['resourceType'])[:40]}: send the ServiceRequest "
+            f"expected a Bundle, got {_named(data['resourceType'])}: send the ServiceRequest "
             "inside a message, document, transaction or collection Bundle",
         )
     if data.get("type") not in ACCEPTED_TYPES:
+        named = data.get("type") if data.get("type") in OTHER_BUNDLE_TYPES else "(missing/unknown)"
         raise _unprocessable(
-            f"Bundle.type {str(data.get('type'))[:20]} is not accepted; "
+            f"Bundle.type {named} is not accepted; "
             f"use one of {', '.join(ACCEPTED_TYPES)}",
         )
     try:
