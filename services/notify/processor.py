@@ -77,6 +77,7 @@ class NotifyProcessor:
         self.policy, self.contacts, self.clock = policy, contacts, clock
         self.publish, self.submit, self.live = publish, submit, live
         self.index = DueIndex()
+        self._parsed: dict[str, tuple[bytes, casefile.CaseSummary]] = {}
 
     def state_of(self, case_id: str) -> CaseState | None:
         """The case's row, parsed."""
@@ -86,14 +87,18 @@ class NotifyProcessor:
     async def handle(self, event: Event, meta: EventMeta) -> None:
         """One consumed event: SLA events are published before the row is written, so a crash
         in between re-raises them (same ids) rather than forgetting them."""
-        out = apply_event(self.state_of(event.case_id), event, policy=self.policy,
-                          contacts=self.contacts, now=self.clock(), partition=meta.partition)
+        raw = self.cases.get(event.case_id)
+        state = CaseState.from_json(raw) if raw else None
+        out = apply_event(state, event, policy=self.policy, contacts=self.contacts,
+                          now=self.clock(), partition=meta.partition)
         for produced in out.events:
             await self.publish(produced)
             if isinstance(produced, _SLA_TYPES):
                 metrics.SLA_EVENTS.labels(produced.event_type, produced.clock,
                                           produced.urgency).inc()
-        self.cases[event.case_id] = out.state.to_json().encode()
+        updated = out.state.to_json().encode()
+        if updated != raw:  # our own SLA events come back too and change nothing
+            self.cases[event.case_id] = updated
         self.index.update(out.state)
         for note in out.notifications:
             metrics.NOTIFICATIONS_QUEUED.labels(note.audience, note.kind).inc()
@@ -113,10 +118,15 @@ class NotifyProcessor:
         self.live(event)
 
     def summary_views(self) -> Iterator[casefile.CaseSummary]:
-        """Every case summary this worker holds (the dashboard's source)."""
-        for raw in list(self.summaries.values()):
-            if raw:
-                yield casefile.CaseSummary.model_validate_json(raw)
+        """Every case summary this worker holds (the dashboard's source), parsed once each."""
+        for case_id, raw in list(self.summaries.items()):
+            if not raw:
+                continue
+            cached = self._parsed.get(case_id)
+            if cached is None or cached[0] != raw:
+                cached = (raw, casefile.CaseSummary.model_validate_json(raw))
+                self._parsed[case_id] = cached
+            yield cached[1]
 
     def rescan(self, owned: Callable[[int | None], bool]) -> int:
         """Rebuild the due index, resubmit pending deliveries and count clocks; returns pending."""

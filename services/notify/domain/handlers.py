@@ -52,8 +52,9 @@ def apply_event(
     if event.event_id in current.applied:
         return out
     handler = _HANDLERS.get(type(event))
-    if handler is not None:
-        handler(out, event, Context(policy=policy, contacts=contacts, now=now))
+    if handler is None:
+        return out  # e.g. our own SLA events read back, or plan steps released
+    handler(out, event, Context(policy=policy, contacts=contacts, now=now))
     if not isinstance(event, (CheckClocks, NotificationDelivered, NotificationFailed)):
         # Ticks and outcomes are idempotent by state; remembering them would crowd out real ids.
         current.applied = [*current.applied, event.event_id][-APPLIED_MEMORY:]
