@@ -13,10 +13,11 @@ from services.routing.topics import topics_to_ensure
 
 def main() -> None:
     """Create missing topics, then run the faust worker with the API served inside it."""
-    # Routing's internal load topic is not in the shared list yet: create it with the rest.
-    asyncio.run(ensure_topics(kafka_bootstrap(), topics_to_ensure()))
     from services.routing.api import create_api
-    from services.routing.app import KafkaGateway, app, settings
+    from services.routing.app import KafkaGateway, app, changelog_specs, settings
+
+    # Routing's internal load topic is not in the shared list yet: create it with the rest.
+    asyncio.run(ensure_topics(kafka_bootstrap(), topics_to_ensure() + changelog_specs()))
 
     serve_api_in_worker(app, create_api(KafkaGateway()), settings.port)
     run_worker(app)

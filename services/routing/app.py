@@ -17,6 +17,7 @@ from schemas.topics import (
     ROUTING_COMMANDS,
     ROUTING_EVENTS,
     SPECIALIST_DIRECTORY,
+    TopicSpec,
 )
 from services.common.consume import (
     EventMeta,
@@ -50,6 +51,18 @@ directory_topic = bytes_topic(app, SPECIALIST_DIRECTORY)
 cases_table = app.Table("routing-cases", key_type=bytes, value_type=bytes)
 loads_table = app.Table("routing-load", key_type=bytes, value_type=bytes)
 directory_table = app.Table("routing-directory", key_type=bytes, value_type=bytes, partitions=1)
+
+
+def changelog_specs() -> tuple[TopicSpec, ...]:
+    """The tables' changelog topics, created up front: a changelog faust creates itself can be
+    missing from the consumer's metadata at first, which makes table writes fail with
+    PartitionsMismatch until the next metadata refresh."""
+    compacted = {"cleanup.policy": "compact"}
+    return tuple(
+        TopicSpec(table.changelog_topic.get_topic_name(), partitions=table.partitions or 4,
+                  config=compacted)
+        for table in (cases_table, loads_table, directory_table)
+    )
 
 
 class KafkaPublisher:
