@@ -5,53 +5,61 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from pydantic import TypeAdapter
 
 from schemas.triage import CauseFactor, LikelyCause, SurgeryClass
 from services.triage.engine.rule_table import RuleTable
 
 TOP_CAUSES = 3
+LIKELY_CAUSES = TypeAdapter(list[LikelyCause])
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Posterior:
     """Probability of every cause in rule-table order (0 for causes impossible in the class)."""
 
     causes: tuple[str, ...]
     probabilities: tuple[float, ...]
+    order: tuple[int, ...]  # cause indices by falling probability, ties in table order
 
     def as_dict(self) -> dict[str, float]:
         """cause -> probability."""
         return dict(zip(self.causes, self.probabilities, strict=True))
 
-    def ranked(self) -> list[tuple[str, float]]:
-        """Causes by falling probability; ties keep rule-table order so output is stable."""
-        order = sorted(range(len(self.causes)), key=lambda i: -self.probabilities[i])
-        return [(self.causes[i], self.probabilities[i]) for i in order]
+    def ranked(self, limit: int | None = None) -> list[tuple[str, float]]:
+        """(cause, probability) by falling probability, the first `limit` only if given."""
+        causes, probabilities = self.causes, self.probabilities
+        return [(causes[i], probabilities[i]) for i in self.order[:limit]]
 
 
 def posterior(features: Sequence[str], surgery_class: SurgeryClass, table: RuleTable) -> Posterior:
     """score[c] = ln prior + sum ln multiplier over present features; softmax over all causes."""
-    scores = list(table.log_priors[surgery_class])
+    scores = list(table.log_priors[surgery_class])  # -inf: impossible, and stays so
     log_multipliers = table.log_multipliers
     for feature in features:
         for index, log_m in log_multipliers[feature]:
-            score = scores[index]
-            if score is not None:  # ln(0) prior: the cause stays impossible whatever the features
-                scores[index] = score + log_m
-    top = max(s for s in scores if s is not None)
-    weights = [0.0 if s is None else math.exp(s - top) for s in scores]
+            scores[index] += log_m
+    top = max(scores)  # finite: the table guarantees a positive prior in every class
+    exp = math.exp
+    weights = [exp(s - top) for s in scores]
     total = math.fsum(weights)
-    return Posterior(table.causes, tuple(w / total for w in weights))
+    probabilities = [w / total for w in weights]
+    # A stable sort: ties keep rule-table order, so the ranking is deterministic.
+    order = sorted(range(len(probabilities)), key=probabilities.__getitem__, reverse=True)
+    return Posterior(table.causes, tuple(probabilities), tuple(order))
+
+
+def _factors(cause: str, features: Sequence[str], table: RuleTable) -> list[dict[str, Any]]:
+    effects = table.cause_effects[cause]
+    moved = sorted([(e[0], f, e[1]) for f in features if (e := effects.get(f)) is not None])
+    return [{"feature": f, "multiplier": m} for _, f, m in moved]
 
 
 def explain(cause: str, features: Sequence[str], table: RuleTable) -> list[CauseFactor]:
     """The present features that moved this cause, strongest effect first."""
-    moved = [
-        (feature, table.multipliers[feature][cause])
-        for feature in features if table.multipliers[feature].get(cause, 1.0) != 1.0
-    ]
-    moved.sort(key=lambda fm: (-abs(math.log(fm[1])), fm[0]))
-    return [CauseFactor(feature=f, multiplier=m) for f, m in moved]
+    return [CauseFactor.model_validate(f) for f in _factors(cause, features, table)]
 
 
 def likely_causes(
@@ -59,9 +67,10 @@ def likely_causes(
 ) -> tuple[list[LikelyCause], Posterior]:
     """The top causes with their factors, plus the full posterior they were drawn from."""
     post = posterior(features, surgery_class, table)
-    top = [
-        LikelyCause(cause=cause, probability=p, factors=explain(cause, features, table))
-        for cause, p in post.ranked()[:TOP_CAUSES]
+    # Plain dicts validated in one call: this is the hot path of every triage.
+    top = LIKELY_CAUSES.validate_python([
+        {"cause": cause, "probability": p, "factors": _factors(cause, features, table)}
+        for cause, p in post.ranked(TOP_CAUSES)
         if p > 0
-    ]
+    ])
     return top, post

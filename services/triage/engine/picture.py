@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from schemas.referral import ImagingFindings, ImagingStudy, Referral
+from schemas.referral import ImagingStudy, Referral
 from schemas.triage import SurgeryClass
 from services.triage.engine.rule_table import Thresholds
 
@@ -19,6 +18,62 @@ LIMB_DOMINANT = frozenset({"leg", "arm"})
 AXIAL_DOMINANT = frozenset({"back", "neck"})
 RADICULAR_DISTRIBUTIONS = frozenset({"radicular", "axial_and_radicular", None})
 DAYS_PER_WEEK = 7
+GRADE_RANK = {"none": 0, "equivocal": 1, "present": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class ImagingSummary:
+    """What any current study shows, gathered in one pass so rules need not rescan studies."""
+
+    cauda_equina_compression: str = "none"  # strongest grade reported
+    bone_lesion: bool = False
+    new_fracture: bool = False
+    hardware_breakage_or_migration: bool = False
+    hardware_malposition: bool = False
+    concordant_compression: bool = False  # disc, concordant foraminal or severe central
+    any_compression: bool = False  # the above, moderate central or cauda equina compression
+    no_neural_compression: bool = False
+    screw_lucency_mm: float = 0.0  # largest reported
+    discitis_signs: bool = False
+    fluid_collection: bool = False
+
+
+def summarise_imaging(studies: tuple[ImagingStudy, ...]) -> ImagingSummary:
+    """Fold the findings of every current study into one summary (one pass: hot path)."""
+    if not studies:
+        return NO_IMAGING
+    cauda, lucency = "none", 0.0
+    flags = dict.fromkeys(SUMMARY_FLAGS, False)
+    moderate_central = False
+    for study in studies:
+        f = study.findings
+        if GRADE_RANK[f.cauda_equina_compression] > GRADE_RANK[cauda]:
+            cauda = f.cauda_equina_compression
+        lucency = max(lucency, f.screw_lucency_mm or 0.0)
+        moderate_central = moderate_central or f.central_stenosis == "moderate"
+        flags["bone_lesion"] |= f.suspicious_bone_lesion != "none"
+        flags["new_fracture"] |= f.new_fracture != "none"
+        flags["hardware_breakage_or_migration"] |= f.hardware_breakage_or_migration
+        flags["hardware_malposition"] |= f.hardware_malposition
+        flags["concordant_compression"] |= (
+            f.disc_herniation != "none" or f.foraminal_stenosis_concordant
+            or f.central_stenosis == "severe"
+        )
+        flags["no_neural_compression"] |= f.no_neural_compression
+        flags["discitis_signs"] |= f.discitis_osteomyelitis_signs != "none"
+        flags["fluid_collection"] |= f.fluid_collection_or_abscess
+    any_compression = flags["concordant_compression"] or moderate_central or cauda == "present"
+    return ImagingSummary(
+        cauda_equina_compression=cauda, screw_lucency_mm=lucency, any_compression=any_compression,
+        **flags,
+    )
+
+
+SUMMARY_FLAGS = (
+    "bone_lesion", "new_fracture", "hardware_breakage_or_migration", "hardware_malposition",
+    "concordant_compression", "no_neural_compression", "discitis_signs", "fluid_collection",
+)
+NO_IMAGING = ImagingSummary()
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +84,7 @@ class ClinicalPicture:
     surgery_class: SurgeryClass
     weeks_since_surgery: float | None  # smallest weeks_before_referral; None before surgery
     studies: tuple[ImagingStudy, ...]  # studies not predating the last surgery, newest first
+    imaging: ImagingSummary
     fusion_status: str  # from the newest study that states one
     limb_dominant_radicular: bool  # limb-dominant, radicular distribution, not claudicant
     back_dominant_axial: bool
@@ -38,10 +94,6 @@ class ClinicalPicture:
     fever: bool
     crp_abnormal: bool
     infection_signs: tuple[str, ...]  # names of the infection signs present, fever aside
-
-    def any_finding(self, test: Callable[[ImagingFindings], bool]) -> bool:
-        """Whether any current study shows the finding."""
-        return any(test(study.findings) for study in self.studies)
 
 
 def surgery_class_of(referral: Referral) -> SurgeryClass:
@@ -68,8 +120,8 @@ def current_studies(referral: Referral, weeks_since: float | None) -> tuple[Imag
         s for s in referral.imaging
         if weeks_since is None or s.weeks_ago is None or s.weeks_ago <= weeks_since
     ]
-    # Undated studies sort last: we cannot tell how recent they are.
-    kept.sort(key=lambda s: (s.weeks_ago is None, s.weeks_ago or 0.0))
+    if len(kept) > 1:  # undated studies sort last: we cannot tell how recent they are
+        kept.sort(key=lambda s: (s.weeks_ago is None, s.weeks_ago or 0.0))
     return tuple(kept)
 
 
@@ -87,9 +139,7 @@ def crp_is_abnormal(referral: Referral, weeks_since: float | None, t: Thresholds
     return rising or flags.crp_mg_l > limit
 
 
-def _infection_signs(referral: Referral, studies: tuple[ImagingStudy, ...], crp: bool) -> tuple[
-    str, ...
-]:
+def _infection_signs(referral: Referral, imaging: ImagingSummary, crp: bool) -> tuple[str, ...]:
     flags = referral.red_flags
     signs = []
     if flags.wound_drainage:
@@ -98,9 +148,9 @@ def _infection_signs(referral: Referral, studies: tuple[ImagingStudy, ...], crp:
         signs.append("wound_erythema")
     if crp:
         signs.append("crp_abnormal")
-    if any(s.findings.discitis_osteomyelitis_signs != "none" for s in studies):
+    if imaging.discitis_signs:
         signs.append("discitis_signs")
-    if any(s.findings.fluid_collection_or_abscess for s in studies):
+    if imaging.fluid_collection:
         signs.append("fluid_collection")
     return tuple(signs)
 
@@ -109,6 +159,7 @@ def build_picture(referral: Referral, t: Thresholds) -> ClinicalPicture:
     """Compute the derived values once per referral."""
     weeks = weeks_since_last_surgery(referral)
     studies = current_studies(referral, weeks)
+    imaging = summarise_imaging(studies)
     symptoms = referral.symptoms
     exam = referral.neuro_exam
     claudicant = "claudicant" in symptoms.character
@@ -128,6 +179,7 @@ def build_picture(referral: Referral, t: Thresholds) -> ClinicalPicture:
         surgery_class=surgery_class_of(referral),
         weeks_since_surgery=weeks,
         studies=studies,
+        imaging=imaging,
         fusion_status=fusion_status,
         limb_dominant_radicular=(
             limb_dominant and not claudicant
@@ -142,5 +194,5 @@ def build_picture(referral: Referral, t: Thresholds) -> ClinicalPicture:
         neuro_deficit=exam.motor_deficit != "none" or exam.myelopathy_signs,
         fever=fever_c is not None and fever_c >= t.fever_c,
         crp_abnormal=crp,
-        infection_signs=_infection_signs(referral, studies, crp),
+        infection_signs=_infection_signs(referral, imaging, crp),
     )

@@ -80,10 +80,12 @@ class RuleTable:
     cause_specs: Mapping[str, CauseSpec]
     multipliers: Mapping[str, Mapping[str, float]]  # feature -> cause -> multiplier
     rule_must_exclude: Mapping[str, tuple[str, ...]]
-    # ln(prior) per class in `causes` order; None marks a zero prior (cause impossible).
-    log_priors: Mapping[SurgeryClass, tuple[float | None, ...]]
+    # ln(prior) per class in `causes` order; -inf marks a zero prior (cause impossible).
+    log_priors: Mapping[SurgeryClass, tuple[float, ...]]
     # feature -> ((cause index, ln multiplier), ...)
     log_multipliers: Mapping[str, tuple[tuple[int, float], ...]]
+    # cause -> feature -> (-|ln multiplier|, multiplier): ascending order = strongest first
+    cause_effects: Mapping[str, Mapping[str, tuple[float, float]]]
 
 
 def _require(ok: bool, message: str) -> None:
@@ -124,13 +126,13 @@ def _cause(name: str, raw: Any) -> CauseSpec:
     )
 
 
-def _log_priors(specs: Mapping[str, CauseSpec]) -> dict[SurgeryClass, tuple[float | None, ...]]:
-    table: dict[SurgeryClass, tuple[float | None, ...]] = {}
+def _log_priors(specs: Mapping[str, CauseSpec]) -> dict[SurgeryClass, tuple[float, ...]]:
+    table: dict[SurgeryClass, tuple[float, ...]] = {}
     for cls in SURGERY_CLASSES:
         total = sum(spec.priors[cls] for spec in specs.values())
         _require(total > 0, f"every prior for class {cls} is zero")
         table[cls] = tuple(
-            math.log(spec.priors[cls] / total) if spec.priors[cls] > 0 else None
+            math.log(spec.priors[cls] / total) if spec.priors[cls] > 0 else -math.inf
             for spec in specs.values()
         )
     return table
@@ -175,6 +177,13 @@ def parse_rule_table(raw: Any) -> RuleTable:
         log_multipliers={
             feature: tuple((index[c], math.log(m)) for c, m in mults.items() if m != 1)
             for feature, mults in multipliers.items()
+        },
+        cause_effects={
+            cause: {
+                feature: (-abs(math.log(mults[cause])), mults[cause])
+                for feature, mults in multipliers.items() if mults.get(cause, 1.0) != 1.0
+            }
+            for cause in causes
         },
     )
 

@@ -41,7 +41,6 @@ IRREVERSIBLE_RE = re.compile(
     r"|disc\s+replacement|corpectomy|osteotomy",
     re.IGNORECASE,
 )
-COMPRESSION_CENTRAL = frozenset({"moderate", "severe"})
 
 
 def hedging_terms(text: str) -> list[str]:
@@ -60,13 +59,9 @@ def hedging_terms(text: str) -> list[str]:
 
 def _discordant(p: ClinicalPicture) -> bool:
     limb_pain = p.radicular_signs or p.limb_dominant_radicular or p.claudicant
-    compression = p.any_finding(
-        lambda f: f.disc_herniation != "none" or f.foraminal_stenosis_concordant
-        or f.central_stenosis in COMPRESSION_CENTRAL or f.cauda_equina_compression == "present"
-    )
-    if compression and not limb_pain and p.referral.symptoms.nrs_limb == 0:
+    if p.imaging.any_compression and not limb_pain and p.referral.symptoms.nrs_limb == 0:
         return True
-    return limb_pain and p.any_finding(lambda f: f.no_neural_compression)
+    return limb_pain and p.imaging.no_neural_compression
 
 
 def _early_postop_mri(p: ClinicalPicture, t: Thresholds) -> bool:

@@ -31,9 +31,12 @@ def must_exclude(fired: Sequence[FiredRule], table: RuleTable) -> list[str]:
 
 def considered_causes(post: Posterior, excluded: Sequence[str], table: RuleTable) -> list[str]:
     """The top cause, every cause at or above the threshold, and must-exclude causes."""
-    ranked = post.ranked()
     floor = table.thresholds.team_cause_min_probability
-    chosen = [ranked[0][0]] + [cause for cause, p in ranked[1:] if p >= floor]
+    chosen = [post.causes[post.order[0]]]
+    for index in post.order[1:]:
+        if post.probabilities[index] < floor:
+            break  # ranked: every later cause is below the floor too
+        chosen.append(post.causes[index])
     chosen += [name for name in excluded if name in table.cause_specs]
     return list(dict.fromkeys(chosen))
 

@@ -49,10 +49,10 @@ def rf3_progressive_or_severe_deficit(p: ClinicalPicture, t: Thresholds) -> Hit:
 
 
 def rf4_imaging_neural_compression(p: ClinicalPicture, t: Thresholds) -> Hit:
-    if p.any_finding(lambda f: f.cauda_equina_compression == "present"):
+    if p.imaging.cauda_equina_compression == "present":
         return ("emergency", "cauda_equina_compression=present")
     ces_symptoms = rf1_ces_established(p, t) or rf2_ces_suspected_bilateral(p, t)
-    if ces_symptoms and p.any_finding(lambda f: f.cauda_equina_compression == "equivocal"):
+    if ces_symptoms and p.imaging.cauda_equina_compression == "equivocal":
         return ("emergency", "cauda_equina_compression=equivocal with CES symptoms")
     return None
 
@@ -75,7 +75,7 @@ def rf6_infection_suspected_non_septic(p: ClinicalPicture, t: Thresholds) -> Hit
 def rf8_malignancy_suspected(p: ClinicalPicture, t: Thresholds) -> Hit:
     flags = p.referral.red_flags
     reasons = []
-    if p.any_finding(lambda f: f.suspicious_bone_lesion != "none"):
+    if p.imaging.bone_lesion:
         reasons.append("suspicious_bone_lesion")
     night_or_weight = flags.night_pain_unremitting or flags.weight_loss_unexplained
     if p.referral.comorbidities.cancer_history and night_or_weight:
@@ -99,7 +99,7 @@ def rf9_fracture_low_energy(p: ClinicalPicture, t: Thresholds) -> Hit:
     at_risk = r.comorbidities.osteoporosis or r.age >= t.fracture_risk_age
     if r.red_flags.trauma == "low_energy" and at_risk:
         reasons.append("trauma=low_energy with osteoporosis or age>=65")
-    if p.any_finding(lambda f: f.new_fracture != "none"):
+    if p.imaging.new_fracture:
         reasons.append("new_fracture on imaging")
     if reasons and p.neuro_deficit:
         return ("emergency", "; ".join([*reasons, "neurological deficit"]))
@@ -108,9 +108,9 @@ def rf9_fracture_low_energy(p: ClinicalPicture, t: Thresholds) -> Hit:
 
 def rf10_implant_failure(p: ClinicalPicture, t: Thresholds) -> Hit:
     reasons = []
-    if p.any_finding(lambda f: f.hardware_breakage_or_migration):
+    if p.imaging.hardware_breakage_or_migration:
         reasons.append("hardware_breakage_or_migration")
-    if p.any_finding(lambda f: f.hardware_malposition):
+    if p.imaging.hardware_malposition:
         reasons.append("hardware_malposition")
     return _joined("urgent", reasons)
 
@@ -139,10 +139,7 @@ def mod_limb_pain_concordant_compression(p: ClinicalPicture, t: Thresholds) -> H
     nrs = p.referral.symptoms.nrs_limb
     if not (p.limb_dominant_radicular and nrs is not None and nrs >= t.severe_limb_pain_nrs):
         return None
-    if p.any_finding(
-        lambda f: f.disc_herniation != "none" or f.foraminal_stenosis_concordant
-        or f.central_stenosis == "severe"
-    ):
+    if p.imaging.concordant_compression:
         return ("soon", "limb-dominant NRS>=7 with concordant compression on imaging")
     return None
 
@@ -160,9 +157,7 @@ def mod_suspected_nonunion(p: ClinicalPicture, t: Thresholds) -> Hit:
     reasons = []
     if late and p.fusion_status in ("absent", "incomplete"):
         reasons.append(f"fusion_status={p.fusion_status} at >=52 weeks")
-    if p.any_finding(
-        lambda f: f.screw_lucency_mm is not None and f.screw_lucency_mm >= t.screw_lucency_minor_mm
-    ):
+    if p.imaging.screw_lucency_mm >= t.screw_lucency_minor_mm:
         reasons.append("screw_lucency_mm>=1")
     return _joined("soon", reasons)
 
