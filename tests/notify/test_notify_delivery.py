@@ -66,6 +66,7 @@ class Directory:
 class Rig:
     def __init__(self, receivers: FakeReceivers, retry: RetryPolicy | None = None,
                  resolver: Directory | None = None) -> None:
+        self.owned = True
         self.events: list[Event] = []
         self.sleeps: list[float] = []
         self.now = T0
@@ -73,6 +74,7 @@ class Rig:
             post=receivers.post, resolver=resolver or Directory(),
             retry=retry or RetryPolicy(base_seconds=1, cap_seconds=8, max_attempts=10),
             publish=self._publish, clock=lambda: self.now, sleep=self._sleep, rng=lambda: 0.5,
+            owns=lambda n: self.owned,
         )
 
     async def _publish(self, event: Event) -> None:
@@ -231,3 +233,24 @@ async def test_network_errors_are_reported_as_retryable_results() -> None:
     async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as client:
         result = await WebhookPoster(client)(Endpoint("http://hooks/x", SECRET), note(1))
     assert not result.ok and result.status_code is None and result.describe() == "ConnectError"
+
+
+async def test_a_case_moved_to_another_worker_stops_retrying_and_can_come_back() -> None:
+    receivers = FakeReceivers({"spec-1": 2})
+    rig = Rig(receivers)
+    original_sleep = rig._sleep
+
+    async def lose_partition(seconds: float) -> None:
+        rig.owned = False  # a rebalance during the backoff
+        await original_sleep(seconds)
+
+    rig.dispatcher._sleep = lose_partition  # type: ignore[method-assign]
+    rig.dispatcher.submit(note(1))
+    await rig.dispatcher.idle()
+    assert receivers.delivered == [] and len(receivers.calls) == 1
+    assert not [f for f in rig.of_type(NotificationFailed) if f.final]
+    rig.owned = True
+    rig.dispatcher._sleep = original_sleep  # type: ignore[method-assign]
+    rig.dispatcher.submit(note(1))  # the rescan after the partition returns
+    await rig.dispatcher.idle()
+    assert receivers.delivered == [("spec-1", "c1", 1)]

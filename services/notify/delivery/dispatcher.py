@@ -96,11 +96,11 @@ class Dispatcher:
         try:
             while self._lanes.get(key):
                 note = self._lanes[key][0]
-                if self._owns(note):
-                    await self._deliver(note)
+                settled = await self._deliver(note)
                 self._lanes[key].pop(0)
                 self._known.discard(note.notification_id)
-                self._remember_settled(note.notification_id)
+                if settled:  # an unsettled one is resubmitted if its partition comes back
+                    self._remember_settled(note.notification_id)
                 metrics.OUTBOX_PENDING.set(len(self._known))
         finally:
             self._tasks.pop(key, None)
@@ -115,23 +115,26 @@ class Dispatcher:
         while len(self._settled) > SETTLED_MEMORY:
             self._settled.popitem(last=False)
 
-    async def _deliver(self, note: Notification) -> None:
+    async def _deliver(self, note: Notification) -> bool:
+        """Deliver or give up (True); False if the case moved to another worker meanwhile."""
         attempts = note.attempts
         while True:
+            if not self._owns(note):
+                return False
             endpoint = self._resolver.endpoint(note.audience, note.subscriber_id)
             if endpoint is None:
                 if not self._resolver.ready():
                     await self._sleep(1.0)  # the directory is still loading
                     continue
                 await self._give_up(note, attempts, "no webhook configured for subscriber")
-                return
+                return True
             async with self._requests:
                 result = await self._post(endpoint, note)
             attempts += 1
             metrics.REQUEST_SECONDS.labels(note.audience).observe(result.latency_seconds)
             if result.ok:
                 await self._delivered(note, attempts, result)
-                return
+                return True
             delay = backoff_delay(self._retry, attempts, self._rng)
             age = (self._clock() - note.created_at).total_seconds()
             if not is_retryable(result.status_code) or gives_up(
@@ -139,7 +142,7 @@ class Dispatcher:
             ):
                 reason = f"{result.describe()} after {attempts} attempts"
                 await self._give_up(note, attempts, reason)
-                return
+                return True
             metrics.DELIVERIES.labels(note.audience, "retry").inc()
             await self._emit(_failed(note, attempts, result.describe(), final=False,
                                      now=self._clock()))
