@@ -138,7 +138,24 @@ def _named(resource_type: object) -> str:
     return name
 
 
-def _check_version(data: dict[str, Any], content_type: str | None) -> None:
+def _entry_resources(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(path, resource) for the bundle's entries; each must name a known FHIR resource type."""
+    entries = data.get("entry") or []
+    if not isinstance(entries, list):
+        raise _unprocessable("Bundle.entry must be a list")
+    found = []
+    for i, entry in enumerate(entries):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if resource is None:
+            continue
+        rtype = resource.get("resourceType") if isinstance(resource, dict) else None
+        if not isinstance(rtype, str) or _named(rtype) != rtype:
+            raise _unprocessable(f"Bundle.entry[{i}].resource has no known FHIR resourceType")
+        found.append((f"Bundle.entry[{i}].resource", resource))
+    return found
+
+
+def _check_version(resources: list[dict[str, Any]], content_type: str | None) -> None:
     declared = _FHIR_VERSION_PARAM.search(content_type or "")
     if declared and not declared.group(1).startswith("4.0"):
         raise FhirRejected(
@@ -146,17 +163,33 @@ def _check_version(data: dict[str, Any], content_type: str | None) -> None:
             f"fhirVersion={declared.group(1)} declared; this endpoint accepts FHIR R4 (4.0.x)",
             kind="fhir-version",
         )
-    resources = [data] + [
-        e.get("resource") for e in data.get("entry") or [] if isinstance(e, dict)
-    ]
-    for resource in (r for r in resources if isinstance(r, dict)):
+    for resource in resources:
         rtype = resource.get("resourceType")
-        profiles = (resource.get("meta") or {}).get("profile") or []
-        if rtype in PRE_R4_TYPES or any(_PRE_R4_PROFILE.search(str(p)) for p in profiles):
+        meta = resource.get("meta")
+        profiles = meta.get("profile") if isinstance(meta, dict) else None
+        stu3_profile = isinstance(profiles, list) and any(
+            _PRE_R4_PROFILE.search(str(p)) for p in profiles
+        )
+        if (isinstance(rtype, str) and rtype in PRE_R4_TYPES) or stu3_profile:
             raise _unprocessable(
                 f"{_named(rtype)} looks like FHIR STU3 (resource type or meta.profile); "
                 "this endpoint accepts FHIR R4 Bundles only", kind="fhir-version",
             )
+
+
+def _validated(data: dict[str, Any]) -> Bundle:
+    try:
+        return Bundle.model_validate(data)
+    except ValidationError as exc:
+        errors = safe_errors(exc)
+        raise FhirRejected(
+            422, "Invalid FHIR R4 Bundle", f"{len(errors)} element(s) violate FHIR R4",
+            kind="fhir-invalid", errors=errors,
+        ) from exc
+    except (KeyError, TypeError, AttributeError) as exc:
+        # fhir.resources raises these instead of a ValidationError for some malformed nested
+        # resources (e.g. a contained resource with an unknown type): still the client's error.
+        raise _unprocessable("a resource in the bundle cannot be read as FHIR R4") from exc
 
 
 def load_bundle(raw: bytes, *, content_type: str | None = None) -> BundleIndex:
@@ -169,26 +202,21 @@ def load_bundle(raw: bytes, *, content_type: str | None = None) -> BundleIndex:
         ) from exc
     if not isinstance(data, dict) or "resourceType" not in data:
         raise _unprocessable("the body is not a FHIR resource (no resourceType)")
-    _check_version(data, content_type)
-    if data["resourceType"] != "Bundle":
+    is_bundle = data["resourceType"] == "Bundle"
+    _check_version([data] + ([r for _, r in _entry_resources(data)] if is_bundle else []),
+                   content_type)
+    if not is_bundle:
         raise _unprocessable(
             f"expected a Bundle, got {_named(data['resourceType'])}: send the ServiceRequest "
             "inside a message, document, transaction or collection Bundle",
         )
-    if data.get("type") not in ACCEPTED_TYPES:
-        named = data.get("type") if data.get("type") in OTHER_BUNDLE_TYPES else "(missing/unknown)"
+    bundle_type = data.get("type") if isinstance(data.get("type"), str) else None
+    if bundle_type not in ACCEPTED_TYPES:
+        named = bundle_type if bundle_type in OTHER_BUNDLE_TYPES else "(missing/unknown)"
         raise _unprocessable(
-            f"Bundle.type {named} is not accepted; "
-            f"use one of {', '.join(ACCEPTED_TYPES)}",
+            f"Bundle.type {named} is not accepted; use one of {', '.join(ACCEPTED_TYPES)}",
         )
-    try:
-        bundle = Bundle.model_validate(data)
-    except ValidationError as exc:
-        errors = safe_errors(exc)
-        raise FhirRejected(
-            422, "Invalid FHIR R4 Bundle", f"{len(errors)} element(s) violate FHIR R4",
-            kind="fhir-invalid", errors=errors,
-        ) from exc
+    bundle = _validated(data)
     entries = [
         Entry(i, e.fullUrl, e.resource, f"Bundle.entry[{i}].resource")
         for i, e in enumerate(bundle.entry or []) if e.resource is not None

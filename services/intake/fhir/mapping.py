@@ -81,7 +81,7 @@ def _action(index: BundleIndex, request: Any) -> Action:
     if request.status in CANCEL_STATUSES:
         return "cancel"
     if request.status not in OPEN_STATUSES:
-        raise _invalid(f"ServiceRequest.status {request.status} is neither open nor revoked")
+        raise _invalid("ServiceRequest.status must be active or draft (or revoked to cancel)")
     categories = {c.code for cat in request.category or [] for c in cat.coding or []}
     if "validation" in categories and "referral" not in categories:
         raise _invalid("a validation request (category validation) is not a referral")
