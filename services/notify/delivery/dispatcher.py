@@ -144,8 +144,11 @@ class Dispatcher:
                 await self._give_up(note, attempts, reason)
                 return True
             metrics.DELIVERIES.labels(note.audience, "retry").inc()
-            await self._emit(_failed(note, attempts, result.describe(), final=False,
-                                     now=self._clock()))
+            if attempts & (attempts - 1) == 0:
+                # Attempts 1, 2, 4, 8...: enough to show "retrying" and keep the attempt budget
+                # across restarts, without one event per retry of a receiver down for hours.
+                await self._emit(_failed(note, attempts, result.describe(), final=False,
+                                         now=self._clock()))
             await self._sleep(delay)
 
     async def _delivered(self, note: Notification, attempts: int, result: AttemptResult) -> None:
