@@ -23,7 +23,7 @@ from services.intake.fhir.profile import (
     SECTION_FINDINGS,
     SNOMED,
 )
-from services.intake.fhir.values import code_in, element_values, first_coding
+from services.intake.fhir.values import code_in, describe_code, element_values
 
 QUESTIONNAIRES = {
     f"{BASE}/Questionnaire/start-back": "instruments.start_back",
@@ -90,14 +90,13 @@ def map_observation(draft: Draft, entry: Entry) -> None:
             draft.put(finding, values[0], path)
     elif finding in GROUP_FINDINGS + SECTION_FINDINGS + LIST_ITEM_FINDINGS:
         parts = [
-            (code_in(c.code, FINDING_SYSTEM) or str(first_coding(c.code)[1]),
+            (code_in(c.code, FINDING_SYSTEM) or describe_code(c.code),
              element_values(c), f"{path}.component[{i}]")
             for i, c in enumerate(obs.component or [])
         ]
         put_group(draft, finding, parts, path)
     else:
-        system, code = first_coding(obs.code)
-        draft.unmap(path, f"Observation code {system}|{code} is not in the spine profile")
+        draft.unmap(path, f"Observation code {describe_code(obs.code)} is not in the spine profile")
         return
     draft.leftover(entry, _OBSERVATION_ELEMENTS)
 
@@ -139,8 +138,9 @@ def map_condition(draft: Draft, entry: Entry) -> None:
         code_in(condition.code, SNOMED) or ""
     )
     if field is None:
-        system, code = first_coding(condition.code)
-        draft.unmap(entry.path, f"Condition code {system}|{code} is not a recognised comorbidity")
+        draft.unmap(
+            entry.path, f"Condition code {describe_code(condition.code)} is not a comorbidity"
+        )
         return
     clinical = code_in(condition.clinicalStatus, "http://terminology.hl7.org/CodeSystem/condition-clinical")
     verification = code_in(

@@ -7,6 +7,7 @@ docs/intake.md.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
@@ -202,6 +203,11 @@ def _validated(draft: Draft) -> Referral:
         raise _invalid(f"{len(errors)} referral field(s) invalid or missing", errors) from exc
 
 
+def _natural(text: str) -> list[Any]:
+    """Sort key putting entry[2] before entry[10]."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+
+
 def map_bundle(index: BundleIndex, *, now: datetime) -> MappedBundle:
     """What the bundle asks for and the Referral it carries, with unmapped content listed."""
     entry = referral_request(index)
@@ -221,4 +227,5 @@ def map_bundle(index: BundleIndex, *, now: datetime) -> MappedBundle:
     for unused in index.unused():
         if unused.type not in _STRUCTURAL:
             draft.unmap(unused.path, f"{unused.type} is not used by the spine profile")
-    return MappedBundle(action, referral_id, _validated(draft), sorted(draft.unmapped))
+    unmapped = sorted(draft.unmapped, key=_natural)
+    return MappedBundle(action, referral_id, _validated(draft), unmapped)

@@ -17,9 +17,9 @@ from services.intake.fhir.profile import (
 from services.intake.fhir.values import (
     as_date,
     code_in,
+    describe_code,
     directory_id,
     extension_values,
-    first_coding,
     label,
     weeks_between,
 )
@@ -67,8 +67,8 @@ def map_surgery(draft: Draft, index: BundleIndex, entry: Entry, referral_date: d
     procedure = entry.resource
     code = code_in(procedure.code, PROCEDURE_SYSTEM)
     if code is None or procedure.status != "completed":
-        system, other = first_coding(procedure.code)
-        draft.unmap(entry.path, f"not a completed spine-profile surgery ({system}|{other})")
+        draft.unmap(entry.path, f"not a completed spine-profile surgery "
+                                f"({describe_code(procedure.code)})")
         return
     performed = as_date(
         procedure.performedDateTime

@@ -22,11 +22,11 @@ def code_in(concept: Any, *systems: str) -> str | None:
     return None
 
 
-def first_coding(concept: Any) -> tuple[str | None, str | None]:
-    """(system, code) of the first coding, for error messages and unmapped reports."""
+def describe_code(concept: Any) -> str:
+    """`system|code` of the first coding, for unmapped reports (never the free text)."""
     for coding in getattr(concept, "coding", None) or []:
-        return coding.system, coding.code
-    return None, None
+        return f"{coding.system}|{coding.code}"
+    return "(no coding)"
 
 
 def label(concept: Any) -> str | None:
