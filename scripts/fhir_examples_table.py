@@ -1,5 +1,6 @@
-"""Print the markdown table of docs/fhir-examples.md: each FHIR file in a directory, run through
-intake's parser and mapper, mapped or rejected with the reason.
+"""Print the tables of docs/fhir-examples.md: each FHIR file in a directory run through intake's
+parser and mapper (mapped or rejected, with the reason), then the same files with the profile's
+referral-type and region codes added to their ServiceRequests, to show what else would map.
 
     .venv/bin/python scripts/fhir_examples_table.py DIRECTORY
 """
@@ -7,20 +8,22 @@ intake's parser and mapper, mapped or rejected with the reason.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from services.intake.fhir.bundle import FhirRejected, load_bundle
 from services.intake.fhir.mapping import map_bundle
+from services.intake.fhir.profile import REFERRAL_TYPE_SYSTEM, REGION_SYSTEM
 
 NOW = datetime(2026, 3, 2, tzinfo=UTC)  # fixed, so the table does not change from day to day
 
 
-def outcome(path: Path) -> tuple[str, str]:
-    """(result, reason) for one file."""
+def outcome(raw: bytes) -> tuple[str, str]:
+    """(result, reason) for one payload."""
     try:
-        mapped = map_bundle(load_bundle(path.read_bytes()), now=NOW)
+        mapped = map_bundle(load_bundle(raw), now=NOW)
     except FhirRejected as refused:
         fields = "; ".join(
             f"{e.get('field', e['path'])}: {e['message']}" for e in (refused.errors or [])[:4]
@@ -31,16 +34,39 @@ def outcome(path: Path) -> tuple[str, str]:
     return f"mapped ({mapped.action})", f"{len(mapped.unmapped)} unmapped item(s) reported"
 
 
+def with_spine_codes(raw: bytes) -> bytes:
+    """The payload with post_surgery/lumbar codes on every ServiceRequest (if it is a Bundle)."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return raw
+    for entry in data.get("entry") or [] if isinstance(data, dict) else []:
+        resource = entry.get("resource") or {}
+        if resource.get("resourceType") == "ServiceRequest":
+            coding = resource.setdefault("code", {}).setdefault("coding", [])
+            coding.append({"system": REFERRAL_TYPE_SYSTEM, "code": "post_surgery"})
+            resource["bodySite"] = [{"coding": [{"system": REGION_SYSTEM, "code": "lumbar"}]}]
+    return json.dumps(data).encode()
+
+
+def table(files: list[Path], prepare: bool) -> None:
+    print("| File | Result | Reason |")
+    print("|---|---|---|")
+    for path in files:
+        raw = path.read_bytes()
+        result, reason = outcome(with_spine_codes(raw) if prepare else raw)
+        print(f"| `{path.name}` | {result} | {reason.replace('|', '/')} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("directory", type=Path)
     args = parser.parse_args(argv)
     files = sorted(p for p in args.directory.iterdir() if p.suffix in {".json", ".ndjson"})
-    print("| File | Result | Reason |")
-    print("|---|---|---|")
-    for path in files:
-        result, reason = outcome(path)
-        print(f"| `{path.name}` | {result} | {reason.replace('|', '/')} |")
+    print("As published:\n")
+    table(files, prepare=False)
+    print("\nWith referral-type `post_surgery` and region `lumbar` added to each ServiceRequest:\n")
+    table(files, prepare=True)
     return 0
 
 
