@@ -6,6 +6,8 @@ import copy
 from typing import Any
 
 from schemas.referral import Referral
+from schemas.triage import TriageResult
+from services.triage.engine import triage_referral
 
 BASE: dict[str, Any] = {
     "referral_id": "t-1",
@@ -44,3 +46,13 @@ def pre_surgery(**overrides: Any) -> Referral:
 def study(modality: str = "mri", weeks_ago: float | None = 2, **findings: Any) -> dict[str, Any]:
     """One imaging study dict with the given structured findings."""
     return {"modality": modality, "weeks_ago": weeks_ago, "findings": findings}
+
+
+def triage(**overrides: Any) -> TriageResult:
+    """Triage the base referral with the given sections overridden."""
+    return triage_referral(referral(**overrides))
+
+
+def fired(result: TriageResult) -> dict[str, str]:
+    """rule id -> level of every fired rule."""
+    return {r.rule_id: r.level for r in result.fired_rules}
