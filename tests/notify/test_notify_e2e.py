@@ -47,7 +47,7 @@ def notify_env(kafka_bootstrap: str, tmp_path: Path, receiver: WebhookReceiver) 
         extra={"NOTIFY_SUBSCRIBERS_FILE": str(tmp_path / "subscribers.json"),
                "NOTIFY_WEBHOOK_MASTER_SECRET": MASTER, "NOTIFY_RETRY_BASE_SECONDS": "0.05",
                "NOTIFY_RETRY_CAP_SECONDS": "0.5", "NOTIFY_TICK_SECONDS": "0.2",
-               "NOTIFY_SCAN_SECONDS": "2", "NOTIFY_SLA_TARGETS": "urgent=20s/1h"},
+               "NOTIFY_SCAN_SECONDS": "2", "NOTIFY_SLA_TARGETS": "urgent=40s/1h"},
     )
 
 
@@ -142,6 +142,8 @@ def test_sla_alarms_survive_a_worker_restart(
                  lambda es: any(isinstance(e, SlaWarningRaised) for e in es))
     finally:
         notify.stop()
+    before = wait_for(kafka_bootstrap, topics.SLA_EVENTS, {flow.case_id}, lambda es: True)
+    assert not any(isinstance(e, SlaBreached) for e in before)  # the breach is still to come
     notify = start_notify(notify_env, tmp_path)  # same group and changelogs: state restored
     try:
         events = wait_for(kafka_bootstrap, topics.SLA_EVENTS, {flow.case_id},
