@@ -21,7 +21,7 @@ DAYS_PER_WEEK = 7
 GRADE_RANK = {"none": 0, "equivocal": 1, "present": 2}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ImagingSummary:
     """What any current study shows, gathered in one pass so rules need not rescan studies."""
 
@@ -76,7 +76,7 @@ SUMMARY_FLAGS = (
 NO_IMAGING = ImagingSummary()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ClinicalPicture:
     """A referral plus the derived facts that several rules and features read."""
 

@@ -12,7 +12,7 @@ from typing import Any, get_args
 
 import yaml
 
-from schemas.triage import SurgeryClass, Team
+from schemas.triage import CauseFactor, SurgeryClass, Team
 
 RULE_TABLE_PATH = Path(__file__).with_name("rule_table.yaml")
 SURGERY_CLASSES: tuple[SurgeryClass, ...] = get_args(SurgeryClass)
@@ -84,8 +84,9 @@ class RuleTable:
     log_priors: Mapping[SurgeryClass, tuple[float, ...]]
     # feature -> ((cause index, ln multiplier), ...)
     log_multipliers: Mapping[str, tuple[tuple[int, float], ...]]
-    # cause -> feature -> (-|ln multiplier|, multiplier): ascending order = strongest first
-    cause_effects: Mapping[str, Mapping[str, tuple[float, float]]]
+    # cause -> feature -> (-|ln multiplier|, factor): ascending order = strongest first; the
+    # factors are immutable models built once, so a result can share them
+    cause_effects: Mapping[str, Mapping[str, tuple[float, CauseFactor]]]
 
 
 def _require(ok: bool, message: str) -> None:
@@ -180,7 +181,10 @@ def parse_rule_table(raw: Any) -> RuleTable:
         },
         cause_effects={
             cause: {
-                feature: (-abs(math.log(mults[cause])), mults[cause])
+                feature: (
+                    -abs(math.log(mults[cause])),
+                    CauseFactor(feature=feature, multiplier=mults[cause]),
+                )
                 for feature, mults in multipliers.items() if mults.get(cause, 1.0) != 1.0
             }
             for cause in causes
