@@ -20,15 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaProducer
 
-from schemas.directory import Specialist
-from schemas.topics import SPECIALIST_DIRECTORY
 from scripts.localsystem import RunningSystem, service_env
 from scripts.webhook_inbox import WebhookReceiver
 from services.common.auth import mint_token
 from services.common.settings import REPO_ROOT
 from services.common.topics_admin import ensure_topics
+from services.routing.seed import load_directory, publish
 
 SEED = REPO_ROOT / "deploy" / "seed"
 RUN_DIR = REPO_ROOT / ".run"
@@ -50,23 +48,6 @@ def start_broker(port: int) -> str:
     bootstrap = f"127.0.0.1:{port}"
     asyncio.run(ensure_topics(bootstrap))
     return bootstrap
-
-
-async def seed_directory(bootstrap: str, path: Path) -> list[Specialist]:
-    """Publish the seeded specialists to the compacted directory topic."""
-    specialists = [Specialist.model_validate(s) for s in json.loads(path.read_text())]
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
-    await producer.start()
-    try:
-        for s in specialists:
-            await producer.send_and_wait(
-                SPECIALIST_DIRECTORY,
-                key=s.specialist_id.encode(),
-                value=s.model_dump_json().encode(),
-            )
-    finally:
-        await producer.stop()
-    return specialists
 
 
 def post_referrals(intake_url: str, folder: Path) -> list[dict[str, Any]]:
@@ -120,7 +101,8 @@ def report(
                 continue
             who = call.path.rsplit("/", 1)[-1]
             kind = body.get("kind") or body.get("event_type") or "?"
-            detail = body.get("urgency") or body.get("status") or ""
+            data = body.get("data") or {}
+            detail = data.get("urgency") or data.get("status") or ""
             lines.append(
                 f"   webhook {kind:<24} -> {names.get(who, who):<34} {detail}"
                 f"  (key {call.headers.get('idempotency-key', '-')[:8]})"
@@ -169,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     print("==> starting intake, triage, routing, notify (logs in .run/logs/)")
     system.start()
     try:
-        specialists = asyncio.run(seed_directory(bootstrap, SEED / "specialists.json"))
+        specialists = load_directory(SEED / "specialists.json")
+        asyncio.run(publish(specialists, bootstrap))
         print(f"==> seeded {len(specialists)} specialists")
         time.sleep(2.0)  # let routing's table catch up with the directory
         posted = post_referrals(system["intake"].url, SEED / "referrals")

@@ -15,6 +15,7 @@ class ReceivedCall:
     path: str
     headers: dict[str, str]
     body: bytes
+    received_at: float = 0.0  # time.monotonic() on arrival
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -41,7 +42,9 @@ class WebhookReceiver:
                     failing = receiver.attempts <= receiver.fail_first
                     if not failing:
                         headers = {k.lower(): v for k, v in self.headers.items()}
-                        receiver.calls.append(ReceivedCall(self.path, headers, body))
+                        receiver.calls.append(
+                            ReceivedCall(self.path, headers, body, time.monotonic())
+                        )
                 self.send_response(500 if failing else 200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -68,6 +71,23 @@ class WebhookReceiver:
                 return snapshot
             time.sleep(0.2)
         raise TimeoutError(f"webhooks seen so far: {[c.path for c in self.calls]}")
+
+    def first_arrival_by_case(self, prefix: str = "") -> dict[str, float]:
+        """case id -> arrival time of the first webhook for it under path `prefix`."""
+        with self._lock:
+            snapshot = list(self.calls)
+        first: dict[str, float] = {}
+        for call in snapshot:
+            if call.path.startswith(prefix) and call.body.startswith(b"{"):
+                case_id = call.json().get("case_id")
+                if case_id and case_id not in first:
+                    first[case_id] = call.received_at
+        return first
+
+    def clear(self) -> None:
+        """Forget the calls so far."""
+        with self._lock:
+            self.calls.clear()
 
     def close(self) -> None:
         self._server.shutdown()

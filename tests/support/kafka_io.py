@@ -46,7 +46,8 @@ async def _read_all(bootstrap: str, topic: str, timeout: float) -> list[tuple[by
         out: list[tuple[bytes | None, bytes]] = []
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if all(await consumer.position(tp) >= ends[tp] for tp in partitions):
+            positions = [await consumer.position(tp) for tp in partitions]
+            if all(pos >= ends[tp] for pos, tp in zip(positions, partitions, strict=True)):
                 break
             batch = await consumer.getmany(timeout_ms=200)
             for records in batch.values():

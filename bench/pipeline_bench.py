@@ -1,0 +1,205 @@
+"""Pipeline benchmark: intake POST -> webhook delivered, against the raw Kafka ceiling.
+
+(a) The real system: the four services as processes on the local broker; referrals are POSTed
+    to intake and the clock stops when the specialist's offer webhook arrives.
+(b) The raw ceiling, in the same run: plain aiokafka relays moving the same payload through the
+    same three topic hops (intake -> triage -> routing -> notify) with no processing.
+Prints throughput for both and their ratio, latency percentiles at a fixed rate, and each
+service's peak RSS. Run: `./dev bench pipeline` (or python -m bench.pipeline_bench).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.raw_relay import raw_ceiling
+from schemas.directory import Specialist
+from scripts.localsystem import RunningSystem, service_env
+from scripts.webhook_inbox import WebhookReceiver
+from services.common.auth import mint_token
+from services.routing.seed import publish
+from tests.support.broker import LocalBroker
+
+ROLES = [
+    ("neurosurgeon", "spine_surgery"), ("orthopaedic_spine_surgeon", "spine_surgery"),
+    ("neuroradiologist", "spine_radiology"), ("msk_radiologist", "spine_radiology"),
+    ("pain_medicine", "pain_medicine"), ("physiotherapy", "physio_rehab"),
+    ("psychology", "psychology"), ("infectious_disease", "infectious_disease"),
+    ("oncology", "oncology"), ("emergency_on_call", "emergency_department"),
+]
+
+
+ALWAYS = {"starts_at": "2000-01-01T00:00:00Z", "ends_at": "2099-01-01T00:00:00Z"}
+
+
+def directory(inbox_url: str, per_role: int = 20) -> list[dict[str, Any]]:
+    """Specialists with room for every bench case, available around the clock."""
+    people = []
+    for role, _ in ROLES:
+        for i in range(per_role):
+            sid = f"bench-{role}-{i}"
+            people.append({
+                "specialist_id": sid, "name": f"Bench {role} {i}", "role": role,
+                "licences": [{"jurisdiction": "GB-ENG", "expires_on": "2099-01-01"}],
+                "working_hours": {"weekdays": [0, 1, 2, 3, 4, 5, 6], "start": "00:00:00",
+                                  "end": "23:59:59"},
+                "on_call": [ALWAYS] if role == "emergency_on_call" else [],
+                "capacity": {"max_open_cases": 100_000, "max_new_per_day": 100_000},
+                "webhook_url": f"{inbox_url}/hooks/{sid}",
+            })
+    return people
+
+
+def referral(n: int) -> dict[str, Any]:
+    """A routine facet-pain referral: one pain-medicine step, so one offer webhook per case."""
+    return {
+        "referral_id": f"bench-{uuid.uuid4().hex}-{n}", "referral_type": "post_surgery",
+        "region": "lumbar", "age": 58, "sex": "F",
+        "patient": {"pseudonym": f"p-{n}", "jurisdiction": "GB-ENG", "preferred_language": "en"},
+        "surgeries": [{"procedure": "microdiscectomy", "levels": ["L4-L5"],
+                       "weeks_before_referral": 60}],
+        "symptoms": {"pain_distribution": "axial", "dominant": "back", "nrs_back": 6,
+                     "nrs_limb": 1, "aggravators": ["extension_rotation"]},
+        "timeline": {"pain_free_interval_weeks": 30, "onset_weeks_after_last_surgery": 40,
+                     "trajectory": "stable", "current_episode_days": 90},
+        "neuro_exam": {"facet_loading_positive": True},
+        "imaging": [{"modality": "mri", "weeks_ago": 4, "report_text": "Facet arthropathy L4-5.",
+                     "findings": {"facet_arthropathy_effusion": True,
+                                  "no_neural_compression": True}}],
+    }
+
+
+async def post_all(
+    url: str, token: str, count: int, rate: float | None, concurrency: int
+) -> dict[str, float]:
+    """POST `count` referrals (at `rate`/s, or as fast as `concurrency` allows); case -> start."""
+    started: dict[str, float] = {}
+    sem = asyncio.Semaphore(concurrency)
+    headers = {"Authorization": f"Bearer {token}"}
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(headers=headers, timeout=30, limits=limits) as client:
+
+        async def one(n: int) -> None:
+            async with sem:
+                t0 = time.monotonic()
+                r = await client.post(url, json=referral(n))
+                r.raise_for_status()
+                started[r.json()["case_id"]] = t0
+
+        tasks = []
+        t_begin = time.monotonic()
+        for n in range(count):
+            if rate:
+                await asyncio.sleep(max(0.0, t_begin + n / rate - time.monotonic()))
+            tasks.append(asyncio.create_task(one(n)))
+        await asyncio.gather(*tasks)
+    return started
+
+
+def delivered(inbox: WebhookReceiver, cases: dict[str, float], timeout: float) -> dict[str, float]:
+    """Case -> arrival time of its first specialist webhook."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        arrived = dict(inbox.first_arrival_by_case(prefix="/hooks/bench-"))
+        if all(c in arrived for c in cases):
+            return arrived
+        time.sleep(0.2)
+    return dict(inbox.first_arrival_by_case(prefix="/hooks/bench-"))
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    qs = statistics.quantiles(values, n=100, method="inclusive")
+    return {"p50": qs[49], "p95": qs[94], "p99": qs[98], "max": max(values)}
+
+
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM of a process: its peak resident set size."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    work = Path(tempfile.mkdtemp(prefix="spine-bench-"))
+    broker = LocalBroker(work / "kafka").start()
+    inbox = WebhookReceiver()
+    results: dict[str, Any] = {}
+    try:
+        results["raw"] = asyncio.run(raw_ceiling(broker.bootstrap, args.referrals, referral(0)))
+        env = service_env(bootstrap=broker.bootstrap, data_dir=work / "data", prefix="bench-",
+                          extra={"LOG_LEVEL": "WARNING",
+                                 "NOTIFY_SUBSCRIBERS_FILE": str(work / "none.json")})
+        system = RunningSystem(env, work).start()
+        try:
+            people = [Specialist.model_validate(p) for p in directory(inbox.base_url)]
+            asyncio.run(publish(people, broker.bootstrap))
+            time.sleep(3.0)
+            token = mint_token(subject="ref-bench", role="referrer")
+            url = system["intake"].url + "/referrals"
+            asyncio.run(post_all(url, token, 50, None, 8))  # warm-up: JIT-free, but caches
+            delivered(inbox, {}, 0)
+            inbox.clear()
+
+            t0 = time.monotonic()
+            cases = asyncio.run(post_all(url, token, args.referrals, None, args.concurrency))
+            arrived = delivered(inbox, cases, args.timeout)
+            done = [arrived[c] for c in cases if c in arrived]
+            results["pipeline"] = {
+                "sent": len(cases), "delivered": len(done),
+                "throughput_per_s": len(done) / (max(done) - t0) if done else 0.0,
+            }
+            inbox.clear()
+            rated = asyncio.run(post_all(url, token, args.rate_count, args.rate, args.concurrency))
+            arrived = delivered(inbox, rated, args.timeout)
+            lat = [(arrived[c] - t) * 1000 for c, t in rated.items() if c in arrived]
+            results["latency_ms_at_rate"] = {"rate_per_s": args.rate, "count": len(lat),
+                                             **(percentiles(lat) if len(lat) > 2 else {})}
+            results["peak_rss_mb"] = {
+                name: round(peak_rss_mb(s.proc.pid), 1)
+                for name, s in system.services.items() if s.proc is not None
+            }
+        finally:
+            system.stop()
+    finally:
+        inbox.close()
+        broker.stop()
+    raw_tp = results["raw"]["throughput_per_s"]
+    results["ratio_pipeline_to_raw"] = results["pipeline"]["throughput_per_s"] / raw_tp
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--referrals", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--rate-count", type=int, default=1500)
+    parser.add_argument("--timeout", type=float, default=180.0)
+    args = parser.parse_args(argv)
+    results = run(args)
+    print(json.dumps(results, indent=2))
+    p, r = results["pipeline"], results["raw"]
+    print(f"\npipeline: {p['throughput_per_s']:.0f} referrals/s   raw ceiling: "
+          f"{r['throughput_per_s']:.0f} msgs/s   ratio: {results['ratio_pipeline_to_raw']:.1%}")
+    lat = results["latency_ms_at_rate"]
+    if "p99" in lat:
+        print(f"latency at {lat['rate_per_s']:.0f}/s: p50 {lat['p50']:.1f} ms  "
+              f"p95 {lat['p95']:.1f} ms  p99 {lat['p99']:.1f} ms")
+    print("peak RSS (MB): " + ", ".join(f"{k} {v}" for k, v in results["peak_rss_mb"].items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
