@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from schemas.referral import Referral
+from pydantic import BaseModel
+
+from schemas.referral import NeuroExam, RedFlags, Referral, Symptoms, Timeline
 from schemas.triage import InstrumentScores
 from services.triage.engine.picture import ClinicalPicture
 
+# A section equal to its defaults recorded nothing. (Whether it was sent cannot be told: the
+# wire format carries every default, so pydantic's fields_set is no help after intake.)
+SECTION_DEFAULTS: dict[str, BaseModel] = {
+    "symptoms": Symptoms(), "neuro_exam": NeuroExam(), "red_flags": RedFlags(),
+    "timeline": Timeline(),
+}
 SECTION_NOTES = {
     "symptoms": "symptoms: no pain description; pain-pattern features not applied",
-    "neuro_exam": "neuro_exam: no neurological examination recorded; deficits cannot be excluded",
-    "red_flags": "red_flags: not screened; no red flag fired, which is not reassurance",
+    "neuro_exam": "neuro_exam: nothing recorded (normal or not examined); deficits cannot be "
+                  "excluded",
+    "red_flags": "red_flags: none recorded (absent or not screened); no red flag fired, which "
+                 "is not reassurance",
 }
 TIMELINE_NOTES = {
     "onset_weeks_after_last_surgery": "timing multipliers not applied",
@@ -36,7 +46,7 @@ def _history(p: ClinicalPicture, given: set[str], out: list[str]) -> None:
                 out.append(f"symptoms.{name}")
     if p.weeks_since_surgery is not None:
         if "timeline" not in given:
-            out.append("timeline: no timeline; timing and pain-free interval not applied")
+            out.append("timeline: nothing recorded; timing and pain-free interval not applied")
         else:
             for name, note in TIMELINE_NOTES.items():
                 if getattr(r.timeline, name) is None:
@@ -76,10 +86,11 @@ def _instruments(r: Referral, scores: InstrumentScores, out: list[str]) -> None:
 
 def missing_data(p: ClinicalPicture, scores: InstrumentScores) -> list[str]:
     """Each gap as "field.path: consequence", in a stable order."""
-    given = set(p.referral.model_fields_set)
+    r = p.referral
+    given = {name for name, default in SECTION_DEFAULTS.items() if getattr(r, name) != default}
     out: list[str] = []
-    _sections(p.referral, given, out)
+    _sections(r, given, out)
     _history(p, given, out)
     _imaging(p, out)
-    _instruments(p.referral, scores, out)
+    _instruments(r, scores, out)
     return out

@@ -58,7 +58,7 @@ def test_minimal_referral_lists_what_is_missing_without_crashing() -> None:
 
 def test_missing_timeline_named_after_surgery() -> None:
     result = triage_referral(referral())
-    assert any(m.startswith("timeline: no timeline") for m in result.missing_data)
+    assert any(m.startswith("timeline: nothing recorded") for m in result.missing_data)
     given = triage_referral(referral(timeline={"trajectory": "stable"}))
     heads = [m.split(":")[0] for m in given.missing_data]
     assert "timeline.onset_weeks_after_last_surgery" in heads
@@ -85,3 +85,11 @@ def test_unanswered_odi_is_missing_not_a_crash() -> None:
     result = triage_referral(referral(instruments={"odi_sections": [None] * 10}))
     assert result.instruments.odi is None
     assert "instruments.odi_sections" in result.missing_data
+
+
+def test_missing_data_survives_the_wire_format() -> None:
+    # Intake sends every default on the wire: a defaulted section must still read as missing.
+    sparse = referral(symptoms={"nrs_back": 4})
+    over_the_wire = Referral.model_validate_json(sparse.model_dump_json())
+    assert triage_referral(over_the_wire).missing_data == triage_referral(sparse).missing_data
+    assert any(m.startswith("neuro_exam:") for m in triage_referral(over_the_wire).missing_data)
