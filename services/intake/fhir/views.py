@@ -40,21 +40,15 @@ async def post_bundle(
         load_bundle(await request.body(), content_type=content_type), now=intake.clock()
     )
     referrer_id = principal.subject
-    case_id = case_id_for(referrer_id=referrer_id, referral_id=mapped.referral_id)
-    if mapped.action == "cancel":
+    if mapped.referral is None:  # only a cancellation carries no referral
+        case_id = case_id_for(referrer_id=referrer_id, referral_id=mapped.referral_id)
         decision = await service.cancel_referral(
             intake=intake, case_id=case_id, referrer_id=referrer_id, via="fhir"
-        )
-    elif mapped.referral is None:
-        raise AssertionError("a submission always carries a referral")
-    elif mapped.action == "update" and case_id in intake.registry.cases:
-        decision = await service.update_referral(
-            intake=intake, case_id=case_id, referral=mapped.referral, referrer_id=referrer_id,
-            via="fhir", unmapped=mapped.unmapped,
         )
     else:
         decision = await service.submit_referral(
             intake=intake, referral=mapped.referral, referrer_id=referrer_id,
             idempotency_key=idempotency_key, via="fhir", unmapped=mapped.unmapped,
+            revise_existing=mapped.action == "update",
         )
     return answer(decision, response)

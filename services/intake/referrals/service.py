@@ -8,6 +8,7 @@ from services.common.auth import Principal
 from services.common.logs import get_logger
 from services.intake.domain import decisions
 from services.intake.domain.decisions import Decision
+from services.intake.domain.ids import case_id_for
 from services.intake.domain.registry import CaseRecord, Via, record_bytes
 from services.intake.eventlog import BrokerUnavailable, OutRecord
 from services.intake.metrics import REQUESTS
@@ -42,10 +43,17 @@ async def _commit(*, intake: Intake, decision: Decision, via: Via) -> Decision:
 
 async def submit_referral(
     *, intake: Intake, referral: Referral, referrer_id: str, idempotency_key: str | None,
-    via: Via = "json", unmapped: list[str] | None = None,
+    via: Via = "json", unmapped: list[str] | None = None, revise_existing: bool = False,
 ) -> Decision:
-    """Open a case for a new referral, or replay the stored answer for a resend."""
+    """Open a case for a new referral, or replay the stored answer for a resend; with
+    `revise_existing` (a FHIR update message) an existing case gets a new revision instead."""
     _ensure_ready(intake)
+    case_id = case_id_for(referrer_id=referrer_id, referral_id=referral.referral_id)
+    if revise_existing and case_id in intake.registry.cases:
+        return await update_referral(
+            intake=intake, case_id=case_id, referral=referral, referrer_id=referrer_id, via=via,
+            unmapped=unmapped,
+        )
     decision = decisions.decide_submission(
         intake.registry, referral=referral, referrer_id=referrer_id,
         idempotency_key=idempotency_key, via=via, unmapped=unmapped or [], now=intake.clock(),
