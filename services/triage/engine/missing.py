@@ -87,7 +87,10 @@ def _instruments(r: Referral, scores: InstrumentScores, out: list[str]) -> None:
 def missing_data(p: ClinicalPicture, scores: InstrumentScores) -> list[str]:
     """Each gap as "field.path: consequence", in a stable order."""
     r = p.referral
-    given = {name for name, default in SECTION_DEFAULTS.items() if getattr(r, name) != default}
+    given = {
+        name for name, default in SECTION_DEFAULTS.items()
+        if getattr(r, name).__dict__ != default.__dict__  # plain field comparison: hot path
+    }
     out: list[str] = []
     _sections(r, given, out)
     _history(p, given, out)
