@@ -59,12 +59,13 @@ def post_referrals(intake_url: str, folder: Path) -> list[dict[str, Any]]:
         referrer = body.get("referrer", {}).get("id") if not is_fhir else "ref-city-hospital"
         token = mint_token(subject=referrer or "ref-north-gp", role="referrer")
         url = intake_url + ("/fhir/Bundle" if is_fhir else "/referrals")
-        headers = {"Authorization": f"Bearer {token}"}
-        if is_fhir:
-            headers["Content-Type"] = "application/fhir+json"
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/fhir+json" if is_fhir else "application/json",
+        }
         response = httpx.post(url, content=path.read_bytes(), headers=headers, timeout=30)
         answer = response.json() if response.content else {}
-        results.append({"file": path.name, "status": response.status_code, **answer})
+        results.append({**answer, "file": path.name, "http_status": response.status_code})
     return results
 
 
@@ -89,7 +90,7 @@ def report(
     lines = ["", "=" * 78, "What happened", "=" * 78]
     for item in posted:
         case_id = item.get("case_id")
-        lines.append(f"\n{item['file']}  -> HTTP {item['status']}  case {case_id}")
+        lines.append(f"\n{item['file']}  -> HTTP {item['http_status']}  case {case_id}")
         if not case_id:
             lines.append(f"   rejected: {item.get('detail') or item.get('title')}")
             continue
