@@ -49,6 +49,11 @@ class Profile:
     active: bool
     always_on_call: bool
 
+    @property
+    def has_hours(self) -> bool:
+        """Works at all: some weekday and a non-empty daily window."""
+        return bool(self.weekdays) and self.start_minute != self.end_minute
+
 
 def compile_profile(spec: Specialist) -> Profile:
     """Digest one directory entry."""

@@ -23,6 +23,7 @@ AT_DAILY_CAPACITY = "at_daily_new_case_capacity"
 ALREADY_OFFERED = "already_offered_this_case"
 NOT_ON_CALL = "not_on_call_now"
 
+_WEEK = timedelta(days=7)
 _MAX_WINDOWS = 60  # enough to step over a long absence without looping forever
 
 
@@ -64,9 +65,34 @@ def working_now(profile: Profile, now: datetime) -> bool:
     return _in_hours(profile, now.astimezone(profile.zone)) and absence_at(profile, now) is None
 
 
+@dataclass(slots=True)  # not frozen: built once per candidate, frozen init is slower
+class Availability:
+    absent_now: bool
+    working_now: bool
+    works_before_deadline: bool
+
+
+AT_WORK = Availability(absent_now=False, working_now=True, works_before_deadline=True)
+
+
+def availability(
+    profile: Profile, now: datetime, deadline: datetime, local_now: datetime | None = None
+) -> Availability:
+    """Out of office now, in working hours now, and any working time before the deadline."""
+    if not profile.absences and local_now is not None and _in_hours(profile, local_now):
+        return AT_WORK  # the common case, answered without building anything
+    absent = bool(profile.absences) and absence_at(profile, now) is not None
+    local = local_now if local_now is not None else now.astimezone(profile.zone)
+    working = not absent and _in_hours(profile, local)
+    # Without absences, any weekly pattern has working time within a week: no need to search.
+    before = working or (not profile.absences and profile.has_hours and deadline - now >= _WEEK) \
+        or first_working_moment(profile, now, deadline) is not None
+    return Availability(absent, working, before)
+
+
 def first_working_moment(profile: Profile, now: datetime, deadline: datetime) -> datetime | None:
     """The first moment in [now, deadline) in working hours and not absent, if any."""
-    if not profile.weekdays or profile.start_minute == profile.end_minute:
+    if not profile.has_hours:
         return None
     moment = now
     for _ in range(_MAX_WINDOWS):
@@ -95,7 +121,7 @@ def on_call_now(profile: Profile, now: datetime) -> bool:
 
 def conflicts(profile: Profile, case: CaseFacts) -> list[str]:
     """Conflict-of-interest reasons: the involved practitioner, their institution or group."""
-    reasons = []
+    reasons: list[str] = []
     if profile.specialist_id in case.excluded_practitioners:
         reasons.append(CONFLICT_PRACTITIONER)
     if profile.institution_id and profile.institution_id in case.excluded_institutions:
@@ -121,7 +147,8 @@ def licence_reasons(profile: Profile, case: CaseFacts, now: datetime) -> list[st
 
 
 def hard_exclusions(
-    profile: Profile, team: str, case: CaseFacts, load: LoadFigures, now: datetime
+    profile: Profile, team: str, case: CaseFacts, load: LoadFigures, now: datetime,
+    avail: Availability | None = None,
 ) -> list[str]:
     """Every hard constraint `profile` fails for this step; empty means eligible."""
     reasons: list[str] = []
@@ -131,9 +158,10 @@ def hard_exclusions(
         reasons.append(WRONG_TEAM)
     reasons += licence_reasons(profile, case, now)
     reasons += conflicts(profile, case)
-    if absence_at(profile, now) is not None:
+    avail = avail or availability(profile, now, case.deadline)
+    if avail.absent_now:
         reasons.append(OUT_OF_OFFICE)
-    elif first_working_moment(profile, now, case.deadline) is None:
+    elif not avail.works_before_deadline:
         reasons.append(NO_WORKING_HOURS)
     if load.held >= profile.max_open:
         reasons.append(AT_OPEN_CAPACITY)

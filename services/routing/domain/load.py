@@ -80,7 +80,7 @@ def apply_delta(load: SpecialistLoad | None, delta: LoadDelta) -> SpecialistLoad
                           recent=recent, last_assigned_at=last, reviews=reviews)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built once per candidate, frozen init is slower
 class LoadFigures:
     """The numbers eligibility and ranking use for one specialist at one moment."""
 
@@ -92,12 +92,16 @@ class LoadFigures:
 IDLE = LoadFigures(held=0, new_today=0, last_assigned_at=None)
 
 
-def figures(load: SpecialistLoad | None, zone: ZoneInfo, now: datetime) -> LoadFigures:
-    """Load figures for `now`, counting 'today' in the specialist's own time zone."""
+def day_start(now: datetime, zone: ZoneInfo) -> datetime:
+    """Midnight of `now`'s date in `zone`: where a specialist's "today" begins."""
+    return now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def figures(load: SpecialistLoad | None, today_starts: datetime) -> LoadFigures:
+    """Load figures, counting "today" from `today_starts` (the specialist's local midnight)."""
     if load is None:
         return IDLE
-    today = now.astimezone(zone).date()
-    assigned_today = sum(1 for at in load.recent.values() if at.astimezone(zone).date() == today)
+    assigned_today = sum(1 for at in load.recent.values() if at >= today_starts)
     return LoadFigures(held=len(load.open) + len(load.offers),
                        new_today=assigned_today + len(load.offers),
                        last_assigned_at=load.last_assigned_at)

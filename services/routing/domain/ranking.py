@@ -7,11 +7,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from services.routing.domain import policy as prefs
 from services.routing.domain.directory import DirectoryIndex, Profile
-from services.routing.domain.eligibility import CaseFacts, hard_exclusions, working_now
-from services.routing.domain.load import LoadFigures, SpecialistLoad, figures
+from services.routing.domain.eligibility import CaseFacts, availability, hard_exclusions
+from services.routing.domain.load import (
+    IDLE,
+    LoadFigures,
+    SpecialistLoad,
+    day_start,
+    figures,
+)
 from services.routing.domain.policy import RoutingPolicy
 from services.routing.domain.state import CandidateOutcome
 
@@ -36,12 +43,12 @@ class StepFacts:
     continuity: frozenset[str]  # who reviewed this patient or a related case for this team
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built once per candidate, frozen init is slower
 class Ranked:
     profile: Profile
     load: LoadFigures
     tier: int
-    unmet: tuple[str, ...]
+    unmet: list[str]
     skill_fit: int
     key: tuple[object, ...]
 
@@ -68,25 +75,38 @@ def ladder(policy: RoutingPolicy, case: CaseFacts, step: StepFacts) -> tuple[str
     return tuple(p for p in policy.relaxation_order if applicable.get(p, False))
 
 
+def max_queue_in_time(policy: RoutingPolicy, now: datetime, deadline: datetime) -> int:
+    """The most cases a reviewer may hold and still finish one more before the deadline."""
+    hours = (deadline - now).total_seconds() / 3600
+    return int(hours // policy.review_hours_per_case) - 1
+
+
 def rank(
-    profile: Profile, load: LoadFigures, case: CaseFacts, step: StepFacts,
-    order: tuple[str, ...], policy: RoutingPolicy, now: datetime,
+    profile: Profile, load: LoadFigures, working: bool, case: CaseFacts, step: StepFacts,
+    tiers: dict[str, int], max_queue: int,
 ) -> Ranked:
-    """Score one eligible specialist: relaxation tier first, then fit, then load, then id."""
+    """Score one eligible specialist: relaxation tier first, then fit, then load, then id.
+
+    `tiers` maps each applicable preference to how many relaxations it takes to drop it."""
     language_ok = case.language is None or case.language in profile.languages
     skill_fit = len(step.desired_skills & profile.skills)
     continuity_ok = not step.continuity or profile.specialist_id in step.continuity
-    deadline_ok = now + policy.review_time(load.held) <= case.deadline
-    unmet = tuple(name for name, ok in (
-        (prefs.LANGUAGE, language_ok), (prefs.SKILLS, skill_fit == len(step.desired_skills)),
-        (prefs.CONTINUITY, continuity_ok), (prefs.DEADLINE_FIT, deadline_ok),
-    ) if not ok and name in order)
-    tier = max((order.index(name) + 1 for name in unmet), default=0)
+    deadline_ok = load.held <= max_queue
+    unmet: list[str] = []
+    if not language_ok:
+        unmet.append(prefs.LANGUAGE)
+    if skill_fit != len(step.desired_skills):
+        unmet.append(prefs.SKILLS)
+    if not continuity_ok:
+        unmet.append(prefs.CONTINUITY)
+    if not deadline_ok:
+        unmet.append(prefs.DEADLINE_FIT)
+    unmet = [name for name in unmet if name in tiers]
+    tier = max([tiers[name] for name in unmet]) if unmet else 0
     last = load.last_assigned_at.timestamp() if load.last_assigned_at else _NEVER
     key = (
-        tier, not continuity_ok, not language_ok, -skill_fit, not deadline_ok,
-        not working_now(profile, now), load.held / max(profile.max_open, 1), last,
-        profile.specialist_id,
+        tier, not continuity_ok, not language_ok, -skill_fit, not deadline_ok, not working,
+        load.held / (profile.max_open or 1), last, profile.specialist_id,
     )
     return Ranked(profile, load, tier, unmet, skill_fit, key)
 
@@ -97,25 +117,31 @@ def decide(
 ) -> Decision:
     """Check every candidate for the step, rank the eligible, and pick the best."""
     order = ladder(policy, case, step)
+    tiers = {name: i + 1 for i, name in enumerate(order)}
+    max_queue = max_queue_in_time(policy, now, case.deadline)
     excluded: list[CandidateOutcome] = []
     eligible: list[Ranked] = []
     counts: Counter[str] = Counter()
+    local_times: dict[ZoneInfo, tuple[datetime, datetime]] = {}  # zone -> (now, midnight)
     for profile in directory.candidates(step.team, case.jurisdiction):
-        load = figures(loads.get(profile.specialist_id), profile.zone, now)
-        reasons = hard_exclusions(profile, step.team, case, load, now)
+        local = local_times.get(profile.zone)
+        if local is None:
+            local_now = now.astimezone(profile.zone)
+            local = local_times[profile.zone] = (local_now, day_start(local_now, profile.zone))
+        held_load = loads.get(profile.specialist_id)
+        load = IDLE if held_load is None else figures(held_load, local[1])
+        avail = availability(profile, now, case.deadline, local[0])
+        reasons = hard_exclusions(profile, step.team, case, load, now, avail)
         if reasons:
             counts.update(reasons)
-            excluded.append(CandidateOutcome.model_construct(
-                specialist_id=profile.specialist_id, excluded=reasons, rank=None, tier=None,
-                unmet_preferences=[], held=load.held, capacity=profile.max_open, skill_fit=0))
+            excluded.append(CandidateOutcome(profile.specialist_id, reasons, None, None, [],
+                                             load.held, profile.max_open, 0))
         else:
-            eligible.append(rank(profile, load, case, step, order, policy, now))
+            eligible.append(rank(profile, load, avail.working_now, case, step, tiers, max_queue))
     eligible.sort(key=lambda r: r.key)
     ranked = [
-        CandidateOutcome.model_construct(
-            specialist_id=r.profile.specialist_id, excluded=[], rank=i + 1, tier=r.tier,
-            unmet_preferences=list(r.unmet), held=r.load.held, capacity=r.profile.max_open,
-            skill_fit=r.skill_fit)
+        CandidateOutcome(r.profile.specialist_id, [], i + 1, r.tier, r.unmet,
+                         r.load.held, r.profile.max_open, r.skill_fit)
         for i, r in enumerate(eligible)
     ]
     chosen = eligible[0] if eligible else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -45,14 +46,17 @@ class PlanStep(_State):
     emergency: bool = False
 
 
-class CandidateOutcome(_State):
-    """One specialist considered in a decision: excluded (with named reasons) or ranked."""
+@dataclass(slots=True)
+class CandidateOutcome:
+    """One specialist considered in a decision: excluded (with named reasons) or ranked.
+
+    A plain dataclass, not a model: a decision writes one per candidate, so it must be cheap."""
 
     specialist_id: str
-    excluded: list[str] = Field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
     rank: int | None = None
     tier: int | None = None  # how many preferences had to be relaxed to reach them
-    unmet_preferences: list[str] = Field(default_factory=list)
+    unmet_preferences: list[str] = field(default_factory=list)
     held: int = 0
     capacity: int = 0
     skill_fit: int = 0
