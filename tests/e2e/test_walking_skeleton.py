@@ -1,0 +1,155 @@
+"""The whole path on the real broker: four service processes, referrals POSTed over HTTP, and the
+signed webhooks a fake specialist and referrer endpoint receive for each case."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from schemas import topics
+from schemas.cases import CaseTriaged
+from scripts.webhook_inbox import ReceivedCall, WebhookReceiver
+from services.common.auth import mint_token
+from services.notify.delivery.signing import derive_secret, verify
+from tests.support.kafka_io import wait_for_events
+
+pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
+
+MASTER = "e2e-master-secret"
+REFERRER = "ref-e2e"
+ALWAYS = {"starts_at": "2000-01-01T00:00:00Z", "ends_at": "2099-01-01T00:00:00Z"}
+ANY_TIME = {"weekdays": [0, 1, 2, 3, 4, 5, 6], "start": "00:00:00", "end": "23:59:59"}
+
+
+def _specialist(sid: str, role: str, inbox: WebhookReceiver, **extra: Any) -> dict[str, Any]:
+    return {
+        "specialist_id": sid, "name": f"Dr {sid}", "role": role,
+        "licences": [{"jurisdiction": "GB-ENG", "expires_on": "2099-01-01"}],
+        "working_hours": ANY_TIME, "webhook_url": f"{inbox.base_url}/hooks/{sid}",
+        "capacity": {"max_open_cases": 50, "max_new_per_day": 50}, **extra,
+    }
+
+
+def _referral(kind: str) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "referral_id": f"{kind}-{uuid.uuid4().hex[:10]}", "referral_type": "post_surgery",
+        "region": "lumbar", "age": 47, "sex": "M",
+        "referrer": {"id": "whatever-the-body-says"},
+        "patient": {"pseudonym": f"p-{kind}", "jurisdiction": "GB-ENG", "name": "Jane Planted",
+                    "preferred_language": "en"},
+        "surgeries": [{"procedure": "microdiscectomy", "levels": ["L5-S1"],
+                       "weeks_before_referral": 40, "surgeon_id": "surgeon-original",
+                       "institution_id": "inst-original"}],
+        "imaging": [{"modality": "mri", "weeks_ago": 2, "report_text": "See findings."}],
+    }
+    if kind == "ces":
+        base["red_flags"] = {"saddle_anaesthesia": True,
+                             "bladder_change": "retention_or_incontinence"}
+        base["timeline"] = {"current_episode_days": 2, "trajectory": "worsening_rapid"}
+    else:  # facet-type axial pain: pain medicine and physiotherapy, routine
+        base["symptoms"] = {"pain_distribution": "axial", "dominant": "back", "nrs_back": 6,
+                            "nrs_limb": 0, "aggravators": ["extension_rotation"]}
+        base["timeline"] = {"pain_free_interval_weeks": 30, "onset_weeks_after_last_surgery": 35,
+                            "trajectory": "stable", "current_episode_days": 120}
+        base["neuro_exam"] = {"facet_loading_positive": True}
+        base["diagnostic_blocks"] = [{"type": "medial_branch", "level": "L4-5", "relief_pct": 80}]
+    return base
+
+
+def _body(call: ReceivedCall) -> dict[str, Any]:
+    return call.json() if call.body.startswith(b"{") else {}
+
+
+def _for_case(calls: list[ReceivedCall], case_id: str) -> list[ReceivedCall]:
+    return [c for c in calls if _body(c).get("case_id") == case_id]
+
+
+@pytest.fixture
+def inbox() -> Any:
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.close()
+
+
+def test_referrals_flow_from_intake_to_specialist_webhooks(
+    kafka_bootstrap: str, start_system: Any, inbox: WebhookReceiver, tmp_path: Path
+) -> None:
+    subscribers = tmp_path / "subscribers.json"
+    subscribers.write_text(json.dumps({"referrers": [
+        {"id": REFERRER, "webhook_url": f"{inbox.base_url}/hooks/{REFERRER}"}]}))
+    system = start_system(extra_env={
+        "NOTIFY_SUBSCRIBERS_FILE": str(subscribers), "NOTIFY_WEBHOOK_MASTER_SECRET": MASTER,
+    })
+    ops = {"Authorization": "Bearer " + mint_token(subject="ops-e2e", role="ops")}
+    people = [
+        _specialist("oncall-1", "emergency_on_call", inbox, on_call=[ALWAYS]),
+        _specialist("pain-1", "pain_medicine", inbox),
+        _specialist("physio-1", "physiotherapy", inbox),
+        # Same institution as the original surgeon: must never be offered these cases.
+        _specialist("pain-conflicted", "pain_medicine", inbox, institution_id="inst-original",
+                    capacity={"max_open_cases": 500, "max_new_per_day": 500}),
+    ]
+    routing = system["routing"].url
+    for person in people:  # the directory API: changes take effect without a restart
+        r = httpx.put(f"{routing}/directory/specialists/{person['specialist_id']}",
+                      json=person, headers=ops, timeout=10)
+        assert r.status_code in (200, 202), r.text
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        listed = httpx.get(f"{routing}/directory/specialists", headers=ops, timeout=5).json()
+        if listed["total"] >= len(people):
+            break
+        time.sleep(0.3)
+
+    token = mint_token(subject=REFERRER, role="referrer")
+    case_ids = {}
+    for kind in ("ces", "facet"):
+        r = httpx.post(f"{system['intake'].url}/referrals", json=_referral(kind),
+                       headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        assert r.status_code == 202, r.text
+        case_ids[kind] = r.json()["case_id"]
+
+    def complete(calls: list[ReceivedCall]) -> bool:
+        kinds = {(_body(c).get("case_id"), _body(c).get("kind")) for c in calls}
+        return {(case_ids["ces"], "emergency_page"),
+                (case_ids["facet"], "assignment_offered")} <= kinds
+
+    calls = inbox.wait_for(complete, timeout=90)
+
+    ces = _for_case(calls, case_ids["ces"])
+    pages = [c for c in ces if _body(c)["kind"] == "emergency_page"]
+    assert [c.path for c in pages] == ["/hooks/oncall-1"]
+    assert not [c for c in ces if _body(c)["kind"] == "assignment_offered"], "no offer round"
+
+    facet = _for_case(calls, case_ids["facet"])
+    offered = {c.path for c in facet if _body(c)["kind"] == "assignment_offered"}
+    assert "/hooks/pain-1" in offered
+    assert not [c for c in calls if c.path == "/hooks/pain-conflicted"]
+
+    for call in pages + [c for c in facet if c.path.startswith("/hooks/pain-")]:
+        body = _body(call)
+        secret = derive_secret(MASTER, body["audience"], body["subscriber_id"])
+        assert verify(secret, call.headers["x-timestamp"], call.body,
+                      call.headers["x-signature"], now=time.time())
+        assert call.headers["idempotency-key"] == body["notification_id"]
+
+    # Triage's verdicts travel on the topic, keyed by case id, with the authenticated referrer.
+    triaged = wait_for_events(
+        kafka_bootstrap, topics.CASE_TRIAGED,
+        lambda es: set(case_ids.values()) <= {e.case_id for e in es},
+    )
+    by_case = {e.case_id: e for e in triaged if isinstance(e, CaseTriaged)}
+    assert by_case[case_ids["ces"]].triage.urgency == "emergency"
+    assert by_case[case_ids["ces"]].triage.emergency_pathway
+    assert by_case[case_ids["facet"]].triage.urgency in ("routine", "soon")
+    assert by_case[case_ids["facet"]].context.referrer_id == REFERRER
+
+    # Patient-identifying data planted in the referral appears in no service's log.
+    for name, text in system.logs().items():
+        assert "Jane Planted" not in text, f"patient name leaked into {name} log"
