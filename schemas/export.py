@@ -47,9 +47,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     OUT_DIR.mkdir(exist_ok=True)
     files = rendered()
-    for stale in OUT_DIR.glob("*.json"):
-        if stale.name not in files:
-            stale.unlink()
+    for old in OUT_DIR.glob("*.json"):
+        if old.name not in files:
+            old.unlink()
     for name, text in files.items():
         (OUT_DIR / name).write_text(text)
     print(f"wrote {len(files)} schemas to {OUT_DIR}")
