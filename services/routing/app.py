@@ -11,6 +11,7 @@ import faust
 from schemas.cases import CaseErased, ReferralCancelled
 from schemas.directory import Specialist
 from schemas.envelope import Event
+from schemas.registry import parse_event
 from schemas.topics import (
     CASE_TRIAGED,
     REFERRAL_EVENTS,
@@ -21,6 +22,8 @@ from schemas.topics import (
 )
 from services.common.consume import (
     EventMeta,
+    Handler,
+    Parser,
     dead_letter_for,
     dead_letter_topic,
     process_events,
@@ -139,29 +142,21 @@ def _parse_load_delta(topic: str, raw: bytes) -> Event:
     return LoadDelta.from_bytes(raw)
 
 
-@app.agent(triaged_topic)
-async def triaged_agent(stream: faust.StreamT) -> None:
-    await process_events(stream, service=SERVICE, source_topic=CASE_TRIAGED,
-                         handle=_on_case_input, dead_letters=dead_letters)
+def _event_agent(topic: faust.TopicT, handle: Handler, parse: Parser = parse_event) -> None:
+    """One agent per input topic, all through the shared parse / handle / dead-letter loop."""
+    source = topic.get_topic_name()
+
+    async def agent(stream: faust.StreamT) -> None:
+        await process_events(stream, service=SERVICE, source_topic=source, handle=handle,
+                             dead_letters=dead_letters, parse=parse)
+
+    app.agent(topic, name=f"routing.agent.{source}")(agent)
 
 
-@app.agent(referral_topic)
-async def referral_agent(stream: faust.StreamT) -> None:
-    await process_events(stream, service=SERVICE, source_topic=REFERRAL_EVENTS,
-                         handle=_on_referral_event, dead_letters=dead_letters)
-
-
-@app.agent(commands_topic)
-async def commands_agent(stream: faust.StreamT) -> None:
-    await process_events(stream, service=SERVICE, source_topic=ROUTING_COMMANDS,
-                         handle=_on_case_input, dead_letters=dead_letters)
-
-
-@app.agent(load_topic)
-async def load_agent(stream: faust.StreamT) -> None:
-    await process_events(stream, service=SERVICE, source_topic=ROUTING_LOAD,
-                         handle=_on_load_delta, dead_letters=dead_letters,
-                         parse=_parse_load_delta)
+_event_agent(triaged_topic, _on_case_input)
+_event_agent(referral_topic, _on_referral_event)
+_event_agent(commands_topic, _on_case_input)
+_event_agent(load_topic, _on_load_delta, parse=_parse_load_delta)
 
 
 @app.agent(directory_topic)
