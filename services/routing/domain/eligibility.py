@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 from services.routing.domain.directory import Profile
 from services.routing.domain.load import LoadFigures
@@ -39,6 +39,10 @@ class CaseFacts:
     excluded_groups: frozenset[str]
     deadline: datetime
     offered_to: frozenset[str]
+    deadline_day: date = field(init=False)  # derived once: every candidate's licence needs it
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "deadline_day", self.deadline.date())
 
 
 def absence_at(profile: Profile, moment: datetime) -> tuple[datetime, datetime] | None:
@@ -73,21 +77,21 @@ class Availability:
 
 
 AT_WORK = Availability(absent_now=False, working_now=True, works_before_deadline=True)
+OFF_HOURS = Availability(absent_now=False, working_now=False, works_before_deadline=True)
 
 
 def availability(
     profile: Profile, now: datetime, deadline: datetime, local_now: datetime | None = None
 ) -> Availability:
     """Out of office now, in working hours now, and any working time before the deadline."""
-    if not profile.absences and local_now is not None and _in_hours(profile, local_now):
-        return AT_WORK  # the common case, answered without building anything
-    absent = bool(profile.absences) and absence_at(profile, now) is not None
     local = local_now if local_now is not None else now.astimezone(profile.zone)
-    working = not absent and _in_hours(profile, local)
+    absent = bool(profile.absences) and absence_at(profile, now) is not None
+    if not absent and _in_hours(profile, local):
+        return AT_WORK
     # Without absences, any weekly pattern has working time within a week: no need to search.
-    before = working or (not profile.absences and profile.has_hours and deadline - now >= _WEEK) \
-        or first_working_moment(profile, now, deadline) is not None
-    return Availability(absent, working, before)
+    if not profile.absences and profile.has_hours and deadline - now >= _WEEK:
+        return OFF_HOURS
+    return Availability(absent, False, first_working_moment(profile, now, deadline) is not None)
 
 
 def first_working_moment(profile: Profile, now: datetime, deadline: datetime) -> datetime | None:
@@ -141,7 +145,7 @@ def licence_reasons(profile: Profile, case: CaseFacts, now: datetime) -> list[st
         return [NOT_LICENSED]
     if expiry < now.date():
         return [LICENCE_EXPIRED]
-    if expiry < case.deadline.date():
+    if expiry < case.deadline_day:
         return [LICENCE_ENDS_BEFORE_DEADLINE]
     return []
 

@@ -7,7 +7,7 @@ from collections import Counter
 from schemas.routing import EmergencyAssigned
 from services.routing.domain.context import Ctx, case_facts
 from services.routing.domain.eligibility import emergency_exclusions
-from services.routing.domain.load import day_start, figures
+from services.routing.domain.load import day_start
 from services.routing.domain.offers import escalate, withdraw
 from services.routing.domain.state import CandidateOutcome, CaseRouting, PlanStep
 
@@ -35,7 +35,7 @@ def assign_on_call(state: CaseRouting, ctx: Ctx) -> None:
     facts = case_facts(state)
     eligible, excluded = [], []
     for profile in ctx.directory.candidates(EMERGENCY_TEAM, facts.jurisdiction):
-        load = figures(ctx.loads.get(profile.specialist_id), day_start(ctx.now, profile.zone))
+        load = ctx.loads.figures(profile.specialist_id, day_start(ctx.now, profile.zone))
         reasons = emergency_exclusions(profile, facts, ctx.now)
         if reasons:
             excluded.append(CandidateOutcome(specialist_id=profile.specialist_id,

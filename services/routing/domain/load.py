@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -87,14 +87,16 @@ class LoadFigures:
     held: int  # open assignments plus offers awaiting an answer
     new_today: int  # assignments today (specialist's local day) plus offers awaiting an answer
     last_assigned_at: datetime | None
+    idle_since: float = float("-inf")  # last assignment as a timestamp; never = idle longest
 
 
 IDLE = LoadFigures(held=0, new_today=0, last_assigned_at=None)
 
 
 def day_start(now: datetime, zone: ZoneInfo) -> datetime:
-    """Midnight of `now`'s date in `zone`: where a specialist's "today" begins."""
-    return now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    """Midnight of `now`'s date in `zone`, in UTC: where a specialist's "today" begins."""
+    midnight = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight.astimezone(UTC)  # UTC against UTC compares without zone lookups
 
 
 def figures(load: SpecialistLoad | None, today_starts: datetime) -> LoadFigures:
@@ -102,9 +104,11 @@ def figures(load: SpecialistLoad | None, today_starts: datetime) -> LoadFigures:
     if load is None:
         return IDLE
     assigned_today = sum(1 for at in load.recent.values() if at >= today_starts)
+    last = load.last_assigned_at
     return LoadFigures(held=len(load.open) + len(load.offers),
                        new_today=assigned_today + len(load.offers),
-                       last_assigned_at=load.last_assigned_at)
+                       last_assigned_at=last,
+                       idle_since=last.timestamp() if last else float("-inf"))
 
 
 class LoadBook:
@@ -114,12 +118,22 @@ class LoadBook:
         self._loads: dict[str, SpecialistLoad] = {}
         self._by_case: dict[tuple[str, str], set[str]] = {}
         self._by_patient: dict[tuple[str, str], set[str]] = {}
+        self._figures: dict[str, tuple[datetime, LoadFigures]] = {}  # decisions read far more
         for load in loads:
             self.put(load)
 
     def get(self, specialist_id: str) -> SpecialistLoad | None:
         """One specialist's load, if they ever held anything."""
         return self._loads.get(specialist_id)
+
+    def figures(self, specialist_id: str, today_starts: datetime) -> LoadFigures:
+        """Load figures for one specialist, remembered until their load or day changes."""
+        memo = self._figures.get(specialist_id)
+        if memo is not None and memo[0] == today_starts:
+            return memo[1]
+        result = figures(self._loads.get(specialist_id), today_starts)
+        self._figures[specialist_id] = (today_starts, result)
+        return result
 
     def put(self, load: SpecialistLoad) -> None:
         """Replace one specialist's load (as restored from the load table)."""
@@ -130,6 +144,7 @@ class LoadBook:
             if review.patient_pseudonym:
                 self._by_patient.get((review.patient_pseudonym, review.team), set()).discard(sid)
         self._loads[sid] = load
+        self._figures.pop(sid, None)
         for review in load.reviews:
             self._by_case.setdefault((review.case_id, review.team), set()).add(sid)
             if review.patient_pseudonym:

@@ -28,7 +28,7 @@ def offer_next(state: CaseRouting, step: PlanStep, ctx: Ctx) -> None:
         escalate(state, step, ctx, exclusion_summary(step.team, decision),
                  candidates=decision.candidates, outside=decision.not_licensed_elsewhere)
         return
-    specialist_id = decision.chosen.profile.specialist_id
+    specialist_id = decision.chosen.specialist_id
     step.attempts += 1
     expires_at = ctx.now + ctx.policy.offer_timeout(state.urgency)
     step.offer = Offer(specialist_id=specialist_id, offered_at=ctx.now, expires_at=expires_at,

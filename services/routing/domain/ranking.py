@@ -12,23 +12,17 @@ from zoneinfo import ZoneInfo
 from services.routing.domain import policy as prefs
 from services.routing.domain.directory import DirectoryIndex, Profile
 from services.routing.domain.eligibility import CaseFacts, availability, hard_exclusions
-from services.routing.domain.load import (
-    IDLE,
-    LoadFigures,
-    SpecialistLoad,
-    day_start,
-    figures,
-)
+from services.routing.domain.load import LoadFigures, SpecialistLoad, day_start
 from services.routing.domain.policy import RoutingPolicy
 from services.routing.domain.state import CandidateOutcome
-
-_NEVER = float("-inf")  # never assigned: idle the longest
 
 
 class LoadView(Protocol):
     """Cross-case load as the domain reads it (LoadBook implements it)."""
 
     def get(self, specialist_id: str) -> SpecialistLoad | None: ...
+
+    def figures(self, specialist_id: str, today_starts: datetime) -> LoadFigures: ...
 
     def reviewers(self, team: str, case_ids: Iterable[str], pseudonym: str | None) -> set[str]:
         ...
@@ -43,21 +37,14 @@ class StepFacts:
     continuity: frozenset[str]  # who reviewed this patient or a related case for this team
 
 
-@dataclass(slots=True)  # not frozen: built once per candidate, frozen init is slower
-class Ranked:
-    profile: Profile
-    load: LoadFigures
-    tier: int
-    unmet: list[str]
-    skill_fit: int
-    key: tuple[object, ...]
+RankKey = tuple[int, bool, bool, int, bool, bool, float, float, str]
 
 
 @dataclass
 class Decision:
     """The outcome of choosing one specialist for one step, with the whole candidate list."""
 
-    chosen: Ranked | None
+    chosen: CandidateOutcome | None  # the top-ranked candidate
     relaxed: list[str]
     candidates: list[CandidateOutcome]
     exclusions: Counter[str] = field(default_factory=Counter)
@@ -84,12 +71,12 @@ def max_queue_in_time(policy: RoutingPolicy, now: datetime, deadline: datetime) 
 def rank(
     profile: Profile, load: LoadFigures, working: bool, case: CaseFacts, step: StepFacts,
     tiers: dict[str, int], max_queue: int,
-) -> Ranked:
+) -> tuple[RankKey, CandidateOutcome]:
     """Score one eligible specialist: relaxation tier first, then fit, then load, then id.
 
     `tiers` maps each applicable preference to how many relaxations it takes to drop it."""
     language_ok = case.language is None or case.language in profile.languages
-    skill_fit = len(step.desired_skills & profile.skills)
+    skill_fit = len(step.desired_skills & profile.skills) if step.desired_skills else 0
     continuity_ok = not step.continuity or profile.specialist_id in step.continuity
     deadline_ok = load.held <= max_queue
     unmet: list[str] = []
@@ -101,14 +88,16 @@ def rank(
         unmet.append(prefs.CONTINUITY)
     if not deadline_ok:
         unmet.append(prefs.DEADLINE_FIT)
-    unmet = [name for name in unmet if name in tiers]
-    tier = max([tiers[name] for name in unmet]) if unmet else 0
-    last = load.last_assigned_at.timestamp() if load.last_assigned_at else _NEVER
+    tier = 0
+    if unmet:
+        unmet = [name for name in unmet if name in tiers]
+        tier = max([tiers[name] for name in unmet], default=0)
     key = (
         tier, not continuity_ok, not language_ok, -skill_fit, not deadline_ok, not working,
-        load.held / (profile.max_open or 1), last, profile.specialist_id,
+        load.held / (profile.max_open or 1), load.idle_since, profile.specialist_id,
     )
-    return Ranked(profile, load, tier, unmet, skill_fit, key)
+    return key, CandidateOutcome(profile.specialist_id, [], None, tier, unmet, load.held,
+                                 profile.max_open, skill_fit)
 
 
 def decide(
@@ -120,7 +109,7 @@ def decide(
     tiers = {name: i + 1 for i, name in enumerate(order)}
     max_queue = max_queue_in_time(policy, now, case.deadline)
     excluded: list[CandidateOutcome] = []
-    eligible: list[Ranked] = []
+    eligible: list[tuple[RankKey, CandidateOutcome]] = []
     counts: Counter[str] = Counter()
     local_times: dict[ZoneInfo, tuple[datetime, datetime]] = {}  # zone -> (now, midnight)
     for profile in directory.candidates(step.team, case.jurisdiction):
@@ -128,8 +117,7 @@ def decide(
         if local is None:
             local_now = now.astimezone(profile.zone)
             local = local_times[profile.zone] = (local_now, day_start(local_now, profile.zone))
-        held_load = loads.get(profile.specialist_id)
-        load = IDLE if held_load is None else figures(held_load, local[1])
+        load = loads.figures(profile.specialist_id, local[1])
         avail = availability(profile, now, case.deadline, local[0])
         reasons = hard_exclusions(profile, step.team, case, load, now, avail)
         if reasons:
@@ -138,17 +126,15 @@ def decide(
                                              load.held, profile.max_open, 0))
         else:
             eligible.append(rank(profile, load, avail.working_now, case, step, tiers, max_queue))
-    eligible.sort(key=lambda r: r.key)
-    ranked = [
-        CandidateOutcome(r.profile.specialist_id, [], i + 1, r.tier, r.unmet,
-                         r.load.held, r.profile.max_open, r.skill_fit)
-        for i, r in enumerate(eligible)
-    ]
-    chosen = eligible[0] if eligible else None
+    eligible.sort(key=lambda pair: pair[0])
+    ranked = [outcome for _, outcome in eligible]
+    for position, outcome in enumerate(ranked, start=1):
+        outcome.rank = position
+    chosen = ranked[0] if ranked else None
     outside = directory.team_size(step.team) - (len(excluded) + len(eligible))
     return Decision(
         chosen=chosen,
-        relaxed=list(order[: chosen.tier]) if chosen else [],
+        relaxed=list(order[: chosen.tier or 0]) if chosen else [],
         candidates=ranked + sorted(excluded, key=lambda c: c.specialist_id),
         exclusions=counts,
         not_licensed_elsewhere=max(outside, 0) if case.jurisdiction else 0,

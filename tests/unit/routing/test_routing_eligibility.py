@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from schemas.directory import Capacity, Licence, WorkingHours
 from services.routing.domain import eligibility as E
@@ -145,3 +147,39 @@ def test_on_call_by_shift_or_by_role() -> None:
     assert E.on_call_now(on_shift, NOW) and E.on_call_now(by_role, NOW)
     assert not E.on_call_now(off_shift, NOW)
     assert E.emergency_exclusions(off_shift, facts(), NOW) == [E.NOT_ON_CALL]
+
+
+def _brute_force_works_before(profile, now, deadline) -> bool:  # type: ignore[no-untyped-def]
+    moment = now
+    while moment < deadline:
+        local = moment.astimezone(profile.zone)
+        minute = local.hour * 60 + local.minute
+        in_window = (local.weekday() in profile.weekdays
+                     and profile.start_minute <= minute < profile.end_minute)
+        if in_window and E.absence_at(profile, moment) is None:
+            return True
+        moment += timedelta(minutes=15)
+    return False
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    weekdays=st.sets(st.integers(0, 6), max_size=3), start=st.integers(0, 22),
+    length=st.integers(1, 10),
+    zone=st.sampled_from(["UTC", "Europe/London", "America/New_York", "Asia/Tokyo"]),
+    away=st.none() | st.tuples(st.integers(-48, 200), st.integers(1, 240)),
+    horizon_hours=st.integers(1, 24 * 9),
+)
+def test_availability_agrees_with_a_minute_by_minute_scan(
+    weekdays: set[int], start: int, length: int, zone: str, away: tuple[int, int] | None,
+    horizon_hours: int,
+) -> None:
+    hours = WorkingHours(weekdays=sorted(weekdays), start=time(start),
+                         end=time(min(start + length, 23), 45))
+    absences = [absence(NOW + timedelta(hours=away[0]), away[1])] if away else []
+    profile = compile_profile(specialist("s1", working_hours=hours, time_zone=zone,
+                                         absences=absences))
+    deadline = NOW + timedelta(hours=horizon_hours)
+    got = E.availability(profile, NOW, deadline)
+    assert got.works_before_deadline == _brute_force_works_before(profile, NOW, deadline)
+    assert got.working_now == E.working_now(profile, NOW)
