@@ -13,7 +13,7 @@ from services.routing.domain import eligibility as E
 from services.routing.domain.directory import compile_profile
 from services.routing.domain.eligibility import CaseFacts, hard_exclusions
 from services.routing.domain.load import IDLE, LoadFigures
-from tests.unit.routing.builders import NOW, absence, shift, specialist
+from tests.unit.routing.builders import ALWAYS, NOW, absence, shift, specialist
 
 DEADLINE = NOW + timedelta(days=14)
 
@@ -183,3 +183,37 @@ def test_availability_agrees_with_a_minute_by_minute_scan(
     got = E.availability(profile, NOW, deadline)
     assert got.works_before_deadline == _brute_force_works_before(profile, NOW, deadline)
     assert got.working_now == E.working_now(profile, NOW)
+
+
+FAILURES = ["inactive", "role", "unlicensed", "expired", "expires_early", "person",
+            "institution", "group", "away", "no_hours", "open", "daily", "offered", "no_jur"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(failing=st.sets(st.sampled_from(FAILURES), max_size=2))
+def test_the_fast_path_agrees_with_checking_each_constraint(failing: set[str]) -> None:
+    deadline = NOW + timedelta(days=3)
+    expiry = {"expired": NOW - timedelta(days=1), "expires_early": NOW + timedelta(days=2)}
+    licence_on = next((v for k, v in expiry.items() if k in failing), NOW + timedelta(days=90))
+    spec = specialist(
+        "s1", role="pain_medicine" if "role" in failing else "neurosurgeon",
+        active="inactive" not in failing,
+        licences=[] if "unlicensed" in failing else [
+            Licence(jurisdiction="GB-ENG", expires_on=licence_on.date())],
+        capacity=Capacity(max_open_cases=3, max_new_per_day=3),
+        absences=[absence(NOW - timedelta(hours=1), 5)] if "away" in failing else [],
+        working_hours=WorkingHours(weekdays=[5], start=time(9), end=time(10))
+        if "no_hours" in failing else ALWAYS)
+    profile = compile_profile(spec)
+    case = facts(
+        jurisdiction=None if "no_jur" in failing else "GB-ENG", deadline=deadline,
+        excluded_practitioners=frozenset({"s1"} if "person" in failing else ()),
+        excluded_institutions=frozenset({"inst-s1"} if "institution" in failing else ()),
+        excluded_groups=frozenset({"group-s1"} if "group" in failing else ()),
+        offered_to=frozenset({"s1"} if "offered" in failing else ()))
+    load = LoadFigures(held=3 if "open" in failing else 0,
+                       new_today=3 if "daily" in failing else 0, last_assigned_at=None)
+    avail = E.availability(profile, NOW, case.deadline)
+    named = E.named_exclusions(profile, "spine_surgery", case, load, NOW, avail)
+    assert hard_exclusions(profile, "spine_surgery", case, load, NOW, avail) == named
+    assert bool(named) == bool(failing - {"no_jur"})  # unknown jurisdiction alone is allowed
