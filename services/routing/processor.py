@@ -17,6 +17,12 @@ from services.routing.domain.handlers import RoutingResult, handle
 from services.routing.domain.load import LoadBook, LoadDelta, SpecialistLoad, apply_delta
 from services.routing.domain.policy import RoutingPolicy
 from services.routing.domain.state import CaseRouting
+from services.routing.metrics import (
+    CASES_WAITING,
+    COMMAND_OUTCOMES,
+    DIRECTORY_SIZE,
+    ROUTING_OUTPUTS,
+)
 from services.routing.replies import ReplyBook
 
 Table = MutableMapping[bytes, bytes]
@@ -64,6 +70,7 @@ class RoutingProcessor:
             due = CaseRouting.model_validate_json(value).next_due()
             if due is not None:
                 self.due[key.decode()] = due
+        DIRECTORY_SIZE.set(len(self.directory))
         self.synced = True
 
     def case_state(self, case_id: str) -> CaseRouting | None:
@@ -100,6 +107,7 @@ class RoutingProcessor:
                 else:
                     self.due[event.case_id] = due
         self.replies.resolve(event.event_id, result.outcome)
+        _count(event, result)
         return result
 
     def on_load_delta(self, delta: LoadDelta) -> None:
@@ -121,18 +129,29 @@ class RoutingProcessor:
         if not value:
             self.directory_table.pop(key, None)
             self.directory.remove(specialist_id)
+            DIRECTORY_SIZE.set(len(self.directory))
             return specialist_id
         spec = Specialist.model_validate_json(value)  # a ValidationError dead-letters it
         if spec.specialist_id != specialist_id:
             raise DirectoryRecordError("directory key and specialist_id differ")
         self.directory_table[key] = value
         self.directory.put(spec)
+        DIRECTORY_SIZE.set(len(self.directory))
         return specialist_id
 
     def due_ticks(self, now: datetime) -> list[ExpireOffers]:
         """ExpireOffers commands for cases with an offer or retry due; same due, same id."""
+        CASES_WAITING.set(len(self.due))
         return [
             ExpireOffers(event_id=derive_id("expire-offers", case_id, due.isoformat()),
                          case_id=case_id, occurred_at=now)
             for case_id, due in sorted(self.due.items()) if due <= now
         ]
+
+
+def _count(event: Event, result: RoutingResult) -> None:
+    for out in result.events:
+        ROUTING_OUTPUTS.labels(event_type=type(out).__name__,
+                               team=getattr(out, "team", "") or "").inc()
+    if result.outcome is not None and not isinstance(event, ExpireOffers):
+        COMMAND_OUTCOMES.labels(command=type(event).__name__, status=result.outcome.status).inc()
