@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -24,12 +25,15 @@ from typing import Any
 import httpx
 
 from bench.raw_relay import raw_ceiling
+from schemas import topics
 from schemas.directory import Specialist
+from schemas.registry import parse_event
 from scripts.localsystem import RunningSystem, service_env
 from scripts.webhook_inbox import WebhookReceiver
 from services.common.auth import mint_token
 from services.routing.seed import publish
 from tests.support.broker import LocalBroker
+from tests.support.kafka_io import read_topic
 
 ROLES = [
     ("neurosurgeon", "spine_surgery"), ("orthopaedic_spine_surgeon", "spine_surgery"),
@@ -123,6 +127,39 @@ def percentiles(values: list[float]) -> dict[str, float]:
     return {"p50": qs[49], "p95": qs[94], "p99": qs[98], "max": max(values)}
 
 
+def stage_breakdown(
+    bootstrap: str, cases: set[str], inbox: WebhookReceiver
+) -> dict[str, list[float]]:
+    """p50/p99 of each hop, from the events' own timestamps on the topics."""
+    stamps: dict[str, dict[str, float]] = {c: {} for c in cases}
+    wanted = {"ReferralReceived": "received", "CaseTriaged": "triaged",
+              "AssignmentOffered": "offered"}
+    for topic in (topics.REFERRAL_EVENTS, topics.CASE_TRIAGED, topics.ROUTING_EVENTS):
+        for _, raw in read_topic(bootstrap, topic, timeout=30):
+            event = parse_event(topic, raw)
+            stage = wanted.get(type(event).__name__)
+            if stage and event.case_id in stamps:
+                stamps[event.case_id].setdefault(stage, event.occurred_at.timestamp())
+    for call in inbox.calls:
+        case_id = call.json().get("case_id") if call.body.startswith(b"{") else None
+        if case_id in stamps:
+            stamps[case_id].setdefault("webhook", call.received_wall)
+    hops = [("received", "triaged"), ("triaged", "offered"), ("offered", "webhook")]
+    out = {}
+    for a, b in hops:
+        gaps = sorted((s[b] - s[a]) * 1000 for s in stamps.values() if a in s and b in s)
+        if gaps:
+            p50, p99 = gaps[len(gaps) // 2], gaps[int(len(gaps) * 0.99) - 1]
+            out[f"{a}->{b}"] = [round(p50, 1), round(p99, 1)]
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pid: int) -> float:
     """VmHWM of a process: its peak resident set size."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -140,6 +177,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         results["raw"] = asyncio.run(raw_ceiling(broker.bootstrap, args.referrals, referral(0)))
         env = service_env(bootstrap=broker.bootstrap, data_dir=work / "data", prefix="bench-",
                           extra={"LOG_LEVEL": "WARNING",
+                                 # One bench client sends everything: lift its rate limit.
+                                 "INTAKE_RATE_LIMIT_BURST": "100000",
+                                 "INTAKE_RATE_LIMIT_PER_SECOND": "100000",
                                  "NOTIFY_SUBSCRIBERS_FILE": str(work / "none.json")})
         system = RunningSystem(env, work).start()
         try:
@@ -152,6 +192,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             delivered(inbox, {}, 0)
             inbox.clear()
 
+            pids = {n: s.proc.pid for n, s in system.services.items() if s.proc is not None}
+            cpu_before = {n: cpu_seconds(pid) for n, pid in pids.items()}
             t0 = time.monotonic()
             cases = asyncio.run(post_all(url, token, args.referrals, None, args.concurrency))
             arrived = delivered(inbox, cases, args.timeout)
@@ -160,12 +202,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "sent": len(cases), "delivered": len(done),
                 "throughput_per_s": len(done) / (max(done) - t0) if done else 0.0,
             }
+            results["cpu_ms_per_referral"] = {
+                n: round((cpu_seconds(pid) - cpu_before[n]) * 1000 / max(1, len(cases)), 2)
+                for n, pid in pids.items()
+            }
             inbox.clear()
             rated = asyncio.run(post_all(url, token, args.rate_count, args.rate, args.concurrency))
             arrived = delivered(inbox, rated, args.timeout)
             lat = [(arrived[c] - t) * 1000 for c, t in rated.items() if c in arrived]
             results["latency_ms_at_rate"] = {"rate_per_s": args.rate, "count": len(lat),
                                              **(percentiles(lat) if len(lat) > 2 else {})}
+            results["stage_ms_p50_p99"] = stage_breakdown(broker.bootstrap, set(rated), inbox)
             results["peak_rss_mb"] = {
                 name: round(peak_rss_mb(s.proc.pid), 1)
                 for name, s in system.services.items() if s.proc is not None

@@ -16,6 +16,7 @@ class ReceivedCall:
     headers: dict[str, str]
     body: bytes
     received_at: float = 0.0  # time.monotonic() on arrival
+    received_wall: float = 0.0  # time.time() on arrival, to compare with event timestamps
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -43,7 +44,7 @@ class WebhookReceiver:
                     if not failing:
                         headers = {k.lower(): v for k, v in self.headers.items()}
                         receiver.calls.append(
-                            ReceivedCall(self.path, headers, body, time.monotonic())
+                            ReceivedCall(self.path, headers, body, time.monotonic(), time.time())
                         )
                 self.send_response(500 if failing else 200)
                 self.send_header("Content-Length", "0")
