@@ -57,9 +57,9 @@ directory_table = app.Table("routing-directory", key_type=bytes, value_type=byte
 
 
 def changelog_specs() -> tuple[TopicSpec, ...]:
-    """The tables' changelog topics, created up front: a changelog faust creates itself can be
-    missing from the consumer's metadata at first, which makes table writes fail with
-    PartitionsMismatch until the next metadata refresh."""
+    """The tables' changelog topics, to be created before the worker starts."""
+    # A changelog faust creates itself can be missing from the consumer's metadata at first,
+    # which makes table writes fail with PartitionsMismatch until the next metadata refresh.
     compacted = {"cleanup.policy": "compact"}
     return tuple(
         TopicSpec(table.changelog_topic.get_topic_name(), partitions=table.partitions or 4,

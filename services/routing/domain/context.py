@@ -96,7 +96,6 @@ def step_facts(state: CaseRouting, step: PlanStep, loads: LoadView) -> StepFacts
     reviewers = loads.reviewers(
         step.team, ctx.related_case_ids if ctx else [], ctx.patient_pseudonym if ctx else None
     )
-    reviewers.discard("")
     return StepFacts(
         team=step.team,
         desired_skills=frozenset(state.desired_skills.get(step.team, [])),

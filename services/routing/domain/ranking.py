@@ -72,9 +72,8 @@ def rank(
     profile: Profile, load: LoadFigures, working: bool, case: CaseFacts, step: StepFacts,
     tiers: dict[str, int], max_queue: int,
 ) -> tuple[RankKey, CandidateOutcome]:
-    """Score one eligible specialist: relaxation tier first, then fit, then load, then id.
-
-    `tiers` maps each applicable preference to how many relaxations it takes to drop it."""
+    """Score one eligible specialist: relaxation tier first, then fit, then load, then id."""
+    # `tiers` maps each applicable preference to how many relaxations it takes to drop it.
     language_ok = case.language is None or case.language in profile.languages
     skill_fit = len(step.desired_skills & profile.skills) if step.desired_skills else 0
     continuity_ok = not step.continuity or profile.specialist_id in step.continuity

@@ -48,9 +48,9 @@ class PlanStep(_State):
 
 @dataclass(slots=True)
 class CandidateOutcome:
-    """One specialist considered in a decision: excluded (with named reasons) or ranked.
+    """One specialist considered in a decision: excluded (with named reasons) or ranked."""
 
-    A plain dataclass, not a model: a decision writes one per candidate, so it must be cheap."""
+    # A plain dataclass, not a model: a decision writes one per candidate, so it must be cheap.
 
     specialist_id: str
     excluded: list[str] = field(default_factory=list)
