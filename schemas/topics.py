@@ -23,6 +23,8 @@ SLA_EVENTS = "sla.events.v1"  # notify's SLA clocks -> dashboards, escalation
 NOTIFICATION_EVENTS = "notification.events.v1"  # delivery outcomes
 DEAD_LETTERS = "deadletter.v1"  # anything an agent could not process, with the reason
 INTAKE_REGISTRY = "intake.registry.v1"  # compacted: intake's idempotency keys and case states
+ROUTING_LOAD = "routing.load.v1"  # internal: load changes keyed by specialist id
+NOTIFY_COMMANDS = "notify.commands.v1"  # internal: notify's clock ticks and acknowledgements
 
 _COMPACTED = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}
 
@@ -36,4 +38,6 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(NOTIFICATION_EVENTS),
     TopicSpec(DEAD_LETTERS, partitions=1),
     TopicSpec(INTAKE_REGISTRY, partitions=1, config=_COMPACTED),
+    TopicSpec(ROUTING_LOAD),
+    TopicSpec(NOTIFY_COMMANDS),
 )
