@@ -23,6 +23,11 @@ pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
 
 MASTER = "e2e-master-secret"
 REFERRER = "ref-e2e"
+# Patient-identifying values planted in every referral; none may appear in any service log.
+PLANTED = {
+    "name": "Jane Planted", "birth_date": "1961-07-23", "identifier": "943-476-5919",
+    "question": "Zebracorn question text", "report": "Quokkaform report phrase",
+}
 ALWAYS = {"starts_at": "2000-01-01T00:00:00Z", "ends_at": "2099-01-01T00:00:00Z"}
 ANY_TIME = {"weekdays": [0, 1, 2, 3, 4, 5, 6], "start": "00:00:00", "end": "23:59:59"}
 
@@ -41,12 +46,15 @@ def _referral(kind: str) -> dict[str, Any]:
         "referral_id": f"{kind}-{uuid.uuid4().hex[:10]}", "referral_type": "post_surgery",
         "region": "lumbar", "age": 47, "sex": "M",
         "referrer": {"id": "whatever-the-body-says"},
-        "patient": {"pseudonym": f"p-{kind}", "jurisdiction": "GB-ENG", "name": "Jane Planted",
-                    "preferred_language": "en"},
+        "patient": {"pseudonym": f"p-{kind}", "jurisdiction": "GB-ENG", "name": PLANTED["name"],
+                    "birth_date": PLANTED["birth_date"], "preferred_language": "en",
+                    "identifiers": [{"system": "https://fhir.nhs.uk/Id/nhs-number",
+                                     "value": PLANTED["identifier"]}]},
+        "clinical_question": PLANTED["question"],
         "surgeries": [{"procedure": "microdiscectomy", "levels": ["L5-S1"],
                        "weeks_before_referral": 40, "surgeon_id": "surgeon-original",
                        "institution_id": "inst-original"}],
-        "imaging": [{"modality": "mri", "weeks_ago": 2, "report_text": "See findings."}],
+        "imaging": [{"modality": "mri", "weeks_ago": 2, "report_text": PLANTED["report"]}],
     }
     if kind == "ces":
         base["red_flags"] = {"saddle_anaesthesia": True,
@@ -150,6 +158,8 @@ def test_referrals_flow_from_intake_to_specialist_webhooks(
     assert by_case[case_ids["facet"]].triage.urgency in ("routine", "soon")
     assert by_case[case_ids["facet"]].context.referrer_id == REFERRER
 
-    # Patient-identifying data planted in the referral appears in no service's log.
-    for name, text in system.logs().items():
-        assert "Jane Planted" not in text, f"patient name leaked into {name} log"
+    # Patient-identifying data planted in the referrals appears in no service's log.
+    for service, text in system.logs().items():
+        assert text, f"{service} wrote no log at all: the scan would prove nothing"
+        for what, value in PLANTED.items():
+            assert value not in text, f"patient {what} leaked into the {service} log"
