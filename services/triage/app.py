@@ -14,7 +14,7 @@ from services.common.faust_app import bytes_topic, make_app
 from services.common.http import health_router, serve_api_in_worker
 from services.common.logs import get_logger
 from services.common.settings import http_port
-from services.common.worker import readiness
+from services.common.worker import readiness, watch_consumer_lag
 from services.triage.engine import triage_referral
 from services.triage.handlers import triage_case
 
@@ -46,6 +46,8 @@ async def triage_referrals(stream: object) -> None:
         service=SERVICE, source_topic=REFERRAL_EVENTS, handle=_handle, dead_letters=dead_letters,
     )
 
+
+watch_consumer_lag(app, SERVICE)
 
 api = FastAPI(title="spine-router triage", version="1")
 api.include_router(health_router(SERVICE, readiness(app)))

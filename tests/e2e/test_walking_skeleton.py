@@ -158,6 +158,17 @@ def test_referrals_flow_from_intake_to_specialist_webhooks(
     assert by_case[case_ids["facet"]].triage.urgency in ("routine", "soon")
     assert by_case[case_ids["facet"]].context.referrer_id == REFERRER
 
+    # Every service exports Prometheus metrics; none carries a case id or patient data.
+    for service in ("intake", "triage", "routing", "notify"):
+        metrics = httpx.get(f"{system[service].url}/metrics", timeout=5)
+        assert metrics.status_code == 200
+        assert "# TYPE" in metrics.text
+        for case_id in case_ids.values():
+            assert case_id not in metrics.text, f"case id in {service} metrics"
+        assert PLANTED["name"] not in metrics.text
+        if service != "intake":
+            assert 'spine_events_processed_total{' in metrics.text, service
+
     # Patient-identifying data planted in the referrals appears in no service's log.
     for service, text in system.logs().items():
         assert text, f"{service} wrote no log at all: the scan would prove nothing"
