@@ -28,7 +28,9 @@ def _envelope(case_id: str, me: Principal) -> dict[str, object]:
             "occurred_at": datetime.now(UTC), "specialist_id": me.subject}
 
 
-def _status(response: Response, result: CommandResult) -> CommandResult:
+async def _decided(response: Response, gateway: Gateway, command: service.Command) -> CommandResult:
+    """The agent's decision: 200 when decided, 202 while pending (409/404 raise)."""
+    result = await service.decide(gateway=gateway, command=command)
     response.status_code = 200 if result.status == "ok" else 202
     return result
 
@@ -47,24 +49,22 @@ def my_assignments(gateway: Gateway, me: Me) -> list[AssignmentView]:
 async def accept_offer(
     case_id: str, step_id: str, gateway: Gateway, me: Me, response: Response
 ) -> CommandResult:
-    command = AcceptOffer(step_id=step_id, **_envelope(case_id, me))  # type: ignore[arg-type]
-    return _status(response, await service.decide(gateway=gateway, command=command))
+    return await _decided(response, gateway, AcceptOffer(
+        step_id=step_id, **_envelope(case_id, me)))  # type: ignore[arg-type]
 
 
 @router.post("/offers/{case_id}/{step_id}/decline", response_model=CommandResult)
 async def decline_offer(
     case_id: str, step_id: str, body: DeclineBody, gateway: Gateway, me: Me, response: Response
 ) -> CommandResult:
-    command = DeclineOffer(step_id=step_id, reason=body.reason,
-                           **_envelope(case_id, me))  # type: ignore[arg-type]
-    return _status(response, await service.decide(gateway=gateway, command=command))
+    return await _decided(response, gateway, DeclineOffer(
+        step_id=step_id, reason=body.reason, **_envelope(case_id, me)))  # type: ignore[arg-type]
 
 
 @router.post("/assignments/{case_id}/{step_id}/complete", response_model=CommandResult)
 async def complete_assignment(
     case_id: str, step_id: str, body: CompleteBody, gateway: Gateway, me: Me, response: Response
 ) -> CommandResult:
-    command = CompleteAssignment(step_id=step_id, report_text=body.report_text,
-                                 attachment_ref=body.attachment_ref,
-                                 **_envelope(case_id, me))  # type: ignore[arg-type]
-    return _status(response, await service.decide(gateway=gateway, command=command))
+    return await _decided(response, gateway, CompleteAssignment(
+        step_id=step_id, report_text=body.report_text, attachment_ref=body.attachment_ref,
+        **_envelope(case_id, me)))  # type: ignore[arg-type]
