@@ -1,16 +1,12 @@
-"""Routing's internal topic. Not yet in schemas.topics: the lead adds it to ALL_TOPICS."""
+"""Routing's topics: every one is declared in schemas.topics and created up front."""
 
 from __future__ import annotations
 
-from schemas.topics import ALL_TOPICS, TopicSpec
+from schemas.topics import ALL_TOPICS, ROUTING_LOAD, TopicSpec
 
-# Load changes re-keyed by specialist id, so the load table is partitioned by specialist.
-ROUTING_LOAD = "routing.load.v1"
-
-INTERNAL_TOPICS: tuple[TopicSpec, ...] = (TopicSpec(ROUTING_LOAD),)
+__all__ = ["ROUTING_LOAD", "topics_to_ensure"]
 
 
 def topics_to_ensure() -> tuple[TopicSpec, ...]:
-    """Every shared topic plus routing's internal ones (skipping any already listed upstream)."""
-    shared = {spec.name for spec in ALL_TOPICS}
-    return ALL_TOPICS + tuple(s for s in INTERNAL_TOPICS if s.name not in shared)
+    """Every topic the routing worker reads or writes (the shared list includes its own)."""
+    return ALL_TOPICS
