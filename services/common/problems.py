@@ -58,6 +58,12 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in parts) or "(body)"
 
 
+_TITLES = {
+    400: "Bad request", 404: "Not found", 405: "Method not allowed", 406: "Not acceptable",
+    413: "Payload too large", 415: "Unsupported media type", 429: "Too many requests",
+}
+
+
 def install_problem_handlers(api: FastAPI) -> None:
     """Answer every error of `api` as problem+json."""
 
@@ -78,7 +84,7 @@ def install_problem_handlers(api: FastAPI) -> None:
 
     @api.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+        title = _TITLES.get(exc.status_code, "HTTP error")
         return problem(
             exc.status_code, title, str(exc.detail), instance=request.url.path,
             headers=getattr(exc, "headers", None),
