@@ -6,13 +6,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pydantic import TypeAdapter
-
 from schemas.triage import CauseFactor, LikelyCause, SurgeryClass
 from services.triage.engine.rule_table import RuleTable
+from services.triage.engine.trusted import trusted
 
 TOP_CAUSES = 3
-LIKELY_CAUSES = TypeAdapter(list[LikelyCause])
 
 
 @dataclass(slots=True)
@@ -41,20 +39,22 @@ def posterior(features: Sequence[str], surgery_class: SurgeryClass, table: RuleT
         for index, log_m in log_multipliers[feature]:
             scores[index] += log_m
     top = max(scores)  # finite: the table guarantees a positive prior in every class
-    exp = math.exp
-    weights = [exp(s - top) for s in scores]
+    # map over bound float methods: the same IEEE operations (s - top, w / total) as a loop,
+    # without the interpreter overhead of one.
+    weights = list(map(math.exp, map(top.__rsub__, scores)))
     total = math.fsum(weights)
-    probabilities = [w / total for w in weights]
+    probabilities = tuple(map(total.__rtruediv__, weights))
     # A stable sort: ties keep rule-table order, so the ranking is deterministic.
     order = sorted(range(len(probabilities)), key=probabilities.__getitem__, reverse=True)
-    return Posterior(table.causes, tuple(probabilities), tuple(order))
+    return Posterior(table.causes, probabilities, tuple(order))
 
 
 def explain(cause: str, features: Sequence[str], table: RuleTable) -> list[CauseFactor]:
     """The present features that moved this cause, strongest effect first."""
     effects = table.cause_effects[cause]
-    moved = sorted([(e[0], f, e[1]) for f in features if (e := effects.get(f)) is not None])
-    return [factor for _, _, factor in moved]
+    # (strength rank, factor): ranks are distinct per cause, so factors are never compared.
+    moved = sorted([e for f in features if (e := effects.get(f)) is not None])
+    return [factor for _, factor in moved]
 
 
 def likely_causes(
@@ -62,10 +62,15 @@ def likely_causes(
 ) -> tuple[list[LikelyCause], Posterior]:
     """The top causes with their factors, plus the full posterior they were drawn from."""
     post = posterior(features, surgery_class, table)
-    # Validated in one call with prebuilt factors: this is the hot path of every triage.
-    top = LIKELY_CAUSES.validate_python([
-        {"cause": cause, "probability": p, "factors": explain(cause, features, table)}
-        for cause, p in post.ranked(TOP_CAUSES)
-        if p > 0
-    ])
+    causes, probabilities = post.causes, post.probabilities
+    top = []
+    for index in post.order[:TOP_CAUSES]:
+        probability = probabilities[index]
+        if probability <= 0:
+            break  # ranked: every later cause is impossible too
+        cause = causes[index]
+        top.append(trusted(
+            LikelyCause, cause=cause, probability=probability,
+            factors=explain(cause, features, table),
+        ))
     return top, post

@@ -19,6 +19,7 @@ from schemas.triage import (
     StartBackScore,
     WaddellScore,
 )
+from services.triage.engine.trusted import trusted
 
 SECTION_MAX = 5
 SECTION_COUNT = 10
@@ -83,7 +84,7 @@ def score_start_back(answers: StartBack) -> StartBackScore:
         band = "low"
     else:
         band = "medium"
-    return StartBackScore(total=total, psychosocial_subscale=subscale, band=band)
+    return trusted(StartBackScore, total=total, psychosocial_subscale=subscale, band=band)
 
 
 def _answered_sections(sections: Sequence[int | None], field: str) -> list[int]:
@@ -101,8 +102,8 @@ def score_odi(sections: Sequence[int | None]) -> OdiScore | None:
     if not answered:
         return None
     percent = sum(answered) / (SECTION_MAX * len(answered)) * 100
-    return OdiScore(
-        percent=round(percent, 2), sections_answered=len(answered),
+    return trusted(
+        OdiScore, percent=round(percent, 2), sections_answered=len(answered),
         band=_band(percent, ODI_BANDS, ODI_TOP_BAND),
     )
 
@@ -113,8 +114,8 @@ def score_ndi(items: Sequence[int | None]) -> NdiScore | None:
     if not answered:
         return None
     raw = sum(answered) * SECTION_COUNT / len(answered)
-    return NdiScore(
-        raw=round(raw, 2), percent=round(raw * 2, 2), items_answered=len(answered),
+    return trusted(
+        NdiScore, raw=round(raw, 2), percent=round(raw * 2, 2), items_answered=len(answered),
         band=_band(raw, NDI_BANDS, NDI_TOP_BAND),
     )
 
@@ -129,9 +130,11 @@ def score_nrs(symptoms: Symptoms) -> NrsScore | None:
     back, limb = symptoms.nrs_back, symptoms.nrs_limb
     if back is None and limb is None:
         return None
-    return NrsScore(
-        back=back, limb=limb,
+    return trusted(
+        NrsScore,
+        back=back,
         back_band=None if back is None else nrs_band(back, "symptoms.nrs_back"),
+        limb=limb,
         limb_band=None if limb is None else nrs_band(limb, "symptoms.nrs_limb"),
     )
 
@@ -142,21 +145,22 @@ def score_waddell(signs: Waddell) -> WaddellScore:
     assessed = signs.overreaction is not None
     count = four + int(bool(signs.overreaction))
     threshold = WADDELL_CUTOFF if assessed else WADDELL_CUTOFF_WITHOUT_OVERREACTION
-    return WaddellScore(
-        positive_categories=count, overreaction_assessed=assessed, threshold=threshold,
-        significant=count >= threshold,
+    return trusted(
+        WaddellScore, positive_categories=count, overreaction_assessed=assessed,
+        threshold=threshold, significant=count >= threshold,
     )
 
 
 def score_dn4(score: int) -> Dn4Score:
     """DN4 >= 4 of 10: neuropathic pain likely."""
     value = _check_int(score, "instruments.dn4", 0, DN4_MAX)
-    return Dn4Score(score=value, likely_neuropathic=value >= DN4_NEUROPATHIC)
+    return trusted(Dn4Score, score=value, likely_neuropathic=value >= DN4_NEUROPATHIC)
 
 
 def score_instruments(instruments: Instruments, symptoms: Symptoms) -> InstrumentScores:
     """Score every instrument the referral carries; absent ones stay None."""
-    return InstrumentScores(
+    return trusted(
+        InstrumentScores,
         start_back=score_start_back(instruments.start_back) if instruments.start_back else None,
         odi=None if instruments.odi_sections is None else score_odi(instruments.odi_sections),
         nrs=score_nrs(symptoms),

@@ -84,9 +84,9 @@ class RuleTable:
     log_priors: Mapping[SurgeryClass, tuple[float, ...]]
     # feature -> ((cause index, ln multiplier), ...)
     log_multipliers: Mapping[str, tuple[tuple[int, float], ...]]
-    # cause -> feature -> (-|ln multiplier|, factor): ascending order = strongest first; the
-    # factors are immutable models built once, so a result can share them
-    cause_effects: Mapping[str, Mapping[str, tuple[float, CauseFactor]]]
+    # cause -> feature -> (rank, factor): rank 0 is the strongest effect (largest |ln m|, ties by
+    # feature id); the factors are immutable models built once, so a result can share them
+    cause_effects: Mapping[str, Mapping[str, tuple[int, CauseFactor]]]
 
 
 def _require(ok: bool, message: str) -> None:
@@ -153,6 +153,19 @@ def _multipliers(raw: Any, causes: tuple[str, ...]) -> dict[str, dict[str, float
     return table
 
 
+def _cause_effects(
+    cause: str, multipliers: Mapping[str, Mapping[str, float]]
+) -> dict[str, tuple[int, CauseFactor]]:
+    moved = sorted(
+        (-abs(math.log(mults[cause])), feature, mults[cause])
+        for feature, mults in multipliers.items() if mults.get(cause, 1.0) != 1.0
+    )
+    return {
+        feature: (rank, CauseFactor(feature=feature, multiplier=multiplier))
+        for rank, (_, feature, multiplier) in enumerate(moved)
+    }
+
+
 def parse_rule_table(raw: Any) -> RuleTable:
     """Validate a parsed YAML document and build the rule table; ValueError names the bad key."""
     _require(isinstance(raw, dict), "document must be a mapping")
@@ -179,16 +192,7 @@ def parse_rule_table(raw: Any) -> RuleTable:
             feature: tuple((index[c], math.log(m)) for c, m in mults.items() if m != 1)
             for feature, mults in multipliers.items()
         },
-        cause_effects={
-            cause: {
-                feature: (
-                    -abs(math.log(mults[cause])),
-                    CauseFactor(feature=feature, multiplier=mults[cause]),
-                )
-                for feature, mults in multipliers.items() if mults.get(cause, 1.0) != 1.0
-            }
-            for cause in causes
-        },
+        cause_effects={cause: _cause_effects(cause, multipliers) for cause in causes},
     )
 
 

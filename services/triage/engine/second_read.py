@@ -7,6 +7,7 @@ import re
 from schemas.triage import SecondRead, SecondReadRecommendation, Urgency
 from services.triage.engine.picture import ClinicalPicture
 from services.triage.engine.rule_table import Thresholds
+from services.triage.engine.trusted import trusted
 
 CANNOT = r"can(?:not|'t|\s+not)"
 # Canonical term -> pattern; longer phrases first so "cannot be ruled out" wins over parts.
@@ -117,7 +118,7 @@ def second_read(p: ClinicalPicture, urgency: Urgency, t: Thresholds) -> SecondRe
         recommendation = "priority_24h"
     else:
         recommendation = "standard_24_72h"
-    return SecondRead(
-        recommendation=recommendation, matched_phrases=terms,
+    return trusted(
+        SecondRead, recommendation=recommendation, matched_phrases=terms,
         also_recommended=also_recommended(p, t),
     )

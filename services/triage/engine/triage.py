@@ -12,6 +12,7 @@ from services.triage.engine.picture import build_picture
 from services.triage.engine.rule_table import RuleTable, rule_table
 from services.triage.engine.second_read import second_read
 from services.triage.engine.teams import considered_causes, must_exclude, plan_teams
+from services.triage.engine.trusted import trusted
 from services.triage.engine.urgency import final_urgency, fire_urgency_rules
 
 
@@ -41,7 +42,8 @@ def triage_referral(referral: Referral, table: RuleTable | None = None) -> Triag
         second_read_recommended=read.recommendation in ("priority_24h", "standard_24_72h"),
         table=table,
     )
-    return TriageResult(
+    return trusted(
+        TriageResult,
         urgency=urgency,
         fired_rules=fired,
         instruments=scores,

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from schemas.triage import URGENCY_ORDER, FiredRule, Urgency
 from services.triage.engine.picture import ClinicalPicture
 from services.triage.engine.rule_table import Thresholds
+from services.triage.engine.trusted import trusted
 
 Hit = tuple[Urgency, str] | None
 NEW_BLADDER_CHANGE = frozenset({"new_altered_sensation_or_hesitancy", "retention_or_incontinence"})
@@ -197,7 +198,7 @@ def fire_urgency_rules(p: ClinicalPicture, t: Thresholds) -> list[FiredRule]:
     for rule_id, rule in URGENCY_RULES:
         hit = rule(p, t)
         if hit is not None:
-            fired.append(FiredRule(rule_id=rule_id, level=hit[0], reason=hit[1]))
+            fired.append(trusted(FiredRule, rule_id=rule_id, level=hit[0], reason=hit[1]))
     return fired
 
 
