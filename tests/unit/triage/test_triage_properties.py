@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.referral import Referral
-from schemas.triage import URGENCY_ORDER
+from schemas.triage import URGENCY_ORDER, TriageResult
 from services.triage.engine import rule_table, triage_referral
 from services.triage.engine.causes import posterior
 from services.triage.engine.features import FEATURE_IDS, fired_features
@@ -106,3 +106,13 @@ def test_emergency_means_emergency_pathway_only(referral: Referral) -> None:
     else:
         assert result.required_teams
         assert not set(result.required_teams) & set(result.optional_teams)
+
+
+@settings(max_examples=300, deadline=None)
+@given(referrals())
+def test_every_result_passes_the_contract_the_engine_skips(referral: Referral) -> None:
+    # The engine builds results without validation (engine/trusted.py); the contract must agree.
+    result = triage_referral(referral)
+    assert TriageResult.model_validate(result.model_dump()) == result
+    printed = result.model_dump_json()
+    assert TriageResult.model_validate_json(printed).model_dump_json() == printed
