@@ -11,7 +11,6 @@ import uuid
 from datetime import UTC, datetime
 
 import faust
-import httpx
 from fastapi import FastAPI
 
 from schemas import topics
@@ -19,11 +18,12 @@ from schemas.dead_letter import DeadLettered
 from schemas.envelope import Event
 from schemas.notifications import NotificationDelivered, NotificationFailed
 from schemas.registry import parse_event
+from schemas.topics import TopicSpec
 from services.common.consume import Parser, dead_letter_topic, process_events, send_event
 from services.common.faust_app import bytes_topic, make_app
 from services.common.http import health_router, serve_api_in_worker
 from services.common.logs import get_logger
-from services.common.metrics import CONSUMER_LAG
+from services.common.metrics import CONSUMER_LAG, EVENTS_SENT
 from services.common.problems import install_problem_handlers
 from services.common.settings import kafka_bootstrap
 from services.common.worker import readiness
@@ -36,6 +36,7 @@ from services.notify.directory import DirectoryCache
 from services.notify.domain.commands import NOTIFY_COMMANDS, CheckClocks, parse_command
 from services.notify.http_api import build_escalation_router
 from services.notify.processor import NotifyProcessor
+from services.notify.publishing import Publisher, Sendable
 from services.notify.subscribers import Recipients, load_subscribers
 
 SERVICE = "notify"
@@ -65,7 +66,7 @@ recipients = Recipients(load_subscribers(settings.subscribers_file), directory,
                         master_secret=settings.master_secret,
                         directory_ready=lambda: directory.loaded)
 live = LiveFeed()
-http_client = httpx.AsyncClient(timeout=settings.retry.timeout_seconds, follow_redirects=False)
+poster = WebhookPoster(timeout_seconds=settings.retry.timeout_seconds)
 
 
 def owned_partitions() -> set[int]:
@@ -79,26 +80,44 @@ def is_owned(partition: int | None) -> bool:
     return partition is None or partition in owned_partitions()
 
 
-async def publish(event: Event) -> None:
-    """Send a produced event to its topic and wait for the broker's acknowledgement."""
+def topic_for(event: Event) -> faust.TopicT:
+    """Where a produced event goes: outcomes, dead letters, or the SLA topic."""
     if isinstance(event, (NotificationDelivered, NotificationFailed)):
-        topic = notification_topic
-    elif isinstance(event, DeadLettered):
-        topic = dead_letters
-    else:
-        topic = sla_topic
-    await send_event(topic, event, wait=True)
+        return notification_topic
+    if isinstance(event, DeadLettered):
+        return dead_letters
+    return sla_topic
 
 
+def _count_sent(topic: Sendable) -> None:
+    channel: faust.TopicT = topic  # type: ignore[assignment]
+    EVENTS_SENT.labels(service=channel.app.conf.id, topic=channel.get_topic_name()).inc()
+
+
+publisher = Publisher(topic_for, on_sent=_count_sent)
 dispatcher = Dispatcher(
-    post=WebhookPoster(http_client), resolver=recipients, retry=settings.retry, publish=publish,
+    post=poster, resolver=recipients, retry=settings.retry, publish=publisher.in_flow,
     clock=utc_now, owns=lambda note: is_owned(note.partition),
     concurrency=settings.delivery_concurrency,
 )
 processor = NotifyProcessor(
     cases=cases, summaries=summaries, policy=settings.policy, contacts=recipients,
-    clock=utc_now, publish=publish, submit=dispatcher.submit, live=live.publish,
+    clock=utc_now, publish=publisher.acknowledged, submit=dispatcher.submit, live=live.publish,
 )
+
+
+def changelog_topics() -> tuple[TopicSpec, ...]:
+    """The tables' changelog topics, as faust would declare them (compacted, case-partitioned).
+
+    Created before the worker starts (see __main__): a changelog faust creates itself can be
+    missing from the consumer's first metadata snapshot, and then every table write of the
+    process fails with PartitionsMismatch ("changelog has 0 partitions").
+    """
+    return tuple(
+        TopicSpec(table.changelog_topic.get_topic_name(), partitions=topics.CASE_PARTITIONS,
+                  config={"cleanup.policy": "compact"})
+        for table in (cases, summaries)
+    )
 recovered = {"done": False}
 
 
@@ -165,7 +184,7 @@ async def follow_directory() -> None:
 @app.on_before_shutdown.connect  # type: ignore[misc,arg-type]
 async def _stop_delivery(app: faust.App, **kwargs: object) -> None:
     await dispatcher.close()
-    await http_client.aclose()
+    await poster.close()
 
 
 async def send_command(command: Event) -> None:

@@ -1,13 +1,25 @@
 """The agents' code path: table row in, domain, events out, outbox to the dispatcher.
 
 Kept free of faust so agent-level tests drive exactly this code with dict tables and fakes.
+Rows are parsed once per change (services.notify.rows) and written only when their bytes
+change, so an event that changes nothing costs no JSON and no changelog message.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    MutableMapping,
+    Sequence,
+)
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,6 +32,7 @@ from services.notify.domain.handlers import apply_event
 from services.notify.domain.outbox import Notification
 from services.notify.domain.policy import NotifyPolicy
 from services.notify.domain.state import CaseState, Contacts
+from services.notify.rows import DEFAULT_MAX_CACHED, ParsedRows
 
 log = logging.getLogger("spine.notify")
 
@@ -64,78 +77,95 @@ class DueIndex:
         return len(self._due)
 
 
+class CaseLocks:
+    """One handler at a time per case: agents of different topics interleave where one awaits."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, case_id: str) -> AsyncIterator[None]:
+        """Wait for the case, keep it for the block; the lock is dropped once nobody wants it."""
+        lock, users = self._held.get(case_id) or self._held.setdefault(
+            case_id, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if not users[0]:
+                del self._held[case_id]
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+
 class NotifyProcessor:
     """Applies consumed events to the case table and hands new notifications to delivery."""
 
     def __init__(
         self, *, cases: MutableMapping[str, bytes], summaries: MutableMapping[str, bytes],
         policy: NotifyPolicy, contacts: Contacts, clock: Callable[[], datetime],
-        publish: Callable[[Event], Awaitable[None]], submit: Callable[[Notification], None],
-        live: Callable[[Event], None] = lambda event: None,
+        publish: Callable[[Sequence[Event]], Awaitable[None]],
+        submit: Callable[[Notification], None],
+        live: Callable[[Event], None] = lambda event: None, max_cached: int = DEFAULT_MAX_CACHED,
     ) -> None:
         self.cases, self.summaries = cases, summaries
         self.policy, self.contacts, self.clock = policy, contacts, clock
         self.publish, self.submit, self.live = publish, submit, live
         self.index = DueIndex()
-        self._parsed: dict[str, tuple[bytes, casefile.CaseSummary]] = {}
+        self.states = ParsedRows(cases, CaseState.from_json, max_cached=max_cached)
+        self.views = ParsedRows(summaries, casefile.CaseSummary.model_validate_json,
+                                max_cached=max_cached)
+        self.locks = CaseLocks()
 
     def state_of(self, case_id: str) -> CaseState | None:
         """The case's row, parsed."""
-        raw = self.cases.get(case_id)
-        return CaseState.from_json(raw) if raw else None
+        return self.states.get(case_id)
 
     async def handle(self, event: Event, meta: EventMeta) -> None:
-        """One consumed event: SLA events are published before the row is written, so a crash
+        """One consumed event: SLA events are acknowledged before the row is written, so a crash
         in between re-raises them (same ids) rather than forgetting them."""
-        raw = self.cases.get(event.case_id)
-        state = CaseState.from_json(raw) if raw else None
-        out = apply_event(state, event, policy=self.policy, contacts=self.contacts,
-                          now=self.clock(), partition=meta.partition)
+        async with self.locks.hold(event.case_id):  # the row must not change while we publish
+            state = self.states.get(event.case_id)
+            out = apply_event(state, event, policy=self.policy, contacts=self.contacts,
+                              now=self.clock(), partition=meta.partition)
+            if out.events:
+                await self.publish(out.events)
+            if out.state is not state:  # our own SLA events come back too and change nothing
+                self.states.put(event.case_id, out.state)
+        self.index.update(out.state)
         for produced in out.events:
-            await self.publish(produced)
             if isinstance(produced, _SLA_TYPES):
                 metrics.SLA_EVENTS.labels(produced.event_type, produced.clock,
                                           produced.urgency).inc()
-        updated = out.state.to_json().encode()
-        if updated != raw:  # our own SLA events come back too and change nothing
-            self.cases[event.case_id] = updated
-        self.index.update(out.state)
         for note in out.notifications:
             metrics.NOTIFICATIONS_QUEUED.labels(note.audience, note.kind).inc()
             self.submit(note)
         for reason in out.skipped:
             metrics.NOTIFICATIONS_SKIPPED.labels(reason.split(":", 1)[0]).inc()
-            log.info("notification skipped", extra={"case_id": event.case_id, "reason": reason})
+            log.debug("notification skipped", extra={"case_id": event.case_id, "reason": reason})
         if not isinstance(event, CheckClocks):  # ticks would only flood the timeline
             self._fold_summary(event)
 
     def _fold_summary(self, event: Event) -> None:
-        raw = self.summaries.get(event.case_id)
-        before = casefile.CaseSummary.model_validate_json(raw) if raw else None
+        before = self.views.get(event.case_id)
         after = casefile.apply_event(before, event)
         if after is not before:
-            self.summaries[event.case_id] = after.model_dump_json().encode()
+            self.views.put(event.case_id, after)
         self.live(event)
 
     def summary_views(self) -> Iterator[casefile.CaseSummary]:
         """Every case summary this worker holds (the dashboard's source), parsed once each."""
-        for case_id, raw in list(self.summaries.items()):
-            if not raw:
-                continue
-            cached = self._parsed.get(case_id)
-            if cached is None or cached[0] != raw:
-                cached = (raw, casefile.CaseSummary.model_validate_json(raw))
-                self._parsed[case_id] = cached
-            yield cached[1]
+        for _, summary in self.views.items():
+            yield summary
 
     def rescan(self, owned: Callable[[int | None], bool]) -> int:
         """Rebuild the due index, resubmit pending deliveries and count clocks; returns pending."""
         clocks: Counter[tuple[str, str, str]] = Counter()
         pending = 0
-        for raw in list(self.cases.values()):
-            if not raw:
-                continue
-            state = CaseState.from_json(raw)
+        for _, state in self.states.items():
             if not owned(state.partition):
                 continue
             self.index.update(state)

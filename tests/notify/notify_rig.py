@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from schemas.envelope import Event
@@ -45,8 +46,8 @@ class AgentRig:
         )
         self.offset = 0
 
-    async def _publish(self, event: Event) -> None:
-        self.published.append(event)
+    async def _publish(self, events: Sequence[Event]) -> None:
+        self.published.extend(events)
 
     async def feed(self, event: Event, topic: str = "routing.events.v1") -> None:
         """Deliver one event to the agent, as process_events would."""

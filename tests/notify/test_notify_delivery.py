@@ -5,17 +5,25 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-import httpx
+from aiohttp import web
 
 from schemas.dead_letter import DeadLettered
 from schemas.envelope import Event
 from schemas.notifications import NotificationDelivered, NotificationFailed
+from scripts.localsystem import free_port
+from scripts.webhook_inbox import WebhookReceiver
 from services.notify.delivery.dispatcher import Dispatcher
 from services.notify.delivery.retry import RetryPolicy, backoff_delay
 from services.notify.delivery.signing import verify
-from services.notify.delivery.webhook import AttemptResult, Endpoint, WebhookPoster
+from services.notify.delivery.webhook import (
+    MAX_RESPONSE_BYTES,
+    AttemptResult,
+    Endpoint,
+    WebhookPoster,
+)
 from services.notify.domain.outbox import Notification, notification_id, webhook_body
 from tests.unit.notify.notify_builders import T0
 
@@ -204,34 +212,80 @@ def test_backoff_is_full_jitter_capped() -> None:
 
 
 async def test_webhook_is_signed_and_keyed_by_notification_id() -> None:
-    seen: list[httpx.Request] = []
-
-    def receiver(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(204)
-
-    async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
-        poster = WebhookPoster(client, wall_clock=lambda: 1_800_000_000.0)
+    receiver = WebhookReceiver()
+    poster = WebhookPoster(wall_clock=lambda: 1_800_000_000.0)
+    try:
         n = note(7)
-        result = await poster(Endpoint("http://hooks/spec-1", SECRET), n)
+        result = await poster(Endpoint(f"{receiver.base_url}/hooks/spec-1", SECRET), n)
+    finally:
+        await poster.close()
+        receiver.close()
     assert result.ok
-    request = seen[0]
-    assert request.headers["idempotency-key"] == n.notification_id
-    assert request.headers["x-timestamp"] == "1800000000"
-    assert verify(SECRET, "1800000000", request.content, request.headers["x-signature"],
+    call = receiver.calls[0]
+    assert call.path == "/hooks/spec-1"
+    assert call.headers["idempotency-key"] == n.notification_id
+    assert call.headers["x-timestamp"] == "1800000000"
+    assert call.body == webhook_body(n)
+    assert verify(SECRET, "1800000000", call.body, call.headers["x-signature"],
                   now=1_800_000_100.0)
-    assert not verify(b"other", "1800000000", request.content, request.headers["x-signature"],
+    assert not verify(b"other", "1800000000", call.body, call.headers["x-signature"],
                       now=1_800_000_100.0)
-    assert json.loads(request.content)["sequence"] == 7
+    assert json.loads(call.body)["sequence"] == 7
 
 
 async def test_network_errors_are_reported_as_retryable_results() -> None:
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("refused", request=request)
+    poster = WebhookPoster(timeout_seconds=5)
+    try:  # nobody listens on a port just handed out and released
+        result = await poster(Endpoint(f"http://127.0.0.1:{free_port()}/x", SECRET), note(1))
+    finally:
+        await poster.close()
+    assert not result.ok and result.status_code is None
+    assert result.describe() == "ClientConnectorError"
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as client:
-        result = await WebhookPoster(client)(Endpoint("http://hooks/x", SECRET), note(1))
-    assert not result.ok and result.status_code is None and result.describe() == "ConnectError"
+
+async def _serve(handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+                 ) -> tuple[web.AppRunner, str]:
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    return runner, f"http://127.0.0.1:{port}"
+
+
+async def test_posts_to_one_receiver_reuse_a_keep_alive_connection() -> None:
+    peers: list[object] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        peers.append(request.transport.get_extra_info("peername") if request.transport else None)
+        return web.Response(status=204, text="")
+
+    runner, url = await _serve(handler)
+    poster = WebhookPoster()
+    try:
+        results = [await poster(Endpoint(f"{url}/hooks/spec-1", SECRET), note(seq))
+                   for seq in (1, 2, 3)]
+    finally:
+        await poster.close()
+        await runner.cleanup()
+    assert [r.status_code for r in results] == [204, 204, 204]
+    assert len(peers) == 3 and len(set(peers)) == 1  # one client port: one connection
+
+
+async def test_a_long_response_body_is_not_read_to_the_end() -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(status=503, body=b"x" * (MAX_RESPONSE_BYTES * 4))
+
+    runner, url = await _serve(handler)
+    poster = WebhookPoster()
+    try:
+        result = await poster(Endpoint(f"{url}/hooks/spec-1", SECRET), note(1))
+    finally:
+        await poster.close()
+        await runner.cleanup()
+    assert result.status_code == 503 and result.describe() == "HTTP 503"
 
 
 async def test_a_case_moved_to_another_worker_stops_retrying_and_can_come_back() -> None:

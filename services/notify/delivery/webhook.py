@@ -1,4 +1,9 @@
-"""One signed webhook POST with httpx; the outcome is data, never an exception."""
+"""One signed webhook POST with aiohttp; the outcome is data, never an exception.
+
+aiohttp, not httpx: per request httpx spent ~1.2 ms of CPU here (its connection pool scans
+every connection for every queued request, and the `sniffio` import it retries fails on each
+lock set-up) against ~0.1-0.3 ms for aiohttp, which faust already depends on.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import httpx
+import aiohttp
 
 from services.notify.delivery.signing import sign
 from services.notify.domain.outbox import Notification, webhook_body
@@ -51,19 +56,49 @@ def signed_headers(
     }
 
 
-class WebhookPoster:
-    """Posts notifications with a shared httpx.AsyncClient (connection reuse per receiver)."""
+MAX_RESPONSE_BYTES = 64 * 1024  # read to the end so the connection is reused, but no further
 
-    def __init__(self, client: httpx.AsyncClient, wall_clock: Callable[[], float] = time.time):
-        self._client = client
+
+class WebhookPoster:
+    """Posts notifications over one aiohttp session: keep-alive connections reused per receiver."""
+
+    def __init__(
+        self, *, timeout_seconds: float = 10.0, wall_clock: Callable[[], float] = time.time
+    ) -> None:
+        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._wall_clock = wall_clock
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        # Created on first use: a session belongs to the event loop that is running then.
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout, trust_env=True)
+        return self._session
 
     async def __call__(self, endpoint: Endpoint, note: Notification) -> AttemptResult:
         body = webhook_body(note)
         headers = signed_headers(endpoint, note, body, str(int(self._wall_clock())))
         started = time.perf_counter()
         try:
-            response = await self._client.post(endpoint.url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
+            async with self._client().post(endpoint.url, data=body, headers=headers,
+                                           allow_redirects=False) as response:
+                await _drain(response)
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
             return AttemptResult(None, type(exc).__name__, time.perf_counter() - started)
-        return AttemptResult(response.status_code, None, time.perf_counter() - started)
+        return AttemptResult(status, None, time.perf_counter() - started)
+
+    async def close(self) -> None:
+        """Close the pooled connections."""
+        if self._session is not None:
+            await self._session.close()
+
+
+async def _drain(response: aiohttp.ClientResponse) -> None:
+    """Read the (ignored) body so the connection goes back to the pool; drop it if too long."""
+    seen = 0
+    async for chunk in response.content.iter_any():
+        seen += len(chunk)
+        if seen > MAX_RESPONSE_BYTES:
+            response.close()
+            return

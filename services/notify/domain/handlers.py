@@ -44,16 +44,20 @@ def apply_event(
     state: CaseState | None, event: Event, *, policy: NotifyPolicy, contacts: Contacts,
     now: datetime, partition: int | None = None,
 ) -> Outcome:
-    """The case after `event`, plus what to publish; a redelivered event changes nothing."""
-    current = (state or CaseState(case_id=event.case_id)).model_copy(deep=True)
+    """The case after `event`, plus what to publish; a redelivered event changes nothing.
+
+    The input state is never modified; when nothing changes, the outcome holds that same object.
+    """
+    handler = _HANDLERS.get(type(event))
+    moved = partition is not None and (state is None or state.partition != partition)
+    if state is not None and not moved and (handler is None or event.event_id in state.applied):
+        return Outcome(state=state)  # e.g. our own SLA events read back, or a redelivery
+    current = state.working_copy() if state is not None else CaseState(case_id=event.case_id)
     if partition is not None:
         current.partition = partition
     out = Outcome(state=current)
-    if event.event_id in current.applied:
+    if handler is None or event.event_id in current.applied:
         return out
-    handler = _HANDLERS.get(type(event))
-    if handler is None:
-        return out  # e.g. our own SLA events read back, or plan steps released
     handler(out, event, Context(policy=policy, contacts=contacts, now=now))
     if not isinstance(event, (CheckClocks, NotificationDelivered, NotificationFailed)):
         # Ticks and outcomes are idempotent by state; remembering them would crowd out real ids.

@@ -52,6 +52,21 @@ class CaseState(BaseModel):
         """The table value."""
         return self.model_dump_json()
 
+    def working_copy(self) -> CaseState:
+        """A copy handlers may change: containers and mutable steps are its own.
+
+        Clocks, chains and notifications are frozen, so sharing them is safe; a deep copy
+        cost more than the rest of handling an event put together.
+        """
+        return self.model_copy(update={
+            "waiting_for": list(self.waiting_for),
+            "steps": {key: step.model_copy() for key, step in self.steps.items()},
+            "clocks": dict(self.clocks),
+            "chains": dict(self.chains),
+            "outbox": list(self.outbox),
+            "applied": list(self.applied),
+        })
+
     @classmethod
     def from_json(cls, raw: str | bytes) -> CaseState:
         """Parse a table value."""

@@ -47,6 +47,18 @@ class FakeContacts:
         return referrer_id in self.referrers
 
 
+class CountingTable(dict[str, bytes]):
+    """A dict table that counts writes (each write is one changelog message in faust)."""
+
+    def __init__(self, rows: dict[str, bytes] | None = None) -> None:
+        super().__init__(rows or {})
+        self.writes = 0
+
+    def __setitem__(self, key: str, value: bytes) -> None:
+        self.writes += 1
+        super().__setitem__(key, value)
+
+
 class CaseFlow:
     """Events of one case with deterministic ids, the way the other services would emit them."""
 

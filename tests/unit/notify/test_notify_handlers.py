@@ -177,3 +177,30 @@ def test_warning_event_ids_survive_a_replay() -> None:
     assert [e.event_id for e in first.events] == [e.event_id for e in second.events]
     assert isinstance(first.events[0], SlaWarningRaised)
     assert not any(isinstance(e, SlaBreached) for e in first.events)
+
+
+def test_applying_an_event_never_changes_the_state_it_was_given() -> None:
+    h, flow = Harness(), CaseFlow()
+    events = [flow.received(at(0), missing=("mri",)), flow.received(at(1), revision=2),
+              flow.triaged(at(2)), flow.offered(at(3)), flow.tick(at(95)), flow.tick(at(125)),
+              flow.declined(at(126)), flow.offered(at(127), specialist="spec-2"),
+              flow.accepted(at(130), specialist="spec-2"), flow.ack(at(131)),
+              flow.step_completed(at(200), specialist="spec-2"), flow.case_completed(at(201))]
+    for event in events:
+        before = h.state.model_dump_json() if h.state is not None else None
+        given = h.state
+        out = h.apply(event)
+        if given is not None:
+            assert given.model_dump_json() == before, type(event).__name__
+            assert out.state is given or out.state.steps is not given.steps
+
+
+def test_an_event_that_changes_nothing_returns_the_same_state_object() -> None:
+    h, flow = Harness(), CaseFlow()
+    offer = flow.offered(at(0))
+    first = h.apply(offer).state
+    assert h.apply(offer).state is first  # redelivered
+    warning = SlaWarningRaised(event_id="w", case_id="case-1", occurred_at=at(90),
+                               clock="acceptance", step_id="s1", urgency="urgent",
+                               deadline=at(120), elapsed_fraction=0.75)
+    assert h.apply(warning).state is first  # our own SLA event read back

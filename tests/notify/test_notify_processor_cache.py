@@ -1,0 +1,108 @@
+"""The processor's parsed-row cache and per-case turns: fast, and never at the cost of the table."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from schemas.envelope import Event
+from schemas.sla import SlaWarningRaised
+from services.notify.casefile import CaseSummary
+from services.notify.domain.state import CaseState
+from tests.notify.notify_rig import AgentRig
+from tests.unit.notify.notify_builders import CaseFlow, CountingTable
+
+ROUTING, REFERRALS, SLA = "routing.events.v1", "referral.events.v1", "sla.events.v1"
+
+
+async def _life_of_a_case(rig: AgentRig, flow: CaseFlow) -> list[tuple[Event, str]]:
+    """Feed a case from referral to a breach and back; returns every (event, topic) fed."""
+    fed = [(flow.received(rig.clock()), REFERRALS), (flow.triaged(rig.clock()), "case.triaged.v1"),
+           (flow.offered(rig.clock()), ROUTING)]
+    for event, topic in fed:
+        await rig.feed(event, topic=topic)
+    await rig.run_minutes(range(0, 130))
+    for event in list(rig.published):  # notify reads its own SLA events back from Kafka
+        await rig.feed(event, topic=SLA)
+        fed.append((event, SLA))
+    rig.clock.set_minutes(131)
+    accepted = flow.accepted(rig.clock())
+    await rig.feed(accepted)
+    fed.append((accepted, ROUTING))
+    return fed
+
+
+async def test_cached_rows_always_equal_the_table_rows() -> None:
+    rig, flow = AgentRig(), CaseFlow()
+    await _life_of_a_case(rig, flow)
+    cached_state = rig.processor.states.cached("case-1")
+    cached_summary = rig.processor.views.cached("case-1")
+    assert cached_state == CaseState.from_json(rig.cases["case-1"])
+    assert cached_summary == CaseSummary.model_validate_json(rig.summaries["case-1"])
+    assert cached_state is not None and cached_state.clocks["s1:acceptance"].status == "met"
+
+
+async def test_a_redelivered_event_writes_nothing_publishes_nothing_sends_nothing() -> None:
+    cases, summaries = CountingTable(), CountingTable()
+    rig, flow = AgentRig(cases=cases, summaries=summaries), CaseFlow()
+    fed = await _life_of_a_case(rig, flow)
+    writes, published, submitted = cases.writes + summaries.writes, len(rig.published), len(
+        rig.submitted)
+    for event, topic in fed:
+        await rig.feed(event, topic=topic)
+    assert cases.writes + summaries.writes == writes
+    assert (len(rig.published), len(rig.submitted)) == (published, submitted)
+
+
+async def test_events_that_change_nothing_write_no_case_row() -> None:
+    cases = CountingTable()
+    rig, flow = AgentRig(cases=cases), CaseFlow()
+    await rig.feed(flow.offered(rig.clock()))
+    writes = cases.writes
+    rig.clock.set_minutes(10)
+    await rig.feed(flow.tick(rig.clock()), topic="notify.commands.v1")  # nothing due yet
+    assert cases.writes == writes
+
+
+async def test_a_row_restored_behind_the_cache_is_the_one_the_next_event_sees() -> None:
+    rig, flow = AgentRig(), CaseFlow()
+    await rig.feed(flow.offered(rig.clock()))
+    restored = CaseState.from_json(rig.cases["case-1"]).model_copy(update={"closed": True})
+    rig.cases["case-1"] = restored.to_json().encode()  # e.g. a newer row from the changelog
+    rig.clock.set_minutes(5)
+    await rig.feed(flow.accepted(rig.clock()))
+    state = rig.processor.state_of("case-1")
+    assert state is not None and state.closed and "s1:turnaround" in state.clocks
+
+
+class GatedRig(AgentRig):
+    """A rig whose broker holds every SLA acknowledgement until the test opens the gate."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.waiting = asyncio.Event()
+
+    async def _publish(self, events: Sequence[Event]) -> None:
+        self.waiting.set()
+        await self.gate.wait()
+        await super()._publish(events)
+
+
+async def test_an_event_waits_while_another_of_its_case_awaits_an_acknowledgement() -> None:
+    rig, flow = GatedRig(), CaseFlow()
+    await rig.feed(flow.offered(rig.clock()))
+    rig.clock.set_minutes(95)  # the 0.75 warning is due: the tick publishes and waits
+    tick = asyncio.create_task(rig.feed(flow.tick(rig.clock()), topic="notify.commands.v1"))
+    await rig.waiting.wait()
+    accept = asyncio.create_task(rig.feed(flow.accepted(rig.clock())))  # another agent
+    await asyncio.sleep(0)
+    assert not accept.done()
+    rig.gate.set()
+    await asyncio.gather(tick, accept)
+    state = CaseState.from_json(rig.cases["case-1"])
+    acceptance = state.clocks["s1:acceptance"]
+    assert acceptance.status == "met" and 0.75 in acceptance.fired  # neither change was lost
+    assert "s1:turnaround" in state.clocks
+    assert [type(e) for e in rig.published][:1] == [SlaWarningRaised]
+    assert len(rig.processor.locks) == 0  # nobody holds or waits for the case any more
