@@ -29,7 +29,11 @@ WORSENING = frozenset({"worsening_gradual", "worsening_rapid"})
 NEUROPATHIC_QUALITY = frozenset({"burning", "electric_shock"})
 CONSTANT_OR_NIGHT = frozenset({"constant_nonmechanical", "night_rest_pain"})
 AXIAL_DISTRIBUTIONS = frozenset({"axial", "buttock_groin"})
-BLOCK_FEATURES = {"medial_branch": "medial_branch_block", "sij": "sij_block"}
+# block type -> (feature when positive, feature when negative)
+BLOCK_FEATURES = {
+    "medial_branch": ("medial_branch_block_ge_75", "medial_branch_block_lt_50"),
+    "sij": ("sij_block_ge_75", "sij_block_lt_50"),
+}
 
 
 def _timing(p: ClinicalPicture, t: Thresholds, out: list[str]) -> None:
@@ -151,12 +155,12 @@ def _blocks(p: ClinicalPicture, t: Thresholds, out: list[str]) -> None:
     for block in p.referral.diagnostic_blocks:
         if block.type in BLOCK_FEATURES:
             lowest[block.type] = min(block.relief_pct, lowest.get(block.type, block.relief_pct))
-    for block_type, prefix in BLOCK_FEATURES.items():
+    for block_type, (positive, negative) in BLOCK_FEATURES.items():
         relief = lowest.get(block_type)
         if relief is not None and relief >= t.block_positive_pct:
-            out.append(f"{prefix}_ge_75")
+            out.append(positive)
         elif relief is not None and relief < t.block_negative_pct:
-            out.append(f"{prefix}_lt_50")
+            out.append(negative)
 
 
 def fired_features(p: ClinicalPicture, scores: InstrumentScores, t: Thresholds) -> list[str]:
@@ -167,5 +171,6 @@ def fired_features(p: ClinicalPicture, scores: InstrumentScores, t: Thresholds) 
     _exam(p, scores, out)
     _labs_and_history(p, t, out)
     out.extend(imaging_features(p, t))
-    _blocks(p, t, out)
+    if p.referral.diagnostic_blocks:
+        _blocks(p, t, out)
     return list(dict.fromkeys(out))

@@ -26,27 +26,10 @@ ADJACENT_BY_CLASS = {
     "fusion": "adjacent_pathology_after_fusion",
     "decompression": "adjacent_pathology_after_decompression",
 }
-# (field, value) -> feature for the none/equivocal/present findings.
-GRADED = (
-    ("discitis_osteomyelitis_signs", "present", "discitis_present"),
-    ("discitis_osteomyelitis_signs", "equivocal", "discitis_equivocal"),
-    ("new_fracture", "present", "new_fracture_present"),
-    ("new_fracture", "equivocal", "new_fracture_equivocal"),
-    ("suspicious_bone_lesion", "present", "bone_lesion_suspicious"),
-    ("suspicious_bone_lesion", "equivocal", "bone_lesion_indeterminate"),
-)
-FLAGS = (
-    ("foraminal_stenosis_concordant", "foraminal_stenosis_concordant"),
-    ("hardware_breakage_or_migration", "hardware_breakage_or_migration"),
-    ("hardware_malposition", "hardware_malposition"),
-    ("fluid_collection_or_abscess", "fluid_collection_or_abscess"),
-    ("facet_arthropathy_effusion", "facet_arthropathy_effusion"),
-    ("sij_degeneration", "sij_degeneration"),
-    ("modic_or_disc_degeneration_operated_level", "disc_degeneration_or_modic_operated_level"),
-    ("arachnoiditis_clumped_roots", "arachnoiditis_clumped_roots"),
-    ("no_neural_compression", "no_neural_compression"),
-)
-
+# none/equivocal/present findings: the feature for each grade but none.
+DISCITIS = {"present": "discitis_present", "equivocal": "discitis_equivocal"}
+NEW_FRACTURE = {"present": "new_fracture_present", "equivocal": "new_fracture_equivocal"}
+BONE_LESION = {"present": "bone_lesion_suspicious", "equivocal": "bone_lesion_indeterminate"}
 
 def _disc_and_scar(study: ImagingStudy, out: list[str]) -> None:
     f = study.findings
@@ -107,19 +90,44 @@ def _fusion(p: ClinicalPicture, t: Thresholds, out: list[str]) -> None:
         out.append("fusion_solid")
 
 
+def _graded_and_flags(study: ImagingStudy, out: list[str]) -> None:
+    f = study.findings
+    # Plain attribute reads, not getattr over a (field, feature) table: this runs for every study.
+    if f.discitis_osteomyelitis_signs != "none":
+        out.append(DISCITIS[f.discitis_osteomyelitis_signs])
+    if f.new_fracture != "none":
+        out.append(NEW_FRACTURE[f.new_fracture])
+    if f.suspicious_bone_lesion != "none":
+        out.append(BONE_LESION[f.suspicious_bone_lesion])
+    if f.foraminal_stenosis_concordant:
+        out.append("foraminal_stenosis_concordant")
+    if f.hardware_breakage_or_migration:
+        out.append("hardware_breakage_or_migration")
+    if f.hardware_malposition:
+        out.append("hardware_malposition")
+    if f.fluid_collection_or_abscess:
+        out.append("fluid_collection_or_abscess")
+    if f.facet_arthropathy_effusion:
+        out.append("facet_arthropathy_effusion")
+    if f.sij_degeneration:
+        out.append("sij_degeneration")
+    if f.modic_or_disc_degeneration_operated_level:
+        out.append("disc_degeneration_or_modic_operated_level")
+    if f.arachnoiditis_clumped_roots:
+        out.append("arachnoiditis_clumped_roots")
+    if f.no_neural_compression:
+        out.append("no_neural_compression")
+
+
 def imaging_features(p: ClinicalPicture, t: Thresholds) -> list[str]:
     """Features shown by any current study (a finding counts once however many studies show it)."""
     out: list[str] = []
+    if not p.studies:
+        return out  # fusion_status comes from the studies too
     for study in p.studies:
         _disc_and_scar(study, out)
         _alignment(study, p, t, out)
         _screws(study, t, out)
-        findings = study.findings
-        for field, value, feature in GRADED:
-            if getattr(findings, field) == value:
-                out.append(feature)
-        for field, feature in FLAGS:
-            if getattr(findings, field):
-                out.append(feature)
+        _graded_and_flags(study, out)
     _fusion(p, t, out)
     return out

@@ -21,10 +21,15 @@ SECTION_NOTES = {
     "red_flags": "red_flags: none recorded (absent or not screened); no red flag fired, which "
                  "is not reassurance",
 }
-TIMELINE_NOTES = {
-    "onset_weeks_after_last_surgery": "timing multipliers not applied",
-    "pain_free_interval_weeks": "pain-free interval multipliers not applied",
-    "trajectory": "cannot tell improving from worsening",
+# field -> the missing_data item when it is unset
+SYMPTOM_ITEMS = {name: f"symptoms.{name}" for name in (
+    "pain_distribution", "dominant", "nrs_back", "nrs_limb")}
+TIMELINE_ITEMS = {
+    "onset_weeks_after_last_surgery":
+        "timeline.onset_weeks_after_last_surgery: timing multipliers not applied",
+    "pain_free_interval_weeks":
+        "timeline.pain_free_interval_weeks: pain-free interval multipliers not applied",
+    "trajectory": "timeline.trajectory: cannot tell improving from worsening",
 }
 
 
@@ -41,16 +46,16 @@ def _sections(r: Referral, given: set[str], out: list[str]) -> None:
 def _history(p: ClinicalPicture, given: set[str], out: list[str]) -> None:
     r = p.referral
     if "symptoms" in given:
-        for name in ("pain_distribution", "dominant", "nrs_back", "nrs_limb"):
+        for name, item in SYMPTOM_ITEMS.items():
             if getattr(r.symptoms, name) is None:
-                out.append(f"symptoms.{name}")
+                out.append(item)
     if p.weeks_since_surgery is not None:
         if "timeline" not in given:
             out.append("timeline: nothing recorded; timing and pain-free interval not applied")
         else:
-            for name, note in TIMELINE_NOTES.items():
+            for name, item in TIMELINE_ITEMS.items():
                 if getattr(r.timeline, name) is None:
-                    out.append(f"timeline.{name}: {note}")
+                    out.append(item)
     if r.neuro_exam.motor_deficit == "severe" and r.timeline.current_episode_days is None:
         out.append("timeline.current_episode_days: severe deficit of unknown duration; "
                    "RF3 acute criterion not assessable")

@@ -43,36 +43,35 @@ def summarise_imaging(studies: tuple[ImagingStudy, ...]) -> ImagingSummary:
     if not studies:
         return NO_IMAGING
     cauda, lucency = "none", 0.0
-    flags = dict.fromkeys(SUMMARY_FLAGS, False)
-    moderate_central = False
+    bone = fracture = breakage = malposition = concordant = False
+    no_compression = discitis = fluid = moderate_central = False
     for study in studies:
         f = study.findings
         if GRADE_RANK[f.cauda_equina_compression] > GRADE_RANK[cauda]:
             cauda = f.cauda_equina_compression
         lucency = max(lucency, f.screw_lucency_mm or 0.0)
         moderate_central = moderate_central or f.central_stenosis == "moderate"
-        flags["bone_lesion"] |= f.suspicious_bone_lesion != "none"
-        flags["new_fracture"] |= f.new_fracture != "none"
-        flags["hardware_breakage_or_migration"] |= f.hardware_breakage_or_migration
-        flags["hardware_malposition"] |= f.hardware_malposition
-        flags["concordant_compression"] |= (
+        bone = bone or f.suspicious_bone_lesion != "none"
+        fracture = fracture or f.new_fracture != "none"
+        breakage = breakage or f.hardware_breakage_or_migration
+        malposition = malposition or f.hardware_malposition
+        concordant = concordant or (
             f.disc_herniation != "none" or f.foraminal_stenosis_concordant
             or f.central_stenosis == "severe"
         )
-        flags["no_neural_compression"] |= f.no_neural_compression
-        flags["discitis_signs"] |= f.discitis_osteomyelitis_signs != "none"
-        flags["fluid_collection"] |= f.fluid_collection_or_abscess
-    any_compression = flags["concordant_compression"] or moderate_central or cauda == "present"
+        no_compression = no_compression or f.no_neural_compression
+        discitis = discitis or f.discitis_osteomyelitis_signs != "none"
+        fluid = fluid or f.fluid_collection_or_abscess
     return ImagingSummary(
-        cauda_equina_compression=cauda, screw_lucency_mm=lucency, any_compression=any_compression,
-        **flags,
+        cauda_equina_compression=cauda, bone_lesion=bone, new_fracture=fracture,
+        hardware_breakage_or_migration=breakage, hardware_malposition=malposition,
+        concordant_compression=concordant,
+        any_compression=concordant or moderate_central or cauda == "present",
+        no_neural_compression=no_compression, screw_lucency_mm=lucency,
+        discitis_signs=discitis, fluid_collection=fluid,
     )
 
 
-SUMMARY_FLAGS = (
-    "bone_lesion", "new_fracture", "hardware_breakage_or_migration", "hardware_malposition",
-    "concordant_compression", "no_neural_compression", "discitis_signs", "fluid_collection",
-)
 NO_IMAGING = ImagingSummary()
 
 

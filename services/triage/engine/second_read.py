@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from schemas.referral import ImagingStudy
 from schemas.triage import SecondRead, SecondReadRecommendation, Urgency
 from services.triage.engine.picture import ClinicalPicture
 from services.triage.engine.rule_table import Thresholds
@@ -26,10 +27,15 @@ LEXICON: tuple[tuple[str, str], ...] = (
     ("suspicious for", r"suspicious\s+for"),
     ("versus", r"versus|vs\.?(?=\s|$)"),
 )
+# Every pattern starts with its canonical term's first letter; the lookahead lets the scan skip
+# other positions without trying all 13 alternatives there (a test checks each term matches).
+LEXICON_FIRST_LETTERS = "".join(sorted({term[0] for term, _ in LEXICON}))
 LEXICON_RE = re.compile(
-    "|".join(rf"\b(?P<t{i}>{pattern})" for i, (_, pattern) in enumerate(LEXICON)),
+    rf"\b(?=[{LEXICON_FIRST_LETTERS}])(?:"
+    + "|".join(rf"(?P<t{i}>{pattern})" for i, (_, pattern) in enumerate(LEXICON)) + ")",
     re.IGNORECASE,
 )
+TERM_BY_GROUP = {f"t{i}": term for i, (term, _) in enumerate(LEXICON)}
 # "No evidence of X" negates X up to the end of its clause.
 NEGATION_RE = re.compile(
     r"\b(?:no|without)\s+(?:\w+\s+)?(?:evidence|signs?|findings?)\s+(?:of|for|to\s+suggest)\b"
@@ -52,9 +58,10 @@ def hedging_terms(text: str) -> list[str]:
         negated.append((cue.end(), end.start() if end else len(text)))
     found = []
     for match in LEXICON_RE.finditer(text):
-        if any(start <= match.start() < stop for start, stop in negated):
+        at = match.start()
+        if negated and any(start <= at < stop for start, stop in negated):
             continue
-        found.append(LEXICON[int(str(match.lastgroup)[1:])][0])
+        found.append(TERM_BY_GROUP[str(match.lastgroup)])
     return list(dict.fromkeys(found))
 
 
@@ -65,17 +72,28 @@ def _discordant(p: ClinicalPicture) -> bool:
     return limb_pain and p.imaging.no_neural_compression
 
 
-def _early_postop_mri(p: ClinicalPicture, t: Thresholds) -> bool:
-    weeks = p.weeks_since_surgery
-    if weeks is None:
-        return False
-    for study in p.studies:
+def _early_postop_mri(studies: tuple[ImagingStudy, ...], weeks: float, t: Thresholds) -> bool:
+    for study in studies:
         if study.modality not in ("mri", "mri_contrast"):
             continue
         after_surgery = weeks - (study.weeks_ago if study.weeks_ago is not None else 0.0)
         if after_surgery <= t.early_postop_mri_weeks:
             return True
     return False
+
+
+def _scar_question_without_contrast(studies: tuple[ImagingStudy, ...]) -> bool:
+    scar_question = False
+    for s in studies:
+        if s.modality == "mri_contrast":
+            return False  # contrast MRI tells scar from disc: nothing left to flag
+        f = s.findings
+        if s.modality == "mri" and (
+            f.scar_vs_disc_indeterminate or f.scar_encasing_root
+            or f.disc_herniation == "operated_level"
+        ):
+            scar_question = True
+    return scar_question
 
 
 def also_recommended(p: ClinicalPicture, t: Thresholds) -> list[str]:
@@ -86,18 +104,12 @@ def also_recommended(p: ClinicalPicture, t: Thresholds) -> list[str]:
         flags.append("proposed_irreversible_procedure")
     if _discordant(p):
         flags.append("imaging_exam_discordance")
-    has_contrast = any(s.modality == "mri_contrast" for s in p.studies)
-    scar_question = any(
-        s.modality == "mri" and (
-            s.findings.scar_vs_disc_indeterminate or s.findings.scar_encasing_root
-            or s.findings.disc_herniation == "operated_level"
-        )
-        for s in p.studies
-    )
-    if p.weeks_since_surgery is not None and scar_question and not has_contrast:
-        flags.append("postop_scar_vs_disc_on_noncontrast_mri")
-    if _early_postop_mri(p, t):
-        flags.append("mri_within_6_weeks_of_surgery")
+    weeks = p.weeks_since_surgery
+    if weeks is not None and p.studies:  # the study flags are about imaging after surgery
+        if _scar_question_without_contrast(p.studies):
+            flags.append("postop_scar_vs_disc_on_noncontrast_mri")
+        if _early_postop_mri(p.studies, weeks, t):
+            flags.append("mri_within_6_weeks_of_surgery")
     return flags
 
 
