@@ -8,7 +8,7 @@ import pytest
 
 from schemas.triage import TriageResult
 from services.triage.engine import triage_referral
-from services.triage.engine.second_read import hedging_terms
+from services.triage.engine.second_read import LEXICON, hedging_terms
 from tests.unit.triage.builders import pre_surgery, referral, study
 
 
@@ -37,6 +37,13 @@ def reported(text: str, modality: str = "mri", **findings: Any) -> dict[str, Any
 )
 def test_lexicon_terms(text: str, terms: list[str]) -> None:
     assert hedging_terms(text) == terms
+
+
+@pytest.mark.parametrize("term", [term for term, _ in LEXICON])
+def test_every_canonical_term_is_found_in_any_case(term: str) -> None:
+    # The scan only tries positions starting with a term's first letter: a new term must match.
+    assert term in hedging_terms(f"Finding: {term.upper()} here.")
+    assert term in hedging_terms(f"finding: {term} here.")
 
 
 @pytest.mark.parametrize(
