@@ -120,9 +120,14 @@ def score_ndi(items: Sequence[int | None]) -> NdiScore | None:
     )
 
 
+NRS_BAND_OF: tuple[NrsBand, ...] = tuple(
+    _band(value, NRS_BANDS, NRS_TOP_BAND) for value in range(NRS_MAX + 1)
+)
+
+
 def nrs_band(value: int, field: str = "nrs") -> NrsBand:
     """0 none; 1-3 mild; 4-6 moderate; 7-10 severe."""
-    return _band(_check_int(value, field, 0, NRS_MAX), NRS_BANDS, NRS_TOP_BAND)
+    return NRS_BAND_OF[_check_int(value, field, 0, NRS_MAX)]
 
 
 def score_nrs(symptoms: Symptoms) -> NrsScore | None:

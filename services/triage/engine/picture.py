@@ -99,22 +99,26 @@ def surgery_class_of(referral: Referral) -> SurgeryClass:
     """fusion > decompression > discectomy; pre_surgery when no surgery is recorded."""
     if not referral.surgeries:
         return "pre_surgery"
-    if any(s.procedure in FUSION_PROCEDURES or s.instrumented for s in referral.surgeries):
-        return "fusion"
-    if any(s.procedure in DECOMPRESSION_PROCEDURES for s in referral.surgeries):
-        return "decompression"
-    return "discectomy"
+    decompression = False
+    for s in referral.surgeries:  # a loop, not any(): most referrals list one surgery
+        if s.procedure in FUSION_PROCEDURES or s.instrumented:
+            return "fusion"
+        decompression = decompression or s.procedure in DECOMPRESSION_PROCEDURES
+    return "decompression" if decompression else "discectomy"
 
 
 def weeks_since_last_surgery(referral: Referral) -> float | None:
     """The smallest weeks_before_referral, or None without surgery."""
-    if not referral.surgeries:
-        return None
-    return min(s.weeks_before_referral for s in referral.surgeries)
+    surgeries = referral.surgeries
+    if len(surgeries) == 1:
+        return surgeries[0].weeks_before_referral
+    return min([s.weeks_before_referral for s in surgeries], default=None)
 
 
 def current_studies(referral: Referral, weeks_since: float | None) -> tuple[ImagingStudy, ...]:
     """Drop studies done before the last surgery (they show the pre-op anatomy); newest first."""
+    if not referral.imaging:
+        return ()
     kept = [
         s for s in referral.imaging
         if weeks_since is None or s.weeks_ago is None or s.weeks_ago <= weeks_since
@@ -170,9 +174,11 @@ def build_picture(referral: Referral, t: Thresholds) -> ClinicalPicture:
     )
     crp = crp_is_abnormal(referral, weeks, t)
     fever_c = referral.red_flags.fever_c
-    fusion_status = next(
-        (s.findings.fusion_status for s in studies if s.findings.fusion_status != "none"), "none"
-    )
+    fusion_status = "none"
+    for study in studies:  # newest first
+        if study.findings.fusion_status != "none":
+            fusion_status = study.findings.fusion_status
+            break
     return ClinicalPicture(
         referral=referral,
         surgery_class=surgery_class_of(referral),

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+_new = object.__new__  # contracts define no __new__; the lookup through the model costs
 _set = object.__setattr__
 
 
@@ -17,7 +18,7 @@ def trusted(model: type[ModelT], /, **values: Any) -> ModelT:
     # Order matters: JSON follows the order of __dict__. Callers pass every field in declaration
     # order; tests/unit/triage/test_triage_golden.py re-validates each result and fails on a
     # missing field, a field out of order or a value the contract would reject.
-    instance = model.__new__(model)
+    instance = _new(model)
     _set(instance, "__dict__", values)
     _set(instance, "__pydantic_fields_set__", set(values))
     _set(instance, "__pydantic_extra__", None)

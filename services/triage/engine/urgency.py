@@ -50,10 +50,12 @@ def rf3_progressive_or_severe_deficit(p: ClinicalPicture, t: Thresholds) -> Hit:
 
 
 def rf4_imaging_neural_compression(p: ClinicalPicture, t: Thresholds) -> Hit:
-    if p.imaging.cauda_equina_compression == "present":
+    compression = p.imaging.cauda_equina_compression
+    if compression == "present":
         return ("emergency", "cauda_equina_compression=present")
-    ces_symptoms = rf1_ces_established(p, t) or rf2_ces_suspected_bilateral(p, t)
-    if ces_symptoms and p.imaging.cauda_equina_compression == "equivocal":
+    if compression != "equivocal":
+        return None  # so the CES symptom rules need not run again
+    if rf1_ces_established(p, t) or rf2_ces_suspected_bilateral(p, t):
         return ("emergency", "cauda_equina_compression=equivocal with CES symptoms")
     return None
 
