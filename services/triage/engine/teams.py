@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from schemas.triage import FiredRule, Team, Urgency
@@ -25,6 +25,8 @@ class TeamPlan:
 
 def must_exclude(fired: Sequence[FiredRule], table: RuleTable) -> list[str]:
     """Serious causes named by the fired red flags, each once, in rule order."""
+    if not fired:
+        return []
     names = [name for rule in fired for name in table.rule_must_exclude.get(rule.rule_id, ())]
     return list(dict.fromkeys(names))
 
@@ -41,8 +43,8 @@ def considered_causes(post: Posterior, excluded: Sequence[str], table: RuleTable
     return list(dict.fromkeys(chosen))
 
 
-def _ordered(teams: Iterable[Team]) -> list[Team]:
-    return sorted(set(teams), key=TEAM_ORDER.__getitem__)
+def _ordered(teams: set[Team]) -> list[Team]:
+    return sorted(teams, key=TEAM_ORDER.__getitem__)
 
 
 def plan_teams(

@@ -206,4 +206,8 @@ def fire_urgency_rules(p: ClinicalPicture, t: Thresholds) -> list[FiredRule]:
 
 def final_urgency(fired: list[FiredRule]) -> Urgency:
     """The highest level among fired rules; routine when nothing fired."""
-    return max((r.level for r in fired), key=URGENCY_RANK.__getitem__, default="routine")
+    urgency: Urgency = "routine"
+    for rule in fired:
+        if URGENCY_RANK[rule.level] > URGENCY_RANK[urgency]:
+            urgency = rule.level
+    return urgency
