@@ -39,14 +39,13 @@ def posterior(features: Sequence[str], surgery_class: SurgeryClass, table: RuleT
         for index, log_m in log_multipliers[feature]:
             scores[index] += log_m
     top = max(scores)  # finite: the table guarantees a positive prior in every class
-    # map over bound float methods: the same IEEE operations (s - top, w / total) as a loop,
-    # without the interpreter overhead of one.
-    weights = list(map(math.exp, map(top.__rsub__, scores)))
+    exp = math.exp
+    weights = [exp(s - top) for s in scores]
     total = math.fsum(weights)
-    probabilities = tuple(map(total.__rtruediv__, weights))
+    probabilities = [w / total for w in weights]
     # A stable sort: ties keep rule-table order, so the ranking is deterministic.
     order = sorted(range(len(probabilities)), key=probabilities.__getitem__, reverse=True)
-    return Posterior(table.causes, probabilities, tuple(order))
+    return Posterior(table.causes, tuple(probabilities), tuple(order))
 
 
 def explain(cause: str, features: Sequence[str], table: RuleTable) -> list[CauseFactor]:
