@@ -1,10 +1,13 @@
 """Notify figures: event handling rate, table rescan time, webhook delivery rate and latency.
 
     python bench/notify_bench.py [--cases N] [--deliveries N] [--profile]
+    python bench/notify_bench.py --kafka [--referrals N] [--rate R]
 
 Two event mixes go through NotifyProcessor.handle: a whole case life with ticks, and what the
 pipeline bench makes notify handle per referral (wire bytes parsed at the edge, as the agents
-do). --profile prints the cProfile top entries of the pipeline mix.
+do). --profile prints the cProfile top entries of the pipeline mix. --kafka runs the notify
+worker process alone on a local broker and feeds it that mix at a fixed rate: its CPU per
+referral without the other services competing for the cores, and offer-to-webhook latency.
 """
 
 from __future__ import annotations
@@ -12,9 +15,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import json
 import pstats
 import statistics
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,13 +27,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.pipeline_bench import referral  # noqa: E402
+import httpx  # noqa: E402
+from aiokafka import AIOKafkaProducer  # noqa: E402
+
+from bench.pipeline_bench import cpu_seconds, directory, referral  # noqa: E402
 from schemas import topics  # noqa: E402
+from schemas.directory import Specialist  # noqa: E402
 from schemas.envelope import Event, derive_id  # noqa: E402
 from schemas.notifications import NotificationDelivered  # noqa: E402
 from schemas.referral import Referral  # noqa: E402
 from schemas.registry import parse_event  # noqa: E402
-from schemas.routing import PlanStepReleased  # noqa: E402
+from schemas.routing import AssignmentOffered, PlanStepReleased  # noqa: E402
+from scripts.localsystem import ServiceProcess, service_env  # noqa: E402
 from scripts.webhook_inbox import WebhookReceiver  # noqa: E402
 from services.common.consume import EventMeta  # noqa: E402
 from services.notify.delivery.dispatcher import Dispatcher  # noqa: E402
@@ -37,6 +47,8 @@ from services.notify.delivery.webhook import Endpoint, WebhookPoster  # noqa: E4
 from services.notify.domain.outbox import Notification, notification_id  # noqa: E402
 from services.notify.domain.policy import NotifyPolicy  # noqa: E402
 from services.notify.processor import NotifyProcessor  # noqa: E402
+from services.routing.seed import publish as publish_directory  # noqa: E402
+from tests.support.broker import LocalBroker  # noqa: E402
 from tests.unit.notify.notify_builders import CaseFlow, FakeContacts  # noqa: E402
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -59,26 +71,38 @@ def case_events(n_cases: int) -> list[Event]:
     return events
 
 
+# Two plan steps per referral, as the pipeline bench's routing produces (two offer webhooks).
+STEPS = (("s1", "pain_medicine", "pain_medicine"), ("s2", "spine_radiology", "neuroradiologist"))
+
+
+def referral_events(i: int, case_id: str, at: datetime) -> list[tuple[str, Event]]:
+    """What notify consumes per referral from the other services: received .. two offers."""
+    flow = CaseFlow(case_id=case_id, referrer_id="ref-bench")
+    received = flow.received(at).model_copy(
+        update={"referral": Referral.model_validate(referral(i))})
+    out: list[tuple[str, Event]] = [(topics.REFERRAL_EVENTS, received),
+                                    (topics.CASE_TRIAGED, flow.triaged(at))]
+    for step, team, role in STEPS:
+        released = PlanStepReleased(event_id=derive_id(case_id, "released", step),
+                                    case_id=case_id, occurred_at=at, step_id=step, team=team)
+        offered = flow.offered(at, specialist=f"bench-{role}-{i % 20}", step=step).model_copy(
+            update={"team": team})
+        out += [(topics.ROUTING_EVENTS, released), (topics.ROUTING_EVENTS, offered)]
+    return out
+
+
 def pipeline_mix(n_cases: int) -> list[tuple[str, bytes]]:
-    """Per referral, as in the pipeline bench: received, triaged, released, offered, delivered."""
+    """The wire bytes of referral_events plus notify's own delivery outcomes read back."""
     wire: list[tuple[str, bytes]] = []
     for i in range(n_cases):
         case_id = f"pipe-{i}"
-        flow = CaseFlow(case_id=case_id, referrer_id="ref-bench")
-        received = flow.received(T0).model_copy(
-            update={"referral": Referral.model_validate(referral(i))})
-        released = PlanStepReleased(event_id=derive_id(case_id, "released"), case_id=case_id,
-                                    occurred_at=T0, step_id="s1", team="spine_surgery")
-        delivered = NotificationDelivered(
-            event_id=derive_id(case_id, "delivered"), case_id=case_id, occurred_at=T0,
-            notification_id=derive_id(case_id, "n1"), audience="specialist",
+        events = referral_events(i, case_id, T0)
+        events += [(topics.NOTIFICATION_EVENTS, NotificationDelivered(
+            event_id=derive_id(case_id, "delivered", step), case_id=case_id, occurred_at=T0,
+            notification_id=derive_id(case_id, "n", step), audience="specialist",
             subscriber_id="spec-1", kind="assignment_offered", attempts=1, status_code=200,
-            latency_ms=1.0)
-        wire += [(topics.REFERRAL_EVENTS, received.to_bytes()),
-                 (topics.CASE_TRIAGED, flow.triaged(T0).to_bytes()),
-                 (topics.ROUTING_EVENTS, released.to_bytes()),
-                 (topics.ROUTING_EVENTS, flow.offered(T0).to_bytes()),
-                 (topics.NOTIFICATION_EVENTS, delivered.to_bytes())]
+            latency_ms=1.0)) for step, _, _ in STEPS]
+        wire += [(topic, event.to_bytes()) for topic, event in events]
     return wire
 
 
@@ -125,6 +149,82 @@ def profile_pipeline_mix(n_cases: int, top: int = 15) -> None:
     stats = pstats.Stats(profiler)
     stats.sort_stats("tottime").print_stats(top)
     stats.sort_stats("cumulative").print_stats(top)
+
+
+async def feed(bootstrap: str, first: int, count: int, rate: float) -> dict[str, float]:
+    """Produce `count` referrals' events at `rate`/s; returns offer webhook path -> send time."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=1)
+    await producer.start()
+    sent: dict[str, float] = {}
+    try:
+        began = time.monotonic()
+        for n in range(count):
+            await asyncio.sleep(max(0.0, began + n / rate - time.monotonic()))
+            i = first + n
+            for topic, event in referral_events(i, f"kbench-{i}", datetime.now(UTC)):
+                await producer.send(topic, key=event.case_id.encode(), value=event.to_bytes())
+                if isinstance(event, AssignmentOffered):
+                    sent[f"{event.case_id}/{event.specialist_id}"] = time.time()
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return sent
+
+
+def _outcomes_read(notify: ServiceProcess) -> float:
+    """NotificationDelivered events notify has read back (its last step per webhook)."""
+    for line in httpx.get(notify.url + "/metrics", timeout=5).text.splitlines():
+        if line.startswith("spine_events_processed_total") and "NotificationDelivered" in line:
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def _arrivals(inbox: WebhookReceiver) -> dict[str, float]:
+    return {f"{c.json()['case_id']}/{c.path.rsplit('/', 1)[1]}": c.received_wall
+            for c in list(inbox.calls)}
+
+
+def _settle(notify: ServiceProcess, inbox: WebhookReceiver, webhooks: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(inbox.calls) >= webhooks and _outcomes_read(notify) >= webhooks:
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"{len(inbox.calls)} of {webhooks} webhooks")
+
+
+def bench_kafka(referrals: int, rate: float, warm_up: int = 50) -> dict[str, object]:
+    """The notify worker alone on a local broker, fed the pipeline's per-referral events."""
+    work = Path(tempfile.mkdtemp(prefix="notify-bench-"))
+    broker = LocalBroker(work / "kafka").start()
+    inbox = WebhookReceiver()
+    env = service_env(bootstrap=broker.bootstrap, data_dir=work / "data", prefix="nbench-",
+                      extra={"LOG_LEVEL": "WARNING",
+                             "NOTIFY_SUBSCRIBERS_FILE": str(work / "none.json")})
+    notify = ServiceProcess("notify", env, work).start()
+    try:
+        people = [Specialist.model_validate(p) for p in directory(inbox.base_url)]
+        asyncio.run(publish_directory(people, broker.bootstrap))
+        notify.wait_healthy()
+        asyncio.run(feed(broker.bootstrap, 0, warm_up, rate))
+        _settle(notify, inbox, warm_up * len(STEPS), 120)
+        assert notify.proc is not None
+        cpu_before, started = cpu_seconds(notify.proc.pid), time.monotonic()
+        sent = asyncio.run(feed(broker.bootstrap, warm_up, referrals, rate))
+        _settle(notify, inbox, (warm_up + referrals) * len(STEPS), 300)
+        cpu = cpu_seconds(notify.proc.pid) - cpu_before
+        elapsed = time.monotonic() - started
+        arrived = _arrivals(inbox)
+        latency = sorted((arrived[k] - t) * 1000 for k, t in sent.items() if k in arrived)
+    finally:
+        notify.stop()
+        inbox.close()
+        broker.stop()
+    return {"referrals": referrals, "rate_per_s": rate, "webhooks": len(latency),
+            "cpu_ms_per_referral": round(cpu * 1000 / referrals, 2),
+            "cpu_percent": round(100 * cpu / elapsed, 1),
+            "offered_to_webhook_ms_p50": round(latency[len(latency) // 2], 1),
+            "offered_to_webhook_ms_p99": round(latency[int(len(latency) * 0.99) - 1], 1)}
 
 
 class _Inbox:
@@ -178,7 +278,13 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=2000)
     parser.add_argument("--deliveries", type=int, default=2000)
     parser.add_argument("--profile", action="store_true", help="cProfile the pipeline mix")
+    parser.add_argument("--kafka", action="store_true", help="the worker alone on a broker")
+    parser.add_argument("--referrals", type=int, default=600)
+    parser.add_argument("--rate", type=float, default=30.0, help="referrals per second")
     args = parser.parse_args()
+    if args.kafka:
+        print(json.dumps(bench_kafka(args.referrals, args.rate), indent=2))
+        return 0
     if args.profile:
         profile_pipeline_mix(args.cases)
         return 0

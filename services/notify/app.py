@@ -3,6 +3,7 @@
 Tables (changelog-backed, so they survive restarts and rebalances):
   notify_cases    case id -> CaseState JSON: clocks, chains, outbox of pending deliveries
   case_summaries  case id -> CaseSummary JSON: the read-model behind the dashboard
+Rows are written behind and flushed before each offset commit (services.notify.persistence).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from services.common.metrics import CONSUMER_LAG, EVENTS_SENT
 from services.common.problems import install_problem_handlers
 from services.common.settings import kafka_bootstrap
 from services.common.worker import readiness
+from services.notify import persistence
 from services.notify.config import load_settings
 from services.notify.dashboard.live import LiveFeed
 from services.notify.dashboard.views import build_router
@@ -35,6 +37,7 @@ from services.notify.delivery.webhook import WebhookPoster
 from services.notify.directory import DirectoryCache
 from services.notify.domain.commands import NOTIFY_COMMANDS, CheckClocks, parse_command
 from services.notify.http_api import build_escalation_router
+from services.notify.persistence import table_writer, write_rows_behind
 from services.notify.processor import NotifyProcessor
 from services.notify.publishing import Publisher, Sendable
 from services.notify.subscribers import Recipients, load_subscribers
@@ -103,21 +106,15 @@ dispatcher = Dispatcher(
 processor = NotifyProcessor(
     cases=cases, summaries=summaries, policy=settings.policy, contacts=recipients,
     clock=utc_now, publish=publisher.acknowledged, submit=dispatcher.submit, live=live.publish,
+    write_cases=table_writer(cases), write_summaries=table_writer(summaries),
 )
 
 
 def changelog_topics() -> tuple[TopicSpec, ...]:
-    """The tables' changelog topics, as faust would declare them (compacted, case-partitioned).
+    """The tables' changelog topics, created by __main__ before the worker starts."""
+    return persistence.changelog_topics((cases, summaries))
 
-    Created before the worker starts (see __main__): a changelog faust creates itself can be
-    missing from the consumer's first metadata snapshot, and then every table write of the
-    process fails with PartitionsMismatch ("changelog has 0 partitions").
-    """
-    return tuple(
-        TopicSpec(table.changelog_topic.get_topic_name(), partitions=topics.CASE_PARTITIONS,
-                  config={"cleanup.policy": "compact"})
-        for table in (cases, summaries)
-    )
+
 recovered = {"done": False}
 
 
@@ -130,10 +127,18 @@ def _consumer(topic_name: str, channel: faust.TopicT, parse: Parser = parse_even
     app.agent(channel, name=f"notify-{topic_name}")(consume)
 
 
-for name in (topics.REFERRAL_EVENTS, topics.CASE_TRIAGED, topics.ROUTING_EVENTS,
-             topics.SLA_EVENTS, topics.NOTIFICATION_EVENTS):
-    _consumer(name, bytes_topic(app, name))
-_consumer(NOTIFY_COMMANDS, commands, parse_command)
+CONSUMED: tuple[tuple[str, faust.TopicT], ...] = (
+    *((name, bytes_topic(app, name)) for name in (
+        topics.REFERRAL_EVENTS, topics.CASE_TRIAGED, topics.ROUTING_EVENTS, topics.SLA_EVENTS,
+        topics.NOTIFICATION_EVENTS)),
+    (NOTIFY_COMMANDS, commands),
+)
+for name, channel in CONSUMED:
+    _consumer(name, channel, parse_command if name == NOTIFY_COMMANDS else parse_event)
+
+
+write_rows_behind(app, flush=processor.flush, forget=processor.forget,
+                  input_topics={name for name, _ in CONSUMED})
 
 
 @cases.on_recover
@@ -183,6 +188,7 @@ async def follow_directory() -> None:
 
 @app.on_before_shutdown.connect  # type: ignore[misc,arg-type]
 async def _stop_delivery(app: faust.App, **kwargs: object) -> None:
+    processor.flush()  # faust flushes the producer right after this signal
     await dispatcher.close()
     await poster.close()
 

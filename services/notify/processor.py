@@ -1,8 +1,10 @@
 """The agents' code path: table row in, domain, events out, outbox to the dispatcher.
 
 Kept free of faust so agent-level tests drive exactly this code with dict tables and fakes.
-Rows are parsed once per change (services.notify.rows) and written only when their bytes
-change, so an event that changes nothing costs no JSON and no changelog message.
+Rows are parsed once per change and written behind (services.notify.rows): an event that
+changes nothing costs no JSON and no changelog message, and the events of one case between two
+offset commits cost one changelog message per table. The worker calls flush() before each
+commit and forget() for revoked partitions.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
+    Collection,
     Iterable,
     Iterator,
     MutableMapping,
@@ -32,7 +35,7 @@ from services.notify.domain.handlers import apply_event
 from services.notify.domain.outbox import Notification
 from services.notify.domain.policy import NotifyPolicy
 from services.notify.domain.state import CaseState, Contacts
-from services.notify.rows import DEFAULT_MAX_CACHED, ParsedRows
+from services.notify.rows import DEFAULT_MAX_CACHED, ParsedRows, Writer
 
 log = logging.getLogger("spine.notify")
 
@@ -109,15 +112,18 @@ class NotifyProcessor:
         policy: NotifyPolicy, contacts: Contacts, clock: Callable[[], datetime],
         publish: Callable[[Sequence[Event]], Awaitable[None]],
         submit: Callable[[Notification], None],
-        live: Callable[[Event], None] = lambda event: None, max_cached: int = DEFAULT_MAX_CACHED,
+        live: Callable[[Event], None] = lambda event: None,
+        write_cases: Writer | None = None, write_summaries: Writer | None = None,
+        max_cached: int = DEFAULT_MAX_CACHED,
     ) -> None:
         self.cases, self.summaries = cases, summaries
         self.policy, self.contacts, self.clock = policy, contacts, clock
         self.publish, self.submit, self.live = publish, submit, live
         self.index = DueIndex()
-        self.states = ParsedRows(cases, CaseState.from_json, max_cached=max_cached)
+        self.states = ParsedRows(cases, CaseState.from_json, write=write_cases,
+                                 max_cached=max_cached)
         self.views = ParsedRows(summaries, casefile.CaseSummary.model_validate_json,
-                                max_cached=max_cached)
+                                write=write_summaries, max_cached=max_cached)
         self.locks = CaseLocks()
 
     def state_of(self, case_id: str) -> CaseState | None:
@@ -134,7 +140,7 @@ class NotifyProcessor:
             if out.events:
                 await self.publish(out.events)
             if out.state is not state:  # our own SLA events come back too and change nothing
-                self.states.put(event.case_id, out.state)
+                self.states.put(event.case_id, out.state, meta.partition)
         self.index.update(out.state)
         for produced in out.events:
             if isinstance(produced, _SLA_TYPES):
@@ -147,14 +153,22 @@ class NotifyProcessor:
             metrics.NOTIFICATIONS_SKIPPED.labels(reason.split(":", 1)[0]).inc()
             log.debug("notification skipped", extra={"case_id": event.case_id, "reason": reason})
         if not isinstance(event, CheckClocks):  # ticks would only flood the timeline
-            self._fold_summary(event)
+            self._fold_summary(event, meta.partition)
 
-    def _fold_summary(self, event: Event) -> None:
+    def _fold_summary(self, event: Event, partition: int) -> None:
         before = self.views.get(event.case_id)
         after = casefile.apply_event(before, event)
         if after is not before:
-            self.views.put(event.case_id, after)
+            self.views.put(event.case_id, after, partition)
         self.live(event)
+
+    def flush(self) -> int:
+        """Write the rows changed since the last flush to the tables (call before committing)."""
+        return self.states.flush() + self.views.flush()
+
+    def forget(self, partitions: Collection[int]) -> int:
+        """Drop unwritten rows of revoked partitions: their new owner applies the inputs again."""
+        return self.states.forget(partitions) + self.views.forget(partitions)
 
     def summary_views(self) -> Iterator[casefile.CaseSummary]:
         """Every case summary this worker holds (the dashboard's source), parsed once each."""

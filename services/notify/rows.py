@@ -1,21 +1,27 @@
-"""A table of JSON rows with the parsed model of each recently used row kept beside it.
+"""A table of JSON rows, parsed once per change and written behind: at most once per commit.
 
-The faust table stays the source of truth: every read compares the row's current bytes with
-the bytes the cached model was parsed from (an identity check, then equality), so a value
-replaced behind our back (changelog recovery, a rebalance, a test editing the dict) is parsed
-again rather than served stale. Writes serialise once and skip the table, and so the changelog,
-when the bytes did not change.
+The faust table stays the durable copy. Reads compare a clean row's current bytes with the
+bytes its cached model was parsed from (identity, then equality), so a value replaced behind
+our back (changelog recovery, a rebalance) is parsed again rather than served stale.
+
+Writes are held as pending models and reach the table, and so its changelog, when `flush()`
+runs: each is serialised once there, and skipped if its JSON equals the table's.
+The worker flushes just before faust commits input offsets (and faust flushes the producer
+between the two), so every committed input still has its rows in the changelog; a crash loses
+only rows whose inputs are not committed and are therefore consumed and applied again. Several
+events of one case between two commits cost one changelog message instead of one each.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Collection, Iterator, MutableMapping
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel
 
 M = TypeVar("M", bound=BaseModel)
+Writer = Callable[[str, bytes, int | None], None]  # key, JSON, partition of the input
 
 # A parsed case summary takes ~18 KB and a case state ~6 KB (JSON: ~2.8 KB and ~1.1 KB), so the
 # cache holds the cases in motion, not every case a worker has ever seen.
@@ -23,25 +29,80 @@ DEFAULT_MAX_CACHED = 4096
 
 
 class ParsedRows(Generic[M]):
-    """get/put models by key over a bytes table; each row is parsed at most once per change."""
+    """get/put models by key over a bytes table; parsed at most once per change, written behind."""
 
     def __init__(
         self, table: MutableMapping[str, bytes], parse: Callable[[bytes], M], *,
-        max_cached: int = DEFAULT_MAX_CACHED,
+        write: Writer | None = None, max_cached: int = DEFAULT_MAX_CACHED,
     ) -> None:
         self.table = table
         self._parse = parse
+        self._write = write or self._assign
         self._max_cached = max_cached
         self._cache: OrderedDict[str, tuple[bytes, M]] = OrderedDict()
+        self._dirty: dict[str, tuple[M, int | None]] = {}  # never evicted
         self.parses = 0  # rows parsed from bytes: how often the cache could not answer
 
     def get(self, key: str) -> M | None:
-        """The row's model, or None if the table has no row for `key`."""
+        """The row's model (a pending write included), or None if there is no row."""
+        dirty = self._dirty.get(key)
+        if dirty is not None:
+            return dirty[0]
         raw = self.table.get(key)
-        return self.parsed(key, raw) if raw else None
+        return self._parsed(key, raw) if raw else None
 
-    def parsed(self, key: str, raw: bytes) -> M:
-        """The model of `raw`, the table's current value for `key`."""
+    def put(self, key: str, model: M, partition: int | None = None) -> None:
+        """Hold the model for the next flush, which serialises it once however often it changed."""
+        self._dirty[key] = (model, partition)
+        self._cache.pop(key, None)
+
+    def flush(self) -> int:
+        """Write every pending row whose JSON differs from the table's; returns how many."""
+        pending, self._dirty = self._dirty, {}
+        written = 0
+        for key, (model, partition) in pending.items():
+            raw = model.model_dump_json().encode()
+            current = self.table.get(key)
+            if current is None or current != raw:
+                self._write(key, raw, partition)
+                written += 1
+            self._remember(key, raw, model)
+        return written
+
+    def forget(self, partitions: Collection[int]) -> int:
+        """Drop pending rows of those partitions (revoked: the new owner consumes their inputs
+        again, as they were not committed); returns how many were dropped."""
+        gone = [key for key, (_, p) in self._dirty.items() if p in partitions]
+        for key in gone:
+            del self._dirty[key]
+        return len(gone)
+
+    def items(self) -> Iterator[tuple[str, M]]:
+        """Every row, pending writes included (clean rows cached already are not parsed again)."""
+        dirty = dict(self._dirty)
+        for key, raw in list(self.table.items()):
+            if key not in dirty and raw:
+                yield key, self._parsed(key, raw)
+        for key, (model, _) in dirty.items():
+            yield key, model
+
+    def cached(self, key: str) -> M | None:
+        """The model held for `key` without reading the table (tests, diagnostics)."""
+        dirty = self._dirty.get(key)
+        if dirty is not None:
+            return dirty[0]
+        entry = self._cache.get(key)
+        return entry[1] if entry is not None else None
+
+    @property
+    def pending(self) -> int:
+        """Rows changed since the last flush."""
+        return len(self._dirty)
+
+    def __len__(self) -> int:
+        return len(self._cache) + len(self._dirty)
+
+    def _parsed(self, key: str, raw: bytes) -> M:
         cached = self._cache.get(key)
         if cached is not None and (cached[0] is raw or cached[0] == raw):
             self._cache.move_to_end(key)
@@ -51,33 +112,11 @@ class ParsedRows(Generic[M]):
         self._remember(key, raw, model)
         return model
 
-    def put(self, key: str, model: M) -> bool:
-        """Store the model's JSON under `key`; True if the row changed (and was written)."""
-        raw = model.model_dump_json().encode()
-        current = self.table.get(key)
-        if current is not None and current == raw:
-            self._remember(key, current, model)
-            return False
-        self.table[key] = raw
-        self._remember(key, raw, model)
-        return True
-
-    def items(self) -> Iterator[tuple[str, M]]:
-        """Every row of the table, parsed (rows cached already are not parsed again)."""
-        for key, raw in list(self.table.items()):
-            if raw:
-                yield key, self.parsed(key, raw)
-
-    def cached(self, key: str) -> M | None:
-        """The cached model of `key` without reading the table (tests, diagnostics)."""
-        entry = self._cache.get(key)
-        return entry[1] if entry is not None else None
-
-    def __len__(self) -> int:
-        return len(self._cache)
-
     def _remember(self, key: str, raw: bytes, model: M) -> None:
         self._cache[key] = (raw, model)
         self._cache.move_to_end(key)
         while len(self._cache) > self._max_cached:
             self._cache.popitem(last=False)
+
+    def _assign(self, key: str, raw: bytes, partition: int | None) -> None:
+        self.table[key] = raw

@@ -34,6 +34,7 @@ class AgentRig:
     def __init__(
         self, *, clock: ManualClock | None = None, cases: dict[str, bytes] | None = None,
         summaries: dict[str, bytes] | None = None, policy: NotifyPolicy = POLICY,
+        commit_every_event: bool = True,
     ) -> None:
         self.clock = clock or ManualClock()
         self.cases: dict[str, bytes] = cases if cases is not None else {}
@@ -45,6 +46,7 @@ class AgentRig:
             clock=self.clock, publish=self._publish, submit=self.submitted.append,
         )
         self.offset = 0
+        self.commit_every_event = commit_every_event  # flush rows as a commit would, each time
 
     async def _publish(self, events: Sequence[Event]) -> None:
         self.published.extend(events)
@@ -54,6 +56,8 @@ class AgentRig:
         self.offset += 1
         meta = EventMeta(topic=topic, partition=0, offset=self.offset, key=event.case_id.encode())
         await self.processor.handle(event, meta)
+        if self.commit_every_event:
+            self.processor.flush()
 
     async def run_timer(self) -> int:
         """One timer pass: a tick for each due case, applied as the command agent would."""

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import timedelta
 
 from schemas.envelope import Event
 from schemas.sla import SlaWarningRaised
 from services.notify.casefile import CaseSummary
 from services.notify.domain.state import CaseState
 from tests.notify.notify_rig import AgentRig
-from tests.unit.notify.notify_builders import CaseFlow, CountingTable
+from tests.unit.notify.notify_builders import T0, CaseFlow, CountingTable
 
 ROUTING, REFERRALS, SLA = "routing.events.v1", "referral.events.v1", "sla.events.v1"
 
@@ -106,3 +107,67 @@ async def test_an_event_waits_while_another_of_its_case_awaits_an_acknowledgemen
     assert "s1:turnaround" in state.clocks
     assert [type(e) for e in rig.published][:1] == [SlaWarningRaised]
     assert len(rig.processor.locks) == 0  # nobody holds or waits for the case any more
+
+
+async def test_the_events_of_a_case_between_commits_cost_one_write_per_table() -> None:
+    cases, summaries = CountingTable(), CountingTable()
+    rig, flow = AgentRig(cases=cases, summaries=summaries, commit_every_event=False), CaseFlow()
+    for event, topic in ((flow.received(rig.clock()), REFERRALS),
+                         (flow.triaged(rig.clock()), "case.triaged.v1"),
+                         (flow.offered(rig.clock()), ROUTING)):
+        await rig.feed(event, topic=topic)
+    assert (cases.writes, summaries.writes) == (0, 0)
+    assert rig.processor.flush() == 2
+    assert (cases.writes, summaries.writes) == (1, 1)
+    assert CaseState.from_json(cases["case-1"]) == rig.processor.states.cached("case-1")
+
+
+async def test_readers_see_rows_not_yet_written() -> None:
+    rig, flow = AgentRig(commit_every_event=False), CaseFlow()
+    await rig.feed(flow.offered(rig.clock()))
+    assert rig.cases == {} and rig.summaries == {}
+    state = rig.processor.state_of("case-1")
+    assert state is not None and "s1:acceptance" in state.clocks
+    assert [s.status for s in rig.processor.summary_views()] == ["offered"]
+    assert rig.processor.rescan(lambda partition: True) == 1  # the offer still to deliver
+    rig.clock.set_minutes(95)
+    assert list(rig.processor.due_cases(lambda partition: True)) == ["case-1"]
+
+
+async def test_a_crash_before_the_commit_is_repaired_by_consuming_again() -> None:
+    flow = CaseFlow()
+    offered, accepted = flow.offered(T0), flow.accepted(T0 + timedelta(minutes=100))
+
+    async def run(rig: AgentRig, crash: bool) -> AgentRig:
+        await rig.feed(offered)
+        rig.processor.flush()  # committed
+        await rig.run_minutes(range(0, 100))  # the 0.75 warning, not committed yet
+        rig.clock.set_minutes(100)
+        await rig.feed(accepted)
+        if not crash:
+            rig.processor.flush()
+            return rig
+        survivor = AgentRig(clock=rig.clock, cases=dict(rig.cases), summaries=dict(rig.summaries),
+                            commit_every_event=False)
+        survivor.processor.rescan(lambda partition: True)
+        survivor.published = rig.published
+        await survivor.run_minutes(range(0, 100))  # the uncommitted ticks and events come again
+        survivor.clock.set_minutes(100)
+        await survivor.feed(accepted)
+        survivor.processor.flush()
+        return survivor
+
+    clean = await run(AgentRig(commit_every_event=False), crash=False)
+    repaired = await run(AgentRig(commit_every_event=False), crash=True)
+    assert repaired.cases == clean.cases and repaired.summaries == clean.summaries
+    assert {e.event_id for e in repaired.published} == {e.event_id for e in clean.published}
+
+
+async def test_rows_of_a_revoked_partition_are_dropped_not_written() -> None:
+    cases = CountingTable()
+    rig, flow = AgentRig(cases=cases, commit_every_event=False), CaseFlow()
+    await rig.feed(flow.offered(rig.clock()))  # partition 0
+    assert rig.processor.forget({1}) == 0
+    assert rig.processor.forget({0}) == 2  # the case row and its summary
+    assert rig.processor.flush() == 0 and cases.writes == 0
+    assert rig.processor.state_of("case-1") is None

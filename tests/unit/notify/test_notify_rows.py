@@ -1,4 +1,4 @@
-"""ParsedRows: parsed once per change, written only when the bytes change, never stale."""
+"""ParsedRows: parsed once per change, written behind, never served stale."""
 
 from __future__ import annotations
 
@@ -35,36 +35,74 @@ def test_a_value_replaced_behind_the_cache_is_read_not_served_stale() -> None:
     table = CountingTable()
     states = rows(table)
     states.put("c1", CaseState(case_id="c1", revision=1))
+    states.flush()
     table["c1"] = CaseState(case_id="c1", revision=2).to_json().encode()  # a recovery
     state = states.get("c1")
     assert state is not None and state.revision == 2
 
 
-def test_put_writes_only_changed_bytes() -> None:
+def test_puts_are_held_until_the_flush_writes_each_changed_row_once() -> None:
     table = CountingTable()
     states = rows(table)
-    assert states.put("c1", CaseState(case_id="c1")) is True
-    assert states.put("c1", CaseState(case_id="c1")) is False  # equal content, new object
-    assert states.put("c1", CaseState(case_id="c1", closed=True)) is True
-    assert table.writes == 2
-    assert CaseState.from_json(table["c1"]).closed is True
+    for revision in (1, 2, 3):
+        states.put("c1", CaseState(case_id="c1", revision=revision))
+    pending = states.get("c1")
+    assert table.writes == 0 and pending is not None and pending.revision == 3
+    assert states.flush() == 1 and states.flush() == 0
+    assert table.writes == 1 and CaseState.from_json(table["c1"]).revision == 3
 
 
-def test_the_cache_is_bounded_and_an_evicted_row_still_reads() -> None:
+def test_an_unchanged_row_is_not_written_again() -> None:
+    table = CountingTable()
+    states = rows(table)
+    states.put("c1", CaseState(case_id="c1"))
+    states.flush()
+    states.put("c1", CaseState(case_id="c1"))  # equal content, new object
+    assert states.flush() == 0 and table.writes == 1
+    assert states.get("c1") == CaseState(case_id="c1")
+
+
+def test_forgetting_a_partition_drops_its_pending_rows_only() -> None:
+    table = CountingTable()
+    states = rows(table)
+    states.put("c1", CaseState(case_id="c1", revision=1), partition=0)
+    states.flush()
+    states.put("c1", CaseState(case_id="c1", revision=2), partition=0)
+    states.put("c2", CaseState(case_id="c2"), partition=1)
+    assert states.forget({0}) == 1
+    kept = states.get("c1")
+    assert kept is not None and kept.revision == 1  # what was written before
+    assert states.flush() == 1 and set(table) == {"c1", "c2"}
+
+
+def test_a_writer_receives_the_partition_of_each_row() -> None:
+    written: list[tuple[str, int | None]] = []
+    states = ParsedRows(CountingTable(), CaseState.from_json,
+                        write=lambda key, raw, partition: written.append((key, partition)))
+    states.put("c1", CaseState(case_id="c1"), partition=3)
+    states.put("c2", CaseState(case_id="c2"), partition=1)
+    states.flush()
+    assert written == [("c1", 3), ("c2", 1)]
+
+
+def test_the_cache_is_bounded_pending_rows_are_never_evicted() -> None:
     table = CountingTable()
     states = rows(table, max_cached=2)
     for case_id in ("a", "b", "c"):
         states.put(case_id, CaseState(case_id=case_id))
+    assert states.pending == 3  # not written yet, so kept whatever the bound
+    states.flush()
     assert len(states) == 2 and states.cached("a") is None
     state = states.get("a")
     assert state is not None and state.case_id == "a"
     assert states.parses == 1
 
 
-def test_missing_and_empty_rows_read_as_none_and_items_skip_them() -> None:
+def test_items_include_pending_rows_and_skip_empty_ones() -> None:
     table = CountingTable()
     table["empty"] = b""
+    table["c1"] = CaseState(case_id="c1").to_json().encode()
     states = rows(table)
-    states.put("c1", CaseState(case_id="c1"))
+    states.put("c2", CaseState(case_id="c2"))
     assert states.get("nobody") is None and states.get("empty") is None
-    assert [key for key, _ in states.items()] == ["c1"]
+    assert sorted(key for key, _ in states.items()) == ["c1", "c2"]

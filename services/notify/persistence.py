@@ -1,0 +1,74 @@
+"""How notify's rows reach faust: written behind, flushed just before every offset commit.
+
+Faust commits input offsets in Consumer.force_commit: it calls the sensors' on_commit_initiated,
+picks the offsets acknowledged so far, flushes the producer, then commits. Writing the pending
+rows in that sensor hook therefore puts every row changed by a committed input into the
+changelog before the commit; rows of inputs not yet committed may be lost in a crash, and
+those inputs are consumed and applied again (idempotently) after the restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable
+from typing import Any
+
+import faust
+
+from schemas import topics
+from schemas.topics import TopicSpec
+from services.common.logs import get_logger
+from services.notify.rows import Writer
+
+log = get_logger("notify")
+
+
+def table_writer(table: faust.types.TableT) -> Writer:
+    """Write a row as faust's table assignment does, to the changelog partition of the input
+    that changed it (faust reads that from the current event; a flush runs outside events)."""
+
+    def write(key: str, raw: bytes, partition: int | None) -> None:
+        table.send_changelog(partition, key, raw)
+        table.data[key] = raw
+
+    return write
+
+
+def changelog_topics(tables: Iterable[faust.types.TableT]) -> tuple[TopicSpec, ...]:
+    """The tables' changelog topics, as faust would declare them (compacted, case-partitioned).
+
+    Created before the worker starts (see __main__): a changelog faust creates itself can be
+    missing from the consumer's first metadata snapshot, and then every table write of the
+    process fails with PartitionsMismatch ("changelog has 0 partitions").
+    """
+    return tuple(
+        TopicSpec(table.changelog_topic.get_topic_name(), partitions=topics.CASE_PARTITIONS,
+                  config={"cleanup.policy": "compact"})
+        for table in tables
+    )
+
+
+class _WriteRowsBeforeCommit(faust.Sensor):
+    def __init__(self, flush: Callable[[], int]) -> None:
+        super().__init__()
+        self._flush = flush
+
+    def on_commit_initiated(self, consumer: Any) -> Any:
+        self._flush()
+        return super().on_commit_initiated(consumer)
+
+
+def write_rows_behind(
+    app: faust.App, *, flush: Callable[[], int], forget: Callable[[Collection[int]], int],
+    input_topics: Collection[str],
+) -> None:
+    """Flush pending rows before each commit; drop those of partitions taken away."""
+    app.sensors.add(_WriteRowsBeforeCommit(flush))
+
+    @app.on_partitions_revoked.connect  # type: ignore[misc,arg-type]
+    async def _forget_revoked_rows(sender: faust.App, revoked: set[Any], **kwargs: Any) -> None:
+        dropped = forget({tp.partition for tp in revoked if tp.topic in input_topics})
+        # Rows a commit wrote while the revocation ran reach the broker before the new owner
+        # of their partition starts reading its changelog.
+        await sender.producer.flush()
+        if dropped:
+            log.info("unwritten rows of revoked partitions dropped", extra={"rows": dropped})
