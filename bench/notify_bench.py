@@ -124,6 +124,7 @@ async def bench_processor(n_cases: int) -> None:
     for offset, event in enumerate(events):
         clock["now"] = event.occurred_at
         await processor.handle(event, EventMeta("routing.events.v1", 0, offset, None))
+    processor.flush()  # what the commits would write
     elapsed = time.perf_counter() - start
     print(f"processor: {len(events)} events for {n_cases} cases in {elapsed:.2f} s "
           f"= {len(events) / elapsed:,.0f} events/s (domain + table JSON + read model)")
@@ -137,6 +138,7 @@ async def bench_pipeline_mix(wire: list[tuple[str, bytes]], n_cases: int) -> Non
     start = time.perf_counter()
     for offset, (topic, raw) in enumerate(wire):
         await processor.handle(parse_event(topic, raw), EventMeta(topic, 0, offset, None))
+    processor.flush()  # what the commits would write
     elapsed = time.perf_counter() - start
     print(f"pipeline mix: {len(wire)} events in {elapsed:.2f} s = {len(wire) / elapsed:,.0f} "
           f"events/s, {elapsed * 1000 / n_cases:.3f} ms per referral (parse + handle)")

@@ -47,7 +47,9 @@ def changelog_topics(tables: Iterable[faust.types.TableT]) -> tuple[TopicSpec, .
     )
 
 
-class _WriteRowsBeforeCommit(faust.Sensor):
+class WriteRowsBeforeCommit(faust.Sensor):
+    """A faust sensor whose only job: write the pending rows as a commit starts."""
+
     def __init__(self, flush: Callable[[], int]) -> None:
         super().__init__()
         self._flush = flush
@@ -62,7 +64,7 @@ def write_rows_behind(
     input_topics: Collection[str],
 ) -> None:
     """Flush pending rows before each commit; drop those of partitions taken away."""
-    app.sensors.add(_WriteRowsBeforeCommit(flush))
+    app.sensors.add(WriteRowsBeforeCommit(flush))
 
     @app.on_partitions_revoked.connect  # type: ignore[misc,arg-type]
     async def _forget_revoked_rows(sender: faust.App, revoked: set[Any], **kwargs: Any) -> None:
