@@ -240,7 +240,7 @@ async def test_network_errors_are_reported_as_retryable_results() -> None:
     finally:
         await poster.close()
     assert not result.ok and result.status_code is None
-    assert result.describe() == "ClientConnectorError"
+    assert result.describe() == "ConnectError"
 
 
 async def _serve(handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
