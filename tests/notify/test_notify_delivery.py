@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import socket
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -13,7 +14,6 @@ from aiohttp import web
 from schemas.dead_letter import DeadLettered
 from schemas.envelope import Event
 from schemas.notifications import NotificationDelivered, NotificationFailed
-from scripts.localsystem import free_port
 from scripts.webhook_inbox import WebhookReceiver
 from services.notify.delivery.dispatcher import Dispatcher
 from services.notify.delivery.retry import RetryPolicy, backoff_delay
@@ -235,10 +235,13 @@ async def test_webhook_is_signed_and_keyed_by_notification_id() -> None:
 
 async def test_network_errors_are_reported_as_retryable_results() -> None:
     poster = WebhookPoster(timeout_seconds=5)
-    try:  # nobody listens on a port just handed out and released
-        result = await poster(Endpoint(f"http://127.0.0.1:{free_port()}/x", SECRET), note(1))
-    finally:
-        await poster.close()
+    with socket.socket() as bound:  # bound, never listening: connections are refused
+        bound.bind(("127.0.0.1", 0))
+        port = bound.getsockname()[1]
+        try:
+            result = await poster(Endpoint(f"http://127.0.0.1:{port}/x", SECRET), note(1))
+        finally:
+            await poster.close()
     assert not result.ok and result.status_code is None
     assert result.describe() == "ConnectError"
 
