@@ -6,7 +6,7 @@ from typing import Any
 
 import faust
 
-from schemas.topics import ALL_TOPICS, CASE_PARTITIONS
+from schemas.topics import ALL_TOPICS, CASE_PARTITIONS, TopicSpec
 from services.common.settings import data_dir, env_int, env_str, kafka_bootstrap
 
 _PARTITIONS = {spec.name: spec.partitions for spec in ALL_TOPICS}
@@ -36,6 +36,23 @@ def make_app(service: str, **overrides: Any) -> faust.App:
     settings.update(overrides)
     # The prefix lets test runs and demos share a broker without sharing consumer groups.
     return faust.App(env_str("FAUST_APP_PREFIX", "") + f"spine-{service}", **settings)
+
+
+def changelog_specs(app: faust.App) -> tuple[TopicSpec, ...]:
+    """Every table's changelog topic as faust declares it: compacted, the table's partitions.
+
+    Created before the worker starts: a changelog faust creates itself can be missing from the
+    consumer's first metadata snapshot, and then every table write of the process fails with
+    PartitionsMismatch ("changelog has 0 partitions").
+    """
+    return tuple(
+        TopicSpec(
+            table.changelog_topic.get_topic_name(),
+            partitions=table.partitions or app.conf.topic_partitions,
+            config={"cleanup.policy": "compact"},
+        )
+        for table in app.tables.values()
+    )
 
 
 def bytes_topic(app: faust.App, name: str) -> faust.TopicT:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import faust
 from mode import Worker
 
+from schemas.topics import ALL_TOPICS
+from services.common.faust_app import changelog_specs
 from services.common.metrics import CONSUMER_LAG
-from services.common.settings import env_str
+from services.common.settings import env_str, kafka_bootstrap
+from services.common.topics_admin import ensure_topics
 
 
 def readiness(app: faust.App) -> Callable[[], bool]:
@@ -53,8 +57,19 @@ def logging_config(level: str) -> dict[str, object]:
     }
 
 
+def create_topics(app: faust.App) -> None:
+    """Create every shared topic and the app's table changelogs that do not exist yet."""
+    # A loop of its own, closed again, so the worker starts with the loop state it expects.
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(ensure_topics(kafka_bootstrap(), ALL_TOPICS + changelog_specs(app)))
+    finally:
+        loop.close()
+
+
 def run_worker(app: faust.App) -> None:
-    """Start the worker in this process and block until it stops (SIGTERM/SIGINT)."""
+    """Create the topics, then run the worker in this process until SIGTERM/SIGINT."""
+    create_topics(app)
     level = env_str("LOG_LEVEL", "INFO")
     worker = Worker(
         app, loglevel=level, logging_config=logging_config(level), quiet=True,

@@ -19,7 +19,6 @@ from schemas.dead_letter import DeadLettered
 from schemas.envelope import Event
 from schemas.notifications import NotificationDelivered, NotificationFailed
 from schemas.registry import parse_event
-from schemas.topics import TopicSpec
 from services.common.consume import Parser, dead_letter_topic, process_events, send_event
 from services.common.faust_app import bytes_topic, make_app
 from services.common.http import health_router, serve_api_in_worker
@@ -28,7 +27,6 @@ from services.common.metrics import CONSUMER_LAG, EVENTS_SENT
 from services.common.problems import install_problem_handlers
 from services.common.settings import kafka_bootstrap
 from services.common.worker import readiness
-from services.notify import persistence
 from services.notify.config import load_settings
 from services.notify.dashboard.live import LiveFeed
 from services.notify.dashboard.views import build_router
@@ -108,11 +106,6 @@ processor = NotifyProcessor(
     clock=utc_now, publish=publisher.acknowledged, submit=dispatcher.submit, live=live.publish,
     write_cases=table_writer(cases), write_summaries=table_writer(summaries),
 )
-
-
-def changelog_topics() -> tuple[TopicSpec, ...]:
-    """The tables' changelog topics, created by __main__ before the worker starts."""
-    return persistence.changelog_topics((cases, summaries))
 
 
 recovered = {"done": False}

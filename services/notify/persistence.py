@@ -9,13 +9,11 @@ those inputs are consumed and applied again (idempotently) after the restart.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import faust
 
-from schemas import topics
-from schemas.topics import TopicSpec
 from services.common.logs import get_logger
 from services.notify.rows import Writer
 
@@ -31,20 +29,6 @@ def table_writer(table: faust.types.TableT) -> Writer:
         table.data[key] = raw
 
     return write
-
-
-def changelog_topics(tables: Iterable[faust.types.TableT]) -> tuple[TopicSpec, ...]:
-    """The tables' changelog topics, as faust would declare them (compacted, case-partitioned).
-
-    Created before the worker starts (see __main__): a changelog faust creates itself can be
-    missing from the consumer's first metadata snapshot, and then every table write of the
-    process fails with PartitionsMismatch ("changelog has 0 partitions").
-    """
-    return tuple(
-        TopicSpec(table.changelog_topic.get_topic_name(), partitions=topics.CASE_PARTITIONS,
-                  config={"cleanup.policy": "compact"})
-        for table in tables
-    )
 
 
 class WriteRowsBeforeCommit(faust.Sensor):

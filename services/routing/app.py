@@ -17,8 +17,8 @@ from schemas.topics import (
     REFERRAL_EVENTS,
     ROUTING_COMMANDS,
     ROUTING_EVENTS,
+    ROUTING_LOAD,
     SPECIALIST_DIRECTORY,
-    TopicSpec,
 )
 from services.common.consume import (
     EventMeta,
@@ -36,7 +36,6 @@ from services.routing.domain.state import CommandOutcome
 from services.routing.processor import RoutingProcessor
 from services.routing.replies import ReplyBook
 from services.routing.settings import load_settings
-from services.routing.topics import ROUTING_LOAD
 
 SERVICE = "routing"
 log = get_logger(SERVICE)
@@ -54,18 +53,6 @@ directory_topic = bytes_topic(app, SPECIALIST_DIRECTORY)
 cases_table = app.Table("routing-cases", key_type=bytes, value_type=bytes)
 loads_table = app.Table("routing-load", key_type=bytes, value_type=bytes)
 directory_table = app.Table("routing-directory", key_type=bytes, value_type=bytes, partitions=1)
-
-
-def changelog_specs() -> tuple[TopicSpec, ...]:
-    """The tables' changelog topics, to be created before the worker starts."""
-    # A changelog faust creates itself can be missing from the consumer's metadata at first,
-    # which makes table writes fail with PartitionsMismatch until the next metadata refresh.
-    compacted = {"cleanup.policy": "compact"}
-    return tuple(
-        TopicSpec(table.changelog_topic.get_topic_name(), partitions=table.partitions or 4,
-                  config=compacted)
-        for table in (cases_table, loads_table, directory_table)
-    )
 
 
 class KafkaPublisher:

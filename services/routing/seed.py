@@ -19,7 +19,6 @@ from schemas.topics import SPECIALIST_DIRECTORY
 from services.common.errors import describe_validation_error
 from services.common.settings import REPO_ROOT, kafka_bootstrap
 from services.common.topics_admin import ensure_topics
-from services.routing.topics import topics_to_ensure
 
 DEFAULT_FILE = REPO_ROOT / "deploy" / "seed" / "specialists.json"
 
@@ -31,7 +30,7 @@ def load_directory(path: Path) -> list[Specialist]:
 
 async def publish(specialists: list[Specialist], bootstrap: str) -> None:
     """Send each entry keyed by specialist id and wait for every acknowledgement."""
-    await ensure_topics(bootstrap, topics_to_ensure())
+    await ensure_topics(bootstrap)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
     await producer.start()
     try:
