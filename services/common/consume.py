@@ -46,17 +46,19 @@ Parser = Callable[[str, bytes], Event]
 
 async def send_event(
     topic: faust.TopicT, event: Event, key: str | None = None, *, wait: bool = False
-) -> None:
+) -> Awaitable[Any]:
     """Send an event keyed by its case id (or `key`).
 
     Inside an agent, faust attaches the send to the current event and flushes the producer
     before committing the input offset, so at-least-once holds without waiting for each ack.
-    `wait=True` awaits the broker's acknowledgement (for HTTP handlers that must not answer early).
+    `wait=True` awaits the broker's acknowledgement (for HTTP handlers that must not answer early);
+    otherwise the acknowledgement is returned for callers that gather several before waiting.
     """
     fut = await topic.send(key=(key or event.case_id).encode(), value=event.to_bytes())
+    EVENTS_SENT.labels(service=topic.app.conf.id, topic=topic.get_topic_name()).inc()
     if wait:
         await fut
-    EVENTS_SENT.labels(service=topic.app.conf.id, topic=topic.get_topic_name()).inc()
+    return fut
 
 
 def dead_letter_for(

@@ -23,21 +23,20 @@ from services.common.consume import Parser, dead_letter_topic, process_events, s
 from services.common.faust_app import bytes_topic, make_app
 from services.common.http import health_router, serve_api_in_worker
 from services.common.logs import get_logger
-from services.common.metrics import CONSUMER_LAG, EVENTS_SENT
 from services.common.problems import install_problem_handlers
 from services.common.settings import kafka_bootstrap
-from services.common.worker import readiness
+from services.common.worker import readiness, watch_consumer_lag
 from services.notify.config import load_settings
 from services.notify.dashboard.live import LiveFeed
 from services.notify.dashboard.views import build_router
 from services.notify.delivery.dispatcher import Dispatcher
 from services.notify.delivery.webhook import WebhookPoster
 from services.notify.directory import DirectoryCache
-from services.notify.domain.commands import NOTIFY_COMMANDS, CheckClocks, parse_command
+from services.notify.domain.commands import CheckClocks, parse_command
 from services.notify.http_api import build_escalation_router
 from services.notify.persistence import table_writer, write_rows_behind
 from services.notify.processor import NotifyProcessor
-from services.notify.publishing import Publisher, Sendable
+from services.notify.publishing import Publisher
 from services.notify.subscribers import Recipients, load_subscribers
 
 SERVICE = "notify"
@@ -55,7 +54,7 @@ dead_letters = dead_letter_topic(app)
 sla_topic = bytes_topic(app, topics.SLA_EVENTS)
 notification_topic = bytes_topic(app, topics.NOTIFICATION_EVENTS)
 # Internal and case-keyed like the inputs, so ticks and acks land on the partition owning the row.
-commands = app.topic(NOTIFY_COMMANDS, key_type=bytes, value_type=bytes,
+commands = app.topic(topics.NOTIFY_COMMANDS, key_type=bytes, value_type=bytes,
                      partitions=topics.CASE_PARTITIONS, internal=True)
 cases = app.Table("notify_cases", default=None, key_type=str, value_type=bytes,
                   partitions=topics.CASE_PARTITIONS)
@@ -90,12 +89,7 @@ def topic_for(event: Event) -> faust.TopicT:
     return sla_topic
 
 
-def _count_sent(topic: Sendable) -> None:
-    channel: faust.TopicT = topic  # type: ignore[assignment]
-    EVENTS_SENT.labels(service=channel.app.conf.id, topic=channel.get_topic_name()).inc()
-
-
-publisher = Publisher(topic_for, on_sent=_count_sent)
+publisher = Publisher(topic_for)
 dispatcher = Dispatcher(
     post=poster, resolver=recipients, retry=settings.retry, publish=publisher.in_flow,
     clock=utc_now, owns=lambda note: is_owned(note.partition),
@@ -124,10 +118,10 @@ CONSUMED: tuple[tuple[str, faust.TopicT], ...] = (
     *((name, bytes_topic(app, name)) for name in (
         topics.REFERRAL_EVENTS, topics.CASE_TRIAGED, topics.ROUTING_EVENTS, topics.SLA_EVENTS,
         topics.NOTIFICATION_EVENTS)),
-    (NOTIFY_COMMANDS, commands),
+    (topics.NOTIFY_COMMANDS, commands),
 )
 for name, channel in CONSUMED:
-    _consumer(name, channel, parse_command if name == NOTIFY_COMMANDS else parse_event)
+    _consumer(name, channel, parse_command if name == topics.NOTIFY_COMMANDS else parse_event)
 
 
 write_rows_behind(app, flush=processor.flush, forget=processor.forget,
@@ -160,17 +154,7 @@ async def rescan_cases() -> None:
         processor.rescan(is_owned)
 
 
-@app.timer(interval=15.0)
-async def measure_lag() -> None:
-    """Consumer lag per input partition (labels: topic and partition, never ids)."""
-    consumer = app.consumer
-    for tp in consumer.assignment():
-        if tp.topic.endswith("-changelog"):
-            continue
-        position = await consumer.position(tp)
-        if position is not None:
-            lag = max(0, consumer.highwater(tp) - position)
-            CONSUMER_LAG.labels(SERVICE, tp.topic, str(tp.partition)).set(lag)
+watch_consumer_lag(app, SERVICE)
 
 
 @app.task

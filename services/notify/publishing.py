@@ -19,34 +19,24 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol
+from typing import Any
+
+import faust
 
 from schemas.envelope import Event
+from services.common.consume import send_event
 
 log = logging.getLogger("spine.notify.publish")
-
-
-class Sendable(Protocol):
-    """The part of a faust topic used here: send() returns the broker-acknowledgement future."""
-
-    async def send(self, *, key: bytes, value: bytes) -> Awaitable[Any]:
-        """Hand the message to the producer."""
 
 
 class Publisher:
     """Sends events keyed by case id to the topic `route` picks for each."""
 
-    def __init__(
-        self, route: Callable[[Event], Sendable],
-        on_sent: Callable[[Sendable], None] = lambda topic: None,
-    ) -> None:
-        self._route, self._on_sent = route, on_sent
+    def __init__(self, route: Callable[[Event], faust.TopicT]) -> None:
+        self._route = route
 
     async def _send(self, event: Event) -> Awaitable[Any]:
-        topic = self._route(event)
-        ack = await topic.send(key=event.case_id.encode(), value=event.to_bytes())
-        self._on_sent(topic)
-        return ack
+        return await send_event(self._route(event), event)
 
     async def acknowledged(self, events: Sequence[Event]) -> None:
         """Send the events in order, then wait until the broker has acknowledged every one."""

@@ -8,8 +8,6 @@ from pydantic import Field, TypeAdapter
 
 from schemas.envelope import Event
 
-NOTIFY_COMMANDS = "notify.commands.v1"  # internal: timer ticks and HTTP acknowledgements
-
 
 class CheckClocks(Event):
     """A timer tick for one case: raise whatever has fallen due by the time it is applied."""

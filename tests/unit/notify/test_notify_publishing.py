@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from schemas.envelope import Event
 from services.notify.publishing import Publisher
@@ -16,9 +18,14 @@ from tests.unit.notify.notify_builders import T0, CaseFlow
 class FakeTopic:
     """Hands out one acknowledgement future per send; the test settles them."""
 
+    app = SimpleNamespace(conf=SimpleNamespace(id="spine-notify-test"))
+
     def __init__(self) -> None:
         self.sent: list[bytes] = []
         self.acks: list[asyncio.Future[Any]] = []
+
+    def get_topic_name(self) -> str:
+        return "sla.events.v1"
 
     async def send(self, *, key: bytes, value: bytes) -> asyncio.Future[Any]:
         self.sent.append(value)
@@ -58,10 +65,12 @@ async def test_a_failed_acknowledgement_fails_the_publish() -> None:
 async def test_in_flow_returns_at_once_and_logs_a_failed_send(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    topic, counted = FakeTopic(), []
-    publisher = Publisher(lambda event: topic, on_sent=counted.append)
-    await publisher.in_flow(events(1)[0])
-    assert len(topic.sent) == 1 and counted == [topic]
+    topic = FakeTopic()
+    labels = {"service": "spine-notify-test", "topic": "sla.events.v1"}
+    before = REGISTRY.get_sample_value("spine_events_sent_total", labels) or 0.0
+    await Publisher(lambda event: topic).in_flow(events(1)[0])  # type: ignore[arg-type,return-value]
+    assert len(topic.sent) == 1
+    assert REGISTRY.get_sample_value("spine_events_sent_total", labels) == before + 1
     with caplog.at_level(logging.ERROR, logger="spine.notify.publish"):
         topic.acks[0].set_exception(RuntimeError("broker gone"))
         await asyncio.sleep(0)
