@@ -28,11 +28,10 @@ from bench.raw_relay import raw_ceiling
 from schemas import topics
 from schemas.directory import Specialist
 from schemas.registry import parse_event
-from scripts.localsystem import RunningSystem, service_env
+from scripts.localsystem import LocalBroker, RunningSystem, service_env
 from scripts.webhook_inbox import WebhookReceiver
 from services.common.auth import mint_token
 from services.routing.seed import publish
-from tests.support.broker import LocalBroker
 from tests.support.kafka_io import read_topic
 
 ROLES = [

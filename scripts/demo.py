@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from scripts import kafka_local
 from scripts.localsystem import RunningSystem, service_env
 from scripts.webhook_inbox import WebhookReceiver
 from services.common.auth import mint_token
@@ -33,16 +34,8 @@ RUN_DIR = REPO_ROOT / ".run"
 INBOX_PORT = 8099  # the seeded directory's webhook URLs point here
 
 
-def _kafka_local() -> Any:
-    sys.path.insert(0, str(REPO_ROOT / "scripts"))
-    import kafka_local  # type: ignore[import-not-found]
-
-    return kafka_local
-
-
 def start_broker(port: int) -> str:
     """Start (or reuse) the local broker and create every topic."""
-    kafka_local = _kafka_local()
     data_dir = RUN_DIR / f"kafka-{port}"
     kafka_local.start(port=port, data_dir=data_dir)
     bootstrap = f"127.0.0.1:{port}"
@@ -82,6 +75,22 @@ def wait_quiet(inbox: WebhookReceiver, expected_cases: int, timeout: float) -> N
         time.sleep(2.0)
 
 
+def sla_lines(notify_url: str, case_id: str, ops: dict[str, str]) -> list[str]:
+    """Each SLA clock of the case: which step, its state and its deadline."""
+    try:
+        view = httpx.get(f"{notify_url}/sla/{case_id}", headers=ops, timeout=5).json()
+    except (httpx.HTTPError, ValueError):
+        return ["   SLA: notify not reachable"]
+    lines = [f"   SLA paused, waiting for: {', '.join(view['waiting_for'])}"
+             ] if view.get("waiting_for") else []
+    for clock in view.get("clocks", []):
+        state = "BREACHED" if clock["breached"] else clock["status"]
+        due = f" due {clock['deadline'][:16]}Z" if clock.get("deadline") else ""
+        lines.append(f"   SLA {clock['clock']:<10} {clock['step_id'][:24]:<24} {state}{due}"
+                     f" ({clock['elapsed_fraction']:.0%} elapsed)")
+    return lines or ["   SLA: no clock running yet"]
+
+
 def report(
     posted: list[dict[str, Any]], inbox: WebhookReceiver, names: dict[str, str], notify_url: str
 ) -> str:
@@ -108,15 +117,7 @@ def report(
                 f"   webhook {kind:<24} -> {names.get(who, who):<34} {detail}"
                 f"  (key {call.headers.get('idempotency-key', '-')[:8]})"
             )
-        try:
-            timeline = httpx.get(
-                f"{notify_url}/api/ops/cases/{case_id}/timeline", headers=ops, timeout=5
-            ).json()
-            states = timeline.get("sla") or timeline.get("sla_state") or {}
-            if states:
-                lines.append(f"   SLA: {json.dumps(states, default=str)}")
-        except (httpx.HTTPError, ValueError):
-            lines.append("   SLA: (notify timeline not available)")
+        lines.extend(sla_lines(notify_url, case_id, ops))
     try:
         summary = httpx.get(f"{notify_url}/api/ops/summary", headers=ops, timeout=5).json()
         by_state = summary.get("open_by_sla_state", summary)
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wait", type=float, default=60.0, help="seconds to wait for webhooks")
     args = parser.parse_args(argv)
     if args.stop:
-        _kafka_local().stop(data_dir=RUN_DIR / f"kafka-{args.kafka_port}")
+        kafka_local.stop(data_dir=RUN_DIR / f"kafka-{args.kafka_port}")
         return 0
 
     print(f"==> Kafka on 127.0.0.1:{args.kafka_port}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -13,7 +14,9 @@ from pathlib import Path
 
 import httpx
 
+from scripts import kafka_local
 from services.common.settings import REPO_ROOT
+from services.common.topics_admin import ensure_topics
 
 SERVICES = ("intake", "triage", "routing", "notify")
 
@@ -23,6 +26,26 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+class LocalBroker:
+    """One real Kafka broker on free ports in `data_dir`, with every topic created."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.controller_port = free_port()
+        self.bootstrap = f"127.0.0.1:{self.port}"
+
+    def start(self) -> LocalBroker:
+        kafka_local.start(
+            port=self.port, controller_port=self.controller_port, data_dir=self.data_dir
+        )
+        asyncio.run(ensure_topics(self.bootstrap))
+        return self
+
+    def stop(self) -> None:
+        kafka_local.stop(data_dir=self.data_dir)
 
 
 class ServiceProcess:

@@ -1,23 +1,17 @@
 """scripts/kafka_local.py runs a real single-node Kafka broker (needs Java; Maven or jar cache)."""
 
 import asyncio
-import importlib.util
 import shutil
 import socket
-import sys
 from pathlib import Path
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from scripts import kafka_local
+
 pytestmark = pytest.mark.kafka
 
-_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "kafka_local.py"
-_spec = importlib.util.spec_from_file_location("kafka_local", _SCRIPT)
-assert _spec is not None and _spec.loader is not None
-kafka_local = importlib.util.module_from_spec(_spec)
-sys.modules["kafka_local"] = kafka_local
-_spec.loader.exec_module(kafka_local)
 
 
 def _free_ports(count: int) -> list[int]:
