@@ -14,6 +14,9 @@ from tests.support.broker import LocalBroker, external_bootstrap
 
 # Every process started by tests shares one throwaway signing secret, never a repo secret.
 os.environ.setdefault("AUTH_JWT_SECRET", "test-only-secret-" + os.urandom(16).hex())
+# Suites that drive many requests with one token are not about rate limits; the guard's own
+# tests set their limits explicitly.
+os.environ.setdefault("HTTP_RATE_LIMIT_BURST", "100000")
 
 
 @pytest.fixture(scope="session")

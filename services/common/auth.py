@@ -150,19 +150,28 @@ def principal_from_api_key(key: str) -> Principal:
     )
 
 
+def principal_from_headers(authorization: str | None, x_api_key: str | None) -> Principal | None:
+    """The verified caller, None when no credentials were presented; raises ProblemError(401)
+    for credentials that do not verify. Shared by the route dependency and the request guard."""
+    if authorization:
+        scheme, _, token = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise _unauthorized("use the Bearer scheme")
+        return principal_from_token(token.strip())
+    if x_api_key:
+        return principal_from_api_key(x_api_key)
+    return None
+
+
 def authenticate(
     authorization: Annotated[str | None, Header()] = None,
     x_api_key: Annotated[str | None, Header()] = None,
 ) -> Principal:
     """FastAPI dependency: the caller, from a bearer token or an X-API-Key header."""
-    if authorization:
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            raise _unauthorized("use the Bearer scheme")
-        return principal_from_token(token.strip())
-    if x_api_key:
-        return principal_from_api_key(x_api_key)
-    raise _unauthorized("credentials required")
+    principal = principal_from_headers(authorization, x_api_key)
+    if principal is None:
+        raise _unauthorized("credentials required")
+    return principal
 
 
 def require_roles(*roles: Role, scope: str | None = None) -> Callable[..., Principal]:

@@ -9,13 +9,13 @@ from datetime import datetime
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from services.common.guard import GuardSettings, install_guard
 from services.common.http import health_router
 from services.common.problems import install_problem_handlers, problem
 from services.intake.domain.decisions import Rejected
 from services.intake.eventlog import BrokerUnavailable, IntakeLog, KafkaIntakeLog
 from services.intake.fhir.bundle import FhirRejected
 from services.intake.fhir.views import router as fhir_router
-from services.intake.limits import LimitsMiddleware, RateLimiter
 from services.intake.metrics import REQUESTS
 from services.intake.referrals.views import router as referrals_router
 from services.intake.settings import IntakeSettings
@@ -82,10 +82,8 @@ def create_app(
     api.include_router(referrals_router)
     api.include_router(fhir_router)
     api.include_router(health_router("intake", intake.is_ready))
-    limiter = RateLimiter(
-        burst=settings.rate_limit_burst, per_second=settings.rate_limit_per_second
-    )
-    api.add_middleware(
-        LimitsMiddleware, max_body_bytes=settings.max_body_bytes, limiter=limiter
-    )
+    install_guard(api, service="intake", settings=GuardSettings(
+        max_body_bytes=settings.max_body_bytes, rate_limit_burst=settings.rate_limit_burst,
+        rate_limit_per_second=settings.rate_limit_per_second,
+    ))
     return api

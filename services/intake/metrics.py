@@ -9,4 +9,3 @@ REQUESTS = Counter(
     "Referral requests by channel and outcome",
     ["via", "outcome"],  # accepted, replayed, updated, cancelled, erased, or a problem kind
 )
-THROTTLED = Counter("spine_intake_throttled_total", "Requests refused by a limit", ["limit"])

@@ -21,6 +21,7 @@ from schemas.notifications import NotificationDelivered, NotificationFailed
 from schemas.registry import parse_event
 from services.common.consume import Parser, dead_letter_topic, process_events, send_event
 from services.common.faust_app import bytes_topic, make_app
+from services.common.guard import install_guard
 from services.common.http import health_router, serve_api_in_worker
 from services.common.logs import get_logger
 from services.common.problems import install_problem_handlers
@@ -178,6 +179,7 @@ async def send_command(command: Event) -> None:
 worker_ready = readiness(app)
 api = FastAPI(title="spine-router notify", version="1")
 install_problem_handlers(api)
+install_guard(api, service=SERVICE)
 api.include_router(health_router(SERVICE, lambda: worker_ready() and directory.loaded))
 api.include_router(build_escalation_router(state_of=processor.state_of,
                                            send_command=send_command, clock=utc_now))

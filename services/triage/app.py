@@ -11,6 +11,7 @@ from schemas.envelope import Event
 from schemas.topics import CASE_TRIAGED, REFERRAL_EVENTS
 from services.common.consume import EventMeta, dead_letter_topic, process_events, send_event
 from services.common.faust_app import bytes_topic, make_app
+from services.common.guard import install_guard
 from services.common.http import health_router, serve_api_in_worker
 from services.common.logs import get_logger
 from services.common.settings import http_port
@@ -50,5 +51,6 @@ async def triage_referrals(stream: object) -> None:
 watch_consumer_lag(app, SERVICE)
 
 api = FastAPI(title="spine-router triage", version="1")
+install_guard(api, service=SERVICE)
 api.include_router(health_router(SERVICE, readiness(app)))
 serve_api_in_worker(app, api, http_port(SERVICE))

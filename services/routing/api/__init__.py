@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.common.guard import install_guard
 from services.common.http import health_router
 from services.common.problems import install_problem_handlers
 from services.routing.api.cases.views import router as cases_router
@@ -21,4 +22,5 @@ def create_api(gateway: RoutingGateway) -> FastAPI:
     api.include_router(directory_router)
     api.include_router(specialists_router)
     api.include_router(cases_router)
+    install_guard(api, service="routing")
     return api

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.intake.limits import RateLimiter, TokenBucket
+from services.common.ratelimit import RateLimiter, TokenBucket
 
 
 def test_bucket_allows_a_burst_then_says_how_long_to_wait() -> None:
