@@ -14,6 +14,7 @@ from schemas.envelope import Event
 from schemas.notifications import NotificationDelivered, NotificationFailed
 from schemas.routing import (
     AcceptOffer,
+    AmendReport,
     AssignmentAccepted,
     AssignmentCompleted,
     AssignmentDeclined,
@@ -25,7 +26,10 @@ from schemas.routing import (
     EmergencyAssigned,
     ExpireOffers,
     OfferExpired,
+    PlanExtended,
     PlanStepReleased,
+    ReportAmended,
+    RequestTeam,
     RoutingStopped,
 )
 from schemas.sla import SlaBreached, SlaMet, SlaPaused, SlaResumed, SlaWarningRaised
@@ -33,10 +37,13 @@ from schemas.sla import SlaBreached, SlaMet, SlaPaused, SlaResumed, SlaWarningRa
 TOPIC_EVENTS: dict[str, tuple[type[Event], ...]] = {
     topics.REFERRAL_EVENTS: (ReferralReceived, ReferralCancelled, CaseErased),
     topics.CASE_TRIAGED: (CaseTriaged,),
-    topics.ROUTING_COMMANDS: (AcceptOffer, DeclineOffer, CompleteAssignment, ExpireOffers),
+    topics.ROUTING_COMMANDS: (
+        AcceptOffer, DeclineOffer, CompleteAssignment, ExpireOffers, AmendReport, RequestTeam,
+    ),
     topics.ROUTING_EVENTS: (
         AssignmentOffered, AssignmentAccepted, AssignmentDeclined, OfferExpired, CaseEscalated,
         EmergencyAssigned, PlanStepReleased, AssignmentCompleted, CaseCompleted, RoutingStopped,
+        ReportAmended, PlanExtended,
     ),
     topics.SLA_EVENTS: (SlaWarningRaised, SlaBreached, SlaPaused, SlaResumed, SlaMet),
     topics.NOTIFICATION_EVENTS: (NotificationDelivered, NotificationFailed),

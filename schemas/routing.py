@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import AwareDatetime, Field
 
 from schemas.envelope import Event
+from schemas.reports import ReportAddendum, ReviewReport
 from schemas.triage import Team, Urgency
 
 
@@ -24,12 +25,15 @@ class AssignmentOffered(_StepEvent):
     relaxed: list[str] = Field(default_factory=list)  # preferences dropped to find someone
     deadline: AwareDatetime | None = None  # when the case's review is due (SLA turnaround)
     attachments: list[str] = Field(default_factory=list)  # report refs of completed prior steps
+    missing_records: list[str] = Field(default_factory=list)  # the case waits on the referrer
+    lead_id: str | None = None  # set when a reviewer's request added this step
 
 
 class AssignmentAccepted(_StepEvent):
     event_type: Literal["AssignmentAccepted"] = "AssignmentAccepted"
     specialist_id: str
     urgency: Urgency
+    deadline: AwareDatetime | None = None  # the step's review deadline (schemas.sla_policy)
 
 
 class AssignmentDeclined(_StepEvent):
@@ -57,6 +61,7 @@ class EmergencyAssigned(_StepEvent):
 
     event_type: Literal["EmergencyAssigned"] = "EmergencyAssigned"
     specialist_id: str
+    deadline: AwareDatetime | None = None  # the step's review deadline (schemas.sla_policy)
 
 
 class PlanStepReleased(_StepEvent):
@@ -68,7 +73,27 @@ class PlanStepReleased(_StepEvent):
 class AssignmentCompleted(_StepEvent):
     event_type: Literal["AssignmentCompleted"] = "AssignmentCompleted"
     specialist_id: str
-    report_ref: str | None = None
+    report_ref: str | None = None  # where routing serves the report (schemas.reports.report_ref)
+    report: ReviewReport | None = None  # None only on messages from before reports existed
+
+
+class ReportAmended(_StepEvent):
+    """An addendum to a completed step's report; the report's version goes up by one."""
+
+    event_type: Literal["ReportAmended"] = "ReportAmended"
+    specialist_id: str
+    report_ref: str
+    addendum: ReportAddendum
+
+
+class PlanExtended(_StepEvent):
+    """A reviewer asked for another team; routing added its step (released like any other)."""
+
+    event_type: Literal["PlanExtended"] = "PlanExtended"
+    requested_by: str  # the specialist id of the reviewer who asked
+    requested_from_step: str
+    reason: str = Field(max_length=1_000)
+    deadline: AwareDatetime | None = None
 
 
 class CaseCompleted(Event):
@@ -87,6 +112,7 @@ class RoutingStopped(Event):
 RoutingEvent = (
     AssignmentOffered | AssignmentAccepted | AssignmentDeclined | OfferExpired | CaseEscalated
     | EmergencyAssigned | PlanStepReleased | AssignmentCompleted | CaseCompleted | RoutingStopped
+    | ReportAmended | PlanExtended
 )
 
 
@@ -109,8 +135,28 @@ class CompleteAssignment(Event):
     event_type: Literal["CompleteAssignment"] = "CompleteAssignment"
     step_id: str
     specialist_id: str
-    report_text: str = Field(default="", max_length=50_000)
-    attachment_ref: str | None = None
+    report_text: str = Field(default="", max_length=50_000)  # legacy, before `report`
+    attachment_ref: str | None = None  # legacy, before `report`
+    report: ReviewReport | None = None  # required to complete; None is refused
+
+
+class AmendReport(Event):
+    """Add an addendum to a step's completed report (its author only)."""
+
+    event_type: Literal["AmendReport"] = "AmendReport"
+    step_id: str
+    specialist_id: str
+    text: str = Field(min_length=1, max_length=5_000)
+
+
+class RequestTeam(Event):
+    """A reviewer holding an assignment asks for another team's review of the case."""
+
+    event_type: Literal["RequestTeam"] = "RequestTeam"
+    step_id: str  # the requester's own step
+    specialist_id: str
+    team: Team
+    reason: str = Field(min_length=1, max_length=1_000)
 
 
 class ExpireOffers(Event):
@@ -119,4 +165,6 @@ class ExpireOffers(Event):
     event_type: Literal["ExpireOffers"] = "ExpireOffers"
 
 
-RoutingCommand = AcceptOffer | DeclineOffer | CompleteAssignment | ExpireOffers
+RoutingCommand = (
+    AcceptOffer | DeclineOffer | CompleteAssignment | ExpireOffers | AmendReport | RequestTeam
+)

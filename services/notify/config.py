@@ -2,54 +2,28 @@
 
 Precedence: defaults in code < NOTIFY_CONFIG_FILE (YAML or JSON with the NotifyPolicy fields and
 an optional `retry` section) < individual environment variables (documented in docs/notify.md).
+The acceptance and turnaround budgets are the shared SLA policy (services.common.sla_policy).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from services.common.settings import REPO_ROOT, env_float, env_int, env_str, http_port
+from services.common.sla_policy import load_sla_policy, mapping_file, parse_duration
 from services.notify.delivery.retry import RetryPolicy
-from services.notify.domain.policy import ClockTargets, NotifyPolicy
+from services.notify.domain.policy import NotifyPolicy
 
-_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+__all__ = ["load_policy", "load_retry", "load_settings", "parse_duration"]
+
 # DEVELOPMENT ONLY: deployments set NOTIFY_WEBHOOK_MASTER_SECRET from their secret store.
 DEV_MASTER_SECRET = "dev-only-notify-master-secret"
 
 
-def parse_duration(text: str) -> float:
-    """Seconds from "90", "90s", "15m", "4h" or "3d"."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text)
-    if not match:
-        raise ValueError(f"not a duration: {text!r} (use e.g. 90s, 15m, 4h, 3d)")
-    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
-
-
-def parse_targets(text: str) -> dict[str, ClockTargets]:
-    """"urgent=2h/24h,routine=24h/72h" -> per-urgency acceptance/turnaround targets."""
-    targets: dict[str, ClockTargets] = {}
-    for item in filter(None, (part.strip() for part in text.split(","))):
-        urgency, _, spec = item.partition("=")
-        accept, _, report = spec.partition("/")
-        targets[urgency.strip()] = ClockTargets(
-            accept_seconds=parse_duration(accept), report_seconds=parse_duration(report)
-        )
-    return targets
-
-
 def _file_config() -> dict[str, Any]:
-    path = env_str("NOTIFY_CONFIG_FILE", "")
-    if not path:
-        return {}
-    loaded = yaml.safe_load(Path(path).read_text()) or {}
-    if not isinstance(loaded, dict):
-        raise ValueError("NOTIFY_CONFIG_FILE must hold a mapping")
-    return loaded
+    return mapping_file("NOTIFY_CONFIG_FILE")
 
 
 def load_policy(file_config: dict[str, Any] | None = None) -> NotifyPolicy:
@@ -57,15 +31,11 @@ def load_policy(file_config: dict[str, Any] | None = None) -> NotifyPolicy:
     raw = dict(file_config if file_config is not None else _file_config())
     raw.pop("retry", None)
     policy = NotifyPolicy.model_validate(raw)
-    updates: dict[str, Any] = {}
-    if env_str("NOTIFY_SLA_TARGETS", ""):
-        updates["targets"] = {**policy.targets, **parse_targets(env_str("NOTIFY_SLA_TARGETS", ""))}
+    updates: dict[str, Any] = {"sla": load_sla_policy()}
     if env_str("NOTIFY_WARN_FRACTIONS", ""):
         fractions = env_str("NOTIFY_WARN_FRACTIONS", "").split(",")
         updates["warn_fractions"] = tuple(float(f) for f in fractions if f.strip())
-    if not updates:
-        return policy
-    return NotifyPolicy.model_validate({**policy.model_dump(), **updates})
+    return NotifyPolicy.model_validate({**dict(policy), **updates})
 
 
 def load_retry(file_config: dict[str, Any] | None = None) -> RetryPolicy:

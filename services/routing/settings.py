@@ -3,37 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
-from schemas.triage import URGENCY_ORDER
 from services.common.settings import env_float, env_str, http_port
-from services.routing.domain.policy import (
-    DEFAULT_OFFER_TIMEOUTS,
-    DEFAULT_TURNAROUND,
-    PREFERENCES,
-    RoutingPolicy,
-)
+from services.common.sla_policy import load_sla_policy
+from services.routing.domain.policy import PREFERENCES, RoutingPolicy
 
 
 def policy_from_env() -> RoutingPolicy:
-    """The routing policy, e.g. ROUTING_OFFER_TIMEOUT_URGENT_MINUTES=30."""
-    timeouts = {
-        u: timedelta(minutes=env_float(f"ROUTING_OFFER_TIMEOUT_{u.upper()}_MINUTES",
-                                       DEFAULT_OFFER_TIMEOUTS[u].total_seconds() / 60))
-        for u in URGENCY_ORDER
-    }
-    turnaround = {
-        u: timedelta(hours=env_float(f"ROUTING_TURNAROUND_{u.upper()}_HOURS",
-                                     DEFAULT_TURNAROUND[u].total_seconds() / 3600))
-        for u in URGENCY_ORDER
-    }
+    """The routing policy; offer windows and deadlines come from the shared SLA policy."""
     order = tuple(p.strip() for p in env_str("ROUTING_RELAXATION_ORDER",
                                              ",".join(PREFERENCES)).split(",") if p.strip())
     unknown = set(order) - set(PREFERENCES)
     if unknown:
         raise ValueError(f"ROUTING_RELAXATION_ORDER has unknown preferences: {sorted(unknown)}")
     return RoutingPolicy(
-        offer_timeouts=timeouts, turnaround=turnaround, relaxation_order=order,
+        sla=load_sla_policy(), relaxation_order=order,
         review_hours_per_case=env_float("ROUTING_REVIEW_HOURS_PER_CASE", 8.0),
         min_cause_probability=env_float("ROUTING_MIN_CAUSE_PROBABILITY", 0.15),
     )

@@ -47,7 +47,7 @@ def notify_env(kafka_bootstrap: str, tmp_path: Path, receiver: WebhookReceiver) 
         extra={"NOTIFY_SUBSCRIBERS_FILE": str(tmp_path / "subscribers.json"),
                "NOTIFY_WEBHOOK_MASTER_SECRET": MASTER, "NOTIFY_RETRY_BASE_SECONDS": "0.05",
                "NOTIFY_RETRY_CAP_SECONDS": "0.5", "NOTIFY_TICK_SECONDS": "0.2",
-               "NOTIFY_SCAN_SECONDS": "2", "NOTIFY_SLA_TARGETS": "urgent=40s/1h"},
+               "NOTIFY_SCAN_SECONDS": "2", "SLA_TARGETS": "urgent=30m/40s/1h"},
     )
 
 

@@ -108,6 +108,7 @@ def _on_accepted(s: CaseSummary, e: routing.AssignmentAccepted) -> None:
     s.offers.accepted += 1
     if step.offered_at is not None and step.specialist_id == e.specialist_id:
         s.offers.acceptance_seconds.append((e.occurred_at - step.offered_at).total_seconds())
+    step.review_due = e.deadline or step.review_due
     _accept(s, step, e.specialist_id, e.occurred_at)
     close_clock(s, e.step_id, "acceptance", e.occurred_at)
     start_clock(s, e.step_id, "turnaround", e.occurred_at, deadline=step.review_due)
@@ -149,6 +150,7 @@ def _on_escalated(s: CaseSummary, e: routing.CaseEscalated) -> None:
 def _on_emergency(s: CaseSummary, e: routing.EmergencyAssigned) -> None:
     step = _step(s, e)
     step.emergency = True
+    step.review_due = e.deadline or step.review_due
     step.waiting_since = earliest(step.waiting_since, e.occurred_at)
     s.emergency_pathway = True
     s.urgency = s.urgency or "emergency"
@@ -159,6 +161,11 @@ def _on_emergency(s: CaseSummary, e: routing.EmergencyAssigned) -> None:
 def _on_released(s: CaseSummary, e: routing.PlanStepReleased) -> None:
     step = _step(s, e)
     step.waiting_since = earliest(step.waiting_since, e.occurred_at)
+
+
+def _on_plan_extended(s: CaseSummary, e: routing.PlanExtended) -> None:
+    step = _step(s, e)
+    step.review_due = e.deadline or step.review_due
 
 
 def _on_step_completed(s: CaseSummary, e: routing.AssignmentCompleted) -> None:
@@ -225,6 +232,8 @@ _HANDLERS: dict[str, Handler] = {
     "AssignmentCompleted": _on_step_completed,
     "CaseCompleted": _on_case_completed,
     "RoutingStopped": _on_routing_stopped,
+    "PlanExtended": _on_plan_extended,
+    "ReportAmended": _timeline_only,
     "SlaWarningRaised": on_sla_event,
     "SlaBreached": on_sla_event,
     "SlaPaused": on_sla_event,
@@ -236,6 +245,8 @@ _HANDLERS: dict[str, Handler] = {
     "AcceptOffer": _timeline_only,
     "DeclineOffer": _timeline_only,
     "CompleteAssignment": _timeline_only,
+    "AmendReport": _timeline_only,
+    "RequestTeam": _timeline_only,
 }
 # Periodic clock ticks change nothing a reader cares about and would flood the timeline.
 IGNORED_EVENT_TYPES = frozenset({"ExpireOffers"})

@@ -29,6 +29,10 @@ _CHANGED_FIELDS: dict[str, tuple[str, ...]] = {
     "AcceptOffer": ("step_id", "specialist_id"),
     "DeclineOffer": ("step_id", "specialist_id"),
     "CompleteAssignment": ("step_id", "specialist_id", "attachment_ref"),
+    "AmendReport": ("step_id", "specialist_id"),
+    "RequestTeam": ("step_id", "specialist_id", "team"),
+    "ReportAmended": ("step_id", "team", "specialist_id", "report_ref"),
+    "PlanExtended": ("step_id", "team", "requested_by", "requested_from_step", "deadline"),
     "SlaWarningRaised": ("clock", "step_id", "urgency", "deadline", "elapsed_fraction"),
     "SlaBreached": ("clock", "step_id", "urgency", "deadline", "late_by_seconds"),
     "SlaPaused": ("clock", "step_id", "urgency", "deadline", "reason"),
@@ -40,7 +44,8 @@ _CHANGED_FIELDS: dict[str, tuple[str, ...]] = {
 
 _SPECIALIST_ACTED = {
     "AssignmentAccepted", "AssignmentDeclined", "AssignmentCompleted",
-    "AcceptOffer", "DeclineOffer", "CompleteAssignment",
+    "AcceptOffer", "DeclineOffer", "CompleteAssignment", "AmendReport", "RequestTeam",
+    "ReportAmended",
 }
 _SYSTEM_ACTOR = {
     "CaseTriaged": "triage",

@@ -16,16 +16,21 @@ from services.notify.domain.state import CaseState, Contacts, Outcome
 
 def start_clock(
     out: Outcome, *, kind: ClockKind, step_id: str, team: str, urgency: Urgency,
-    policy: NotifyPolicy, now: datetime,
+    policy: NotifyPolicy, now: datetime, due_at: datetime | None = None,
 ) -> None:
-    """Start a step's clock unless it already runs; it starts paused while records are owed."""
+    """Start a step's clock unless it already runs; it starts paused while records are owed.
+
+    `due_at` is the step's review deadline from routing (the shared SLA policy): the turnaround
+    clock then ends exactly there.
+    """
     key = sla.clock_key(step_id, kind)
     if key in out.state.clocks:
         return  # a re-offer after a decline keeps counting against the same acceptance budget
     out.state.clocks[key] = sla.start_clock(
         kind=kind, step_id=step_id, team=team, urgency=urgency,
-        target_seconds=policy.target_seconds(urgency, kind),
+        target_seconds=policy.target_seconds(urgency, kind, team),
         calendar=policy.calendar_for(team, urgency), now=now, paused=bool(out.state.waiting_for),
+        due_at=due_at,
     )
 
 

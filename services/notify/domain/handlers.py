@@ -133,7 +133,8 @@ def _accepted(out: Outcome, event: AssignmentAccepted, ctx: Context) -> None:
     clockwork.meet_clock(out, step_id=event.step_id, kind="acceptance",
                          cause_id=event.event_id, now=ctx.now)
     clockwork.start_clock(out, kind="turnaround", step_id=event.step_id, team=event.team,
-                          urgency=event.urgency, policy=ctx.policy, now=ctx.now)
+                          urgency=event.urgency, policy=ctx.policy, now=ctx.now,
+                          due_at=event.deadline)
     _tell_referrer(out, ctx, event, "status_assigned", step_id=event.step_id, team=event.team,
                    urgency=event.urgency)
 
@@ -145,7 +146,8 @@ def _emergency(out: Outcome, event: EmergencyAssigned, ctx: Context) -> None:
     )
     for kind in BOTH_CLOCKS:  # acknowledge within minutes, report within hours
         clockwork.start_clock(out, kind=kind, step_id=event.step_id, team=event.team,
-                              urgency="emergency", policy=ctx.policy, now=ctx.now)
+                              urgency="emergency", policy=ctx.policy, now=ctx.now,
+                              due_at=event.deadline if kind == "turnaround" else None)
     out.notify(audience="specialist", subscriber_id=event.specialist_id, kind="emergency_page",
                cause_event_id=event.event_id, now=ctx.now,
                data={"step_id": event.step_id, "team": event.team, "urgency": "emergency"})

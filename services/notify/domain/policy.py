@@ -5,7 +5,8 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.sla import ClockKind
-from schemas.triage import Team, Urgency
+from schemas.sla_policy import DEFAULT_SLA_POLICY, SlaPolicy
+from schemas.triage import URGENCY_ORDER, Team, Urgency
 from services.notify.domain.calendar import BusinessCalendar
 
 HOUR = 3600.0
@@ -16,17 +17,6 @@ LEVELS: tuple[str, ...] = ("specialist", "team_lead", "ops")
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class ClockTargets(_Frozen):
-    """Acceptance (offer -> accepted; emergencies: acknowledged) and turnaround (-> report)."""
-
-    accept_seconds: float = Field(gt=0)
-    report_seconds: float = Field(gt=0)
-
-    def seconds(self, kind: ClockKind) -> float:
-        """The budget of one clock kind."""
-        return self.accept_seconds if kind == "acceptance" else self.report_seconds
 
 
 class EscalationPolicy(_Frozen):
@@ -43,13 +33,6 @@ class EscalationPolicy(_Frozen):
             raise ValueError("delays_seconds must be non-negative and non-decreasing")
         return self
 
-
-DEFAULT_TARGETS: dict[Urgency, ClockTargets] = {
-    "emergency": ClockTargets(accept_seconds=0.25 * HOUR, report_seconds=4 * HOUR),
-    "urgent": ClockTargets(accept_seconds=2 * HOUR, report_seconds=24 * HOUR),
-    "soon": ClockTargets(accept_seconds=8 * HOUR, report_seconds=72 * HOUR),
-    "routine": ClockTargets(accept_seconds=24 * HOUR, report_seconds=72 * HOUR),
-}
 
 DEFAULT_ESCALATION: dict[Urgency, EscalationPolicy] = {
     "emergency": EscalationPolicy(
@@ -70,7 +53,8 @@ DEFAULT_ESCALATION: dict[Urgency, EscalationPolicy] = {
 class NotifyPolicy(_Frozen):
     """Every number the domain uses; loaded from env/config by services.notify.config."""
 
-    targets: dict[Urgency, ClockTargets] = Field(default_factory=lambda: dict(DEFAULT_TARGETS))
+    # Acceptance and turnaround budgets: the one policy routing's deadlines come from too.
+    sla: SlaPolicy = DEFAULT_SLA_POLICY
     warn_fractions: tuple[float, ...] = (0.75, 0.9)
     escalation: dict[Urgency, EscalationPolicy] = Field(
         default_factory=lambda: dict(DEFAULT_ESCALATION)
@@ -83,15 +67,15 @@ class NotifyPolicy(_Frozen):
     def _complete(self) -> NotifyPolicy:
         if any(not 0 < f < 1 for f in self.warn_fractions):
             raise ValueError("warn_fractions must lie strictly between 0 and 1")
-        for name, table in (("targets", self.targets), ("escalation", self.escalation)):
-            missing = set(DEFAULT_TARGETS) - set(table)
-            if missing:
-                raise ValueError(f"{name} lacks urgencies: {sorted(missing)}")
+        missing = set(URGENCY_ORDER) - set(self.escalation)
+        if missing:
+            raise ValueError(f"escalation lacks urgencies: {sorted(missing)}")
         return self
 
-    def target_seconds(self, urgency: Urgency, kind: ClockKind) -> float:
-        """The budget of a clock for this urgency."""
-        return self.targets[urgency].seconds(kind)
+    def target_seconds(self, urgency: Urgency, kind: ClockKind, team: str | None = None) -> float:
+        """The budget of a clock for this urgency and team, from the shared SLA policy."""
+        targets = self.sla.targets(urgency, team)
+        return targets.acceptance_seconds if kind == "acceptance" else targets.turnaround_seconds
 
     def calendar_for(self, team: str, urgency: Urgency) -> BusinessCalendar | None:
         """The team's business calendar if it applies at this urgency, else None (24/7)."""

@@ -45,6 +45,9 @@ class Clock(BaseModel):
     fired: tuple[float, ...] = ()  # warning fractions already raised (or skipped past)
     breached: bool = False
     ended_at: datetime | None = None
+    # Runs to a deadline set from the shared SLA policy (routing's): shown everywhere alike, so
+    # it never pauses; the acceptance clock pauses while records are owed.
+    fixed: bool = False
 
     @property
     def key(self) -> str:
@@ -63,8 +66,18 @@ def clock_key(step_id: str, kind: ClockKind) -> str:
 def start_clock(
     *, kind: ClockKind, step_id: str, team: str, urgency: Urgency, target_seconds: float,
     calendar: BusinessCalendar | None, now: datetime, paused: bool = False,
+    due_at: datetime | None = None,
 ) -> Clock:
-    """A new clock, running from `now` (or paused from the start while the case waits)."""
+    """A new clock, running from `now` (or paused from the start while the case waits).
+
+    With `due_at` it runs on wall time to exactly that instant and never pauses.
+    """
+    if due_at is not None:
+        return Clock(
+            kind=kind, step_id=step_id, team=team, urgency=urgency,
+            target_seconds=max((due_at - now).total_seconds(), 1.0), calendar=None,
+            started_at=now, running_since=now, fixed=True,
+        )
     return Clock(
         kind=kind, step_id=step_id, team=team, urgency=urgency, target_seconds=target_seconds,
         calendar=calendar, started_at=now, running_since=None if paused else now,
@@ -144,7 +157,7 @@ def pause(
     clock: Clock, *, case_id: str, cause_id: str, reason: str, now: datetime
 ) -> ClockChange:
     """Stop consuming budget while the case waits on the referrer."""
-    if clock.status != "running":
+    if clock.status != "running" or clock.fixed:
         return clock, []
     event = SlaPaused.model_validate(
         {**_envelope(clock, case_id, derive_id(cause_id, clock.key, "paused"), now),

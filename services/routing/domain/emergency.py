@@ -14,19 +14,23 @@ from services.routing.domain.state import CandidateOutcome, CaseRouting, PlanSte
 EMERGENCY_TEAM = "spine_surgery"
 
 
-def emergency_step(state: CaseRouting) -> PlanStep:
+def emergency_step(state: CaseRouting, ctx: Ctx) -> PlanStep:
     """The case's spine surgery step, created if the plan had none; it waits for nobody."""
     step = state.steps.get(EMERGENCY_TEAM)
     if step is None:
         step = PlanStep(step_id=EMERGENCY_TEAM, team=EMERGENCY_TEAM)
         state.steps[EMERGENCY_TEAM] = step
     step.depends_on, step.emergency = [], True
+    if state.context is not None and state.triaged_at is not None:
+        due = ctx.policy.sla.review_due(urgency="emergency", team=step.team, triaged_at=ctx.now,
+                                        surgery_in_days=state.context.surgery_in_days)
+        step.deadline = min(step.deadline, due) if step.deadline else due
     return step
 
 
 def assign_on_call(state: CaseRouting, ctx: Ctx) -> None:
     """Assign the on-call surgeon now (shift covering now first, then load); else page ops."""
-    step = emergency_step(state)
+    step = emergency_step(state, ctx)
     if step.status in ("assigned", "completed"):
         ctx.note(state, "emergency_already_covered", step_id=step.step_id,
                  specialist_id=step.assignee)
@@ -66,5 +70,5 @@ def assign_on_call(state: CaseRouting, ctx: Ctx) -> None:
     ctx.emit(state, EmergencyAssigned(
         event_id=ctx.event_id("emergency", step.step_id, step.attempts), case_id=state.case_id,
         occurred_at=ctx.now, step_id=step.step_id, team=EMERGENCY_TEAM,
-        specialist_id=chosen.specialist_id,
+        specialist_id=chosen.specialist_id, deadline=step.deadline or state.deadline,
     ))

@@ -83,6 +83,7 @@ def on_triaged(state: CaseRouting, event: CaseTriaged, ctx: Ctx) -> None:
     state.deadline = plans.review_deadline(triage.urgency, context, ctx.now, ctx.policy)
     state.desired_skills = plans.desired_skills(triage, context, teams, ctx.policy)
     state.steps = plans.build_steps(teams)
+    plans.set_step_deadlines(state, triage.urgency, context, ctx.now, ctx.policy)
     state.emergency = triage.emergency_pathway
     ctx.note(state, "triaged", f"urgency {triage.urgency}; plan: {', '.join(teams) or 'none'}")
     if state.emergency:
@@ -104,6 +105,7 @@ def retriage(state: CaseRouting, event: CaseTriaged, ctx: Ctx) -> None:
         existing = state.steps.setdefault(team, step)
         if existing.status == "waiting":
             existing.depends_on = step.depends_on
+    plans.set_step_deadlines(state, urgency, event.context, ctx.now, ctx.policy)
     for team, skills in plans.desired_skills(triage, event.context, teams, ctx.policy).items():
         state.desired_skills[team] = sorted(set(state.desired_skills.get(team, [])) | set(skills))
     ctx.note(state, "retriaged", f"revision {event.revision}; urgency {urgency}")

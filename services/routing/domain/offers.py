@@ -43,7 +43,7 @@ def offer_next(state: CaseRouting, step: PlanStep, ctx: Ctx) -> None:
         event_id=ctx.event_id("offered", step.step_id, step.attempts), case_id=state.case_id,
         occurred_at=ctx.now, step_id=step.step_id, team=step.team,
         specialist_id=specialist_id, urgency=state.urgency, offer_expires_at=expires_at,
-        attempt=step.attempts, relaxed=decision.relaxed, deadline=state.deadline,
+        attempt=step.attempts, relaxed=decision.relaxed, deadline=step.deadline or state.deadline,
         attachments=attachments_for(state, step),
     ))
 
@@ -139,6 +139,7 @@ def accept(state: CaseRouting, cmd: AcceptOffer, ctx: Ctx) -> CommandOutcome:
         event_id=ctx.event_id("accepted", step.step_id), case_id=state.case_id,
         occurred_at=ctx.now, step_id=step.step_id, team=step.team,
         specialist_id=cmd.specialist_id, urgency=state.urgency,
+        deadline=step.deadline or state.deadline,
     ))
     return CommandOutcome(status="ok", detail="assigned to you")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from schemas.cases import CaseContext
 from schemas.triage import TriageResult, Urgency
@@ -57,17 +57,22 @@ def desired_skills(
 
 
 def review_deadline(
-    urgency: Urgency, context: CaseContext, triaged_at: datetime, policy: RoutingPolicy
+    urgency: Urgency, context: CaseContext, triaged_at: datetime, policy: RoutingPolicy,
+    team: str | None = None,
 ) -> datetime:
-    """When the opinion is due: the urgency's turnaround, or before a scheduled surgery."""
-    deadline = triaged_at + policy.turnaround[urgency]
-    if context.surgery_in_days is not None:
-        surgery_at = triaged_at + timedelta(days=context.surgery_in_days)
-        before_surgery = surgery_at - policy.surgery_margin
-        # Never a deadline in the past: a surgery tomorrow still gets the shortest turnaround.
-        floor = triaged_at + policy.turnaround["emergency"]
-        deadline = min(deadline, max(before_surgery, floor))
-    return deadline
+    """When the opinion is due (the team's, if it differs): turnaround, or before surgery."""
+    return policy.sla.review_due(urgency=urgency, team=team, triaged_at=triaged_at,
+                                 surgery_in_days=context.surgery_in_days)
+
+
+def set_step_deadlines(
+    state: CaseRouting, urgency: Urgency, context: CaseContext, triaged_at: datetime,
+    policy: RoutingPolicy,
+) -> None:
+    """Each step's review deadline from the SLA policy; a re-triage only brings it forward."""
+    for step in state.steps.values():
+        due = review_deadline(urgency, context, triaged_at, policy, step.team)
+        step.deadline = min(step.deadline, due) if step.deadline else due
 
 
 def ready_steps(state: CaseRouting) -> list[PlanStep]:

@@ -1,4 +1,4 @@
-"""Routing policy: timeouts, turnaround targets, relaxation order and skill hints, as data."""
+"""Routing policy: relaxation order and skill hints as data; deadlines from schemas.sla_policy."""
 
 from __future__ import annotations
 
@@ -7,27 +7,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from types import MappingProxyType
 
+from schemas.sla_policy import DEFAULT_SLA_POLICY, SlaPolicy
 from schemas.triage import Urgency
 
 # Preferences that are strict at first and dropped in this order when nobody is left.
 LANGUAGE, SKILLS, CONTINUITY, DEADLINE_FIT = "language", "skills", "continuity", "deadline_fit"
 PREFERENCES: tuple[str, ...] = (LANGUAGE, SKILLS, CONTINUITY, DEADLINE_FIT)
-
-# Acceptance window per urgency: how long one specialist may hold an offer.
-DEFAULT_OFFER_TIMEOUTS: Mapping[Urgency, timedelta] = MappingProxyType({
-    "emergency": timedelta(minutes=15),
-    "urgent": timedelta(minutes=30),
-    "soon": timedelta(hours=4),
-    "routine": timedelta(hours=12),
-})
-
-# Review turnaround per urgency, from the triage brief's urgency levels (24-72 h, ~2 w, ~6 w).
-DEFAULT_TURNAROUND: Mapping[Urgency, timedelta] = MappingProxyType({
-    "emergency": timedelta(hours=4),
-    "urgent": timedelta(hours=72),
-    "soon": timedelta(days=14),
-    "routine": timedelta(days=42),
-})
 
 # Likely cause -> team -> skills that make a reviewer a better fit (matched against
 # Specialist.skills). Region (lumbar/cervical/thoracic) is added for surgery and radiology.
@@ -58,20 +43,17 @@ REGION_SKILL_TEAMS: frozenset[str] = frozenset({"spine_surgery", "spine_radiolog
 class RoutingPolicy:
     """Every tunable of routing in one place; services build it from the environment."""
 
-    offer_timeouts: Mapping[Urgency, timedelta] = field(
-        default_factory=lambda: dict(DEFAULT_OFFER_TIMEOUTS))
-    turnaround: Mapping[Urgency, timedelta] = field(
-        default_factory=lambda: dict(DEFAULT_TURNAROUND))
+    # Offer windows and review deadlines: the one policy notify's clocks read too.
+    sla: SlaPolicy = DEFAULT_SLA_POLICY
     relaxation_order: tuple[str, ...] = PREFERENCES
     review_hours_per_case: float = 8.0  # wall-clock hours one queued case takes a reviewer
     min_cause_probability: float = 0.15  # causes below this do not shape skill preferences
     cause_skills: Mapping[str, Mapping[str, tuple[str, ...]]] = field(
         default_factory=lambda: dict(DEFAULT_CAUSE_SKILLS))
-    surgery_margin: timedelta = timedelta(days=1)  # opinion due this long before surgery
 
     def offer_timeout(self, urgency: Urgency) -> timedelta:
         """How long an offer stays open at this urgency."""
-        return self.offer_timeouts[urgency]
+        return self.sla.offer_window(urgency)
 
     def review_time(self, queued_cases: int) -> timedelta:
         """Estimated time until a reviewer with `queued_cases` ahead finishes one more."""

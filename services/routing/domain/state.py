@@ -44,6 +44,10 @@ class PlanStep(_State):
     escalated_to: Literal["team_lead", "ops"] | None = None
     retry_at: AwareDatetime | None = None  # escalated steps look for someone again then
     emergency: bool = False
+    deadline: AwareDatetime | None = None  # this step's review deadline (schemas.sla_policy)
+    report_version: int = 0  # 1 once reported, +1 per addendum
+    requested_by: str | None = None  # the reviewer whose request added this step
+    request_reason: str | None = None
 
 
 @dataclass(slots=True)

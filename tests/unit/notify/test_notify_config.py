@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from schemas.directory import Specialist
-from services.notify.config import load_policy, load_retry, parse_duration, parse_targets
+from services.common.sla_policy import parse_targets
+from services.notify.config import load_policy, load_retry, parse_duration
 from services.notify.delivery.signing import derive_secret
 from services.notify.subscribers import Recipients, Subscriber, SubscribersFile, load_subscribers
 
@@ -24,10 +25,13 @@ def test_durations() -> None:
 
 def test_default_targets_match_the_documented_table() -> None:
     policy = load_policy({})
-    assert [(u, t.accept_seconds / 3600, t.report_seconds / 3600)
-            for u, t in policy.targets.items()] == [
-        ("emergency", 0.25, 4), ("urgent", 2, 24), ("soon", 8, 72), ("routine", 24, 72)
+    assert [(u, policy.target_seconds(u, "acceptance") / 3600,
+             policy.target_seconds(u, "turnaround") / 3600)
+            for u in ("emergency", "urgent", "soon", "routine")] == [
+        ("emergency", 0.25, 4), ("urgent", 2, 72), ("soon", 8, 14 * 24), ("routine", 24, 42 * 24)
     ]
+    # The second read is due sooner: later steps wait for it.
+    assert policy.target_seconds("urgent", "turnaround", "spine_radiology") == 24 * 3600
     assert policy.warn_fractions == (0.75, 0.9)
 
 
@@ -35,12 +39,13 @@ def test_environment_overrides_the_file(monkeypatch: pytest.MonkeyPatch) -> None
     file_config = {"warn_fractions": [0.5], "calendars": {"spine_radiology": {
         "time_zone": "Europe/London", "start": "09:00", "end": "17:00"}},
         "retry": {"base_seconds": 0.1, "max_attempts": 4}}
-    monkeypatch.setenv("NOTIFY_SLA_TARGETS", "urgent=30m/6h")
+    monkeypatch.setenv("SLA_TARGETS", "urgent=10m/30m/6h")
     monkeypatch.setenv("NOTIFY_RETRY_CAP_SECONDS", "2")
     policy = load_policy(file_config)
     assert policy.warn_fractions == (0.5,)
-    assert policy.targets["urgent"].accept_seconds == 1800
-    assert policy.targets["routine"].accept_seconds == 24 * 3600  # others keep their default
+    assert policy.target_seconds("urgent", "acceptance") == 1800
+    assert policy.target_seconds("urgent", "turnaround") == 6 * 3600
+    assert policy.target_seconds("routine", "acceptance") == 24 * 3600  # others keep theirs
     assert policy.calendar_for("spine_radiology", "routine") is not None
     assert policy.calendar_for("spine_radiology", "urgent") is None  # wall clock when urgent
     retry = load_retry(file_config)
@@ -52,6 +57,8 @@ def test_invalid_policy_is_rejected() -> None:
         load_policy({"warn_fractions": [1.5]})
     with pytest.raises(ValueError):
         parse_targets("urgent=2h")
+    with pytest.raises(ValueError):
+        parse_targets("whenever=1h/2h/3h")
 
 
 def test_seed_file_parses_and_marks_its_secrets_as_development_only() -> None:

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from schemas.notifications import NotificationDelivered, NotificationFailed
 from schemas.sla import SlaBreached, SlaMet, SlaPaused, SlaResumed, SlaWarningRaised
+from services.notify.domain import sla
 from tests.unit.notify.notify_builders import T0, CaseFlow, FakeContacts, Harness
 
 
@@ -60,9 +61,23 @@ def test_accepting_meets_the_clock_resolves_the_chain_and_starts_turnaround() ->
     assert [type(e) for e in out.events] == [SlaMet]
     assert out.state.chains["s1:acceptance"].status == "resolved"
     assert out.state.clocks["s1:turnaround"].status == "running"
-    assert out.state.next_due_at == at(100 + 24 * 60 * 0.75)
+    # No deadline on the event (older messages): the shared policy's urgent turnaround, 72 h.
+    assert out.state.next_due_at == at(100 + 72 * 60 * 0.75)
     h.apply(flow.tick(at(200)))
     assert h.outcomes[-1].notifications == []
+
+
+def test_turnaround_runs_to_routings_deadline_and_never_pauses() -> None:
+    h, flow = Harness(), CaseFlow()
+    h.apply(flow.offered(at(0)))
+    accepted = flow.accepted(at(100)).model_copy(update={"deadline": at(100 + 600)})
+    out = h.apply(accepted)
+    clock = out.state.clocks["s1:turnaround"]
+    assert sla.deadline(clock, at(100)) == at(700)
+    out = h.apply(flow.received(at(200), missing=("mri",)))  # records owed after acceptance
+    assert out.state.clocks["s1:turnaround"].status == "running"
+    assert out.state.clocks["s1:acceptance"].status == "met"
+    assert sla.deadline(out.state.clocks["s1:turnaround"], at(900)) == at(700)
 
 
 def test_clocks_pause_while_records_are_missing() -> None:

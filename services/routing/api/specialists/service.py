@@ -31,7 +31,8 @@ def offers_for(*, gateway: RoutingGateway, specialist_id: str) -> list[OfferView
         views.append(OfferView(
             case_id=case_id, step_id=step_id, team=step.team, urgency=state.urgency,
             offered_at=step.offer.offered_at, expires_at=step.offer.expires_at,
-            attempt=step.offer.attempt, relaxed=step.offer.relaxed, deadline=state.deadline,
+            attempt=step.offer.attempt, relaxed=step.offer.relaxed,
+            deadline=step.deadline or state.deadline,
             attachments=attachments_for(state, step)))
     return sorted(views, key=lambda v: v.expires_at)
 
@@ -46,7 +47,8 @@ def assignments_for(*, gateway: RoutingGateway, specialist_id: str) -> list[Assi
             continue
         views.append(AssignmentView(
             case_id=case_id, step_id=step_id, team=step.team, urgency=state.urgency,
-            status=step.status, assigned_at=step.assigned_at, deadline=state.deadline,
+            status=step.status, assigned_at=step.assigned_at,
+            deadline=step.deadline or state.deadline,
             attachments=attachments_for(state, step)))
     far = datetime.max.replace(tzinfo=UTC)
     return sorted(views, key=lambda v: v.deadline or far)
