@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, time
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
 
@@ -56,20 +56,24 @@ class Capacity(Contract):
     max_new_per_day: int = Field(default=5, ge=0)
 
 
+ShortText = Annotated[str, Field(max_length=64)]
+
+
 class Specialist(Contract):
     specialist_id: str = Field(min_length=1, max_length=64)
     name: str = Field(max_length=200)
     role: Role
-    skills: list[str] = Field(default_factory=list)  # e.g. revision_surgery, cervical, contrast_mri
-    licences: list[Licence] = Field(default_factory=list)
-    languages: list[str] = Field(default_factory=lambda: ["en"])
-    institution_id: str | None = None
-    group_id: str | None = None
-    team_lead_id: str | None = None
-    time_zone: str = "UTC"
+    # e.g. revision_surgery, cervical, contrast_mri
+    skills: list[ShortText] = Field(default_factory=list, max_length=100)
+    licences: list[Licence] = Field(default_factory=list, max_length=200)
+    languages: list[ShortText] = Field(default_factory=lambda: ["en"], max_length=100)
+    institution_id: str | None = Field(default=None, max_length=64)
+    group_id: str | None = Field(default=None, max_length=64)
+    team_lead_id: str | None = Field(default=None, max_length=64)
+    time_zone: str = Field(default="UTC", max_length=64, pattern=r"^[A-Za-z0-9_+/-]+$")
     working_hours: WorkingHours = Field(default_factory=WorkingHours)
-    absences: list[Absence] = Field(default_factory=list)
-    on_call: list[OnCallShift] = Field(default_factory=list)
+    absences: list[Absence] = Field(default_factory=list, max_length=200)
+    on_call: list[OnCallShift] = Field(default_factory=list, max_length=200)
     capacity: Capacity = Field(default_factory=Capacity)
-    webhook_url: str | None = None
+    webhook_url: str | None = Field(default=None, max_length=2048)
     active: bool = True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
 
@@ -116,27 +116,32 @@ RoutingEvent = (
 )
 
 
+# Ids in commands come from URLs and tokens: bounded here so no command can grow a row (F1).
+StepRef = Annotated[str, Field(min_length=1, max_length=64)]
+SpecialistRef = Annotated[str, Field(min_length=1, max_length=128)]
+
+
 # Commands from the specialists' API, serialised through the routing agent (keyed by case id)
 # so that two concurrent accepts are decided in one place, in order.
 class AcceptOffer(Event):
     event_type: Literal["AcceptOffer"] = "AcceptOffer"
-    step_id: str
-    specialist_id: str
+    step_id: StepRef
+    specialist_id: SpecialistRef
 
 
 class DeclineOffer(Event):
     event_type: Literal["DeclineOffer"] = "DeclineOffer"
-    step_id: str
-    specialist_id: str
+    step_id: StepRef
+    specialist_id: SpecialistRef
     reason: str = Field(default="", max_length=500)
 
 
 class CompleteAssignment(Event):
     event_type: Literal["CompleteAssignment"] = "CompleteAssignment"
-    step_id: str
-    specialist_id: str
+    step_id: StepRef
+    specialist_id: SpecialistRef
     report_text: str = Field(default="", max_length=50_000)  # legacy, before `report`
-    attachment_ref: str | None = None  # legacy, before `report`
+    attachment_ref: str | None = Field(default=None, max_length=500)  # legacy, before `report`
     report: ReviewReport | None = None  # required to complete; None is refused
 
 
@@ -144,8 +149,8 @@ class AmendReport(Event):
     """Add an addendum to a step's completed report (its author only)."""
 
     event_type: Literal["AmendReport"] = "AmendReport"
-    step_id: str
-    specialist_id: str
+    step_id: StepRef
+    specialist_id: SpecialistRef
     text: str = Field(min_length=1, max_length=5_000)
 
 
@@ -153,8 +158,8 @@ class RequestTeam(Event):
     """A reviewer holding an assignment asks for another team's review of the case."""
 
     event_type: Literal["RequestTeam"] = "RequestTeam"
-    step_id: str  # the requester's own step
-    specialist_id: str
+    step_id: StepRef  # the requester's own step
+    specialist_id: SpecialistRef
     team: Team
     reason: str = Field(min_length=1, max_length=1_000)
 

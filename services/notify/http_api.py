@@ -65,9 +65,12 @@ def build_escalation_router(
     """POST /escalations/{case_id}/ack and GET /sla/{case_id}."""
     router = APIRouter(tags=["escalations"])
 
-    def known_case(case_id: str) -> CaseState:
+    def visible_case(case_id: str, principal: Principal) -> CaseState:
+        # A specialist sees only cases where they hold an offer or an assignment; everyone
+        # else gets the very answer a case that does not exist gets (F2).
         state = state_of(case_id)
-        if state is None:
+        if state is None or (principal.role == "specialist" and all(
+                s.specialist_id != principal.subject for s in state.steps.values())):
             raise ProblemError(404, "Not Found", "no SLA state for this case", kind="not-found")
         return state
 
@@ -78,7 +81,7 @@ def build_escalation_router(
         request: Annotated[AckRequest | None, Body()] = None,
     ) -> AckAccepted:
         """Stop the case's escalation chains; applied in order with the case's other events."""
-        state = known_case(case_id)
+        state = visible_case(case_id, principal)
         step_id = request.step_id if request else None
         if principal.role == "specialist" and not any(
             s.specialist_id == principal.subject and step_id in (None, sid)
@@ -100,7 +103,7 @@ def build_escalation_router(
         principal: Annotated[Principal, Depends(require_roles("specialist", "ops"))],
     ) -> SlaView:
         """The case's clocks, escalation chains and undelivered notifications."""
-        state, now = known_case(case_id), clock()
+        state, now = visible_case(case_id, principal), clock()
         return SlaView(
             case_id=case_id, waiting_for=state.waiting_for,
             clocks=[ClockView(

@@ -158,7 +158,7 @@ class NotifyProcessor:
     def _fold_summary(self, event: Event, partition: int) -> None:
         before = self.views.get(event.case_id)
         after = casefile.apply_event(before, event)
-        if after is not before:
+        if after is not None and after is not before:
             self.views.put(event.case_id, after, partition)
         self.live(event)
 

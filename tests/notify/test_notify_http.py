@@ -65,7 +65,10 @@ def test_the_assigned_specialist_may_acknowledge_one_step(
 
 def test_other_specialists_and_referrers_may_not(client: TestClient) -> None:
     other = client.post("/escalations/case-1/ack", headers=auth("specialist", "spec-9"))
-    assert other.status_code == 403
+    assert other.status_code == 404  # spec-9 holds nothing here: not told the case exists
+    step = client.post("/escalations/case-1/ack", json={"step_id": "s9"},
+                       headers=auth("specialist", "spec-1"))
+    assert step.status_code == 403  # spec-1 holds s1, so may know the case, not that step
     assert client.post("/escalations/case-1/ack",
                        headers=auth("referrer", "ref-1")).status_code == 403
     assert client.post("/escalations/case-1/ack").status_code == 401
@@ -84,3 +87,14 @@ def test_sla_view_shows_the_clock_and_the_chain(client: TestClient) -> None:
     assert clock["elapsed_fraction"] == pytest.approx(100 / 120, abs=1e-3)
     assert body["escalations"][0]["status"] == "active"
     assert body["pending_notifications"] == 2  # the offer and the first warning, undelivered
+
+
+def test_a_specialist_sees_sla_state_only_where_they_hold_something(client: TestClient) -> None:
+    # F2: any specialist could read any case's SLA state.
+    holder = client.get("/sla/case-1", headers=auth("specialist", "spec-1"))
+    stranger = client.get("/sla/case-1", headers=auth("specialist", "spec-9"))
+    missing = client.get("/sla/case-404", headers=auth("specialist", "spec-9"))
+    assert holder.status_code == 200 and holder.json()["case_id"] == "case-1"
+    assert stranger.status_code == missing.status_code == 404
+    body, other = stranger.json(), missing.json()
+    assert body.pop("instance") != other.pop("instance") and body == other

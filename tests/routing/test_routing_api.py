@@ -97,12 +97,15 @@ async def test_decline_and_wrong_holder_are_answered_clearly(routing) -> None:  
     await processor.on_case_input(triaged())
     response = await client.post("/offers/case-1/spine_surgery/accept",
                                  headers=auth("specialist", "b"))
-    assert response.status_code == 409
-    assert response.json()["detail"] == "you hold no offer on this step"
+    assert response.status_code == 404  # b holds nothing here: told nothing about the case
     response = await client.post("/offers/case-1/spine_surgery/decline", json={"reason": "away"},
                                  headers=auth("specialist", "a"))
     assert response.status_code == 200
     assert processor.case_state("case-1").steps["spine_surgery"].offer.specialist_id == "b"  # type: ignore[union-attr]
+    response = await client.post("/offers/case-1/spine_surgery/accept",
+                                 headers=auth("specialist", "a"))
+    assert response.status_code == 409  # a held the offer, so may know the case
+    assert response.json()["detail"] == "your offer is no longer open"
     response = await client.post("/offers/nope/spine_surgery/accept",
                                  headers=auth("specialist", "a"))
     assert response.status_code == 404
@@ -115,7 +118,7 @@ async def test_two_concurrent_accepts_over_http_one_wins(routing) -> None:  # ty
     responses = await asyncio.gather(*(
         client.post("/offers/case-1/spine_surgery/accept", headers=auth("specialist", sid))
         for sid in ("a", "b")))
-    assert sorted(r.status_code for r in responses) == [200, 409]
+    assert sorted(r.status_code for r in responses) == [200, 404]  # b never held an offer
 
 
 async def test_the_record_shows_why_the_original_surgeons_institution_was_skipped(routing) -> None:  # type: ignore[no-untyped-def]

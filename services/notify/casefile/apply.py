@@ -260,11 +260,30 @@ def _status(stages: StageTimes) -> CaseStatus:
     return next((st for st in _STATUS_ORDER if getattr(stages, st) is not None), "received")
 
 
-def apply_event(summary: CaseSummary | None, event: Event) -> CaseSummary:
-    """The summary after `event`; the input is not modified, and a seen event id changes nothing."""
+# Every list that grows with events is capped (oldest dropped), so no row outgrows a message.
+MAX_TIMELINE = 400
+MAX_LIST_ITEMS = 100
+_CAPPED = ("escalations", "breaches", "deliveries", "report_refs")
+_SPECIALIST_COMMANDS = frozenset({"AcceptOffer", "DeclineOffer", "CompleteAssignment"})
+
+
+def _from_stranger(summary: CaseSummary | None, event_type: str, event: Event) -> bool:
+    # Commands reach notify before routing decides them: one from someone who holds nothing
+    # on the case must leave no line (and no row) behind.
+    if event_type not in _SPECIALIST_COMMANDS:
+        return False
+    sid = getattr(event, "specialist_id", None)
+    return summary is None or all(st.specialist_id != sid for st in summary.steps.values())
+
+
+def apply_event(summary: CaseSummary | None, event: Event) -> CaseSummary | None:
+    """The summary after `event`; the input is not modified, and a seen event id changes nothing.
+    None only when there was no summary and the event is a stranger's command."""
+    event_type = getattr(event, "event_type", type(event).__name__)
+    if _from_stranger(summary, event_type, event):
+        return summary
     if summary is None:
         summary = CaseSummary(case_id=event.case_id)
-    event_type = getattr(event, "event_type", type(event).__name__)
     if event_type in IGNORED_EVENT_TYPES or summary.has_applied(event.event_id):
         return summary
     updated = summary.mutable_copy()  # a deep copy costs ten times more per event
@@ -272,6 +291,10 @@ def apply_event(summary: CaseSummary | None, event: Event) -> CaseSummary:
     updated.status = _status(updated.stages)
     updated.timeline.append(entry_for(event))
     updated.timeline.sort(key=lambda entry: entry.at)
+    del updated.timeline[:-MAX_TIMELINE]
+    for name in _CAPPED:
+        del getattr(updated, name)[:-MAX_LIST_ITEMS]
+    del updated.offers.acceptance_seconds[:-MAX_LIST_ITEMS]
     if updated.updated_at is None or event.occurred_at > updated.updated_at:
         updated.updated_at = event.occurred_at
     return updated

@@ -48,7 +48,9 @@ class TicketSigner:
             payload = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
         except ValueError as exc:
             raise InvalidTicket("malformed ticket") from exc
-        if not hmac.compare_digest(self._sign(payload), signature):
+        # Bytes on both sides: a non-ASCII str made compare_digest raise, a 500 (F9).
+        if not hmac.compare_digest(self._sign(payload).encode(),
+                                   signature.encode("utf-8", "replace")):
             raise InvalidTicket("bad ticket signature")
         subject, _, expires = payload.decode(errors="replace").rpartition("|")
         if not expires.isdigit() or now.timestamp() >= int(expires):

@@ -23,7 +23,9 @@ def verify(
         fresh = abs(now - float(timestamp)) <= tolerance_seconds
     except ValueError:
         return False
-    return fresh and hmac.compare_digest(sign(secret, timestamp, body), signature)
+    # Bytes on both sides: compare_digest raises on non-ASCII str input.
+    return fresh and hmac.compare_digest(
+        sign(secret, timestamp, body).encode(), signature.encode("utf-8", "replace"))
 
 
 def derive_secret(master: str, audience: str, subscriber_id: str) -> bytes:

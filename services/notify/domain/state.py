@@ -16,6 +16,9 @@ from services.notify.domain.outbox import Notification, notification_id
 from services.notify.domain.sla import Clock
 
 APPLIED_MEMORY = 512  # event ids remembered per case: far more than one case ever redelivers
+# Undelivered notifications per case. A case that piles up this many has a dead target; more
+# would only grow the row towards the message size, so further ones are skipped (and counted).
+MAX_OUTBOX = 200
 
 
 class StepInfo(BaseModel):
@@ -105,6 +108,9 @@ class Outcome:
             return
         nid = notification_id(cause_event_id, audience, subscriber_id)
         if any(n.notification_id == nid for n in self.state.outbox):
+            return
+        if len(self.state.outbox) >= MAX_OUTBOX:
+            self.skipped.append(f"outbox_full: {kind} not queued")
             return
         note = Notification(
             notification_id=nid, case_id=self.state.case_id, partition=self.state.partition,

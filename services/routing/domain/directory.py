@@ -16,7 +16,7 @@ def zone_of(name: str) -> ZoneInfo:
     """The time zone called `name`; an unknown name falls back to UTC (the API rejects those)."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a directory (F9)
         return ZoneInfo("UTC")
 
 

@@ -25,10 +25,20 @@ from services.routing.domain.eligibility import conflicts
 from services.routing.domain.load import LoadDelta
 from services.routing.domain.policy import RoutingPolicy
 from services.routing.domain.ranking import LoadView
-from services.routing.domain.state import CaseRouting, CommandOutcome, new_case
+from services.routing.domain.state import (
+    CaseRouting,
+    CommandOutcome,
+    bounded,
+    holds_anything,
+    new_case,
+)
 
 Command = AcceptOffer | DeclineOffer | CompleteAssignment | ExpireOffers
 CLOSED = CommandOutcome(status="conflict", detail="case is not open for routing")
+# One answer for "no such case" and "not your case", so it never tells whether a case exists.
+NOT_YOURS = CommandOutcome(status="not_found", detail="no offer or assignment of yours here")
+FULL = CommandOutcome(status="conflict", detail="the case's routing record is full")
+SpecialistCommand = AcceptOffer | DeclineOffer | CompleteAssignment
 
 
 @dataclass
@@ -56,12 +66,17 @@ def handle(
         on_triaged(work, event, ctx)
     elif isinstance(event, ReferralCancelled | CaseErased):
         on_cancelled(work, event, ctx)
+    elif isinstance(event, SpecialistCommand) and not holds_anything(
+            current, event.specialist_id):
+        return RoutingResult(current, [], [], NOT_YOURS)  # a stranger leaves no trace (F1)
     elif isinstance(event, Command):
         outcome = on_command(work, event, ctx)
         work.outcomes[event.event_id] = outcome
     else:
         return RoutingResult(current, [], [])  # other referral events are not routing's business
     work.applied.append(event.event_id)
+    if not bounded(work):  # cannot happen within the caps; refuse rather than crash the worker
+        return RoutingResult(current, [], [], FULL if outcome is not None else None)
     return RoutingResult(work, ctx.events, ctx.load_deltas, outcome)
 
 
@@ -184,8 +199,7 @@ def on_command(state: CaseRouting, cmd: Command, ctx: Ctx) -> CommandOutcome:
     if state.status != "open":
         if isinstance(cmd, ExpireOffers):
             return CommandOutcome(status="ok", detail="nothing to expire")
-        return CLOSED if state.status != "new" else CommandOutcome(
-            status="not_found", detail="no routing for this case")
+        return CLOSED if state.status != "new" else NOT_YOURS
     for step in offers.expire_due(state, ctx):
         if step.emergency and step.status == "escalated":
             emergency.assign_on_call(state, ctx)

@@ -15,6 +15,14 @@ StepStatus = Literal["waiting", "offered", "escalated", "assigned", "completed",
 CaseStatus = Literal["new", "open", "completed", "stopped"]
 OutcomeStatus = Literal["ok", "conflict", "not_found", "forbidden"]
 
+# Every list that grows from inputs is capped, and the whole row must fit a Kafka message
+# (the changelog's 1 MiB default, with room for key and headers): found here, never at the
+# broker, where a too-large row crashed the producer and crash-looped the worker (F1).
+MAX_RECORD_ENTRIES = 400
+MAX_APPLIED_IDS = 2000  # the idempotency window; older redeliveries are decided again
+MAX_OUTCOMES = 200
+MAX_STATE_BYTES = 512 * 1024
+
 
 class _State(BaseModel):
     """Mutable inside one handler call (which works on a deep copy), JSON in the table."""
@@ -117,6 +125,49 @@ class CaseRouting(_State):
         ids = {s.offer.specialist_id for s in self.steps.values() if s.offer}
         ids |= {s.assignee for s in self.steps.values() if s.assignee and s.status == "assigned"}
         return sorted(ids)
+
+
+def holds_anything(state: CaseRouting, specialist_id: str) -> bool:
+    """Whether the specialist holds or held an offer or an assignment on this case."""
+    return specialist_id in state.offered_to or any(
+        s.assignee == specialist_id or (s.offer is not None and s.offer.specialist_id
+                                        == specialist_id) for s in state.steps.values())
+
+
+def serialized_size(state: CaseRouting) -> int:
+    """Bytes of the table row."""
+    return len(state.model_dump_json())
+
+
+def bounded(state: CaseRouting) -> bool:
+    """Trim `state` to its caps in place; False when it still cannot fit a message."""
+    del state.applied[:-MAX_APPLIED_IDS]
+    for command_id in list(state.outcomes)[:-MAX_OUTCOMES]:
+        del state.outcomes[command_id]
+    _trim_record(state, MAX_RECORD_ENTRIES)
+    excess = serialized_size(state) - MAX_STATE_BYTES
+    # Candidate lists are the bulk: drop the oldest first, then the oldest lines.
+    for entry in state.record:
+        if excess <= 0:
+            break
+        if entry.candidates:
+            before = len(entry.model_dump_json())
+            entry.candidates = []
+            excess -= before - len(entry.model_dump_json())
+    while excess > 0 and state.record:
+        excess -= len(state.record.pop(0).model_dump_json()) + 1
+    return serialized_size(state) <= MAX_STATE_BYTES
+
+
+def _trim_record(state: CaseRouting, keep: int) -> None:
+    # Refusals go first: they are the lines someone outside the case could multiply.
+    excess = len(state.record) - keep
+    if excess <= 0:
+        return
+    refused = [i for i, e in enumerate(state.record) if e.kind.endswith("_refused")][:excess]
+    dropped = set(refused)
+    state.record = [e for i, e in enumerate(state.record) if i not in dropped]
+    del state.record[: max(0, len(state.record) - keep)]
 
 
 def new_case(case_id: str) -> CaseRouting:

@@ -13,7 +13,7 @@ from schemas.envelope import Event
 from schemas.registry import all_event_models
 from schemas.routing import AcceptOffer, CompleteAssignment, DeclineOffer, ExpireOffers
 from services.notify.casefile import CaseSummary, apply_event
-from services.notify.casefile.apply import IGNORED_EVENT_TYPES
+from services.notify.casefile.apply import IGNORED_EVENT_TYPES, MAX_TIMELINE
 from tests.unit.casefile import events as ev
 
 SECRETS = (ev.PATIENT_NAME, ev.CLINICAL_QUESTION, ev.DECLINE_REASON, "secret-report-text")
@@ -225,15 +225,34 @@ def test_dead_letter_is_counted_with_the_failing_service_as_actor() -> None:
 def test_specialist_commands_enter_the_timeline_without_report_text() -> None:
     envelope = {"case_id": "c1", "occurred_at": ev.at(50), "step_id": "s1",
                 "specialist_id": "sp-1"}
+    offered = fold([ev.offered("c1", 40, specialist="sp-1")])
     s = fold([
         AcceptOffer(event_id="cmd-1", **envelope),
         DeclineOffer(event_id="cmd-2", **envelope, reason=ev.DECLINE_REASON),
         CompleteAssignment(event_id="cmd-3", **envelope, report_text="secret-report-text"),
-    ])
-    assert [(e.event_type, e.actor) for e in s.timeline] == [
+    ], offered)
+    assert [(e.event_type, e.actor) for e in s.timeline][1:] == [
         ("AcceptOffer", "sp-1"), ("DeclineOffer", "sp-1"), ("CompleteAssignment", "sp-1")]
-    assert s.steps == {} and s.offers.accepted == 0
+    assert s.offers.accepted == 0
     assert_no_patient_data(s)
+
+
+def test_commands_from_strangers_leave_no_row_and_no_line() -> None:
+    # F1 on notify's side: commands are on Kafka before routing refuses them.
+    envelope = {"case_id": "c1", "occurred_at": ev.at(50), "step_id": "s1",
+                "specialist_id": "stranger"}
+    assert apply_event(None, AcceptOffer(event_id="cmd-1", **envelope)) is None
+    offered = fold([ev.offered("c1", 40, specialist="sp-1")])
+    assert apply_event(offered, DeclineOffer(event_id="cmd-2", **envelope)) is offered
+
+
+def test_every_growing_list_is_capped() -> None:
+    s = fold([ev.offered("c1", 0, specialist="sp-1")])
+    for i in range(MAX_TIMELINE + 20):
+        s = fold([AcceptOffer(event_id=f"cmd-{i}", case_id="c1", occurred_at=ev.at(i + 1),
+                              step_id="s1", specialist_id="sp-1")], s)
+    assert len(s.timeline) == MAX_TIMELINE
+    assert s.timeline[-1].event_id == f"cmd-{MAX_TIMELINE + 19}"
 
 
 def test_clock_ticks_are_not_recorded() -> None:

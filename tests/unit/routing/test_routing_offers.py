@@ -110,9 +110,13 @@ def test_a_non_holder_cannot_take_an_assigned_step() -> None:
     r = Routing(specialist("a"), specialist("b"))
     r.send(triaged())
     r.send(accept("case-1", "spine_surgery", "a"))
+    before = r.state()
     outcome = r.send(accept("case-1", "spine_surgery", "b")).outcome
+    # b never held anything here: the same answer as for a case that does not exist (F2),
+    # and nothing recorded (F1).
     assert outcome and (outcome.status, outcome.detail) == (
-        "conflict", "step already assigned to someone else")
+        "not_found", "no offer or assignment of yours here")
+    assert r.state() == before
 
 
 def test_a_late_accept_expires_the_offer_and_is_refused() -> None:

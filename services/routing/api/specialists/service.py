@@ -9,6 +9,7 @@ from schemas.routing import AcceptOffer, CompleteAssignment, DeclineOffer
 from services.common.problems import ProblemError
 from services.routing.api.gateway import RoutingGateway
 from services.routing.api.specialists.models import AssignmentView, CommandResult, OfferView
+from services.routing.domain.handlers import NOT_YOURS
 from services.routing.domain.plans import attachments_for
 
 Command = AcceptOffer | DeclineOffer | CompleteAssignment
@@ -61,8 +62,8 @@ def new_command_id() -> str:
 
 async def decide(*, gateway: RoutingGateway, command: Command) -> CommandResult:
     """Send the command through the agent and turn its decision into an HTTP outcome."""
-    if gateway.case_state(command.case_id) is None:
-        raise ProblemError(404, "Not found", "no routing for this case")
+    if gateway.case_state(command.case_id) is None:  # the agent's answer for strangers, too
+        raise ProblemError(404, "Not found", NOT_YOURS.detail)
     outcome = await gateway.submit(command)
     result = CommandResult(status="pending", detail="decision not yet known",
                            case_id=command.case_id, step_id=command.step_id,
