@@ -264,7 +264,8 @@ def _status(stages: StageTimes) -> CaseStatus:
 MAX_TIMELINE = 400
 MAX_LIST_ITEMS = 100
 _CAPPED = ("escalations", "breaches", "deliveries", "report_refs")
-_SPECIALIST_COMMANDS = frozenset({"AcceptOffer", "DeclineOffer", "CompleteAssignment"})
+_SPECIALIST_COMMANDS = frozenset({
+    "AcceptOffer", "DeclineOffer", "CompleteAssignment", "AmendReport", "RequestTeam"})
 
 
 def _from_stranger(summary: CaseSummary | None, event_type: str, event: Event) -> bool:

@@ -9,12 +9,14 @@ from schemas.cases import CaseErased, CaseTriaged, ReferralCancelled
 from schemas.envelope import Event
 from schemas.routing import (
     AcceptOffer,
+    AmendReport,
     AssignmentCompleted,
     CaseCompleted,
     CompleteAssignment,
     DeclineOffer,
     ExpireOffers,
     PlanStepReleased,
+    RequestTeam,
     RoutingStopped,
 )
 from schemas.triage import URGENCY_ORDER
@@ -38,7 +40,7 @@ CLOSED = CommandOutcome(status="conflict", detail="case is not open for routing"
 # One answer for "no such case" and "not your case", so it never tells whether a case exists.
 NOT_YOURS = CommandOutcome(status="not_found", detail="no offer or assignment of yours here")
 FULL = CommandOutcome(status="conflict", detail="the case's routing record is full")
-SpecialistCommand = AcceptOffer | DeclineOffer | CompleteAssignment
+SpecialistCommand = AcceptOffer | DeclineOffer | CompleteAssignment | AmendReport | RequestTeam
 
 
 @dataclass
