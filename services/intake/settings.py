@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.common.settings import env_float, env_int, http_port, kafka_bootstrap
+from services.common.settings import env_float, env_int, env_str, http_port, kafka_bootstrap
 
 
 @dataclass(frozen=True)
@@ -16,11 +16,14 @@ class IntakeSettings:
     max_body_bytes: int = 1024 * 1024
     rate_limit_burst: int = 60  # token bucket per client credential
     rate_limit_per_second: float = 10.0
+    task_view_max_cases: int = 20_000  # cases whose FHIR Task status each worker keeps
+    fhir_base_url: str = ""  # public FHIR base, e.g. https://host/fhir; default: from the request
 
     @classmethod
     def from_env(cls) -> IntakeSettings:
         """INTAKE_PORT, KAFKA_BOOTSTRAP, INTAKE_SEND_TIMEOUT_SECONDS, INTAKE_RETRY_AFTER_SECONDS,
-        INTAKE_MAX_BODY_BYTES, INTAKE_RATE_LIMIT_BURST, INTAKE_RATE_LIMIT_PER_SECOND."""
+        INTAKE_MAX_BODY_BYTES, INTAKE_RATE_LIMIT_BURST, INTAKE_RATE_LIMIT_PER_SECOND,
+        INTAKE_TASK_VIEW_MAX_CASES, INTAKE_FHIR_BASE_URL."""
         return cls(
             port=http_port("intake"),
             kafka_bootstrap=kafka_bootstrap(),
@@ -31,4 +34,6 @@ class IntakeSettings:
             rate_limit_per_second=env_float(
                 "INTAKE_RATE_LIMIT_PER_SECOND", cls.rate_limit_per_second
             ),
+            task_view_max_cases=env_int("INTAKE_TASK_VIEW_MAX_CASES", cls.task_view_max_cases),
+            fhir_base_url=env_str("INTAKE_FHIR_BASE_URL", "").rstrip("/"),
         )

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 from fastapi import Request
 from pydantic import ValidationError
 
+from schemas.registry import parse_event
 from services.common.logs import get_logger
 from services.intake.domain.registry import Registry, parse_record
 from services.intake.eventlog import IntakeLog
+from services.intake.fhir.taskview import TaskView
 from services.intake.settings import IntakeSettings
 
 log = get_logger("intake")
@@ -22,12 +25,37 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class StatusFeed(Protocol):
+    """What feeds the Task view: the downstream topics, followed in full (see fhir/taskview)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def is_loaded(self) -> bool: ...
+
+
+class LocalFeed:
+    """No downstream topics: the view holds only what this process wrote (tests)."""
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    def is_loaded(self) -> bool:
+        return True
+
+
 @dataclass
 class Intake:
     log: IntakeLog
     settings: IntakeSettings
     clock: Callable[[], datetime] = utc_now
     registry: Registry = field(default_factory=Registry)
+    tasks: TaskView = field(default_factory=TaskView)
+    feed: StatusFeed = field(default_factory=LocalFeed)
 
     def is_ready(self) -> bool:
         """Ready once Kafka is connected and the registry has been read to its end."""
@@ -39,6 +67,13 @@ class Intake:
             self.registry.apply(key, parse_record(raw))
         except (ValidationError, KeyError):
             log.warning("unreadable intake registry record skipped", extra={"kind": key[:6]})
+
+    def on_status_record(self, topic: str, raw: bytes) -> None:
+        """Fold one downstream event into the Task view; an unreadable one is skipped."""
+        try:
+            self.tasks.apply(parse_event(topic, raw))
+        except (ValidationError, KeyError, ValueError):
+            log.warning("unreadable status event skipped", extra={"topic": topic})
 
 
 def get_intake(request: Request) -> Intake:

@@ -12,7 +12,6 @@ import uuid
 from datetime import UTC, datetime
 
 import faust
-from fastapi import FastAPI
 
 from schemas import topics
 from schemas.dead_letter import DeadLettered
@@ -20,6 +19,7 @@ from schemas.envelope import Event
 from schemas.notifications import NotificationDelivered, NotificationFailed
 from schemas.registry import parse_event
 from services.common.consume import Parser, dead_letter_topic, process_events, send_event
+from services.common.docs import service_api
 from services.common.faust_app import bytes_topic, make_app
 from services.common.guard import install_guard
 from services.common.http import health_router, serve_api_in_worker
@@ -177,7 +177,7 @@ async def send_command(command: Event) -> None:
 
 
 worker_ready = readiness(app)
-api = FastAPI(title="spine-router notify", version="1")
+api = service_api(title="spine-router notify")
 install_problem_handlers(api)
 install_guard(api, service=SERVICE)
 api.include_router(health_router(SERVICE, lambda: worker_ready() and directory.loaded))

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import FastAPI
-
 from schemas.cases import ReferralReceived
 from schemas.envelope import Event
 from schemas.topics import CASE_TRIAGED, REFERRAL_EVENTS
 from services.common.consume import EventMeta, dead_letter_topic, process_events, send_event
+from services.common.docs import service_api
 from services.common.faust_app import bytes_topic, make_app
 from services.common.guard import install_guard
 from services.common.http import health_router, serve_api_in_worker
@@ -50,7 +49,7 @@ async def triage_referrals(stream: object) -> None:
 
 watch_consumer_lag(app, SERVICE)
 
-api = FastAPI(title="spine-router triage", version="1")
+api = service_api(title="spine-router triage")
 install_guard(api, service=SERVICE)
 api.include_router(health_router(SERVICE, readiness(app)))
 serve_api_in_worker(app, api, http_port(SERVICE))

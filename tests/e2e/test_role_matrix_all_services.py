@@ -35,6 +35,11 @@ ACCESS: dict[tuple[str, str, str], Any] = {
     ("intake", "DELETE", "/referrals/{case_id}"): SUBMIT,
     ("intake", "POST", "/referrals/{case_id}/cancel"): SUBMIT,
     ("intake", "DELETE", "/referrals/{case_id}/patient-data"): OPS,
+    ("intake", "GET", "/fhir/metadata"): PUBLIC,
+    ("intake", "GET", "/fhir/Task"): SUBMIT | OPS,
+    ("intake", "GET", "/fhir/Task/{task_id}"): SUBMIT | OPS,
+    ("intake", "GET", "/fhir/ServiceRequest/{request_id}"): SUBMIT | OPS,
+    ("intake", "GET", "/fhir/DocumentReference/{document_id}"): SUBMIT | OPS,
     ("routing", "GET", "/directory/specialists"): OPS,
     ("routing", "GET", "/directory/specialists/{specialist_id}"): OPS,
     ("routing", "PUT", "/directory/specialists/{specialist_id}"): OPS,
@@ -132,7 +137,9 @@ def test_role_matrix_across_services(running: Any, credential: str) -> None:
         else:
             ok = r.status_code in expected
             if ok and r.status_code in (401, 403):
-                ok = r.headers.get("content-type", "").startswith("application/problem+json")
+                errors_as = ("application/fhir+json" if path.startswith("/fhir")
+                             else "application/problem+json")  # OperationOutcome under /fhir
+                ok = r.headers.get("content-type", "").startswith(errors_as)
         if not ok:
             failures.append(f"{credential} {method} {service}{path}: {r.status_code}")
     assert not failures, "\n".join(failures)

@@ -77,15 +77,22 @@ def test_update_message_creates_a_new_revision() -> None:
     assert isinstance(event, ReferralReceived) and event.referral.symptoms.nrs_limb == 9
 
 
-def test_stu3_and_non_bundles_are_refused_with_a_problem_saying_why() -> None:
+def diagnostics(response) -> str:  # type: ignore[no-untyped-def]
+    """The OperationOutcome's issue texts, joined."""
+    return " ".join(i.get("diagnostics", "") + " " + i["details"]["text"]
+                    for i in response.json()["issue"])
+
+
+def test_stu3_and_non_bundles_are_refused_with_an_operation_outcome_saying_why() -> None:
     service_request = json.loads(fixture_bytes("facet-no-imaging.collection"))["entry"][0]
     with running_intake() as (client, log):
         stu3 = client.post("/fhir/Bundle", content=fixture_bytes("stu3-referralrequest"),
                            headers=NORTH | FHIR_JSON)
         bare = client.post("/fhir/Bundle", json=service_request["resource"], headers=NORTH)
-    assert stu3.status_code == 422 and "STU3" in stu3.json()["detail"]
-    assert bare.status_code == 422 and "expected a Bundle" in bare.json()["detail"]
-    assert stu3.headers["content-type"] == "application/problem+json"
+    assert stu3.status_code == 422 and "STU3" in diagnostics(stu3)
+    assert bare.status_code == 422 and "expected a Bundle" in diagnostics(bare)
+    assert stu3.headers["content-type"] == "application/fhir+json"
+    assert stu3.json()["resourceType"] == "OperationOutcome"
     assert log.records == []
 
 

@@ -64,6 +64,11 @@ INTAKE_ENDPOINTS = (
     Endpoint("cancel", "DELETE", "/referrals/{case_id}", SUBMITTERS, owner_scoped=True),
     Endpoint("cancel_post", "POST", "/referrals/{case_id}/cancel", SUBMITTERS, owner_scoped=True),
     Endpoint("erase", "DELETE", "/referrals/{case_id}/patient-data", frozenset({"ops"})),
+    Endpoint("task", "GET", "/fhir/Task/{case_id}", SUBMITTERS | {"ops"}, owner_scoped=True),
+    Endpoint("task_search", "GET", "/fhir/Task?status=requested", SUBMITTERS | {"ops"}),
+    Endpoint("service_request", "GET", "/fhir/ServiceRequest/{case_id}", SUBMITTERS | {"ops"},
+             owner_scoped=True),
+    Endpoint("metadata", "GET", "/fhir/metadata", frozenset(), public=True),
     Endpoint("health", "GET", "/health", frozenset(), public=True),
     Endpoint("metrics", "GET", "/metrics", frozenset(), public=True),
 )
@@ -102,7 +107,9 @@ def test_role_matrix(endpoint: Endpoint, credential: str) -> None:
     expected = expected_status(endpoint, credential)
     assert _outcome(response.status_code) == expected, response.text
     if expected != "2xx":
-        assert response.headers["content-type"] == "application/problem+json"
+        fhir = endpoint.path.startswith("/fhir")
+        errors_as = "application/fhir+json" if fhir else "application/problem+json"
+        assert response.headers["content-type"] == errors_as
         assert len(log.records) == written  # a denied call stores nothing
     if expected == "401":
         assert response.headers["www-authenticate"].startswith("Bearer")

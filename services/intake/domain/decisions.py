@@ -17,6 +17,7 @@ from services.intake.domain import ids
 from services.intake.domain.missing_records import missing_records
 from services.intake.domain.registry import (
     AliasRecord,
+    AnyRecord,
     CaseRecord,
     ErasedRecord,
     Registry,
@@ -24,7 +25,7 @@ from services.intake.domain.registry import (
 )
 
 Outcome = Literal["accepted", "replayed", "updated", "cancelled", "erased"]
-Record = CaseRecord | AliasRecord | ErasedRecord
+Record = AnyRecord
 
 
 class Rejected(Exception):
@@ -189,4 +190,5 @@ def decide_erasure(
     marker = ErasedRecord(case_id=case_id, referrer_id=case.referrer_id, erased_at=utc(now))
     writes = [Write(ids.erased_key(case_id), marker), Write(ids.case_key(case_id), None)]
     writes += [Write(key, None) for key in registry.alias_keys_of(case_id)]
+    writes += [Write(key, None) for key in registry.identity_keys_of(case_id)]
     return Decision("erased", None, case_id, event, tuple(writes))

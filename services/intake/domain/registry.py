@@ -1,8 +1,10 @@
 """The idempotency registry: what intake has stored, rebuilt from the compacted registry topic.
 
-Three record kinds share the topic, told apart by their key prefix and `kind`:
-`case/<case id>` (state of a case), `alias/<hash>` (an Idempotency-Key) and `erased/<case id>`
-(marker left after erasure). None of them holds patient data; a value of None is a tombstone.
+Four record kinds share the topic, told apart by their key prefix and `kind`:
+`case/<case id>` (state of a case), `alias/<hash>` (an Idempotency-Key), `identity/<hash>` (one
+name a sender gives the referral: FHIR identifier, bundle or message id, or a fullUrl within one
+sender; see services/intake/fhir/identity.py) and `erased/<case id>` (marker left after erasure).
+None of them holds patient data; a value of None is a tombstone.
 """
 
 from __future__ import annotations
@@ -44,6 +46,17 @@ class AliasRecord(Contract):
     body_hash: str
 
 
+class IdentityRecord(Contract):
+    """One name under which the referrer's referral is known; updates and cancels look it up."""
+
+    kind: Literal["identity"] = "identity"
+    case_id: str
+    referrer_id: str
+    scheme: Literal["identifier", "bundle", "message", "local"]
+    system: str = ""  # identifier system, or for `local` the sender it is scoped to
+    value: str
+
+
 class ErasedRecord(Contract):
     """The case existed and its patient data was erased; the case id is not reused."""
 
@@ -53,16 +66,17 @@ class ErasedRecord(Contract):
     erased_at: AwareDatetime
 
 
-RegistryRecord = Annotated[CaseRecord | AliasRecord | ErasedRecord, Field(discriminator="kind")]
+AnyRecord = CaseRecord | AliasRecord | IdentityRecord | ErasedRecord
+RegistryRecord = Annotated[AnyRecord, Field(discriminator="kind")]
 _RECORD = TypeAdapter(RegistryRecord)
 
 
-def parse_record(raw: bytes | None) -> CaseRecord | AliasRecord | ErasedRecord | None:
+def parse_record(raw: bytes | None) -> AnyRecord | None:
     """Wire bytes of a registry value (None = tombstone) to its record."""
     return None if raw is None else _RECORD.validate_json(raw)
 
 
-def record_bytes(record: CaseRecord | AliasRecord | ErasedRecord | None) -> bytes | None:
+def record_bytes(record: AnyRecord | None) -> bytes | None:
     """A registry value's wire bytes (None stays None: a tombstone)."""
     return None if record is None else record.model_dump_json().encode()
 
@@ -74,19 +88,38 @@ class Registry:
     cases: dict[str, CaseRecord] = field(default_factory=dict)
     aliases: dict[str, AliasRecord] = field(default_factory=dict)
     erased: dict[str, ErasedRecord] = field(default_factory=dict)
+    identities: dict[str, IdentityRecord] = field(default_factory=dict)
+    _identities_by_case: dict[str, set[str]] = field(default_factory=dict)
 
-    def apply(self, key: str, record: CaseRecord | AliasRecord | ErasedRecord | None) -> None:
+    def apply(self, key: str, record: AnyRecord | None) -> None:
         """Set or (for a tombstone) delete the record under `key`."""
         kind, _, ident = key.partition("/")
         tables: dict[str, dict[str, Any]] = {
-            "case": self.cases, "alias": self.aliases, "erased": self.erased
+            "case": self.cases, "alias": self.aliases, "erased": self.erased,
+            "identity": self.identities,
         }
-        if record is None:
-            tables[kind].pop(ident, None)
-        elif record.kind != kind:
+        if record is not None and record.kind != kind:
             raise KeyError(f"a {record.kind} record under a {kind} key")
-        else:
+        previous = tables[kind].pop(ident, None)
+        if isinstance(previous, IdentityRecord):
+            self._identities_by_case.get(previous.case_id, set()).discard(ident)
+        if record is not None:
             tables[kind][ident] = record
+        if isinstance(record, IdentityRecord):
+            self._identities_by_case.setdefault(record.case_id, set()).add(ident)
+
+    def identity(self, key: str) -> IdentityRecord | None:
+        """The identity stored under a full `identity/<hash>` key."""
+        return self.identities.get(key.partition("/")[2])
+
+    def identity_keys_of(self, case_id: str) -> list[str]:
+        """Full keys of every identity naming `case_id` (erasure tombstones them)."""
+        return sorted(f"identity/{k}" for k in self._identities_by_case.get(case_id, ()))
+
+    def identifiers_of(self, case: CaseRecord) -> list[tuple[str, str]]:
+        """The (system, value) identifiers the sender gave the case's referral."""
+        found = [self.identities[k] for k in sorted(self._identities_by_case.get(case.case_id, ()))]
+        return [(r.system, r.value) for r in found if r.scheme == "identifier"]
 
     def alias(self, key: str) -> AliasRecord | None:
         """The alias stored under a full `alias/<hash>` key."""

@@ -9,11 +9,13 @@ from fastapi import APIRouter, Header, Request, Response
 from services.intake.domain.ids import case_id_for
 from services.intake.fhir.bundle import FhirRejected, load_bundle
 from services.intake.fhir.mapping import map_bundle
+from services.intake.fhir.outcome import OUTCOME_RESPONSES
+from services.intake.fhir.reads import fhir_base
 from services.intake.referrals import service
-from services.intake.referrals.models import PROBLEM_RESPONSES, CaseReceipt
+from services.intake.referrals.models import CaseReceipt
 from services.intake.referrals.views import IdempotencyKey, IntakeDep, Submitter, answer
 
-router = APIRouter(prefix="/fhir", tags=["fhir"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/fhir", tags=["fhir"], responses=OUTCOME_RESPONSES)
 MEDIA_TYPES = ("application/fhir+json", "application/json")
 _BUNDLE_BODY = {
     "required": True,
@@ -51,4 +53,5 @@ async def post_bundle(
             idempotency_key=idempotency_key, via="fhir", unmapped=mapped.unmapped,
             revise_existing=mapped.action == "update",
         )
+    response.headers["Location"] = f"{fhir_base(request, intake)}/Task/{decision.case_id}"
     return answer(decision, response)

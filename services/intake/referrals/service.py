@@ -32,6 +32,8 @@ async def _commit(*, intake: Intake, decision: Decision, via: Via) -> Decision:
         await intake.log.write(records)
     for write in decision.writes:
         intake.registry.apply(write.key, write.record)
+    if decision.event is not None:  # this worker's Task view need not wait for the topic
+        intake.tasks.apply(decision.event)
     REQUESTS.labels(via=via, outcome=decision.outcome).inc()
     log.info(
         "referral %s", decision.outcome,

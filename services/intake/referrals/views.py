@@ -42,6 +42,7 @@ async def post_referral(
         intake=intake, referral=referral, referrer_id=principal.subject,
         idempotency_key=idempotency_key,
     )
+    response.headers["Location"] = f"/referrals/{decision.case_id}"
     return answer(decision, response)
 
 

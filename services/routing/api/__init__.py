@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.common.docs import service_api
 from services.common.guard import install_guard
 from services.common.http import health_router
 from services.common.problems import install_problem_handlers
@@ -15,7 +16,7 @@ from services.routing.api.specialists.views import router as specialists_router
 
 def create_api(gateway: RoutingGateway) -> FastAPI:
     """The FastAPI app, bound to a gateway (Kafka-backed in the service, in-process in tests)."""
-    api = FastAPI(title="Spine router: routing", version="1")
+    api = service_api(title="Spine router: routing")
     set_gateway(api, gateway)
     install_problem_handlers(api)
     api.include_router(health_router("routing", gateway.ready))

@@ -1,0 +1,81 @@
+"""FHIR reads for referral systems: metadata, Task (read, search), ServiceRequest, report."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse
+
+from services.intake.fhir import status
+from services.intake.fhir.capability import capability_statement
+from services.intake.fhir.outcome import FHIR_JSON, OUTCOME_RESPONSES
+from services.intake.referrals.views import IntakeDep, Reader
+from services.intake.state import Intake
+
+router = APIRouter(prefix="/fhir", tags=["fhir"], responses=OUTCOME_RESPONSES)
+FhirId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9\-.]+$")]
+_RESOURCE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {FHIR_JSON: {"schema": {"type": "object"}}}, "description": "R4 resource"}
+}
+
+
+def fhir_base(request: Request, intake: Intake) -> str:
+    """The public FHIR base URL: INTAKE_FHIR_BASE_URL, else this request's own base."""
+    return intake.settings.fhir_base_url or str(request.base_url).rstrip("/") + "/fhir"
+
+
+def fhir_json(resource: dict[str, Any]) -> JSONResponse:
+    """An R4 resource as application/fhir+json."""
+    return JSONResponse(resource, media_type=FHIR_JSON)
+
+
+@router.get("/metadata", responses=_RESOURCE, response_class=JSONResponse)
+async def metadata(request: Request, intake: IntakeDep) -> JSONResponse:
+    """The CapabilityStatement (no credentials needed)."""
+    return fhir_json(capability_statement(
+        base_url=fhir_base(request, intake), published=intake.clock()
+    ))
+
+
+@router.get("/Task/{task_id}", responses=_RESOURCE, response_class=JSONResponse)
+async def read_task(task_id: FhirId, principal: Reader, intake: IntakeDep) -> JSONResponse:
+    """The case as a Task: status, owner, deadline, reports."""
+    return fhir_json(status.read_task(intake=intake, case_id=task_id, principal=principal))
+
+
+@router.get("/Task", responses=_RESOURCE, response_class=JSONResponse)
+async def search_tasks(
+    request: Request, principal: Reader, intake: IntakeDep,
+    based_on: Annotated[str | None, Query(alias="based-on", max_length=200)] = None,
+    identifier: Annotated[str | None, Query(max_length=300)] = None,
+    task_status: Annotated[str | None, Query(alias="status", max_length=200)] = None,
+    count: Annotated[int, Query(alias="_count", ge=1, le=100)] = 50,
+) -> JSONResponse:
+    """Search the caller's Tasks by based-on, identifier and status: a searchset Bundle."""
+    found = status.search_tasks(
+        intake=intake, principal=principal, based_on=based_on, identifier=identifier,
+        status=task_status, count=count,
+    )
+    base = fhir_base(request, intake)
+    query = f"?{request.url.query}" if request.url.query else ""
+    return fhir_json(status.resources.searchset(found, f"{base}/Task{query}", base))
+
+
+@router.get("/ServiceRequest/{request_id}", responses=_RESOURCE, response_class=JSONResponse)
+async def read_service_request(
+    request_id: FhirId, principal: Reader, intake: IntakeDep
+) -> JSONResponse:
+    """The referral, read back as a ServiceRequest."""
+    return fhir_json(status.read_service_request(
+        intake=intake, case_id=request_id, principal=principal
+    ))
+
+
+@router.get("/DocumentReference/{document_id}", responses=_RESOURCE,
+            response_class=JSONResponse)
+async def read_report(document_id: FhirId, principal: Reader, intake: IntakeDep) -> JSONResponse:
+    """A specialist's report (listed in the Task's output)."""
+    return fhir_json(status.read_report(
+        intake=intake, document_id=document_id, principal=principal
+    ))

@@ -1,0 +1,129 @@
+"""Reading a case through FHIR: Task, ServiceRequest and report, with referrer isolation.
+
+A case exists for FHIR when intake's registry holds it (the registry also says who owns it);
+its progress comes from the Task view. A referral system sees only its own cases and gets the
+same 404 for a case that is not there and a case that is someone else's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.common.auth import Principal
+from services.common.problems import ProblemError
+from services.intake.domain.decisions import Rejected, owned_case
+from services.intake.domain.registry import CaseRecord
+from services.intake.fhir import resources
+from services.intake.fhir.taskview import progress_of
+from services.intake.state import Intake
+
+TASK_STATUSES = frozenset({
+    "draft", "requested", "received", "accepted", "rejected", "ready", "cancelled",
+    "in-progress", "on-hold", "failed", "completed", "entered-in-error",
+})
+
+
+def _ensure_loaded(intake: Intake) -> None:
+    if not (intake.is_ready() and intake.feed.is_loaded()):
+        # Before the view has caught up a Task could show an old status as if it were current.
+        raise ProblemError(
+            503, "Service unavailable", "the case status view is still loading; retry later",
+            kind="status-loading",
+            headers={"Retry-After": str(intake.settings.retry_after_seconds)},
+        )
+
+
+def _owner_filter(principal: Principal) -> str | None:
+    return None if principal.role == "ops" else principal.subject
+
+
+def _case(intake: Intake, case_id: str, principal: Principal) -> CaseRecord:
+    _ensure_loaded(intake)
+    return owned_case(intake.registry, case_id=case_id, referrer_id=_owner_filter(principal))
+
+
+def _task(intake: Intake, case: CaseRecord) -> dict[str, Any]:
+    progress = intake.tasks.get(case.case_id)
+    state = progress_of(progress, cancelled=case.status == "cancelled")
+    return resources.task_resource(case, progress, state, intake.registry.identifiers_of(case))
+
+
+def read_task(*, intake: Intake, case_id: str, principal: Principal) -> dict[str, Any]:
+    """The case's Task."""
+    return _task(intake, _case(intake, case_id, principal))
+
+
+def read_service_request(
+    *, intake: Intake, case_id: str, principal: Principal
+) -> dict[str, Any]:
+    """The referral read back as a ServiceRequest."""
+    case = _case(intake, case_id, principal)
+    progress = intake.tasks.get(case.case_id)
+    state = progress_of(progress, cancelled=case.status == "cancelled")
+    return resources.service_request_resource(
+        case, progress, state, intake.registry.identifiers_of(case)
+    )
+
+
+def read_report(*, intake: Intake, document_id: str, principal: Principal) -> dict[str, Any]:
+    """A completed step's report as a DocumentReference."""
+    case_id = document_id.partition(".")[0]
+    case = _case(intake, case_id, principal)
+    progress = intake.tasks.get(case.case_id)
+    found = resources.report_step(progress, document_id) if progress else None
+    if found is None:
+        raise Rejected(404, "Not found", f"no report {document_id} for this client",
+                       kind="not-found")
+    return resources.report_resource(case, *found)
+
+
+def _token(value: str) -> tuple[str | None, str]:
+    """FHIR token search value: `system|value`, `|value` (no system) or `value` (any system)."""
+    if "|" not in value:
+        return None, value
+    system, _, code = value.partition("|")
+    return system, code
+
+
+def _matches_identifier(task: dict[str, Any], token: str) -> bool:
+    system, value = _token(token)
+    return any(
+        i.get("value") == value and (system is None or i.get("system", "") == system)
+        for i in task.get("identifier", [])
+    )
+
+
+def search_tasks(
+    *, intake: Intake, principal: Principal, based_on: str | None, identifier: str | None,
+    status: str | None, count: int,
+) -> list[dict[str, Any]]:
+    """The caller's Tasks matching every given parameter (AND), newest first, at most `count`."""
+    _ensure_loaded(intake)
+    owner = _owner_filter(principal)
+    statuses = set(status.split(",")) if status else None
+    if statuses and not statuses <= TASK_STATUSES:
+        raise Rejected(400, "Invalid search", "status must be FHIR task-status codes",
+                       kind="invalid-search")
+    wanted_case = None
+    if based_on:
+        wanted_case = based_on.rsplit("/", 1)[-1]
+        if "/" in based_on and based_on.rsplit("/", 2)[-2] != "ServiceRequest":
+            raise Rejected(400, "Invalid search", "based-on must reference a ServiceRequest",
+                           kind="invalid-search")
+    cases = (
+        [intake.registry.cases[wanted_case]] if wanted_case in intake.registry.cases
+        else [] if wanted_case else list(intake.registry.cases.values())
+    )
+    found = []
+    for case in sorted(cases, key=lambda c: c.updated_at, reverse=True):
+        if owner is not None and case.referrer_id != owner:
+            continue
+        task = _task(intake, case)
+        if statuses and task["status"] not in statuses:
+            continue
+        if identifier and not _matches_identifier(task, identifier):
+            continue
+        found.append(task)
+        if len(found) >= count:
+            break
+    return found

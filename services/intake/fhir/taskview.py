@@ -1,0 +1,215 @@
+"""What a referral system may see of its cases' progress: a bounded view built from events (pure).
+
+Intake owns the referral and the FHIR base, but a case's progress is decided downstream. Every
+intake worker reads referral.events.v1, case.triaged.v1, routing.events.v1 and sla.events.v1
+in full (no consumer group: any worker can answer any read) and folds them here. Events of one
+case arrive from several topics in no particular order, so the view records facts (triaged,
+which steps are offered, accepted, completed; cancelled; completed) and the Task status is
+derived from the facts, never from the order they came in. Applying an event twice changes
+nothing. The view holds at most `max_cases` cases; past that the least recently updated case is
+forgotten (its Task then answers 404) — docs/intake.md says so.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from schemas.cases import CaseErased, CaseTriaged, ReferralCancelled, ReferralReceived
+from schemas.envelope import Event
+from schemas.referral import Referral
+from schemas.routing import (
+    AssignmentAccepted,
+    AssignmentCompleted,
+    AssignmentDeclined,
+    AssignmentOffered,
+    CaseCompleted,
+    CaseEscalated,
+    EmergencyAssigned,
+    OfferExpired,
+    PlanStepReleased,
+    RoutingStopped,
+)
+from schemas.sla import SlaBreached, SlaMet, SlaPaused, SlaResumed, SlaWarningRaised
+
+StepState = Literal["released", "offered", "escalated", "accepted", "completed"]
+_RANK: dict[StepState, int] = {
+    "released": 0, "offered": 1, "escalated": 1, "accepted": 2, "completed": 3
+}
+
+
+@dataclass
+class Step:
+    team: str
+    state: StepState = "released"
+    specialist_id: str | None = None  # the assignee once accepted
+    report_ref: str | None = None
+    completed_at: datetime | None = None
+
+    def advance(self, state: StepState) -> None:
+        """Move forward only: a redelivered or late `offered` never undoes an acceptance."""
+        if _RANK[state] >= _RANK[self.state]:
+            self.state = state
+
+
+@dataclass
+class CaseProgress:
+    case_id: str
+    referral: Referral | None = None  # latest revision, for ServiceRequest read-back
+    revision: int = 0
+    first_received_at: datetime | None = None
+    urgency: str | None = None
+    triaged: bool = False
+    steps: dict[str, Step] = field(default_factory=dict)
+    deadline: datetime | None = None  # when the opinion is due (latest step deadline)
+    cancelled: bool = False
+    completed: bool = False
+    updated_at: datetime | None = None
+
+    def step(self, step_id: str, team: str) -> Step:
+        """The step, created on first sight (events of one case come in any order)."""
+        return self.steps.setdefault(step_id, Step(team=team))
+
+    def extend_deadline(self, deadline: datetime | None) -> None:
+        if deadline is not None and (self.deadline is None or deadline > self.deadline):
+            self.deadline = deadline
+
+
+def _received(case: CaseProgress, e: ReferralReceived) -> None:
+    if e.revision >= case.revision:
+        case.referral, case.revision = e.referral, e.revision
+    if case.first_received_at is None or e.occurred_at < case.first_received_at:
+        case.first_received_at = e.occurred_at
+
+
+def _triaged(case: CaseProgress, e: CaseTriaged) -> None:
+    case.triaged, case.urgency = True, e.triage.urgency
+
+
+def _offered(case: CaseProgress, e: AssignmentOffered) -> None:
+    case.step(e.step_id, e.team).advance("offered")
+    case.extend_deadline(e.deadline)
+
+
+def _accepted(case: CaseProgress, e: AssignmentAccepted | EmergencyAssigned) -> None:
+    step = case.step(e.step_id, e.team)
+    step.advance("accepted")
+    step.specialist_id = e.specialist_id
+
+
+def _completed_step(case: CaseProgress, e: AssignmentCompleted) -> None:
+    step = case.step(e.step_id, e.team)
+    step.advance("completed")
+    step.specialist_id = e.specialist_id
+    step.report_ref, step.completed_at = e.report_ref, e.occurred_at
+
+
+def _released(case: CaseProgress, e: PlanStepReleased) -> None:
+    case.step(e.step_id, e.team)
+
+
+def _escalated(case: CaseProgress, e: CaseEscalated) -> None:
+    case.step(e.step_id, e.team).advance("escalated")
+
+
+def _case_completed(case: CaseProgress, e: CaseCompleted) -> None:
+    case.completed = True
+
+
+def _stopped(case: CaseProgress, e: RoutingStopped | ReferralCancelled) -> None:
+    case.cancelled = True
+
+
+def _clock(case: CaseProgress, e: SlaWarningRaised | SlaBreached | SlaPaused | SlaResumed
+           | SlaMet) -> None:
+    if e.clock == "turnaround":
+        case.extend_deadline(e.deadline)
+
+
+_APPLY: dict[type[Event], Callable[[CaseProgress, object], None]] = {
+    ReferralReceived: _received,  # type: ignore[dict-item]
+    CaseTriaged: _triaged,  # type: ignore[dict-item]
+    AssignmentOffered: _offered,  # type: ignore[dict-item]
+    AssignmentAccepted: _accepted,  # type: ignore[dict-item]
+    EmergencyAssigned: _accepted,  # type: ignore[dict-item]
+    AssignmentCompleted: _completed_step,  # type: ignore[dict-item]
+    PlanStepReleased: _released,  # type: ignore[dict-item]
+    CaseEscalated: _escalated,  # type: ignore[dict-item]
+    CaseCompleted: _case_completed,  # type: ignore[dict-item]
+    RoutingStopped: _stopped,  # type: ignore[dict-item]
+    ReferralCancelled: _stopped,  # type: ignore[dict-item]
+    SlaWarningRaised: _clock,  # type: ignore[dict-item]
+    SlaBreached: _clock,  # type: ignore[dict-item]
+    SlaPaused: _clock,  # type: ignore[dict-item]
+    SlaResumed: _clock,  # type: ignore[dict-item]
+    SlaMet: _clock,  # type: ignore[dict-item]
+}
+# Declines and expiries change nothing a referrer sees: the step stays offered to someone else.
+_IGNORED = (AssignmentDeclined, OfferExpired)
+
+
+@dataclass
+class TaskView:
+    """Cases' progress by case id, least recently updated first, capped at `max_cases`."""
+
+    max_cases: int = 20_000
+    cases: OrderedDict[str, CaseProgress] = field(default_factory=OrderedDict)
+
+    def apply(self, event: Event) -> None:
+        """Fold one event in (idempotent); an erased case is dropped with its referral."""
+        if isinstance(event, CaseErased):
+            self.cases.pop(event.case_id, None)
+            return
+        handler = _APPLY.get(type(event))
+        if handler is None:
+            return
+        case = self.cases.pop(event.case_id, None) or CaseProgress(event.case_id)
+        handler(case, event)
+        if case.updated_at is None or event.occurred_at > case.updated_at:
+            case.updated_at = event.occurred_at
+        self.cases[event.case_id] = case  # most recently updated last
+        while len(self.cases) > self.max_cases:
+            self.cases.popitem(last=False)
+
+    def get(self, case_id: str) -> CaseProgress | None:
+        """The case's progress, if the view holds it."""
+        return self.cases.get(case_id)
+
+
+TaskStatus = Literal["requested", "received", "accepted", "in-progress", "completed", "cancelled"]
+
+
+@dataclass(frozen=True)
+class Progress:
+    status: TaskStatus
+    business_code: str
+    business_text: str
+
+
+def progress_of(case: CaseProgress | None, *, cancelled: bool = False) -> Progress:
+    """The Task status (IHE 360X / BaRS closed loop) and business status of a case."""
+    if cancelled or (case is not None and case.cancelled):
+        return Progress("cancelled", "cancelled", "the referral was cancelled")
+    if case is None:
+        return Progress("requested", "stored", "stored; waiting for triage")
+    if case.completed:
+        return Progress("completed", "report-available", "every requested opinion is reported")
+    teams = len(case.steps)
+    done = sum(s.state == "completed" for s in case.steps.values())
+    taken = sum(s.state in ("accepted", "completed") for s in case.steps.values())
+    if done:
+        return Progress("in-progress", "partially-reported",
+                        f"{done} of {teams} team(s) reported; the rest are in review")
+    if taken:
+        return Progress("accepted", "accepted", f"{taken} of {teams} team(s) accepted")
+    if any(s.state == "escalated" for s in case.steps.values()):
+        return Progress("received", "escalated",
+                        "no specialist accepted yet; escalated to the service team")
+    if case.steps:
+        return Progress("received", "offered", "offered to specialists; awaiting acceptance")
+    if case.triaged:
+        return Progress("received", "triaged", "triaged; finding specialists")
+    return Progress("requested", "stored", "stored; waiting for triage")

@@ -1,0 +1,165 @@
+"""FHIR reads on a fake log: a referral system posts a bundle, follows its Task through the
+closed-loop states as routing events arrive, reads the report; others' cases are 404; every
+error is an OperationOutcome; every answer validates as R4 (fhir.resources R4B models)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+from fhir.resources.R4B.documentreference import DocumentReference
+from fhir.resources.R4B.operationoutcome import OperationOutcome
+from fhir.resources.R4B.servicerequest import ServiceRequest
+from fhir.resources.R4B.task import Task
+
+from schemas.envelope import Event
+from schemas.routing import (
+    AssignmentAccepted,
+    AssignmentCompleted,
+    AssignmentOffered,
+    CaseCompleted,
+)
+from tests.intake.intake_fakes import NOW, bearer, running_intake
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "fhir"
+NORTH = bearer("ref-north-gp")
+CITY = bearer("ref-city-hospital")
+FHIR_JSON = {"Content-Type": "application/fhir+json"}
+DUE = NOW + timedelta(days=3)
+
+
+def post_bundle(client: TestClient) -> str:
+    body = (FIXTURES / "fbss-recurrent-disc.message.json").read_bytes()
+    response = client.post("/fhir/Bundle", content=body, headers=NORTH | FHIR_JSON)
+    assert response.status_code == 202, response.text
+    case_id = str(response.json()["case_id"])
+    assert response.headers["location"] == f"http://testserver/fhir/Task/{case_id}"
+    return case_id
+
+
+def feed(client: TestClient, *events: Event) -> None:
+    """Routing's events as the status follower would deliver them."""
+    for event in events:
+        client.app.state.intake.tasks.apply(event)  # type: ignore[attr-defined]
+
+
+def task(client: TestClient, case_id: str, headers: dict[str, str] = NORTH) -> dict[str, Any]:
+    response = client.get(f"/fhir/Task/{case_id}", headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/fhir+json"
+    Task.model_validate(response.json())
+    return dict(response.json())
+
+
+def step_events(case_id: str) -> tuple[Event, ...]:
+    common = {"case_id": case_id, "step_id": "spine_surgery", "team": "spine_surgery"}
+    return (
+        AssignmentOffered(event_id="e1", occurred_at=NOW, specialist_id="surg-1",
+                          urgency="soon", offer_expires_at=NOW + timedelta(hours=4),
+                          attempt=1, deadline=DUE, **common),
+        AssignmentAccepted(event_id="e2", occurred_at=NOW + timedelta(hours=1),
+                           specialist_id="surg-1", urgency="soon", **common),
+        AssignmentCompleted(event_id="e3", occurred_at=NOW + timedelta(days=1),
+                            specialist_id="surg-1", report_ref="report-77", **common),
+        CaseCompleted(event_id="e4", case_id=case_id, occurred_at=NOW + timedelta(days=1),
+                      report_refs=["report-77"]),
+    )
+
+
+def test_a_referral_system_follows_its_task_to_completed_and_reads_the_report() -> None:
+    with running_intake() as (client, _):
+        case_id = post_bundle(client)
+        first = task(client, case_id)
+        assert first["status"] == "requested"
+        assert first["focus"] == {"reference": f"ServiceRequest/{case_id}"}
+        assert first["basedOn"] == [first["focus"]]
+        offered, accepted, completed_step, completed = step_events(case_id)
+        feed(client, offered)
+        assert task(client, case_id)["status"] == "received"
+        feed(client, accepted)
+        now = task(client, case_id)
+        assert now["status"] == "accepted"
+        assert now["owner"]["identifier"]["value"] == "surg-1"
+        assert now["restriction"]["period"]["end"].startswith(DUE.date().isoformat())
+        feed(client, completed_step, completed, accepted)  # a late redelivery changes nothing
+        done = task(client, case_id)
+        assert done["status"] == "completed"
+        [output] = done["output"]
+        report_url = "/fhir/" + output["valueReference"]["reference"]
+        report = client.get(report_url, headers=NORTH)
+        assert report.status_code == 200
+        document = DocumentReference.model_validate(report.json())
+        assert document.author[0].identifier.value == "surg-1"  # type: ignore[index]
+        assert client.get(report_url, headers=CITY).status_code == 404
+
+
+def test_the_service_request_reads_back_what_was_sent() -> None:
+    with running_intake() as (client, _):
+        case_id = post_bundle(client)
+        response = client.get(f"/fhir/ServiceRequest/{case_id}", headers=NORTH)
+    assert response.status_code == 200
+    request = ServiceRequest.model_validate(response.json())
+    assert request.status == "active" and request.id == case_id
+    assert request.code.coding[0].code == "post_surgery"  # type: ignore[union-attr,index]
+
+
+def test_search_by_based_on_identifier_and_status_is_a_searchset_of_own_tasks() -> None:
+    with running_intake() as (client, _):
+        case_id = post_bundle(client)
+        searches = {
+            f"based-on=ServiceRequest/{case_id}": 1,
+            f"identifier={case_id}": 1,
+            "status=requested": 1,
+            "status=completed": 0,
+            f"based-on=ServiceRequest/{case_id}&status=requested,received": 1,
+        }
+        for query, hits in searches.items():
+            response = client.get(f"/fhir/Task?{query}", headers=NORTH)
+            bundle = Bundle.model_validate(response.json())
+            assert bundle.type == "searchset" and bundle.total == hits, query
+            other = Bundle.model_validate(client.get(f"/fhir/Task?{query}", headers=CITY).json())
+            assert other.total == 0, query
+
+
+def test_someone_elses_task_is_the_same_404_as_a_missing_one_as_operation_outcome() -> None:
+    with running_intake() as (client, _):
+        case_id = post_bundle(client)
+        theirs = client.get(f"/fhir/Task/{case_id}", headers=CITY)
+        missing = client.get("/fhir/Task/no-such-case", headers=NORTH)
+        bad_status = client.get("/fhir/Task?status=nonsense", headers=NORTH)
+        unauthenticated = client.get(f"/fhir/Task/{case_id}")
+    assert theirs.status_code == missing.status_code == 404
+    for response in (theirs, missing, bad_status, unauthenticated):
+        assert response.headers["content-type"] == "application/fhir+json"
+        outcome = OperationOutcome.model_validate(response.json())
+        assert outcome.issue[0].severity == "error"
+    assert theirs.json()["issue"][0]["code"] == "not-found"
+    assert bad_status.status_code == 400
+    assert unauthenticated.status_code == 401 and "www-authenticate" in unauthenticated.headers
+
+
+def test_invalid_bundle_errors_name_the_element_in_operation_outcome_expression() -> None:
+    bundle = {"resourceType": "Bundle", "type": "collection",
+              "entry": [{"resource": {"resourceType": "Patient", "birthDate": "not-a-date"}}]}
+    with running_intake() as (client, _):
+        response = client.post("/fhir/Bundle", json=bundle, headers=NORTH)
+    assert response.status_code == 422
+    outcome = OperationOutcome.model_validate(response.json())
+    assert outcome.issue[0].expression == ["Bundle.entry[0].resource.birthDate"]
+    assert "not-a-date" not in response.text  # the input never echoes back
+
+
+def test_metadata_is_a_valid_capability_statement_listing_the_task_searches() -> None:
+    with running_intake() as (client, _):
+        response = client.get("/fhir/metadata")
+    assert response.status_code == 200
+    statement = CapabilityStatement.model_validate(response.json())
+    assert statement.fhirVersion == "4.0.1"
+    [rest] = statement.rest  # type: ignore[misc]
+    task_resource = next(r for r in rest.resource if r.type == "Task")  # type: ignore[union-attr]
+    names = {p.name for p in task_resource.searchParam}  # type: ignore[union-attr]
+    assert {"based-on", "identifier", "status"} <= names
