@@ -9,10 +9,10 @@ from datetime import datetime
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from services.common.guard import GuardSettings, install_guard
 from schemas.topics import ALL_TOPICS, CASE_TRIAGED, REFERRAL_EVENTS, ROUTING_EVENTS, SLA_EVENTS
 from services.common.docs import service_api
 from services.common.follow import TopicFollower
+from services.common.guard import GuardSettings, install_guard
 from services.common.http import health_router
 from services.common.problems import install_problem_handlers, problem
 from services.intake.domain.decisions import Rejected
