@@ -68,7 +68,6 @@ INTAKE_ENDPOINTS = (
     Endpoint("task_search", "GET", "/fhir/Task?status=requested", SUBMITTERS | {"ops"}),
     Endpoint("service_request", "GET", "/fhir/ServiceRequest/{case_id}", SUBMITTERS | {"ops"},
              owner_scoped=True),
-    Endpoint("metadata", "GET", "/fhir/metadata", frozenset(), public=True),
     Endpoint("health", "GET", "/health", frozenset(), public=True),
     Endpoint("metrics", "GET", "/metrics", frozenset(), public=True),
 )
