@@ -29,6 +29,7 @@ from services.common.settings import kafka_bootstrap
 from services.common.worker import readiness, watch_consumer_lag
 from services.notify.config import load_settings
 from services.notify.dashboard.live import LiveFeed
+from services.notify.dashboard.ops_watch import OpsWatch, clock_deadlines
 from services.notify.dashboard.views import build_router
 from services.notify.delivery.dispatcher import Dispatcher
 from services.notify.delivery.webhook import WebhookPoster
@@ -156,6 +157,18 @@ async def rescan_cases() -> None:
 
 
 watch_consumer_lag(app, SERVICE)
+ops_watch = OpsWatch(specialists=directory.values)
+deadlines = clock_deadlines(processor.state_of, utc_now)
+
+
+@app.timer(interval=settings.tick_seconds)
+async def watch_cases() -> None:
+    """Stalled-case watchdog (every tick: emergencies must surface in seconds) and the breach
+    forecast's gauges (less often)."""
+    if recovered["done"]:
+        now = utc_now()
+        ops_watch.assess(list(processor.summary_views()), deadlines, now,
+                         with_forecast=ops_watch.forecast_due(now))
 
 
 @app.task
@@ -183,5 +196,6 @@ install_guard(api, service=SERVICE)
 api.include_router(health_router(SERVICE, lambda: worker_ready() and directory.loaded))
 api.include_router(build_escalation_router(state_of=processor.state_of,
                                            send_command=send_command, clock=utc_now))
-api.include_router(build_router(processor.summary_views, live, utc_now))
+api.include_router(build_router(processor.summary_views, live, utc_now, deadlines=deadlines,
+                                watch=ops_watch))
 serve_api_in_worker(app, api, settings.port)

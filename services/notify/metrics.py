@@ -30,3 +30,15 @@ REQUEST_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 OUTBOX_PENDING = Gauge("notify_outbox_pending", "Notifications queued in delivery lanes")
+CASES_AT_RISK = Gauge(
+    "notify_cases_at_risk", "Open cases the forecast expects to breach, by reason",
+    ["team", "reason"],
+)
+STALLED_CASES = Gauge(
+    "notify_stalled_cases", "Cases a stage never answered within the watchdog's time",
+    ["stage", "urgency"],
+)
+STALLS_DETECTED = Counter(
+    "notify_stalls_detected_total", "Stalled cases found (each case and stage counted once)",
+    ["stage"],
+)

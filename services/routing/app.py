@@ -31,6 +31,7 @@ from services.common.consume import (
 )
 from services.common.faust_app import bytes_topic, make_app
 from services.common.logs import get_logger
+from services.common.worker import watch_consumer_lag
 from services.routing.domain.load import LoadDelta
 from services.routing.domain.state import CommandOutcome
 from services.routing.processor import RoutingProcessor
@@ -41,6 +42,7 @@ SERVICE = "routing"
 log = get_logger(SERVICE)
 settings = load_settings()
 app = make_app(SERVICE)
+watch_consumer_lag(app, SERVICE)  # routing had no lag samples: nothing ever started the probe
 
 dead_letters = dead_letter_topic(app)
 triaged_topic = bytes_topic(app, CASE_TRIAGED)

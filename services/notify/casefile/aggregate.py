@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pydantic import AwareDatetime, Field
-
 from schemas.envelope import utc
-from services.notify.casefile.models import (
-    CaseStatus,
-    CaseSummary,
-    OpenSlaState,
-    ReadModel,
-    SlaClock,
-    StageTimes,
+from services.notify.casefile.emergency import emergency_order, emergency_row, routed_team
+from services.notify.casefile.models import CaseSummary, OpenSlaState, SlaClock, StageTimes
+from services.notify.casefile.snapshot import (
+    Attainment,
+    BreachRow,
+    CaseCard,
+    DashboardSnapshot,
+    EmergencyRow,
+    OfferTotals,
+    Percentiles,
+    TeamLoad,
+    short_id,
 )
+from services.notify.domain.forecast import Risk
+
+# case id -> {"<step>:<clock kind>": deadline} of the clocks notify is running for that case
+ClockDeadlines = Callable[[str], Mapping[str, datetime]]
 
 OPEN_STATES: tuple[OpenSlaState, ...] = ("on_track", "warning", "breached", "paused")
 # (name, from stage, to stage): time spent between reaching one stage and the next.
@@ -29,80 +36,6 @@ STAGE_SPANS: tuple[tuple[str, str, str], ...] = (
     ("report", "accepted", "report_ready"),
     ("completion", "report_ready", "completed"),
 )
-
-
-class CaseCard(ReadModel):
-    case_id: str
-    urgency: str | None
-    status: CaseStatus
-    sla_state: OpenSlaState
-    teams: list[str]
-    assignees: list[str]
-    offered_to: list[str]
-    deadline: AwareDatetime | None
-    seconds_to_deadline: float | None  # negative: late by that much
-    waiting_for_records: bool
-
-
-class TeamLoad(ReadModel):
-    team: str
-    open_cases: int = 0
-    waiting: int = 0  # steps not yet accepted
-    in_progress: int = 0  # accepted, report not yet in
-    oldest_waiting_since: AwareDatetime | None = None
-    oldest_waiting_seconds: float | None = None
-
-
-class BreachRow(ReadModel):
-    case_id: str
-    step_id: str
-    team: str | None
-    clock: str
-    urgency: str
-    deadline: AwareDatetime
-    breached_at: AwareDatetime
-    late_by_seconds: float
-    still_open: bool
-
-
-class Attainment(ReadModel):
-    met: int = 0
-    breached: int = 0
-
-    @property
-    def percent(self) -> float | None:
-        """Share of decided clocks met in time, in percent; None before any is decided."""
-        total = self.met + self.breached
-        return round(100.0 * self.met / total, 1) if total else None
-
-
-class Percentiles(ReadModel):
-    count: int
-    p50_seconds: float | None
-    p90_seconds: float | None
-
-
-class OfferTotals(ReadModel):
-    offered: int = 0
-    accepted: int = 0
-    declined: int = 0
-    expired: int = 0
-    acceptance_rate_percent: float | None = None
-
-
-class DashboardSnapshot(ReadModel):
-    generated_at: AwareDatetime
-    totals: dict[str, int]
-    columns: dict[str, list[CaseCard]]
-    column_counts: dict[str, int]
-    team_load: list[TeamLoad]
-    recent_breaches: list[BreachRow]
-    attainment_by_urgency: dict[str, float | None]
-    attainment_by_team: dict[str, float | None]
-    attainment_by_clock: dict[str, float | None]
-    stage_durations: dict[str, Percentiles]
-    acceptance_times: Percentiles
-    offer_outcomes: OfferTotals = Field(default_factory=OfferTotals)
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -121,11 +54,29 @@ def _percentiles(values: list[float]) -> Percentiles:
     )
 
 
-def _card(case: CaseSummary, state: OpenSlaState, now: datetime) -> CaseCard:
-    deadline = case.next_deadline
+def _next_deadline(
+    case: CaseSummary, deadlines: ClockDeadlines | None
+) -> tuple[datetime | None, str | None]:
+    """The earliest deadline of a running clock, from notify's SLA clocks when they know it."""
+    known = deadlines(case.case_id) if deadlines is not None else {}
+    if known:
+        key, when = min(known.items(), key=lambda item: (item[1], item[0]))
+        return when, key.rpartition(":")[2]
+    running = [c for c in case.clocks.values() if c.is_open and not c.paused and c.deadline]
+    if not running:
+        return None, None
+    first = min(running, key=lambda c: c.deadline)  # type: ignore[arg-type,return-value]
+    return first.deadline, first.clock
+
+
+def _card(case: CaseSummary, state: OpenSlaState, now: datetime,
+          deadlines: ClockDeadlines | None, risk: Risk | None) -> CaseCard:
+    deadline, clock = _next_deadline(case, deadlines)
     open_steps = [s for s in case.steps.values() if s.status != "completed"]
     return CaseCard(
         case_id=case.case_id,
+        short_id=short_id(case.case_id),
+        referrer_id=case.referrer_id,
         urgency=case.urgency,
         status=case.status,
         sla_state=state,
@@ -135,8 +86,14 @@ def _card(case: CaseSummary, state: OpenSlaState, now: datetime) -> CaseCard:
         offered_to=sorted({s.specialist_id for s in open_steps if s.status == "offered"
                            and s.specialist_id}),
         deadline=deadline,
+        deadline_clock=clock,
         seconds_to_deadline=(deadline - now).total_seconds() if deadline else None,
         waiting_for_records=case.waiting_for_records,
+        emergency=case.emergency_pathway or case.urgency == "emergency",
+        at_risk=risk is not None and risk.at_risk,
+        risk_reason=risk.reason if risk is not None and risk.at_risk else None,
+        risk_detail=risk.detail if risk is not None and risk.at_risk else None,
+        predicted_at=risk.predicted_at if risk is not None else None,
     )
 
 
@@ -146,11 +103,15 @@ def _card_order(card: CaseCard) -> tuple[bool, float, str]:
 
 def _add_team_load(loads: dict[str, TeamLoad], case: CaseSummary) -> None:
     teams_with_steps = {s.team for s in case.steps.values()}
-    waiting: list[tuple[str, datetime | None]] = [
-        (team, case.stages.triaged) for team in case.teams if team not in teams_with_steps
+    paged = case.emergency_pathway or case.urgency == "emergency"
+    waiting: list[tuple[str, datetime | None]] = [  # an emergency's teams are paged, not queued
+        (team, case.stages.triaged) for team in case.teams
+        if team not in teams_with_steps and routed_team(team) and not paged
     ]
     busy: set[str] = set()
     for step in case.steps.values():
+        if step.emergency:
+            continue  # paged at once, never queued: shown under emergencies instead
         if step.status == "accepted":
             loads.setdefault(step.team, TeamLoad(team=step.team)).in_progress += 1
             busy.add(step.team)
@@ -181,6 +142,7 @@ def _breach_rows(case: CaseSummary, now: datetime) -> list[BreachRow]:
             late = max(late, (now - breach.deadline).total_seconds())
         rows.append(BreachRow(
             case_id=case.case_id, step_id=breach.step_id,
+            short_id=short_id(case.case_id),
             team=_clock_team(case, clock) if clock else None, clock=breach.clock,
             urgency=breach.urgency, deadline=breach.deadline, breached_at=breach.at,
             late_by_seconds=late, still_open=still_open,
@@ -200,6 +162,8 @@ class _Tally:
     """Running totals over the summaries, folded one case at a time."""
 
     now: datetime
+    deadlines: ClockDeadlines | None = None
+    risks: Mapping[str, Risk] = field(default_factory=dict)
     totals: dict[str, int] = field(default_factory=lambda: {"open": 0, "completed": 0,
                                                              "cancelled": 0})
     columns: dict[str, list[CaseCard]] = field(
@@ -215,6 +179,7 @@ class _Tally:
     )
     acceptance: list[float] = field(default_factory=list)
     offers: OfferTotals = field(default_factory=OfferTotals)
+    emergencies: list[EmergencyRow] = field(default_factory=list)
 
     def add(self, case: CaseSummary) -> None:
         """Fold one case into every total."""
@@ -223,8 +188,11 @@ class _Tally:
             self.totals[case.status] = self.totals.get(case.status, 0) + 1
         else:
             self.totals["open"] += 1
-            self.columns[state].append(_card(case, state, self.now))
+            self.columns[state].append(_card(case, state, self.now, self.deadlines,
+                                             self.risks.get(case.case_id)))
             _add_team_load(self.loads, case)
+            if (row := emergency_row(case, self.now)) is not None:
+                self.emergencies.append(row)
         self.breaches.extend(_breach_rows(case, self.now))
         self._add_attainment(case)
         for name, seconds in _stage_spans(case.stages):
@@ -252,10 +220,16 @@ class _Tally:
 
 
 def aggregate(
-    summaries: Iterable[CaseSummary], now: datetime, *, max_cards: int = 100, max_breaches: int = 20
+    summaries: Iterable[CaseSummary], now: datetime, *, max_cards: int = 100,
+    max_breaches: int = 20, deadlines: ClockDeadlines | None = None,
+    risks: Mapping[str, Risk] | None = None,
 ) -> DashboardSnapshot:
-    """The dashboard snapshot at `now`: columns, team load, breaches, attainment, percentiles."""
-    tally = _Tally(now=utc(now))
+    """The dashboard snapshot at `now`: columns, team load, breaches, attainment, percentiles.
+
+    `deadlines` gives notify's own SLA clocks per case (the one source of deadlines); `risks`
+    the breach forecast per case id.
+    """
+    tally = _Tally(now=utc(now), deadlines=deadlines, risks=risks or {})
     for case in summaries:
         tally.add(case)
     offers = tally.offers
@@ -281,4 +255,6 @@ def aggregate(
         stage_durations={name: _percentiles(values) for name, values in tally.spans.items()},
         acceptance_times=_percentiles(tally.acceptance),
         offer_outcomes=offers,
+        emergencies=sorted(tally.emergencies, key=emergency_order),
+        at_risk_count=sum(1 for cards in tally.columns.values() for c in cards if c.at_risk),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,12 +23,22 @@ from services.notify.casefile import (
     aggregate,
     referrer_status,
 )
+from services.notify.casefile.filters import CaseFilter, facets
 from services.notify.casefile.models import ReadModel
+from services.notify.casefile.snapshot import StallRow, short_id
+from services.notify.casefile.trends import Trends, trends
 from services.notify.dashboard.live import LiveFeed
+from services.notify.dashboard.ops_watch import ClockDeadlines, OpsWatch
+from services.notify.dashboard.session import OpsCaller, build_session_router
 from services.notify.dashboard.tickets import InvalidTicket, StreamTicket, TicketSigner
 
 STATIC_DIR = Path(__file__).parent / "static"
-STATIC_FILES = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
+STATIC_FILES = {
+    "dashboard.js": "text/javascript", "trends.js": "text/javascript",
+    "chart.umd.min.js": "text/javascript",  # Chart.js 4.5.1 (MIT), vendored: no CDN
+    "dashboard.css": "text/css",
+}
+TRENDS_MAX_AGE = timedelta(seconds=30)  # trends move slowly; rebuilding them costs a full scan
 # The page runs only our own script and talks only to its own origin.
 PAGE_HEADERS = {
     "Content-Security-Policy": (
@@ -39,7 +50,6 @@ PAGE_HEADERS = {
     "Cache-Control": "no-store",
 }
 
-OpsPrincipal = Annotated[Principal, Depends(require_roles("ops"))]
 ReferrerPrincipal = Annotated[Principal, Depends(require_roles("referrer"))]
 
 
@@ -62,23 +72,48 @@ def _stream_message(message: dict[str, Any]) -> dict[str, str]:
 
 
 class _SnapshotCache:
-    """Browsers re-fetch on every event: compute once per new event, or when it gets old."""
+    """Browsers re-fetch on every event: compute once per new event and view, or when old."""
 
-    def __init__(self, max_age: timedelta) -> None:
+    def __init__(self, max_age: timedelta, max_views: int = 16) -> None:
         self.max_age = max_age
-        self._cached: tuple[int, DashboardSnapshot] | None = None
+        self.max_views = max_views  # distinct filter combinations kept at once
+        self._cached: OrderedDict[CaseFilter, tuple[int, DashboardSnapshot]] = OrderedDict()
 
-    def get(self, version: int, now: datetime,
+    def get(self, view: CaseFilter, version: int, now: datetime,
             compute: Callable[[], DashboardSnapshot]) -> DashboardSnapshot:
         """The cached snapshot if still at `version` and fresh at `now`, else a new one."""
-        if self._cached is not None:
-            cached_version, snapshot = self._cached
+        if (cached := self._cached.get(view)) is not None:
+            cached_version, snapshot = cached
             age = now - snapshot.generated_at
             if cached_version == version and timedelta(0) <= age < self.max_age:
+                self._cached.move_to_end(view)
                 return snapshot
         snapshot = compute()
-        self._cached = (version, snapshot)
+        self._cached[view] = (version, snapshot)
+        self._cached.move_to_end(view)
+        while len(self._cached) > self.max_views:
+            self._cached.popitem(last=False)
         return snapshot
+
+
+def build_snapshot(
+    cases: list[CaseSummary], view: CaseFilter, now: datetime, *,
+    deadlines: ClockDeadlines | None, watch: OpsWatch,
+) -> DashboardSnapshot:
+    """Forecast and watchdog over every case, then the numbers of the cases the view selects."""
+    assessment = watch.assess(cases, deadlines, now)
+    risks, known = assessment.risks, assessment.deadlines
+    chosen = [c for c in cases if view.matches(
+        c, at_risk=c.case_id in risks and risks[c.case_id].at_risk)]
+    snapshot = aggregate(chosen, now, deadlines=(lambda cid: known.get(cid, {}))
+                         if deadlines is not None else None, risks=risks)
+    snapshot.stalled = [StallRow(case_id=s.case_id, short_id=short_id(s.case_id), stage=s.stage,
+                                 urgency=s.urgency, since=s.since,
+                                 waiting_seconds=s.waiting_seconds)
+                        for s in assessment.stalls if view.matches_id(s.case_id)]
+    snapshot.facets = facets(cases)
+    snapshot.filters = view.active()
+    return snapshot
 
 
 def build_router(
@@ -90,11 +125,21 @@ def build_router(
     ping_seconds: float = 15.0,
     snapshot_max_age_seconds: float = 2.0,
     get_summary: Callable[[str], CaseSummary | None] | None = None,
+    deadlines: ClockDeadlines | None = None,
+    watch: OpsWatch | None = None,
+    secure_cookies: bool | None = None,
 ) -> APIRouter:
-    """The dashboard page and its API, over the summaries `get_summaries` returns."""
+    """The dashboard page and its API, over the summaries `get_summaries` returns.
+
+    `deadlines` reads notify's SLA clocks (the one source of deadlines), `watch` forecasts
+    breaches and finds stalled cases (over the directory it was given).
+    """
     router = APIRouter(tags=["dashboard"])
+    router.include_router(build_session_router(secure=secure_cookies))
     signer = tickets or TicketSigner()
     snapshots = _SnapshotCache(timedelta(seconds=snapshot_max_age_seconds))
+    ops_watch = watch or OpsWatch()
+    trend_cache: dict[CaseFilter, Trends] = {}
 
     def find(case_id: str) -> CaseSummary | None:
         if get_summary is not None:  # a keyed lookup, when the store has one, beats a scan
@@ -114,13 +159,28 @@ def build_router(
                             headers={"Cache-Control": "no-cache"})
 
     @router.get("/api/ops/summary", response_model=DashboardSnapshot)
-    def ops_summary(principal: OpsPrincipal) -> DashboardSnapshot:
+    def ops_summary(
+        principal: OpsCaller, view: Annotated[CaseFilter, Query()],
+    ) -> DashboardSnapshot:
         now = clock()
         # The version is read before the summaries so an event landing meanwhile forces a redo.
-        return snapshots.get(live.last_seq, now, lambda: aggregate(get_summaries(), now))
+        return snapshots.get(view, live.last_seq, now, lambda: build_snapshot(
+            list(get_summaries()), view, now, deadlines=deadlines, watch=ops_watch))
+
+    @router.get("/api/ops/trends", response_model=Trends)
+    def ops_trends(principal: OpsCaller, view: Annotated[CaseFilter, Query()]) -> Trends:
+        now = clock()
+        cached = trend_cache.get(view)
+        if cached is not None and timedelta(0) <= now - cached.generated_at < TRENDS_MAX_AGE:
+            return cached
+        chosen = [c for c in get_summaries() if view.matches(c)]
+        trend_cache[view] = fresh = trends(chosen, now)
+        while len(trend_cache) > 16:
+            trend_cache.pop(next(iter(trend_cache)))
+        return fresh
 
     @router.get("/api/ops/cases/{case_id}/timeline", response_model=CaseTimeline)
-    def case_timeline(case_id: str, principal: OpsPrincipal) -> CaseTimeline:
+    def case_timeline(case_id: str, principal: OpsCaller) -> CaseTimeline:
         summary = find(case_id)
         if summary is None:
             raise _not_found()
@@ -128,7 +188,7 @@ def build_router(
                             referrer_id=summary.referrer_id, entries=summary.timeline)
 
     @router.post("/api/ops/stream-ticket", response_model=StreamTicket)
-    def stream_ticket(principal: OpsPrincipal) -> StreamTicket:
+    def stream_ticket(principal: OpsCaller) -> StreamTicket:
         return signer.issue(subject=principal.subject, now=clock())
 
     @router.get("/api/ops/stream")

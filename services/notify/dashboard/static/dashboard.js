@@ -1,18 +1,23 @@
-// Ops dashboard: plain JS, no build step. The ops token lives only in this closure (memory);
-// the SSE stream authenticates with a short-lived ticket because EventSource cannot send headers.
+// Ops dashboard: plain JS, no build step. Sign-in trades the pasted token for an httpOnly
+// session cookie (the page never keeps the token); the SSE stream authenticates with a
+// short-lived ticket. The view (filters, sort) lives in the URL so it can be shared.
 "use strict";
 
 (function () {
   const STATES = ["on_track", "warning", "breached", "paused"];
+  const FILTERS = ["team", "urgency", "status", "sla", "referrer", "q"];  // sent to the server
   const MAX_LIVE_ROWS = 50;
   const REFRESH_DEBOUNCE_MS = 250;
   const PERIODIC_REFRESH_MS = 30000;
   const RECONNECT_MS = 2000;
+  const ANNOUNCE_EVERY_MS = 3000;  // a screen reader hears at most one summary this often
 
-  let token = null;
   let source = null;
   let refreshTimer = null;
   let periodicTimer = null;
+  let opener = null;  // the card button that opened the drawer: focus returns to it
+  let pendingAnnouncements = [];
+  let announceTimer = null;
 
   const $ = (selector) => document.querySelector(selector);
 
@@ -35,45 +40,100 @@
     return s + "s";
   }
 
+  function shortId(id) { return String(id).slice(0, 8); }
+
   function setConnection(on, text) {
     const badge = $("#connection");
     badge.textContent = text;
     badge.className = "connection " + (on ? "on" : "off");
   }
 
+  class AuthError extends Error {}
+
   async function api(path, options) {
-    const response = await fetch(path, Object.assign({}, options, {
-      headers: { Authorization: "Bearer " + token, Accept: "application/json" },
-    }));
+    const response = await fetch(path, Object.assign({ credentials: "same-origin" }, options,
+      { headers: Object.assign({ Accept: "application/json" }, (options || {}).headers) }));
     if (response.status === 401 || response.status === 403) {
       const problem = await response.json().catch(() => ({}));
       throw new AuthError(problem.detail || response.statusText);
     }
     if (!response.ok) throw new Error(path + " answered " + response.status);
-    return response.json();
+    return response.status === 204 ? null : response.json();
   }
 
-  class AuthError extends Error {}
+  // ---- the view in the URL -------------------------------------------------------------
+  function viewFromUrl() {
+    const params = new URLSearchParams(location.search);
+    const form = $("#filters");
+    for (const name of FILTERS.concat(["sort"])) {
+      const field = form.elements[name];
+      const value = params.get(name) || "";
+      if (field.tagName === "SELECT" && value && !Array.from(field.options).some(
+        (o) => o.value === value)) field.append(new Option(value, value));
+      field.value = value || (name === "sort" ? "deadline" : "");
+    }
+  }
+
+  function viewParams(all) {
+    const form = $("#filters");
+    const params = new URLSearchParams();
+    for (const name of all ? FILTERS.concat(["sort"]) : FILTERS) {
+      const value = form.elements[name].value.trim();
+      if (value && !(name === "sort" && value === "deadline")) params.set(name, value);
+    }
+    return params;
+  }
+
+  function saveViewToUrl() {
+    const query = viewParams(true).toString();
+    history.replaceState(null, "", location.pathname + (query ? "?" + query : ""));
+  }
+
+  function fillOptions(name, values) {
+    const select = $("#filters").elements[name];
+    const current = select.value;
+    const first = select.options[0];
+    select.replaceChildren(first, ...values.map((v) => new Option(v.replace(/_/g, " "), v)));
+    if (current && !values.includes(current)) select.append(new Option(current, current));
+    select.value = current;
+  }
+
+  // ---- rendering -----------------------------------------------------------------------
+  function dueText(card) {
+    if (card.seconds_to_deadline === null) return "no running clock";
+    const clock = card.deadline_clock ? card.deadline_clock + " " : "";
+    const at = new Date(card.deadline).toLocaleString();
+    return card.seconds_to_deadline < 0
+      ? clock + "late by " + duration(card.seconds_to_deadline) + " (due " + at + ")"
+      : clock + "due in " + duration(card.seconds_to_deadline) + " (" + at + ")";
+  }
 
   function caseCard(card) {
-    const item = el("li", null, "card");
+    const item = el("li", null, "card" + (card.at_risk ? " at-risk" : ""));
     item.dataset.caseId = card.case_id;
+    const button = el("button", null, "open");
+    button.type = "button";
     const head = el("div");
-    head.append(el("span", card.case_id, "case-id"));
+    const idSpan = el("span", card.short_id || shortId(card.case_id), "case-id");
+    idSpan.title = card.case_id;
+    head.append(idSpan);
     if (card.urgency) head.append(el("span", card.urgency, "badge " + card.urgency));
+    if (card.at_risk) head.append(el("span", "at risk", "badge at-risk"));
     if (card.waiting_for_records) head.append(el("span", "waiting for records", "badge"));
-    item.append(head);
-    item.append(el("div", card.teams.join(", ") || "no team yet", "teams"));
+    button.append(head);
+    button.append(el("div", card.teams.join(", ") || "no team yet", "teams"));
     let who = "unassigned";
     if (card.assignees.length) who = "assigned: " + card.assignees.join(", ");
     else if (card.offered_to.length) who = "offered to: " + card.offered_to.join(", ");
-    item.append(el("div", who, "assignee"));
+    button.append(el("div", who, "assignee"));
     const late = card.seconds_to_deadline !== null && card.seconds_to_deadline < 0;
-    const due = card.seconds_to_deadline === null ? "no deadline yet"
-      : late ? "late by " + duration(card.seconds_to_deadline)
-      : "due in " + duration(card.seconds_to_deadline);
-    item.append(el("div", due, "due" + (late ? " late" : "")));
-    item.addEventListener("click", () => showTimeline(card.case_id));
+    button.append(el("div", dueText(card), "due" + (late ? " late" : "")));
+    if (card.at_risk) button.append(el("div", "at risk: " + card.risk_detail, "risk"));
+    button.setAttribute("aria-label", "Case " + (card.short_id || shortId(card.case_id)) + ", " +
+      (card.urgency || "urgency unknown") + (card.at_risk ? ", at risk" : "") + ", " +
+      dueText(card) + ". Open timeline");
+    button.addEventListener("click", () => showTimeline(card, button));
+    item.append(button);
     return item;
   }
 
@@ -81,29 +141,52 @@
     const body = $(selector + " tbody");
     body.replaceChildren(...rows.map((cells) => {
       const row = el("tr");
-      cells.forEach((cell) => row.append(el("td", cell)));
+      cells.forEach((cell) => {
+        const td = el("td", typeof cell === "object" && cell ? cell.text : cell);
+        if (cell && cell.title) td.title = cell.title;
+        row.append(td);
+      });
       return row;
     }));
   }
+
+  function idCell(id) { return { text: shortId(id), title: id }; }
 
   function percent(value) {
     return value === null || value === undefined ? "–" : value + " %";
   }
 
+  function sortCards(cards) {
+    if ($("#filters").elements.sort.value !== "risk") return cards;
+    return cards.slice().sort((a, b) => (b.at_risk - a.at_risk) ||
+      ((a.seconds_to_deadline ?? Infinity) - (b.seconds_to_deadline ?? Infinity)));
+  }
+
   function render(snapshot) {
     $("#generated-at").textContent = "as of " + new Date(snapshot.generated_at).toLocaleString();
-    $("#totals").replaceChildren(...Object.entries(snapshot.totals).map(
-      ([name, count]) => el("span", name.replace("_", " ") + ": " + count)));
+    const totals = Object.entries(snapshot.totals).map(
+      ([name, count]) => el("span", name.replace("_", " ") + ": " + count));
+    totals.push(el("span", "at risk: " + snapshot.at_risk_count, "risk"));
+    $("#totals").replaceChildren(...totals);
+    fillOptions("team", snapshot.facets.teams);
+    fillOptions("urgency", snapshot.facets.urgencies);
+    fillOptions("referrer", snapshot.facets.referrers);
     for (const state of STATES) {
       const column = $("#col-" + state);
-      const cards = snapshot.columns[state] || [];
+      const cards = sortCards(snapshot.columns[state] || []);
       column.querySelector(".count").textContent = "(" + snapshot.column_counts[state] + ")";
       column.querySelector(".cards").replaceChildren(...cards.map(caseCard));
     }
+    fillTable("#emergencies", snapshot.emergencies.map((e) => [
+      idCell(e.case_id), e.state, e.paged_to.join(", ") || "–",
+      duration(e.seconds_since_triage)]));
+    fillTable("#stalled", snapshot.stalled.map((s) => [
+      idCell(s.case_id), s.stage.replace("_", " "), s.urgency || "–",
+      duration(s.waiting_seconds)]));
     fillTable("#team-load", snapshot.team_load.map((t) => [
       t.team, t.open_cases, t.waiting, t.in_progress, duration(t.oldest_waiting_seconds)]));
     fillTable("#breaches", snapshot.recent_breaches.map((b) => [
-      b.case_id, b.team || "–", b.clock, b.urgency,
+      idCell(b.case_id), b.team || "–", b.clock, b.urgency,
       duration(b.late_by_seconds) + (b.still_open ? " (open)" : "")]));
     const attainment = [];
     for (const [key, value] of Object.entries(snapshot.attainment_by_urgency)) {
@@ -125,10 +208,21 @@
       percent(o.acceptance_rate_percent);
   }
 
+  async function refreshTrends() {
+    if (!window.SpineTrends) return;
+    try {
+      const query = viewParams(false).toString();
+      window.SpineTrends.render(await api("/api/ops/trends" + (query ? "?" + query : "")));
+    } catch (error) {
+      handleError(error);
+    }
+  }
+
   async function refresh() {
     refreshTimer = null;
     try {
-      render(await api("/api/ops/summary"));
+      const query = viewParams(false).toString();
+      render(await api("/api/ops/summary" + (query ? "?" + query : "")));
     } catch (error) {
       handleError(error);
     }
@@ -138,16 +232,35 @@
     if (refreshTimer === null) refreshTimer = setTimeout(refresh, REFRESH_DEBOUNCE_MS);
   }
 
+  // ---- live events and their announcements ---------------------------------------------
+  function announce(text) {
+    pendingAnnouncements.push(text);
+    if (announceTimer !== null) return;
+    const flush = () => {
+      announceTimer = null;
+      if (!pendingAnnouncements.length) return;
+      const items = pendingAnnouncements;
+      pendingAnnouncements = [];
+      $("#announcer").textContent = items.length === 1 ? items[0]
+        : items.length + " new events; latest: " + items[items.length - 1];
+      announceTimer = setTimeout(flush, ANNOUNCE_EVERY_MS);
+    };
+    flush();
+  }
+
   function addLiveRow(message) {
     const list = $("#live-events");
     const when = new Date(message.occurred_at).toLocaleTimeString();
-    const row = el("li", when + "  " + message.case_id + "  " + message.event_type +
+    const row = el("li", when + "  " + shortId(message.case_id) + "  " + message.event_type +
       (message.urgency ? "  [" + message.urgency + "]" : ""), "fresh");
+    row.title = message.case_id;
     row.dataset.caseId = message.case_id;
     row.dataset.eventType = message.event_type;
     list.prepend(row);
     setTimeout(() => row.classList.remove("fresh"), 3000);
     while (list.children.length > MAX_LIVE_ROWS) list.lastElementChild.remove();
+    announce(message.event_type + " for case " + shortId(message.case_id) +
+      (message.urgency ? ", " + message.urgency : ""));
   }
 
   async function connectStream() {
@@ -170,73 +283,128 @@
     source.addEventListener("error", () => {
       setConnection(false, "reconnecting");
       // A closed source will not retry by itself (e.g. the ticket expired): get a new ticket.
-      if (source && source.readyState === EventSource.CLOSED && token) {
+      if (source && source.readyState === EventSource.CLOSED && !$("#board").hidden) {
         setTimeout(connectStream, RECONNECT_MS);
       }
     });
   }
 
+  // ---- the timeline drawer -------------------------------------------------------------
   function describeChanges(changes) {
     return Object.entries(changes).map(([key, value]) =>
       key + "=" + (Array.isArray(value) ? value.join(",") : value)).join("; ");
   }
 
-  async function showTimeline(caseId) {
+  async function showTimeline(card, button) {
+    opener = button;
     try {
-      const timeline = await api("/api/ops/cases/" + encodeURIComponent(caseId) + "/timeline");
-      $("#timeline-case").textContent = caseId + " (" + timeline.status + ")";
+      const timeline = await api("/api/ops/cases/" + encodeURIComponent(card.case_id) +
+        "/timeline");
+      $("#timeline-case").textContent = shortId(card.case_id) + " (" + timeline.status + ")";
+      $("#timeline-case").title = card.case_id;
+      const risk = $("#timeline-risk");
+      risk.hidden = !card.at_risk;
+      risk.textContent = card.at_risk ? "At risk: " + card.risk_detail : "";
       $("#timeline").replaceChildren(...timeline.entries.map((entry) => el("li",
         new Date(entry.at).toLocaleString() + "  " + entry.event_type + "  by " +
         entry.actor_kind + " " + entry.actor + "  " + describeChanges(entry.changes))));
-      $("#timeline-panel").hidden = false;
+      const dialog = $("#timeline-dialog");
+      if (!dialog.open) dialog.showModal();  // modal: focus moves in, Escape closes it
+      $("#timeline-close").focus();
     } catch (error) {
       handleError(error);
     }
   }
 
+  function closedTimeline() {
+    if (opener && document.contains(opener)) opener.focus();
+    else {  // the board re-rendered meanwhile: find the same case's new button
+      const again = opener && document.querySelector(
+        '.card[data-case-id="' + CSS.escape(opener.closest(".card")?.dataset.caseId || "") +
+        '"] button.open');
+      (again || $("#board")).focus();
+    }
+    opener = null;
+  }
+
+  // ---- session -------------------------------------------------------------------------
   function handleError(error) {
     if (error instanceof AuthError) {
-      disconnect();
-      const message = $("#login-error");
-      message.textContent = "Not allowed: " + error.message;
-      message.hidden = false;
+      showLogin("Not allowed: " + error.message);
     } else {
       setConnection(false, "error: " + error.message);
     }
   }
 
-  function disconnect() {
-    token = null;
+  function showLogin(message) {
     if (source) source.close();
     source = null;
     clearInterval(periodicTimer);
     $("#board").hidden = true;
+    $("#sign-out").hidden = true;
+    $("#signed-in").hidden = true;
     $("#login").hidden = false;
     setConnection(false, "not connected");
+    const error = $("#login-error");
+    error.hidden = !message;
+    error.textContent = message || "";
+    $("#token").focus();
   }
 
-  async function connect(newToken) {
-    token = newToken;
-    $("#login-error").hidden = true;
-    try {
-      render(await api("/api/ops/summary"));
-    } catch (error) {
-      handleError(error);
-      return;
-    }
+  async function openBoard(who) {
     $("#login").hidden = true;
+    $("#login-error").hidden = true;
     $("#board").hidden = false;
-    periodicTimer = setInterval(scheduleRefresh, PERIODIC_REFRESH_MS);
+    $("#signed-in").textContent = "signed in as " + who.subject;
+    $("#signed-in").hidden = false;
+    $("#sign-out").hidden = false;
+    await refresh();
+    refreshTrends();
+    clearInterval(periodicTimer);
+    periodicTimer = setInterval(() => { scheduleRefresh(); refreshTrends(); },
+      PERIODIC_REFRESH_MS);
     await connectStream();
   }
 
-  document.addEventListener("DOMContentLoaded", () => {
+  async function signIn(token) {
+    try {
+      await api("/api/ops/session", { method: "POST",
+        headers: { Authorization: "Bearer " + token } });
+      await openBoard(await api("/api/ops/session"));
+    } catch (error) {
+      if (error instanceof AuthError) showLogin("Not allowed: " + error.message);
+      else showLogin("Sign-in failed: " + error.message);
+    }
+  }
+
+  async function signOut() {
+    try { await api("/api/ops/session", { method: "DELETE" }); } catch (error) { /* gone */ }
+    showLogin("");
+  }
+
+  document.addEventListener("DOMContentLoaded", async () => {
+    viewFromUrl();
     $("#login").addEventListener("submit", (event) => {
       event.preventDefault();
       const input = $("#token");
       const value = input.value.trim();
       input.value = "";
-      if (value) connect(value);
+      if (value) signIn(value);
     });
+    $("#sign-out").addEventListener("click", signOut);
+    const filters = $("#filters");
+    filters.addEventListener("submit", (event) => event.preventDefault());
+    filters.addEventListener("change", () => { saveViewToUrl(); refresh(); refreshTrends(); });
+    filters.elements.q.addEventListener("input", () => { saveViewToUrl(); scheduleRefresh(); });
+    filters.addEventListener("reset", () => setTimeout(() => {
+      filters.elements.sort.value = "deadline"; saveViewToUrl(); refresh(); refreshTrends();
+    }, 0));
+    $("#timeline-close").addEventListener("click", () => $("#timeline-dialog").close());
+    $("#timeline-dialog").addEventListener("close", closedTimeline);
+    try {  // a session cookie from earlier in this browser session signs us straight in
+      await openBoard(await api("/api/ops/session"));
+    } catch (error) {
+      showLogin("");
+    }
   });
 })();

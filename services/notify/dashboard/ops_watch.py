@@ -1,0 +1,100 @@
+"""Looks over every case this worker holds: breach forecast and stalled-case watchdog, as
+numbers for the dashboard and gauges for Prometheus (labels: team, reason, stage, urgency)."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from schemas.directory import Specialist
+from services.notify import metrics
+from services.notify.casefile import CaseSummary
+from services.notify.domain import sla
+from services.notify.domain.forecast import Risk, forecast
+from services.notify.domain.state import CaseState
+from services.notify.domain.watchdog import Stall, WatchdogPolicy, find_stalls
+
+log = logging.getLogger("spine.notify.watch")
+
+
+ClockDeadlines = Callable[[str], Mapping[str, datetime]]
+FORECAST_EVERY = timedelta(seconds=30)  # the timer's forecast: gauges need not be fresher
+
+
+@dataclass
+class Assessment:
+    deadlines: dict[str, dict[str, datetime]] = field(default_factory=dict)
+    risks: dict[str, Risk] = field(default_factory=dict)
+    stalls: list[Stall] = field(default_factory=list)
+
+
+def clock_deadlines(
+    state_of: Callable[[str], CaseState | None], clock: Callable[[], datetime]
+) -> ClockDeadlines:
+    """case id -> {"<step>:<clock>": deadline} of the clocks notify runs: the one SLA source."""
+    def read(case_id: str) -> dict[str, datetime]:
+        state = state_of(case_id)
+        if state is None:
+            return {}
+        now = clock()
+        return {c.key: sla.deadline(c, now) for c in state.clocks.values()
+                if c.status == "running"}
+
+    return read
+
+
+class OpsWatch:
+    """assess() is called by the dashboard and by a timer; it refreshes the gauges each time."""
+
+    def __init__(
+        self, *, specialists: Callable[[], Iterable[Specialist]] = lambda: (),
+        policy: WatchdogPolicy | None = None,
+    ) -> None:
+        self.specialists = specialists
+        self.policy = policy or WatchdogPolicy()
+        self._reported: set[tuple[str, str]] = set()  # (case, stage) already logged
+        self._forecast_at: datetime | None = None
+
+    def assess(
+        self, cases: list[CaseSummary], deadlines: ClockDeadlines | None, now: datetime, *,
+        with_forecast: bool = True,
+    ) -> Assessment:
+        """Forecast and stalls at `now` over `cases`; gauges updated, new stalls logged once."""
+        known = {c.case_id: dict(deadlines(c.case_id)) for c in cases if c.is_open} \
+            if deadlines is not None else {}
+        stalls = find_stalls(cases, now=now, policy=self.policy)
+        self._export_stalls(stalls)
+        risks: dict[str, Risk] = {}
+        if with_forecast:
+            risks = forecast(cases, deadlines=known, specialists=list(self.specialists()),
+                             now=now)
+            self._export_risks(risks)
+            self._forecast_at = now
+        return Assessment(deadlines=known, risks=risks, stalls=stalls)
+
+    def forecast_due(self, now: datetime) -> bool:
+        """Whether the timer should forecast again (the dashboard always does)."""
+        return self._forecast_at is None or now - self._forecast_at >= FORECAST_EVERY
+
+    @staticmethod
+    def _export_risks(risks: Mapping[str, Risk]) -> None:
+        at_risk = Counter((r.team, r.reason or "unknown") for r in risks.values() if r.at_risk)
+        metrics.CASES_AT_RISK.clear()
+        for (team, reason), count in at_risk.items():
+            metrics.CASES_AT_RISK.labels(team, reason).set(count)
+
+    def _export_stalls(self, stalls: list[Stall]) -> None:
+        stalled = Counter((s.stage, s.urgency or "unknown") for s in stalls)
+        metrics.STALLED_CASES.clear()
+        for (stage, urgency), count in stalled.items():
+            metrics.STALLED_CASES.labels(stage, urgency).set(count)
+        current: set[tuple[str, str]] = {(s.case_id, s.stage) for s in stalls}
+        for stall in stalls:
+            if (stall.case_id, stall.stage) not in self._reported:
+                metrics.STALLS_DETECTED.labels(stall.stage).inc()
+                log.warning("case stalled", extra={"case_id": stall.case_id, "stage": stall.stage,
+                                                   "waiting_seconds": round(stall.waiting_seconds)})
+        self._reported = current  # bounded by the stalls found now (at most the watchdog limit)

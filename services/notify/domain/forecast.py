@@ -1,0 +1,191 @@
+"""Predicted breaches: will an open case miss its SLA, given the queue, capacity, hours and pace?
+
+Time-based warnings (75 %, 90 % of the budget) only say how much time has passed. This looks
+ahead: for each open step with a running clock it estimates when the step will be done and
+marks the case "at risk" when that is after the deadline, with the reason. Pure: summaries,
+deadlines, directory entries and the clock come in as parameters.
+
+Model, per step (emergency steps are paged, not forecast):
+- acceptance clock, not yet offered: the step waits behind the team's earlier waiting steps;
+  if they take every free place among the eligible specialists it waits for places to free
+  (one round per median turnaround of the team); then for the first eligible specialist's
+  working hours; then for the team's median time to accept.
+- acceptance clock, offered: the offeree has it; done at offer + the team's median to accept.
+- turnaround clock: done at acceptance + the team's median turnaround.
+Without observations for a team, only what is certain counts (queue, hours, no specialist).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from schemas.directory import Specialist
+from services.notify.casefile.models import CaseSummary, StepState
+from services.notify.domain.pace import (
+    SEARCH_DAYS,
+    TeamPace,
+    eligible,
+    free_slots,
+    next_working,
+    observe_pace,
+    open_load,
+)
+
+# Reason codes, most decisive first (metric label values: a fixed, small set).
+REASONS = ("no_specialist", "no_capacity", "outside_hours", "slow_acceptance", "slow_turnaround")
+
+
+@dataclass(frozen=True)
+class Risk:
+    """The forecast for one case: its most pressing step."""
+
+    case_id: str
+    step_id: str
+    team: str
+    clock: str
+    deadline: datetime
+    predicted_at: datetime | None  # None: nobody can take it within the search horizon
+    at_risk: bool
+    reason: str | None
+    detail: str | None
+
+    @property
+    def margin_seconds(self) -> float | None:
+        """Deadline minus predicted completion (negative: expected late by that much)."""
+        if self.predicted_at is None:
+            return None
+        return (self.deadline - self.predicted_at).total_seconds()
+
+
+@dataclass
+class _Context:
+    now: datetime
+    specialists: list[Specialist]
+    load: Mapping[str, int]
+    pace: Mapping[str, TeamPace]
+    queues: Mapping[str, list[tuple[datetime, str, str]]]  # team -> (since, case, step), sorted
+
+
+def _queues(cases: list[CaseSummary], now: datetime) -> dict[str, list[tuple[datetime, str, str]]]:
+    queues: dict[str, list[tuple[datetime, str, str]]] = defaultdict(list)
+    for case in cases:
+        for step in case.steps.values():
+            if step.status == "pending" and not step.emergency:
+                since = step.waiting_since or case.stages.triaged or now
+                queues[step.team].append((since, case.case_id, step.step_id))
+    for queue in queues.values():
+        queue.sort()
+    return queues
+
+
+def _minutes(seconds: float) -> str:
+    minutes = max(0, round(seconds / 60))
+    return f"{minutes // 60}h {minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
+
+
+def _late(deadline: datetime, predicted: datetime) -> str:
+    return f"expected {_minutes((predicted - deadline).total_seconds())} after the deadline"
+
+
+def _pending(case: CaseSummary, step: StepState, deadline: datetime, ctx: _Context) -> Risk:
+    def risk(predicted: datetime | None, reason: str, detail: str) -> Risk:
+        late = predicted is None or predicted > deadline
+        return Risk(case.case_id, step.step_id, step.team, "acceptance", deadline, predicted,
+                    late, reason if late else None, detail if late else None)
+
+    team = eligible(ctx.specialists, step.team)
+    if not team:
+        return risk(None, "no_specialist", f"no active specialist serves {step.team}")
+    queue = ctx.queues.get(step.team, [])
+    ahead = next((i for i, (_, cid, sid) in enumerate(queue)
+                  if (cid, sid) == (case.case_id, step.step_id)), len(queue))
+    free = free_slots(team, ctx.load)
+    pace = ctx.pace.get(step.team, TeamPace())
+    start, reason, detail = ctx.now, "slow_acceptance", ""
+    if ahead >= free:
+        rounds = (ahead - free) // len(team) + 1
+        turnaround = pace.median_turnaround()
+        if turnaround is None and free == 0:
+            return risk(None, "no_capacity", f"{ahead} ahead, no free place among "
+                        f"{len(team)} specialists, no turnaround observed yet")
+        start = ctx.now + timedelta(seconds=rounds * (turnaround or 0.0))
+        reason = "no_capacity"
+        detail = (f"{ahead} ahead, {free} free places among {len(team)} specialists; "
+                  f"a place frees in about {_minutes(turnaround or 0.0)}")
+    opens = [t for s in team if (t := next_working(s, start)) is not None]
+    if not opens:
+        return risk(None, "outside_hours",
+                    f"no eligible specialist works in the next {SEARCH_DAYS} days")
+    first = min(opens)
+    if first > start and reason != "no_capacity":
+        reason = "outside_hours"
+        wait = (first - ctx.now).total_seconds()
+        detail = f"first eligible specialist starts in {_minutes(wait)}"
+    typical = pace.median_to_accept() or 0.0
+    predicted = first + timedelta(seconds=typical)
+    if reason == "slow_acceptance":
+        detail = f"{step.team} takes {_minutes(typical)} to accept (median)"
+    return risk(predicted, reason, f"{detail}; {_late(deadline, predicted)}")
+
+
+def _offered(case: CaseSummary, step: StepState, deadline: datetime, ctx: _Context) -> Risk:
+    typical = ctx.pace.get(step.team, TeamPace()).median_to_accept()
+    since = step.offered_at or ctx.now
+    predicted = max(ctx.now, since + timedelta(seconds=typical or 0.0))
+    late = typical is not None and predicted > deadline
+    return Risk(case.case_id, step.step_id, step.team, "acceptance", deadline, predicted, late,
+                "slow_acceptance" if late else None,
+                f"{step.team} takes {_minutes(typical or 0)} to accept (median); "
+                f"{_late(deadline, predicted)}" if late else None)
+
+
+def _accepted(case: CaseSummary, step: StepState, deadline: datetime, ctx: _Context) -> Risk:
+    typical = ctx.pace.get(step.team, TeamPace()).median_turnaround()
+    since = step.accepted_at or ctx.now
+    predicted = max(ctx.now, since + timedelta(seconds=typical or 0.0))
+    late = typical is not None and predicted > deadline
+    return Risk(case.case_id, step.step_id, step.team, "turnaround", deadline, predicted, late,
+                "slow_turnaround" if late else None,
+                f"{step.team} reports in {_minutes(typical or 0)} (median); "
+                f"{_late(deadline, predicted)}" if late else None)
+
+
+def _step_risk(case: CaseSummary, key: str, deadline: datetime, ctx: _Context) -> Risk | None:
+    step_id, _, kind = key.rpartition(":")
+    step = case.steps.get(step_id)
+    if step is None or step.emergency or deadline <= ctx.now:
+        return None  # unknown step, a page (not queued), or already breached: no forecast
+    if kind == "turnaround" and step.status == "accepted":
+        return _accepted(case, step, deadline, ctx)
+    if kind == "acceptance" and step.status == "offered":
+        return _offered(case, step, deadline, ctx)
+    if kind == "acceptance" and step.status == "pending":
+        return _pending(case, step, deadline, ctx)
+    return None
+
+
+def _severity(risk: Risk) -> tuple[bool, float]:
+    margin = risk.margin_seconds
+    return (not risk.at_risk, float("-inf") if margin is None else margin)
+
+
+def forecast(
+    summaries: Iterable[CaseSummary], *, deadlines: Mapping[str, Mapping[str, datetime]],
+    specialists: Iterable[Specialist], now: datetime,
+) -> dict[str, Risk]:
+    """case id -> the forecast of its most pressing open step, for every open case with a
+    running clock. `deadlines`: case id -> {"<step>:<clock>": deadline} of running clocks."""
+    cases = list(summaries)
+    open_cases = [c for c in cases if c.is_open]
+    ctx = _Context(now=now, specialists=list(specialists), load=open_load(open_cases),
+                   pace=observe_pace(cases), queues=_queues(open_cases, now))
+    risks: dict[str, Risk] = {}
+    for case in open_cases:
+        found = [r for key, when in deadlines.get(case.case_id, {}).items()
+                 if (r := _step_risk(case, key, when, ctx)) is not None]
+        if found:
+            risks[case.case_id] = min(found, key=_severity)
+    return risks
