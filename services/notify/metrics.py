@@ -5,11 +5,11 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 SLA_EVENTS = Counter(
-    "notify_sla_events_total", "SLA events raised", ["event_type", "clock", "urgency"]
+    "notify_sla_events_total", "SLA events raised", ["event_type", "clock", "urgency", "team"]
 )
 SLA_CLOCKS = Gauge(
     "notify_sla_clocks", "SLA clocks by state (refreshed by the table scan)",
-    ["state", "clock", "urgency"],
+    ["state", "clock", "urgency", "team"],
 )
 NOTIFICATIONS_QUEUED = Counter(
     "notify_notifications_queued_total", "Notifications put in the outbox", ["audience", "kind"]

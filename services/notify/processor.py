@@ -144,8 +144,9 @@ class NotifyProcessor:
         self.index.update(out.state)
         for produced in out.events:
             if isinstance(produced, _SLA_TYPES):
-                metrics.SLA_EVENTS.labels(produced.event_type, produced.clock,
-                                          produced.urgency).inc()
+                step = out.state.steps.get(produced.step_id)
+                metrics.SLA_EVENTS.labels(produced.event_type, produced.clock, produced.urgency,
+                                          step.team if step else "unknown").inc()
         for note in out.notifications:
             metrics.NOTIFICATIONS_QUEUED.labels(note.audience, note.kind).inc()
             self.submit(note)
@@ -177,7 +178,7 @@ class NotifyProcessor:
 
     def rescan(self, owned: Callable[[int | None], bool]) -> int:
         """Rebuild the due index, resubmit pending deliveries and count clocks; returns pending."""
-        clocks: Counter[tuple[str, str, str]] = Counter()
+        clocks: Counter[tuple[str, str, str, str]] = Counter()
         pending = 0
         for _, state in self.states.items():
             if not owned(state.partition):
@@ -187,13 +188,13 @@ class NotifyProcessor:
                 label: str = clock.status
                 if clock.breached and clock.status == "running":
                     label = "breached"
-                clocks[(label, clock.kind, clock.urgency)] += 1
+                clocks[(label, clock.kind, clock.urgency, clock.team)] += 1
             for note in state.outbox:  # in sequence order: lanes keep it
                 self.submit(note)
                 pending += 1
         metrics.SLA_CLOCKS.clear()
-        for (label, kind, urgency), count in clocks.items():
-            metrics.SLA_CLOCKS.labels(label, kind, urgency).set(count)
+        for (label, kind, urgency, team), count in clocks.items():
+            metrics.SLA_CLOCKS.labels(label, kind, urgency, team).set(count)
         return pending
 
     def due_cases(self, owned: Callable[[int | None], bool]) -> Iterable[str]:

@@ -22,6 +22,7 @@ from services.notify.casefile.snapshot import Attainment
 ALL = "all teams"
 OFFER_ENDINGS = {"AssignmentAccepted": "accepted", "AssignmentDeclined": "declined",
                  "OfferExpired": "expired"}
+OFFER_EVENTS = frozenset({"AssignmentOffered", *OFFER_ENDINGS})
 
 
 class DailyAttainment(ReadModel):
@@ -128,7 +129,7 @@ def _acceptance(cases: list[CaseSummary]) -> list[TeamAcceptance]:
     for case in cases:
         for entry in case.timeline:
             team = entry.changes.get("team")
-            if not isinstance(team, str):
+            if not isinstance(team, str) or entry.event_type not in OFFER_EVENTS:
                 continue
             row = teams.setdefault(team, TeamAcceptance(team=team))
             if entry.event_type == "AssignmentOffered":

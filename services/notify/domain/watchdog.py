@@ -16,7 +16,6 @@ from schemas import topics
 from services.notify.casefile.models import CaseSummary
 
 Stage = Literal["triage", "routing", "emergency_page"]
-STAGES: tuple[Stage, ...] = ("emergency_page", "routing", "triage")
 
 
 @dataclass(frozen=True)
@@ -78,5 +77,5 @@ def find_stalls(
 ) -> list[Stall]:
     """Every stalled case, emergencies first, then the longest waiting; at most `limit`."""
     found = [s for case in summaries if (s := stall_of(case, now=now, policy=policy))]
-    found.sort(key=lambda s: (STAGES.index(s.stage), -s.waiting_seconds, s.case_id))
+    found.sort(key=lambda s: (s.stage != "emergency_page", -s.waiting_seconds, s.case_id))
     return found[:limit]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from schemas.cases import CaseContext, CaseErased, CaseTriaged, ReferralCancelled, ReferralReceived
 from schemas.dead_letter import DeadLettered
@@ -24,6 +25,10 @@ from schemas.routing import (
 )
 from schemas.sla import SlaBreached, SlaMet, SlaPaused, SlaResumed, SlaWarningRaised
 from schemas.triage import TriageResult
+
+if TYPE_CHECKING:
+    from schemas.envelope import Event
+    from services.notify.casefile import CaseSummary
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 PATIENT_NAME = "Ada Testpatient"
@@ -219,3 +224,14 @@ def dead_lettered(case_id: str, minutes: float) -> DeadLettered:
         source_topic="routing.commands.v1", source_partition=0, source_offset=7,
         reason="step_id: Field required", original_value_b64="e30=",
     )
+
+
+def case(events: Iterable[Event]) -> CaseSummary:
+    """The summary folded from `events`, in order."""
+    from services.notify.casefile import apply_event
+
+    summary = None
+    for event in events:
+        summary = apply_event(summary, event)
+    assert summary is not None
+    return summary

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import pytest
 
-from schemas.envelope import Event
-from services.notify.casefile import CaseSummary, aggregate, apply_event
+from services.notify.casefile import CaseSummary, aggregate
 from services.notify.casefile.aggregate import percentile
 from tests.unit.casefile import events as ev
+from tests.unit.casefile.events import case
 
 NOW = ev.at(200)
-
-
-def case(events: Iterable[Event]) -> CaseSummary:
-    summary = None
-    for event in events:
-        summary = apply_event(summary, event)
-    assert summary is not None
-    return summary
 
 
 def board() -> list[CaseSummary]:

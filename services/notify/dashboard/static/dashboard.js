@@ -42,6 +42,8 @@
 
   function shortId(id) { return String(id).slice(0, 8); }
 
+  function words(name) { return name ? String(name).replace(/_/g, " ") : "–"; }  // may wrap
+
   function setConnection(on, text) {
     const badge = $("#connection");
     badge.textContent = text;
@@ -121,7 +123,7 @@
     if (card.at_risk) head.append(el("span", "at risk", "badge at-risk"));
     if (card.waiting_for_records) head.append(el("span", "waiting for records", "badge"));
     button.append(head);
-    button.append(el("div", card.teams.join(", ") || "no team yet", "teams"));
+    button.append(el("div", card.teams.map(words).join(", ") || "no team yet", "teams"));
     let who = "unassigned";
     if (card.assignees.length) who = "assigned: " + card.assignees.join(", ");
     else if (card.offered_to.length) who = "offered to: " + card.offered_to.join(", ");
@@ -181,19 +183,19 @@
       idCell(e.case_id), e.state, e.paged_to.join(", ") || "–",
       duration(e.seconds_since_triage)]));
     fillTable("#stalled", snapshot.stalled.map((s) => [
-      idCell(s.case_id), s.stage.replace("_", " "), s.urgency || "–",
+      idCell(s.case_id), words(s.stage), words(s.urgency),
       duration(s.waiting_seconds)]));
     fillTable("#team-load", snapshot.team_load.map((t) => [
-      t.team, t.open_cases, t.waiting, t.in_progress, duration(t.oldest_waiting_seconds)]));
+      words(t.team), t.open_cases, t.waiting, t.in_progress, duration(t.oldest_waiting_seconds)]));
     fillTable("#breaches", snapshot.recent_breaches.map((b) => [
-      idCell(b.case_id), b.team || "–", b.clock, b.urgency,
+      idCell(b.case_id), words(b.team), b.clock, words(b.urgency),
       duration(b.late_by_seconds) + (b.still_open ? " (open)" : "")]));
     const attainment = [];
     for (const [key, value] of Object.entries(snapshot.attainment_by_urgency)) {
       attainment.push(["urgency " + key, percent(value)]);
     }
     for (const [key, value] of Object.entries(snapshot.attainment_by_team)) {
-      attainment.push(["team " + key, percent(value)]);
+      attainment.push(["team " + words(key), percent(value)]);
     }
     fillTable("#attainment", attainment);
     const stages = Object.entries(snapshot.stage_durations).map(([name, p]) => [
