@@ -76,7 +76,11 @@ def test_a_referrer_sees_the_status_of_their_own_case(client: TestClient) -> Non
     body = response.json()
     assert (body["case_id"], body["status"], body["urgency"], body["assigned"]) == (
         "case-late", "accepted", "urgent", True)
-    assert "sp-1" not in response.text and "breach" not in response.text
+    assert "breach" not in response.text  # no SLA internals for referrers
+    # The reviewer is named once they accepted (issue 11); an offeree never is.
+    assert "sp-1" in response.text
+    offered = client.get("/api/referrals/case-fine/status", headers=bearer("referrer", "ref-2"))
+    assert offered.status_code == 200 and "sp-2" not in offered.text
 
 
 def test_a_referrer_cannot_tell_another_referrers_case_from_a_missing_one(
