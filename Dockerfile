@@ -26,11 +26,11 @@ COPY schemas ./schemas
 COPY services ./services
 RUN pip install --no-deps . && rm -rf /tmp/build
 
-# Docker HEALTHCHECK: 200 from /health on the given port, or on whichever service port
+# Docker HEALTHCHECK: 200 from /health/ready (able to work now) on the given port, or on whichever service port
 # (SERVICE_PORTS, honouring <NAME>_PORT) this container serves.
 COPY --chmod=0755 <<'PY' /usr/local/bin/spine-healthcheck
 #!/usr/bin/env python3
-"""Exit 0 when this container's service answers 200 on GET /health."""
+"""Exit 0 when this container's service answers 200 on GET /health/ready."""
 import sys
 import urllib.request
 
@@ -39,10 +39,10 @@ from services.common.settings import SERVICE_PORTS, http_port
 ports = [int(arg) for arg in sys.argv[1:]] or [http_port(name) for name in SERVICE_PORTS]
 for port in ports:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=4) as resp:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=4) as resp:
             if resp.status == 200:
                 sys.exit(0)
-    except OSError:  # refused (not this service), 503 (starting) or timeout
+    except OSError:  # refused (not this service), 503 (not ready) or timeout
         continue
 sys.exit(1)
 PY

@@ -17,6 +17,7 @@ from schemas.envelope import Event, derive_id
 from schemas.registry import parse_event
 from schemas.topics import DEAD_LETTERS
 from services.common.errors import describe_exception
+from services.common.kafka_wait import send_acknowledged
 from services.common.metrics import (
     DEAD_LETTERS as DEAD_LETTER_COUNT,
 )
@@ -46,19 +47,22 @@ Parser = Callable[[str, bytes], Event]
 
 async def send_event(
     topic: faust.TopicT, event: Event, key: str | None = None, *, wait: bool = False
-) -> Awaitable[Any]:
+) -> Any:
     """Send an event keyed by its case id (or `key`).
 
     Inside an agent, faust attaches the send to the current event and flushes the producer
     before committing the input offset, so at-least-once holds without waiting for each ack.
-    `wait=True` awaits the broker's acknowledgement (for HTTP handlers that must not answer early);
-    otherwise the acknowledgement is returned for callers that gather several before waiting.
+    `wait=True` awaits the broker's acknowledgement (for HTTP handlers that must not answer early),
+    bounded: past the deadline it raises KafkaUnavailable, a 503 with Retry-After. Otherwise the
+    acknowledgement is returned for callers that gather several before waiting.
     """
-    fut = await topic.send(key=(key or event.case_id).encode(), value=event.to_bytes())
-    EVENTS_SENT.labels(service=topic.app.conf.id, topic=topic.get_topic_name()).inc()
+    encoded_key = (key or event.case_id).encode()
     if wait:
-        await fut
-    return fut
+        ack = await send_acknowledged(topic, key=encoded_key, value=event.to_bytes())
+    else:
+        ack = await topic.send(key=encoded_key, value=event.to_bytes())
+    EVENTS_SENT.labels(service=topic.app.conf.id, topic=topic.get_topic_name()).inc()
+    return ack
 
 
 def dead_letter_for(

@@ -7,7 +7,7 @@ from typing import Any
 import faust
 
 from schemas.topics import ALL_TOPICS, CASE_PARTITIONS, TopicSpec
-from services.common.settings import data_dir, env_int, env_str, kafka_bootstrap
+from services.common.settings import data_dir, env_float, env_int, env_str, kafka_bootstrap
 
 _PARTITIONS = {spec.name: spec.partitions for spec in ALL_TOPICS}
 
@@ -33,9 +33,32 @@ def make_app(service: str, **overrides: Any) -> faust.App:
         "key_serializer": "raw",
         "value_serializer": "raw",
     }
+    settings.update(failover_settings())
     settings.update(overrides)
     # The prefix lets test runs and demos share a broker without sharing consumer groups.
     return faust.App(env_str("FAUST_APP_PREFIX", "") + f"spine-{service}", **settings)
+
+
+def failover_settings() -> dict[str, Any]:
+    """Group-membership timing: how soon a dead or restarted worker's partitions move on.
+
+    faust's defaults (60 s session) kept a killed worker's partitions idle for 90-100 s. The
+    broker notices a dead member after `broker_session_timeout` without heartbeats; a member
+    that restarts with the same FAUST_GROUP_INSTANCE_ID (static membership, KIP-345; aiokafka
+    and faust pass `group.instance.id`) takes its old place at once. Standby replicas keep a
+    warm copy of each table on another worker. Figures: docs/reliability.md.
+    """
+    session = env_float("FAUST_SESSION_TIMEOUT", 8.0)  # the broker's minimum is 6 s
+    settings: dict[str, Any] = {
+        "broker_session_timeout": session,
+        "broker_heartbeat_interval": env_float("FAUST_HEARTBEAT_INTERVAL", min(2.0, session / 3)),
+        "broker_rebalance_timeout": env_float("FAUST_REBALANCE_TIMEOUT", 10.0),
+        "table_standby_replicas": env_int("FAUST_STANDBY_REPLICAS", 1),
+    }
+    instance = env_str("FAUST_GROUP_INSTANCE_ID", "")
+    if instance:  # must be unique per live worker: a duplicate fences the other one
+        settings["consumer_group_instance_id"] = instance
+    return settings
 
 
 def changelog_specs(app: faust.App) -> tuple[TopicSpec, ...]:

@@ -12,16 +12,41 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.common.settings import env_str
 
+Check = Callable[[], "bool | list[str]"]  # True/False, or the reasons it is not ready ([] = ready)
 
-def health_router(service: str, is_ready: Callable[[], bool]) -> APIRouter:
-    """GET /health (200 when ready, 503 while starting) and GET /metrics (Prometheus)."""
+
+def _verdict(check: Check) -> tuple[bool, list[str]]:
+    result = check()
+    if isinstance(result, bool):
+        return result, [] if result else ["not ready"]
+    return not result, list(result)
+
+
+def health_router(service: str, is_ready: Check, *, is_live: Check | None = None) -> APIRouter:
+    """Liveness, readiness (also at /health, the older name) and GET /metrics (Prometheus).
+
+    /health/live: the process answers and is not wedged (restart it if not).
+    /health/ready: it can do its work now (take it out of load balancing if not); the body
+    names what is missing.
+    """
     router = APIRouter(tags=["operations"])
 
+    def answer(check: Check, response: Response, good: str, bad: str) -> dict[str, object]:
+        ok, reasons = _verdict(check)
+        response.status_code = 200 if ok else 503
+        body: dict[str, object] = {"service": service, "status": good if ok else bad}
+        if reasons:
+            body["reasons"] = reasons
+        return body
+
+    @router.get("/health/live")
+    def live(response: Response) -> dict[str, object]:
+        return answer(is_live or (lambda: True), response, "alive", "wedged")
+
+    @router.get("/health/ready")
     @router.get("/health")
-    def health(response: Response) -> dict[str, str]:
-        ready = is_ready()
-        response.status_code = 200 if ready else 503
-        return {"service": service, "status": "ok" if ready else "starting"}
+    def ready(response: Response) -> dict[str, object]:
+        return answer(is_ready, response, "ok", "not-ready")
 
     @router.get("/metrics", response_class=Response)
     def metrics() -> Response:

@@ -7,6 +7,7 @@ import contextlib
 import sys
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 
 from schemas.topics import ALL_TOPICS, TopicSpec
@@ -35,6 +36,27 @@ async def ensure_topics(bootstrap: str, specs: tuple[TopicSpec, ...] = ALL_TOPIC
         return [s.name for s in missing]
     finally:
         await admin.close()
+
+
+async def max_message_bytes(bootstrap: str, topics: list[str]) -> int | None:
+    """The smallest `max.message.bytes` of `topics` (the largest record all of them accept)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="spine-topics-admin")
+    await admin.start()
+    try:
+        responses = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, name, {"max.message.bytes": None})
+             for name in topics]
+        )
+    finally:
+        await admin.close()
+    limits = [
+        int(entry[1])
+        for response in responses
+        for _code, _message, _type, _name, entries in (r[:5] for r in response.resources)
+        for entry in entries
+        if entry[0] == "max.message.bytes" and entry[1]
+    ]
+    return min(limits) if limits else None
 
 
 def main() -> int:

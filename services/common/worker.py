@@ -13,17 +13,12 @@ from services.common.faust_app import changelog_specs
 from services.common.metrics import CONSUMER_LAG
 from services.common.settings import env_str, kafka_bootstrap
 from services.common.topics_admin import ensure_topics
+from services.common.worker_health import worker_health
 
 
-def readiness(app: faust.App) -> Callable[[], bool]:
-    """A probe that turns true once the worker has been assigned its partitions."""
-    state = {"ready": False}
-
-    @app.on_partitions_assigned.connect  # type: ignore[misc,arg-type]
-    async def _assigned(sender: object, assigned: object, **kwargs: object) -> None:
-        state["ready"] = True
-
-    return lambda: state["ready"]
+def readiness(app: faust.App) -> Callable[[], list[str]]:
+    """The worker's readiness check for /health/ready: the reasons it cannot work now."""
+    return worker_health(app).reasons
 
 
 def watch_consumer_lag(app: faust.App, service: str, interval: float = 15.0) -> None:

@@ -16,7 +16,7 @@ from services.common.guard import GuardSettings, install_guard
 from services.common.http import health_router
 from services.common.problems import install_problem_handlers, problem
 from services.intake.domain.decisions import Rejected
-from services.intake.eventlog import BrokerUnavailable, IntakeLog, KafkaIntakeLog
+from services.intake.eventlog import BrokerUnavailable, IntakeLog, KafkaIntakeLog, RecordTooLarge
 from services.intake.fhir.bundle import FhirRejected
 from services.intake.fhir.outcome import FhirErrors
 from services.intake.fhir.reads import router as fhir_reads_router
@@ -103,10 +103,18 @@ def create_app(
             headers={"Retry-After": str(settings.retry_after_seconds)},
         )
 
+    @api.exception_handler(RecordTooLarge)
+    async def _too_large(request: Request, exc: RecordTooLarge) -> JSONResponse:
+        REQUESTS.labels(via=_via(request), outcome="too-large").inc()
+        return problem(
+            413, "Payload too large", f"the referral was not stored: {exc}",
+            instance=request.url.path, kind="record-too-large",
+        )
+
     api.include_router(referrals_router)
     api.include_router(fhir_router)
     api.include_router(fhir_reads_router)
-    api.include_router(health_router("intake", intake.is_ready))
+    api.include_router(health_router("intake", intake.not_ready_reasons))
     install_guard(api, service="intake", settings=GuardSettings(
         max_body_bytes=settings.max_body_bytes, rate_limit_burst=settings.rate_limit_burst,
         rate_limit_per_second=settings.rate_limit_per_second,

@@ -2,14 +2,16 @@
 
 `IntakeLog` is the protocol the HTTP layer depends on; `KafkaIntakeLog` is the real one and the
 tests use a hand-written fake. Writes are acknowledged by every in-sync replica (acks=all) before
-intake answers; a write that is not acknowledged within the send timeout raises BrokerUnavailable.
+intake answers; a write that is not acknowledged within the send timeout raises BrokerUnavailable,
+one Kafka cannot store because of its size RecordTooLarge. The producer is kept usable by
+`ProducerKeeper` (services/intake/producer.py); the registry reader reconnects on its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -18,15 +20,18 @@ from aiokafka.errors import KafkaError
 
 from schemas.topics import ALL_TOPICS, INTAKE_REGISTRY, REFERRAL_EVENTS
 from services.common.logs import get_logger
-from services.common.topics_admin import ensure_topics
+from services.common.topics_admin import ensure_topics, max_message_bytes
+from services.intake.producer import (
+    BrokerUnavailable,
+    Producer,
+    ProducerFactory,
+    ProducerKeeper,
+    RecordTooLarge,
+)
 
 log = get_logger("intake")
 RecordSink = Callable[[str, bytes | None], None]  # (registry key, value or None for a tombstone)
 INTAKE_TOPICS = tuple(s for s in ALL_TOPICS if s.name in {REFERRAL_EVENTS, INTAKE_REGISTRY})
-
-
-class BrokerUnavailable(Exception):
-    """Kafka did not acknowledge a write in time (or intake is not connected yet)."""
 
 
 @dataclass(frozen=True)
@@ -46,73 +51,99 @@ class IntakeLog(Protocol):
     def is_ready(self) -> bool:
         """True once the producer is connected and the registry has been read to its end."""
 
+    def not_ready_reasons(self) -> list[str]:
+        """What keeps it from taking writes now ([] = ready)."""
+
     async def write(self, records: Sequence[OutRecord]) -> None:
-        """Write records in order, each acknowledged before the next; raises BrokerUnavailable."""
+        """Write records in order, each acknowledged before the next; raises BrokerUnavailable
+        or RecordTooLarge."""
+
+
+DEFAULT_MAX_RECORD_BYTES = 1024 * 1024  # Kafka's own default until the topics are described
+__all__ = ["BrokerUnavailable", "IntakeLog", "KafkaIntakeLog", "OutRecord", "RecordTooLarge"]
+
+
+def aiokafka_factory(*, bootstrap: str, client_id: str, timeout: float) -> ProducerFactory:
+    """Idempotent acks=all producers, each allowed records up to the given size."""
+
+    def build(max_record_bytes: int) -> Producer:
+        return AIOKafkaProducer(  # type: ignore[return-value]
+            bootstrap_servers=bootstrap, client_id=client_id, acks="all",
+            enable_idempotence=True, request_timeout_ms=int(timeout * 1000),
+            max_request_size=max_record_bytes,
+        )
+
+    return build
 
 
 class KafkaIntakeLog:
     """The real IntakeLog over aiokafka."""
 
-    def __init__(self, *, bootstrap: str, send_timeout: float, client_id: str = "intake") -> None:
+    def __init__(
+        self, *, bootstrap: str, send_timeout: float, client_id: str = "intake",
+        producer_factory: ProducerFactory | None = None,
+    ) -> None:
         self._bootstrap, self._timeout, self._client_id = bootstrap, send_timeout, client_id
-        self._producer: AIOKafkaProducer | None = None
-        self._connected = asyncio.Event()
+        self.producer = ProducerKeeper(
+            factory=producer_factory or aiokafka_factory(
+                bootstrap=bootstrap, client_id=client_id, timeout=send_timeout),
+            send_timeout=send_timeout, max_record_bytes=DEFAULT_MAX_RECORD_BYTES,
+        )
         self._loaded = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self, on_registry_record: RecordSink) -> None:
-        self._task = asyncio.create_task(self._run(on_registry_record), name="intake-kafka")
+        self._tasks = [
+            asyncio.create_task(self._run_producer(), name="intake-producer"),
+            asyncio.create_task(self._run_registry(on_registry_record), name="intake-registry"),
+        ]
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
+        await self.producer.close()
 
     def is_ready(self) -> bool:
-        return self._connected.is_set() and self._loaded.is_set()
+        return not self.not_ready_reasons()
+
+    def not_ready_reasons(self) -> list[str]:
+        loaded = [] if self._loaded.is_set() else ["registry: not read to its end yet"]
+        return self.producer.reasons() + loaded
 
     async def write(self, records: Sequence[OutRecord]) -> None:
-        producer = self._producer
-        if producer is None or not self._connected.is_set():
-            raise BrokerUnavailable("not connected to Kafka")
-        try:
-            for record in records:
-                await asyncio.wait_for(
-                    producer.send_and_wait(record.topic, record.value, key=record.key.encode()),
-                    self._timeout,
-                )
-        except (TimeoutError, KafkaError) as exc:
-            raise BrokerUnavailable(type(exc).__name__) from exc
+        for record in records:
+            await self.producer.send(record.topic, record.key, record.value)
 
-    async def _run(self, on_record: RecordSink) -> None:
+    async def _run_producer(self) -> None:
+        """Create the topics and learn their record limit, then keep a producer for good."""
+        await self._retrying(self._prepare_topics)
+        await self.producer.run()
+
+    async def _prepare_topics(self) -> None:
+        await asyncio.wait_for(ensure_topics(self._bootstrap, INTAKE_TOPICS), self._timeout * 2)
+        limit = await asyncio.wait_for(
+            max_message_bytes(self._bootstrap, [s.name for s in INTAKE_TOPICS]), self._timeout * 2
+        )
+        if limit:
+            self.producer.max_record_bytes = limit
+
+    async def _run_registry(self, on_record: RecordSink) -> None:
+        await self._retrying(lambda: self._follow_registry(on_record))
+
+    async def _retrying(self, step: Callable[[], Awaitable[None]]) -> None:
+        """Run `step` until it returns, retrying Kafka failures with a capped back-off."""
         delay = 0.5
         while True:
             try:
-                await self._connect_and_follow(on_record)
-            except asyncio.CancelledError:
-                raise
+                await step()
+                return
             except (KafkaError, OSError, TimeoutError) as exc:
                 log.warning("kafka unavailable, retrying", extra={"error": type(exc).__name__})
-            finally:
-                self._connected.clear()
-                if self._producer is not None:
-                    with contextlib.suppress(Exception):
-                        await self._producer.stop()
-                    self._producer = None
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
-
-    async def _connect_and_follow(self, on_record: RecordSink) -> None:
-        await asyncio.wait_for(ensure_topics(self._bootstrap, INTAKE_TOPICS), self._timeout * 2)
-        producer = AIOKafkaProducer(
-            bootstrap_servers=self._bootstrap, client_id=self._client_id, acks="all",
-            enable_idempotence=True, request_timeout_ms=int(self._timeout * 1000),
-        )
-        await producer.start()
-        self._producer = producer
-        self._connected.set()
-        await self._follow_registry(on_record)
 
     async def _follow_registry(self, on_record: RecordSink) -> None:
         """Read the registry from the beginning (ready at its end), then keep following it."""

@@ -61,6 +61,10 @@ class Intake:
         """Ready once Kafka is connected and the registry has been read to its end."""
         return self.log.is_ready()
 
+    def not_ready_reasons(self) -> list[str]:
+        """For /health/ready: what keeps intake from taking referrals now ([] = nothing)."""
+        return self.log.not_ready_reasons()
+
     def on_registry_record(self, key: str, raw: bytes | None) -> None:
         """Apply one registry record read from Kafka; an unreadable one is skipped, not fatal."""
         try:

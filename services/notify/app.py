@@ -193,7 +193,8 @@ worker_ready = readiness(app)
 api = service_api(title="spine-router notify")
 install_problem_handlers(api)
 install_guard(api, service=SERVICE)
-api.include_router(health_router(SERVICE, lambda: worker_ready() and directory.loaded))
+api.include_router(health_router(
+    SERVICE, lambda: worker_ready() + ([] if directory.loaded else ["directory: not loaded"])))
 api.include_router(build_escalation_router(state_of=processor.state_of,
                                            send_command=send_command, clock=utc_now))
 api.include_router(build_router(processor.summary_views, live, utc_now, deadlines=deadlines,

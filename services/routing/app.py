@@ -30,8 +30,9 @@ from services.common.consume import (
     send_event,
 )
 from services.common.faust_app import bytes_topic, make_app
+from services.common.kafka_wait import send_acknowledged
 from services.common.logs import get_logger
-from services.common.worker import watch_consumer_lag
+from services.common.worker import readiness, watch_consumer_lag
 from services.routing.domain.load import LoadDelta
 from services.routing.domain.state import CommandOutcome
 from services.routing.processor import RoutingProcessor
@@ -67,6 +68,7 @@ class KafkaPublisher:
         await send_event(load_topic, delta, key=delta.specialist_id)
 
 
+worker_ready = readiness(app)
 replies = ReplyBook()
 processor = RoutingProcessor(
     cases=cases_table, loads=loads_table, directory=directory_table,  # type: ignore[arg-type]
@@ -88,16 +90,15 @@ class KafkaGateway:
     def loads(self) -> Any:
         return processor.loads
 
-    def ready(self) -> bool:
-        return processor.synced and app.tables.recovery.completed.is_set()  # type: ignore[attr-defined]
+    def ready(self) -> list[str]:
+        return worker_ready() + ([] if processor.synced else ["routing views: not built"])
 
     def case_state(self, case_id: str) -> Any:
         return processor.case_state(case_id)
 
     async def publish_specialist(self, specialist_id: str, spec: Specialist | None) -> None:
         value = spec.model_dump_json().encode() if spec is not None else None
-        fut = await directory_topic.send(key=specialist_id.encode(), value=value)
-        await fut
+        await send_acknowledged(directory_topic, key=specialist_id.encode(), value=value)
 
     async def submit(self, command: Event) -> CommandOutcome | None:
         waiter = replies.expect(command.event_id)

@@ -17,6 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 from schemas.directory import Specialist
 from schemas.topics import SPECIALIST_DIRECTORY
 from services.common.errors import describe_validation_error
+from services.common.kafka_wait import acknowledged
 from services.common.settings import REPO_ROOT, kafka_bootstrap
 from services.common.topics_admin import ensure_topics
 
@@ -35,8 +36,9 @@ async def publish(specialists: list[Specialist], bootstrap: str) -> None:
     await producer.start()
     try:
         for spec in specialists:
-            await producer.send_and_wait(SPECIALIST_DIRECTORY, key=spec.specialist_id.encode(),
-                                         value=spec.model_dump_json().encode())
+            await acknowledged(producer.send_and_wait(
+                SPECIALIST_DIRECTORY, key=spec.specialist_id.encode(),
+                value=spec.model_dump_json().encode()), timeout=30.0)
     finally:
         await producer.stop()
 

@@ -176,6 +176,6 @@ def dockerfile_problems(instructions: list[tuple[str, str]], text: str) -> list[
     envs = " ".join(args for k, args in instructions if k == "ENV").split()
     if "HTTP_HOST=0.0.0.0" not in envs:
         problems.append("ENV HTTP_HOST=0.0.0.0 missing: services would listen on loopback only")
-    if "HEALTHCHECK" not in keywords or "/health" not in text or "urllib" not in text:
-        problems.append("no HEALTHCHECK probing /health with urllib")
+    if "HEALTHCHECK" not in keywords or "/health/ready" not in text or "urllib" not in text:
+        problems.append("no HEALTHCHECK probing /health/ready with urllib")
     return problems

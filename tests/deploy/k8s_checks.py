@@ -9,6 +9,9 @@ Manifests = dict[str, list[dict[str, Any]]]  # file name -> YAML documents
 KUSTOMIZATION = "kustomization.yaml"
 TEMPLATE_SUFFIX = ".template.yaml"
 PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
+# Liveness must not fail when Kafka is away (restarts would not help); readiness must.
+PROBE_PATHS = {"startupProbe": "/health/live", "readinessProbe": "/health/ready",
+               "livenessProbe": "/health/live"}
 _MI = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024}
 
 
@@ -71,10 +74,11 @@ def deployment_problems(
         for probe_name in PROBES:
             get = (container.get(probe_name) or {}).get("httpGet")
             if probe_name in container and (
-                get is None or get.get("path") != "/health"
+                get is None or get.get("path") != PROBE_PATHS[probe_name]
                 or _port_number(container, get.get("port", "")) != port
             ):
-                problems.append(f"{name}: {probe_name} does not GET /health on port {port}")
+                problems.append(f"{name}: {probe_name} does not GET {PROBE_PATHS[probe_name]} "
+                                f"on port {port}")
         if not 1 <= deployment["spec"].get("replicas", 1) <= max_replicas:
             problems.append(f"{name}: replicas outside 1..{max_replicas} (partitions)")
         resources = container.get("resources", {})

@@ -125,6 +125,8 @@ K8S_BREAKAGES: dict[str, Callable[[k8s_checks.Manifests], object]] = {
     "probe on the wrong port": lambda m: _container(m, "routing")["livenessProbe"]["httpGet"]
     .update(port=8001),
     "no liveness probe": lambda m: _container(m, "intake").pop("livenessProbe"),
+    "liveness fails when kafka is away": lambda m: _container(m, "notify")["livenessProbe"][
+        "httpGet"].update(path="/health/ready"),
     "container port differs": lambda m: _container(m, "intake")["ports"][0]
     .update(containerPort=9001),
     "more replicas than partitions": lambda m: k8s_checks.by_kind(m, "Deployment")["triage"][

@@ -39,6 +39,9 @@ class FakeIntakeLog:
     def is_ready(self) -> bool:
         return self.ready
 
+    def not_ready_reasons(self) -> list[str]:
+        return [] if self.ready else ["fake: not ready"]
+
     async def write(self, records: Sequence[OutRecord]) -> None:
         if self.fail_writes:
             raise BrokerUnavailable("fake broker down")

@@ -75,4 +75,5 @@ def test_broker_on_a_closed_port_gives_503_and_unready_health() -> None:
         response = client.post("/referrals", json=referral_body(), headers=NORTH)
         health = client.get("/health")
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"
-    assert health.status_code == 503 and health.json()["status"] == "starting"
+    assert health.status_code == 503 and health.json()["status"] == "not-ready"
+    assert "kafka producer: not connected" in health.json()["reasons"]

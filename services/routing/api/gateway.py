@@ -24,7 +24,8 @@ class RoutingGateway(Protocol):
     @property
     def loads(self) -> LoadBook: ...
 
-    def ready(self) -> bool: ...
+    def ready(self) -> bool | list[str]:
+        """True/[] when it can work now; else False or the reasons (see /health/ready)."""
 
     def case_state(self, case_id: str) -> CaseRouting | None: ...
 

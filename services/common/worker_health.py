@@ -1,0 +1,120 @@
+"""Readiness of a faust worker that tells the truth (see /health/ready in services.common.http).
+
+A worker is ready when it can do its work now:
+- it holds partitions from a completed rebalance (not while one is under way),
+- its tables are recovered from their changelogs,
+- its producer reaches the broker (a metadata round trip within the last `producer_window` s),
+- its consumer is not stuck: no input partition has had lag > 0 without any progress of the
+  committed offset for `stuck_seconds`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import faust
+from aiokafka.errors import KafkaError
+
+from services.common.logs import get_logger
+from services.common.settings import env_float
+
+log = get_logger("health")
+
+
+class WorkerHealth:
+    """Hooks on the app's rebalance signals plus a probe timer; `reasons()` feeds the route."""
+
+    def __init__(
+        self, app: faust.App, *, probe_seconds: float = 2.0, producer_window: float = 10.0,
+        stuck_seconds: float = 30.0, clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._app, self._clock = app, clock
+        self._probe_seconds, self._window = probe_seconds, producer_window
+        self._stuck = stuck_seconds
+        self.assigned: bool | None = None  # None: no assignment yet
+        self.rebalancing = False
+        self._reached_at: float | None = None
+        self._progress: dict[Any, tuple[int | None, float]] = {}  # tp -> (marker, since)
+        self._stuck_partitions: list[str] = []
+
+    def reasons(self) -> list[str]:
+        """What keeps the worker from doing its work now ([] = ready)."""
+        found = []
+        if self.assigned is None or self.rebalancing:
+            found.append("consumer: rebalance not complete")
+        elif not self.assigned:
+            found.append("consumer: no partitions assigned")
+        if not self._app.tables.recovery.completed.is_set():  # type: ignore[attr-defined]
+            found.append("tables: recovery not complete")
+        if self._reached_at is None or self._clock() - self._reached_at > self._window:
+            found.append("producer: broker not reachable")
+        found += [f"consumer: no progress on {tp}" for tp in self._stuck_partitions]
+        return found
+
+    def install(self) -> WorkerHealth:
+        """Connect to the app's signals and start the probe timer."""
+        app = self._app
+
+        @app.on_partitions_revoked.connect  # type: ignore[misc,arg-type]
+        async def _revoked(sender: object, revoked: set[Any], **kwargs: object) -> None:
+            self.rebalancing = True  # a rebalance has begun
+
+        @app.on_partitions_assigned.connect  # type: ignore[misc,arg-type]
+        async def _assigned(sender: object, assigned: set[Any], **kwargs: object) -> None:
+            self.assigned = any(not tp.topic.endswith("-changelog") for tp in assigned)
+            self._progress.clear()
+
+        @app.on_rebalance_complete.connect  # type: ignore[misc,arg-type]
+        async def _complete(sender: object, **kwargs: object) -> None:
+            self.rebalancing = False
+
+        @app.timer(interval=self._probe_seconds)
+        async def _probe_worker() -> None:
+            await self.probe()
+
+        return self
+
+    async def probe(self) -> None:
+        """One round: reach the broker through the producer, then look for stuck partitions."""
+        await self._probe_producer()
+        if self.assigned and not self.rebalancing:
+            await self._probe_progress()
+
+    async def _probe_producer(self) -> None:
+        # faust keeps its aiokafka producer private; its client answers a metadata request.
+        client = getattr(getattr(self._app.producer, "_producer", None), "client", None)
+        if client is None:
+            return
+        try:
+            await asyncio.wait_for(client.fetch_all_metadata(), self._window / 2)
+        except (KafkaError, OSError, TimeoutError):
+            return
+        self._reached_at = self._clock()
+
+    async def _probe_progress(self) -> None:
+        consumer, now = self._app.consumer, self._clock()
+        committed = getattr(consumer, "_committed_offset", {})
+        stuck = []
+        for tp in consumer.assignment():
+            if tp.topic.endswith("-changelog"):
+                continue  # changelogs are read only during recovery
+            marker = committed.get(tp)
+            position = marker + 1 if marker is not None else await consumer.position(tp)
+            lag = consumer.highwater(tp) - (position or 0)
+            seen, since = self._progress.get(tp, (None, now))
+            if marker != seen or lag <= 0:
+                since = now
+            self._progress[tp] = (marker, since)
+            if lag > 0 and now - since > self._stuck:
+                stuck.append(f"{tp.topic}[{tp.partition}]")
+        if stuck and stuck != self._stuck_partitions:
+            log.warning("consumer makes no progress", extra={"partitions": stuck})
+        self._stuck_partitions = stuck
+
+
+def worker_health(app: faust.App) -> WorkerHealth:
+    """The app's WorkerHealth, installed; HEALTH_STUCK_SECONDS tunes the stuck-consumer rule."""
+    return WorkerHealth(app, stuck_seconds=env_float("HEALTH_STUCK_SECONDS", 30.0)).install()
