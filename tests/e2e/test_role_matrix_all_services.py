@@ -22,6 +22,7 @@ from services.common.auth import mint_token
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
 
 PUBLIC = "public"
+OPEN = "open"  # no credentials needed, but credentials that are sent must be valid
 TICKET = "ticket"  # server-sent events: a short-lived stream ticket, never a bearer token
 SUBMIT = frozenset({"referrer"})
 OPS = frozenset({"ops"})
@@ -35,11 +36,11 @@ ACCESS: dict[tuple[str, str, str], Any] = {
     ("intake", "DELETE", "/referrals/{case_id}"): SUBMIT,
     ("intake", "POST", "/referrals/{case_id}/cancel"): SUBMIT,
     ("intake", "DELETE", "/referrals/{case_id}/patient-data"): OPS,
-    ("intake", "GET", "/fhir/metadata"): PUBLIC,
+    ("intake", "GET", "/fhir/metadata"): OPEN,
     ("intake", "GET", "/fhir/Task"): SUBMIT | OPS,
     ("intake", "GET", "/fhir/Task/{task_id}"): SUBMIT | OPS,
     ("intake", "GET", "/fhir/ServiceRequest/{request_id}"): SUBMIT | OPS,
-    ("intake", "GET", "/fhir/DocumentReference/{document_id}"): SUBMIT | OPS,
+    ("intake", "GET", "/fhir/DiagnosticReport/{document_id}"): SUBMIT | OPS,
     ("routing", "GET", "/directory/specialists"): OPS,
     ("routing", "GET", "/directory/specialists/{specialist_id}"): OPS,
     ("routing", "PUT", "/directory/specialists/{specialist_id}"): OPS,

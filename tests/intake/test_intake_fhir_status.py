@@ -4,6 +4,7 @@ error is an OperationOutcome; every answer validates as R4 (fhir.resources R4B m
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -11,17 +12,19 @@ from typing import Any
 from fastapi.testclient import TestClient
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
-from fhir.resources.R4B.documentreference import DocumentReference
+from fhir.resources.R4B.diagnosticreport import DiagnosticReport
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.servicerequest import ServiceRequest
 from fhir.resources.R4B.task import Task
 
 from schemas.envelope import Event
+from schemas.reports import ReportAddendum, ReviewReport
 from schemas.routing import (
     AssignmentAccepted,
     AssignmentCompleted,
     AssignmentOffered,
     CaseCompleted,
+    ReportAmended,
 )
 from tests.intake.intake_fakes import NOW, bearer, running_intake
 
@@ -55,6 +58,10 @@ def task(client: TestClient, case_id: str, headers: dict[str, str] = NORTH) -> d
     return dict(response.json())
 
 
+REPORT = ReviewReport(conclusion="differs", opinion="Pseudarthrosis, not a recurrent disc.",
+                      recommendations=["CT of the fusion"])
+
+
 def step_events(case_id: str) -> tuple[Event, ...]:
     common = {"case_id": case_id, "step_id": "spine_surgery", "team": "spine_surgery"}
     return (
@@ -64,7 +71,8 @@ def step_events(case_id: str) -> tuple[Event, ...]:
         AssignmentAccepted(event_id="e2", occurred_at=NOW + timedelta(hours=1),
                            specialist_id="surg-1", urgency="soon", **common),
         AssignmentCompleted(event_id="e3", occurred_at=NOW + timedelta(days=1),
-                            specialist_id="surg-1", report_ref="report-77", **common),
+                            specialist_id="surg-1", report_ref="report-77", report=REPORT,
+                            **common),
         CaseCompleted(event_id="e4", case_id=case_id, occurred_at=NOW + timedelta(days=1),
                       report_refs=["report-77"]),
     )
@@ -92,9 +100,21 @@ def test_a_referral_system_follows_its_task_to_completed_and_reads_the_report() 
         report_url = "/fhir/" + output["valueReference"]["reference"]
         report = client.get(report_url, headers=NORTH)
         assert report.status_code == 200
-        document = DocumentReference.model_validate(report.json())
-        assert document.author[0].identifier.value == "surg-1"  # type: ignore[index]
+        document = DiagnosticReport.model_validate(report.json())
+        assert document.performer[0].identifier.value == "surg-1"  # type: ignore[index]
+        assert document.status == "final" and document.conclusion == REPORT.opinion
+        assert document.conclusionCode[0].coding[0].code == "differs"  # type: ignore[index]
+        text = base64.b64decode(report.json()["presentedForm"][0]["data"]).decode()
+        assert "CT of the fusion" in text
         assert client.get(report_url, headers=CITY).status_code == 404
+        feed(client, ReportAmended(
+            event_id="e5", case_id=case_id, step_id="spine_surgery", team="spine_surgery",
+            occurred_at=NOW + timedelta(days=2), specialist_id="surg-1", report_ref="report-77",
+            addendum=ReportAddendum(version=2, text="CT booked.", specialist_id="surg-1",
+                                    added_at=NOW + timedelta(days=2))))
+        amended = client.get(report_url, headers=NORTH).json()
+        assert amended["status"] == "appended"
+        assert "CT booked." in base64.b64decode(amended["presentedForm"][0]["data"]).decode()
 
 
 def test_the_service_request_reads_back_what_was_sent() -> None:

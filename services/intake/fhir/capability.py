@@ -51,7 +51,7 @@ def capability_statement(*, base_url: str, published: datetime) -> dict[str, Any
                  ]},
                 {"type": "ServiceRequest", "interaction": _READ,
                  "documentation": "The referral as stored, read back"},
-                {"type": "DocumentReference", "interaction": _READ,
+                {"type": "DiagnosticReport", "interaction": _READ,
                  "documentation": "A specialist's report, listed in Task.output"},
             ],
         }],

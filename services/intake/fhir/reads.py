@@ -72,7 +72,7 @@ async def read_service_request(
     ))
 
 
-@router.get("/DocumentReference/{document_id}", responses=_RESOURCE,
+@router.get("/DiagnosticReport/{document_id}", responses=_RESOURCE,
             response_class=JSONResponse)
 async def read_report(document_id: FhirId, principal: Reader, intake: IntakeDep) -> JSONResponse:
     """A specialist's report (listed in the Task's output)."""

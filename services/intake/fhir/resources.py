@@ -1,9 +1,10 @@
 """FHIR R4 resources a referral system reads back: Task, ServiceRequest, the report as a
-DocumentReference, searchset Bundles. Each is validated with the fhir.resources R4B models before
+DiagnosticReport, searchset Bundles. Each is validated with the fhir.resources R4B models before
 it leaves (R4B matches R4 for these resources)."""
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,8 @@ REFERRER_SYSTEM = f"{BASE}/sid/referrer-id"
 SPECIALIST_SYSTEM = f"{BASE}/sid/specialist-id"
 BUSINESS_STATUS_SYSTEM = f"{BASE}/CodeSystem/referral-business-status"
 TASK_OUTPUT_SYSTEM = f"{BASE}/CodeSystem/task-output"
+REPORT_CODE_SYSTEM = f"{BASE}/CodeSystem/report-type"
+CONCLUSION_SYSTEM = f"{BASE}/CodeSystem/review-conclusion"  # agrees, differs, needs_further_...
 PRIORITY = {"emergency": "stat", "urgent": "urgent", "soon": "asap", "routine": "routine"}
 
 
@@ -105,7 +108,7 @@ def task_resource(
     reports = [
         {"type": {"coding": [{"system": TASK_OUTPUT_SYSTEM, "code": "specialist-report"}],
                   "text": f"{step.team} report"},
-         "valueReference": {"reference": f"DocumentReference/{report_id(case.case_id, sid)}"}}
+         "valueReference": {"reference": f"DiagnosticReport/{report_id(case.case_id, sid)}"}}
         for sid, step in (progress.steps.items() if progress else [])
         if step.state == "completed"
     ]
@@ -143,25 +146,51 @@ def service_request_resource(
     return validated(resource)
 
 
+def _rendered(step: Step) -> str:
+    """The report as plain text: conclusion, opinion, recommendations, addenda by version."""
+    report = step.report
+    if report is None:
+        return f"Report {step.report_ref or ''} (submitted before structured reports)".strip()
+    lines = [f"Conclusion: {report.conclusion.replace('_', ' ')}", "", report.opinion]
+    if report.recommendations:
+        lines += ["", "Recommendations:", *(f"- {r}" for r in report.recommendations)]
+    for addendum in step.addenda:
+        lines += ["", f"Addendum (version {addendum.version}, {addendum.added_at.isoformat()}):",
+                  addendum.text]
+    return "\n".join(lines)
+
+
 def report_resource(case: CaseRecord, step_id: str, step: Step) -> dict[str, Any]:
-    """A completed step's report as a DocumentReference."""
-    attachment: dict[str, Any] = {"contentType": "text/plain",
-                                  "title": f"{step.team} second opinion"}
-    if step.report_ref and "://" in step.report_ref:
-        attachment["url"] = step.report_ref
+    """A completed step's report as a DiagnosticReport (`appended` once it has addenda)."""
+    text = _rendered(step)
+    forms: list[dict[str, Any]] = [{
+        "contentType": "text/plain; charset=utf-8", "title": f"{step.team} second opinion",
+        "data": base64.b64encode(text.encode()).decode(),
+    }]
+    report = step.report
+    for attachment in report.attachments if report else []:
+        form = {"url": attachment.reference, "title": attachment.title,
+                "contentType": attachment.content_type}
+        forms.append({k: v for k, v in form.items() if v})
     resource: dict[str, Any] = {
-        "resourceType": "DocumentReference", "id": report_id(case.case_id, step_id),
-        "status": "current", "docStatus": "final",
-        "type": {"text": f"{step.team} second-opinion report"},
-        "date": _instant(step.completed_at),
-        "context": {"related": [{"reference": f"ServiceRequest/{case.case_id}"},
-                                {"reference": f"Task/{case.case_id}"}]},
-        "content": [{"attachment": attachment}],
+        "resourceType": "DiagnosticReport", "id": report_id(case.case_id, step_id),
+        "status": "appended" if step.addenda else "final",
+        "basedOn": [{"reference": f"ServiceRequest/{case.case_id}"}],
+        "code": {"coding": [{"system": REPORT_CODE_SYSTEM, "code": "second-opinion",
+                             "display": "Second-opinion report"}],
+                 "text": f"{step.team} second-opinion report"},
+        "subject": {"display": "the referred patient"},
+        "issued": _instant(step.completed_at),
+        "presentedForm": forms,
     }
+    if report is not None:
+        resource["conclusion"] = report.opinion
+        resource["conclusionCode"] = [{"coding": [
+            {"system": CONCLUSION_SYSTEM, "code": report.conclusion}]}]
     if step.report_ref:
         resource["identifier"] = [{"system": f"{BASE}/sid/report-ref", "value": step.report_ref}]
     if step.specialist_id:
-        resource["author"] = [_specialist(step)]
+        resource["performer"] = [_specialist(step)]
     return validated(resource)
 
 

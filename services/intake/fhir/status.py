@@ -66,7 +66,7 @@ def read_service_request(
 
 
 def read_report(*, intake: Intake, document_id: str, principal: Principal) -> dict[str, Any]:
-    """A completed step's report as a DocumentReference."""
+    """A completed step's report as a DiagnosticReport."""
     case_id = document_id.partition(".")[0]
     case = _case(intake, case_id, principal)
     progress = intake.tasks.get(case.case_id)

@@ -21,6 +21,7 @@ from typing import Literal
 from schemas.cases import CaseErased, CaseTriaged, ReferralCancelled, ReferralReceived
 from schemas.envelope import Event
 from schemas.referral import Referral
+from schemas.reports import MAX_ADDENDA, ReportAddendum, ReviewReport
 from schemas.routing import (
     AssignmentAccepted,
     AssignmentCompleted,
@@ -30,7 +31,9 @@ from schemas.routing import (
     CaseEscalated,
     EmergencyAssigned,
     OfferExpired,
+    PlanExtended,
     PlanStepReleased,
+    ReportAmended,
     RoutingStopped,
 )
 from schemas.sla import SlaBreached, SlaMet, SlaPaused, SlaResumed, SlaWarningRaised
@@ -47,6 +50,8 @@ class Step:
     state: StepState = "released"
     specialist_id: str | None = None  # the assignee once accepted
     report_ref: str | None = None
+    report: ReviewReport | None = None  # the reviewer's report, once completed
+    addenda: list[ReportAddendum] = field(default_factory=list)  # by version, at most MAX_ADDENDA
     completed_at: datetime | None = None
 
     def advance(self, state: StepState) -> None:
@@ -98,6 +103,7 @@ def _accepted(case: CaseProgress, e: AssignmentAccepted | EmergencyAssigned) -> 
     step = case.step(e.step_id, e.team)
     step.advance("accepted")
     step.specialist_id = e.specialist_id
+    case.extend_deadline(e.deadline)
 
 
 def _completed_step(case: CaseProgress, e: AssignmentCompleted) -> None:
@@ -105,10 +111,20 @@ def _completed_step(case: CaseProgress, e: AssignmentCompleted) -> None:
     step.advance("completed")
     step.specialist_id = e.specialist_id
     step.report_ref, step.completed_at = e.report_ref, e.occurred_at
+    step.report = e.report or step.report
 
 
-def _released(case: CaseProgress, e: PlanStepReleased) -> None:
+def _amended(case: CaseProgress, e: ReportAmended) -> None:
+    step = case.step(e.step_id, e.team)
+    versions = {a.version for a in step.addenda}
+    if e.addendum.version not in versions and len(step.addenda) < MAX_ADDENDA:
+        step.addenda = sorted([*step.addenda, e.addendum], key=lambda a: a.version)
+
+
+def _released(case: CaseProgress, e: PlanStepReleased | PlanExtended) -> None:
     case.step(e.step_id, e.team)
+    if isinstance(e, PlanExtended):
+        case.extend_deadline(e.deadline)
 
 
 def _escalated(case: CaseProgress, e: CaseEscalated) -> None:
@@ -137,6 +153,8 @@ _APPLY: dict[type[Event], Callable[[CaseProgress, object], None]] = {
     EmergencyAssigned: _accepted,  # type: ignore[dict-item]
     AssignmentCompleted: _completed_step,  # type: ignore[dict-item]
     PlanStepReleased: _released,  # type: ignore[dict-item]
+    PlanExtended: _released,  # type: ignore[dict-item]
+    ReportAmended: _amended,  # type: ignore[dict-item]
     CaseEscalated: _escalated,  # type: ignore[dict-item]
     CaseCompleted: _case_completed,  # type: ignore[dict-item]
     RoutingStopped: _stopped,  # type: ignore[dict-item]
