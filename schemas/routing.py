@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
 
-from schemas.envelope import Event
+from schemas.envelope import Contract, Event
 from schemas.reports import ReportAddendum, ReviewReport
 from schemas.triage import Team, Urgency
 
@@ -14,6 +14,18 @@ from schemas.triage import Team, Urgency
 class _StepEvent(Event):
     step_id: str  # one plan step per team; a single-team case has one step
     team: Team
+
+
+class OfferSummary(Contract):
+    """What an offer tells before acceptance: no direct identifiers, no free text from the
+    referral; the case view (`case_view`, on routing's API) has the rest."""
+
+    region: str
+    likely_causes: list[str] = Field(default_factory=list, max_length=3)  # most likely first
+    fired_rules: list[str] = Field(default_factory=list, max_length=30)  # triage rule ids
+    question: str = Field(max_length=500)  # what this team is asked to answer
+    missing_records: list[str] = Field(default_factory=list, max_length=30)
+    case_view: str = Field(max_length=500)
 
 
 class AssignmentOffered(_StepEvent):
@@ -25,8 +37,7 @@ class AssignmentOffered(_StepEvent):
     relaxed: list[str] = Field(default_factory=list)  # preferences dropped to find someone
     deadline: AwareDatetime | None = None  # when the case's review is due (SLA turnaround)
     attachments: list[str] = Field(default_factory=list)  # report refs of completed prior steps
-    missing_records: list[str] = Field(default_factory=list)  # the case waits on the referrer
-    lead_id: str | None = None  # set when a reviewer's request added this step
+    summary: OfferSummary | None = None  # for the offer webhook
 
 
 class AssignmentAccepted(_StepEvent):

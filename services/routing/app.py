@@ -8,7 +8,7 @@ from typing import Any
 
 import faust
 
-from schemas.cases import CaseErased, ReferralCancelled
+from schemas.cases import CaseErased, ReferralCancelled, ReferralReceived
 from schemas.directory import Specialist
 from schemas.envelope import Event
 from schemas.registry import parse_event
@@ -56,6 +56,9 @@ directory_topic = bytes_topic(app, SPECIALIST_DIRECTORY)
 cases_table = app.Table("routing-cases", key_type=bytes, value_type=bytes)
 loads_table = app.Table("routing-load", key_type=bytes, value_type=bytes)
 directory_table = app.Table("routing-directory", key_type=bytes, value_type=bytes, partitions=1)
+# What reviewers read (referral + triage) and their reports: patient data, dropped on erasure.
+content_table = app.Table("routing-content", key_type=bytes, value_type=bytes)
+reports_table = app.Table("routing-reports", key_type=bytes, value_type=bytes)
 
 
 class KafkaPublisher:
@@ -73,7 +76,7 @@ replies = ReplyBook()
 processor = RoutingProcessor(
     cases=cases_table, loads=loads_table, directory=directory_table,  # type: ignore[arg-type]
     publisher=KafkaPublisher(), policy=settings.policy, clock=lambda: datetime.now(UTC),
-    replies=replies,
+    replies=replies, content=content_table, reports=reports_table,  # type: ignore[arg-type]
 )
 
 
@@ -95,6 +98,10 @@ class KafkaGateway:
 
     def case_state(self, case_id: str) -> Any:
         return processor.case_state(case_id)
+
+    @property
+    def casedata(self) -> Any:
+        return processor.casedata
 
     async def publish_specialist(self, specialist_id: str, spec: Specialist | None) -> None:
         value = spec.model_dump_json().encode() if spec is not None else None
@@ -119,7 +126,8 @@ async def _on_case_input(event: Event, meta: EventMeta) -> None:
 
 
 async def _on_referral_event(event: Event, meta: EventMeta) -> None:
-    if isinstance(event, ReferralCancelled | CaseErased):  # received/revised: triage's business
+    # Received: kept for the reviewers' case view; cancelled/erased: routing stops.
+    if isinstance(event, ReferralReceived | ReferralCancelled | CaseErased):
         await _on_case_input(event, meta)
 
 

@@ -12,6 +12,7 @@ from schemas.directory import Specialist
 from schemas.envelope import Event, derive_id
 from schemas.routing import AcceptOffer, CompleteAssignment, DeclineOffer, ExpireOffers
 from services.common.errors import SafeError
+from services.routing.casedata import CaseData
 from services.routing.domain.directory import DirectoryIndex
 from services.routing.domain.handlers import RoutingResult, handle
 from services.routing.domain.load import LoadBook, LoadDelta, SpecialistLoad, apply_delta
@@ -48,8 +49,11 @@ class RoutingProcessor:
     def __init__(
         self, *, cases: Table, loads: Table, directory: Table, publisher: Publisher,
         policy: RoutingPolicy, clock: Callable[[], datetime], replies: ReplyBook | None = None,
+        content: Table | None = None, reports: Table | None = None,
     ) -> None:
         self.cases_table, self.loads_table, self.directory_table = cases, loads, directory
+        self.casedata = CaseData(content={} if content is None else content,
+                                 reports={} if reports is None else reports)
         self.publisher, self.policy, self.clock = publisher, policy, clock
         self.replies = replies or ReplyBook()
         self.directory = DirectoryIndex()
@@ -96,6 +100,7 @@ class RoutingProcessor:
                 await self.publisher.routing_event(out)
             for delta in result.load_deltas:
                 await self.publisher.load_delta(delta)
+            self.casedata.apply(event, result, result.state.steps)
             # After publishing: a crash before this write redelivers the input, and the
             # derived ids let consumers drop the repeats. Inputs routing ignored leave no state.
             changed = event.event_id in result.state.applied and result.state is not before

@@ -20,6 +20,8 @@ def policy_from_env() -> RoutingPolicy:
         sla=load_sla_policy(), relaxation_order=order,
         review_hours_per_case=env_float("ROUTING_REVIEW_HOURS_PER_CASE", 8.0),
         min_cause_probability=env_float("ROUTING_MIN_CAUSE_PROBABILITY", 0.15),
+        public_url=env_str("ROUTING_PUBLIC_URL",
+                           f"http://127.0.0.1:{http_port('routing')}").rstrip("/"),
     )
 
 

@@ -83,6 +83,10 @@ class InProcessGateway:
     def loads(self):  # type: ignore[no-untyped-def]
         return self.processor.loads
 
+    @property
+    def casedata(self):  # type: ignore[no-untyped-def]
+        return self.processor.casedata
+
     def ready(self) -> bool:
         return self.processor.synced
 

@@ -84,10 +84,11 @@ async def test_offer_accept_complete_over_http(routing) -> None:  # type: ignore
     assignments = (await client.get("/me/assignments", headers=me)).json()
     assert [a["step_id"] for a in assignments] == ["spine_surgery"]
     response = await client.post("/assignments/case-1/spine_surgery/complete", headers=me,
-                                 json={"report_text": "opinion", "attachment_ref": "doc-1"})
+                                 json={"conclusion": "agrees", "opinion": "opinion"})
     assert response.status_code == 200
     record = (await client.get("/cases/case-1/routing", headers=OPS)).json()
-    assert record["status"] == "completed" and record["report_refs"] == ["doc-1"]
+    assert record["status"] == "completed"
+    assert record["report_refs"] == ["/cases/case-1/reports/spine_surgery"]
     assert [e["kind"] for e in record["record"]][:3] == ["triaged", "released", "offered"]
 
 

@@ -135,8 +135,8 @@ def test_two_step_plan_to_case_completed_over_http(kafka_bootstrap: str, routing
     assert httpx.post(f"{routing_url}/offers/{case_id}/spine_radiology/accept",
                       headers=rad, timeout=30).status_code == 200
     done = httpx.post(f"{routing_url}/assignments/{case_id}/spine_radiology/complete", headers=rad,
-                      json={"report_text": "second read", "attachment_ref": "pacs-read-1"},
-                      timeout=30)
+                      json={"conclusion": "agrees", "opinion": "second read",
+                            "attachments": [{"reference": "pacs-read-1"}]}, timeout=30)
     assert done.status_code == 200, done.text
 
     wait_offer(routing_url, sid("surg-a"), case_id, "spine_surgery")
@@ -145,7 +145,8 @@ def test_two_step_plan_to_case_completed_over_http(kafka_bootstrap: str, routing
 
     surgeon = auth("specialist", sid("surg-a"))
     done = httpx.post(f"{routing_url}/assignments/{case_id}/spine_surgery/complete",
-                      headers=surgeon, json={"report_text": "opinion"}, timeout=30)
+                      headers=surgeon, json={"conclusion": "differs", "opinion": "opinion"},
+                      timeout=30)
     assert done.status_code == 200, done.text
 
     events = case_events(kafka_bootstrap, case_id,
@@ -155,7 +156,11 @@ def test_two_step_plan_to_case_completed_over_http(kafka_bootstrap: str, routing
     offers = [e for e in events if isinstance(e, AssignmentOffered)]
     assert sid("surg-conflicted") not in {o.specialist_id for o in offers}
     surgery_offer = next(o for o in offers if o.step_id == "spine_surgery")
-    assert surgery_offer.attachments == ["pacs-read-1"]
+    read_ref = f"/cases/{case_id}/reports/spine_radiology"
+    assert surgery_offer.attachments == [read_ref]
+    read = httpx.get(f"{routing_url}{read_ref}", headers=surgeon, timeout=10).json()
+    assert read["report"]["attachments"] == [{"reference": "pacs-read-1", "title": None,
+                                              "content_type": None}]
 
     record = httpx.get(f"{routing_url}/cases/{case_id}/routing", headers=OPS).json()
     assert record["status"] == "completed"

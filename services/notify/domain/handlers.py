@@ -115,15 +115,37 @@ def _offered(out: Outcome, event: AssignmentOffered, ctx: Context) -> None:
                           urgency=event.urgency, policy=ctx.policy, now=ctx.now)
     out.notify(audience="specialist", subscriber_id=event.specialist_id,
                kind="assignment_offered", cause_event_id=event.event_id, now=ctx.now,
-               data={"step_id": event.step_id, "team": event.team, "urgency": event.urgency,
-                     "offer_expires_at": event.offer_expires_at.isoformat(),
-                     "attempt": event.attempt})
+               data=_offer_data(event))
+
+
+def _offer_data(event: AssignmentOffered) -> dict[str, Any]:
+    """The offer webhook: when, what is asked, what is missing, and where the case is read.
+
+    The summary is structured (region, likely causes, rule ids, the team's question): no
+    direct identifiers and no free text from the referral.
+    """
+    data: dict[str, Any] = {
+        "step_id": event.step_id, "team": event.team, "urgency": event.urgency,
+        "offer_expires_at": event.offer_expires_at.isoformat(), "attempt": event.attempt,
+        "deadline": event.deadline.isoformat() if event.deadline else None,
+        "attachments": list(event.attachments),
+    }
+    if event.summary is not None:
+        data["summary"] = event.summary.model_dump(mode="json")
+        data["missing_records"] = list(event.summary.missing_records)
+        data["case_view"] = event.summary.case_view
+    return data
 
 
 def _offer_gone(out: Outcome, event: AssignmentDeclined | OfferExpired, ctx: Context) -> None:
     step = out.state.steps.get(event.step_id)
     if step is not None and step.specialist_id == event.specialist_id:
         step.specialist_id = None  # nobody holds the step until the next offer
+    if isinstance(event, OfferExpired):  # the decliner knows; the holder of a lapsed offer not
+        out.notify(audience="specialist", subscriber_id=event.specialist_id,
+                   kind="offer_withdrawn" if event.reason == "withdrawn" else "offer_expired",
+                   cause_event_id=event.event_id, now=ctx.now,
+                   data={"step_id": event.step_id, "team": event.team, "reason": event.reason})
 
 
 def _accepted(out: Outcome, event: AssignmentAccepted, ctx: Context) -> None:

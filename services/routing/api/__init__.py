@@ -11,6 +11,7 @@ from services.common.problems import install_problem_handlers
 from services.routing.api.cases.views import router as cases_router
 from services.routing.api.directory.views import router as directory_router
 from services.routing.api.gateway import RoutingGateway, set_gateway
+from services.routing.api.reviews.views import router as reviews_router
 from services.routing.api.specialists.views import router as specialists_router
 
 
@@ -23,5 +24,6 @@ def create_api(gateway: RoutingGateway) -> FastAPI:
     api.include_router(directory_router)
     api.include_router(specialists_router)
     api.include_router(cases_router)
+    api.include_router(reviews_router)
     install_guard(api, service="routing")
     return api

@@ -8,6 +8,7 @@ from fastapi import Depends, FastAPI, Request
 
 from schemas.directory import Specialist
 from schemas.envelope import Event
+from services.routing.casedata import CaseData
 from services.routing.domain.directory import DirectoryIndex
 from services.routing.domain.load import LoadBook
 from services.routing.domain.state import CaseRouting, CommandOutcome
@@ -23,6 +24,9 @@ class RoutingGateway(Protocol):
 
     @property
     def loads(self) -> LoadBook: ...
+
+    @property
+    def casedata(self) -> CaseData: ...
 
     def ready(self) -> bool | list[str]:
         """True/[] when it can work now; else False or the reasons (see /health/ready)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from schemas.envelope import Event
 from schemas.routing import (
@@ -42,6 +43,7 @@ class Ctx:
     source: Event
     events: list[Event] = field(default_factory=list)
     load_deltas: list[LoadDelta] = field(default_factory=list)
+    report_writes: list[Any] = field(default_factory=list)  # domain.reports.ReportWrite
 
     def event_id(self, *parts: object) -> str:
         """A derived id: the same input yields the same output ids on every replay."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from schemas.cases import CaseErased, CaseTriaged, ReferralCancelled
@@ -10,7 +10,6 @@ from schemas.envelope import Event
 from schemas.routing import (
     AcceptOffer,
     AmendReport,
-    AssignmentCompleted,
     CaseCompleted,
     CompleteAssignment,
     DeclineOffer,
@@ -19,8 +18,8 @@ from schemas.routing import (
     RequestTeam,
     RoutingStopped,
 )
-from schemas.triage import URGENCY_ORDER
-from services.routing.domain import emergency, offers, plans
+from schemas.triage import URGENCY_ORDER, TriageResult
+from services.routing.domain import emergency, extension, offers, plans, reports
 from services.routing.domain.context import Ctx, case_facts
 from services.routing.domain.directory import DirectoryIndex
 from services.routing.domain.eligibility import conflicts
@@ -35,7 +34,7 @@ from services.routing.domain.state import (
     new_case,
 )
 
-Command = AcceptOffer | DeclineOffer | CompleteAssignment | ExpireOffers
+Command = AcceptOffer | DeclineOffer | CompleteAssignment | ExpireOffers | AmendReport | RequestTeam
 CLOSED = CommandOutcome(status="conflict", detail="case is not open for routing")
 # One answer for "no such case" and "not your case", so it never tells whether a case exists.
 NOT_YOURS = CommandOutcome(status="not_found", detail="no offer or assignment of yours here")
@@ -45,12 +44,15 @@ SpecialistCommand = AcceptOffer | DeclineOffer | CompleteAssignment | AmendRepor
 
 @dataclass
 class RoutingResult:
-    """What one input did: the new state, the events to send, load changes, command outcome."""
+    """What one input did: the new state, the events to send, load changes, command outcome,
+    report rows to write, and whether the case's patient data must be dropped (erasure)."""
 
     state: CaseRouting
     events: list[Event]
     load_deltas: list[LoadDelta]
     outcome: CommandOutcome | None = None
+    report_writes: list[reports.ReportWrite] = field(default_factory=list)
+    erase_case_data: bool = False
 
 
 def handle(
@@ -79,7 +81,8 @@ def handle(
     work.applied.append(event.event_id)
     if not bounded(work):  # cannot happen within the caps; refuse rather than crash the worker
         return RoutingResult(current, [], [], FULL if outcome is not None else None)
-    return RoutingResult(work, ctx.events, ctx.load_deltas, outcome)
+    return RoutingResult(work, ctx.events, ctx.load_deltas, outcome, ctx.report_writes,
+                         erase_case_data=isinstance(event, CaseErased))
 
 
 def on_triaged(state: CaseRouting, event: CaseTriaged, ctx: Ctx) -> None:
@@ -97,6 +100,7 @@ def on_triaged(state: CaseRouting, event: CaseTriaged, ctx: Ctx) -> None:
     teams = plans.plan_teams(triage)
     state.status, state.revision, state.urgency = "open", event.revision, triage.urgency
     state.context, state.triaged_at = context, ctx.now
+    remember_triage(state, triage)
     state.deadline = plans.review_deadline(triage.urgency, context, ctx.now, ctx.policy)
     state.desired_skills = plans.desired_skills(triage, context, teams, ctx.policy)
     state.steps = plans.build_steps(teams)
@@ -108,10 +112,19 @@ def on_triaged(state: CaseRouting, event: CaseTriaged, ctx: Ctx) -> None:
     release_ready(state, ctx)
 
 
+def remember_triage(state: CaseRouting, triage: TriageResult) -> None:
+    """Keep what offers summarise and what the case view suggests (structured, no free text)."""
+    causes = sorted(triage.likely_causes, key=lambda c: -c.probability)
+    state.likely_causes = [c.cause for c in causes[:3]]
+    state.fired_rules = [r.rule_id for r in triage.fired_rules][:30]
+    state.optional_teams = list(dict.fromkeys([*state.optional_teams, *triage.optional_teams]))
+
+
 def retriage(state: CaseRouting, event: CaseTriaged, ctx: Ctx) -> None:
     """Raise (never lower) urgency, add newly required teams, keep everyone's declines."""
     triage = event.triage
     state.revision, state.context = event.revision, event.context
+    remember_triage(state, triage)
     urgency = max(state.urgency, triage.urgency, key=URGENCY_ORDER.index)
     state.urgency = urgency
     deadline = plans.review_deadline(urgency, event.context, ctx.now, ctx.policy)
@@ -198,6 +211,10 @@ def erase_patient_links(state: CaseRouting, ctx: Ctx) -> None:
 
 def on_command(state: CaseRouting, cmd: Command, ctx: Ctx) -> CommandOutcome:
     """Specialists' commands and clock ticks, decided one at a time per case."""
+    if state.status == "completed" and isinstance(cmd, AmendReport | CompleteAssignment):
+        # Reports outlive the case: addenda are still welcome, a second report still refused.
+        return reports.amend(state, cmd, ctx) if isinstance(cmd, AmendReport) else (
+            reports.complete(state, cmd, ctx)[0])
     if state.status != "open":
         if isinstance(cmd, ExpireOffers):
             return CommandOutcome(status="ok", detail="nothing to expire")
@@ -213,30 +230,20 @@ def on_command(state: CaseRouting, cmd: Command, ctx: Ctx) -> CommandOutcome:
         return offers.decline(state, cmd, ctx)
     if isinstance(cmd, CompleteAssignment):
         return complete(state, cmd, ctx)
+    if isinstance(cmd, AmendReport):
+        return reports.amend(state, cmd, ctx)
+    if isinstance(cmd, RequestTeam):
+        outcome = extension.request_team(state, cmd, ctx)
+        release_ready(state, ctx)
+        return outcome
     return CommandOutcome(status="ok", detail="offers checked")
 
 
 def complete(state: CaseRouting, cmd: CompleteAssignment, ctx: Ctx) -> CommandOutcome:
     """The assignee reports: release dependent steps; the last step completes the case."""
-    step = state.steps.get(cmd.step_id)
+    outcome, step = reports.complete(state, cmd, ctx)
     if step is None:
-        return CommandOutcome(status="not_found", detail="no such step on this case")
-    if step.assignee != cmd.specialist_id or step.status not in ("assigned", "completed"):
-        ctx.note(state, "complete_refused", "not the assignee", step_id=cmd.step_id,
-                 specialist_id=cmd.specialist_id)
-        return CommandOutcome(status="conflict", detail="this step is not assigned to you")
-    if step.status == "completed":
-        return CommandOutcome(status="ok", detail="already completed")
-    # The report text stays on the command message; the ref points at it, never copies it.
-    step.report_ref = cmd.attachment_ref or f"routing-command:{cmd.event_id}"
-    step.status, step.completed_at = "completed", ctx.now
-    state.report_refs.append(step.report_ref)
-    ctx.note(state, "completed", step_id=step.step_id, specialist_id=cmd.specialist_id)
-    ctx.emit(state, AssignmentCompleted(
-        event_id=ctx.event_id("completed", step.step_id), case_id=state.case_id,
-        occurred_at=ctx.now, step_id=step.step_id, team=step.team,
-        specialist_id=cmd.specialist_id, report_ref=step.report_ref,
-    ))
+        return outcome
     release_ready(state, ctx)
     if plans.plan_complete(state):
         state.status = "completed"
@@ -245,4 +252,4 @@ def complete(state: CaseRouting, cmd: CompleteAssignment, ctx: Ctx) -> CommandOu
             event_id=ctx.event_id("case-completed"), case_id=state.case_id,
             occurred_at=ctx.now, report_refs=list(state.report_refs),
         ))
-    return CommandOutcome(status="ok", detail="completed")
+    return outcome

@@ -12,9 +12,10 @@ from schemas.routing import (
     CaseEscalated,
     DeclineOffer,
     OfferExpired,
+    OfferSummary,
 )
 from services.routing.domain.context import Ctx, case_facts, step_facts
-from services.routing.domain.plans import attachments_for
+from services.routing.domain.plans import DEFAULT_QUESTION, TEAM_QUESTIONS, attachments_for
 from services.routing.domain.ranking import decide, exclusion_summary
 from services.routing.domain.state import CaseRouting, CommandOutcome, Offer, PlanStep
 
@@ -44,8 +45,20 @@ def offer_next(state: CaseRouting, step: PlanStep, ctx: Ctx) -> None:
         occurred_at=ctx.now, step_id=step.step_id, team=step.team,
         specialist_id=specialist_id, urgency=state.urgency, offer_expires_at=expires_at,
         attempt=step.attempts, relaxed=decision.relaxed, deadline=step.deadline or state.deadline,
-        attachments=attachments_for(state, step),
+        attachments=attachments_for(state, step), summary=offer_summary(state, step, ctx),
     ))
+
+
+def offer_summary(state: CaseRouting, step: PlanStep, ctx: Ctx) -> OfferSummary:
+    """The offer's short summary: structured facts and a link, no direct identifiers."""
+    context = state.context
+    return OfferSummary(
+        region=context.region if context else "unknown",
+        likely_causes=state.likely_causes, fired_rules=state.fired_rules,
+        question=TEAM_QUESTIONS.get(step.team, DEFAULT_QUESTION),
+        missing_records=list(context.missing_records) if context else [],
+        case_view=f"{ctx.policy.public_url}/cases/{state.case_id}/review",
+    )
 
 
 def team_lead_for(state: CaseRouting, step: PlanStep, ctx: Ctx) -> str | None:

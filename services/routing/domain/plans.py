@@ -21,6 +21,21 @@ DEPENDS_ON: Mapping[str, tuple[str, ...]] = {
 # The referrer sends emergencies to the emergency department; routing never offers that team.
 NOT_ROUTED = frozenset({"emergency_department"})
 SECOND_READ = frozenset({"priority_24h", "standard_24_72h"})
+# What each team is asked to answer; the referrer's own question is in the case view.
+TEAM_QUESTIONS: Mapping[str, str] = {
+    "spine_surgery": "Is (revision) surgery indicated, and do you agree with the current or "
+                     "proposed plan?",
+    "spine_radiology": "Second read: do you agree with the imaging report, and what does the "
+                       "imaging show for the likely causes?",
+    "pain_medicine": "Which pain management (interventional, medication, neuromodulation) do "
+                     "you recommend?",
+    "physio_rehab": "What rehabilitation programme do you recommend?",
+    "psychology": "Which psychosocial factors need addressing, and how?",
+    "infectious_disease": "Is infection likely, and which investigations and treatment do "
+                          "you recommend?",
+    "oncology": "Is malignancy likely, and which investigations or treatment do you recommend?",
+}
+DEFAULT_QUESTION = "Do you agree with the referrer's working diagnosis and plan?"
 
 
 def plan_teams(triage: TriageResult) -> list[str]:

@@ -13,7 +13,7 @@ from schemas.triage import Team, Urgency
 
 StepStatus = Literal["waiting", "offered", "escalated", "assigned", "completed", "cancelled"]
 CaseStatus = Literal["new", "open", "completed", "stopped"]
-OutcomeStatus = Literal["ok", "conflict", "not_found", "forbidden"]
+OutcomeStatus = Literal["ok", "conflict", "not_found", "forbidden", "invalid"]
 
 # Every list that grows from inputs is capped, and the whole row must fit a Kafka message
 # (the changelog's 1 MiB default, with room for key and headers): found here, never at the
@@ -103,6 +103,9 @@ class CaseRouting(_State):
     emergency: bool = False
     context: CaseContext | None = None
     desired_skills: dict[str, list[str]] = Field(default_factory=dict)  # team -> skills
+    optional_teams: list[str] = Field(default_factory=list)  # triage's "often added" teams
+    likely_causes: list[str] = Field(default_factory=list)  # top three, for offer summaries
+    fired_rules: list[str] = Field(default_factory=list)  # triage rule ids, for offer summaries
     triaged_at: AwareDatetime | None = None
     deadline: AwareDatetime | None = None
     steps: dict[str, PlanStep] = Field(default_factory=dict)

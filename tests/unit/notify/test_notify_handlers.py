@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from schemas.notifications import NotificationDelivered, NotificationFailed
+from schemas.routing import OfferExpired, OfferSummary
 from schemas.sla import SlaBreached, SlaMet, SlaPaused, SlaResumed, SlaWarningRaised
 from services.notify.domain import sla
 from tests.unit.notify.notify_builders import T0, CaseFlow, FakeContacts, Harness
@@ -219,3 +220,32 @@ def test_an_event_that_changes_nothing_returns_the_same_state_object() -> None:
                                clock="acceptance", step_id="s1", urgency="urgent",
                                deadline=at(120), elapsed_fraction=0.75)
     assert h.apply(warning).state is first  # our own SLA event read back
+
+
+def test_offer_webhook_carries_a_summary_the_missing_records_and_the_case_link() -> None:
+    h, flow = Harness(), CaseFlow()
+    summary = OfferSummary(region="lumbar", likely_causes=["facet_joint_pain"],
+                           fired_rules=["RF6_infection_suspected_non_septic"],
+                           question="Which pain management do you recommend?",
+                           missing_records=["operative_note"],
+                           case_view="http://routing/cases/case-1/review")
+    offered = flow.offered(at(0)).model_copy(update={"summary": summary, "deadline": at(600)})
+    note = h.apply(offered).notifications[0]
+    assert note.data["missing_records"] == ["operative_note"]
+    assert note.data["case_view"] == "http://routing/cases/case-1/review"
+    assert note.data["summary"]["likely_causes"] == ["facet_joint_pain"]
+    assert note.data["deadline"] == at(600).isoformat()
+
+
+def test_the_holder_of_an_expired_or_withdrawn_offer_is_told() -> None:
+    h, flow = Harness(), CaseFlow()
+    h.apply(flow.offered(at(0)))
+    base = {"case_id": "case-1", "step_id": "s1", "team": "spine_surgery",
+            "specialist_id": "spec-1"}
+    h.apply(OfferExpired(event_id="exp-1", occurred_at=at(60), **base))  # type: ignore[arg-type]
+    h.apply(flow.offered(at(61), specialist="spec-2"))
+    h.apply(OfferExpired(event_id="exp-2", occurred_at=at(70), reason="withdrawn",
+                         **{**base, "specialist_id": "spec-2"}))  # type: ignore[arg-type]
+    told = [n for n in h.notifications if n[2].startswith("offer_")]
+    assert told == [("specialist", "spec-1", "offer_expired"),
+                    ("specialist", "spec-2", "offer_withdrawn")]

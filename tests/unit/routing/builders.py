@@ -9,6 +9,7 @@ from typing import Any
 from schemas.cases import CaseContext, CaseTriaged, ReferralCancelled
 from schemas.directory import Absence, Capacity, Licence, OnCallShift, Specialist, WorkingHours
 from schemas.envelope import Event, derive_id
+from schemas.reports import ReviewReport
 from schemas.routing import AcceptOffer, CompleteAssignment, DeclineOffer, ExpireOffers
 from schemas.triage import LikelyCause, SecondRead, TriageResult
 from services.routing.domain.directory import DirectoryIndex
@@ -84,11 +85,14 @@ def decline(case_id: str, step_id: str, sid: str, at: datetime = NOW) -> Decline
                         step_id=step_id, specialist_id=sid, reason="on leave")
 
 
+REPORT = ReviewReport(conclusion="agrees", opinion="Agree with the plan.",
+                      recommendations=["Physiotherapy for 12 weeks"])
+
+
 def complete(case_id: str, step_id: str, sid: str, at: datetime = NOW,
-             ref: str | None = None) -> CompleteAssignment:
+             report: ReviewReport | None = REPORT) -> CompleteAssignment:
     return CompleteAssignment(event_id=f"cmd-{next(_seq)}", case_id=case_id, occurred_at=at,
-                              step_id=step_id, specialist_id=sid, report_text="report",
-                              attachment_ref=ref)
+                              step_id=step_id, specialist_id=sid, report=report)
 
 
 def tick(case_id: str, at: datetime) -> ExpireOffers:

@@ -41,18 +41,20 @@ def test_radiology_read_comes_before_surgery_and_is_attached() -> None:
     assert released(first.events) == ["spine_radiology"]
     assert r.state().steps["spine_surgery"].status == "waiting"
     r.send(accept("case-1", "spine_radiology", "rad"))
-    done = r.send(complete("case-1", "spine_radiology", "rad", ref="pacs://read/1"))
+    done = r.send(complete("case-1", "spine_radiology", "rad"))
     assert types(done.events) == ["AssignmentCompleted", "PlanStepReleased", "AssignmentOffered"]
     step_released, offer = done.events[1], done.events[2]
     assert isinstance(step_released, PlanStepReleased) and isinstance(offer, AssignmentOffered)
     assert step_released.depends_on == ["spine_radiology"]
-    assert step_released.attachments == offer.attachments == ["pacs://read/1"]
+    # The prior report's ref is served by routing (GET /cases/{case}/reports/{step}).
+    read_ref = "/cases/case-1/reports/spine_radiology"
+    assert step_released.attachments == offer.attachments == [read_ref]
     r.send(accept("case-1", "spine_surgery", "surg"))
     last = r.send(complete("case-1", "spine_surgery", "surg"))
     assert types(last.events) == ["AssignmentCompleted", "CaseCompleted"]
     completed = last.events[1]
     assert isinstance(completed, CaseCompleted)
-    assert completed.report_refs[0] == "pacs://read/1" and len(completed.report_refs) == 2
+    assert completed.report_refs == [read_ref, "/cases/case-1/reports/spine_surgery"]
     assert r.state().status == "completed"
 
 

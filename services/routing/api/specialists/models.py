@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.triage import Team, Urgency
 
@@ -20,6 +20,8 @@ class OfferView(BaseModel):
     relaxed: list[str]
     deadline: datetime | None
     attachments: list[str]
+    missing_records: list[str] = Field(default_factory=list)
+    case_view: str = ""  # GET this path for the case (pseudonymised until accepted)
 
 
 class AssignmentView(BaseModel):
@@ -31,15 +33,26 @@ class AssignmentView(BaseModel):
     assigned_at: datetime | None
     deadline: datetime | None
     attachments: list[str]
+    case_view: str = ""
+    report_ref: str | None = None
+    report_version: int = 0
 
 
 class DeclineBody(BaseModel):
     reason: str = Field(default="", max_length=500)
 
 
-class CompleteBody(BaseModel):
-    report_text: str = Field(default="", max_length=50_000)
-    attachment_ref: str | None = Field(default=None, max_length=500)
+class AddendumBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=5_000)
+
+
+class TeamRequestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    team: Team  # any routed team; the case view lists triage's "often added" suggestions
+    reason: str = Field(min_length=1, max_length=1_000)
 
 
 class CommandResult(BaseModel):

@@ -5,14 +5,14 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from schemas.routing import AcceptOffer, CompleteAssignment, DeclineOffer
+from schemas.routing import AcceptOffer, AmendReport, CompleteAssignment, DeclineOffer, RequestTeam
 from services.common.problems import ProblemError
 from services.routing.api.gateway import RoutingGateway
 from services.routing.api.specialists.models import AssignmentView, CommandResult, OfferView
 from services.routing.domain.handlers import NOT_YOURS
 from services.routing.domain.plans import attachments_for
 
-Command = AcceptOffer | DeclineOffer | CompleteAssignment
+Command = AcceptOffer | DeclineOffer | CompleteAssignment | AmendReport | RequestTeam
 
 
 def _slots(held: list[str]) -> list[tuple[str, str]]:
@@ -34,7 +34,9 @@ def offers_for(*, gateway: RoutingGateway, specialist_id: str) -> list[OfferView
             offered_at=step.offer.offered_at, expires_at=step.offer.expires_at,
             attempt=step.offer.attempt, relaxed=step.offer.relaxed,
             deadline=step.deadline or state.deadline,
-            attachments=attachments_for(state, step)))
+            attachments=attachments_for(state, step),
+            missing_records=list(state.context.missing_records) if state.context else [],
+            case_view=case_view_path(case_id)))
     return sorted(views, key=lambda v: v.expires_at)
 
 
@@ -50,9 +52,15 @@ def assignments_for(*, gateway: RoutingGateway, specialist_id: str) -> list[Assi
             case_id=case_id, step_id=step_id, team=step.team, urgency=state.urgency,
             status=step.status, assigned_at=step.assigned_at,
             deadline=step.deadline or state.deadline,
-            attachments=attachments_for(state, step)))
+            attachments=attachments_for(state, step), case_view=case_view_path(case_id),
+            report_ref=step.report_ref, report_version=step.report_version))
     far = datetime.max.replace(tzinfo=UTC)
     return sorted(views, key=lambda v: v.deadline or far)
+
+
+def case_view_path(case_id: str) -> str:
+    """Where the reviewer reads the case."""
+    return f"/cases/{case_id}/review"
 
 
 def new_command_id() -> str:
@@ -72,6 +80,8 @@ async def decide(*, gateway: RoutingGateway, command: Command) -> CommandResult:
         return result
     if outcome.status == "not_found":
         raise ProblemError(404, "Not found", outcome.detail)
+    if outcome.status == "invalid":
+        raise ProblemError(422, "Unprocessable content", outcome.detail, kind="invalid")
     if outcome.status != "ok":
         raise ProblemError(409, "Conflict", outcome.detail, kind="conflict",
                            extra={"case_id": command.case_id, "step_id": command.step_id})

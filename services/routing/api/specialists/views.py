@@ -7,16 +7,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
-from schemas.routing import AcceptOffer, CompleteAssignment, DeclineOffer
+from schemas.reports import ReviewReport
+from schemas.routing import AcceptOffer, AmendReport, CompleteAssignment, DeclineOffer, RequestTeam
 from services.common.auth import Principal, require_roles
 from services.routing.api.gateway import Gateway
 from services.routing.api.specialists import service
 from services.routing.api.specialists.models import (
+    AddendumBody,
     AssignmentView,
     CommandResult,
-    CompleteBody,
     DeclineBody,
     OfferView,
+    TeamRequestBody,
 )
 
 router = APIRouter(tags=["specialists"])
@@ -63,8 +65,28 @@ async def decline_offer(
 
 @router.post("/assignments/{case_id}/{step_id}/complete", response_model=CommandResult)
 async def complete_assignment(
-    case_id: str, step_id: str, body: CompleteBody, gateway: Gateway, me: Me, response: Response
+    case_id: str, step_id: str, body: ReviewReport, gateway: Gateway, me: Me, response: Response
 ) -> CommandResult:
+    """Complete with the report (409 if already completed: send an addendum instead)."""
     return await _decided(response, gateway, CompleteAssignment(
-        step_id=step_id, report_text=body.report_text, attachment_ref=body.attachment_ref,
+        step_id=step_id, report=body, **_envelope(case_id, me)))  # type: ignore[arg-type]
+
+
+@router.post("/assignments/{case_id}/{step_id}/addenda", response_model=CommandResult)
+async def add_addendum(
+    case_id: str, step_id: str, body: AddendumBody, gateway: Gateway, me: Me, response: Response
+) -> CommandResult:
+    """Add a versioned addendum to your completed report."""
+    return await _decided(response, gateway, AmendReport(
+        step_id=step_id, text=body.text, **_envelope(case_id, me)))  # type: ignore[arg-type]
+
+
+@router.post("/assignments/{case_id}/{step_id}/teams", response_model=CommandResult)
+async def request_team(
+    case_id: str, step_id: str, body: TeamRequestBody, gateway: Gateway, me: Me,
+    response: Response,
+) -> CommandResult:
+    """Ask for another team's review of the case; routing adds and offers the step."""
+    return await _decided(response, gateway, RequestTeam(
+        step_id=step_id, team=body.team, reason=body.reason,
         **_envelope(case_id, me)))  # type: ignore[arg-type]

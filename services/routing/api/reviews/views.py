@@ -1,0 +1,35 @@
+"""Reviewers' case view and report reads: thin routes over reviews.service."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from schemas.reports import StoredReport
+from services.common.auth import Principal, require_roles
+from services.routing.api.gateway import Gateway
+from services.routing.api.reviews import service
+from services.routing.api.reviews.models import CaseReview
+
+router = APIRouter(tags=["reviews"])
+Reviewer = Annotated[Principal, Depends(require_roles("specialist", "ops"))]
+Reader = Annotated[Principal, Depends(require_roles("specialist", "ops", "referrer"))]
+
+
+@router.get("/cases/{case_id}/review", response_model=CaseReview)
+def case_review(case_id: str, gateway: Gateway, me: Reviewer) -> CaseReview:
+    return service.case_review(gateway=gateway, role=me.role, subject=me.subject,
+                               case_id=case_id)
+
+
+@router.get("/cases/{case_id}/reports", response_model=list[StoredReport])
+def case_reports(case_id: str, gateway: Gateway, me: Reader) -> list[StoredReport]:
+    return service.reports_for(gateway=gateway, role=me.role, subject=me.subject,
+                               case_id=case_id)
+
+
+@router.get("/cases/{case_id}/reports/{step_id}", response_model=StoredReport)
+def case_report(case_id: str, step_id: str, gateway: Gateway, me: Reader) -> StoredReport:
+    return service.report_for(gateway=gateway, role=me.role, subject=me.subject,
+                              case_id=case_id, step_id=step_id)

@@ -1,0 +1,62 @@
+"""Case content and reports in their own tables, beside the routing state (faust-free).
+
+Rows are written inside the case's lock, after the case's events are published, so a crash
+before the write redelivers the input and the same rows are written again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, MutableMapping
+
+from schemas.cases import CaseTriaged, ReferralReceived
+from schemas.envelope import Event
+from schemas.reports import StoredReport
+from services.routing.domain.content import CaseContent, fold_content
+from services.routing.domain.handlers import RoutingResult
+from services.routing.domain.reports import AddendumWrite, report_key, with_addendum
+
+Table = MutableMapping[bytes, bytes]
+
+
+class CaseData:
+    """Reads and writes of the case-content table (by case id) and report table (case/step)."""
+
+    def __init__(self, *, content: Table, reports: Table) -> None:
+        self.content_table, self.reports_table = content, reports
+
+    def content(self, case_id: str) -> CaseContent | None:
+        """The reviewer-facing content of one case, if routing has seen its referral."""
+        raw = self.content_table.get(case_id.encode())
+        return CaseContent.model_validate_json(raw) if raw else None
+
+    def report(self, case_id: str, step_id: str) -> StoredReport | None:
+        """One step's stored report."""
+        raw = self.reports_table.get(report_key(case_id, step_id).encode())
+        return StoredReport.model_validate_json(raw) if raw else None
+
+    def reports(self, case_id: str, step_ids: Iterable[str]) -> list[StoredReport]:
+        """The stored reports of these steps, in the order given."""
+        found = (self.report(case_id, step_id) for step_id in step_ids)
+        return [r for r in found if r is not None]
+
+    def apply(self, event: Event, result: RoutingResult, step_ids: Iterable[str]) -> None:
+        """Fold the input into the content, write the result's reports, or erase both."""
+        if result.erase_case_data:
+            self.content_table.pop(event.case_id.encode(), None)
+            for step_id in step_ids:
+                self.reports_table.pop(report_key(event.case_id, step_id).encode(), None)
+            return
+        if isinstance(event, ReferralReceived | CaseTriaged):
+            folded = fold_content(self.content(event.case_id), event)
+            if folded is not None:
+                self.content_table[event.case_id.encode()] = folded.model_dump_json().encode()
+        for write in result.report_writes:
+            if isinstance(write, AddendumWrite):
+                raw = self.reports_table.get(write.key.encode())
+                if raw is None:
+                    continue  # the report itself was erased
+                stored = with_addendum(StoredReport.model_validate_json(raw), write.addendum)
+                self.reports_table[write.key.encode()] = stored.model_dump_json().encode()
+            else:
+                key = report_key(write.case_id, write.step_id).encode()
+                self.reports_table[key] = write.model_dump_json().encode()
