@@ -81,6 +81,8 @@ def test_a_referrer_sees_the_status_of_their_own_case(client: TestClient) -> Non
     assert "sp-1" in response.text
     offered = client.get("/api/referrals/case-fine/status", headers=bearer("referrer", "ref-2"))
     assert offered.status_code == 200 and "sp-2" not in offered.text
+    assert [(t["team"], t["state"], t["accepted_by"]) for t in body["team_states"]] == [
+        ("spine_surgery", "accepted", "sp-1")]
 
 
 def test_a_referrer_cannot_tell_another_referrers_case_from_a_missing_one(
