@@ -220,6 +220,17 @@ class Patient(Contract):
     identifiers: list[PatientIdentifier] = Field(default_factory=list)
 
 
+class Narrative(Contract):
+    """One piece of the referrer's free text and where it came from (triage reads it)."""
+
+    source: str = Field(min_length=1, max_length=200)  # e.g. ServiceRequest.note, a letter
+    text: str = Field(min_length=1, max_length=20_000)  # free text: never log
+
+
+# The referrer's own priority (FHIR ServiceRequest.priority): a floor on urgency, never a ceiling.
+ReferrerPriority = Literal["routine", "urgent", "asap", "stat"]
+
+
 class Referral(Contract):
     """One second-opinion referral as referral systems post it (JSON) or intake maps it (FHIR)."""
 
@@ -242,3 +253,6 @@ class Referral(Contract):
     diagnostic_blocks: list[DiagnosticBlock] = Field(default_factory=list, max_length=30)
     related_case_ids: list[str] = Field(default_factory=list, max_length=20)
     clinical_question: str | None = Field(default=None, max_length=5_000)  # free text: never log
+    # Further free text (letters, notes, reason text); triage reads every one. Never log.
+    narratives: list[Narrative] = Field(default_factory=list, max_length=20)
+    referrer_priority: ReferrerPriority | None = None

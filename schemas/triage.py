@@ -95,6 +95,58 @@ class InstrumentScores(Contract):
     dn4: Dn4Score | None = None
 
 
+FROM_FREE_TEXT = "from free text — confirm"
+SetAsideReason = Literal[
+    "negated", "hypothetical", "historical", "family", "ruled_out", "longstanding_or_stable",
+    "explained", "below_threshold",
+]
+
+
+class TextFinding(Contract):
+    """A red flag or feature read from free text. No patient text: that is in `text_evidence`."""
+
+    id: str  # e.g. tf1; FiredRule.reason and text_evidence refer to it
+    concept: str  # lexicon concept, e.g. saddle_anaesthesia
+    field: str | None = None  # the structured field it stands for, e.g. red_flags.fever_c
+    value: str | float | bool | None = None  # the value read (a code, a flag, a number)
+    source: str  # where the text came from, e.g. clinical_question, ServiceRequest.note
+    uncertain: bool = False  # "possible", "query", "?": still counts (safer reading)
+    rules: list[str] = Field(default_factory=list)  # rules it raised (only with the text)
+    status: str = FROM_FREE_TEXT
+
+
+class SetAsideMention(Contract):
+    """A red-flag mention that did not fire, and why (negated, hypothetical, family...)."""
+
+    id: str  # e.g. sa1
+    concept: str
+    source: str
+    reason: SetAsideReason
+
+
+class Discordance(Contract):
+    """Structured data said no, the text said yes: the safer (text) reading was used."""
+
+    field: str
+    structured_value: str | float | bool | None = None
+    text_value: str | float | bool | None = None
+    finding_id: str
+    resolution: str = "safer reading (free text) used"
+
+
+class TextEvidence(Contract):
+    """Patient free text quoted to justify a finding or a set-aside mention.
+
+    The only field of a TriageResult that holds patient free text: erase or withhold it with
+    the referral's free text (never log it).
+    """
+
+    ref: str  # a TextFinding.id or SetAsideMention.id
+    source: str
+    span: str = Field(max_length=500)
+    sentence: str = Field(max_length=1_000)
+
+
 class TriageResult(Contract):
     urgency: Urgency
     fired_rules: list[FiredRule] = Field(default_factory=list)
@@ -109,3 +161,7 @@ class TriageResult(Contract):
     rule_table_version: str
     surgery_class: SurgeryClass | None = None  # derived per brief section 2; picks the priors
     weeks_since_last_surgery: float | None = None
+    text_findings: list[TextFinding] = Field(default_factory=list)
+    set_aside: list[SetAsideMention] = Field(default_factory=list)
+    discordances: list[Discordance] = Field(default_factory=list)
+    text_evidence: list[TextEvidence] = Field(default_factory=list)  # patient free text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from schemas.cases import ReferralReceived
@@ -16,6 +17,7 @@ from services.common.logs import get_logger
 from services.common.settings import http_port
 from services.common.worker import readiness, watch_consumer_lag
 from services.triage.engine import triage_referral
+from services.triage.engine.text import warm_pipeline
 from services.triage.handlers import triage_case
 
 SERVICE = "triage"
@@ -45,6 +47,13 @@ async def triage_referrals(stream: object) -> None:
         stream,  # type: ignore[arg-type]
         service=SERVICE, source_topic=REFERRAL_EVENTS, handle=_handle, dead_letters=dead_letters,
     )
+
+
+@app.task
+async def warm_text_reader() -> None:
+    # Building the medspaCy pipeline takes seconds: do it at start, off the event loop, rather
+    # than on the first referral with free text.
+    await asyncio.get_running_loop().run_in_executor(None, warm_pipeline)
 
 
 watch_consumer_lag(app, SERVICE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from schemas.referral import ImagingStudy, Referral
@@ -156,6 +157,19 @@ def _infection_signs(referral: Referral, imaging: ImagingSummary, crp: bool) -> 
     if imaging.fluid_collection:
         signs.append("fluid_collection")
     return tuple(signs)
+
+
+def with_imaging(p: ClinicalPicture, overlay: dict[str, object]) -> ClinicalPicture:
+    """The picture with imaging findings read from text laid over the current-imaging summary."""
+    if not overlay:
+        return p
+    imaging = dataclasses.replace(p.imaging, **overlay)  # type: ignore[arg-type]
+    imaging.any_compression = imaging.any_compression or imaging.cauda_equina_compression == (
+        "present"
+    )
+    return dataclasses.replace(
+        p, imaging=imaging, infection_signs=_infection_signs(p.referral, imaging, p.crp_abnormal)
+    )
 
 
 def build_picture(referral: Referral, t: Thresholds) -> ClinicalPicture:

@@ -6,6 +6,7 @@ from schemas.referral import Referral
 from schemas.triage import InstrumentScores, TriageResult
 from services.triage.engine.causes import likely_causes
 from services.triage.engine.features import fired_features
+from services.triage.engine.free_text import priority_floor, read_free_text
 from services.triage.engine.instruments import score_instruments
 from services.triage.engine.missing import missing_data
 from services.triage.engine.picture import build_picture
@@ -13,7 +14,7 @@ from services.triage.engine.rule_table import RuleTable, rule_table
 from services.triage.engine.second_read import second_read
 from services.triage.engine.teams import considered_causes, must_exclude, plan_teams
 from services.triage.engine.trusted import trusted
-from services.triage.engine.urgency import final_urgency, fire_urgency_rules
+from services.triage.engine.urgency import final_urgency
 
 
 def psychosocial_flags(scores: InstrumentScores) -> bool:
@@ -22,12 +23,25 @@ def psychosocial_flags(scores: InstrumentScores) -> bool:
     return high_risk or (scores.waddell is not None and scores.waddell.significant)
 
 
+def text_missing(chars_skipped: int) -> list[str]:
+    """A note when free text was too long to read in full: a human must read the rest."""
+    if not chars_skipped:
+        return []
+    return [f"free text: {chars_skipped} characters beyond the reading limit were not read; "
+            "red flags in them cannot be excluded"]
+
+
 def triage_referral(referral: Referral, table: RuleTable | None = None) -> TriageResult:
     """Triage one referral: pure and deterministic (same referral, same result)."""
     table = table or rule_table()
     t = table.thresholds
-    picture = build_picture(referral, t)
-    fired = fire_urgency_rules(picture, t)
+    base = build_picture(referral, t)
+    # Free text can only add findings: the picture below is the referral as its text describes it.
+    text = read_free_text(referral, base, t)
+    picture, fired = text.picture, text.fired
+    floor = priority_floor(referral)
+    if floor is not None:
+        fired = [*fired, floor]
     # Red flags first: nothing below may lower this urgency.
     urgency = final_urgency(fired)
     scores = score_instruments(referral.instruments, referral.symptoms)
@@ -53,8 +67,12 @@ def triage_referral(referral: Referral, table: RuleTable | None = None) -> Triag
         optional_teams=teams.optional,
         emergency_pathway=teams.emergency_pathway,
         second_read=read,
-        missing_data=missing_data(picture, scores),
+        missing_data=missing_data(base, scores) + text_missing(text.chars_skipped),
         rule_table_version=table.version,
         surgery_class=picture.surgery_class,
         weeks_since_last_surgery=picture.weeks_since_surgery,
+        text_findings=text.findings,
+        set_aside=text.set_aside,
+        discordances=text.discordances,
+        text_evidence=text.evidence,
     )

@@ -1,0 +1,94 @@
+"""The medspaCy pipeline (PyRuSH sentences, target matcher, ConText), built once per process.
+
+No model download: medspaCy runs on spaCy's blank English tokenizer. PyRuSH logs every token
+at DEBUG through loguru, which would put patient text in logs: its logger is disabled before the
+pipeline is built.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from services.triage.engine.text.lexicon import Lexicon
+
+_lock = threading.Lock()
+# id(lexicon) -> (lexicon, nlp); holding the lexicon keeps its id from being reused.
+_pipelines: dict[int, tuple[Lexicon, Any]] = {}
+
+
+def silence_pyrush() -> None:
+    """Disable loguru output from PyRuSH (it logs the text it splits, token by token)."""
+    from loguru import logger
+
+    logger.disable("PyRuSH")
+    logger.disable("medspacy")
+
+
+def _default_context_rules(drop: frozenset[str]) -> list[Any]:
+    import medspacy
+    from medspacy.context import ConTextRule
+
+    path = Path(medspacy.__file__).resolve().parents[1] / "resources" / "en" / "context_rules.json"
+    rules = [r for r in ConTextRule.from_json(str(path)) if r.literal not in drop]
+    for rule in rules:
+        if rule.category.upper() == "HISTORICAL":
+            # "History of cancer, now night pain": "now" ends the history's reach.
+            rule.terminated_by = {*rule.terminated_by, "CURRENT"}
+    return rules
+
+
+def _target_rules(lex: Lexicon) -> list[Any]:
+    from medspacy.ner import TargetRule
+
+    rules: list[Any] = []
+    for concept in lex.concepts.values():
+        rules.extend(TargetRule(phrase, concept.name) for phrase in concept.phrases)
+        rules.extend(
+            TargetRule(f"{concept.name}#{i}", concept.name, pattern=pattern)
+            for i, pattern in enumerate(concept.patterns)
+        )
+    return rules
+
+
+def _context_rules(lex: Lexicon) -> list[Any]:
+    from medspacy.context import ConTextRule
+
+    rules = []
+    for raw in lex.context_rules:
+        rules.append(ConTextRule(
+            raw["literal"], raw["category"], pattern=raw.get("pattern"),
+            direction=raw.get("direction", "BIDIRECTIONAL"), max_scope=raw.get("max_scope"),
+            terminated_by=set(raw.get("terminated_by") or ()) or None,
+        ))
+    return rules
+
+
+def build_pipeline(lex: Lexicon) -> Any:
+    """A fresh pipeline for the lexicon (slow: about half a second; use `pipeline`)."""
+    silence_pyrush()
+    import medspacy
+
+    nlp = medspacy.load(medspacy_enable=["medspacy_tokenizer", "medspacy_pyrush"])
+    # Spans go to a group, not doc.ents: helper cues may overlap the findings they qualify.
+    matcher = nlp.add_pipe(
+        "medspacy_target_matcher", config={"result_type": "group", "prune": False}
+    )
+    matcher.add(_target_rules(lex))
+    context = nlp.add_pipe(
+        "medspacy_context", config={"rules": None, "input_span_type": "group"}
+    )
+    context.add(_default_context_rules(lex.drop_default_context) + _context_rules(lex))
+    return nlp
+
+
+def pipeline(lex: Lexicon) -> Any:
+    """The process-wide pipeline for this lexicon, built on first use (lazy, thread-safe)."""
+    entry = _pipelines.get(id(lex))
+    if entry is None:
+        with _lock:
+            entry = _pipelines.get(id(lex))
+            if entry is None:
+                entry = _pipelines[id(lex)] = (lex, build_pipeline(lex))
+    return entry[1]

@@ -1,0 +1,167 @@
+"""Read free text with the lexicon: every concept mention, its sentence, and whether it counts.
+
+A mention counts unless ConText puts it in a cancelling context (negated, hypothetical,
+historical, family, ruled out; longstanding or explained where the concept says so). Uncertain
+mentions ("possible", "?", "query") count: the safer reading.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from typing import Any
+
+from services.triage.engine.text.lexicon import CANCELLING, OPTIONAL_CANCELLING, Concept, Lexicon
+from services.triage.engine.text.pipeline import pipeline
+
+NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)?")
+SPAN_GROUP = "medspacy_spans"
+MAX_QUOTE = 500
+MAX_SENTENCE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    concept: str
+    source: str
+    span: str
+    sentence: str
+    text_index: int
+    sentence_start: int
+    start: int
+    reason: str | None = None  # why it was set aside; None when it counts
+    uncertain: bool = False
+    number: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    mentions: tuple[Mention, ...]
+    chars_read: int
+    chars_skipped: int  # text beyond the lexicon's max_text_chars, not read
+
+
+def bounded(texts: list[tuple[str, str]], limit: int) -> tuple[list[tuple[str, str]], int]:
+    """Keep at most `limit` characters across all texts, in order; return what was skipped."""
+    kept, used, skipped = [], 0, 0
+    for source, text in texts:
+        room = max(limit - used, 0)
+        if room:
+            kept.append((source, text[:room]))
+        used += min(len(text), room)
+        skipped += max(len(text) - room, 0)
+    return kept, skipped
+
+
+def _reason(concept: Concept, categories: set[str]) -> str | None:
+    for category, reason in CANCELLING.items():
+        if category in categories and not (category == "HISTORICAL" and concept.history_counts):
+            return reason
+    for category in concept.also_cancelled_by:
+        if category in categories:
+            return OPTIONAL_CANCELLING[category]
+    return None
+
+
+def _categories(span: Any) -> set[str]:
+    """ConText categories of a span, ignoring cues inside it ("can't pee" is not a negation)."""
+    out = set()
+    for modifier in span._.modifiers:
+        start, end = modifier.modifier_span
+        if end <= span.start or start >= span.end:
+            out.add(modifier.category.upper())
+    return out
+
+
+def _number(span: Any) -> float | None:
+    for token in span:
+        found = NUMBER_RE.search(token.text)
+        if found:
+            return float(found.group().replace(",", "."))
+    return None
+
+
+def _longest(spans: list[Any]) -> list[Any]:
+    """One span per stretch of a concept, and none inside a longer span of another concept.
+
+    "fractured rod" is a broken implant, not a fracture; "cauda equina compression" is the
+    imaging finding, not the bare name. Spans of different concepts that merely overlap are both
+    kept ("bilateral leg pain on walking" is bilateral pain and claudication). Helper cues are
+    kept apart and never compete.
+    """
+    from spacy.util import filter_spans
+
+    by_concept: dict[str, list[Any]] = defaultdict(list)
+    for span in spans:
+        by_concept[span.label_].append(span)
+    kept = [s for group in by_concept.values() for s in filter_spans(group)]
+    return [
+        s for s in kept
+        if not any(
+            o.label_ != s.label_ and o.start <= s.start and s.end <= o.end
+            and (o.end - o.start) > (s.end - s.start)
+            for o in kept
+        )
+    ]
+
+
+def _doc_mentions(doc: Any, index: int, source: str, lex: Lexicon) -> list[Mention]:
+    spans = list(doc.spans.get(SPAN_GROUP, []))
+    cues = [s for s in spans if lex.concepts[s.label_].cue]
+    findings = _longest([s for s in spans if not lex.concepts[s.label_].cue])
+    out = []
+    for span in sorted(findings + cues, key=lambda s: (s.start, s.end)):
+        concept = lex.concepts[span.label_]
+        categories = _categories(span)
+        sentence = span.sent
+        out.append(Mention(
+            concept=concept.name, source=source, span=span.text[:MAX_QUOTE],
+            sentence=sentence.text.strip()[:MAX_SENTENCE], text_index=index,
+            sentence_start=sentence.start_char, start=span.start_char,
+            reason=_reason(concept, categories),
+            uncertain="POSSIBLE_EXISTENCE" in categories,
+            number=_number(span) if concept.value else None,
+        ))
+    return out
+
+
+def _combine(mentions: list[Mention], lex: Lexicon) -> list[Mention]:
+    """Derived concepts whose parts all appear in one sentence (or one text)."""
+    derived = []
+    for combo in lex.combinations:
+        scopes: dict[tuple[int, int], list[Mention]] = defaultdict(list)
+        for m in mentions:
+            if m.concept in combo.all:
+                key = (m.text_index, m.sentence_start if combo.within == "sentence" else 0)
+                scopes[key].append(m)
+        for parts in scopes.values():
+            if {m.concept for m in parts} != set(combo.all):
+                continue
+            affirmed = {m.concept: m for m in parts if m.reason is None}
+            chosen = [affirmed.get(c) or next(m for m in parts if m.concept == c)
+                      for c in combo.all]
+            reason = next((m.reason for m in chosen if m.reason), None)
+            first = min(chosen, key=lambda m: m.start)
+            derived.append(replace(
+                first, concept=combo.concept, reason=reason,
+                span=" … ".join(m.span for m in sorted(chosen, key=lambda m: m.start))[:MAX_QUOTE],
+                sentence=" … ".join(dict.fromkeys(m.sentence for m in chosen))[:MAX_SENTENCE],
+                uncertain=any(m.uncertain for m in chosen), number=None,
+            ))
+    return derived
+
+
+def read_texts(texts: list[tuple[str, str]], lex: Lexicon) -> Reading:
+    """Every mention in (source, text) pairs, cues dropped, combinations added, in text order."""
+    kept, skipped = bounded([(s, t) for s, t in texts if t and t.strip()], lex.max_text_chars)
+    if not kept:
+        return Reading((), 0, skipped)
+    nlp = pipeline(lex)
+    mentions: list[Mention] = []
+    for index, doc in enumerate(nlp.pipe(text for _, text in kept)):
+        mentions.extend(_doc_mentions(doc, index, kept[index][0], lex))
+    mentions.extend(_combine(mentions, lex))
+    reported = [m for m in mentions if not lex.concepts[m.concept].cue]
+    reported.sort(key=lambda m: (m.text_index, m.start))
+    return Reading(tuple(reported), sum(len(t) for _, t in kept), skipped)
