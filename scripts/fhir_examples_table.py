@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from services.intake.fhir.bundle import FhirRejected, load_bundle
-from services.intake.fhir.mapping import map_bundle
+from services.intake.fhir.identity import referral_names
+from services.intake.fhir.mapping import map_bundle, referral_request
 from services.intake.fhir.profile import REFERRAL_TYPE_SYSTEM, REGION_SYSTEM
 
 NOW = datetime(2026, 3, 2, tzinfo=UTC)  # fixed, so the table does not change from day to day
@@ -58,6 +59,27 @@ def table(files: list[Path], prepare: bool) -> None:
         print(f"| `{path.name}` | {result} | {reason.replace('|', '/')} |")
 
 
+def names_row(raw: bytes) -> str | None:
+    """How intake names the referral in this payload (preferred name first), or None."""
+    try:
+        index = load_bundle(raw)
+        names = referral_names(index, referral_request(index))
+    except FhirRejected:
+        return None
+    return "; ".join(
+        f"{n.scheme}: {n.system + ' | ' if n.system else ''}{n.value}" for n in names
+    )
+
+
+def identity_table(files: list[Path]) -> None:
+    print("| File | Names, preferred first (the first derives the case id) |")
+    print("|---|---|")
+    for path in files:
+        row = names_row(path.read_bytes())
+        if row is not None:
+            print(f"| `{path.name}` | {row.replace('|', chr(92) + '|')} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("directory", type=Path)
@@ -67,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     table(files, prepare=False)
     print("\nWith referral-type `post_surgery` and region `lumbar` added to each ServiceRequest:\n")
     table(files, prepare=True)
+    print("\nReferral identity (`local` = the ServiceRequest fullUrl within the sender, "
+          "MessageHeader.source.endpoint):\n")
+    identity_table(files)
     return 0
 
 

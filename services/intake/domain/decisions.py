@@ -89,12 +89,13 @@ def _received(
 
 def decide_submission(
     registry: Registry, *, referral: Referral, referrer_id: str, idempotency_key: str | None,
-    via: Via, unmapped: list[str], now: datetime,
+    via: Via, unmapped: list[str], now: datetime, case_id: str | None = None,
 ) -> Decision:
-    """A new referral: replay a resend, refuse a reused key with another body, or open the case."""
+    """A new referral: replay a resend, refuse a reused key with another body, or open the case
+    (`case_id` when the caller found or derived it from the referral's names, as FHIR does)."""
     referral = referral_as_sent_by(referral, referrer_id)
     digest = ids.body_hash(referral)
-    case_id = ids.case_id_for(referrer_id=referrer_id, referral_id=referral.referral_id)
+    case_id = case_id or ids.case_id_for(referrer_id=referrer_id, referral_id=referral.referral_id)
     alias_key = ids.alias_key(referrer_id=referrer_id, idempotency_key=idempotency_key or "")
     alias = registry.alias(alias_key) if idempotency_key else None
     if alias is not None:

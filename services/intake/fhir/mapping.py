@@ -15,9 +15,11 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from schemas.referral import Referral
+from services.intake.domain.identity import Name
 from services.intake.fhir.bundle import BundleIndex, Entry, FhirRejected
 from services.intake.fhir.clinical import map_clinical
 from services.intake.fhir.draft import Draft
+from services.intake.fhir.identity import referral_names
 from services.intake.fhir.imaging import map_imaging
 from services.intake.fhir.procedures import PROPOSAL_INTENTS, map_procedures
 from services.intake.fhir.profile import (
@@ -51,6 +53,7 @@ class MappedBundle:
     referral_id: str
     referral: Referral | None = None  # None for a cancellation
     unmapped: list[str] = field(default_factory=list)
+    names: list[Name] = field(default_factory=list)  # how the sender names it, preferred first
 
 
 def _invalid(detail: str, errors: list[dict[str, str]] | None = None) -> FhirRejected:
@@ -213,8 +216,9 @@ def map_bundle(index: BundleIndex, *, now: datetime) -> MappedBundle:
     entry = referral_request(index)
     request = entry.resource
     action, referral_id = _action(index, request), _referral_id(entry)
+    names = referral_names(index, entry)
     if action == "cancel":
-        return MappedBundle(action, referral_id)
+        return MappedBundle(action, referral_id, names=names)
     referral_date = as_date(request.authoredOn) or now.date()
     draft = Draft()
     draft.put("referral_id", referral_id, f"{entry.path}.identifier")
@@ -228,4 +232,4 @@ def map_bundle(index: BundleIndex, *, now: datetime) -> MappedBundle:
         if unused.type not in _STRUCTURAL:
             draft.unmap(unused.path, f"{unused.type} is not used by the spine profile")
     unmapped = sorted(draft.unmapped, key=_natural)
-    return MappedBundle(action, referral_id, _validated(draft), unmapped)
+    return MappedBundle(action, referral_id, _validated(draft), unmapped, names)

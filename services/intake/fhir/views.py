@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
 
+from services.intake.domain.identity import derivation_key, find_case
 from services.intake.domain.ids import case_id_for
 from services.intake.fhir.bundle import FhirRejected, load_bundle
 from services.intake.fhir.mapping import map_bundle
@@ -41,17 +42,22 @@ async def post_bundle(
     mapped = map_bundle(
         load_bundle(await request.body(), content_type=content_type), now=intake.clock()
     )
-    referrer_id = principal.subject
+    referrer_id, names = principal.subject, mapped.names
+    found = find_case(intake.registry, referrer_id=referrer_id, names=names)
+    case_id = found or case_id_for(referrer_id=referrer_id, referral_id=derivation_key(names))
     if mapped.referral is None:  # only a cancellation carries no referral
-        case_id = case_id_for(referrer_id=referrer_id, referral_id=mapped.referral_id)
         decision = await service.cancel_referral(
-            intake=intake, case_id=case_id, referrer_id=referrer_id, via="fhir"
+            intake=intake, case_id=case_id, referrer_id=referrer_id, via="fhir", names=names
         )
     else:
+        referral = mapped.referral
+        known = intake.registry.cases.get(case_id)
+        if known is not None:  # found by another of its names: it is that case's referral
+            referral = referral.model_copy(update={"referral_id": known.referral_id})
         decision = await service.submit_referral(
-            intake=intake, referral=mapped.referral, referrer_id=referrer_id,
+            intake=intake, referral=referral, referrer_id=referrer_id,
             idempotency_key=idempotency_key, via="fhir", unmapped=mapped.unmapped,
-            revise_existing=mapped.action == "update",
+            revise_existing=mapped.action == "update", case_id=case_id, names=names,
         )
     response.headers["Location"] = f"{fhir_base(request, intake)}/Task/{decision.case_id}"
     return answer(decision, response)

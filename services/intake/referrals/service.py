@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+
 from schemas.referral import Referral
 from schemas.topics import INTAKE_REGISTRY, REFERRAL_EVENTS
 from services.common.auth import Principal
 from services.common.logs import get_logger
 from services.intake.domain import decisions
 from services.intake.domain.decisions import Decision
+from services.intake.domain.identity import Name, identity_writes
 from services.intake.domain.ids import case_id_for
 from services.intake.domain.registry import CaseRecord, Via, record_bytes
 from services.intake.eventlog import BrokerUnavailable, OutRecord
@@ -23,8 +27,16 @@ def _ensure_ready(intake: Intake) -> None:
         raise BrokerUnavailable("intake is not connected to Kafka yet")
 
 
-async def _commit(*, intake: Intake, decision: Decision, via: Via) -> Decision:
-    """Write the decision's event, then its registry records; apply them once acknowledged."""
+async def _commit(
+    *, intake: Intake, decision: Decision, via: Via, names: Sequence[Name] = (),
+) -> Decision:
+    """Write the decision's event, then its registry records; apply them once acknowledged.
+    `names` (FHIR referral names) are recorded for the case, so later messages find it."""
+    if names and decision.case is not None:
+        decision = replace(decision, writes=decision.writes + identity_writes(
+            intake.registry, case_id=decision.case_id, referrer_id=decision.case.referrer_id,
+            names=names,
+        ))
     records = [OutRecord(INTAKE_REGISTRY, w.key, record_bytes(w.record)) for w in decision.writes]
     if decision.event is not None:  # the event first: a registry entry never outruns its event
         records.insert(0, OutRecord(REFERRAL_EVENTS, decision.case_id, decision.event.to_bytes()))
@@ -46,26 +58,28 @@ async def _commit(*, intake: Intake, decision: Decision, via: Via) -> Decision:
 async def submit_referral(
     *, intake: Intake, referral: Referral, referrer_id: str, idempotency_key: str | None,
     via: Via = "json", unmapped: list[str] | None = None, revise_existing: bool = False,
+    case_id: str | None = None, names: Sequence[Name] = (),
 ) -> Decision:
     """Open a case for a new referral, or replay the stored answer for a resend; with
     `revise_existing` (a FHIR update message) an existing case gets a new revision instead."""
     _ensure_ready(intake)
-    case_id = case_id_for(referrer_id=referrer_id, referral_id=referral.referral_id)
+    case_id = case_id or case_id_for(referrer_id=referrer_id, referral_id=referral.referral_id)
     if revise_existing and case_id in intake.registry.cases:
         return await update_referral(
             intake=intake, case_id=case_id, referral=referral, referrer_id=referrer_id, via=via,
-            unmapped=unmapped,
+            unmapped=unmapped, names=names,
         )
     decision = decisions.decide_submission(
         intake.registry, referral=referral, referrer_id=referrer_id,
         idempotency_key=idempotency_key, via=via, unmapped=unmapped or [], now=intake.clock(),
+        case_id=case_id,
     )
-    return await _commit(intake=intake, decision=decision, via=via)
+    return await _commit(intake=intake, decision=decision, via=via, names=names)
 
 
 async def update_referral(
     *, intake: Intake, case_id: str, referral: Referral, referrer_id: str, via: Via = "json",
-    unmapped: list[str] | None = None,
+    unmapped: list[str] | None = None, names: Sequence[Name] = (),
 ) -> Decision:
     """Store a new revision of the referrer's open case (it is re-triaged downstream)."""
     _ensure_ready(intake)
@@ -73,18 +87,19 @@ async def update_referral(
         intake.registry, case_id=case_id, referral=referral, referrer_id=referrer_id, via=via,
         unmapped=unmapped or [], now=intake.clock(),
     )
-    return await _commit(intake=intake, decision=decision, via=via)
+    return await _commit(intake=intake, decision=decision, via=via, names=names)
 
 
 async def cancel_referral(
     *, intake: Intake, case_id: str, referrer_id: str, via: Via = "json",
+    names: Sequence[Name] = (),
 ) -> Decision:
     """Cancel the referrer's case: routing stops, notify stops the clocks."""
     _ensure_ready(intake)
     decision = decisions.decide_cancellation(
         intake.registry, case_id=case_id, referrer_id=referrer_id, now=intake.clock(),
     )
-    return await _commit(intake=intake, decision=decision, via=via)
+    return await _commit(intake=intake, decision=decision, via=via, names=names)
 
 
 async def erase_patient_data(*, intake: Intake, case_id: str, requested_by: str) -> Decision:

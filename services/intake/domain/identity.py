@@ -1,0 +1,63 @@
+"""Referral identity: the names a sender gives a referral, and finding a case by any of them.
+
+A FHIR referral is named, in order of preference, by its ServiceRequest.identifier (system and
+value: the sender's referral id), else by its Bundle.identifier or MessageHeader id, else by its
+ServiceRequest fullUrl (or id) *within one sender* — public examples reuse the same urn:uuid
+fullUrl across different senders. Every name is stored (registry `identity/<hash>` records) so
+an update or cancellation that names the referral differently (the NHS Wales cancel names it by
+identifier) still finds the case. Names live per authenticated referral system.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Literal, NamedTuple
+
+from services.intake.domain.decisions import Write
+from services.intake.domain.registry import IdentityRecord, Registry
+
+Scheme = Literal["identifier", "bundle", "message", "local"]
+
+
+class Name(NamedTuple):
+    scheme: Scheme
+    system: str  # identifier system; for `local`, the sender the value is scoped to
+    value: str
+
+
+def identity_key(referrer_id: str, name: Name) -> str:
+    """Registry key of one name of a referral (hashed: any sender's strings stay short)."""
+    raw = "\x1f".join((referrer_id, name.scheme, name.system, name.value))
+    return f"identity/{hashlib.sha256(raw.encode()).hexdigest()}"
+
+
+def derivation_key(names: Sequence[Name]) -> str:
+    """What a new case's id is derived from: an identifier's value alone (so the JSON contract's
+    `referral_id` twin lands on the same case), anything else with its scheme and scope."""
+    first = names[0]
+    return first.value if first.scheme == "identifier" else "|".join(first)
+
+
+def find_case(registry: Registry, *, referrer_id: str, names: Sequence[Name]) -> str | None:
+    """The case any of the names already points at, trying the preferred name first."""
+    for name in names:
+        record = registry.identity(identity_key(referrer_id, name))
+        if record is not None:
+            return record.case_id
+    return None
+
+
+def identity_writes(
+    registry: Registry, *, case_id: str, referrer_id: str, names: Sequence[Name]
+) -> tuple[Write, ...]:
+    """Records for the names not yet known; a name already taken by another case stays put."""
+    writes = []
+    for name in dict.fromkeys(names):
+        key = identity_key(referrer_id, name)
+        if registry.identity(key) is None:
+            writes.append(Write(key, IdentityRecord(
+                case_id=case_id, referrer_id=referrer_id, scheme=name.scheme,
+                system=name.system, value=name.value,
+            )))
+    return tuple(writes)

@@ -1,0 +1,49 @@
+"""The names a FHIR bundle gives its referral (see services/intake/domain/identity.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.intake.domain.identity import Name
+from services.intake.fhir.bundle import BundleIndex, Entry
+
+_MAX = 200  # names are keys, not content: long ones are cut, never rejected
+
+
+def _cut(text: object) -> str:
+    return str(text)[:_MAX]
+
+
+def sender_of(index: BundleIndex) -> str:
+    """Who sent the message: MessageHeader.source.endpoint (BaRS), else the sender
+    Organization's identifier; empty when the bundle does not say."""
+    for header in index.of_type("MessageHeader"):
+        resource: Any = header.resource
+        if resource.source is not None and resource.source.endpoint:
+            return _cut(resource.source.endpoint)
+        sender = index.resolve(resource.sender, "Organization", "PractitionerRole",
+                               "Practitioner")
+        for ident in (getattr(sender.resource, "identifier", None) or []) if sender else []:
+            if ident.value:
+                return _cut(f"{ident.system or ''}|{ident.value}")
+    return ""
+
+
+def referral_names(index: BundleIndex, request: Entry) -> list[Name]:
+    """Every name of the referral, the preferred first: ServiceRequest.identifier, then the
+    Bundle.identifier and MessageHeader id, then its fullUrl (or id) within the sender."""
+    names = [
+        Name("identifier", _cut(ident.system or ""), _cut(ident.value))
+        for ident in request.resource.identifier or [] if ident.value
+    ]
+    bundle_id = index.bundle.identifier
+    if bundle_id is not None and bundle_id.value:
+        names.append(Name("bundle", _cut(bundle_id.system or ""), _cut(bundle_id.value)))
+    for header in index.of_type("MessageHeader"):
+        if header.resource.id:
+            names.append(Name("message", "", _cut(header.resource.id)))
+    local = request.full_url or (f"ServiceRequest/{request.resource.id}"
+                                 if request.resource.id else None)
+    if local:
+        names.append(Name("local", sender_of(index), _cut(local)))
+    return names
