@@ -125,6 +125,8 @@ def test_role_matrix_across_services(running: Any, credential: str) -> None:
                           timeout=15)
         if rule == PUBLIC:
             expected: set[int] | str = {200}
+        elif rule == OPEN:
+            expected = {200} if credential in ("none", *ROLES) else {401}
         elif rule == TICKET:
             expected = {401, 403, 422}  # no ticket: refused whatever the bearer token says
         elif credential not in ROLES:
