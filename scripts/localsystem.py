@@ -107,6 +107,7 @@ def service_env(
 ) -> dict[str, str]:
     """Environment shared by the four processes of one system under test."""
     env = dict(os.environ)
+    env.setdefault("SPINE_ENV", "development")  # the demo and benches use generated secrets
     env.update(
         KAFKA_BOOTSTRAP=bootstrap,
         SPINE_DATA_DIR=str(data_dir),

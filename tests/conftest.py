@@ -12,6 +12,8 @@ import pytest
 from services.common.topics_admin import ensure_topics
 from tests.support.broker import LocalBroker, external_bootstrap
 
+# Tests run in development mode (generated secrets allowed); the secrets tests unset it.
+os.environ.setdefault("SPINE_ENV", "development")
 # Every process started by tests shares one throwaway signing secret, never a repo secret.
 os.environ.setdefault("AUTH_JWT_SECRET", "test-only-secret-" + os.urandom(16).hex())
 # Suites that drive many requests with one token are not about rate limits; the guard's own

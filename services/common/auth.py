@@ -1,15 +1,15 @@
 """Who is calling: bearer JWTs (HS256 or RS256) with a role and scopes, or API keys for systems.
 
-No secret lives in the repository. Without AUTH_JWT_SECRET a random development secret is
-created once per checkout under .run/ (git-ignored) so that the local processes agree; any
-real deployment sets AUTH_JWT_SECRET or AUTH_JWT_PUBLIC_KEY from its secret store.
+No secret lives in the repository. In development mode (SPINE_ENV=development) without
+AUTH_JWT_SECRET a random secret is created once per checkout under .run/ (0600, git-ignored)
+so that the local processes agree; anywhere else AUTH_JWT_SECRET (32+ characters) or
+AUTH_JWT_PUBLIC_KEY must be set, or the service refuses to start (see deployment_secrets).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 import time
 from collections.abc import Callable
 from functools import lru_cache
@@ -20,8 +20,9 @@ import jwt
 from fastapi import Depends, Header
 from pydantic import BaseModel, ConfigDict
 
+from services.common.deployment_secrets import dev_path, required_secret
 from services.common.problems import ProblemError
-from services.common.settings import REPO_ROOT, env_str
+from services.common.settings import env_str
 
 Role = Literal["referrer", "specialist", "ops", "system"]
 ROLES: tuple[Role, ...] = ("referrer", "specialist", "ops", "system")
@@ -48,19 +49,6 @@ class AuthConfig(BaseModel):
     api_keys: dict[str, dict[str, object]]  # sha256(key) -> {subject, role, scopes}
 
 
-def _dev_secret() -> str:
-    path = Path(env_str("AUTH_DEV_SECRET_FILE", str(REPO_ROOT / ".run" / "dev-jwt-secret")))
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        candidate = secrets.token_urlsafe(48)
-        try:
-            with path.open("x") as fh:  # exclusive create: concurrent starters agree on one secret
-                fh.write(candidate)
-        except FileExistsError:
-            pass
-    return path.read_text().strip()
-
-
 def _api_keys() -> dict[str, dict[str, object]]:
     raw = env_str("AUTH_API_KEYS", "")
     file = env_str("AUTH_API_KEYS_FILE", "")
@@ -73,7 +61,9 @@ def _api_keys() -> dict[str, dict[str, object]]:
 def config() -> AuthConfig:
     """Auth settings from the environment (read once per process)."""
     public_key = env_str("AUTH_JWT_PUBLIC_KEY", "") or None
-    secret = env_str("AUTH_JWT_SECRET", "") or (None if public_key else _dev_secret())
+    secret = None if public_key and not env_str("AUTH_JWT_SECRET", "") else required_secret(
+        "AUTH_JWT_SECRET",
+        dev_path=Path(env_str("AUTH_DEV_SECRET_FILE", str(dev_path("dev-jwt-secret")))))
     return AuthConfig(
         secret=secret,
         public_key=public_key,

@@ -19,6 +19,7 @@ from prometheus_client import Counter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.auth import Principal, principal_from_headers
+from services.common.auth import config as auth_config
 from services.common.problems import ProblemError, problem
 from services.common.ratelimit import RateLimiter
 from services.common.settings import env_float, env_int
@@ -280,5 +281,7 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 def install_guard(api: object, *, service: str, settings: GuardSettings | None = None) -> None:
-    """Put the request guard in front of a FastAPI app."""
+    """Put the request guard in front of a FastAPI app. Every service does this at start-up,
+    so reading the auth settings here makes a service without a real key refuse to start."""
+    auth_config()
     api.add_middleware(RequestGuard, service=service, settings=settings)  # type: ignore[attr-defined]

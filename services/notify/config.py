@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from services.common.deployment_secrets import dev_path, required_secret
 from services.common.settings import REPO_ROOT, env_float, env_int, env_str, http_port
 from services.common.sla_policy import load_sla_policy, mapping_file, parse_duration
 from services.notify.delivery.retry import RetryPolicy
@@ -18,8 +19,6 @@ from services.notify.domain.policy import NotifyPolicy
 
 __all__ = ["load_policy", "load_retry", "load_settings", "parse_duration"]
 
-# DEVELOPMENT ONLY: deployments set NOTIFY_WEBHOOK_MASTER_SECRET from their secret store.
-DEV_MASTER_SECRET = "dev-only-notify-master-secret"
 
 
 def _file_config() -> dict[str, Any]:
@@ -76,7 +75,9 @@ def load_settings() -> NotifySettings:
         subscribers_file=Path(env_str(
             "NOTIFY_SUBSCRIBERS_FILE", str(REPO_ROOT / "deploy" / "seed" / "subscribers.json")
         )),
-        master_secret=env_str("NOTIFY_WEBHOOK_MASTER_SECRET", DEV_MASTER_SECRET),
+        # Never a constant: generated (0600) in development mode, else required (F4).
+        master_secret=required_secret("NOTIFY_WEBHOOK_MASTER_SECRET",
+                                      dev_path=dev_path("dev-notify-master-secret")),
         delivery_concurrency=env_int("NOTIFY_DELIVERY_CONCURRENCY", 16),
         port=http_port("notify"),
     )

@@ -13,9 +13,10 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from schemas.directory import Specialist
+from services.common.webhook_targets import url_problem
 from services.notify.delivery.signing import derive_secret
 from services.notify.delivery.webhook import Endpoint
 
@@ -30,6 +31,13 @@ class Subscriber(BaseModel):
     secret: str | None = None  # development only; real secrets come from `secret_env`
     secret_env: str | None = None
     teams: list[str] = Field(default_factory=list)  # team leads: the teams they lead
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _safe_target(cls, url: str | None) -> str | None:
+        if url is not None and (refused := url_problem(url)):
+            raise ValueError(f"refused webhook target: {refused}")
+        return url
 
 
 class SubscribersFile(BaseModel):

@@ -121,3 +121,18 @@ async def test_odd_time_zones_are_422_not_500(routing) -> None:  # type: ignore[
         response = await client.put("/directory/specialists/a", json=body, headers=ops)
         assert response.status_code == 422, (zone, response.text)
         assert [e["path"] for e in response.json()["errors"]] == ["time_zone"]
+
+
+async def test_directory_refuses_unsafe_webhook_targets(routing) -> None:  # type: ignore[no-untyped-def]
+    # F10: ops could point webhook_url at file://, gopher://, CRLF URLs or internal addresses.
+    client, _ = routing
+    ops = {"Authorization": f"Bearer {mint_token(subject='ops-1', role='ops')}"}
+    for url in ("file:///etc/passwd", "gopher://127.0.0.1:70/_", "https://10.0.0.1/h",
+                "https://169.254.169.254/latest", "https://h.example.org/a\r\nX: 1"):
+        body = specialist("a").model_dump(mode="json") | {"webhook_url": url}
+        response = await client.put("/directory/specialists/a", json=body, headers=ops)
+        assert response.status_code == 422, (url, response.text)
+        assert [e["path"] for e in response.json()["errors"]] == ["webhook_url"]
+    body = specialist("a").model_dump(mode="json") | {"webhook_url": "https://h.example.org/a"}
+    ok = await client.put("/directory/specialists/a", json=body, headers=ops)
+    assert ok.status_code == 200

@@ -96,7 +96,11 @@ class Dispatcher:
         try:
             while self._lanes.get(key):
                 note = self._lanes[key][0]
-                settled = await self._deliver(note)
+                try:
+                    settled = await self._deliver(note)
+                except Exception as exc:  # one bad message never ends its lane (F10)
+                    await self._give_up(note, note.attempts, f"delivery error {type(exc).__name__}")
+                    settled = True
                 self._lanes[key].pop(0)
                 self._known.discard(note.notification_id)
                 if settled:  # an unsettled one is resubmitted if its partition comes back
@@ -137,7 +141,7 @@ class Dispatcher:
                 return True
             delay = backoff_delay(self._retry, attempts, self._rng)
             age = (self._clock() - note.created_at).total_seconds()
-            if not is_retryable(result.status_code) or gives_up(
+            if result.final or not is_retryable(result.status_code) or gives_up(
                 self._retry, attempts=attempts, age_seconds=age, next_delay=delay
             ):
                 reason = f"{result.describe()} after {attempts} attempts"

@@ -8,11 +8,12 @@ docs/benchmarks.md, not done unilaterally.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
 
+from services.common.webhook_targets import target_problem
 from services.notify.delivery.signing import sign
 from services.notify.domain.outbox import Notification, webhook_body
 
@@ -32,6 +33,7 @@ class AttemptResult:
     status_code: int | None
     error: str | None
     latency_seconds: float
+    final: bool = False  # a refused target: retrying cannot help
 
     @property
     def ok(self) -> bool:
@@ -63,10 +65,12 @@ class WebhookPoster:
     """Posts notifications over one httpx client: keep-alive connections reused per receiver."""
 
     def __init__(
-        self, *, timeout_seconds: float = 10.0, wall_clock: Callable[[], float] = time.time
+        self, *, timeout_seconds: float = 10.0, wall_clock: Callable[[], float] = time.time,
+        check_target: Callable[[str], Awaitable[str | None]] = target_problem,
     ) -> None:
         self._timeout = httpx.Timeout(timeout_seconds)
         self._wall_clock = wall_clock
+        self._check_target = check_target
         self._client: httpx.AsyncClient | None = None
 
     def _session(self) -> httpx.AsyncClient:
@@ -79,9 +83,12 @@ class WebhookPoster:
         return self._client
 
     async def __call__(self, endpoint: Endpoint, note: Notification) -> AttemptResult:
+        started = time.perf_counter()
+        refused = await self._check_target(endpoint.url)
+        if refused is not None:  # checked on every attempt: DNS may have changed (F10)
+            return AttemptResult(None, f"webhook target refused: {refused}", 0.0, final=True)
         body = webhook_body(note)
         headers = signed_headers(endpoint, note, body, str(int(self._wall_clock())))
-        started = time.perf_counter()
         try:
             async with self._session().stream(
                 "POST", endpoint.url, content=body, headers=headers
@@ -94,6 +101,9 @@ class WebhookPoster:
                 status = response.status_code
         except httpx.HTTPError as exc:
             return AttemptResult(None, type(exc).__name__, time.perf_counter() - started)
+        except Exception as exc:  # a URL httpx cannot even send to: never retried, never fatal
+            return AttemptResult(None, type(exc).__name__, time.perf_counter() - started,
+                                 final=True)
         return AttemptResult(status, None, time.perf_counter() - started)
 
     async def close(self) -> None:
