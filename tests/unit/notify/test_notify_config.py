@@ -74,7 +74,8 @@ def test_missing_subscribers_file_means_nobody(tmp_path: Path) -> None:
 
 def recipients() -> Recipients:
     subscribers = SubscribersFile(
-        referrers=[Subscriber(id="ref-1", webhook_url="https://r.example.org/1", secret_env="REF1_SECRET",
+        referrers=[Subscriber(id="ref-1", webhook_url="https://r.example.org/1",
+                              secret_env="REF1_SECRET",
                               secret="dev-only-1"),
                    Subscriber(id="ref-quiet")],
         team_leads=[Subscriber(id="lead-file", teams=["spine_surgery"])],
