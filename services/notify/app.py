@@ -29,7 +29,7 @@ from services.common.settings import kafka_bootstrap
 from services.common.worker import readiness, watch_consumer_lag
 from services.notify.config import load_settings
 from services.notify.dashboard.live import LiveFeed
-from services.notify.dashboard.ops_watch import OpsWatch, clock_deadlines
+from services.notify.dashboard.ops_watch import OpsWatch, clock_deadlines, stall_command
 from services.notify.dashboard.views import build_router
 from services.notify.delivery.dispatcher import Dispatcher
 from services.notify.delivery.webhook import WebhookPoster
@@ -165,10 +165,15 @@ deadlines = clock_deadlines(processor.state_of, utc_now)
 async def watch_cases() -> None:
     """Stalled-case watchdog (every tick: emergencies must surface in seconds) and the breach
     forecast's gauges (less often)."""
-    if recovered["done"]:
-        now = utc_now()
-        ops_watch.assess(list(processor.summary_views()), deadlines, now,
-                         with_forecast=ops_watch.forecast_due(now))
+    if not recovered["done"]:
+        return
+    now = utc_now()
+    found = ops_watch.assess(list(processor.summary_views()), deadlines, now,
+                             with_forecast=ops_watch.forecast_due(now), report=True)
+    for stall in found.new_stalls:  # ops hear of it through the case's own command lane
+        state = processor.state_of(stall.case_id)
+        if is_owned(state.partition if state else None):
+            await send_event(commands, stall_command(stall, now))
 
 
 @app.task

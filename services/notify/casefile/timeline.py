@@ -38,6 +38,7 @@ _CHANGED_FIELDS: dict[str, tuple[str, ...]] = {
     "SlaPaused": ("clock", "step_id", "urgency", "deadline", "reason"),
     "SlaResumed": ("clock", "step_id", "urgency", "deadline"),
     "SlaMet": ("clock", "step_id", "urgency", "deadline"),
+    "ReportStall": ("stage", "waiting_seconds", "source_topic"),
     "NotificationDelivered": ("audience", "kind", "attempts", "status_code"),
     "NotificationFailed": ("audience", "kind", "attempts", "final"),
 }
@@ -49,6 +50,7 @@ _SPECIALIST_ACTED = {
 }
 _SYSTEM_ACTOR = {
     "CaseTriaged": "triage",
+    "ReportStall": "notify",
     "SlaWarningRaised": "notify", "SlaBreached": "notify", "SlaPaused": "notify",
     "SlaResumed": "notify", "SlaMet": "notify",
     "NotificationDelivered": "notify", "NotificationFailed": "notify",

@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from schemas.directory import Specialist
+from schemas.envelope import derive_id
 from services.notify import metrics
 from services.notify.casefile import CaseSummary
 from services.notify.domain import sla
+from services.notify.domain.commands import ReportStall
 from services.notify.domain.forecast import Risk, forecast
 from services.notify.domain.state import CaseState
 from services.notify.domain.watchdog import Stall, WatchdogPolicy, find_stalls
@@ -29,6 +31,16 @@ class Assessment:
     deadlines: dict[str, dict[str, datetime]] = field(default_factory=dict)
     risks: dict[str, Risk] = field(default_factory=dict)
     stalls: list[Stall] = field(default_factory=list)
+    new_stalls: list[Stall] = field(default_factory=list)  # first seen now (reporting calls)
+
+
+def stall_command(stall: Stall, now: datetime) -> ReportStall:
+    """The command that tells ops; its id is derived, so a repeat changes nothing twice."""
+    return ReportStall(
+        event_id=derive_id(stall.case_id, "stalled", stall.stage), case_id=stall.case_id,
+        occurred_at=now, stage=stall.stage, waiting_seconds=stall.waiting_seconds,
+        source_topic=stall.source_topic,
+    )
 
 
 def clock_deadlines(
@@ -60,20 +72,23 @@ class OpsWatch:
 
     def assess(
         self, cases: list[CaseSummary], deadlines: ClockDeadlines | None, now: datetime, *,
-        with_forecast: bool = True,
+        with_forecast: bool = True, report: bool = False,
     ) -> Assessment:
-        """Forecast and stalls at `now` over `cases`; gauges updated, new stalls logged once."""
+        """Forecast and stalls at `now` over `cases`, gauges updated. With `report` (the
+        worker's timer, not the page), stalls not seen by the previous report are logged and
+        returned as `new_stalls` for the caller to raise."""
         known = {c.case_id: dict(deadlines(c.case_id)) for c in cases if c.is_open} \
             if deadlines is not None else {}
         stalls = find_stalls(cases, now=now, policy=self.policy)
         self._export_stalls(stalls)
+        new_stalls = self._report(stalls) if report else []
         risks: dict[str, Risk] = {}
         if with_forecast:
             risks = forecast(cases, deadlines=known, specialists=list(self.specialists()),
                              now=now)
             self._export_risks(risks)
             self._forecast_at = now
-        return Assessment(deadlines=known, risks=risks, stalls=stalls)
+        return Assessment(deadlines=known, risks=risks, stalls=stalls, new_stalls=new_stalls)
 
     def forecast_due(self, now: datetime) -> bool:
         """Whether the timer should forecast again (the dashboard always does)."""
@@ -91,10 +106,13 @@ class OpsWatch:
         metrics.STALLED_CASES.clear()
         for (stage, urgency), count in stalled.items():
             metrics.STALLED_CASES.labels(stage, urgency).set(count)
+
+    def _report(self, stalls: list[Stall]) -> list[Stall]:
         current: set[tuple[str, str]] = {(s.case_id, s.stage) for s in stalls}
-        for stall in stalls:
-            if (stall.case_id, stall.stage) not in self._reported:
-                metrics.STALLS_DETECTED.labels(stall.stage).inc()
-                log.warning("case stalled", extra={"case_id": stall.case_id, "stage": stall.stage,
-                                                   "waiting_seconds": round(stall.waiting_seconds)})
+        fresh = [s for s in stalls if (s.case_id, s.stage) not in self._reported]
+        for stall in fresh:
+            metrics.STALLS_DETECTED.labels(stall.stage).inc()
+            log.warning("case stalled", extra={"case_id": stall.case_id, "stage": stall.stage,
+                                               "waiting_seconds": round(stall.waiting_seconds)})
         self._reported = current  # bounded by the stalls found now (at most the watchdog limit)
+        return fresh

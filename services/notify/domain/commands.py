@@ -24,10 +24,20 @@ class AcknowledgeEscalation(Event):
     role: Literal["specialist", "ops", "system"]
 
 
-NotifyCommand = CheckClocks | AcknowledgeEscalation
+class ReportStall(Event):
+    """The watchdog found a stage that never answered this case: tell ops (once per stage)."""
+
+    event_type: Literal["ReportStall"] = "ReportStall"
+    stage: Literal["triage", "routing", "emergency_page"]
+    waiting_seconds: float = Field(ge=0)
+    source_topic: str = Field(max_length=100)  # where the unanswered event lives, for a replay
+
+
+NotifyCommand = CheckClocks | AcknowledgeEscalation | ReportStall
 
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(
-    Annotated[Union[CheckClocks, AcknowledgeEscalation], Field(discriminator="event_type")]  # noqa: UP007
+    Annotated[Union[CheckClocks, AcknowledgeEscalation, ReportStall],  # noqa: UP007
+              Field(discriminator="event_type")]
 )
 
 

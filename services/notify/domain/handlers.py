@@ -23,7 +23,7 @@ from schemas.routing import (
 )
 from schemas.sla import ClockKind
 from services.notify.domain import clockwork
-from services.notify.domain.commands import AcknowledgeEscalation, CheckClocks
+from services.notify.domain.commands import AcknowledgeEscalation, CheckClocks, ReportStall
 from services.notify.domain.policy import NotifyPolicy
 from services.notify.domain.state import APPLIED_MEMORY, CaseState, Contacts, Outcome, StepInfo
 
@@ -207,6 +207,17 @@ def _escalated(out: Outcome, event: CaseEscalated, ctx: Context) -> None:
                    cause_event_id=event.event_id, now=ctx.now, data=data)
 
 
+def _stall_reported(out: Outcome, event: ReportStall, ctx: Context) -> None:
+    if out.state.closed:
+        return  # the case ended between the watchdog's look and this command
+    data = {"stage": event.stage, "waiting_seconds": round(event.waiting_seconds),
+            "source_topic": event.source_topic, "urgency": out.state.urgency}
+    recipients: list[str | None] = [*ctx.contacts.ops_ids()] or [None]
+    for ops in recipients:  # nobody to tell is recorded as skipped
+        out.notify(audience="ops", subscriber_id=ops, kind="case_stalled",
+                   cause_event_id=event.event_id, now=ctx.now, data=data)
+
+
 def _stopped(out: Outcome, event: RoutingStopped, ctx: Context) -> None:
     out.state.closed = True
     clockwork.stop_all(out, by="routing_stopped", now=ctx.now)
@@ -265,6 +276,7 @@ _HANDLERS: dict[type[Event], Callable[[Outcome, Any, Context], None]] = {
     RoutingStopped: _stopped,
     CheckClocks: _tick,
     AcknowledgeEscalation: _acknowledged,
+    ReportStall: _stall_reported,
     NotificationDelivered: _delivery_settled,
     NotificationFailed: _delivery_settled,
 }

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from schemas.envelope import Event
 from services.notify.casefile import CaseSummary, apply_event
-from services.notify.domain.watchdog import WatchdogPolicy, find_stalls, stall_of
+from services.notify.dashboard.ops_watch import OpsWatch, stall_command
+from services.notify.domain.commands import parse_command
+from services.notify.domain.watchdog import Stall, WatchdogPolicy, find_stalls, stall_of
 from tests.unit.casefile import events as ev
+from tests.unit.notify.notify_builders import T0, CaseFlow, FakeContacts, Harness
 
 POLICY = WatchdogPolicy(triage_seconds=120, routing_seconds=120, emergency_seconds=15)
 
@@ -63,3 +68,57 @@ def test_emergencies_come_first_then_the_longest_waiting() -> None:
     assert [(s.case_id, s.stage) for s in stalls] == [
         ("em", "emergency_page"), ("slow", "triage"), ("slower", "routing")]
     assert len(find_stalls(cases, now=ev.at(10), policy=POLICY, limit=1)) == 1
+
+
+def test_a_stall_report_tells_every_ops_subscriber_once() -> None:
+
+    flow = CaseFlow("c1")
+    runner = Harness(contacts=FakeContacts(ops=["ops-1", "ops-2"]))
+    runner.apply(flow.received(T0))
+    stall = Stall("c1", "triage", None, T0, 150.0, "referral.events.v1")
+    report = stall_command(stall, T0 + timedelta(minutes=3))
+    assert report == stall_command(stall, T0 + timedelta(minutes=3))  # derived, stable id
+    runner.apply(report)
+    runner.apply(report)  # the timer may raise it again after a restart
+    again = stall_command(stall, T0 + timedelta(minutes=9))  # same id, later
+    runner.apply(again)
+    assert [n for n in runner.notifications if n[0] == "ops"] == [
+        ("ops", "ops-1", "case_stalled"), ("ops", "ops-2", "case_stalled")]
+    note = runner.outcomes[1].notifications[0]
+    assert note.data == {"stage": "triage", "waiting_seconds": 150,
+                         "source_topic": "referral.events.v1", "urgency": None}
+
+
+def test_a_stall_report_for_a_closed_case_or_without_ops_queues_nothing() -> None:
+
+    flow = CaseFlow("c1")
+    closed = Harness()
+    closed.apply(flow.received(T0))
+    closed.apply(flow.cancelled(T0))
+    closed.apply(stall_command(Stall("c1", "triage", None, T0, 150.0, "t"), T0))
+    assert ("ops", "ops-1", "case_stalled") not in closed.notifications
+    nobody = Harness(contacts=FakeContacts(ops=[]))
+    nobody.apply(flow.received(T0))
+    out = nobody.apply(stall_command(Stall("c1", "triage", None, T0, 150.0, "t"), T0))
+    assert out.notifications == [] and out.skipped == ["case_stalled: no ops to notify"]
+
+
+def test_the_watch_reports_each_stall_once_and_again_only_after_it_cleared() -> None:
+
+    watch = OpsWatch(policy=POLICY)
+    stuck = [fold(ev.received("c1", 0))]
+    assert watch.assess(stuck, None, ev.at(1), report=True).new_stalls == []
+    first = watch.assess(stuck, None, ev.at(3), report=True)
+    assert [(s.case_id, s.stage) for s in first.new_stalls] == [("c1", "triage")]
+    assert watch.assess(stuck, None, ev.at(4), report=True).new_stalls == []
+    assert watch.assess(stuck, None, ev.at(5)).stalls and \
+        watch.assess(stuck, None, ev.at(5), report=True).new_stalls == []  # the page: no report
+    triaged = [fold(ev.received("c1", 0), ev.triaged("c1", 5))]
+    routing = watch.assess(triaged, None, ev.at(8), report=True).new_stalls
+    assert [(s.case_id, s.stage) for s in routing] == [("c1", "routing")]
+
+
+def test_a_stall_report_travels_on_the_command_topic() -> None:
+    report = stall_command(Stall("c1", "emergency_page", "emergency", T0, 20.0,
+                                 "case.triaged.v1"), T0)
+    assert parse_command("notify.commands.v1", report.model_dump_json().encode()) == report
