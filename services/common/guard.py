@@ -13,6 +13,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from http.cookies import CookieError, SimpleCookie
 from urllib.parse import parse_qsl
 
 from prometheus_client import Counter
@@ -167,8 +168,9 @@ class RequestGuard:
         self, app: ASGIApp, *, service: str, settings: GuardSettings | None = None,
         limiter: RateLimiter | None = None,
         authenticate: Callable[[str | None, str | None], Principal | None] = principal_from_headers,
+        session_cookie: str | None = None,
     ) -> None:
-        self.app, self.service = app, service
+        self.app, self.service, self.session_cookie = app, service, session_cookie
         self.cfg = settings or GuardSettings.from_env(service)
         self.limiter = limiter if limiter is not None else RateLimiter(
             burst=self.cfg.rate_limit_burst, per_second=self.cfg.rate_limit_per_second,
@@ -194,13 +196,21 @@ class RequestGuard:
     async def _admit(self, scope: Scope, receive: Receive) -> Receive:
         check_url(scope, self.cfg)
         headers = _headers(scope)
+        authorization = headers.get("authorization")
+        from_cookie = False
+        if not authorization and not headers.get("x-api-key") and self.session_cookie:
+            token = _cookie(headers.get("cookie", ""), self.session_cookie)
+            authorization = f"Bearer {token}" if token else None  # a browser session's token
+            from_cookie = token is not None
         try:
-            principal = self.authenticate(
-                headers.get("authorization"), headers.get("x-api-key"))
+            principal = self.authenticate(authorization, headers.get("x-api-key"))
         except ProblemError as exc:
-            self._charge(_address(scope))  # bad credentials share their address's bucket
-            raise Refused(401, exc.title, exc.detail, exc.kind, "unauthenticated",
-                          headers=exc.headers) from None
+            if from_cookie:  # a stale session cookie must not lock the public page out
+                principal = None
+            else:
+                self._charge(_address(scope))  # bad credentials share their address's bucket
+                raise Refused(401, exc.title, exc.detail, exc.kind, "unauthenticated",
+                              headers=exc.headers) from None
         has_body = _has_body(scope, headers)
         if principal is None:
             self._charge(_address(scope))
@@ -213,7 +223,8 @@ class RequestGuard:
         if not has_body:
             return receive
         body = await self._read_body(headers, receive)
-        if "json" in headers.get("content-type", ""):
+        content_type = headers.get("content-type", "")
+        if not content_type or "json" in content_type:  # FastAPI parses untyped bodies as JSON
             check_json(body, self.cfg)
         return _replay(body, receive)
 
@@ -255,6 +266,15 @@ def _headers(scope: Scope) -> dict[str, str]:
             for k, v in scope.get("headers") or []}
 
 
+def _cookie(header: str, name: str) -> str | None:
+    try:
+        jar = SimpleCookie(header)
+    except CookieError:
+        return None
+    morsel = jar.get(name)
+    return morsel.value if morsel is not None and morsel.value else None
+
+
 def _has_body(scope: Scope, headers: dict[str, str]) -> bool:
     if "transfer-encoding" in headers:
         return True
@@ -280,8 +300,12 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def install_guard(api: object, *, service: str, settings: GuardSettings | None = None) -> None:
+def install_guard(
+    api: object, *, service: str, settings: GuardSettings | None = None,
+    session_cookie: str | None = None,
+) -> None:
     """Put the request guard in front of a FastAPI app. Every service does this at start-up,
     so reading the auth settings here makes a service without a real key refuse to start."""
     auth_config()
-    api.add_middleware(RequestGuard, service=service, settings=settings)  # type: ignore[attr-defined]
+    api.add_middleware(  # type: ignore[attr-defined]
+        RequestGuard, service=service, settings=settings, session_cookie=session_cookie)

@@ -30,6 +30,7 @@ from services.common.worker import readiness, watch_consumer_lag
 from services.notify.config import load_settings
 from services.notify.dashboard.live import LiveFeed
 from services.notify.dashboard.ops_watch import OpsWatch, clock_deadlines, stall_command
+from services.notify.dashboard.session import COOKIE as SESSION_COOKIE
 from services.notify.dashboard.views import build_router
 from services.notify.delivery.dispatcher import Dispatcher
 from services.notify.delivery.webhook import WebhookPoster
@@ -197,7 +198,7 @@ async def send_command(command: Event) -> None:
 worker_ready = readiness(app)
 api = service_api(title="spine-router notify")
 install_problem_handlers(api)
-install_guard(api, service=SERVICE)
+install_guard(api, service=SERVICE, session_cookie=SESSION_COOKIE)  # the ops page's session
 api.include_router(health_router(
     SERVICE, lambda: worker_ready() + ([] if directory.loaded else ["directory: not loaded"])))
 api.include_router(build_escalation_router(state_of=processor.state_of,

@@ -151,3 +151,20 @@ def test_health_is_never_limited() -> None:
     with TestClient(api) as client:
         statuses = [client.get("/health").status_code for _ in range(5)]
     assert statuses == [200] * 5
+
+
+def test_a_browser_session_cookie_counts_as_credentials() -> None:
+    api = FastAPI()
+    install_problem_handlers(api)
+
+    @api.post("/things/{thing_id}")
+    def put_thing(thing_id: str, body: dict[str, Any] = Body(...)) -> dict[str, int]:
+        return {"keys": len(body)}
+
+    guard = RequestGuard(api, service="test", settings=GuardSettings(), session_cookie="sess")
+    with TestClient(guard) as client:
+        client.cookies.set("sess", _token("ops-1"))
+        with_cookie = client.post("/things/a", json={"a": 1})
+        client.cookies.set("sess", "forged")
+        forged = client.post("/things/a", json={"a": 1})
+    assert with_cookie.status_code == 200 and forged.status_code == 401
