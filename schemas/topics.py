@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-CASE_PARTITIONS = 4  # case-keyed topics are co-partitioned so faust tables line up
+CASE_PARTITIONS = 8  # co-partitioned case topics (faust tables line up); room for 8 workers
 
 
 @dataclass(frozen=True)

@@ -6,15 +6,14 @@ every specialist's webhook and team lead regardless of which case partitions it 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterator, Mapping
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
 from schemas.directory import Specialist
 from schemas.topics import SPECIALIST_DIRECTORY
+from services.common.compacted import CompactedFollower
 
 log = logging.getLogger("spine.notify.directory")
 
@@ -24,7 +23,12 @@ class DirectoryCache(Mapping[str, Specialist]):
 
     def __init__(self) -> None:
         self._entries: dict[str, Specialist] = {}
-        self.loaded = False
+        self._follower: CompactedFollower | None = None
+
+    @property
+    def loaded(self) -> bool:
+        """True once the directory topic was read to its end."""
+        return self._follower is not None and self._follower.loaded
 
     def __getitem__(self, key: str) -> Specialist:
         return self._entries[key]
@@ -37,7 +41,7 @@ class DirectoryCache(Mapping[str, Specialist]):
 
     def apply(self, key: bytes | None, value: bytes | None) -> None:
         """One record of the compacted topic: an entry, or a tombstone that removes it."""
-        if value is None:
+        if not value:  # None or empty: a tombstone
             if key is not None:
                 self._entries.pop(key.decode(errors="replace"), None)
             return
@@ -50,37 +54,7 @@ class DirectoryCache(Mapping[str, Specialist]):
 
     async def follow(self, bootstrap: str, topic: str = SPECIALIST_DIRECTORY) -> None:
         """Read the topic from the beginning, then keep following it until cancelled."""
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                    group_id=None, auto_offset_reset="earliest")
-        await consumer.start()
-        try:
-            partitions = await self._partitions(consumer, topic)
-            consumer.assign(partitions)
-            await consumer.seek_to_beginning(*partitions)
-            ends = await consumer.end_offsets(partitions)
-            announced = False
-            while True:
-                batch = await consumer.getmany(timeout_ms=500)
-                for records in batch.values():
-                    for record in records:
-                        self.apply(record.key, record.value)
-                if not self.loaded:
-                    positions = [await consumer.position(tp) for tp in partitions]
-                    self.loaded = all(
-                        pos >= ends[tp] for pos, tp in zip(positions, partitions, strict=True)
-                    )
-                if self.loaded and not announced:
-                    announced = True
-                    log.info("directory loaded", extra={"specialists": len(self._entries)})
-        finally:
-            await consumer.stop()
-
-    @staticmethod
-    async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
-        for _ in range(60):  # the topic may be created by another process just now
-            found = consumer.partitions_for_topic(topic)
-            if found:
-                return [TopicPartition(topic, p) for p in sorted(found)]
-            await consumer._client.force_metadata_update()
-            await asyncio.sleep(0.5)
-        raise RuntimeError(f"topic {topic} not found")
+        self._follower = CompactedFollower(
+            bootstrap=bootstrap, topic=topic, client_id="spine-notify-directory",
+            on_record=lambda record: self.apply(record.key, record.value))
+        await self._follower.run()

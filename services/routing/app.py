@@ -13,6 +13,7 @@ from schemas.directory import Specialist
 from schemas.envelope import Event
 from schemas.registry import parse_event
 from schemas.topics import (
+    CASE_PARTITIONS,
     CASE_TRIAGED,
     REFERRAL_EVENTS,
     ROUTING_COMMANDS,
@@ -20,6 +21,7 @@ from schemas.topics import (
     ROUTING_LOAD,
     SPECIALIST_DIRECTORY,
 )
+from services.common.compacted import CompactedFollower, Record
 from services.common.consume import (
     EventMeta,
     Handler,
@@ -32,6 +34,8 @@ from services.common.consume import (
 from services.common.faust_app import bytes_topic, make_app
 from services.common.kafka_wait import send_acknowledged
 from services.common.logs import get_logger
+from services.common.partitions import case_partition
+from services.common.settings import kafka_bootstrap
 from services.common.worker import readiness, watch_consumer_lag
 from services.routing.domain.load import LoadDelta
 from services.routing.domain.state import CommandOutcome
@@ -55,7 +59,6 @@ directory_topic = bytes_topic(app, SPECIALIST_DIRECTORY)
 
 cases_table = app.Table("routing-cases", key_type=bytes, value_type=bytes)
 loads_table = app.Table("routing-load", key_type=bytes, value_type=bytes)
-directory_table = app.Table("routing-directory", key_type=bytes, value_type=bytes, partitions=1)
 # What reviewers read (referral + triage) and their reports: patient data, dropped on erasure.
 content_table = app.Table("routing-content", key_type=bytes, value_type=bytes)
 reports_table = app.Table("routing-reports", key_type=bytes, value_type=bytes)
@@ -74,7 +77,7 @@ class KafkaPublisher:
 worker_ready = readiness(app)
 replies = ReplyBook()
 processor = RoutingProcessor(
-    cases=cases_table, loads=loads_table, directory=directory_table,  # type: ignore[arg-type]
+    cases=cases_table, loads=loads_table,  # type: ignore[arg-type]
     publisher=KafkaPublisher(), policy=settings.policy, clock=lambda: datetime.now(UTC),
     replies=replies, content=content_table, reports=reports_table,  # type: ignore[arg-type]
 )
@@ -94,7 +97,9 @@ class KafkaGateway:
         return processor.loads
 
     def ready(self) -> list[str]:
-        return worker_ready() + ([] if processor.synced else ["routing views: not built"])
+        views = [] if processor.synced else ["routing views: not built"]
+        views += [f"{f.topic}: not read to its end" for f in (directory,) if not f.loaded]
+        return worker_ready() + views
 
     def case_state(self, case_id: str) -> Any:
         return processor.case_state(case_id)
@@ -119,6 +124,7 @@ class KafkaGateway:
 
 
 async def _on_case_input(event: Event, meta: EventMeta) -> None:
+    await _directory_loaded()
     result = await processor.on_case_input(event)
     if result.events:
         log.info("routed", extra={"case_id": event.case_id, "input": type(event).__name__,
@@ -157,21 +163,43 @@ _event_agent(commands_topic, _on_case_input)
 _event_agent(load_topic, _on_load_delta, parse=_parse_load_delta)
 
 
-@app.agent(directory_topic)
-async def directory_agent(stream: faust.StreamT) -> None:
-    """Apply directory records (empty value = removal); a bad record is dead-lettered."""
-    async for fevent in stream.events():
-        msg = fevent.message
-        raw = fevent.value if isinstance(fevent.value, bytes) else b""
-        try:
-            specialist_id = processor.on_directory_record(msg.key, raw)
-            log.info("directory updated", extra={"specialist_id": specialist_id})
-        except Exception as exc:  # one bad record must never stop the directory
-            meta = EventMeta(topic=msg.topic, partition=msg.partition, offset=msg.offset,
-                             key=msg.key)
-            record = dead_letter_for(service=SERVICE, meta=meta, raw=raw, exc=exc, case_id=None)
-            log.warning("dead-lettered directory record", extra={"reason": record.reason})
-            await send_event(dead_letters, record)
+async def _on_directory_record(record: Record) -> None:
+    """Apply one directory record (empty value = removal); a bad record is dead-lettered."""
+    try:
+        specialist_id = processor.on_directory_record(record.key, record.value)
+        log.info("directory updated", extra={"specialist_id": specialist_id})
+    except Exception as exc:  # one bad record must never stop the directory
+        meta = EventMeta(topic=record.topic, partition=record.partition, offset=record.offset,
+                         key=record.key)
+        dead = dead_letter_for(service=SERVICE, meta=meta, raw=record.value or b"", exc=exc,
+                               case_id=None)
+        log.warning("dead-lettered directory record", extra={"reason": dead.reason})
+        # Every worker reads the record; the derived id makes their dead letters one.
+        await send_event(dead_letters, dead)
+
+
+# Every worker reads the whole directory: a table would give it to one worker only.
+directory = CompactedFollower(bootstrap=kafka_bootstrap(), topic=SPECIALIST_DIRECTORY,
+                              on_record=_on_directory_record, client_id="spine-routing-directory")
+
+
+@app.task
+async def follow_directory() -> None:
+    """Keep this worker's directory current for the life of the worker."""
+    await directory.run()
+
+
+async def _directory_loaded() -> None:
+    """Decide nothing on half a directory: wait (bounded, logged) until it was read to its end."""
+    while not await directory.wait_loaded(settings.directory_wait_seconds):
+        log.warning("routing waits for the specialist directory to load")
+
+
+def owns_case(case_id: str) -> bool:
+    """True if this worker is the active owner of the case's partition."""
+    partition = case_partition(case_id, CASE_PARTITIONS)
+    return any(tp.partition == partition and tp.topic == CASE_TRIAGED
+               for tp in app.assignor.assigned_actives())
 
 
 @app.timer(interval=settings.expiry_scan_seconds)
@@ -179,7 +207,7 @@ async def expire_offers() -> None:
     """Turn due offer timeouts into ExpireOffers commands; the agent decides, idempotently."""
     if not processor.synced:
         return
-    for tick in processor.due_ticks(datetime.now(UTC)):
+    for tick in processor.due_ticks(datetime.now(UTC), owns_case):
         await send_event(commands_topic, tick)
 
 

@@ -47,11 +47,11 @@ class RoutingProcessor:
     """Per-case decisions serialised by case id; cross-case load and directory held in memory."""
 
     def __init__(
-        self, *, cases: Table, loads: Table, directory: Table, publisher: Publisher,
+        self, *, cases: Table, loads: Table, publisher: Publisher,
         policy: RoutingPolicy, clock: Callable[[], datetime], replies: ReplyBook | None = None,
         content: Table | None = None, reports: Table | None = None,
     ) -> None:
-        self.cases_table, self.loads_table, self.directory_table = cases, loads, directory
+        self.cases_table, self.loads_table = cases, loads
         self.casedata = CaseData(content={} if content is None else content,
                                  reports={} if reports is None else reports)
         self.publisher, self.policy, self.clock = publisher, policy, clock
@@ -64,9 +64,10 @@ class RoutingProcessor:
         self.synced = False
 
     def rebuild(self) -> None:
-        """Rebuild the in-memory views from the tables (after recovery or a rebalance)."""
-        self.directory = DirectoryIndex(
-            Specialist.model_validate_json(v) for v in self.directory_table.values() if v)
+        """Rebuild the in-memory views from the tables (after recovery or a rebalance).
+
+        The directory is not a table: every worker follows its whole topic (on_directory_record).
+        """
         self.loads = LoadBook(
             SpecialistLoad.model_validate_json(v) for v in self.loads_table.values())
         self.due.clear()
@@ -74,7 +75,6 @@ class RoutingProcessor:
             due = CaseRouting.model_validate_json(value).next_due()
             if due is not None:
                 self.due[key.decode()] = due
-        DIRECTORY_SIZE.set(len(self.directory))
         self.synced = True
 
     def case_state(self, case_id: str) -> CaseRouting | None:
@@ -132,25 +132,30 @@ class RoutingProcessor:
             raise DirectoryRecordError("directory record without a key")
         specialist_id = key.decode()
         if not value:
-            self.directory_table.pop(key, None)
             self.directory.remove(specialist_id)
             DIRECTORY_SIZE.set(len(self.directory))
             return specialist_id
         spec = Specialist.model_validate_json(value)  # a ValidationError dead-letters it
         if spec.specialist_id != specialist_id:
             raise DirectoryRecordError("directory key and specialist_id differ")
-        self.directory_table[key] = value
         self.directory.put(spec)
         DIRECTORY_SIZE.set(len(self.directory))
         return specialist_id
 
-    def due_ticks(self, now: datetime) -> list[ExpireOffers]:
-        """ExpireOffers commands for cases with an offer or retry due; same due, same id."""
-        CASES_WAITING.set(len(self.due))
+    def due_ticks(
+        self, now: datetime, owns: Callable[[str], bool] = lambda case_id: True
+    ) -> list[ExpireOffers]:
+        """ExpireOffers commands for owned cases with an offer or retry due; same due, same id.
+
+        The table also holds rows of standby and revoked partitions (faust keeps them in
+        memory): only the owner of a case's partition may tick it.
+        """
+        owned = {case_id: due for case_id, due in self.due.items() if owns(case_id)}
+        CASES_WAITING.set(len(owned))
         return [
             ExpireOffers(event_id=derive_id("expire-offers", case_id, due.isoformat()),
                          case_id=case_id, occurred_at=now)
-            for case_id, due in sorted(self.due.items()) if due <= now
+            for case_id, due in sorted(owned.items()) if due <= now
         ]
 
 

@@ -49,8 +49,7 @@ def app_service_problems(compose: dict[str, Any], ports: dict[str, int]) -> list
         env_port = service_env(svc).get(f"{name.upper()}_PORT")
         if env_port != str(port):
             problems.append(f"{name}: {name.upper()}_PORT is {env_port!r}, the code says {port}")
-        if f"{port}:{port}" not in [str(p) for p in svc.get("ports", [])]:
-            problems.append(f"{name}: port {port} not published as {port}:{port}")
+        problems += _scaling_problems(name, svc, port)
         health = " ".join(str(t) for t in (svc.get("healthcheck") or {}).get("test", []))
         if str(port) not in health.split() and f":{port}/health" not in health:
             problems.append(f"{name}: healthcheck does not probe port {port}: {health!r}")
@@ -61,6 +60,43 @@ def app_service_problems(compose: dict[str, Any], ports: dict[str, int]) -> list
         if conditions.get("topics") != "service_completed_successfully":
             problems.append(f"{name}: does not wait for the topics job to complete")
     return problems
+
+
+MIN_REPLICA_PORTS = 4  # `--scale <service>=4` must find a host port for every replica
+
+
+def _host_range(published: str, port: int) -> range | None:
+    """The host ports of a 'first-last:port' (or 'host:port') mapping onto container `port`."""
+    match = re.fullmatch(r"(?:[\d.]+:)?(\d+)(?:-(\d+))?:(\d+)", published)
+    if match is None or int(match[3]) != port:
+        return None
+    first = int(match[1])
+    return range(first, int(match[2] or first) + 1)
+
+
+def _scaling_problems(name: str, svc: dict[str, Any], port: int) -> list[str]:
+    """Replicas can be scaled: no fixed container name, a block of host ports for the port."""
+    problems = []
+    if "container_name" in svc:
+        problems.append(f"{name}: container_name blocks --scale")
+    ranges = [r for p in svc.get("ports", []) if (r := _host_range(str(p), port)) is not None]
+    if not ranges:
+        problems.append(f"{name}: container port {port} not published")
+    elif len(ranges[0]) < MIN_REPLICA_PORTS:
+        problems.append(f"{name}: {len(ranges[0])} host port(s) for {port}: replicas would clash")
+    return problems
+
+
+def host_port_overlaps(compose: dict[str, Any], ports: dict[str, int]) -> list[str]:
+    """Two services whose host port blocks overlap would take each other's ports when scaled."""
+    blocks = {
+        name: set(r) for name, port in ports.items()
+        for p in (compose.get("services", {}).get(name) or {}).get("ports", [])
+        if (r := _host_range(str(p), port)) is not None
+    }
+    names = sorted(blocks)
+    return [f"{a} and {b} share host ports" for i, a in enumerate(names) for b in names[i + 1:]
+            if blocks[a] & blocks[b]]
 
 
 def kafka_problems(compose: dict[str, Any]) -> list[str]:

@@ -12,6 +12,7 @@ PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
 # Liveness must not fail when Kafka is away (restarts would not help); readiness must.
 PROBE_PATHS = {"startupProbe": "/health/live", "readinessProbe": "/health/ready",
                "livenessProbe": "/health/live"}
+MIN_REPLICAS = 2  # every service runs at least two workers (issue 14: scale-out stays correct)
 _MI = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024}
 
 
@@ -79,8 +80,12 @@ def deployment_problems(
             ):
                 problems.append(f"{name}: {probe_name} does not GET {PROBE_PATHS[probe_name]} "
                                 f"on port {port}")
-        if not 1 <= deployment["spec"].get("replicas", 1) <= max_replicas:
-            problems.append(f"{name}: replicas outside 1..{max_replicas} (partitions)")
+        if not MIN_REPLICAS <= deployment["spec"].get("replicas", 1) <= max_replicas:
+            problems.append(f"{name}: replicas outside {MIN_REPLICAS}..{max_replicas} (partitions)")
+        strategy = deployment["spec"].get("strategy") or {}
+        if strategy.get("type", "RollingUpdate") != "RollingUpdate" or (
+            strategy.get("rollingUpdate") or {}).get("maxUnavailable", 1) not in (0, "0%"):
+            problems.append(f"{name}: not a rolling update that keeps every replica serving")
         resources = container.get("resources", {})
         try:
             request = mebibytes(resources["requests"]["memory"])
@@ -101,6 +106,9 @@ def deployment_problems(
         budget = budgets.get(name)
         if budget is None or budget["spec"]["selector"].get("matchLabels") != labels:
             problems.append(f"{name}: no PodDisruptionBudget selecting its pods")
+        elif budget["spec"].get("maxUnavailable") != 1 and budget["spec"].get("minAvailable") != 1:
+            problems.append(f"{name}: the PodDisruptionBudget must keep one replica serving and "
+                            "let one go (maxUnavailable or minAvailable 1)")
     return problems
 
 

@@ -37,6 +37,7 @@ def _kafka_env(c: dict[str, Any]) -> dict[str, Any]:
 def _compose_problems(c: dict[str, Any]) -> list[str]:
     return (
         compose_checks.app_service_problems(c, SERVICE_PORTS)
+        + compose_checks.host_port_overlaps(c, SERVICE_PORTS)
         + compose_checks.kafka_problems(c)
         + compose_checks.bootstrap_problems(c)
         + compose_checks.topics_job_problems(c, ADMIN)
@@ -48,7 +49,10 @@ def _compose_problems(c: dict[str, Any]) -> list[str]:
 COMPOSE_BREAKAGES: dict[str, Callable[[dict[str, Any]], object]] = {
     "service removed": lambda c: c["services"].pop("routing"),
     "port env differs": lambda c: _svc(c, "triage")["environment"].update(TRIAGE_PORT="9002"),
-    "port published elsewhere": lambda c: _svc(c, "notify").update(ports=["18004:8004"]),
+    "port not published": lambda c: _svc(c, "notify").update(ports=["18004:8005"]),
+    "one fixed host port": lambda c: _svc(c, "routing").update(ports=["8003:8003"]),
+    "fixed container name": lambda c: _svc(c, "routing").update(container_name="routing"),
+    "host port blocks overlap": lambda c: _svc(c, "triage").update(ports=["8301-8308:8002"]),
     "wrong command": lambda c: _svc(c, "intake").update(command=["python", "-m", "services.x"]),
     "healthcheck on another port": lambda c: _svc(c, "triage")["healthcheck"].update(
         test=["CMD", "spine-healthcheck", "8003"]
@@ -131,6 +135,12 @@ K8S_BREAKAGES: dict[str, Callable[[k8s_checks.Manifests], object]] = {
     .update(containerPort=9001),
     "more replicas than partitions": lambda m: k8s_checks.by_kind(m, "Deployment")["triage"][
         "spec"].update(replicas=CASE_PARTITIONS + 1),
+    "a single replica": lambda m: k8s_checks.by_kind(m, "Deployment")["routing"][
+        "spec"].update(replicas=1),
+    "recreate strategy": lambda m: k8s_checks.by_kind(m, "Deployment")["notify"][
+        "spec"].update(strategy={"type": "Recreate"}),
+    "budget allows no disruption": lambda m: k8s_checks.by_kind(m, "PodDisruptionBudget")[
+        "triage"]["spec"].update(maxUnavailable=0),
     "no memory limit": lambda m: _container(m, "notify")["resources"].pop("limits"),
     "topics job runs something else": lambda m: k8s_checks.pod_container(
         k8s_checks.by_kind(m, "Job")["spine-topics"]).update(command=["true"]),

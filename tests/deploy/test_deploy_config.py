@@ -87,6 +87,10 @@ def test_every_service_runs_in_compose_on_its_code_port(compose: dict[str, Any])
     assert compose_checks.app_service_problems(compose, SERVICE_PORTS) == []
 
 
+def test_compose_services_scale_without_port_clashes(compose: dict[str, Any]) -> None:
+    assert compose_checks.host_port_overlaps(compose, SERVICE_PORTS) == []
+
+
 def test_compose_broker_is_single_node_kraft_with_explicit_topics(compose: dict[str, Any]) -> None:
     assert compose_checks.kafka_problems(compose) == []
 

@@ -45,12 +45,11 @@ class RecordingPublisher:
 
 
 class Tables:
-    """The three faust tables as plain dicts; survive a simulated restart."""
+    """The faust tables as plain dicts; survive a simulated restart."""
 
     def __init__(self) -> None:
         self.cases: dict[bytes, bytes] = {}
         self.loads: dict[bytes, bytes] = {}
-        self.directory: dict[bytes, bytes] = {}
 
 
 def make_processor(
@@ -60,7 +59,7 @@ def make_processor(
     tables = tables or Tables()
     publisher = RecordingPublisher()
     processor = RoutingProcessor(
-        cases=tables.cases, loads=tables.loads, directory=tables.directory,
+        cases=tables.cases, loads=tables.loads,
         publisher=publisher, policy=policy or RoutingPolicy(), clock=clock)
     publisher.processor = processor
     processor.rebuild()

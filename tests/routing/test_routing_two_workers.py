@@ -1,0 +1,99 @@
+"""Two routing workers in one consumer group on a real broker: the same outcomes as one.
+
+Cases land on every partition, so on both workers; each worker must know the whole directory
+(it is not split by partition) and offer or page, never escalate for want of a directory.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import httpx
+import pytest
+
+from schemas import topics
+from schemas.directory import Capacity, Licence
+from schemas.routing import AssignmentOffered, CaseEscalated, EmergencyAssigned
+from scripts.localsystem import ServiceProcess, free_port, service_env
+from services.common.partitions import case_partition
+from tests.routing.test_routing_e2e import OPS, case_events
+from tests.support.kafka_io import produce_events
+from tests.unit.routing.builders import context, shift, specialist, triaged
+
+pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
+
+RUN = uuid.uuid4().hex[:6]
+JURISDICTION = f"ZY-{RUN}"
+ROOMY = Capacity(max_open_cases=100, max_new_per_day=100)
+
+
+@pytest.fixture(scope="module")
+def workers(
+    kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[list[ServiceProcess]]:
+    """Two routing workers sharing one group (same app prefix), each on its own port."""
+    tmp = tmp_path_factory.mktemp("routing-two")
+    env = service_env(bootstrap=kafka_bootstrap, data_dir=tmp / "data", prefix=f"w{RUN}-")
+    started: list[ServiceProcess] = []
+    try:
+        for name in ("a", "b"):
+            logs = tmp / name
+            logs.mkdir()
+            worker = ServiceProcess("routing", {**env, "ROUTING_PORT": str(free_port())}, logs)
+            started.append(worker.start())
+        for worker in started:
+            worker.wait_healthy(180)
+        yield started
+    finally:
+        for worker in started:
+            worker.stop()
+
+
+def cases_on_every_partition(per_partition: int) -> list[str]:
+    """Case ids covering every case partition `per_partition` times (so both workers get some)."""
+    found: dict[int, list[str]] = {p: [] for p in range(topics.CASE_PARTITIONS)}
+    n = 0
+    while any(len(ids) < per_partition for ids in found.values()):
+        case_id = f"case-{RUN}-{n}"
+        n += 1
+        bucket = found[case_partition(case_id, topics.CASE_PARTITIONS)]
+        if len(bucket) < per_partition:
+            bucket.append(case_id)
+    return [case_id for ids in found.values() for case_id in ids]
+
+
+def test_cases_on_both_workers_get_offers_and_emergencies_are_paged(
+    kafka_bootstrap: str, workers: list[ServiceProcess]
+) -> None:
+    licence = [Licence(jurisdiction=JURISDICTION, expires_on=date(2031, 1, 1))]
+    on_call = [shift(datetime.now(UTC) - timedelta(hours=1), 48)]
+    for name in ("s1", "s2", "s3"):
+        spec = specialist(f"{RUN}-{name}", licences=licence, capacity=ROOMY, on_call=on_call)
+        # Written through one worker; the other must see it too.
+        response = httpx.put(f"{workers[1].url}/directory/specialists/{spec.specialist_id}",
+                             json=spec.model_dump(mode="json"), headers=OPS, timeout=30)
+        assert response.status_code == 200, response.text
+
+    case_ids = cases_on_every_partition(2)
+    emergencies = set(case_ids[::3])
+    ctx = context(jurisdiction=JURISDICTION)
+    produce_events(kafka_bootstrap, topics.CASE_TRIAGED, [
+        triaged(case_id, urgency="emergency" if case_id in emergencies else "soon",
+                emergency=case_id in emergencies, ctx=ctx)
+        for case_id in case_ids])
+
+    outcomes = {}
+    for case_id in case_ids:
+        events = case_events(kafka_bootstrap, case_id, lambda es: any(
+            isinstance(e, AssignmentOffered | EmergencyAssigned | CaseEscalated) for e in es))
+        outcomes[case_id] = {type(e).__name__ for e in events}
+    escalated = sorted(c for c, kinds in outcomes.items() if "CaseEscalated" in kinds)
+    unpaged = sorted(c for c in emergencies if "EmergencyAssigned" not in outcomes[c])
+    unoffered = sorted(c for c in set(case_ids) - emergencies
+                       if "AssignmentOffered" not in outcomes[c])
+    assert (escalated, unpaged, unoffered) == ([], [], [])
+    # Both workers decided cases: neither was idle, so the directory reached both.
+    deciders = [sum(case_id in w.log_text() for case_id in case_ids) for w in workers]
+    assert all(n > 0 for n in deciders), deciders
