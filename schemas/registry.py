@@ -19,6 +19,7 @@ from schemas.routing import (
     AssignmentCompleted,
     AssignmentDeclined,
     AssignmentOffered,
+    CapacityDecided,
     CaseCompleted,
     CaseEscalated,
     CompleteAssignment,
@@ -39,6 +40,7 @@ TOPIC_EVENTS: dict[str, tuple[type[Event], ...]] = {
     topics.CASE_TRIAGED: (CaseTriaged,),
     topics.ROUTING_COMMANDS: (
         AcceptOffer, DeclineOffer, CompleteAssignment, ExpireOffers, AmendReport, RequestTeam,
+        CapacityDecided,
     ),
     topics.ROUTING_EVENTS: (
         AssignmentOffered, AssignmentAccepted, AssignmentDeclined, OfferExpired, CaseEscalated,

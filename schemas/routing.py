@@ -181,6 +181,20 @@ class ExpireOffers(Event):
     event_type: Literal["ExpireOffers"] = "ExpireOffers"
 
 
+class CapacityDecided(Event):
+    """Routing-internal: the owner of a specialist's load partition granted or refused holding
+    one more offer (the reservation is the "offered" load change with id `reservation_id`)."""
+
+    event_type: Literal["CapacityDecided"] = "CapacityDecided"
+    reservation_id: str = Field(max_length=64)
+    step_id: str = Field(max_length=64)
+    specialist_id: str = Field(max_length=64)
+    team: str = Field(max_length=64)
+    granted: bool
+    reason: str = Field(default="", max_length=200)  # named capacity reason when refused
+
+
 RoutingCommand = (
     AcceptOffer | DeclineOffer | CompleteAssignment | ExpireOffers | AmendReport | RequestTeam
+    | CapacityDecided
 )

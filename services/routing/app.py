@@ -12,6 +12,7 @@ from schemas.cases import CaseErased, ReferralCancelled, ReferralReceived
 from schemas.directory import Specialist
 from schemas.envelope import Event
 from schemas.registry import parse_event
+from schemas.routing import CapacityDecided
 from schemas.topics import (
     CASE_PARTITIONS,
     CASE_TRIAGED,
@@ -73,6 +74,9 @@ class KafkaPublisher:
     async def load_delta(self, delta: LoadDelta) -> None:
         await send_event(load_topic, delta, key=delta.specialist_id)
 
+    async def capacity_decided(self, decided: CapacityDecided) -> None:
+        await send_event(commands_topic, decided)
+
 
 worker_ready = readiness(app)
 replies = ReplyBook()
@@ -98,7 +102,8 @@ class KafkaGateway:
 
     def ready(self) -> list[str]:
         views = [] if processor.synced else ["routing views: not built"]
-        views += [f"{f.topic}: not read to its end" for f in (directory,) if not f.loaded]
+        views += [f"{f.topic}: not read to its end" for f in (directory, load_view)
+                  if not f.loaded]
         return worker_ready() + views
 
     def case_state(self, case_id: str) -> Any:
@@ -124,7 +129,7 @@ class KafkaGateway:
 
 
 async def _on_case_input(event: Event, meta: EventMeta) -> None:
-    await _directory_loaded()
+    await _views_loaded()
     result = await processor.on_case_input(event)
     if result.events:
         log.info("routed", extra={"case_id": event.case_id, "input": type(event).__name__,
@@ -139,7 +144,8 @@ async def _on_referral_event(event: Event, meta: EventMeta) -> None:
 
 async def _on_load_delta(event: Event, meta: EventMeta) -> None:
     assert isinstance(event, LoadDelta)
-    processor.on_load_delta(event)
+    await _views_loaded()  # the capacity check needs the profile
+    await processor.on_load_delta(event)
 
 
 def _parse_load_delta(topic: str, raw: bytes) -> Event:
@@ -189,10 +195,25 @@ async def follow_directory() -> None:
     await directory.run()
 
 
-async def _directory_loaded() -> None:
-    """Decide nothing on half a directory: wait (bounded, logged) until it was read to its end."""
-    while not await directory.wait_loaded(settings.directory_wait_seconds):
-        log.warning("routing waits for the specialist directory to load")
+# And the whole load view: the table's changelog, read by every worker (the owners write it).
+load_view = CompactedFollower(
+    bootstrap=kafka_bootstrap(), topic=loads_table.changelog_topic.get_topic_name(),
+    on_record=lambda record: processor.on_load_snapshot(record.key, record.value),
+    client_id="spine-routing-load-view")
+
+
+@app.task
+async def follow_load_view() -> None:
+    """Keep this worker's view of every specialist's load current."""
+    await load_view.run()
+
+
+async def _views_loaded() -> None:
+    """Decide nothing on half a directory or load view: wait (bounded, logged) for both."""
+    for follower in (directory, load_view):
+        while not await follower.wait_loaded(settings.directory_wait_seconds):
+            log.warning("routing waits for a shared view to load",
+                        extra={"topic": follower.topic})
 
 
 def owns_case(case_id: str) -> bool:

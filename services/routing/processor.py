@@ -10,14 +10,22 @@ from typing import Protocol
 
 from schemas.directory import Specialist
 from schemas.envelope import Event, derive_id
-from schemas.routing import AcceptOffer, CompleteAssignment, DeclineOffer, ExpireOffers
+from schemas.routing import (
+    AcceptOffer,
+    CapacityDecided,
+    CompleteAssignment,
+    DeclineOffer,
+    ExpireOffers,
+)
 from services.common.errors import SafeError
+from services.routing import reservations
 from services.routing.casedata import CaseData
+from services.routing.domain import capacity
 from services.routing.domain.directory import DirectoryIndex
 from services.routing.domain.handlers import RoutingResult, handle
 from services.routing.domain.load import LoadBook, LoadDelta, SpecialistLoad, apply_delta
 from services.routing.domain.policy import RoutingPolicy
-from services.routing.domain.state import CaseRouting
+from services.routing.domain.state import CaseRouting, new_case
 from services.routing.metrics import (
     CASES_WAITING,
     COMMAND_OUTCOMES,
@@ -27,7 +35,7 @@ from services.routing.metrics import (
 from services.routing.replies import ReplyBook
 
 Table = MutableMapping[bytes, bytes]
-COMMANDS = (AcceptOffer, DeclineOffer, CompleteAssignment, ExpireOffers)
+COMMANDS = (AcceptOffer, DeclineOffer, CompleteAssignment, ExpireOffers, CapacityDecided)
 _LOCK_STRIPES = 64
 
 
@@ -37,6 +45,9 @@ class Publisher(Protocol):
     async def routing_event(self, event: Event) -> None: ...
 
     async def load_delta(self, delta: LoadDelta) -> None: ...
+
+    async def capacity_decided(self, decided: CapacityDecided) -> None:
+        """To the case's owner, on the commands topic keyed by case id."""
 
 
 class DirectoryRecordError(SafeError):
@@ -59,17 +70,18 @@ class RoutingProcessor:
         self.directory = DirectoryIndex()
         self.loads = LoadBook()
         self.due: dict[str, datetime] = {}
-        self._applied_here: set[str] = set()  # load deltas this process already applied
         self._locks = [asyncio.Lock() for _ in range(_LOCK_STRIPES)]
         self.synced = False
 
     def rebuild(self) -> None:
         """Rebuild the in-memory views from the tables (after recovery or a rebalance).
 
-        The directory is not a table: every worker follows its whole topic (on_directory_record).
+        The directory is not a table: every worker follows its whole topic (on_directory_record),
+        and the load view also follows the whole load changelog (on_load_snapshot); the table
+        rows only add what this worker owns and may have written since.
         """
-        self.loads = LoadBook(
-            SpecialistLoad.model_validate_json(v) for v in self.loads_table.values())
+        for raw in self.loads_table.values():
+            self.loads.put(SpecialistLoad.model_validate_json(raw))
         self.due.clear()
         for key, value in self.cases_table.items():
             due = CaseRouting.model_validate_json(value).next_due()
@@ -91,11 +103,9 @@ class RoutingProcessor:
         now = event.occurred_at if isinstance(event, COMMANDS) else self.clock()
         async with self._lock(event.case_id):
             before = self.case_state(event.case_id)
-            result = handle(before, event, directory=self.directory, loads=self.loads,
-                            policy=self.policy, now=now)
+            result = self._decide(before, event, now)
             for delta in result.load_deltas:  # at once, so the next decision sees this one
                 self.loads.apply(delta)
-                self._applied_here.add(delta.event_id)
             for out in result.events:
                 await self.publisher.routing_event(out)
             for delta in result.load_deltas:
@@ -115,16 +125,45 @@ class RoutingProcessor:
         _count(event, result)
         return result
 
-    def on_load_delta(self, delta: LoadDelta) -> None:
-        """Persist a load change in the load table (keyed by specialist id)."""
+    def _decide(self, before: CaseRouting | None, event: Event, now: datetime) -> RoutingResult:
+        """The domain's decision, with offers held back until their capacity is granted."""
+        if isinstance(event, CapacityDecided):
+            if event.granted:
+                if before is None or event.event_id in before.applied:
+                    return RoutingResult(before or new_case(event.case_id), [], [])
+                return reservations.on_granted(before, event)
+            if not reservations.is_held(before, event):
+                return RoutingResult(before or new_case(event.case_id), [], [])  # stale
+        refused = reservations.refuses_unseen_offer(before, event)
+        if refused is not None:
+            return RoutingResult(before or new_case(event.case_id), [], [], refused)
+        result = handle(before, event, directory=self.directory, loads=self.loads,
+                        policy=self.policy, now=now)
+        reservations.hold_offers(result)
+        return result
+
+    async def on_load_delta(self, delta: LoadDelta) -> None:
+        """As the owner of the specialist's load partition: decide reservations, keep the load.
+
+        Deltas of one specialist arrive here in log order, on one worker at a time, over a table
+        restored before processing resumes: so two reservations never both take the last slot.
+        """
         key = delta.specialist_id.encode()
         raw = self.loads_table.get(key)
         current = SpecialistLoad.model_validate_json(raw) if raw else None
-        self.loads_table[key] = apply_delta(current, delta).model_dump_json().encode()
-        if delta.event_id in self._applied_here:
-            self._applied_here.discard(delta.event_id)
-        else:  # produced before a restart or by another worker: the view has not seen it
-            self.loads.apply(delta)
+        if delta.change == "offered":
+            reason = capacity.refusal(current, delta, self.directory.get(delta.specialist_id))
+            await self.publisher.capacity_decided(capacity.decision(delta, reason))
+            if reason is not None:
+                return
+        updated = apply_delta(current, delta)
+        self.loads_table[key] = updated.model_dump_json().encode()
+        self.loads.put(updated)
+
+    def on_load_snapshot(self, key: bytes | None, value: bytes | None) -> None:
+        """One record of the load table's changelog, read by every worker (the shared view)."""
+        if key and value:
+            self.loads.put(SpecialistLoad.model_validate_json(value))
 
     def on_directory_record(self, key: bytes | None, value: bytes | None) -> str:
         """Apply one directory record (empty value = removal); returns the specialist id."""

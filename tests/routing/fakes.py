@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from schemas.directory import Specialist
 from schemas.envelope import Event
+from schemas.routing import CapacityDecided
+from services.routing.domain.handlers import RoutingResult
 from services.routing.domain.load import LoadDelta
 from services.routing.domain.policy import RoutingPolicy
 from services.routing.domain.state import CommandOutcome
@@ -22,14 +25,43 @@ class Clock:
         return self.now
 
 
-class RecordingPublisher:
-    """Keeps what would go to Kafka; load deltas are delivered to the load handler like the
-    load agent would, unless `hold_load` keeps them back (to simulate a lagging consumer)."""
+class Bus:
+    """The internal topics between workers: load changes go to the owner of the specialist's
+    load partition, capacity decisions to the owner of the case, in the order sent."""
 
     def __init__(self) -> None:
+        self.queue: list[LoadDelta | CapacityDecided] = []
+        self.load_owner: Callable[[str], RoutingProcessor] | None = None
+        self.case_owner: Callable[[str], RoutingProcessor] | None = None
+        self.delivering = False
+
+    async def drain(self) -> None:
+        """Deliver until quiet (what the load and commands agents do between decisions)."""
+        if self.delivering:
+            return
+        self.delivering = True
+        try:
+            while self.queue:
+                item = self.queue.pop(0)
+                if isinstance(item, LoadDelta):
+                    assert self.load_owner is not None
+                    await self.load_owner(item.specialist_id).on_load_delta(item)
+                else:
+                    assert self.case_owner is not None
+                    await RoutingProcessor.on_case_input(self.case_owner(item.case_id), item)
+        finally:
+            self.delivering = False
+
+
+class RecordingPublisher:
+    """Keeps what would go to Kafka and puts the internal topics on the bus; `hold_load` keeps
+    load changes back (to simulate a load consumer that had not caught up)."""
+
+    def __init__(self, bus: Bus | None = None) -> None:
         self.events: list[Event] = []
         self.deltas: list[LoadDelta] = []
-        self.processor: RoutingProcessor | None = None
+        self.decisions: list[CapacityDecided] = []
+        self.bus = bus or Bus()
         self.hold_load = False
 
     async def routing_event(self, event: Event) -> None:
@@ -37,8 +69,12 @@ class RecordingPublisher:
 
     async def load_delta(self, delta: LoadDelta) -> None:
         self.deltas.append(delta)
-        if self.processor is not None and not self.hold_load:
-            self.processor.on_load_delta(delta)
+        if not self.hold_load:
+            self.bus.queue.append(delta)
+
+    async def capacity_decided(self, decided: CapacityDecided) -> None:
+        self.decisions.append(decided)
+        self.bus.queue.append(decided)
 
     def types(self) -> list[str]:
         return [type(e).__name__ for e in self.events]
@@ -52,16 +88,31 @@ class Tables:
         self.loads: dict[bytes, bytes] = {}
 
 
+class Worker(RoutingProcessor):
+    """A processor whose inputs also run the bus afterwards, as the agents would."""
+
+    bus: Bus
+
+    async def on_case_input(self, event: Event) -> RoutingResult:
+        result = await super().on_case_input(event)
+        await self.bus.drain()
+        return result
+
+
 def make_processor(
-    clock: Clock, tables: Tables | None = None, policy: RoutingPolicy | None = None
-) -> tuple[RoutingProcessor, RecordingPublisher, Tables]:
-    """A processor over dict tables, rebuilt from them as after recovery."""
+    clock: Clock, tables: Tables | None = None, policy: RoutingPolicy | None = None,
+    bus: Bus | None = None,
+) -> tuple[Worker, RecordingPublisher, Tables]:
+    """A processor over dict tables, rebuilt from them as after recovery; alone on its bus
+    unless the test wires `bus.load_owner` and `bus.case_owner` to several workers."""
     tables = tables or Tables()
-    publisher = RecordingPublisher()
-    processor = RoutingProcessor(
+    publisher = RecordingPublisher(bus)
+    processor = Worker(
         cases=tables.cases, loads=tables.loads,
         publisher=publisher, policy=policy or RoutingPolicy(), clock=clock)
-    publisher.processor = processor
+    processor.bus = publisher.bus
+    if bus is None:
+        publisher.bus.load_owner = publisher.bus.case_owner = lambda key: processor
     processor.rebuild()
     return processor, publisher, tables
 

@@ -101,9 +101,10 @@ async def test_load_changes_from_before_a_restart_reach_the_view() -> None:
     published.hold_load = True  # the load agent had not caught up when the process died
     await processor.on_case_input(triaged())
     restarted, _, _ = make_processor(clock, tables)
+    seed(restarted, specialist("a"))
     assert restarted.loads.holding("a") == ([], [])
     for delta in published.deltas:  # the load agent catches up after the restart
-        restarted.on_load_delta(delta)
+        await restarted.on_load_delta(delta)
     assert restarted.loads.holding("a") == (["case-1/spine_surgery"], [])
 
 

@@ -10,6 +10,7 @@ from schemas.envelope import Event
 from schemas.routing import (
     AcceptOffer,
     AmendReport,
+    CapacityDecided,
     CaseCompleted,
     CompleteAssignment,
     DeclineOffer,
@@ -34,7 +35,10 @@ from services.routing.domain.state import (
     new_case,
 )
 
-Command = AcceptOffer | DeclineOffer | CompleteAssignment | ExpireOffers | AmendReport | RequestTeam
+Command = (
+    AcceptOffer | DeclineOffer | CompleteAssignment | ExpireOffers | AmendReport | RequestTeam
+    | CapacityDecided
+)
 CLOSED = CommandOutcome(status="conflict", detail="case is not open for routing")
 # One answer for "no such case" and "not your case", so it never tells whether a case exists.
 NOT_YOURS = CommandOutcome(status="not_found", detail="no offer or assignment of yours here")
@@ -236,6 +240,8 @@ def on_command(state: CaseRouting, cmd: Command, ctx: Ctx) -> CommandOutcome:
         outcome = extension.request_team(state, cmd, ctx)
         release_ready(state, ctx)
         return outcome
+    if isinstance(cmd, CapacityDecided):
+        return offers.capacity_refused(state, cmd, ctx)
     return CommandOutcome(status="ok", detail="offers checked")
 
 

@@ -9,6 +9,7 @@ from schemas.routing import (
     AssignmentAccepted,
     AssignmentDeclined,
     AssignmentOffered,
+    CapacityDecided,
     CaseEscalated,
     DeclineOffer,
     OfferExpired,
@@ -176,3 +177,20 @@ def decline(state: CaseRouting, cmd: DeclineOffer, ctx: Ctx) -> CommandOutcome:
     ))
     offer_next(state, step, ctx)
     return CommandOutcome(status="ok", detail="declined")
+
+
+def capacity_refused(state: CaseRouting, cmd: CapacityDecided, ctx: Ctx) -> CommandOutcome:
+    """The specialist's load owner refused to hold one more offer: ask the next candidate.
+
+    The refused offer was never published, so withdrawing it tells nobody; the specialist stays
+    in `offered_to` and is not asked again for this case.
+    """
+    step = state.steps.get(cmd.step_id)
+    if cmd.granted or step is None or step.offer is None \
+            or step.offer.specialist_id != cmd.specialist_id:
+        return CommandOutcome(status="ok", detail="no held offer to replace")
+    ctx.note(state, "capacity_refused", cmd.reason, step_id=step.step_id,
+             specialist_id=cmd.specialist_id)
+    withdraw(state, step, ctx, reason="withdrawn")
+    offer_next(state, step, ctx)
+    return CommandOutcome(status="ok", detail="offered to the next candidate")

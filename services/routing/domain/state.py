@@ -114,6 +114,9 @@ class CaseRouting(_State):
     outcomes: dict[str, CommandOutcome] = Field(default_factory=dict)  # command id -> outcome
     record: list[RecordEntry] = Field(default_factory=list)
     report_refs: list[str] = Field(default_factory=list)
+    # Offers decided but not yet published: reservation id -> AssignmentOffered JSON, until the
+    # specialist's load owner grants the capacity (services/routing/reservations.py).
+    held_offers: dict[str, str] = Field(default_factory=dict)
 
     def next_due(self) -> datetime | None:
         """The earliest moment an offer expires or an escalated step should retry."""

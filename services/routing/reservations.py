@@ -1,0 +1,89 @@
+"""Offers wait for their capacity reservation: held in the case row until the load owner grants.
+
+The domain decides an offer and its "offered" load change (the reservation) as before. Here the
+AssignmentOffered is kept back in `CaseRouting.held_offers` while the reservation travels to the
+owner of the specialist's load partition. Granted: the offer is published. Refused: the domain
+withdraws the never-published offer and picks the next candidate (which is reserved in turn).
+An offer withdrawn while still held (timeout, re-triage, cancellation) was never seen by anyone,
+so its OfferExpired is not published either; its "offer_closed" load change still goes out and
+frees whatever the owner granted meanwhile.
+"""
+
+from __future__ import annotations
+
+from schemas.envelope import Event, derive_id
+from schemas.routing import (
+    AcceptOffer,
+    AssignmentOffered,
+    CapacityDecided,
+    DeclineOffer,
+    OfferExpired,
+)
+from services.routing.domain.handlers import RoutingResult
+from services.routing.domain.load import LoadDelta
+from services.routing.domain.state import CaseRouting, CommandOutcome
+
+NOT_YOURS = CommandOutcome(status="conflict", detail="you hold no offer on this step")
+
+
+def _held(state: CaseRouting) -> dict[tuple[str, str], str]:
+    """(step id, specialist id) -> reservation id of every held offer."""
+    found = {}
+    for reservation_id, raw in state.held_offers.items():
+        offer = AssignmentOffered.model_validate_json(raw)
+        found[(offer.step_id, offer.specialist_id)] = reservation_id
+    return found
+
+
+def hold_offers(result: RoutingResult) -> None:
+    """Keep new offers back until granted; drop the expiries of offers nobody saw."""
+    if not any(isinstance(e, AssignmentOffered | OfferExpired) for e in result.events):
+        return
+    state = result.state
+    reservations = {(d.step_id, d.specialist_id): d.event_id
+                    for d in result.load_deltas if d.change == "offered"}
+    kept: list[Event] = []
+    for event in result.events:
+        if isinstance(event, OfferExpired):
+            reservation_id = _held(state).get((event.step_id, event.specialist_id))
+            if reservation_id is not None:
+                del state.held_offers[reservation_id]
+                continue
+        if isinstance(event, AssignmentOffered):
+            reservation_id = reservations[(event.step_id, event.specialist_id)]
+            state.held_offers[reservation_id] = event.model_dump_json()
+            continue
+        kept.append(event)
+    result.events = kept
+
+
+def refuses_unseen_offer(state: CaseRouting | None, command: Event) -> CommandOutcome | None:
+    """A specialist cannot accept or decline an offer that was never published to them."""
+    if state is None or not state.held_offers or not isinstance(command,
+                                                                 AcceptOffer | DeclineOffer):
+        return None
+    return NOT_YOURS if (command.step_id, command.specialist_id) in _held(state) else None
+
+
+def on_granted(state: CaseRouting, decided: CapacityDecided) -> RoutingResult:
+    """Publish the held offer; a grant for an offer no longer held is released again."""
+    work = state.model_copy(deep=True)
+    work.applied.append(decided.event_id)
+    raw = work.held_offers.pop(decided.reservation_id, None)
+    if raw is not None:
+        return RoutingResult(work, [AssignmentOffered.model_validate_json(raw)], [])
+    step = work.steps.get(decided.step_id)
+    if step is not None and step.offer is not None \
+            and step.offer.specialist_id == decided.specialist_id:
+        return RoutingResult(work, [], [])  # published already (a redelivered grant)
+    release = LoadDelta(
+        event_id=derive_id("capacity-released", decided.event_id), case_id=decided.case_id,
+        occurred_at=decided.occurred_at, specialist_id=decided.specialist_id,
+        step_id=decided.step_id, team=decided.team, change="offer_closed",
+    )
+    return RoutingResult(work, [], [release])
+
+
+def is_held(state: CaseRouting | None, decided: CapacityDecided) -> bool:
+    """True while the reservation's offer still waits in the case row."""
+    return state is not None and decided.reservation_id in state.held_offers
