@@ -84,6 +84,11 @@ def on_granted(state: CaseRouting, decided: CapacityDecided) -> RoutingResult:
     return RoutingResult(work, [], [release])
 
 
+def is_unpublished(state: CaseRouting, step_id: str, specialist_id: str) -> bool:
+    """True while this specialist's offer on the step waits for its reservation."""
+    return bool(state.held_offers) and (step_id, specialist_id) in _held(state)
+
+
 def is_held(state: CaseRouting | None, decided: CapacityDecided) -> bool:
     """True while the reservation's offer still waits in the case row."""
     return state is not None and decided.reservation_id in state.held_offers

@@ -11,6 +11,7 @@ from services.routing.api.gateway import RoutingGateway
 from services.routing.api.specialists.models import AssignmentView, CommandResult, OfferView
 from services.routing.domain.handlers import NOT_YOURS
 from services.routing.domain.plans import attachments_for
+from services.routing.reservations import is_unpublished
 
 Command = AcceptOffer | DeclineOffer | CompleteAssignment | AmendReport | RequestTeam
 
@@ -27,8 +28,9 @@ def offers_for(*, gateway: RoutingGateway, specialist_id: str) -> list[OfferView
         step = state.steps.get(step_id) if state else None
         if state is None or step is None or step.offer is None:
             continue
-        if step.offer.specialist_id != specialist_id:
-            continue
+        mine = step.offer.specialist_id == specialist_id
+        if not mine or is_unpublished(state, step_id, specialist_id):
+            continue  # an offer still waiting for its capacity reservation is nobody's yet
         views.append(OfferView(
             case_id=case_id, step_id=step_id, team=step.team, urgency=state.urgency,
             offered_at=step.offer.offered_at, expires_at=step.offer.expires_at,
