@@ -19,6 +19,8 @@ from schemas.routing import (
     CaseEscalated,
     EmergencyAssigned,
     OfferExpired,
+    PlanExtended,
+    ReportAmended,
     RoutingStopped,
 )
 from schemas.sla import ClockKind
@@ -158,7 +160,8 @@ def _accepted(out: Outcome, event: AssignmentAccepted, ctx: Context) -> None:
                           urgency=event.urgency, policy=ctx.policy, now=ctx.now,
                           due_at=event.deadline)
     _tell_referrer(out, ctx, event, "status_assigned", step_id=event.step_id, team=event.team,
-                   urgency=event.urgency)
+                   urgency=event.urgency, accepted_by=event.specialist_id,
+                   report_due=event.deadline.isoformat() if event.deadline else None)
 
 
 def _emergency(out: Outcome, event: EmergencyAssigned, ctx: Context) -> None:
@@ -183,6 +186,18 @@ def _completed_step(out: Outcome, event: AssignmentCompleted, ctx: Context) -> N
                              cause_id=event.event_id, now=ctx.now)
     _tell_referrer(out, ctx, event, "status_report_ready", step_id=event.step_id,
                    team=event.team, report_ref=event.report_ref)
+
+
+def _plan_extended(out: Outcome, event: PlanExtended, ctx: Context) -> None:
+    # The reviewer's free-text reason stays off the webhook; the team and deadline are enough.
+    _tell_referrer(out, ctx, event, "status_plan_extended", step_id=event.step_id,
+                   team=event.team,
+                   report_due=event.deadline.isoformat() if event.deadline else None)
+
+
+def _report_amended(out: Outcome, event: ReportAmended, ctx: Context) -> None:
+    _tell_referrer(out, ctx, event, "status_report_amended", step_id=event.step_id,
+                   team=event.team, report_ref=event.report_ref, version=event.addendum.version)
 
 
 def _case_completed(out: Outcome, event: CaseCompleted, ctx: Context) -> None:
@@ -272,6 +287,8 @@ _HANDLERS: dict[type[Event], Callable[[Outcome, Any, Context], None]] = {
     EmergencyAssigned: _emergency,
     AssignmentCompleted: _completed_step,
     CaseCompleted: _case_completed,
+    PlanExtended: _plan_extended,
+    ReportAmended: _report_amended,
     CaseEscalated: _escalated,
     RoutingStopped: _stopped,
     CheckClocks: _tick,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from schemas.notifications import NotificationDelivered, NotificationFailed
-from schemas.routing import OfferExpired, OfferSummary
+from schemas.reports import ReportAddendum
+from schemas.routing import OfferExpired, OfferSummary, PlanExtended, ReportAmended
 from schemas.sla import SlaBreached, SlaMet, SlaPaused, SlaResumed, SlaWarningRaised
 from services.notify.domain import sla
 from tests.unit.notify.notify_builders import T0, CaseFlow, FakeContacts, Harness
@@ -249,3 +250,22 @@ def test_the_holder_of_an_expired_or_withdrawn_offer_is_told() -> None:
     told = [n for n in h.notifications if n[2].startswith("offer_")]
     assert told == [("specialist", "spec-1", "offer_expired"),
                     ("specialist", "spec-2", "offer_withdrawn")]
+
+
+def test_the_referrer_hears_of_added_teams_and_amended_reports() -> None:
+    h, flow = Harness(), CaseFlow()
+    h.apply(flow.received(at(0)))
+    step = {"case_id": "case-1", "step_id": "spine_radiology", "team": "spine_radiology"}
+    h.apply(PlanExtended(event_id="ext-1", occurred_at=at(10), requested_by="spec-1",
+                         requested_from_step="s1", reason="Quokka says scar", deadline=at(600),
+                         **step))  # type: ignore[arg-type]
+    addendum = ReportAddendum(version=2, text="Quokka text", specialist_id="spec-1",
+                              added_at=at(20))
+    h.apply(ReportAmended(event_id="amd-1", occurred_at=at(20), specialist_id="spec-1",
+                          report_ref="/cases/case-1/reports/spine_radiology", addendum=addendum,
+                          **step))  # type: ignore[arg-type]
+    notes = [n for o in h.outcomes for n in o.notifications if n.audience == "referrer"]
+    assert [n.kind for n in notes][-2:] == ["status_plan_extended", "status_report_amended"]
+    assert notes[-2].data["report_due"] == at(600).isoformat()
+    assert notes[-1].data["version"] == 2
+    assert "Quokka" not in str([n.data for n in notes])  # free text stays off webhooks
