@@ -5,7 +5,6 @@ Another referral system sees none of it; errors are OperationOutcome; metadata v
 
 from __future__ import annotations
 
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 from fhir.resources.R4B.task import Task
 
 from services.common.auth import mint_token
+from tests.support.polling import wait_until as _wait
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
 
@@ -47,16 +47,6 @@ def _register_specialists(routing: str) -> None:
         r = httpx.put(f"{routing}/directory/specialists/{sid}", json=person, headers=ops,
                       timeout=10)
         assert r.status_code in (200, 202), r.text
-
-
-def _wait(what: str, probe: Any, timeout: float = 90) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.3)
-    raise TimeoutError(what)
 
 
 def _task(location: str, headers: dict[str, str] = REFERRER) -> dict[str, Any]:

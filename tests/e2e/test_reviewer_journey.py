@@ -7,7 +7,6 @@ accepted and when the report is due - the deadline routing offered. No patient d
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 
 from scripts.webhook_inbox import ReceivedCall, WebhookReceiver
 from services.common.auth import mint_token
+from tests.support.polling import wait_until as _wait
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
 
@@ -54,16 +54,6 @@ def _referral() -> dict[str, Any]:
         "imaging": [{"modality": "mri", "weeks_ago": 2, "study_uid": "9.8.7",
                      "report_text": "Facet arthropathy L4-5, no recurrent disc."}],
     }
-
-
-def _wait(what: str, probe: Any, timeout: float = 90) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.3)
-    raise TimeoutError(what)
 
 
 @pytest.fixture
