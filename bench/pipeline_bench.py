@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -24,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from bench.profiling import Sampler, summarise
 from bench.raw_relay import raw_ceiling
 from schemas import topics
 from schemas.directory import Specialist
@@ -83,20 +85,42 @@ def referral(n: int) -> dict[str, Any]:
     }
 
 
+# Shorter than uvicorn's keep-alive (5 s). httpx's default expiry is also 5 s, so a pooled
+# connection could be picked up just as intake closed it for idleness: the request then died
+# with httpx.ReadError (seen once in two runs at --rate 100; reproduced outside the bench).
+KEEPALIVE_EXPIRY_SECONDS = 1.0
+RESENDS = 2  # what a referral system does after a lost answer: send the same referral again
+
+
 async def post_all(
-    url: str, token: str, count: int, rate: float | None, concurrency: int
+    url: str, token: str, count: int, rate: float | None, concurrency: int,
+    resent: list[int] | None = None,
 ) -> dict[str, float]:
-    """POST `count` referrals (at `rate`/s, or as fast as `concurrency` allows); case -> start."""
+    """POST `count` referrals (at `rate`/s, or as fast as `concurrency` allows); case -> start.
+
+    A resend after a transport error carries the same referral_id, so intake replays it (same
+    case id), never opens a second case; resends are counted in `resent`. (No Idempotency-Key:
+    it would add a registry write per request and change what is measured.)
+    """
     started: dict[str, float] = {}
     sem = asyncio.Semaphore(concurrency)
     headers = {"Authorization": f"Bearer {token}"}
-    limits = httpx.Limits(max_connections=concurrency)
+    limits = httpx.Limits(max_connections=concurrency, keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS)
     async with httpx.AsyncClient(headers=headers, timeout=30, limits=limits) as client:
 
         async def one(n: int) -> None:
+            body = referral(n)
             async with sem:
                 t0 = time.monotonic()
-                r = await client.post(url, json=referral(n))
+                for attempt in range(RESENDS + 1):
+                    try:
+                        r = await client.post(url, json=body)
+                        break
+                    except httpx.TransportError:
+                        if attempt == RESENDS:
+                            raise
+                        if resent is not None:
+                            resent.append(n)
                 r.raise_for_status()
                 started[r.json()["case_id"]] = t0
 
@@ -172,6 +196,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     broker = LocalBroker(work / "kafka").start()
     inbox = WebhookReceiver()
     results: dict[str, Any] = {}
+    pids: dict[str, int] = {}
     try:
         results["raw"] = asyncio.run(raw_ceiling(broker.bootstrap, args.referrals, referral(0)))
         env = service_env(bootstrap=broker.bootstrap, data_dir=work / "data", prefix="bench-",
@@ -194,8 +219,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             pids = {n: s.proc.pid for n, s in system.services.items() if s.proc is not None}
             cpu_before = {n: cpu_seconds(pid) for n, pid in pids.items()}
             t0 = time.monotonic()
-            cases = asyncio.run(post_all(url, token, args.referrals, None, args.concurrency))
-            arrived = delivered(inbox, cases, args.timeout)
+            resent: list[int] = []
+            with Sampler(pids, args.profile) if args.profile else contextlib.nullcontext():
+                cases = asyncio.run(
+                    post_all(url, token, args.referrals, None, args.concurrency, resent))
+                arrived = delivered(inbox, cases, args.timeout)
             done = [arrived[c] for c in cases if c in arrived]
             results["pipeline"] = {
                 "sent": len(cases), "delivered": len(done),
@@ -206,12 +234,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 for n, pid in pids.items()
             }
             inbox.clear()
-            rated = asyncio.run(post_all(url, token, args.rate_count, args.rate, args.concurrency))
+            rated = asyncio.run(
+                post_all(url, token, args.rate_count, args.rate, args.concurrency, resent))
             arrived = delivered(inbox, rated, args.timeout)
             lat = [(arrived[c] - t) * 1000 for c, t in rated.items() if c in arrived]
             results["latency_ms_at_rate"] = {"rate_per_s": args.rate, "count": len(lat),
                                              **(percentiles(lat) if len(lat) > 2 else {})}
             results["stage_ms_p50_p99"] = stage_breakdown(broker.bootstrap, set(rated), inbox)
+            results["resent_after_transport_error"] = len(resent)
             results["peak_rss_mb"] = {
                 name: round(peak_rss_mb(s.proc.pid), 1)
                 for name, s in system.services.items() if s.proc is not None
@@ -221,6 +251,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         inbox.close()
         broker.stop()
+    if args.profile:
+        results["profile"] = {name: summarise(Sampler(pids, args.profile).path(name), top=8)
+                              for name in pids}
     raw_tp = results["raw"]["throughput_per_s"]
     results["ratio_pipeline_to_raw"] = results["pipeline"]["throughput_per_s"] / raw_tp
     return results
@@ -233,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--rate-count", type=int, default=1500)
     parser.add_argument("--timeout", type=float, default=180.0)
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="py-spy each service during the throughput phase; raw stacks here")
     args = parser.parse_args(argv)
     results = run(args)
     print(json.dumps(results, indent=2))
