@@ -96,7 +96,7 @@ def map_observation(draft: Draft, entry: Entry) -> None:
         ]
         put_group(draft, finding, parts, path)
     else:
-        draft.unmap(path, f"Observation code {describe_code(obs.code)} is not in the spine profile")
+        draft.unmap(path, "Observation code is not in the spine profile")
         return
     draft.leftover(entry, _OBSERVATION_ELEMENTS)
 
@@ -112,7 +112,7 @@ def _map_loinc(draft: Draft, entry: Entry, loinc: str) -> None:
     elif unit in factors:
         draft.put(field, round(float(quantity.value) * factors[unit], 2), entry.path)
     else:
-        draft.unmap(f"{entry.path}.valueQuantity", f"unit {unit} not convertible for {field}")
+        draft.unmap(f"{entry.path}.valueQuantity", f"unit not convertible for {field}")
 
 
 def map_questionnaire_response(draft: Draft, entry: Entry) -> None:
@@ -138,9 +138,7 @@ def map_condition(draft: Draft, entry: Entry) -> None:
         code_in(condition.code, SNOMED) or ""
     )
     if field is None:
-        draft.unmap(
-            entry.path, f"Condition code {describe_code(condition.code)} is not a comorbidity"
-        )
+        draft.unmap(entry.path, "Condition code is not a comorbidity")
         return
     clinical = code_in(condition.clinicalStatus, "http://terminology.hl7.org/CodeSystem/condition-clinical")
     verification = code_in(

@@ -15,6 +15,20 @@ IGNORED_ELEMENTS = frozenset({
 })
 
 
+# The unmapped report names paths and fixed reasons, never values (F11), and is capped so it can
+# never push a referral past Kafka's message size (F8).
+MAX_UNMAPPED_LINES = 100
+MAX_UNMAPPED_CHARS = 200
+
+
+def capped_report(lines: list[str]) -> list[str]:
+    """At most MAX_UNMAPPED_LINES lines of at most MAX_UNMAPPED_CHARS, then a count."""
+    kept = [line[:MAX_UNMAPPED_CHARS] for line in lines[:MAX_UNMAPPED_LINES]]
+    if len(lines) > MAX_UNMAPPED_LINES:
+        kept.append(f"... and {len(lines) - MAX_UNMAPPED_LINES} more unmapped elements")
+    return kept
+
+
 @dataclass
 class Draft:
     data: dict[str, Any] = field(default_factory=dict)

@@ -18,7 +18,7 @@ from schemas.referral import Referral
 from services.intake.domain.identity import Name
 from services.intake.fhir.bundle import BundleIndex, Entry, FhirRejected
 from services.intake.fhir.clinical import map_clinical
-from services.intake.fhir.draft import Draft
+from services.intake.fhir.draft import Draft, capped_report
 from services.intake.fhir.identity import referral_names
 from services.intake.fhir.imaging import map_imaging
 from services.intake.fhir.procedures import PROPOSAL_INTENTS, map_procedures
@@ -141,7 +141,7 @@ def _map_patient(draft: Draft, index: BundleIndex, request: Any, referral_date: 
 def _unknown_extensions(draft: Draft, entry: Entry, known: set[str]) -> None:
     for i, ext in enumerate(getattr(entry.resource, "extension", None) or []):
         if ext.url not in known:
-            draft.unmap(f"{entry.path}.extension[{i}]", f"extension {ext.url} not in the profile")
+            draft.unmap(f"{entry.path}.extension[{i}]", "extension not in the profile")
 
 
 def _map_request(draft: Draft, index: BundleIndex, entry: Entry) -> None:
@@ -231,5 +231,5 @@ def map_bundle(index: BundleIndex, *, now: datetime) -> MappedBundle:
     for unused in index.unused():
         if unused.type not in _STRUCTURAL:
             draft.unmap(unused.path, f"{unused.type} is not used by the spine profile")
-    unmapped = sorted(draft.unmapped, key=_natural)
+    unmapped = capped_report(sorted(draft.unmapped, key=_natural))
     return MappedBundle(action, referral_id, _validated(draft), unmapped, names)

@@ -17,7 +17,6 @@ from services.intake.fhir.profile import (
 from services.intake.fhir.values import (
     as_date,
     code_in,
-    describe_code,
     directory_id,
     extension_values,
     label,
@@ -67,8 +66,7 @@ def map_surgery(draft: Draft, index: BundleIndex, entry: Entry, referral_date: d
     procedure = entry.resource
     code = code_in(procedure.code, PROCEDURE_SYSTEM)
     if code is None or procedure.status != "completed":
-        draft.unmap(entry.path, f"not a completed spine-profile surgery "
-                                f"({describe_code(procedure.code)})")
+        draft.unmap(entry.path, "not a completed spine-profile surgery")
         return
     performed = as_date(
         procedure.performedDateTime

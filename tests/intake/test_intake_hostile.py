@@ -1,0 +1,74 @@
+"""F8, F9 and F11 on intake's FHIR endpoint: the unmapped report names paths and reasons only,
+is capped, and odd bundles are 4xx, never 500 or an endless 503."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from schemas.cases import ReferralReceived
+from services.intake.fhir.draft import MAX_UNMAPPED_LINES
+from tests.intake.intake_fakes import bearer, running_intake
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "fhir"
+NORTH = bearer("ref-north-gp")
+FHIR_JSON = {"Content-Type": "application/fhir+json"}
+SECRET = "Jane-Quinn-Doe-NHS-9434765919"
+
+
+def bundle() -> dict[str, Any]:
+    return json.loads((FIXTURES / "fbss-recurrent-disc.message.json").read_text())
+
+
+def _patient(doc: dict[str, Any]) -> dict[str, Any]:
+    return next(e["resource"] for e in doc["entry"] if e["resource"]["resourceType"] == "Patient")
+
+
+def test_unmapped_report_never_echoes_values() -> None:
+    # F11: extension URLs and values, units and codes were copied into intake.registry.v1.
+    doc = bundle()
+    _patient(doc).setdefault("extension", []).append(
+        {"url": f"https://example.org/{SECRET}", "valueString": SECRET})
+    for entry in doc["entry"]:
+        quantity = entry["resource"].get("valueQuantity")
+        if quantity is not None:
+            quantity.update(unit=SECRET, code=SECRET)
+    with running_intake() as (client, log):
+        response = client.post("/fhir/Bundle", content=json.dumps(doc), headers=NORTH | FHIR_JSON)
+    assert response.status_code == 202, response.text
+    unmapped = response.json()["unmapped"]
+    assert any(".extension[" in line for line in unmapped)
+    assert SECRET not in json.dumps(unmapped)
+    [event] = log.events()
+    assert isinstance(event, ReferralReceived) and SECRET not in json.dumps(event.unmapped)
+    registry = [r for r in log.records if r.topic != "referral.events.v1"]
+    assert registry and all(SECRET.encode() not in (r.value or b"") for r in registry)
+
+
+def test_a_huge_unmapped_report_is_capped_not_a_503_forever() -> None:
+    # F8: under the 1 MiB body limit, yet its unmapped report outgrew Kafka's message size.
+    doc = bundle()
+    _patient(doc)["extension"] = [{"url": f"https://example.org/{i}/" + "x" * 300,
+                                   "valueString": "y"} for i in range(2500)]
+    body = json.dumps(doc)
+    assert len(body) < 1024 * 1024
+    with running_intake() as (client, log):
+        response = client.post("/fhir/Bundle", content=body, headers=NORTH | FHIR_JSON)
+    assert response.status_code == 202, response.text
+    unmapped = response.json()["unmapped"]
+    assert len(unmapped) == MAX_UNMAPPED_LINES + 1 and "more unmapped" in unmapped[-1]
+    assert max(len(r.value or b"") for r in log.records) < 256 * 1024
+
+
+def test_deeply_nested_or_huge_number_bundles_are_422() -> None:
+    # F9: RecursionError and the int-conversion limit were 500s.
+    deep = '{"resourceType": "Bundle", "x": ' + "[" * 5000 + "]" * 5000 + "}"
+    doc = bundle()
+    doc["entry"][0]["resource"]["x"] = 1
+    digits = json.dumps(doc).replace('"x": 1', '"x": ' + "7" * 5000)
+    with running_intake() as (client, _):
+        nested = client.post("/fhir/Bundle", content=deep, headers=NORTH | FHIR_JSON)
+        huge = client.post("/fhir/Bundle", content=digits, headers=NORTH | FHIR_JSON)
+    assert nested.status_code == 422 and "nesting" in nested.text
+    assert huge.status_code == 422 and "numbers" in huge.text
