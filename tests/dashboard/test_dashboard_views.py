@@ -122,3 +122,18 @@ def test_trends_need_ops_and_follow_the_filters(client: TestClient) -> None:
     radiology = client.get("/api/ops/trends", headers=OPS,
                            params={"team": "spine_radiology"}).json()
     assert set(radiology["queues"]["length"]) == {"spine_radiology"}
+
+
+def test_the_session_cookie_passes_the_shared_request_guard(
+    store: FakeCaseStore, live: LiveFeed, clock: FixedClock
+) -> None:
+    from services.common.guard import install_guard
+
+    api = make_api(store, live, clock)
+    install_guard(api, service="notify")  # as the notify worker assembles it
+    guarded = TestClient(api)
+    assert guarded.post("/api/ops/session", headers=OPS).status_code == 204
+    assert guarded.get("/api/ops/summary").status_code == 200
+    assert guarded.post("/api/ops/stream-ticket").status_code == 200
+    assert guarded.delete("/api/ops/session").status_code == 204
+    assert guarded.get("/api/ops/summary").status_code == 401

@@ -32,6 +32,16 @@ ALWAYS = {"starts_at": "2000-01-01T00:00:00Z", "ends_at": "2099-01-01T00:00:00Z"
 ANY_TIME = {"weekdays": [0, 1, 2, 3, 4, 5, 6], "start": "00:00:00", "end": "23:59:59"}
 
 
+def _lag_sampled(url: str, service: str, within_seconds: float = 60.0) -> bool:
+    sample = f'spine_consumer_lag_messages{{partition="0",service="{service}"'
+    deadline = time.monotonic() + within_seconds
+    while time.monotonic() < deadline:
+        if sample in httpx.get(f"{url}/metrics", timeout=5).text:
+            return True
+        time.sleep(1)
+    return False
+
+
 def _specialist(sid: str, role: str, inbox: WebhookReceiver, **extra: Any) -> dict[str, Any]:
     return {
         "specialist_id": sid, "name": f"Dr {sid}", "role": role,
@@ -168,6 +178,10 @@ def test_referrals_flow_from_intake_to_specialist_webhooks(
         assert PLANTED["name"] not in metrics.text
         if service != "intake":
             assert 'spine_events_processed_total{' in metrics.text, service
+    # Every consuming service samples its consumer lag (routing once had no probe at all); the
+    # probe runs every 15 s, so wait for its first round rather than race it.
+    for service in ("triage", "routing", "notify"):
+        assert _lag_sampled(system[service].url, service), f"no consumer-lag samples: {service}"
 
     # Patient-identifying data planted in the referrals appears in no service's log.
     for service, text in system.logs().items():
