@@ -248,8 +248,9 @@ _HANDLERS: dict[str, Handler] = {
     "AmendReport": _timeline_only,
     "RequestTeam": _timeline_only,
 }
-# Periodic clock ticks change nothing a reader cares about and would flood the timeline.
-IGNORED_EVENT_TYPES = frozenset({"ExpireOffers"})
+# Periodic clock ticks change nothing a reader cares about and would flood the timeline;
+# capacity decisions are routing's internal reservations (the offer that follows is recorded).
+IGNORED_EVENT_TYPES = frozenset({"ExpireOffers", "CapacityDecided"})
 
 
 def _status(stages: StageTimes) -> CaseStatus:
