@@ -36,7 +36,7 @@ _VOID_STATUSES = frozenset({"entered-in-error", "cancelled"})
 _OBSERVATION_ELEMENTS = {
     "code", "component", "category", "effectiveDateTime", "effectivePeriod", "issued",
     "performer", "partOf", "derivedFrom", "valueBoolean", "valueInteger", "valueQuantity",
-    "valueCodeableConcept", "valueString",
+    "valueCodeableConcept", "valueString", "note",  # note: read as a narrative
 }
 Part = tuple[str, list[Any], str]  # (part code, values, FHIR path)
 
@@ -152,7 +152,7 @@ def map_condition(draft: Draft, entry: Entry) -> None:
         draft.put(f"comorbidities.{field}", True, entry.path)
     draft.leftover(entry, {
         "code", "clinicalStatus", "verificationStatus", "category", "onsetDateTime",
-        "onsetPeriod", "recordedDate", "severity",
+        "onsetPeriod", "recordedDate", "severity", "note",  # note: read as a narrative
     })
 
 

@@ -21,6 +21,7 @@ from services.intake.fhir.clinical import map_clinical
 from services.intake.fhir.draft import Draft, capped_report
 from services.intake.fhir.identity import referral_names
 from services.intake.fhir.imaging import map_imaging
+from services.intake.fhir.narratives import map_narratives
 from services.intake.fhir.procedures import PROPOSAL_INTENTS, map_procedures
 from services.intake.fhir.profile import (
     EXT_JURISDICTION,
@@ -167,7 +168,8 @@ def _map_request(draft: Draft, index: BundleIndex, entry: Entry) -> None:
     _unknown_extensions(draft, entry, {EXT_RELATED_CASE})
     draft.leftover(entry, {"identifier", "intent", "code", "bodySite", "note", "extension",
                            "requester", "authoredOn", "category", "supportingInfo",
-                           "reasonReference", "occurrencePeriod", "occurrenceDateTime"})
+                           "reasonReference", "occurrencePeriod", "occurrenceDateTime",
+                           "priority", "reasonCode"})
 
 
 def _describe_requester(index: BundleIndex, requester: Entry, referrer: dict[str, Any]) -> None:
@@ -227,6 +229,7 @@ def map_bundle(index: BundleIndex, *, now: datetime) -> MappedBundle:
     map_clinical(draft, index)
     map_procedures(draft, index, entry, referral_date)
     map_imaging(draft, index, referral_date)
+    map_narratives(draft, index, entry)
     _age(draft, referral_date)
     for unused in index.unused():
         if unused.type not in _STRUCTURAL:

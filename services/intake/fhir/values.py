@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from services.intake.fhir.attachments import attachment_text as read_attachment
 from services.intake.fhir.profile import DIRECTORY_ID_SYSTEM, VALUE_SYSTEM
 
 
@@ -94,14 +93,8 @@ def directory_id(resource: Any) -> str | None:
 
 
 def attachment_text(attachment: Any) -> str | None:
-    """Text of a text/plain Attachment (inline data, which the R4B model has base64-decoded)."""
-    if not attachment.data or not str(attachment.contentType or "").startswith("text/plain"):
-        return None
-    data = attachment.data
-    try:
-        return (data if isinstance(data, bytes) else base64.b64decode(data)).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
+    """Text of an inline text/plain, text/html or PDF Attachment (bounded; see attachments)."""
+    return read_attachment(attachment)
 
 
 def extension_values(resource: Any, url: str) -> list[Any]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from services.triage.engine.text.lexicon import Lexicon
 
+CUE_GROUP = "text_cues"
 _lock = threading.Lock()
 # id(lexicon) -> (lexicon, nlp); holding the lexicon keeps its id from being reused.
 _pipelines: dict[int, tuple[Lexicon, Any]] = {}
@@ -39,11 +40,13 @@ def _default_context_rules(drop: frozenset[str]) -> list[Any]:
     return rules
 
 
-def _target_rules(lex: Lexicon) -> list[Any]:
+def _target_rules(lex: Lexicon, *, cues: bool) -> list[Any]:
     from medspacy.ner import TargetRule
 
     rules: list[Any] = []
     for concept in lex.concepts.values():
+        if concept.cue != cues:
+            continue
         rules.extend(TargetRule(phrase, concept.name) for phrase in concept.phrases)
         rules.extend(
             TargetRule(f"{concept.name}#{i}", concept.name, pattern=pattern)
@@ -71,14 +74,21 @@ def build_pipeline(lex: Lexicon) -> Any:
     import medspacy
 
     nlp = medspacy.load(medspacy_enable=["medspacy_tokenizer", "medspacy_pyrush"])
-    # Spans go to a group, not doc.ents: helper cues may overlap the findings they qualify.
+    # Spans go to groups, not doc.ents, so that overlapping concepts are all seen. Helper cues
+    # have their own group: ConText does not read them, so a cue never swallows a modifier.
     matcher = nlp.add_pipe(
         "medspacy_target_matcher", config={"result_type": "group", "prune": False}
     )
-    matcher.add(_target_rules(lex))
-    context = nlp.add_pipe(
-        "medspacy_context", config={"rules": None, "input_span_type": "group"}
-    )
+    matcher.add(_target_rules(lex, cues=False))
+    cue_matcher = nlp.add_pipe("medspacy_target_matcher", name="cue_matcher", config={
+        "result_type": "group", "prune": False, "span_group_name": CUE_GROUP,
+    })
+    cue_matcher.add(_target_rules(lex, cues=True))
+    # A cue inside a finding is part of it ("can't feel the toilet paper" is numbness, not a
+    # negation): modifiers overlapping a finding are dropped.
+    context = nlp.add_pipe("medspacy_context", config={
+        "rules": None, "input_span_type": "group", "prune_on_target_overlap": True,
+    })
     context.add(_default_context_rules(lex.drop_default_context) + _context_rules(lex))
     return nlp
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from services.triage.engine.text.lexicon import CANCELLING, OPTIONAL_CANCELLING, Concept, Lexicon
-from services.triage.engine.text.pipeline import pipeline
+from services.triage.engine.text.pipeline import CUE_GROUP, pipeline
 
 NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)?")
 SPAN_GROUP = "medspacy_spans"
@@ -107,13 +107,12 @@ def _longest(spans: list[Any]) -> list[Any]:
 
 
 def _doc_mentions(doc: Any, index: int, source: str, lex: Lexicon) -> list[Mention]:
-    spans = list(doc.spans.get(SPAN_GROUP, []))
-    cues = [s for s in spans if lex.concepts[s.label_].cue]
-    findings = _longest([s for s in spans if not lex.concepts[s.label_].cue])
+    cues = list(doc.spans.get(CUE_GROUP, []))
+    findings = _longest(list(doc.spans.get(SPAN_GROUP, [])))
     out = []
     for span in sorted(findings + cues, key=lambda s: (s.start, s.end)):
         concept = lex.concepts[span.label_]
-        categories = _categories(span)
+        categories = set() if concept.cue else _categories(span)
         sentence = span.sent
         out.append(Mention(
             concept=concept.name, source=source, span=span.text[:MAX_QUOTE],

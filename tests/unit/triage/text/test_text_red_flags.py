@@ -105,7 +105,7 @@ def test_fired_reason_names_finding_ids_never_patient_text() -> None:
     result = said("Woke up unable to feel the toilet paper when wiping.")
     reason = result.fired_rules[0].reason
     assert "toilet" not in reason and "tf1" in reason
-    assert result.text_evidence[0].span == "feel the toilet paper"
+    assert "feel the toilet" in result.text_evidence[0].span
     assert "toilet paper" in result.text_evidence[0].sentence
 
 
