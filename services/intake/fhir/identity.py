@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from services.intake.domain.identity import Name
 from services.intake.fhir.bundle import BundleIndex, Entry
 
@@ -15,17 +13,10 @@ def _cut(text: object) -> str:
 
 
 def sender_of(index: BundleIndex) -> str:
-    """Who sent the message: MessageHeader.source.endpoint (BaRS), else the sender
-    Organization's identifier; empty when the bundle does not say."""
+    """Who sent the message: MessageHeader.source.endpoint (required in R4 messages, as in BaRS).
+    Other bundle types carry no sender: their fullUrl is scoped to the authenticated client."""
     for header in index.of_type("MessageHeader"):
-        resource: Any = header.resource
-        if resource.source is not None and resource.source.endpoint:
-            return _cut(resource.source.endpoint)
-        sender = index.resolve(resource.sender, "Organization", "PractitionerRole",
-                               "Practitioner")
-        for ident in (getattr(sender.resource, "identifier", None) or []) if sender else []:
-            if ident.value:
-                return _cut(f"{ident.system or ''}|{ident.value}")
+        return _cut(header.resource.source.endpoint)
     return ""
 
 
