@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -53,3 +54,16 @@ def data_dir(service: str) -> Path:
     path = root / service
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def advertised_url(port: int) -> str:
+    """How the other workers of this service reach this one's HTTP API (faust canonical_url).
+
+    ADVERTISED_HOST (k8s: the pod IP); else the bind address if it is a specific one; else the
+    host name (compose: the container's host name is an alias on the service network).
+    """
+    host = env_str("ADVERTISED_HOST", "")
+    if not host:
+        bind = env_str("HTTP_HOST", "127.0.0.1")
+        host = bind if bind not in ("0.0.0.0", "::") else socket.gethostname()
+    return f"http://{host}:{port}"

@@ -21,11 +21,12 @@ from schemas.registry import parse_event
 from services.common.consume import Parser, dead_letter_topic, process_events, send_event
 from services.common.docs import service_api
 from services.common.faust_app import bytes_topic, make_app
+from services.common.forwarding import install_forwarding, table_owner
 from services.common.guard import install_guard
 from services.common.http import health_router, serve_api_in_worker
 from services.common.logs import get_logger
 from services.common.problems import install_problem_handlers
-from services.common.settings import kafka_bootstrap
+from services.common.settings import advertised_url, kafka_bootstrap
 from services.common.worker import readiness, watch_consumer_lag
 from services.notify.config import load_settings
 from services.notify.dashboard.live import LiveFeed
@@ -45,6 +46,13 @@ from services.notify.subscribers import Recipients, load_subscribers
 SERVICE = "notify"
 log = get_logger(SERVICE)
 settings = load_settings()
+# Per-case routes (SLA view, escalation ack, referrer status, ops timeline): owner answers.
+CASE_PATHS = (
+    r"/sla/(?P<case_id>[^/]+)",
+    r"/escalations/(?P<case_id>[^/]+)/ack",
+    r"/api/referrals/(?P<case_id>[^/]+)/status",
+    r"/api/ops/cases/(?P<case_id>[^/]+)/timeline",
+)
 
 
 def utc_now() -> datetime:
@@ -52,7 +60,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-app = make_app(SERVICE)
+app = make_app(SERVICE, canonical_url=advertised_url(settings.port))
 dead_letters = dead_letter_topic(app)
 sla_topic = bytes_topic(app, topics.SLA_EVENTS)
 notification_topic = bytes_topic(app, topics.NOTIFICATION_EVENTS)
@@ -198,6 +206,9 @@ async def send_command(command: Event) -> None:
 worker_ready = readiness(app)
 api = service_api(title="spine-router notify")
 install_problem_handlers(api)
+# Per-case reads and acks are answered by the worker owning the case (any worker relays).
+install_forwarding(api, paths=CASE_PATHS, owner_of=table_owner(app, cases),
+                   me=lambda: str(app.conf.canonical_url))
 install_guard(api, service=SERVICE, session_cookie=SESSION_COOKIE)  # the ops page's session
 api.include_router(health_router(
     SERVICE, lambda: worker_ready() + ([] if directory.loaded else ["directory: not loaded"])))

@@ -36,7 +36,7 @@ from services.common.faust_app import bytes_topic, make_app
 from services.common.kafka_wait import send_acknowledged
 from services.common.logs import get_logger
 from services.common.partitions import case_partition
-from services.common.settings import kafka_bootstrap
+from services.common.settings import advertised_url, kafka_bootstrap
 from services.common.worker import readiness, watch_consumer_lag
 from services.routing.domain.load import LoadDelta
 from services.routing.domain.state import CommandOutcome
@@ -47,7 +47,7 @@ from services.routing.settings import load_settings
 SERVICE = "routing"
 log = get_logger(SERVICE)
 settings = load_settings()
-app = make_app(SERVICE)
+app = make_app(SERVICE, canonical_url=advertised_url(settings.port))
 watch_consumer_lag(app, SERVICE)  # routing had no lag samples: nothing ever started the probe
 
 dead_letters = dead_letter_topic(app)

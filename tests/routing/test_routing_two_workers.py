@@ -18,7 +18,7 @@ from schemas.directory import Capacity, Licence
 from schemas.routing import AssignmentOffered, CaseEscalated, EmergencyAssigned
 from scripts.localsystem import ServiceProcess, free_port, service_env
 from services.common.partitions import case_partition
-from tests.routing.test_routing_e2e import OPS, case_events
+from tests.routing.test_routing_e2e import OPS, auth, case_events
 from tests.support.kafka_io import produce_events
 from tests.unit.routing.builders import context, shift, specialist, triaged
 
@@ -97,3 +97,19 @@ def test_cases_on_both_workers_get_offers_and_emergencies_are_paged(
     # Both workers decided cases: neither was idle, so the directory reached both.
     deciders = [sum(case_id in w.log_text() for case_id in case_ids) for w in workers]
     assert all(n > 0 for n in deciders), deciders
+
+    # Either worker answers for any case: the one not owning it relays to the owner.
+    for case_id in case_ids:
+        answers = [httpx.get(f"{w.url}/cases/{case_id}/routing", headers=OPS, timeout=30)
+                   for w in workers]
+        assert [a.status_code for a in answers] == [200, 200], (case_id, answers[0].text)
+        assert answers[0].json()["case_id"] == answers[1].json()["case_id"] == case_id
+    # A specialist's accept, sent to both workers for cases of both, is decided by the owner.
+    offered = [c for c in case_ids if c not in emergencies]
+    for i, case_id in enumerate(offered[:4]):
+        holder = next(e.specialist_id for e in case_events(  # type: ignore[attr-defined]
+            kafka_bootstrap, case_id, lambda es: True) if isinstance(e, AssignmentOffered))
+        entry = workers[i % 2]
+        answer = httpx.post(f"{entry.url}/offers/{case_id}/spine_surgery/accept",
+                            headers=auth("specialist", holder), timeout=30)
+        assert answer.status_code == 200 and answer.json()["status"] == "ok", answer.text

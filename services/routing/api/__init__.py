@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import FastAPI
 
 from services.common.docs import service_api
+from services.common.forwarding import install_forwarding
 from services.common.guard import install_guard
 from services.common.http import health_router
 from services.common.problems import install_problem_handlers
@@ -14,9 +17,20 @@ from services.routing.api.gateway import RoutingGateway, set_gateway
 from services.routing.api.reviews.views import router as reviews_router
 from services.routing.api.specialists.views import router as specialists_router
 
+# Requests about one case, answered by the worker owning it (services.common.forwarding).
+CASE_PATHS = (
+    r"/offers/(?P<case_id>[^/]+)/[^/]+/(accept|decline)",
+    r"/assignments/(?P<case_id>[^/]+)/[^/]+/[a-z]+",
+    r"/cases/(?P<case_id>[^/]+)/[a-z]+(/[^/]+)?",
+)
 
-def create_api(gateway: RoutingGateway) -> FastAPI:
-    """The FastAPI app, bound to a gateway (Kafka-backed in the service, in-process in tests)."""
+
+def create_api(
+    gateway: RoutingGateway, *, owner_of: Callable[[str], str | None] | None = None,
+    me: Callable[[], str] = lambda: "",
+) -> FastAPI:
+    """The FastAPI app, bound to a gateway (Kafka-backed in the service, in-process in tests);
+    with `owner_of`, per-case requests are relayed to the worker owning the case."""
     api = service_api(title="Spine router: routing")
     set_gateway(api, gateway)
     install_problem_handlers(api)
@@ -25,5 +39,7 @@ def create_api(gateway: RoutingGateway) -> FastAPI:
     api.include_router(specialists_router)
     api.include_router(cases_router)
     api.include_router(reviews_router)
+    if owner_of is not None:
+        install_forwarding(api, paths=CASE_PATHS, owner_of=owner_of, me=me)
     install_guard(api, service="routing")
     return api
