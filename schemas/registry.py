@@ -31,6 +31,7 @@ from schemas.routing import (
     PlanStepReleased,
     ReportAmended,
     RequestTeam,
+    ReviewDeadlineChanged,
     RoutingStopped,
 )
 from schemas.sla import SlaBreached, SlaMet, SlaPaused, SlaResumed, SlaWarningRaised
@@ -45,7 +46,7 @@ TOPIC_EVENTS: dict[str, tuple[type[Event], ...]] = {
     topics.ROUTING_EVENTS: (
         AssignmentOffered, AssignmentAccepted, AssignmentDeclined, OfferExpired, CaseEscalated,
         EmergencyAssigned, PlanStepReleased, AssignmentCompleted, CaseCompleted, RoutingStopped,
-        ReportAmended, PlanExtended,
+        ReportAmended, PlanExtended, ReviewDeadlineChanged,
     ),
     topics.SLA_EVENTS: (SlaWarningRaised, SlaBreached, SlaPaused, SlaResumed, SlaMet),
     topics.NOTIFICATION_EVENTS: (NotificationDelivered, NotificationFailed),

@@ -97,6 +97,14 @@ class ReportAmended(_StepEvent):
     addendum: ReportAddendum
 
 
+class ReviewDeadlineChanged(_StepEvent):
+    """A re-triage brought an open step's review deadline forward (schemas.sla_policy)."""
+
+    event_type: Literal["ReviewDeadlineChanged"] = "ReviewDeadlineChanged"
+    deadline: AwareDatetime
+    specialist_id: str | None = None  # the offer holder or assignee, to tell
+
+
 class PlanExtended(_StepEvent):
     """A reviewer asked for another team; routing added its step (released like any other)."""
 
@@ -123,7 +131,7 @@ class RoutingStopped(Event):
 RoutingEvent = (
     AssignmentOffered | AssignmentAccepted | AssignmentDeclined | OfferExpired | CaseEscalated
     | EmergencyAssigned | PlanStepReleased | AssignmentCompleted | CaseCompleted | RoutingStopped
-    | ReportAmended | PlanExtended
+    | ReportAmended | PlanExtended | ReviewDeadlineChanged
 )
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from schemas.directory import ROLE_TEAMS
-from schemas.routing import AssignmentAccepted, AssignmentOffered
+from schemas.routing import AssignmentAccepted, AssignmentOffered, ReviewDeadlineChanged
 from schemas.sla_policy import DEFAULT_SLA_POLICY, SlaPolicy, Targets
 from schemas.triage import URGENCY_ORDER, Team, Urgency
 from services.notify import casefile
@@ -107,3 +107,33 @@ def test_team_overrides_and_surgery_dates_shape_the_deadline() -> None:
     routing = Routing(specialist("sp-1"))
     routing.send(triaged(urgency="routine", ctx=context(surgery_in_days=10)))
     assert routing.state().steps["spine_surgery"].deadline == NOW + timedelta(days=9)
+
+
+def test_a_retriage_that_brings_the_deadline_forward_reaches_every_reader() -> None:
+    routing = Routing(specialist("sp-1", "pain_medicine"))
+    routing.send(triaged(urgency="routine", teams=["pain_medicine"]))
+    accepted_at = NOW + timedelta(minutes=5)
+    routing.send(accept("case-1", "pain_medicine", "sp-1", at=accepted_at))
+    later = NOW + timedelta(hours=2)
+    routing.send(triaged(urgency="urgent", teams=["pain_medicine"], revision=2), now=later)
+    changed = [e for e in routing.sent if isinstance(e, ReviewDeadlineChanged)]
+    expected = DEFAULT_SLA_POLICY.review_due(urgency="urgent", team="pain_medicine",
+                                             triaged_at=later)
+    assert [(e.step_id, e.deadline, e.specialist_id) for e in changed] == [
+        ("pain_medicine", expected, "sp-1")]
+
+    notify_policy, state, summary = NotifyPolicy(), None, None
+    for event in routing.sent:
+        if not isinstance(event, AssignmentOffered | AssignmentAccepted | ReviewDeadlineChanged):
+            continue
+        out = notify_apply(state, event, policy=notify_policy, contacts=FakeContacts(),
+                           now=event.occurred_at)
+        state, summary = out.state, casefile.apply_event(summary, event)
+    assert state is not None and summary is not None
+    assert sla.deadline(state.clocks["pain_medicine:turnaround"], later) == expected
+    status = casefile.referrer_status(summary)
+    assert status.team_states[0].report_due == expected
+    card = casefile.aggregate([summary], later).columns["on_track"][0]
+    assert card.deadline == expected
+    mine = assignments_for(gateway=_Gateway(routing), specialist_id="sp-1")  # type: ignore[arg-type]
+    assert mine[0].deadline == expected

@@ -168,6 +168,14 @@ def _on_plan_extended(s: CaseSummary, e: routing.PlanExtended) -> None:
     step.review_due = e.deadline or step.review_due
 
 
+def _on_deadline_changed(s: CaseSummary, e: routing.ReviewDeadlineChanged) -> None:
+    step = _step(s, e)
+    step.review_due = e.deadline
+    clock = s.clocks.get(f"{e.step_id}:turnaround")
+    if clock is not None and clock.is_open:
+        clock.deadline = e.deadline
+
+
 def _on_step_completed(s: CaseSummary, e: routing.AssignmentCompleted) -> None:
     step = _step(s, e)
     if step.accepted_at is None:
@@ -233,6 +241,7 @@ _HANDLERS: dict[str, Handler] = {
     "CaseCompleted": _on_case_completed,
     "RoutingStopped": _on_routing_stopped,
     "PlanExtended": _on_plan_extended,
+    "ReviewDeadlineChanged": _on_deadline_changed,
     "ReportAmended": _timeline_only,
     "SlaWarningRaised": on_sla_event,
     "SlaBreached": on_sla_event,

@@ -32,6 +32,7 @@ _CHANGED_FIELDS: dict[str, tuple[str, ...]] = {
     "AmendReport": ("step_id", "specialist_id"),
     "RequestTeam": ("step_id", "specialist_id", "team"),
     "ReportAmended": ("step_id", "team", "specialist_id", "report_ref"),
+    "ReviewDeadlineChanged": ("step_id", "team", "deadline", "specialist_id"),
     "PlanExtended": ("step_id", "team", "requested_by", "requested_from_step", "deadline"),
     "SlaWarningRaised": ("clock", "step_id", "urgency", "deadline", "elapsed_fraction"),
     "SlaBreached": ("clock", "step_id", "urgency", "deadline", "late_by_seconds"),

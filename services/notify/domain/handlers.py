@@ -21,10 +21,11 @@ from schemas.routing import (
     OfferExpired,
     PlanExtended,
     ReportAmended,
+    ReviewDeadlineChanged,
     RoutingStopped,
 )
 from schemas.sla import ClockKind
-from services.notify.domain import clockwork
+from services.notify.domain import clockwork, sla
 from services.notify.domain.commands import AcknowledgeEscalation, CheckClocks, ReportStall
 from services.notify.domain.policy import NotifyPolicy
 from services.notify.domain.state import APPLIED_MEMORY, CaseState, Contacts, Outcome, StepInfo
@@ -188,6 +189,17 @@ def _completed_step(out: Outcome, event: AssignmentCompleted, ctx: Context) -> N
                    team=event.team, report_ref=event.report_ref)
 
 
+def _deadline_changed(out: Outcome, event: ReviewDeadlineChanged, ctx: Context) -> None:
+    key = sla.clock_key(event.step_id, "turnaround")
+    clock = out.state.clocks.get(key)
+    if clock is not None:
+        out.state.clocks[key] = sla.retarget(clock, event.deadline)
+    out.notify(audience="specialist", subscriber_id=event.specialist_id,
+               kind="review_deadline_changed", cause_event_id=event.event_id, now=ctx.now,
+               data={"step_id": event.step_id, "team": event.team,
+                     "deadline": event.deadline.isoformat()})
+
+
 def _plan_extended(out: Outcome, event: PlanExtended, ctx: Context) -> None:
     # The reviewer's free-text reason stays off the webhook; the team and deadline are enough.
     _tell_referrer(out, ctx, event, "status_plan_extended", step_id=event.step_id,
@@ -288,6 +300,7 @@ _HANDLERS: dict[type[Event], Callable[[Outcome, Any, Context], None]] = {
     AssignmentCompleted: _completed_step,
     CaseCompleted: _case_completed,
     PlanExtended: _plan_extended,
+    ReviewDeadlineChanged: _deadline_changed,
     ReportAmended: _report_amended,
     CaseEscalated: _escalated,
     RoutingStopped: _stopped,

@@ -85,6 +85,14 @@ def start_clock(
     )
 
 
+def retarget(clock: Clock, due_at: datetime) -> Clock:
+    """A fixed-deadline clock moved to a new deadline (warnings already raised stay raised)."""
+    if not clock.fixed or clock.status in ("met", "stopped"):
+        return clock
+    target = max((due_at - clock.started_at).total_seconds(), 1.0)
+    return clock.model_copy(update={"target_seconds": target})
+
+
 def elapsed_seconds(clock: Clock, now: datetime) -> float:
     """Budget consumed up to `now`."""
     if clock.running_since is None:

@@ -17,6 +17,7 @@ from schemas.routing import (
     ExpireOffers,
     PlanStepReleased,
     RequestTeam,
+    ReviewDeadlineChanged,
     RoutingStopped,
 )
 from schemas.triage import URGENCY_ORDER, TriageResult
@@ -139,7 +140,9 @@ def retriage(state: CaseRouting, event: CaseTriaged, ctx: Ctx) -> None:
         existing = state.steps.setdefault(team, step)
         if existing.status == "waiting":
             existing.depends_on = step.depends_on
+    before = {sid: step.deadline for sid, step in state.steps.items()}
     plans.set_step_deadlines(state, urgency, event.context, ctx.now, ctx.policy)
+    announce_deadlines(state, before, ctx)
     for team, skills in plans.desired_skills(triage, event.context, teams, ctx.policy).items():
         state.desired_skills[team] = sorted(set(state.desired_skills.get(team, [])) | set(skills))
     ctx.note(state, "retriaged", f"revision {event.revision}; urgency {urgency}")
@@ -156,6 +159,24 @@ def retriage(state: CaseRouting, event: CaseTriaged, ctx: Ctx) -> None:
         state.emergency = True
         emergency.assign_on_call(state, ctx)
     release_ready(state, ctx)
+
+
+def announce_deadlines(
+    state: CaseRouting, before: dict[str, datetime | None], ctx: Ctx
+) -> None:
+    """Tell about every announced, still open step whose deadline a re-triage brought forward."""
+    for sid, step in state.steps.items():
+        old = before.get(sid)
+        if step.deadline is None or old is None or step.deadline >= old:
+            continue
+        if step.status in ("waiting", "completed", "cancelled") and step.offer is None:
+            continue  # not announced yet, or over: nobody holds a deadline to correct
+        holder = step.offer.specialist_id if step.offer else step.assignee
+        ctx.note(state, "deadline_moved", f"now {step.deadline.isoformat()}", step_id=sid)
+        ctx.emit(state, ReviewDeadlineChanged(
+            event_id=ctx.event_id("deadline", sid), case_id=state.case_id, occurred_at=ctx.now,
+            step_id=sid, team=step.team, deadline=step.deadline, specialist_id=holder,
+        ))
 
 
 def _conflicted_holders(state: CaseRouting, ctx: Ctx) -> set[str]:
