@@ -89,7 +89,7 @@ class WorkerHealth:
         if client is None:
             return
         try:
-            await asyncio.wait_for(client.fetch_all_metadata(), self._window / 2)
+            await asyncio.wait_for(client.fetch_all_metadata(), self._probe_seconds * 0.9)
         except (KafkaError, OSError, TimeoutError):
             return
         self._reached_at = self._clock()

@@ -1,0 +1,91 @@
+"""The faults a chaos scenario applies, one after another, while the client keeps posting.
+
+Each fault notes when it struck (wall clock) so recovery is measured afterwards from the record
+timestamps on the output topics: a stage has resumed when every partition of its output topic
+has a record newer than the fault.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from schemas.topics import CASE_TRIAGED, NOTIFICATION_EVENTS, ROUTING_EVENTS
+from scripts.chaos.cluster import Cluster, Worker
+
+# Which topic shows that a stage works: its own output, keyed (and partitioned) by case id.
+STAGE_OUTPUT = {"triage": CASE_TRIAGED, "routing": ROUTING_EVENTS, "notify": NOTIFICATION_EVENTS}
+
+
+@dataclass
+class Fault:
+    name: str
+    struck_at: float  # time.time()
+    service: str | None = None  # the stage whose recovery is measured
+    back_at: float | None = None  # broker restarted / receiver reopened / process restarted
+    notes: dict[str, float] = field(default_factory=dict)
+
+
+Log = Callable[[str], None]
+
+
+def kill_and_restart(cluster: Cluster, worker: Worker, log: Log, restart: bool = True) -> Fault:
+    """SIGKILL one worker; restart it at once under the same identity (or leave it dead)."""
+    fault = Fault(f"kill -9 {worker.name}" + ("" if restart else " (no restart)"), time.time(),
+                  service=worker.service)
+    worker.kill()
+    log(f"{fault.name}")
+    if restart:
+        worker.start()
+        fault.back_at = time.time()
+        fault.notes["restarted process ready after"] = cluster.wait_ready([worker], 180)
+    return fault
+
+
+def restart_broker(cluster: Cluster, log: Log, down_seconds: float) -> Fault:
+    """Stop the broker (writes in flight), keep it down a while, start it again."""
+    fault = Fault("broker restart", time.time())
+    cluster.broker.stop()
+    log(f"broker stopped; down for {down_seconds:.0f}s")
+    time.sleep(down_seconds)
+    cluster.broker.start()
+    fault.back_at = time.time()
+    log("broker back")
+    return fault
+
+
+def receiver_outage(cluster: Cluster, log: Log, down_seconds: float) -> Fault:
+    """Close the webhook receiver's port for a while; notify must retry and deliver later."""
+    fault = Fault(f"webhook receiver down {down_seconds:.0f}s", time.time())
+    cluster.inbox.down()
+    log(fault.name)
+    time.sleep(down_seconds)
+    cluster.inbox.up()
+    fault.back_at = time.time()
+    return fault
+
+
+def one_worker_faults(
+    cluster: Cluster, log: Log, *, settle: float, broker_down: float, receiver_down: float
+) -> list[Fault]:
+    """Each service killed once and restarted, the broker restarted, the receiver down."""
+    faults = []
+    for service in ("intake", "triage", "routing", "notify"):
+        faults.append(kill_and_restart(cluster, cluster.of(service)[0], log))
+        time.sleep(settle)
+    faults.append(restart_broker(cluster, log, broker_down))
+    cluster.wait_ready([w for w in cluster.workers if w.alive], 180)
+    time.sleep(settle)
+    faults.append(receiver_outage(cluster, log, receiver_down))
+    time.sleep(settle)
+    return faults
+
+
+def two_worker_faults(cluster: Cluster, log: Log, *, settle: float) -> list[Fault]:
+    """One worker of each service killed and not restarted; the other must take over."""
+    faults = []
+    for service in ("intake", "triage", "routing", "notify"):
+        faults.append(kill_and_restart(cluster, cluster.of(service)[-1], log, restart=False))
+        time.sleep(settle)
+    return faults
