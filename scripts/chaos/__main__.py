@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scenario", choices=("one", "two", "both"), default="both")
     parser.add_argument("--referrals", type=int, default=600)
-    parser.add_argument("--rate", type=float, default=4.0, help="referrals per second")
+    parser.add_argument("--rate", type=float, default=3.0, help="referrals per second")
     parser.add_argument("--settle", type=float, default=25.0, help="seconds between faults")
     parser.add_argument("--keep", type=Path, default=None, help="keep logs and data here")
     args = parser.parse_args(argv)

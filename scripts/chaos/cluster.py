@@ -108,7 +108,7 @@ class Cluster:
             prefix=f"chaos{uuid.uuid4().hex[:6]}-",
             extra={"NOTIFY_SUBSCRIBERS_FILE": str(subscribers),
                    "NOTIFY_WEBHOOK_MASTER_SECRET": "chaos-only-" + uuid.uuid4().hex,
-                   "NOTIFY_RETRY_CAP_SECONDS": "2", "INTAKE_RATE_LIMIT_BURST": "100000",
+                   "INTAKE_RATE_LIMIT_BURST": "100000",
                    "INTAKE_RATE_LIMIT_PER_SECOND": "1000", "HTTP_RATE_LIMIT_BURST": "100000",
                    "HTTP_RATE_LIMIT_PER_SECOND": "1000"},
         )
