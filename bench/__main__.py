@@ -1,4 +1,4 @@
-"""`./dev bench [pipeline|triage|routing|notify]`: run one benchmark, or all of them."""
+"""`./dev bench [pipeline|triage|routing|notify|fhir_status]`: run one benchmark, or all of them."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ BENCHES = {
     "triage": "bench.triage_bench",
     "routing": "bench.routing_bench",
     "notify": "bench.notify_bench",
+    "fhir_status": "bench.fhir_status_bench",
 }
 
 

@@ -134,13 +134,13 @@ def service_request_resource(
         resource["code"] = {"coding": [{"system": REFERRAL_TYPE_SYSTEM,
                                         "code": referral.referral_type}]}
         resource["bodySite"] = [{"coding": [{"system": REGION_SYSTEM, "code": referral.region}]}]
-        if referral.patient.pseudonym:
+        if referral.pseudonym:
             resource["subject"] = {"identifier": {"system": PSEUDONYM_SYSTEM,
-                                                  "value": referral.patient.pseudonym}}
+                                                  "value": referral.pseudonym}}
         if referral.clinical_question:
             resource["note"] = [{"text": referral.clinical_question}]
-        if referral.referrer and referral.referrer.organisation:
-            resource["requester"]["display"] = referral.referrer.organisation
+        if referral.organisation:
+            resource["requester"]["display"] = referral.organisation
     if progress and progress.first_received_at:
         resource["authoredOn"] = _instant(progress.first_received_at)
     return validated(resource)
