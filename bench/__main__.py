@@ -1,4 +1,5 @@
-"""`./dev bench [pipeline|triage|routing|notify|fhir_status]`: run one benchmark, or all of them."""
+"""`./dev bench [pipeline|triage|routing|notify|fhir_status|dashboard]`: run one benchmark, or all
+of them."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ BENCHES = {
     "routing": "bench.routing_bench",
     "notify": "bench.notify_bench",
     "fhir_status": "bench.fhir_status_bench",
+    "dashboard": "bench.dashboard_bench",
 }
 
 

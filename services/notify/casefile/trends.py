@@ -17,7 +17,6 @@ from datetime import date, datetime, timedelta
 from pydantic import AwareDatetime, Field
 
 from services.notify.casefile.models import CaseSummary, ReadModel, StepState
-from services.notify.casefile.snapshot import Attainment
 
 ALL = "all teams"
 OFFER_ENDINGS = {"AssignmentAccepted": "accepted", "AssignmentDeclined": "declined",
@@ -65,10 +64,16 @@ def _percentile(values: list[float], q: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
+def _percent(met: int, breached: int) -> float | None:
+    total = met + breached
+    return round(100.0 * met / total, 1) if total else None
+
+
 def _attainment(cases: list[CaseSummary], now: datetime, days: int) -> DailyAttainment:
     first = now.date() - timedelta(days=days - 1)
     span = [first + timedelta(days=i) for i in range(days)]
-    tallies: dict[str, dict[date, Attainment]] = defaultdict(lambda: defaultdict(Attainment))
+    # team -> day -> [met, breached]; plain lists: this loop runs once per decided clock
+    tallies: dict[str, dict[date, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     for case in cases:
         for clock in case.clocks.values():
             attained = clock.attained
@@ -78,16 +83,13 @@ def _attainment(cases: list[CaseSummary], now: datetime, days: int) -> DailyAtta
             step = case.steps.get(clock.step_id)
             team = clock.team or (step.team if step else None)
             for key in (ALL, team) if team else (ALL,):
-                tally = tallies[key][decided_at.date()]
-                tally.met += int(attained)
-                tally.breached += int(not attained)
+                tallies[key][decided_at.date()][0 if attained else 1] += 1
     keys = [ALL, *sorted(k for k in tallies if k != ALL)]
     return DailyAttainment(
         days=span,
-        percent={k: [tallies[k][d].percent if d in tallies[k] else None for d in span]
+        percent={k: [_percent(*tallies[k][d]) if d in tallies[k] else None for d in span]
                  for k in keys},
-        decided={k: [tallies[k][d].met + tallies[k][d].breached if d in tallies[k] else 0
-                     for d in span] for k in keys},
+        decided={k: [sum(tallies[k][d]) if d in tallies[k] else 0 for d in span] for k in keys},
     )
 
 
@@ -124,31 +126,30 @@ def _queues(cases: list[CaseSummary], now: datetime, hours: int, points: int) ->
 
 
 def _acceptance(cases: list[CaseSummary]) -> list[TeamAcceptance]:
-    teams: dict[str, TeamAcceptance] = {}
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     seconds: dict[str, list[float]] = defaultdict(list)
     for case in cases:
         for entry in case.timeline:
             team = entry.changes.get("team")
             if not isinstance(team, str) or entry.event_type not in OFFER_EVENTS:
                 continue
-            row = teams.setdefault(team, TeamAcceptance(team=team))
             if entry.event_type == "AssignmentOffered":
-                row.offers += 1
-            elif entry.event_type in OFFER_ENDINGS and entry.changes.get("reason") != "withdrawn":
-                ending = OFFER_ENDINGS[entry.event_type]
-                setattr(row, ending, getattr(row, ending) + 1)
+                counts[team]["offers"] += 1
+            elif entry.changes.get("reason") != "withdrawn":  # withdrawn: nobody's doing
+                counts[team][OFFER_ENDINGS[entry.event_type]] += 1
         for plan_step in case.steps.values():
             if plan_step.offered_at and plan_step.accepted_at and not plan_step.emergency \
                     and plan_step.accepted_at >= plan_step.offered_at:
                 seconds[plan_step.team].append(
                     (plan_step.accepted_at - plan_step.offered_at).total_seconds())
-    for team, row in teams.items():
-        ended = row.accepted + row.declined + row.expired
-        if ended:
-            row.acceptance_rate_percent = round(100.0 * row.accepted / ended, 1)
+    rows = []
+    for team in sorted(counts):
+        row = TeamAcceptance(team=team, **counts[team])
+        row.acceptance_rate_percent = _percent(row.accepted, row.declined + row.expired)
         row.p50_seconds = _percentile(seconds[team], 50)
         row.p90_seconds = _percentile(seconds[team], 90)
-    return sorted(teams.values(), key=lambda r: r.team)
+        rows.append(row)
+    return rows
 
 
 def trends(

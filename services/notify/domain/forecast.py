@@ -66,19 +66,19 @@ class _Context:
     specialists: list[Specialist]
     load: Mapping[str, int]
     pace: Mapping[str, TeamPace]
-    queues: Mapping[str, list[tuple[datetime, str, str]]]  # team -> (since, case, step), sorted
+    positions: Mapping[tuple[str, str], int]  # (case, step) -> waiting steps ahead in its team
 
 
-def _queues(cases: list[CaseSummary], now: datetime) -> dict[str, list[tuple[datetime, str, str]]]:
+def _positions(cases: list[CaseSummary], now: datetime) -> dict[tuple[str, str], int]:
+    """Each waiting step's place in its team's queue (oldest first; 0 = next in line)."""
     queues: dict[str, list[tuple[datetime, str, str]]] = defaultdict(list)
     for case in cases:
         for step in case.steps.values():
             if step.status == "pending" and not step.emergency:
                 since = step.waiting_since or case.stages.triaged or now
                 queues[step.team].append((since, case.case_id, step.step_id))
-    for queue in queues.values():
-        queue.sort()
-    return queues
+    return {(cid, sid): place for queue in queues.values()
+            for place, (_, cid, sid) in enumerate(sorted(queue))}
 
 
 def _minutes(seconds: float) -> str:
@@ -99,9 +99,7 @@ def _pending(case: CaseSummary, step: StepState, deadline: datetime, ctx: _Conte
     team = eligible(ctx.specialists, step.team)
     if not team:
         return risk(None, "no_specialist", f"no active specialist serves {step.team}")
-    queue = ctx.queues.get(step.team, [])
-    ahead = next((i for i, (_, cid, sid) in enumerate(queue)
-                  if (cid, sid) == (case.case_id, step.step_id)), len(queue))
+    ahead = ctx.positions.get((case.case_id, step.step_id), 0)
     free = free_slots(team, ctx.load)
     pace = ctx.pace.get(step.team, TeamPace())
     start, reason, detail = ctx.now, "slow_acceptance", ""
@@ -181,7 +179,7 @@ def forecast(
     cases = list(summaries)
     open_cases = [c for c in cases if c.is_open]
     ctx = _Context(now=now, specialists=list(specialists), load=open_load(open_cases),
-                   pace=observe_pace(cases), queues=_queues(open_cases, now))
+                   pace=observe_pace(cases), positions=_positions(open_cases, now))
     risks: dict[str, Risk] = {}
     for case in open_cases:
         found = [r for key, when in deadlines.get(case.case_id, {}).items()
