@@ -165,3 +165,28 @@ class TriageResult(Contract):
     set_aside: list[SetAsideMention] = Field(default_factory=list)
     discordances: list[Discordance] = Field(default_factory=list)
     text_evidence: list[TextEvidence] = Field(default_factory=list)  # patient free text
+
+
+CONFIRM_LEVELS = frozenset({"emergency", "urgent"})
+
+
+def text_flags_to_confirm(result: TriageResult) -> list[dict[str, str]]:
+    """Emergency/urgent rules raised by free text, each with the sentence that raised it.
+
+    For the referrer who wrote the text (status webhook), so a human confirms quickly. Holds
+    patient free text: send it only to that referrer, never log it.
+    """
+    levels = {rule.rule_id: rule.level for rule in result.fired_rules}
+    quotes = {e.ref: e for e in result.text_evidence}
+    flags = []
+    for finding in result.text_findings:
+        for rule_id in finding.rules:
+            level = levels.get(rule_id)
+            quote = quotes.get(finding.id)
+            if level in CONFIRM_LEVELS and quote is not None:
+                flags.append({
+                    "rule_id": rule_id, "level": str(level), "finding_id": finding.id,
+                    "concept": finding.concept, "source": quote.source,
+                    "sentence": quote.sentence, "status": finding.status,
+                })
+    return flags

@@ -25,6 +25,7 @@ from schemas.routing import (
     RoutingStopped,
 )
 from schemas.sla import ClockKind
+from schemas.triage import text_flags_to_confirm
 from services.notify.domain import clockwork, sla
 from services.notify.domain.commands import AcknowledgeEscalation, CheckClocks, ReportStall
 from services.notify.domain.policy import NotifyPolicy
@@ -107,7 +108,9 @@ def _triaged(out: Outcome, event: CaseTriaged, ctx: Context) -> None:
     out.state.urgency = event.triage.urgency
     _tell_referrer(out, ctx, event, "status_triaged", urgency=event.triage.urgency,
                    emergency_pathway=event.triage.emergency_pathway,
-                   teams=list(event.triage.required_teams))
+                   teams=list(event.triage.required_teams),
+                   # the referrer's own sentences that raised an urgent/emergency flag: confirm
+                   confirm_from_text=text_flags_to_confirm(event.triage))
 
 
 def _offered(out: Outcome, event: AssignmentOffered, ctx: Context) -> None:

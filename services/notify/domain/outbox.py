@@ -26,7 +26,9 @@ class Notification(BaseModel):
     kind: str
     cause_event_id: str
     created_at: datetime
-    data: dict[str, Any] = Field(default_factory=dict)  # ids, urgency, deadlines: no patient data
+    # ids, urgency, deadlines; the one piece of patient text is status_triaged.confirm_from_text:
+    # the referrer's own sentences that raised a flag, sent back to that referrer (issue 9).
+    data: dict[str, Any] = Field(default_factory=dict)
     attempts: int = 0  # failed attempts so far, recorded so a restart does not reset the budget
 
 
