@@ -27,6 +27,9 @@ REFERRER = "ref-e2e"
 PLANTED = {
     "name": "Jane Planted", "birth_date": "1961-07-23", "identifier": "943-476-5919",
     "question": "Zebracorn question text", "report": "Quokkaform report phrase",
+    # Free text triage reads (PyRuSH would log it token by token if it were not silenced).
+    "free_text": "Quillbottom cannot feel the toilet paper when wiping and has wet herself twice",
+    "letter": "Dear Dr Vexworthy, both legs painful since the weekend",
 }
 ALWAYS = {"starts_at": "2000-01-01T00:00:00Z", "ends_at": "2099-01-01T00:00:00Z"}
 ANY_TIME = {"weekdays": [0, 1, 2, 3, 4, 5, 6], "start": "00:00:00", "end": "23:59:59"}
@@ -70,6 +73,9 @@ def _referral(kind: str) -> dict[str, Any]:
         base["red_flags"] = {"saddle_anaesthesia": True,
                              "bladder_change": "retention_or_incontinence"}
         base["timeline"] = {"current_episode_days": 2, "trajectory": "worsening_rapid"}
+    elif kind == "ces_text":  # the same emergency, written only in the referrer's words
+        base["clinical_question"] = PLANTED["free_text"] + "."
+        base["narratives"] = [{"source": "letter", "text": PLANTED["letter"] + "."}]
     else:  # facet-type axial pain: pain medicine and physiotherapy, routine
         base["symptoms"] = {"pain_distribution": "axial", "dominant": "back", "nrs_back": 6,
                             "nrs_limb": 0, "aggravators": ["extension_rotation"]}
@@ -127,7 +133,7 @@ def test_referrals_flow_from_intake_to_specialist_webhooks(
 
     token = mint_token(subject=REFERRER, role="referrer")
     case_ids = {}
-    for kind in ("ces", "facet"):
+    for kind in ("ces", "ces_text", "facet"):
         r = httpx.post(f"{system['intake'].url}/referrals", json=_referral(kind),
                        headers={"Authorization": f"Bearer {token}"}, timeout=30)
         assert r.status_code == 202, r.text
@@ -135,7 +141,8 @@ def test_referrals_flow_from_intake_to_specialist_webhooks(
 
     def complete(calls: list[ReceivedCall]) -> bool:
         kinds = {(_body(c).get("case_id"), _body(c).get("kind")) for c in calls}
-        return {(case_ids["ces"], "emergency_page"),
+        return {(case_ids["ces"], "emergency_page"), (case_ids["ces_text"], "emergency_page"),
+                (case_ids["ces_text"], "status_triaged"),
                 (case_ids["facet"], "assignment_offered")} <= kinds
 
     calls = inbox.wait_for(complete, timeout=90)
@@ -144,6 +151,16 @@ def test_referrals_flow_from_intake_to_specialist_webhooks(
     pages = [c for c in ces if _body(c)["kind"] == "emergency_page"]
     assert [c.path for c in pages] == ["/hooks/oncall-1"]
     assert not [c for c in ces if _body(c)["kind"] == "assignment_offered"], "no offer round"
+
+    # A text-only cauda equina referral pages the on-call surgeon too, and the referrer is told
+    # which of their sentences raised it.
+    ces_text = _for_case(calls, case_ids["ces_text"])
+    assert [c.path for c in ces_text if _body(c)["kind"] == "emergency_page"] == [
+        "/hooks/oncall-1"]
+    [status] = [_body(c) for c in ces_text if _body(c)["kind"] == "status_triaged"]
+    confirm = status["data"]["confirm_from_text"]
+    assert "RF1_CES_established" in {f["rule_id"] for f in confirm}
+    assert any(PLANTED["free_text"] in f["sentence"] for f in confirm)
 
     facet = _for_case(calls, case_ids["facet"])
     offered = {c.path for c in facet if _body(c)["kind"] == "assignment_offered"}
@@ -165,6 +182,9 @@ def test_referrals_flow_from_intake_to_specialist_webhooks(
     by_case = {e.case_id: e for e in triaged if isinstance(e, CaseTriaged)}
     assert by_case[case_ids["ces"]].triage.urgency == "emergency"
     assert by_case[case_ids["ces"]].triage.emergency_pathway
+    assert by_case[case_ids["ces_text"]].triage.urgency == "emergency"
+    assert {f.source for f in by_case[case_ids["ces_text"]].triage.text_findings} == {
+        "clinical_question", "letter"}
     assert by_case[case_ids["facet"]].triage.urgency in ("routine", "soon")
     assert by_case[case_ids["facet"]].context.referrer_id == REFERRER
 

@@ -81,10 +81,8 @@ def _letter(out: _Narratives, index: BundleIndex, entry: Entry) -> None:
         binary = index.resolve(SimpleNamespace(reference=attachment.url), "Binary")
         text = attachment_text(attachment, binary.resource if binary is not None else None)
         path = f"{entry.path}.content[{i}].attachment"
-        if text is None:
-            kind = attachment.contentType or (binary.resource.contentType if binary else None)
-            out.draft.unmap(path, f"attachment ({kind or 'no content type'}) has no readable "
-                                  "text; not read by triage")
+        if text is None:  # the reason is fixed text: content types are sender input
+            out.draft.unmap(path, "attachment without readable text; not read by triage")
         else:
             out.add("DocumentReference", text, path)
 
