@@ -53,3 +53,16 @@ def test_not_json_exits_2() -> None:
 def test_missing_file_exits_2(tmp_path: Path) -> None:
     code, _, err = run([str(tmp_path / "absent.json")])
     assert code == 2 and "cannot read" in err
+
+
+def test_cli_shows_the_referrer_priority_floor_and_text_findings() -> None:
+    referral = {"referral_id": "cli-p", "referral_type": "pre_surgery", "region": "lumbar",
+                "age": 60, "sex": "M", "referrer_priority": "stat",
+                "clinical_question": "Denies saddle numbness. New difficulty starting to pee."}
+    code, out, _ = run(["-"], json.dumps(referral))
+    result = json.loads(out)
+    assert code == 0 and result["urgency"] == "emergency"
+    rules = {r["rule_id"]: r["reason"] for r in result["fired_rules"]}
+    assert "referrer priority stat" in rules["REF_referrer_priority_floor"]
+    assert "from free text — confirm" in rules["RF1_CES_established"]
+    assert [s["reason"] for s in result["set_aside"]] == ["negated"]
