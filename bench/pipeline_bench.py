@@ -4,8 +4,10 @@
     to intake and the clock stops when the specialist's offer webhook arrives.
 (b) The raw ceiling, in the same run: plain aiokafka relays moving the same payload through the
     same three topic hops (intake -> triage -> routing -> notify) with no processing.
-Prints throughput for both and their ratio, latency percentiles at a fixed rate, and each
-service's peak RSS. Run: `./dev bench pipeline` (or python -m bench.pipeline_bench).
+Prints throughput for both and their ratio, latency percentiles at a fixed rate, CPU per referral
+and peak RSS of each service, the commit and the load average. Run: `./dev bench pipeline` (or
+python -m bench.pipeline_bench); `--workers 1,2,4` repeats the run with that many worker
+processes per service; `--profile DIR` samples every service with py-spy (bench.profiling).
 """
 
 from __future__ import annotations
@@ -25,12 +27,13 @@ from typing import Any
 
 import httpx
 
+from bench.cluster import Cluster, commit, load_average
 from bench.profiling import Sampler, summarise
 from bench.raw_relay import raw_ceiling
 from schemas import topics
 from schemas.directory import Specialist
 from schemas.registry import parse_event
-from scripts.localsystem import LocalBroker, RunningSystem, service_env
+from scripts.localsystem import LocalBroker, service_env
 from scripts.webhook_inbox import WebhookReceiver
 from services.common.auth import mint_token
 from services.routing.seed import publish
@@ -93,10 +96,11 @@ RESENDS = 2  # what a referral system does after a lost answer: send the same re
 
 
 async def post_all(
-    url: str, token: str, count: int, rate: float | None, concurrency: int,
+    urls: list[str], token: str, count: int, rate: float | None, concurrency: int,
     resent: list[int] | None = None,
 ) -> dict[str, float]:
-    """POST `count` referrals (at `rate`/s, or as fast as `concurrency` allows); case -> start.
+    """POST `count` referrals (at `rate`/s, or as fast as `concurrency` allows), round-robin
+    over the intake `urls`; case -> start.
 
     A resend after a transport error carries the same referral_id, so intake replays it (same
     case id), never opens a second case; resends are counted in `resent`. (No Idempotency-Key:
@@ -114,7 +118,7 @@ async def post_all(
                 t0 = time.monotonic()
                 for attempt in range(RESENDS + 1):
                     try:
-                        r = await client.post(url, json=body)
+                        r = await client.post(urls[n % len(urls)], json=body)
                         break
                     except httpx.TransportError:
                         if attempt == RESENDS:
@@ -177,26 +181,15 @@ def stage_breakdown(
     return out
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def peak_rss_mb(pid: int) -> float:
-    """VmHWM of a process: its peak resident set size."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace, workers: int = 1) -> dict[str, Any]:
+    # The bench mints its own token: same generated development secrets as the services.
+    os.environ.setdefault("SPINE_ENV", "development")
     work = Path(tempfile.mkdtemp(prefix="spine-bench-"))
     broker = LocalBroker(work / "kafka").start()
-    inbox = WebhookReceiver()
-    results: dict[str, Any] = {}
-    pids: dict[str, int] = {}
+    inbox = WebhookReceiver(keep_alive=not args.http10_receiver)
+    results: dict[str, Any] = {"commit": commit(), "workers_per_service": workers,
+                               "load_avg_1m": {"start": load_average()}}
+    sampler: Sampler | None = None
     try:
         results["raw"] = asyncio.run(raw_ceiling(broker.bootstrap, args.referrals, referral(0)))
         env = service_env(bootstrap=broker.bootstrap, data_dir=work / "data", prefix="bench-",
@@ -205,24 +198,24 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                  "INTAKE_RATE_LIMIT_BURST": "100000",
                                  "INTAKE_RATE_LIMIT_PER_SECOND": "100000",
                                  "NOTIFY_SUBSCRIBERS_FILE": str(work / "none.json")})
-        system = RunningSystem(env, work).start()
+        system = Cluster(env, work, per_service=workers).start()
         try:
             people = [Specialist.model_validate(p) for p in directory(inbox.base_url)]
             asyncio.run(publish(people, broker.bootstrap))
             time.sleep(3.0)
             token = mint_token(subject="ref-bench", role="referrer")
-            url = system["intake"].url + "/referrals"
-            asyncio.run(post_all(url, token, 50, None, 8))  # warm-up: JIT-free, but caches
+            urls = [url + "/referrals" for url in system.urls("intake")]
+            asyncio.run(post_all(urls, token, 50, None, 8))  # warm-up: JIT-free, but caches
             delivered(inbox, {}, 0)
             inbox.clear()
 
-            pids = {n: s.proc.pid for n, s in system.services.items() if s.proc is not None}
-            cpu_before = {n: cpu_seconds(pid) for n, pid in pids.items()}
+            cpu_before = system.cpu_seconds()
             t0 = time.monotonic()
             resent: list[int] = []
-            with Sampler(pids, args.profile) if args.profile else contextlib.nullcontext():
+            sampler = Sampler(system.pids(), args.profile) if args.profile else None
+            with sampler or contextlib.nullcontext():
                 cases = asyncio.run(
-                    post_all(url, token, args.referrals, None, args.concurrency, resent))
+                    post_all(urls, token, args.referrals, None, args.concurrency, resent))
                 arrived = delivered(inbox, cases, args.timeout)
             done = [arrived[c] for c in cases if c in arrived]
             results["pipeline"] = {
@@ -230,33 +223,47 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "throughput_per_s": len(done) / (max(done) - t0) if done else 0.0,
             }
             results["cpu_ms_per_referral"] = {
-                n: round((cpu_seconds(pid) - cpu_before[n]) * 1000 / max(1, len(cases)), 2)
-                for n, pid in pids.items()
+                n: round((cpu - cpu_before[n]) * 1000 / max(1, len(cases)), 2)
+                for n, cpu in system.cpu_seconds().items()
             }
             inbox.clear()
             rated = asyncio.run(
-                post_all(url, token, args.rate_count, args.rate, args.concurrency, resent))
+                post_all(urls, token, args.rate_count, args.rate, args.concurrency, resent))
             arrived = delivered(inbox, rated, args.timeout)
             lat = [(arrived[c] - t) * 1000 for c, t in rated.items() if c in arrived]
             results["latency_ms_at_rate"] = {"rate_per_s": args.rate, "count": len(lat),
                                              **(percentiles(lat) if len(lat) > 2 else {})}
             results["stage_ms_p50_p99"] = stage_breakdown(broker.bootstrap, set(rated), inbox)
             results["resent_after_transport_error"] = len(resent)
-            results["peak_rss_mb"] = {
-                name: round(peak_rss_mb(s.proc.pid), 1)
-                for name, s in system.services.items() if s.proc is not None
-            }
+            results["peak_rss_mb"] = system.peak_rss_mb()
         finally:
             system.stop()
     finally:
         inbox.close()
         broker.stop()
-    if args.profile:
-        results["profile"] = {name: summarise(Sampler(pids, args.profile).path(name), top=8)
-                              for name in pids}
+    if sampler is not None:
+        results["profile"] = {label: summarise(path, top=8) for label, path in sampler.paths()}
+    results["load_avg_1m"]["end"] = load_average()
     raw_tp = results["raw"]["throughput_per_s"]
     results["ratio_pipeline_to_raw"] = results["pipeline"]["throughput_per_s"] / raw_tp
     return results
+
+
+def report(results: dict[str, Any]) -> None:
+    """The run's figures as JSON, then the headline lines."""
+    print(json.dumps(results, indent=2))
+    p, r = results["pipeline"], results["raw"]
+    print(f"\n[{results['commit']}, {results['workers_per_service']} worker(s) per service, "
+          f"load {results['load_avg_1m']['start']} -> {results['load_avg_1m']['end']}]")
+    print(f"pipeline: {p['throughput_per_s']:.0f} referrals/s   raw ceiling: "
+          f"{r['throughput_per_s']:.0f} msgs/s   ratio: {results['ratio_pipeline_to_raw']:.1%}")
+    lat = results["latency_ms_at_rate"]
+    if "p99" in lat:
+        print(f"latency at {lat['rate_per_s']:.0f}/s: p50 {lat['p50']:.1f} ms  "
+              f"p95 {lat['p95']:.1f} ms  p99 {lat['p99']:.1f} ms")
+    print("CPU ms per referral: " + ", ".join(
+        f"{k} {v}" for k, v in results["cpu_ms_per_referral"].items()))
+    print("peak RSS (MB): " + ", ".join(f"{k} {v}" for k, v in results["peak_rss_mb"].items()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -268,17 +275,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=180.0)
     parser.add_argument("--profile", type=Path, default=None,
                         help="py-spy each service during the throughput phase; raw stacks here")
+    parser.add_argument("--http10-receiver", action="store_true",
+                        help="webhook receiver closes every connection (the bench before 13:59 "
+                             "on 2026-11-27); default: HTTP/1.1 keep-alive like real receivers")
+    parser.add_argument("--workers", default="1",
+                        help="worker processes per service; a list such as 1,2,4 runs each")
     args = parser.parse_args(argv)
-    results = run(args)
-    print(json.dumps(results, indent=2))
-    p, r = results["pipeline"], results["raw"]
-    print(f"\npipeline: {p['throughput_per_s']:.0f} referrals/s   raw ceiling: "
-          f"{r['throughput_per_s']:.0f} msgs/s   ratio: {results['ratio_pipeline_to_raw']:.1%}")
-    lat = results["latency_ms_at_rate"]
-    if "p99" in lat:
-        print(f"latency at {lat['rate_per_s']:.0f}/s: p50 {lat['p50']:.1f} ms  "
-              f"p95 {lat['p95']:.1f} ms  p99 {lat['p99']:.1f} ms")
-    print("peak RSS (MB): " + ", ".join(f"{k} {v}" for k, v in results["peak_rss_mb"].items()))
+    rows = []
+    for workers in (int(w) for w in args.workers.split(",")):
+        results = run(args, workers)
+        report(results)
+        rows.append(results)
+    if len(rows) > 1:
+        print("\nworkers | referrals/s | raw msgs/s | ratio | CPU ms/referral (all) | load")
+        for res in rows:
+            print(f"{res['workers_per_service']} | {res['pipeline']['throughput_per_s']:.1f} | "
+                  f"{res['raw']['throughput_per_s']:.0f} | {res['ratio_pipeline_to_raw']:.1%} | "
+                  f"{sum(res['cpu_ms_per_referral'].values()):.1f} | "
+                  f"{res['load_avg_1m']['start']}-{res['load_avg_1m']['end']}")
     return 0
 
 

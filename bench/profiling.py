@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 AREAS = (  # first match wins; matched against the frame's "function (file)" text
@@ -34,32 +35,35 @@ def py_spy() -> str | None:
 
 
 class Sampler:
-    """py-spy on several processes for the length of a `with` block."""
+    """py-spy on every worker process of every service for the length of a `with` block."""
 
-    def __init__(self, pids: dict[str, int], out_dir: Path, rate: int = 100) -> None:
-        self.pids, self.out_dir, self.rate = pids, out_dir, rate
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+    def __init__(self, pids: Mapping[str, Sequence[int]], out_dir: Path, rate: int = 100) -> None:
+        self.out_dir, self.rate = out_dir, rate
+        self.targets = {f"{name}-{i}": pid for name, group in pids.items()
+                        for i, pid in enumerate(group)}
+        self.procs: list[subprocess.Popen[bytes]] = []
 
-    def path(self, name: str) -> Path:
-        return self.out_dir / f"{name}.txt"
+    def paths(self) -> list[tuple[str, Path]]:
+        """(worker label, its raw stacks file) for every sampled process."""
+        return [(label, self.out_dir / f"{label}.txt") for label in self.targets]
 
     def __enter__(self) -> Sampler:
         exe = py_spy()
         if exe is None:
             raise RuntimeError("py-spy is not installed (requirements-dev.lock)")
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        for name, pid in self.pids.items():
-            self.procs[name] = subprocess.Popen(
+        for (label, path), pid in zip(self.paths(), self.targets.values(), strict=True):
+            self.procs.append(subprocess.Popen(
                 [exe, "record", "--pid", str(pid), "--rate", str(self.rate), "--format", "raw",
-                 "--nonblocking", "--output", str(self.path(name))],
-                stdout=subprocess.DEVNULL, stderr=(self.out_dir / f"{name}.err").open("wb"),
-            )
+                 "--nonblocking", "--output", str(path)],
+                stdout=subprocess.DEVNULL, stderr=(self.out_dir / f"{label}.err").open("wb"),
+            ))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for proc in self.procs.values():
-            proc.send_signal(signal.SIGINT)
-        for proc in self.procs.values():
+        for proc in self.procs:
+            proc.send_signal(signal.SIGINT)  # py-spy writes its file when interrupted
+        for proc in self.procs:
             try:
                 proc.wait(30)
             except subprocess.TimeoutExpired:

@@ -17,6 +17,7 @@ class ReceivedCall:
     body: bytes
     received_at: float = 0.0  # time.monotonic() on arrival
     received_wall: float = 0.0  # time.time() on arrival, to compare with event timestamps
+    peer_port: int = 0  # the sender's port: one per connection it used
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -24,10 +25,15 @@ class ReceivedCall:
 
 @dataclass
 class WebhookReceiver:
-    """Records every POST; answers 500 to the first `fail_first` calls."""
+    """Records every POST; answers 500 to the first `fail_first` calls.
+
+    `keep_alive` answers in HTTP/1.1 so senders can reuse their connection, as production
+    receivers let them (the benches); the default HTTP/1.0 closes each connection.
+    """
 
     fail_first: int = 0
     port: int = 0  # 0 = any free port
+    keep_alive: bool = False
     calls: list[ReceivedCall] = field(default_factory=list)
     attempts: int = 0
 
@@ -36,6 +42,8 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if self.keep_alive else "HTTP/1.0"
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with receiver._lock:
@@ -44,7 +52,8 @@ class WebhookReceiver:
                     if not failing:
                         headers = {k.lower(): v for k, v in self.headers.items()}
                         receiver.calls.append(
-                            ReceivedCall(self.path, headers, body, time.monotonic(), time.time())
+                            ReceivedCall(self.path, headers, body, time.monotonic(),
+                                     time.time(), self.client_address[1])
                         )
                 self.send_response(500 if failing else 200)
                 self.send_header("Content-Length", "0")

@@ -6,8 +6,11 @@ import asyncio
 import json
 from pathlib import Path
 
+import httpx
+
 from bench.pipeline_bench import post_all
 from bench.profiling import summarise
+from scripts.webhook_inbox import WebhookReceiver
 
 
 async def _flaky_intake(drop_first: int) -> tuple[asyncio.AbstractServer, list[bytes]]:
@@ -44,7 +47,8 @@ async def test_a_dropped_connection_resends_the_same_referral_and_counts_it() ->
     port = server.sockets[0].getsockname()[1]
     resent: list[int] = []
     async with server:
-        started = await post_all(f"http://127.0.0.1:{port}/referrals", "t", 3, None, 1, resent)
+        urls = [f"http://127.0.0.1:{port}/referrals"]
+        started = await post_all(urls, "t", 3, None, 1, resent)
     assert resent == [0]
     assert len(started) == 3  # three cases, none lost, none doubled
     referral_ids = [json.loads(b)["referral_id"] for b in bodies]
@@ -65,3 +69,17 @@ def test_profile_summary_shares_samples_by_innermost_frame_and_area(tmp_path: Pa
     inclusive = summary["top_inclusive_pct"]
     assert isinstance(inclusive, dict)
     assert inclusive["handle (services/notify/processor.py:90)"] == 50.0
+
+
+def test_a_keep_alive_receiver_lets_a_sender_reuse_its_connection() -> None:
+    closing, keeping = WebhookReceiver(), WebhookReceiver(keep_alive=True)
+    try:
+        for inbox in (closing, keeping):
+            with httpx.Client() as client:
+                for _ in range(3):
+                    assert client.post(inbox.base_url + "/hooks/x", content=b"{}").is_success
+        assert len({call.peer_port for call in closing.calls}) == 3
+        assert len({call.peer_port for call in keeping.calls}) == 1
+    finally:
+        closing.close()
+        keeping.close()

@@ -1,0 +1,91 @@
+"""N worker processes per service on one broker, and the figures the bench reads from them.
+
+Workers of one service share the consumer group (same app prefix), so Kafka splits the case
+partitions between them; each has its own HTTP port. The bench posts round-robin across the
+intake workers. CPU is summed over a service's workers; peak RSS is the largest worker's.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+
+from scripts.localsystem import SERVICES, ServiceProcess, free_port
+
+
+class Cluster:
+    """`per_service` processes of each of the four services."""
+
+    def __init__(self, env: Mapping[str, str], log_dir: Path, per_service: int = 1) -> None:
+        self.workers: dict[str, list[ServiceProcess]] = {name: [] for name in SERVICES}
+        for i in range(per_service):
+            logs = log_dir / f"worker-{i}"
+            logs.mkdir(parents=True, exist_ok=True)
+            for name in SERVICES:
+                port = env[f"{name.upper()}_PORT"] if i == 0 else str(free_port())
+                worker_env = {**env, f"{name.upper()}_PORT": port}
+                self.workers[name].append(ServiceProcess(name, worker_env, logs))
+
+    def start(self, timeout: float = 180.0) -> Cluster:
+        for processes in self.workers.values():
+            for process in processes:
+                process.start()
+        try:
+            for processes in self.workers.values():
+                for process in processes:
+                    process.wait_healthy(timeout)
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        for processes in self.workers.values():
+            for process in processes:
+                process.stop()
+
+    def urls(self, name: str) -> list[str]:
+        return [process.url for process in self.workers[name]]
+
+    def pids(self) -> dict[str, list[int]]:
+        return {name: [p.proc.pid for p in processes if p.proc is not None]
+                for name, processes in self.workers.items()}
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """User + system CPU each service has used so far, summed over its workers."""
+        return {name: sum(cpu_seconds(pid) for pid in pids) for name, pids in self.pids().items()}
+
+    def peak_rss_mb(self) -> dict[str, float]:
+        """The largest peak RSS among each service's workers."""
+        return {name: round(max(peak_rss_mb(pid) for pid in pids), 1)
+                for name, pids in self.pids().items() if pids}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM of a process: its peak resident set size."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def load_average() -> float:
+    """The machine's one-minute load average (the bench shares its two cores)."""
+    return round(os.getloadavg()[0], 2)
+
+
+def commit() -> str:
+    """The checked-out commit, with '+' when the work tree has changes."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], capture_output=True, text=True,
+                              cwd=Path(__file__).parent).stdout.strip()
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    return git("rev-parse", "--short", "HEAD") + ("+" if dirty else "")
