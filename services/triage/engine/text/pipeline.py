@@ -85,10 +85,10 @@ def build_pipeline(lex: Lexicon) -> Any:
     })
     cue_matcher.add(_target_rules(lex, cues=True))
     # A cue inside a finding is part of it ("can't feel the toilet paper" is numbness, not a
-    # negation): modifiers overlapping a finding are dropped.
-    context = nlp.add_pipe("medspacy_context", config={
-        "rules": None, "input_span_type": "group", "prune_on_target_overlap": True,
-    })
+    # negation): reading.py ignores modifiers that lie inside a finding.
+    context = nlp.add_pipe(
+        "medspacy_context", config={"rules": None, "input_span_type": "group"}
+    )
     context.add(_default_context_rules(lex.drop_default_context) + _context_rules(lex))
     return nlp
 

@@ -64,12 +64,25 @@ def _reason(concept: Concept, categories: set[str]) -> str | None:
     return None
 
 
-def _categories(span: Any) -> set[str]:
-    """ConText categories of a span, ignoring cues inside it ("can't pee" is not a negation)."""
+def _inside(modifier: Any, findings: list[Any]) -> bool:
+    """A modifier lying inside a finding is part of its words ("can't pee", "not passed urine")."""
+    start, end = modifier.modifier_span
+    return any(f.start <= start and end <= f.end for f in findings)
+
+
+def _categories(doc: Any, span: Any, findings: list[Any]) -> set[str]:
+    """ConText categories that reach a span, from modifiers outside every finding.
+
+    Helper cues are not ConText targets (their own span group), so the graph is asked whether
+    each modifier reaches the span: "no discharge" does not make a wound "discharging".
+    """
+    graph = doc._.context_graph
     out = set()
-    for modifier in span._.modifiers:
+    for modifier in graph.modifiers if graph is not None else ():
         start, end = modifier.modifier_span
-        if end <= span.start or start >= span.end:
+        if start < span.end and span.start < end:
+            continue  # overlapping words modify nothing here
+        if not _inside(modifier, findings) and modifier.modifies(span):
             out.add(modifier.category.upper())
     return out
 
@@ -108,11 +121,12 @@ def _longest(spans: list[Any]) -> list[Any]:
 
 def _doc_mentions(doc: Any, index: int, source: str, lex: Lexicon) -> list[Mention]:
     cues = list(doc.spans.get(CUE_GROUP, []))
-    findings = _longest(list(doc.spans.get(SPAN_GROUP, [])))
+    all_findings = list(doc.spans.get(SPAN_GROUP, []))
+    findings = _longest(all_findings)
     out = []
     for span in sorted(findings + cues, key=lambda s: (s.start, s.end)):
         concept = lex.concepts[span.label_]
-        categories = set() if concept.cue else _categories(span)
+        categories = _categories(doc, span, all_findings)
         sentence = span.sent
         out.append(Mention(
             concept=concept.name, source=source, span=span.text[:MAX_QUOTE],
