@@ -16,12 +16,14 @@ from scripts.chaos.runner import Scenario, describe, run
 from services.common.settings import REPO_ROOT
 
 
-def scenarios(which: str, referrals: int, rate: float, settle: float) -> list[Scenario]:
+def scenarios(
+    which: str, referrals: int, rate: float, settle: float, receiver_down: float
+) -> list[Scenario]:
     """The one-worker scenario (every fault, restarts) and the two-worker one (no restarts)."""
     found = []
     if which in ("one", "both"):
         found.append(Scenario("one worker per service", 1, referrals, rate, settle=settle,
-                              receiver_down=min(60.0, settle * 2)))
+                              receiver_down=receiver_down))
     if which in ("two", "both"):
         found.append(Scenario("two workers per service", 2, referrals, rate, settle=settle))
     return found
@@ -37,13 +39,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--referrals", type=int, default=600)
     parser.add_argument("--rate", type=float, default=3.0, help="referrals per second")
     parser.add_argument("--settle", type=float, default=25.0, help="seconds between faults")
+    parser.add_argument("--receiver-down", type=float, default=60.0, help="seconds")
     parser.add_argument("--keep", type=Path, default=None, help="keep logs and data here")
     args = parser.parse_args(argv)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT,
                             capture_output=True, text=True).stdout.strip()
     print(f"chaos run {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC at {commit}")
     failed = False
-    for scenario in scenarios(args.scenario, args.referrals, args.rate, args.settle):
+    for scenario in scenarios(args.scenario, args.referrals, args.rate, args.settle,
+                              args.receiver_down):
         with tempfile.TemporaryDirectory(prefix="chaos-") as tmp:
             workdir = (args.keep or Path(tmp)) / scenario.name.replace(" ", "-")
             outcome = run(scenario, workdir, log=_log)

@@ -76,13 +76,27 @@ def group_lag(bootstrap: str, prefix: str) -> dict[str, int]:
     return asyncio.run(asyncio.wait_for(_lag(bootstrap, prefix), 60))
 
 
-def first_output_after(records: list[Record], moment: float, partitions: int) -> float | None:
-    """Seconds after `moment` until every partition had produced again (None: one never did)."""
-    firsts: dict[int, float] = {}
-    for record in records:
-        if record.timestamp > moment:
-            firsts[record.partition] = min(firsts.get(record.partition, record.timestamp),
-                                           record.timestamp)
-    if len(firsts) < partitions:
-        return None
-    return max(firsts.values()) - moment
+def stage_stall(
+    outputs: list[Record], inputs: list[Record], moment: float, partitions: int
+) -> float | None:
+    """Seconds the stage left work waiting after `moment` (None: a partition never resumed).
+
+    Per partition: from `moment` (or, if the partition had nothing to do then, from the first
+    input that arrived after its last output) to its first output after `moment`; the stage's
+    figure is the worst partition. Idle partitions thus do not count as stalled, and with input
+    on many partitions the worst one is close to the real outage.
+    """
+    stalls: list[float] = []
+    for partition in range(partitions):
+        out = sorted(r.timestamp for r in outputs if r.partition == partition)
+        before = [t for t in out if t <= moment]
+        after = [t for t in out if t > moment]
+        last_out = before[-1] if before else 0.0
+        waiting = [r.timestamp for r in inputs if r.partition == partition
+                   and r.timestamp > last_out]
+        if not waiting:
+            continue  # nothing to do on this partition since its last output
+        if not after:
+            return None
+        stalls.append(max(0.0, after[0] - max(moment, min(waiting))))
+    return max(stalls, default=0.0)

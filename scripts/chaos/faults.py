@@ -1,8 +1,7 @@
 """The faults a chaos scenario applies, one after another, while the client keeps posting.
 
 Each fault notes when it struck (wall clock) so recovery is measured afterwards from the record
-timestamps on the output topics: a stage has resumed when every partition of its output topic
-has a record newer than the fault.
+timestamps on the stages' input and output topics (scripts.chaos.evidence.stage_stall).
 """
 
 from __future__ import annotations
@@ -11,11 +10,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from schemas.topics import CASE_TRIAGED, NOTIFICATION_EVENTS, ROUTING_EVENTS
+from schemas.topics import CASE_TRIAGED, NOTIFICATION_EVENTS, REFERRAL_EVENTS, ROUTING_EVENTS
 from scripts.chaos.cluster import Cluster, Worker
 
-# Which topic shows that a stage works: its own output, keyed (and partitioned) by case id.
+# Which topic shows that a stage works (its own output) and what it works on; both keyed, and
+# so partitioned, by case id.
 STAGE_OUTPUT = {"triage": CASE_TRIAGED, "routing": ROUTING_EVENTS, "notify": NOTIFICATION_EVENTS}
+STAGE_INPUT = {"triage": REFERRAL_EVENTS, "routing": CASE_TRIAGED, "notify": ROUTING_EVENTS}
 
 
 @dataclass

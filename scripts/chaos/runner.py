@@ -10,12 +10,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from schemas.topics import CASE_TRIAGED, DEAD_LETTERS, ROUTING_EVENTS
+from schemas.topics import DEAD_LETTERS
 from scripts.chaos.checks import Verdict, judge
 from scripts.chaos.client import ReferralClient
 from scripts.chaos.cluster import REFERRER, Cluster
-from scripts.chaos.evidence import PARTITIONS, Record, first_output_after, group_lag, read_topics
-from scripts.chaos.faults import STAGE_OUTPUT, Fault, one_worker_faults, two_worker_faults
+from scripts.chaos.evidence import PARTITIONS, Record, group_lag, read_topics, stage_stall
+from scripts.chaos.faults import (
+    STAGE_INPUT,
+    STAGE_OUTPUT,
+    Fault,
+    one_worker_faults,
+    two_worker_faults,
+)
 from scripts.webhook_inbox import ReceivedCall
 
 RESUME_BOUND = 15.0  # issue 14: a stage's output resumes within 15 s of a kill
@@ -133,7 +139,7 @@ def _case_of(call: ReceivedCall) -> str | None:
 
 
 def _evidence_topics() -> list[str]:
-    return [CASE_TRIAGED, ROUTING_EVENTS, DEAD_LETTERS, STAGE_OUTPUT["notify"]]
+    return sorted({DEAD_LETTERS, *STAGE_OUTPUT.values(), *STAGE_INPUT.values()})
 
 
 def _group_prefix(cluster: Cluster) -> str:
@@ -149,8 +155,8 @@ def _recovery(
     rows: list[tuple[str, str, float | None, float]] = []
 
     def resumed(service: str, moment: float) -> float | None:
-        topic = STAGE_OUTPUT[service]
-        return first_output_after(topics[topic], moment, PARTITIONS[topic])
+        output, source = STAGE_OUTPUT[service], STAGE_INPUT[service]
+        return stage_stall(topics[output], topics[source], moment, PARTITIONS[output])
 
     for fault in faults:
         if fault.service == "intake":
