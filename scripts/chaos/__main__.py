@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=3.0, help="referrals per second")
     parser.add_argument("--settle", type=float, default=25.0, help="seconds between faults")
     parser.add_argument("--receiver-down", type=float, default=60.0, help="seconds")
+    parser.add_argument("--dynamic-membership", action="store_true",
+                        help="no FAUST_GROUP_INSTANCE_ID (to measure what static membership buys)")
     parser.add_argument("--keep", type=Path, default=None, help="keep logs and data here")
     args = parser.parse_args(argv)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT,
@@ -48,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = False
     for scenario in scenarios(args.scenario, args.referrals, args.rate, args.settle,
                               args.receiver_down):
+        scenario.static_membership = not args.dynamic_membership
         with tempfile.TemporaryDirectory(prefix="chaos-") as tmp:
             workdir = (args.keep or Path(tmp)) / scenario.name.replace(" ", "-")
             outcome = run(scenario, workdir, log=_log)

@@ -90,6 +90,7 @@ class Cluster:
     workers_per_service: int = 1
     capacity: int = 40  # max open cases per specialist (small enough to be a real limit)
     specialists_per_role: int = 4
+    static_membership: bool = True  # False measures plain dynamic group membership
     broker: LocalBroker = field(init=False)
     inbox: Inbox = field(init=False)
     workers: list[Worker] = field(default_factory=list)
@@ -116,7 +117,8 @@ class Cluster:
             for index in range(1, self.workers_per_service + 1):
                 worker_env = dict(env)
                 worker_env[f"{service.upper()}_PORT"] = str(free_port())
-                worker_env["FAUST_GROUP_INSTANCE_ID"] = f"{service}-{index}"
+                if self.static_membership:
+                    worker_env["FAUST_GROUP_INSTANCE_ID"] = f"{service}-{index}"
                 worker_env["SPINE_DATA_DIR"] = str(self.workdir / "data" / f"{service}-{index}")
                 process = ServiceProcess(service, worker_env, self.workdir)
                 process.log_path = self.workdir / f"{service}-{index}.log"

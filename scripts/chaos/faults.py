@@ -10,8 +10,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import httpx
+
 from schemas.topics import CASE_TRIAGED, NOTIFICATION_EVENTS, REFERRAL_EVENTS, ROUTING_EVENTS
 from scripts.chaos.cluster import Cluster, Worker
+from services.common.auth import mint_token
 
 # Which topic shows that a stage works (its own output) and what it works on; both keyed, and
 # so partitioned, by case id.
@@ -44,16 +47,42 @@ def kill_and_restart(cluster: Cluster, worker: Worker, log: Log, restart: bool =
     return fault
 
 
-def restart_broker(cluster: Cluster, log: Log, down_seconds: float) -> Fault:
-    """Stop the broker (writes in flight), keep it down a while, start it again."""
+def restart_broker(
+    cluster: Cluster, log: Log, down_seconds: float, case_id: str | None = None
+) -> Fault:
+    """Stop the broker (writes in flight), keep it down a while, start it again. Meanwhile,
+    HTTP writes that need Kafka's ack must end in bounded time (503), never hang."""
     fault = Fault("broker restart", time.time())
     cluster.broker.stop()
     log(f"broker stopped; down for {down_seconds:.0f}s")
-    time.sleep(down_seconds)
+    fault.notes.update(_writes_while_down(cluster, case_id))
+    time.sleep(max(0.0, down_seconds - (time.time() - fault.struck_at)))
     cluster.broker.start()
     fault.back_at = time.time()
     log("broker back")
     return fault
+
+
+def _writes_while_down(cluster: Cluster, case_id: str | None) -> dict[str, float]:
+    """Seconds until routing's directory write and notify's escalation ack answered."""
+    ops = {"Authorization": "Bearer " + mint_token(subject="ops-chaos", role="ops")}
+    spec = cluster.specialists[0]
+    writes = {
+        "routing PUT /directory answered": (
+            "PUT", f"{cluster.of('routing')[0].process.url}/directory/specialists/"
+            f"{spec.specialist_id}", spec.model_dump(mode="json")),
+        "notify POST /escalations/ack answered": (
+            "POST", f"{cluster.of('notify')[0].process.url}/escalations/{case_id}/ack", None),
+    }
+    answered = {}
+    for name, (method, url, body) in writes.items():
+        started = time.monotonic()
+        try:
+            status = httpx.request(method, url, json=body, headers=ops, timeout=60).status_code
+        except httpx.HTTPError:
+            status = 0
+        answered[f"{name} ({status})"] = time.monotonic() - started
+    return answered
 
 
 def receiver_outage(cluster: Cluster, log: Log, down_seconds: float) -> Fault:
@@ -68,14 +97,15 @@ def receiver_outage(cluster: Cluster, log: Log, down_seconds: float) -> Fault:
 
 
 def one_worker_faults(
-    cluster: Cluster, log: Log, *, settle: float, broker_down: float, receiver_down: float
+    cluster: Cluster, log: Log, *, settle: float, broker_down: float, receiver_down: float,
+    known_case: Callable[[], str | None] = lambda: None,
 ) -> list[Fault]:
     """Each service killed once and restarted, the broker restarted, the receiver down."""
     faults = []
     for service in ("intake", "triage", "routing", "notify"):
         faults.append(kill_and_restart(cluster, cluster.of(service)[0], log))
         time.sleep(settle)
-    faults.append(restart_broker(cluster, log, broker_down))
+    faults.append(restart_broker(cluster, log, broker_down, known_case()))
     cluster.wait_ready([w for w in cluster.workers if w.alive], 180)
     time.sleep(settle)
     faults.append(receiver_outage(cluster, log, receiver_down))

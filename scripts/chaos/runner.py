@@ -26,6 +26,7 @@ from scripts.webhook_inbox import ReceivedCall
 
 RESUME_BOUND = 15.0  # issue 14: a stage's output resumes within 15 s of a kill
 ACCEPT_BOUND = 10.0  # issue 14: intake accepts within 10 s of the broker's return
+HTTP_BOUND = 10.0  # an HTTP write waiting on Kafka answers (503) well before this
 REPORT_ONLY = float("inf")  # a figure without a bound in the issue (notify's retry back-off)
 
 
@@ -39,6 +40,7 @@ class Scenario:
     broker_down: float = 10.0
     receiver_down: float = 20.0
     drain_timeout: float = 240.0
+    static_membership: bool = True
 
 
 @dataclass
@@ -59,7 +61,7 @@ def run(scenario: Scenario, workdir: Path, log: Callable[[str], None] = print) -
     began = time.monotonic()
     cluster = Cluster(workdir, workers_per_service=scenario.workers,
                       capacity=_capacity(scenario, specialists_per_role=4),
-                      specialists_per_role=4)
+                      specialists_per_role=4, static_membership=scenario.static_membership)
     try:
         log(f"[{scenario.name}] starting broker and {4 * scenario.workers} service processes")
         cluster.start()
@@ -72,7 +74,8 @@ def run(scenario: Scenario, workdir: Path, log: Callable[[str], None] = print) -
             if scenario.workers == 1:
                 faults = one_worker_faults(cluster, log, settle=scenario.settle,
                                            broker_down=scenario.broker_down,
-                                           receiver_down=scenario.receiver_down)
+                                           receiver_down=scenario.receiver_down,
+                                           known_case=lambda: _some_case(client))
             else:
                 faults = two_worker_faults(cluster, log, settle=scenario.settle)
             faults_done.set()
@@ -86,6 +89,10 @@ def run(scenario: Scenario, workdir: Path, log: Callable[[str], None] = print) -
                         capacities=cluster.capacities(), lag=lag)
         outcome = Outcome(scenario, verdict, _recovery(faults, topics, client, cluster),
                           [(f.name, f.notes) for f in faults if f.notes])
+        for name, notes in outcome.notes:
+            verdict.violations += [f"{name}: {note} after {sec:.1f}s (bound {HTTP_BOUND:.0f}s)"
+                                   for note, sec in notes.items()
+                                   if "answered" in note and sec > HTTP_BOUND]
         for name, what, seconds, bound in outcome.recovery:
             if seconds is None or seconds > bound:
                 shown = "never" if seconds is None else f"{seconds:.1f}s"
@@ -94,6 +101,11 @@ def run(scenario: Scenario, workdir: Path, log: Callable[[str], None] = print) -
         return outcome
     finally:
         cluster.close()
+
+
+def _some_case(client: ReferralClient) -> str | None:
+    acknowledged = client.acknowledged()
+    return acknowledged[0].case_id if acknowledged else None
 
 
 def _capacity(scenario: Scenario, *, specialists_per_role: int) -> int:
@@ -185,7 +197,8 @@ def describe(outcome: Outcome) -> str:
     """The figures, one per line, then the violations."""
     s = outcome.scenario
     lines = [f"== {s.name}: {s.workers} worker(s) per service, >= {s.referrals} referrals at "
-             f"{s.rate}/s, {outcome.seconds:.0f}s"]
+             f"{s.rate}/s, {outcome.seconds:.0f}s"
+             + ("" if s.static_membership else ", dynamic group membership")]
     lines += [f"   {name:<38} {value}" for name, value in outcome.verdict.figures.items()]
     lines += [f"   {name:<38} {what}: " + ("never" if sec is None else f"{sec:.1f}s")
               for name, what, sec, _ in outcome.recovery]
