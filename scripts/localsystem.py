@@ -37,9 +37,10 @@ class LocalBroker:
         self.controller_port = free_port()
         self.bootstrap = f"127.0.0.1:{self.port}"
 
-    def start(self) -> LocalBroker:
+    def start(self, timeout: float = 90.0) -> LocalBroker:
         kafka_local.start(
-            port=self.port, controller_port=self.controller_port, data_dir=self.data_dir
+            port=self.port, controller_port=self.controller_port, data_dir=self.data_dir,
+            timeout=timeout,
         )
         asyncio.run(ensure_topics(self.bootstrap))
         return self

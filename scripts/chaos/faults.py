@@ -57,7 +57,7 @@ def restart_broker(
     log(f"broker stopped; down for {down_seconds:.0f}s")
     fault.notes.update(_writes_while_down(cluster, case_id))
     time.sleep(max(0.0, down_seconds - (time.time() - fault.struck_at)))
-    cluster.broker.start()
+    cluster.broker.start(timeout=300)  # a loaded machine can take minutes to boot the JVM
     fault.back_at = time.time()
     log("broker back")
     return fault
