@@ -43,8 +43,22 @@ def kill_and_restart(cluster: Cluster, worker: Worker, log: Log, restart: bool =
     if restart:
         worker.start()
         fault.back_at = time.time()
+        fault.notes["restarted process live after"] = _wait_live(worker, 180)
         fault.notes["restarted process ready after"] = cluster.wait_ready([worker], 180)
     return fault
+
+
+def _wait_live(worker: Worker, timeout: float) -> float:
+    """Seconds until the new process serves HTTP: its boot (imports, app start), no Kafka yet."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        try:
+            if httpx.get(worker.process.url + "/health/live", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    return time.monotonic() - started
 
 
 def restart_broker(

@@ -41,6 +41,9 @@ class Scenario:
     receiver_down: float = 20.0
     drain_timeout: float = 240.0
     static_membership: bool = True
+    # Add the restarted process's own boot time (until it serves HTTP) to the 15 s bound:
+    # for a machine whose CPUs are shared so thinly that Python's imports alone take seconds.
+    boot_allowance: bool = False
 
 
 @dataclass
@@ -87,7 +90,8 @@ def run(scenario: Scenario, workdir: Path, log: Callable[[str], None] = print) -
         topics, lag = _drain(cluster, client, scenario.drain_timeout)
         verdict = judge(posted=client.posted, topics=topics, calls=list(cluster.inbox.calls),
                         capacities=cluster.capacities(), lag=lag)
-        outcome = Outcome(scenario, verdict, _recovery(faults, topics, client, cluster),
+        outcome = Outcome(scenario, verdict,
+                          _recovery(faults, topics, client, cluster, scenario.boot_allowance),
                           [(f.name, f.notes) for f in faults if f.notes])
         for name, notes in outcome.notes:
             verdict.violations += [f"{name}: {note} after {sec:.1f}s (bound {HTTP_BOUND:.0f}s)"
@@ -161,10 +165,14 @@ def _group_prefix(cluster: Cluster) -> str:
 
 def _recovery(
     faults: list[Fault], topics: dict[str, list[Record]], client: ReferralClient,
-    cluster: Cluster,
+    cluster: Cluster, boot_allowance: bool,
 ) -> list[tuple[str, str, float | None, float]]:
     """(fault, what, seconds or None, bound) for each fault."""
     rows: list[tuple[str, str, float | None, float]] = []
+
+    def kill_bound(fault: Fault) -> float:
+        boot = fault.notes.get("restarted process live after", 0.0)
+        return RESUME_BOUND + (boot if boot_allowance else 0.0)
 
     def resumed(service: str, moment: float) -> float | None:
         output, source = STAGE_OUTPUT[service], STAGE_INPUT[service]
@@ -174,10 +182,11 @@ def _recovery(
         if fault.service == "intake":
             accepted = client.first_accept_after(fault.struck_at)
             rows.append((fault.name, "intake accepting again after",
-                         None if accepted is None else accepted - fault.struck_at, RESUME_BOUND))
+                         None if accepted is None else accepted - fault.struck_at,
+                         kill_bound(fault)))
         elif fault.service:
             rows.append((fault.name, f"{fault.service} output resumed after",
-                         resumed(fault.service, fault.struck_at), RESUME_BOUND))
+                         resumed(fault.service, fault.struck_at), kill_bound(fault)))
         elif fault.name == "broker restart" and fault.back_at:
             accepted = client.first_accept_after(fault.back_at)
             rows.append((fault.name, "intake accepting again after the broker's return",
@@ -201,7 +210,8 @@ def describe(outcome: Outcome) -> str:
              + ("" if s.static_membership else ", dynamic group membership")]
     lines += [f"   {name:<38} {value}" for name, value in outcome.verdict.figures.items()]
     lines += [f"   {name:<38} {what}: " + ("never" if sec is None else f"{sec:.1f}s")
-              for name, what, sec, _ in outcome.recovery]
+              + ("" if bound == REPORT_ONLY else f" (bound {bound:.0f}s)")
+              for name, what, sec, bound in outcome.recovery]
     lines += [f"   {name:<38} {note}: {value:.1f}s"
               for name, notes in outcome.notes for note, value in notes.items()]
     lines += [f"   VIOLATION {v}" for v in outcome.verdict.violations] or ["   no violations"]
