@@ -188,6 +188,7 @@ def run(args: argparse.Namespace, workers: int = 1) -> dict[str, Any]:
     broker = LocalBroker(work / "kafka").start()
     inbox = WebhookReceiver(keep_alive=not args.http10_receiver)
     results: dict[str, Any] = {"commit": commit(), "workers_per_service": workers,
+                               "service_env": args.service_env,
                                "load_avg_1m": {"start": load_average()}}
     sampler: Sampler | None = None
     try:
@@ -197,7 +198,8 @@ def run(args: argparse.Namespace, workers: int = 1) -> dict[str, Any]:
                                  # One bench client sends everything: lift its rate limit.
                                  "INTAKE_RATE_LIMIT_BURST": "100000",
                                  "INTAKE_RATE_LIMIT_PER_SECOND": "100000",
-                                 "NOTIFY_SUBSCRIBERS_FILE": str(work / "none.json")})
+                                 "NOTIFY_SUBSCRIBERS_FILE": str(work / "none.json"),
+                                 **dict(kv.split("=", 1) for kv in args.service_env)})
         system = Cluster(env, work, per_service=workers).start()
         try:
             people = [Specialist.model_validate(p) for p in directory(inbox.base_url)]
@@ -278,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--http10-receiver", action="store_true",
                         help="webhook receiver closes every connection (the bench before 13:59 "
                              "on 2026-11-27); default: HTTP/1.1 keep-alive like real receivers")
+    parser.add_argument("--service-env", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra environment for every service (e.g. KAFKA_LINGER_MS=5)")
     parser.add_argument("--workers", default="1",
                         help="worker processes per service; a list such as 1,2,4 runs each")
     args = parser.parse_args(argv)
