@@ -183,6 +183,11 @@ async def test_a_reviewer_asks_for_another_team(rig: Any) -> None:
     assert state.steps["spine_radiology"].offer.specialist_id == "rad"  # type: ignore[union-attr]
     twice = await client.post("/assignments/case-1/spine_surgery/teams", headers=me, json=body)
     assert twice.status_code == 409
+    view = (await client.get("/cases/case-1/review", headers=auth("specialist", "rad"))).json()
+    asked = next(s for s in view["steps"] if s["team"] == "spine_radiology")
+    assert (asked["yours"], asked["requested_by"], asked["request_reason"]) == (
+        "offer", holder, body["reason"])
+    assert view["patient"]["name"] is None  # the new reviewer has not accepted yet
 
 
 async def test_erasure_drops_content_and_reports(rig: Any) -> None:

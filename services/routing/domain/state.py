@@ -55,7 +55,7 @@ class PlanStep(_State):
     deadline: AwareDatetime | None = None  # this step's review deadline (schemas.sla_policy)
     report_version: int = 0  # 1 once reported, +1 per addendum
     requested_by: str | None = None  # the reviewer whose request added this step
-    request_reason: str | None = None
+    request_reason: str | None = None  # shown to this step's reviewer in the case view
 
 
 @dataclass(slots=True)

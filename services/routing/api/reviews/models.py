@@ -57,6 +57,7 @@ class ReviewStep(BaseModel):
     depends_on: list[str] = Field(default_factory=list)
     prior_reports: list[str] = Field(default_factory=list)  # refs served by routing
     requested_by: str | None = None  # the reviewer whose request added this step
+    request_reason: str | None = None  # why they asked (free text: never logged)
 
 
 class CaseReview(BaseModel):

@@ -56,6 +56,7 @@ def _step_view(state: CaseRouting, step: PlanStep, holding: Holding) -> ReviewSt
         depends_on=list(step.depends_on),
         prior_reports=attachments_for(state, step) if holding != "none" else [],
         requested_by=step.requested_by,
+        request_reason=step.request_reason if holding != "none" else None,
     )
 
 
