@@ -84,7 +84,7 @@ class RoutingProcessor:
             self.loads.put(SpecialistLoad.model_validate_json(raw))
         self.due.clear()
         for key, value in self.cases_table.items():
-            due = CaseRouting.model_validate_json(value).next_due()
+            due = reservations.next_due(CaseRouting.model_validate_json(value))
             if due is not None:
                 self.due[key.decode()] = due
         self.synced = True
@@ -104,6 +104,8 @@ class RoutingProcessor:
         async with self._lock(event.case_id):
             before = self.case_state(event.case_id)
             result = self._decide(before, event, now)
+            if isinstance(event, ExpireOffers):  # a lost answer is asked for again
+                result.load_deltas += reservations.unanswered(result.state, now)
             for delta in result.load_deltas:  # at once, so the next decision sees this one
                 self.loads.apply(delta)
             for out in result.events:
@@ -116,7 +118,7 @@ class RoutingProcessor:
             changed = event.event_id in result.state.applied and result.state is not before
             if changed and result.state.status != "new":
                 self.cases_table[event.case_id.encode()] = result.state.model_dump_json().encode()
-                due = result.state.next_due()
+                due = reservations.next_due(result.state)
                 if due is None:
                     self.due.pop(event.case_id, None)
                 else:

@@ -11,6 +11,8 @@ frees whatever the owner granted meanwhile.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from schemas.envelope import Event, derive_id
 from schemas.routing import (
     AcceptOffer,
@@ -24,6 +26,9 @@ from services.routing.domain.load import LoadDelta
 from services.routing.domain.state import CaseRouting, CommandOutcome
 
 NOT_YOURS = CommandOutcome(status="conflict", detail="you hold no offer on this step")
+# An answer lost in a crash must not park the case until the offer times out (hours): after
+# this long the reservation is sent again, same id, and its owner answers it again.
+RESERVATION_RETRY = timedelta(seconds=30)
 
 
 def _held(state: CaseRouting) -> dict[tuple[str, str], str]:
@@ -92,3 +97,28 @@ def is_unpublished(state: CaseRouting, step_id: str, specialist_id: str) -> bool
 def is_held(state: CaseRouting | None, decided: CapacityDecided) -> bool:
     """True while the reservation's offer still waits in the case row."""
     return state is not None and decided.reservation_id in state.held_offers
+
+
+def next_due(state: CaseRouting) -> datetime | None:
+    """When the case next needs a tick: offers and retries due, or a reservation to ask again."""
+    due = state.next_due()
+    if state.held_offers and state.status == "open":
+        oldest = min(AssignmentOffered.model_validate_json(raw).occurred_at
+                     for raw in state.held_offers.values())
+        retry = oldest + RESERVATION_RETRY
+        due = min(due, retry) if due else retry
+    return due
+
+
+def unanswered(state: CaseRouting, now: datetime) -> list[LoadDelta]:
+    """Reservations waiting longer than RESERVATION_RETRY, to be sent again with the same id."""
+    pseudonym = state.context.patient_pseudonym if state.context else None
+    again = []
+    for reservation_id, raw in state.held_offers.items():
+        offer = AssignmentOffered.model_validate_json(raw)
+        if now - offer.occurred_at >= RESERVATION_RETRY:
+            again.append(LoadDelta(
+                event_id=reservation_id, case_id=state.case_id, occurred_at=offer.occurred_at,
+                specialist_id=offer.specialist_id, step_id=offer.step_id, team=offer.team,
+                change="offered", patient_pseudonym=pseudonym))
+    return again

@@ -4,6 +4,7 @@ load partition taken over by another worker, never put a specialist over capacit
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 
 from schemas.directory import Capacity
 from schemas.routing import AssignmentOffered, CaseEscalated, OfferExpired
@@ -114,3 +115,21 @@ async def test_an_offer_waiting_for_its_reservation_cannot_be_accepted() -> None
     assert [o.specialist_id for o in published(pubs, AssignmentOffered)] == ["s1"]
     result = await a.on_case_input(accept("case-a", "spine_surgery", "s1"))
     assert result.outcome is not None and result.outcome.status == "ok"
+
+
+async def test_a_reservation_whose_answer_was_lost_is_asked_again() -> None:
+    clock = Clock(NOW)
+    worker, published_by, _ = make_processor(clock)
+    seed(worker, specialist("s1"))
+    published_by.hold_load = True  # the load owner died before answering
+    await worker.on_case_input(triaged("case-a"))
+    assert not any(isinstance(e, AssignmentOffered) for e in published_by.events)
+    published_by.hold_load = False
+    clock.now = NOW + timedelta(seconds=29)
+    assert worker.due_ticks(clock()) == []
+    clock.now = NOW + timedelta(seconds=30)
+    for tick in worker.due_ticks(clock()):
+        await worker.on_case_input(tick)
+    offers = [e for e in published_by.events if isinstance(e, AssignmentOffered)]
+    assert [o.specialist_id for o in offers] == ["s1"]
+    assert len({d.event_id for d in published_by.deltas if d.change == "offered"}) == 1
