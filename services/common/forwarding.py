@@ -51,8 +51,10 @@ class ForwardToOwner:
     def __init__(
         self, app: Any, *, paths: Sequence[str], owner_of: OwnerOf, me: Callable[[], str],
         timeout_seconds: float = 5.0, max_body_bytes: int = 1_048_576,
+        lists: dict[str, str] | None = None, peers: Callable[[], list[str]] = list,
     ) -> None:
         self.app, self.owner_of, self.me = app, owner_of, me
+        self.lists, self.peers = lists or {}, peers
         self.patterns = [re.compile(p) for p in paths]
         self.timeout, self.max_body = timeout_seconds, max_body_bytes
         self._client: httpx.AsyncClient | None = None
@@ -68,6 +70,9 @@ class ForwardToOwner:
         if scope["type"] != "http" or _header(scope, FORWARDED) is not None:
             await self.app(scope, receive, send)
             return
+        if scope["path"] in self.lists and scope["method"] == "GET":
+            await self._gather(scope, receive, send)
+            return
         case_id = self._case_of(scope["path"])
         target = self.owner_of(case_id) if case_id else None
         if target is None:
@@ -80,6 +85,49 @@ class ForwardToOwner:
         await self._relay(scope, send, target, body)
 
     async def _relay(self, scope: Scope, send: Any, target: str, body: bytes) -> None:
+        response = await self._ask(scope, target, body)
+        if response is None:
+            await _problem(send, 503, "Service Unavailable",
+                           "the worker owning this case did not answer; retry shortly")
+            return
+        await send({"type": "http.response.start", "status": response.status_code,
+                    "headers": [(k.encode("latin-1"), v.encode("latin-1"))
+                                for k, v in response.headers.multi_items()
+                                if k.lower() not in _HOP_BY_HOP]})
+        await send({"type": "http.response.body", "body": response.content})
+
+    async def _gather(self, scope: Scope, receive: Any, send: Any) -> None:
+        """A list across cases: this worker's items plus every peer's, each from its owner."""
+        local: dict[str, Any] = {"status": 500, "headers": [], "body": b""}
+
+        async def keep(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                local.update(status=message["status"], headers=message.get("headers", []))
+            elif message["type"] == "http.response.body":
+                local["body"] += message.get("body", b"")
+
+        await self.app(scope, receive, keep)
+        if local["status"] != 200:
+            await send({"type": "http.response.start", "status": local["status"],
+                        "headers": local["headers"]})
+            await send({"type": "http.response.body", "body": local["body"]})
+            return
+        items = [i for i in json.loads(local["body"]) if self.owner_of(i["case_id"]) is None]
+        for peer in self.peers():
+            response = await self._ask(scope, peer, b"")
+            if response is None or response.status_code != 200:
+                await _problem(send, 503, "Service Unavailable",
+                               "another worker did not answer; retry shortly")
+                return
+            items += [i for i in response.json() if self.owner_of(i["case_id"]) == peer]
+        field = self.lists[scope["path"]]
+        items.sort(key=lambda i: (i.get(field) is None, i.get(field) or ""))
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": json.dumps(items).encode()})
+
+    async def _ask(self, scope: Scope, target: str, body: bytes) -> httpx.Response | None:
+        """The same request, marked as relayed, to another worker (None: it did not answer)."""
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=self.timeout)
         url = target + scope["raw_path"].decode("latin-1")
@@ -89,17 +137,10 @@ class ForwardToOwner:
                    if k.decode("latin-1").lower() not in _HOP_BY_HOP]
         headers.append((FORWARDED, self.me()))
         try:
-            response = await self._client.request(scope["method"], url, headers=headers,
-                                                  content=body)
+            return await self._client.request(scope["method"], url, headers=headers,
+                                              content=body)
         except httpx.HTTPError:
-            await _problem(send, 503, "Service Unavailable",
-                           "the worker owning this case did not answer; retry shortly")
-            return
-        await send({"type": "http.response.start", "status": response.status_code,
-                    "headers": [(k.encode("latin-1"), v.encode("latin-1"))
-                                for k, v in response.headers.multi_items()
-                                if k.lower() not in _HOP_BY_HOP]})
-        await send({"type": "http.response.body", "body": response.content})
+            return None
 
 
 def _header(scope: Scope, name: str) -> bytes | None:
@@ -131,7 +172,23 @@ async def _problem(send: Any, status: int, title: str, detail: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def install_forwarding(api: Any, *, paths: Iterable[str], owner_of: OwnerOf,
-                       me: Callable[[], str]) -> None:
-    """Relay per-case requests to their owner; call before the guard so the guard runs first."""
-    api.add_middleware(ForwardToOwner, paths=list(paths), owner_of=owner_of, me=me)
+def install_forwarding(
+    api: Any, *, paths: Iterable[str], owner_of: OwnerOf, me: Callable[[], str],
+    lists: dict[str, str] | None = None, peers: Callable[[], list[str]] = list,
+) -> None:
+    """Relay per-case requests to their owner and gather `lists` (path -> sort field) from
+    every worker; call before the guard so the guard runs first."""
+    api.add_middleware(ForwardToOwner, paths=list(paths), owner_of=owner_of, me=me,
+                       lists=lists, peers=peers)
+
+
+def table_peers(app: faust.App, table: Any) -> Callable[[], list[str]]:
+    """The other workers' base URLs, as the group's assignment of `table` names them."""
+    topic = table.changelog_topic.get_topic_name()
+
+    def peers() -> list[str]:
+        me = str(app.conf.canonical_url).rstrip("/")
+        urls = {str(url).rstrip("/") for url in app.assignor.table_metadata(topic)}
+        return sorted(urls - {me})
+
+    return peers

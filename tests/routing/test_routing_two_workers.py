@@ -104,8 +104,20 @@ def test_cases_on_both_workers_get_offers_and_emergencies_are_paged(
                    for w in workers]
         assert [a.status_code for a in answers] == [200, 200], (case_id, answers[0].text)
         assert answers[0].json()["case_id"] == answers[1].json()["case_id"] == case_id
-    # A specialist's accept, sent to both workers for cases of both, is decided by the owner.
+    # A specialist's offers span both workers' cases: either worker lists them all.
     offered = [c for c in case_ids if c not in emergencies]
+    holders = {}
+    for case_id in offered:
+        holders[case_id] = next(e.specialist_id for e in case_events(  # type: ignore[attr-defined]
+            kafka_bootstrap, case_id, lambda es: True) if isinstance(e, AssignmentOffered))
+    for specialist_id in set(holders.values()):
+        expected = sorted(c for c, s in holders.items() if s == specialist_id)
+        for w in workers:
+            listed = httpx.get(f"{w.url}/me/offers", headers=auth("specialist", specialist_id),
+                               timeout=30)
+            assert listed.status_code == 200, listed.text
+            assert sorted(o["case_id"] for o in listed.json()) == expected
+    # A specialist's accept, sent to both workers for cases of both, is decided by the owner.
     for i, case_id in enumerate(offered[:4]):
         holder = next(e.specialist_id for e in case_events(  # type: ignore[attr-defined]
             kafka_bootstrap, case_id, lambda es: True) if isinstance(e, AssignmentOffered))

@@ -25,9 +25,13 @@ CASE_PATHS = (
 )
 
 
+# A specialist's lists span cases of every worker: gathered from all, sorted by this field.
+GATHERED = {"/me/offers": "expires_at", "/me/assignments": "deadline"}
+
+
 def create_api(
     gateway: RoutingGateway, *, owner_of: Callable[[str], str | None] | None = None,
-    me: Callable[[], str] = lambda: "",
+    me: Callable[[], str] = lambda: "", peers: Callable[[], list[str]] = list,
 ) -> FastAPI:
     """The FastAPI app, bound to a gateway (Kafka-backed in the service, in-process in tests);
     with `owner_of`, per-case requests are relayed to the worker owning the case."""
@@ -40,6 +44,7 @@ def create_api(
     api.include_router(cases_router)
     api.include_router(reviews_router)
     if owner_of is not None:
-        install_forwarding(api, paths=CASE_PATHS, owner_of=owner_of, me=me)
+        install_forwarding(api, paths=CASE_PATHS, owner_of=owner_of, me=me, lists=GATHERED,
+                           peers=peers)
     install_guard(api, service="routing")
     return api
