@@ -7,7 +7,6 @@ from typing import Any
 import faust
 
 from schemas.topics import ALL_TOPICS, CASE_PARTITIONS, TopicSpec
-from services.common.safe_acks import use_generation_safe_acks
 from services.common.settings import data_dir, env_float, env_int, env_str, kafka_bootstrap
 
 _PARTITIONS = {spec.name: spec.partitions for spec in ALL_TOPICS}
@@ -37,8 +36,7 @@ def make_app(service: str, **overrides: Any) -> faust.App:
     settings.update(failover_settings())
     settings.update(overrides)
     # The prefix lets test runs and demos share a broker without sharing consumer groups.
-    app = faust.App(env_str("FAUST_APP_PREFIX", "") + f"spine-{service}", **settings)
-    return use_generation_safe_acks(app)  # no commit past skipped messages (safe_acks.py)
+    return faust.App(env_str("FAUST_APP_PREFIX", "") + f"spine-{service}", **settings)
 
 
 def failover_settings() -> dict[str, Any]:
