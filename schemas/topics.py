@@ -26,18 +26,37 @@ INTAKE_REGISTRY = "intake.registry.v1"  # compacted: intake's idempotency keys a
 ROUTING_LOAD = "routing.load.v1"  # internal: load changes keyed by specialist id
 NOTIFY_COMMANDS = "notify.commands.v1"  # internal: notify's clock ticks and acknowledgements
 
-_COMPACTED = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}
+# Retention and cleanup are set explicitly on every topic (never the broker's defaults); the
+# erasure design is in docs/security.md.
+HOUR_MS, DAY_MS = 3_600_000, 86_400_000
+_COMPACTED = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0",
+              "retention.ms": "-1"}
+# Topics that carry patient-identifying data (patient block, identifiers, free text, report
+# text, decline reasons, original bytes of dead letters) are compacted per case id. Erasure
+# writes CaseErased and then a tombstone keyed by the case id to each of them, so compaction
+# leaves nothing of the case. A consumer that lags more than `min.compaction.lag.ms` sees only
+# each case's latest record; `max.compaction.lag.ms` bounds how long erased data survives.
+PATIENT_DATA = {
+    "cleanup.policy": "compact", "retention.ms": "-1",
+    "min.compaction.lag.ms": str(HOUR_MS), "max.compaction.lag.ms": str(DAY_MS),
+    "delete.retention.ms": str(HOUR_MS),  # how long the tombstones themselves stay readable
+}
+# Topics without patient data (ids, pseudonyms, clock and delivery facts): time retention.
+_OPERATIONAL = {"cleanup.policy": "delete", "retention.ms": str(7 * DAY_MS)}
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (
-    TopicSpec(REFERRAL_EVENTS),
-    TopicSpec(CASE_TRIAGED),
-    TopicSpec(ROUTING_COMMANDS),
-    TopicSpec(ROUTING_EVENTS),
+    TopicSpec(REFERRAL_EVENTS, config=PATIENT_DATA),
+    TopicSpec(CASE_TRIAGED, config=PATIENT_DATA),
+    TopicSpec(ROUTING_COMMANDS, config=PATIENT_DATA),
+    TopicSpec(ROUTING_EVENTS, config=PATIENT_DATA),
     TopicSpec(SPECIALIST_DIRECTORY, partitions=1, config=_COMPACTED),
-    TopicSpec(SLA_EVENTS),
-    TopicSpec(NOTIFICATION_EVENTS),
-    TopicSpec(DEAD_LETTERS, partitions=1),
+    TopicSpec(SLA_EVENTS, config=_OPERATIONAL),
+    TopicSpec(NOTIFICATION_EVENTS, config=_OPERATIONAL),
+    TopicSpec(DEAD_LETTERS, partitions=1, config=PATIENT_DATA),
     TopicSpec(INTAKE_REGISTRY, partitions=1, config=_COMPACTED),
-    TopicSpec(ROUTING_LOAD),
-    TopicSpec(NOTIFY_COMMANDS),
+    TopicSpec(ROUTING_LOAD, config=_OPERATIONAL),
+    TopicSpec(NOTIFY_COMMANDS, config=_OPERATIONAL),
 )
+# Where an erasure leaves a tombstone keyed by the case id (after CaseErased).
+ERASED_BY_TOMBSTONE: tuple[str, ...] = tuple(
+    spec.name for spec in ALL_TOPICS if spec.config is PATIENT_DATA)

@@ -259,6 +259,9 @@ log.retention.hours=24
 log.retention.bytes=268435456
 log.segment.bytes=16777216
 log.retention.check.interval.ms=60000
+# The log cleaner looks for work every second (default 15 s), so a test that forces compaction
+# (erasure, docs/security.md) sees it promptly.
+log.cleaner.backoff.ms=1000
 """
 
 

@@ -95,6 +95,8 @@ async def process_events(
     """Handle each event; a failure dead-letters that one message and the loop goes on."""
     async for fevent in stream.events():  # type: ignore[attr-defined]
         msg = fevent.message
+        if not fevent.value:  # a tombstone: erasure's marker for compaction, nothing to do
+            continue
         raw = fevent.value if isinstance(fevent.value, bytes) else bytes(fevent.value or b"")
         meta = EventMeta(topic=msg.topic, partition=msg.partition, offset=msg.offset, key=msg.key)
         started = time.perf_counter()

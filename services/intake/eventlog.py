@@ -18,7 +18,7 @@ from typing import Protocol
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from schemas.topics import ALL_TOPICS, INTAKE_REGISTRY, REFERRAL_EVENTS
+from schemas.topics import ALL_TOPICS, ERASED_BY_TOMBSTONE, INTAKE_REGISTRY, REFERRAL_EVENTS
 from services.common.logs import get_logger
 from services.common.topics_admin import ensure_topics, max_message_bytes
 from services.intake.producer import (
@@ -31,14 +31,16 @@ from services.intake.producer import (
 
 log = get_logger("intake")
 RecordSink = Callable[[str, bytes | None], None]  # (registry key, value or None for a tombstone)
-INTAKE_TOPICS = tuple(s for s in ALL_TOPICS if s.name in {REFERRAL_EVENTS, INTAKE_REGISTRY})
+# Erasure writes tombstones to every case topic that holds patient data: make sure they exist.
+INTAKE_TOPICS = tuple(s for s in ALL_TOPICS if s.name in {REFERRAL_EVENTS, INTAKE_REGISTRY}
+                      or s.name in ERASED_BY_TOMBSTONE)
 
 
 @dataclass(frozen=True)
 class OutRecord:
     topic: str
     key: str
-    value: bytes | None  # None = tombstone (registry only)
+    value: bytes | None  # None = tombstone (registry records, and erasure on case topics)
 
 
 class IntakeLog(Protocol):

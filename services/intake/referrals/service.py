@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from schemas.referral import Referral
-from schemas.topics import INTAKE_REGISTRY, REFERRAL_EVENTS
+from schemas.topics import ERASED_BY_TOMBSTONE, INTAKE_REGISTRY, REFERRAL_EVENTS
 from services.common.auth import Principal
 from services.common.logs import get_logger
 from services.intake.domain import decisions
@@ -108,7 +108,13 @@ async def erase_patient_data(*, intake: Intake, case_id: str, requested_by: str)
     decision = decisions.decide_erasure(
         intake.registry, case_id=case_id, requested_by=requested_by, now=intake.clock(),
     )
-    return await _commit(intake=intake, decision=decision, via="json")
+    decision = await _commit(intake=intake, decision=decision, via="json")
+    if decision.outcome in ("erased", "replayed"):
+        # After CaseErased (which consumers still read): a tombstone per case-keyed topic, so
+        # compaction removes every record of the case that held patient data (F3). Written
+        # again on a repeated request, so a failure half-way is repaired by retrying.
+        await intake.log.write([OutRecord(topic, case_id, None) for topic in ERASED_BY_TOMBSTONE])
+    return decision
 
 
 def visible_case(*, intake: Intake, case_id: str, principal: Principal) -> CaseRecord:
