@@ -103,9 +103,8 @@ def test_a_referral_system_follows_its_fhir_task_to_the_report(start_system: Any
             assert task["restriction"]["period"]["end"]
         done = httpx.post(
             f"{routing}/assignments/{case_id}/{step_id}/complete", headers=headers, timeout=30,
-            json={"report_text": "Pseudarthrosis at L4-5; CT advised.",
-                  "report": {"conclusion": "differs", "opinion": "Pseudarthrosis at L4-5.",
-                             "recommendations": ["CT of the fusion"]}})
+            json={"conclusion": "differs", "opinion": "Pseudarthrosis at L4-5.",
+                  "recommendations": ["CT of the fusion"]})
         assert done.status_code == 200, done.text
         completed_steps += 1
         task = _wait("progress", lambda: (t := _task(location)).get("status")

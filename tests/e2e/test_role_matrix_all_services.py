@@ -59,6 +59,9 @@ ACCESS: dict[tuple[str, str, str], Any] = {
     ("notify", "POST", "/escalations/{case_id}/ack"): OPS | SPECIALIST,
     ("notify", "GET", "/sla/{case_id}"): OPS | SPECIALIST,
     ("notify", "GET", "/api/ops/summary"): OPS,
+    ("notify", "GET", "/api/ops/trends"): OPS,
+    ("notify", "POST", "/api/ops/session"): OPS,
+    ("notify", "GET", "/api/ops/session"): OPS,
     ("notify", "GET", "/api/ops/cases/{case_id}/timeline"): OPS,
     ("notify", "POST", "/api/ops/stream-ticket"): OPS,
     ("notify", "GET", "/api/ops/stream"): TICKET,
@@ -66,6 +69,8 @@ ACCESS: dict[tuple[str, str, str], Any] = {
 }
 for _service in ("intake", "triage", "routing", "notify"):
     ACCESS[(_service, "GET", "/health")] = PUBLIC
+    ACCESS[(_service, "GET", "/health/live")] = PUBLIC
+    ACCESS[(_service, "GET", "/health/ready")] = PUBLIC
     ACCESS[(_service, "GET", "/metrics")] = PUBLIC
 
 ROLES = ("referrer", "specialist", "ops")
