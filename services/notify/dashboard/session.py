@@ -71,10 +71,11 @@ def build_session_router(*, secure: bool | None = None) -> APIRouter:
         """Who the session belongs to (the page asks on load whether it is signed in)."""
         return {"subject": principal.subject, "role": principal.role}
 
-    @router.delete("/api/ops/session", status_code=204)
-    def sign_out(response: Response) -> None:
-        """Forget the session cookie."""
+    @router.delete("/api/ops/session")
+    def sign_out(response: Response) -> dict[str, bool]:
+        """Forget the session cookie (needs no valid session: an expired one must go too)."""
         response.delete_cookie(COOKIE, httponly=True, samesite="strict", secure=use_secure,
                                path="/")
+        return {"signed_in": False}
 
     return router
