@@ -60,14 +60,11 @@ ACCESS: dict[tuple[str, str, str], Any] = {
     ("notify", "GET", "/sla/{case_id}"): OPS | SPECIALIST,
     ("notify", "GET", "/api/ops/summary"): OPS,
     ("notify", "GET", "/api/ops/trends"): OPS,
-    ("notify", "POST", "/api/ops/session"): OPS,
+    ("notify", "POST", "/api/ops/session"): OPS,  # bearer in, session cookie out
     ("notify", "GET", "/api/ops/session"): OPS,
     ("notify", "GET", "/api/ops/cases/{case_id}/timeline"): OPS,
     ("notify", "POST", "/api/ops/stream-ticket"): OPS,
     ("notify", "GET", "/api/ops/stream"): TICKET,
-    ("notify", "GET", "/api/ops/trends"): OPS,
-    ("notify", "POST", "/api/ops/session"): OPS,  # bearer in, session cookie out
-    ("notify", "GET", "/api/ops/session"): OPS,
     ("notify", "DELETE", "/api/ops/session"): OPEN,  # sign-out clears even an expired cookie
     ("notify", "GET", "/api/referrals/{case_id}/status"): SUBMIT,
 }
