@@ -29,6 +29,7 @@ class Fault:
     service: str | None = None  # the stage whose recovery is measured
     back_at: float | None = None  # broker restarted / receiver reopened / process restarted
     notes: dict[str, float] = field(default_factory=dict)
+    unready: str | None = None  # a worker that did not become ready again afterwards
 
 
 Log = Callable[[str], None]
@@ -120,7 +121,12 @@ def one_worker_faults(
         faults.append(kill_and_restart(cluster, cluster.of(service)[0], log))
         time.sleep(settle)
     faults.append(restart_broker(cluster, log, broker_down, known_case()))
-    cluster.wait_ready([w for w in cluster.workers if w.alive], 180)
+    try:
+        faults[-1].notes["every worker ready again after"] = cluster.wait_ready(
+            [w for w in cluster.workers if w.alive], 180)
+    except TimeoutError as exc:  # a finding, not a crash: judged with everything else
+        log(f"not every worker ready again: {str(exc).splitlines()[0]}")
+        faults[-1].unready = str(exc).splitlines()[0]
     time.sleep(settle)
     faults.append(receiver_outage(cluster, log, receiver_down))
     time.sleep(settle)

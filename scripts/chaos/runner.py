@@ -93,6 +93,7 @@ def run(scenario: Scenario, workdir: Path, log: Callable[[str], None] = print) -
         outcome = Outcome(scenario, verdict,
                           _recovery(faults, topics, client, cluster, scenario.boot_allowance),
                           [(f.name, f.notes) for f in faults if f.notes])
+        verdict.violations += [f"{f.name}: {f.unready}" for f in faults if f.unready]
         for name, notes in outcome.notes:
             verdict.violations += [f"{name}: {note} after {sec:.1f}s (bound {HTTP_BOUND:.0f}s)"
                                    for note, sec in notes.items()
