@@ -23,6 +23,18 @@ def readiness(app: faust.App) -> Callable[[], list[str]]:
     return worker_health(app).reasons
 
 
+def liveness(app: faust.App) -> Callable[[], list[str]]:
+    """The worker's liveness check for /health/live: a crashed faust app in a running process
+    (its agents and consumer stopped, HTTP still answering) is wedged and must be restarted."""
+
+    def reasons() -> list[str]:
+        if not app.crashed:  # type: ignore[attr-defined]
+            return []
+        return [f"faust app crashed: {type(app.crash_reason).__name__}"]  # type: ignore[attr-defined]
+
+    return reasons
+
+
 def watch_consumer_lag(app: faust.App, service: str, interval: float = 15.0) -> None:
     """Export how far behind the log end each assigned input partition is (no ids in labels)."""
 

@@ -27,7 +27,7 @@ from services.common.http import health_router, serve_api_in_worker
 from services.common.logs import get_logger
 from services.common.problems import install_problem_handlers
 from services.common.settings import advertised_url, kafka_bootstrap
-from services.common.worker import readiness, watch_consumer_lag
+from services.common.worker import liveness, readiness, watch_consumer_lag
 from services.notify.config import load_settings
 from services.notify.dashboard.live import LiveFeed
 from services.notify.dashboard.ops_watch import OpsWatch, clock_deadlines, stall_command
@@ -211,7 +211,8 @@ install_forwarding(api, paths=CASE_PATHS, owner_of=table_owner(app, cases),
                    me=lambda: str(app.conf.canonical_url))
 install_guard(api, service=SERVICE, session_cookie=SESSION_COOKIE)  # the ops page's session
 api.include_router(health_router(
-    SERVICE, lambda: worker_ready() + ([] if directory.loaded else ["directory: not loaded"])))
+    SERVICE, lambda: worker_ready() + ([] if directory.loaded else ["directory: not loaded"]),
+    is_live=liveness(app)))
 api.include_router(build_escalation_router(state_of=processor.state_of,
                                            send_command=send_command, clock=utc_now))
 api.include_router(build_router(processor.summary_views, live, utc_now, deadlines=deadlines,

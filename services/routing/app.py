@@ -37,7 +37,7 @@ from services.common.kafka_wait import send_acknowledged
 from services.common.logs import get_logger
 from services.common.partitions import case_partition
 from services.common.settings import advertised_url, kafka_bootstrap
-from services.common.worker import readiness, watch_consumer_lag
+from services.common.worker import liveness, readiness, watch_consumer_lag
 from services.routing.domain.load import LoadDelta
 from services.routing.domain.state import CommandOutcome
 from services.routing.processor import RoutingProcessor
@@ -79,6 +79,7 @@ class KafkaPublisher:
 
 
 worker_ready = readiness(app)
+worker_live = liveness(app)
 replies = ReplyBook()
 processor = RoutingProcessor(
     cases=cases_table, loads=loads_table,  # type: ignore[arg-type]
@@ -105,6 +106,9 @@ class KafkaGateway:
         views += [f"{f.topic}: not read to its end" for f in (directory, load_view)
                   if not f.loaded]
         return worker_ready() + views
+
+    def live(self) -> list[str]:
+        return worker_live()
 
     def case_state(self, case_id: str) -> Any:
         return processor.case_state(case_id)

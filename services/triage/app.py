@@ -15,7 +15,7 @@ from services.common.guard import install_guard
 from services.common.http import health_router, serve_api_in_worker
 from services.common.logs import get_logger
 from services.common.settings import http_port
-from services.common.worker import readiness, watch_consumer_lag
+from services.common.worker import liveness, readiness, watch_consumer_lag
 from services.triage.engine import triage_referral
 from services.triage.engine.text import warm_pipeline
 from services.triage.handlers import triage_case
@@ -60,5 +60,5 @@ watch_consumer_lag(app, SERVICE)
 
 api = service_api(title="spine-router triage")
 install_guard(api, service=SERVICE)
-api.include_router(health_router(SERVICE, readiness(app)))
+api.include_router(health_router(SERVICE, readiness(app), is_live=liveness(app)))
 serve_api_in_worker(app, api, http_port(SERVICE))

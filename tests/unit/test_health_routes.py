@@ -39,3 +39,18 @@ def test_a_wedged_process_fails_liveness() -> None:
     client = _client(lambda: [], live=lambda: ["event loop: blocked"])
     response = client.get("/health/live")
     assert response.status_code == 503 and response.json()["status"] == "wedged"
+
+
+def test_a_crashed_faust_app_fails_liveness() -> None:
+    from services.common.faust_app import make_app
+    from services.common.worker import liveness
+
+    app = make_app("unit-liveness")
+    check = liveness(app)
+    assert check() == []
+    app.crash_reason = TypeError("boom")
+    app._crashed.set()
+    client = _client(lambda: [], live=check)
+    response = client.get("/health/live")
+    assert response.status_code == 503
+    assert response.json()["reasons"] == ["faust app crashed: TypeError"]

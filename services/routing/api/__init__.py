@@ -38,7 +38,8 @@ def create_api(
     api = service_api(title="Spine router: routing")
     set_gateway(api, gateway)
     install_problem_handlers(api)
-    api.include_router(health_router("routing", gateway.ready))
+    api.include_router(health_router("routing", gateway.ready,
+                                     is_live=getattr(gateway, "live", None)))
     api.include_router(directory_router)
     api.include_router(specialists_router)
     api.include_router(cases_router)
