@@ -45,8 +45,9 @@ def watch_consumer_lag(app: faust.App, service: str, interval: float = 15.0) -> 
             if tp.topic.endswith("-changelog"):
                 continue  # table changelogs are read only during recovery
             position = await consumer.position(tp)
-            if position is not None:
-                lag = max(0, consumer.highwater(tp) - position)
+            highwater = consumer.highwater(tp)  # None until the first fetch from it
+            if position is not None and highwater is not None:
+                lag = max(0, highwater - position)
                 CONSUMER_LAG.labels(service, tp.topic, str(tp.partition)).set(lag)
 
 

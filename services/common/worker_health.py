@@ -103,7 +103,10 @@ class WorkerHealth:
                 continue  # changelogs are read only during recovery
             marker = committed.get(tp)
             position = marker + 1 if marker is not None else await consumer.position(tp)
-            lag = consumer.highwater(tp) - (position or 0)
+            highwater = consumer.highwater(tp)
+            if highwater is None:
+                continue  # nothing fetched from it yet: no end offset known (None - int crashed)
+            lag = highwater - (position or 0)
             seen, since = self._progress.get(tp, (None, now))
             if marker != seen or lag <= 0:
                 since = now

@@ -1,0 +1,41 @@
+"""The stuck-consumer probe survives partitions nothing was fetched from yet (no end offset)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from faust.types import TP
+
+from services.common.worker_health import WorkerHealth
+
+
+class FakeConsumer:
+    """Two assigned partitions: one fetched (end offset known), one not yet (None)."""
+
+    def __init__(self) -> None:
+        self.fetched, self.unfetched = TP("case.triaged.v1", 0), TP("case.triaged.v1", 7)
+        self._committed_offset: dict[Any, int] = {self.fetched: 9}
+
+    def assignment(self) -> set[Any]:
+        return {self.fetched, self.unfetched}
+
+    async def position(self, tp: Any) -> int:
+        return 0
+
+    def highwater(self, tp: Any) -> int | None:
+        return 20 if tp == self.fetched else None
+
+
+class FakeApp:
+    def __init__(self) -> None:
+        self.consumer = FakeConsumer()
+
+
+def test_a_partition_without_an_end_offset_is_skipped_not_a_crash() -> None:
+    now = [0.0]
+    health = WorkerHealth(FakeApp(), stuck_seconds=5, clock=lambda: now[0])  # type: ignore[arg-type]
+    asyncio.run(health._probe_progress())  # raised TypeError (None - int) and crashed the app
+    now[0] = 10.0
+    asyncio.run(health._probe_progress())
+    assert health._stuck_partitions == ["case.triaged.v1[0]"]  # lag 10, no progress
