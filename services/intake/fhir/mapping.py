@@ -122,7 +122,9 @@ def _map_patient(draft: Draft, index: BundleIndex, request: Any, referral_date: 
     draft.put("patient.identifiers", identifiers, f"{path}.identifier")
     if patient.name:
         name = patient.name[0]
-        text = name.text or " ".join([*(name.given or []), name.family or ""]).strip()
+        # R4B allows null items in given[] (with an extension instead): skip them, no 500
+        parts = [*(name.given or []), name.family or ""]
+        text = name.text or " ".join(str(p) for p in parts if p).strip()
         draft.put("patient.name", text or None, f"{path}.name")
     if patient.birthDate:
         draft.put("patient.birth_date", patient.birthDate.isoformat(), f"{path}.birthDate")
@@ -183,7 +185,8 @@ def _describe_requester(index: BundleIndex, requester: Entry, referrer: dict[str
         referrer["organisation"] = str(resource.name)[:200]
     elif requester.type == "Practitioner" and resource.name:
         name = resource.name[0]
-        text = name.text or " ".join([*(name.prefix or []), *(name.given or []), name.family or ""])
+        parts = [*(name.prefix or []), *(name.given or []), name.family or ""]
+        text = name.text or " ".join(str(p) for p in parts if p)
         referrer["contact_name"] = text.strip()[:200] or None
 
 
