@@ -1,55 +1,90 @@
-"""Follow whole topics without a consumer group: every process reads every partition.
+"""Follow whole topics to their end, then keep following: a view every worker reads in full.
 
-For read models that each worker of an HTTP service keeps in memory, so that any worker can
-answer any read: assign all partitions, read from the beginning (loaded once the end offsets
-seen at start are reached), then keep following. Reconnects with backoff; every wait is bounded.
+No consumer group, so every worker of a service sees every partition, whatever partitions its
+group gave it (a faust Table holds only the partitions a worker owns). Used for the specialist
+directory and load view (routing, notify), intake's registry and intake's FHIR Task view.
+`loaded` turns true once every partition was read up to the end offsets it had when reading
+began; readiness waits for that, so nothing is decided on half a view. A reconnect re-reads
+from the beginning, so sinks must be idempotent (last record per key wins). Every wait on the
+broker is bounded; broker errors are retried with a capped back-off.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from schemas.topics import TopicSpec
-from services.common.logs import get_logger
 from services.common.topics_admin import ensure_topics
 
-log = get_logger("follow")
-RecordSink = Callable[[str, bytes], None]  # (topic, value); the sink must not raise
+log = logging.getLogger("spine.follow")
+
+
+@dataclass(frozen=True)
+class Record:
+    """One record of a followed topic (value None or empty: a tombstone)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+RecordSink = Callable[[Record], Awaitable[None] | None]
 
 
 class TopicFollower:
-    """Reads `specs` in full into `sink` in a background task; `loaded` once caught up."""
+    """Reads `topics` from the beginning into `on_record`, then follows them until cancelled."""
 
     def __init__(
-        self, *, bootstrap: str, specs: Sequence[TopicSpec], sink: RecordSink, client_id: str,
-        timeout_seconds: float = 10.0,
+        self, *, bootstrap: str, topics: Sequence[str], on_record: RecordSink, client_id: str,
+        ensure: Sequence[TopicSpec] = (), timeout_seconds: float = 10.0,
+        metadata_timeout_seconds: float = 30.0,
     ) -> None:
-        self._bootstrap, self._specs, self._sink = bootstrap, tuple(specs), sink
-        self._client_id, self._timeout = client_id, timeout_seconds
+        self.bootstrap, self.topics, self.on_record = bootstrap, tuple(topics), on_record
+        self.client_id, self.ensure = client_id, tuple(ensure)
+        self.timeout_seconds = timeout_seconds
+        self.metadata_timeout_seconds = metadata_timeout_seconds
         self._loaded = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    def is_loaded(self) -> bool:
-        """True once every partition was read up to its end offset at start."""
+    @property
+    def topic(self) -> str:
+        """The (first) followed topic, for log lines."""
+        return self.topics[0]
+
+    @property
+    def loaded(self) -> bool:
+        """True once every topic was read to the end it had when this worker started reading."""
         return self._loaded.is_set()
 
+    async def wait_loaded(self, timeout: float) -> bool:
+        """Wait (bounded) until loaded; False on timeout."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._loaded.wait(), timeout)
+        return self.loaded
+
     async def start(self) -> None:
-        """Begin following in the background."""
-        self._task = asyncio.create_task(self._run(), name=f"{self._client_id}-follow")
+        """Begin following in a background task (for apps without a faust task to run it)."""
+        self._task = asyncio.create_task(self.run(), name=f"{self.client_id}-follow")
 
     async def stop(self) -> None:
-        """Stop following."""
+        """Stop the background task started by `start`."""
         if self._task:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    async def _run(self) -> None:
+    async def run(self) -> None:
+        """Follow the topics for the life of the worker, reconnecting after broker errors."""
         delay = 0.5
         while True:
             try:
@@ -57,34 +92,56 @@ class TopicFollower:
             except asyncio.CancelledError:
                 raise
             except (KafkaError, OSError, TimeoutError) as exc:
-                log.warning("follower lost kafka, retrying",
-                            extra={"client": self._client_id, "error": type(exc).__name__})
+                log.warning("topic follower lost the broker, retrying",
+                            extra={"topic": self.topic, "error": type(exc).__name__})
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 
     async def _follow(self) -> None:
-        await asyncio.wait_for(ensure_topics(self._bootstrap, self._specs), self._timeout)
-        partitions = [TopicPartition(s.name, p) for s in self._specs for p in range(s.partitions)]
+        if self.ensure:
+            await asyncio.wait_for(ensure_topics(self.bootstrap, self.ensure),
+                                   self.timeout_seconds)
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap, client_id=self._client_id, group_id=None,
-            enable_auto_commit=False, request_timeout_ms=int(self._timeout * 1000),
+            bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False,
+            auto_offset_reset="earliest", client_id=self.client_id,
+            request_timeout_ms=int(self.timeout_seconds * 1000),
         )
-        await asyncio.wait_for(consumer.start(), self._timeout)
         try:
+            await asyncio.wait_for(consumer.start(), self.timeout_seconds)
+            partitions = await self._partitions(consumer)
             consumer.assign(partitions)
-            # Position is kept across reconnects only by re-reading: sinks must be idempotent.
             await consumer.seek_to_beginning(*partitions)
-            end = await asyncio.wait_for(consumer.end_offsets(partitions), self._timeout)
+            ends = await asyncio.wait_for(consumer.end_offsets(partitions), self.timeout_seconds)
             while True:
-                if not self._loaded.is_set():
-                    positions = [await consumer.position(tp) for tp in partitions]
-                    if all(pos >= end[tp] for pos, tp in zip(positions, partitions, strict=True)):
-                        self._loaded.set()
-                        log.info("follower caught up", extra={"client": self._client_id})
-                batches = await consumer.getmany(timeout_ms=500, max_records=1000)
-                for tp, messages in batches.items():
-                    for message in messages:
-                        if message.value is not None:
-                            self._sink(tp.topic, message.value)
+                if not self._loaded.is_set() and await _at_end(consumer, ends):
+                    self._loaded.set()
+                    log.info("followed topics read to their end", extra={"topic": self.topic})
+                batch = await consumer.getmany(timeout_ms=500, max_records=1000)
+                for tp, records in batch.items():
+                    for r in records:
+                        done = self.on_record(Record(tp.topic, tp.partition, r.offset, r.key,
+                                                     r.value))
+                        if inspect.isawaitable(done):
+                            await done
         finally:
             await consumer.stop()
+
+    async def _partitions(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.metadata_timeout_seconds
+        while True:  # a topic may be created by another process just now
+            found = {t: consumer.partitions_for_topic(t) for t in self.topics}
+            if all(found.values()):
+                return [TopicPartition(t, p) for t in self.topics for p in sorted(found[t] or ())]
+            if loop.time() >= deadline:
+                missing = sorted(t for t, parts in found.items() if not parts)
+                raise TimeoutError(f"topics not found: {missing}")
+            await consumer._client.force_metadata_update()
+            await asyncio.sleep(0.5)
+
+
+async def _at_end(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
+    for tp, end in ends.items():
+        if await consumer.position(tp) < end:
+            return False
+    return True

@@ -36,10 +36,11 @@ def _via(request: Request) -> str:
 
 def _status_feed(intake: Intake) -> TopicFollower:
     """Every downstream topic a Task's status comes from, read in full by this worker."""
+    specs = [s for s in ALL_TOPICS if s.name in STATUS_TOPICS]
     return TopicFollower(
-        bootstrap=intake.settings.kafka_bootstrap,
-        specs=[s for s in ALL_TOPICS if s.name in STATUS_TOPICS], sink=intake.on_status_record,
-        client_id="intake-status", timeout_seconds=intake.settings.send_timeout_seconds * 2,
+        bootstrap=intake.settings.kafka_bootstrap, topics=[s.name for s in specs], ensure=specs,
+        on_record=intake.on_status_record, client_id="intake-status",
+        timeout_seconds=intake.settings.send_timeout_seconds * 2,
     )
 
 

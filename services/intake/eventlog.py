@@ -15,10 +15,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from schemas.topics import ALL_TOPICS, ERASED_BY_TOMBSTONE, INTAKE_REGISTRY, REFERRAL_EVENTS
+from services.common.follow import Record, TopicFollower
 from services.common.logs import get_logger
 from services.common.topics_admin import ensure_topics, max_message_bytes
 from services.intake.producer import (
@@ -91,13 +92,14 @@ class KafkaIntakeLog:
                 bootstrap=bootstrap, client_id=client_id, timeout=send_timeout),
             send_timeout=send_timeout, max_record_bytes=DEFAULT_MAX_RECORD_BYTES,
         )
-        self._loaded = asyncio.Event()
+        self._registry: TopicFollower | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self, on_registry_record: RecordSink) -> None:
         self._tasks = [
             asyncio.create_task(self._run_producer(), name="intake-producer"),
-            asyncio.create_task(self._run_registry(on_registry_record), name="intake-registry"),
+            asyncio.create_task(self._registry_follower(on_registry_record).run(),
+                                name="intake-registry"),
         ]
 
     async def stop(self) -> None:
@@ -112,7 +114,8 @@ class KafkaIntakeLog:
         return not self.not_ready_reasons()
 
     def not_ready_reasons(self) -> list[str]:
-        loaded = [] if self._loaded.is_set() else ["registry: not read to its end yet"]
+        loaded = [] if self._registry and self._registry.loaded else [
+            "registry: not read to its end yet"]
         return self.producer.reasons() + loaded
 
     async def write(self, records: Sequence[OutRecord]) -> None:
@@ -132,9 +135,6 @@ class KafkaIntakeLog:
         if limit:
             self.producer.max_record_bytes = limit
 
-    async def _run_registry(self, on_record: RecordSink) -> None:
-        await self._retrying(lambda: self._follow_registry(on_record))
-
     async def _retrying(self, step: Callable[[], Awaitable[None]]) -> None:
         """Run `step` until it returns, retrying Kafka failures with a capped back-off."""
         delay = 0.5
@@ -147,29 +147,16 @@ class KafkaIntakeLog:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 
-    async def _follow_registry(self, on_record: RecordSink) -> None:
-        """Read the registry from the beginning (ready at its end), then keep following it."""
-        spec = next(s for s in INTAKE_TOPICS if s.name == INTAKE_REGISTRY)
-        partitions = [TopicPartition(INTAKE_REGISTRY, p) for p in range(spec.partitions)]
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap, client_id=f"{self._client_id}-registry",
-            group_id=None, enable_auto_commit=False,
+    def _registry_follower(self, on_record: RecordSink) -> TopicFollower:
+        """The registry read from the beginning (ready at its end), then followed for good."""
+
+        def apply(record: Record) -> None:
+            if record.key is not None:
+                on_record(record.key.decode(), record.value)
+
+        self._registry = TopicFollower(
+            bootstrap=self._bootstrap, topics=[INTAKE_REGISTRY], on_record=apply,
+            ensure=[s for s in INTAKE_TOPICS if s.name == INTAKE_REGISTRY],
+            client_id=f"{self._client_id}-registry", timeout_seconds=self._timeout * 2,
         )
-        await consumer.start()
-        try:
-            consumer.assign(partitions)
-            await consumer.seek_to_beginning(*partitions)
-            end = await consumer.end_offsets(partitions)
-            while True:
-                if not self._loaded.is_set():
-                    positions = [await consumer.position(tp) for tp in partitions]
-                    if all(pos >= end[tp] for pos, tp in zip(positions, partitions, strict=True)):
-                        self._loaded.set()
-                        log.info("intake registry loaded")
-                batches = await consumer.getmany(timeout_ms=500)
-                for messages in batches.values():
-                    for message in messages:
-                        if message.key is not None:
-                            on_record(message.key.decode(), message.value)
-        finally:
-            await consumer.stop()
+        return self._registry

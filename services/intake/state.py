@@ -11,6 +11,7 @@ from fastapi import Request
 from pydantic import ValidationError
 
 from schemas.registry import parse_event
+from services.common.follow import Record
 from services.common.logs import get_logger
 from services.intake.domain.registry import Registry, parse_record
 from services.intake.eventlog import IntakeLog
@@ -32,7 +33,8 @@ class StatusFeed(Protocol):
 
     async def stop(self) -> None: ...
 
-    def is_loaded(self) -> bool: ...
+    @property
+    def loaded(self) -> bool: ...
 
 
 class LocalFeed:
@@ -44,7 +46,8 @@ class LocalFeed:
     async def stop(self) -> None:
         return None
 
-    def is_loaded(self) -> bool:
+    @property
+    def loaded(self) -> bool:
         return True
 
 
@@ -72,12 +75,14 @@ class Intake:
         except (ValidationError, KeyError):
             log.warning("unreadable intake registry record skipped", extra={"kind": key[:6]})
 
-    def on_status_record(self, topic: str, raw: bytes) -> None:
+    def on_status_record(self, record: Record) -> None:
         """Fold one downstream event into the Task view; an unreadable one is skipped."""
+        if not record.value:
+            return  # case topics carry no tombstones; nothing to fold
         try:
-            self.tasks.apply(parse_event(topic, raw))
+            self.tasks.apply(parse_event(record.topic, record.value))
         except (ValidationError, KeyError, ValueError):
-            log.warning("unreadable status event skipped", extra={"topic": topic})
+            log.warning("unreadable status event skipped", extra={"topic": record.topic})
 
 
 def get_intake(request: Request) -> Intake:

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from schemas.directory import Specialist
 from schemas.topics import SPECIALIST_DIRECTORY
-from services.common.compacted import CompactedFollower
+from services.common.follow import TopicFollower
 
 log = logging.getLogger("spine.notify.directory")
 
@@ -23,7 +23,7 @@ class DirectoryCache(Mapping[str, Specialist]):
 
     def __init__(self) -> None:
         self._entries: dict[str, Specialist] = {}
-        self._follower: CompactedFollower | None = None
+        self._follower: TopicFollower | None = None
 
     @property
     def loaded(self) -> bool:
@@ -54,7 +54,7 @@ class DirectoryCache(Mapping[str, Specialist]):
 
     async def follow(self, bootstrap: str, topic: str = SPECIALIST_DIRECTORY) -> None:
         """Read the topic from the beginning, then keep following it until cancelled."""
-        self._follower = CompactedFollower(
-            bootstrap=bootstrap, topic=topic, client_id="spine-notify-directory",
+        self._follower = TopicFollower(
+            bootstrap=bootstrap, topics=[topic], client_id="spine-notify-directory",
             on_record=lambda record: self.apply(record.key, record.value))
         await self._follower.run()

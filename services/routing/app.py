@@ -22,7 +22,6 @@ from schemas.topics import (
     ROUTING_LOAD,
     SPECIALIST_DIRECTORY,
 )
-from services.common.compacted import CompactedFollower, Record
 from services.common.consume import (
     EventMeta,
     Handler,
@@ -33,6 +32,7 @@ from services.common.consume import (
     send_event,
 )
 from services.common.faust_app import bytes_topic, make_app
+from services.common.follow import Record, TopicFollower
 from services.common.kafka_wait import send_acknowledged
 from services.common.logs import get_logger
 from services.common.partitions import case_partition
@@ -189,8 +189,8 @@ async def _on_directory_record(record: Record) -> None:
 
 
 # Every worker reads the whole directory: a table would give it to one worker only.
-directory = CompactedFollower(bootstrap=kafka_bootstrap(), topic=SPECIALIST_DIRECTORY,
-                              on_record=_on_directory_record, client_id="spine-routing-directory")
+directory = TopicFollower(bootstrap=kafka_bootstrap(), topics=[SPECIALIST_DIRECTORY],
+                          on_record=_on_directory_record, client_id="spine-routing-directory")
 
 
 @app.task
@@ -200,8 +200,8 @@ async def follow_directory() -> None:
 
 
 # And the whole load view: the table's changelog, read by every worker (the owners write it).
-load_view = CompactedFollower(
-    bootstrap=kafka_bootstrap(), topic=loads_table.changelog_topic.get_topic_name(),
+load_view = TopicFollower(
+    bootstrap=kafka_bootstrap(), topics=[loads_table.changelog_topic.get_topic_name()],
     on_record=lambda record: processor.on_load_snapshot(record.key, record.value),
     client_id="spine-routing-load-view")
 

@@ -24,7 +24,7 @@ TASK_STATUSES = frozenset({
 
 
 def _ensure_loaded(intake: Intake) -> None:
-    if not (intake.is_ready() and intake.feed.is_loaded()):
+    if not (intake.is_ready() and intake.feed.loaded):
         # Before the view has caught up a Task could show an old status as if it were current.
         raise ProblemError(
             503, "Service unavailable", "the case status view is still loading; retry later",
