@@ -30,6 +30,10 @@ def make_app(service: str, **overrides: Any) -> faust.App:
         "broker_commit_interval": 1.0,
         "stream_wait_empty": False,
         "table_cleanup_interval": 30.0,
+        # aiokafka asks again about a topic it found unknown only at this age (default 5 min);
+        # until then the group leader's assignor leaves it out. A fresh snapshot that shows it
+        # triggers a rebalance that assigns it (defence in depth to topics_admin.wait_visible).
+        "consumer_metadata_max_age_ms": env_int("FAUST_METADATA_MAX_AGE_MS", 30_000),
         "key_serializer": "raw",
         "value_serializer": "raw",
     }
