@@ -21,11 +21,12 @@ import httpx
 import pytest
 
 from schemas import topics
-from scripts.localsystem import ServiceProcess, free_port, service_env
+from scripts.localsystem import ServiceProcess, service_env
 from scripts.webhook_inbox import ReceivedCall, WebhookReceiver
 from services.common.partitions import case_partition
 from tests.notify.notify_kafka import produce_events
 from tests.notify.test_notify_e2e import MASTER, REFERRER_SECRET, publish_specialist
+from tests.support.workers import worker_group
 from tests.unit.notify.notify_builders import CaseFlow
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
@@ -55,19 +56,8 @@ def workers(kafka_bootstrap: str, tmp_path: Path,
                "NOTIFY_RETRY_CAP_SECONDS": "0.5"},
     )
     publish_specialist(kafka_bootstrap, SPECIALIST, receiver)
-    started: list[ServiceProcess] = []
-    try:
-        for name in ("a", "b"):  # started together, as the chaos run and k8s do
-            logs = tmp_path / name
-            logs.mkdir()
-            started.append(ServiceProcess(
-                "notify", {**env, "NOTIFY_PORT": str(free_port())}, logs).start())
-        for worker in started:
-            worker.wait_healthy(120)
+    with worker_group("notify", env, tmp_path) as started:
         yield started
-    finally:
-        for worker in started:
-            worker.stop()
 
 
 def cases_on_every_partition(tag: str) -> list[CaseFlow]:

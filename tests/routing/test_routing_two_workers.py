@@ -16,10 +16,11 @@ import pytest
 from schemas import topics
 from schemas.directory import Capacity, Licence
 from schemas.routing import AssignmentOffered, CaseEscalated, EmergencyAssigned
-from scripts.localsystem import ServiceProcess, free_port, service_env
+from scripts.localsystem import ServiceProcess, service_env
 from services.common.partitions import case_partition
 from tests.routing.test_routing_e2e import OPS, auth, case_events
 from tests.support.kafka_io import produce_events
+from tests.support.workers import worker_group
 from tests.unit.routing.builders import context, shift, specialist, triaged
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
@@ -36,19 +37,8 @@ def workers(
     """Two routing workers sharing one group (same app prefix), each on its own port."""
     tmp = tmp_path_factory.mktemp("routing-two")
     env = service_env(bootstrap=kafka_bootstrap, data_dir=tmp / "data", prefix=f"w{RUN}-")
-    started: list[ServiceProcess] = []
-    try:
-        for name in ("a", "b"):
-            logs = tmp / name
-            logs.mkdir()
-            worker = ServiceProcess("routing", {**env, "ROUTING_PORT": str(free_port())}, logs)
-            started.append(worker.start())
-        for worker in started:
-            worker.wait_healthy(180)
+    with worker_group("routing", env, tmp, timeout=180) as started:
         yield started
-    finally:
-        for worker in started:
-            worker.stop()
 
 
 def cases_on_every_partition(per_partition: int) -> list[str]:
@@ -110,6 +100,18 @@ def test_cases_on_both_workers_get_offers_and_emergencies_are_paged(
     for case_id in offered:
         holders[case_id] = next(e.specialist_id for e in case_events(  # type: ignore[attr-defined]
             kafka_bootstrap, case_id, lambda es: True) if isinstance(e, AssignmentOffered))
+    # The reviewer's case view and the report reads too, for the offer holder and for ops.
+    for case_id, holder in holders.items():
+        for who in (auth("specialist", holder), OPS):
+            views = [httpx.get(f"{w.url}/cases/{case_id}/review", headers=who, timeout=30)
+                     for w in workers]
+            assert [v.status_code for v in views] == [200, 200], (case_id, views[0].text)
+            assert views[0].json() == views[1].json()
+            assert views[0].json()["case_id"] == case_id
+        reports = [httpx.get(f"{w.url}/cases/{case_id}/reports", headers=OPS, timeout=30)
+                   for w in workers]
+        assert [r.status_code for r in reports] == [200, 200], (case_id, reports[0].text)
+        assert reports[0].json() == reports[1].json()
     for specialist_id in set(holders.values()):
         expected = sorted(c for c, s in holders.items() if s == specialist_id)
         for w in workers:

@@ -63,7 +63,7 @@ def test_returns_only_once_the_created_topics_are_in_the_metadata() -> None:
 def test_a_topic_that_never_appears_is_a_timeout_naming_it() -> None:
     admin = FakeAdmin(lag=10_000)
 
-    with pytest.raises(TimeoutError, match="app-cases-changelog, case.events"):
+    with pytest.raises(TimeoutError, match=r"app-cases-changelog, case\.events"):
         run(admin, within=0.05)
 
 
