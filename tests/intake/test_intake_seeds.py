@@ -31,6 +31,10 @@ def test_seed_referral_is_accepted(path: Path) -> None:
 
 def test_seeds_cover_the_demo_story() -> None:
     texts = [p.read_text() for p in SEEDS]
-    assert len(SEEDS) == 7 and sum('"resourceType": "Bundle"' in t for t in texts) == 1
+    assert len(SEEDS) == 8 and sum('"resourceType": "Bundle"' in t for t in texts) == 1
+    # One referral whose red flags are only written (issue 9): no red_flags or exam blocks.
+    text_only = [t for p, t in zip(SEEDS, texts, strict=True) if "text-only" in p.name]
+    assert len(text_only) == 1
+    assert '"red_flags"' not in text_only[0] and '"neuro_exam"' not in text_only[0]
     assert sum("inst-st-elsewhere" in t for t in texts) >= 2  # the conflict-of-interest rule
     assert all(any(r in t for t in texts) for r in ("ref-north-gp", "ref-city-hospital"))
