@@ -6,7 +6,7 @@ from typing import Any
 
 import faust
 
-from schemas.topics import ALL_TOPICS, CASE_PARTITIONS, TopicSpec
+from schemas.topics import ALL_TOPICS, CASE_PARTITIONS, PATIENT_DATA, TopicSpec
 from services.common.settings import data_dir, env_float, env_int, env_str, kafka_bootstrap
 
 _PARTITIONS = {spec.name: spec.partitions for spec in ALL_TOPICS}
@@ -66,7 +66,7 @@ def failover_settings() -> dict[str, Any]:
 
 
 def changelog_specs(app: faust.App) -> tuple[TopicSpec, ...]:
-    """Every table's changelog topic as faust declares it: compacted, the table's partitions.
+    """Every table's changelog topic: compacted like the patient-data topics, same partitions.
 
     Created before the worker starts: a changelog faust creates itself can be missing from the
     consumer's first metadata snapshot, and then every table write of the process fails with
@@ -76,7 +76,9 @@ def changelog_specs(app: faust.App) -> tuple[TopicSpec, ...]:
         TopicSpec(
             table.changelog_topic.get_topic_name(),
             partitions=table.partitions or app.conf.topic_partitions,
-            config={"cleanup.policy": "compact"},
+            # Tables hold patient data (routing's referral copy and reports): compacted with the
+            # same bound as the patient-data topics, so an erased row's tombstone wins in time.
+            config=dict(PATIENT_DATA),
         )
         for table in app.tables.values()
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from scripts.localsystem import SERVICES, RunningSystem, service_env
+from scripts.webhook_inbox import WebhookReceiver
 
 SystemFactory = Callable[..., RunningSystem]
 
@@ -32,3 +33,11 @@ def start_system(kafka_bootstrap: str, tmp_path: Path) -> Iterator[SystemFactory
     yield factory
     for system in started:
         system.stop()
+
+
+@pytest.fixture
+def inbox() -> Iterator[WebhookReceiver]:
+    """A fake specialist and referrer webhook endpoint on loopback; closed after the test."""
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.close()

@@ -57,7 +57,7 @@ async def _produce(bootstrap: str, records: list[tuple[str, int | None, bytes, b
 
 
 async def _everything(bootstrap: str) -> list[bytes]:
-    """Keys and values of every record on every topic of the broker, from the beginning."""
+    """Every record on every topic of the broker from the beginning: topic NUL key | value."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:  # every topic but Kafka's own (__consumer_offsets holds group offsets only)
@@ -78,7 +78,8 @@ async def _everything(bootstrap: str) -> list[bytes]:
         while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
             assert time.monotonic() < deadline, "could not read every topic"
             for messages in (await consumer.getmany(timeout_ms=500)).values():
-                found += [(m.key or b"") + b"|" + (m.value or b"") for m in messages]
+                found += [m.topic.encode() + b"\x00" + (m.key or b"") + b"|" + (m.value or b"")
+                          for m in messages]
         return found
     finally:
         await consumer.stop()

@@ -259,6 +259,9 @@ def _stopped(out: Outcome, event: RoutingStopped, ctx: Context) -> None:
 def _erased(out: Outcome, event: CaseErased, ctx: Context) -> None:
     out.state.closed = True
     out.state.waiting_for = []
+    # Undelivered notifications may carry the referrer's sentences (confirm_from_text); the row's
+    # latest value is what compaction keeps on the changelog, so an erased case sends nothing more.
+    out.state.outbox = []
     clockwork.stop_all(out, by="erased", now=ctx.now)
 
 

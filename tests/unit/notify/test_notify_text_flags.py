@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from schemas.cases import CaseContext, CaseTriaged
+from schemas.cases import CaseContext, CaseErased, CaseTriaged
 from schemas.referral import Referral
 from services.triage.engine import triage_referral
 from tests.unit.notify.notify_builders import T0, CaseFlow, Harness
@@ -43,3 +43,15 @@ def test_structured_only_triage_sends_nothing_to_confirm() -> None:
     h.apply(flow.received(T0))
     h.apply(triaged_from(flow, "Is a revision indicated? Denies saddle numbness."))
     assert status_triaged(h)["confirm_from_text"] == []
+
+
+def test_erasure_drops_the_referrers_sentence_from_the_case_row() -> None:
+    """Issue 10 item 5: an undelivered status_triaged (its webhook failing at erasure time) must
+    not keep the sentence in the row, whose latest value compaction keeps on the changelog."""
+    h, flow = Harness(), CaseFlow()
+    h.apply(flow.received(T0))
+    h.apply(triaged_from(flow, SENTENCE))
+    assert SENTENCE in h.state.model_dump_json()
+    h.apply(CaseErased(event_id="e-erased", case_id=flow.case_id, occurred_at=T0,
+                       referrer_id=flow.referrer_id, requested_by="ops-1"))
+    assert SENTENCE not in h.state.model_dump_json()
