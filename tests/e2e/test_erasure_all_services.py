@@ -137,47 +137,52 @@ def test_erasure_leaves_no_patient_data_in_any_topic_of_any_service(
     put = httpx.put(f"{system['routing'].url}/directory/specialists/oncall-erase",
                     json=oncall, headers=ops, timeout=10)
     assert put.status_code in (200, 202), put.text
-    deadline = time.monotonic() + 30
-    while httpx.get(f"{system['routing'].url}/directory/specialists", headers=ops,
-                    timeout=5).json()["total"] < 1:
-        assert time.monotonic() < deadline, "directory never saw the specialist"
-        time.sleep(0.3)
+    try:  # the directory topic is the session's: an always-on-call surgeon left there would
+        # take later tests' emergencies
+        deadline = time.monotonic() + 30
+        while httpx.get(f"{system['routing'].url}/directory/specialists", headers=ops,
+                        timeout=5).json()["total"] < 1:
+            assert time.monotonic() < deadline, "directory never saw the specialist"
+            time.sleep(0.3)
 
-    p = _planted()
-    referrer = {"Authorization": "Bearer " + mint_token(subject=REFERRER, role="referrer")}
-    posted = httpx.post(f"{system['intake'].url}/referrals", json=_referral(p),
-                        headers=referrer, timeout=30)
-    assert posted.status_code == 202, posted.text
-    case_id = posted.json()["case_id"]
+        p = _planted()
+        referrer = {"Authorization": "Bearer " + mint_token(subject=REFERRER, role="referrer")}
+        posted = httpx.post(f"{system['intake'].url}/referrals", json=_referral(p),
+                            headers=referrer, timeout=30)
+        assert posted.status_code == 202, posted.text
+        case_id = posted.json()["case_id"]
 
-    def routed_and_told(calls: list[ReceivedCall]) -> bool:
-        kinds = {_body(c).get("kind") for c in calls if _body(c).get("case_id") == case_id}
-        return {"emergency_page", "status_triaged"} <= kinds
+        def routed_and_told(calls: list[ReceivedCall]) -> bool:
+            kinds = {_body(c).get("kind") for c in calls if _body(c).get("case_id") == case_id}
+            return {"emergency_page", "status_triaged"} <= kinds
 
-    calls = inbox.wait_for(routed_and_told, timeout=90)
-    [told] = [_body(c) for c in calls if _body(c).get("case_id") == case_id
-              and _body(c).get("kind") == "status_triaged"]
-    assert any(p["free_text"] in f["sentence"] for f in told["data"]["confirm_from_text"])
-    names = asyncio.run(_topics(kafka_bootstrap))
-    before = _leftovers(kafka_bootstrap, p)
-    # Planted where the design says, the services' changelogs among them (else proves nothing).
-    assert set(before) == set(p), before
-    assert any(t.endswith("-changelog") for t in before["free_text"]), before
+        calls = inbox.wait_for(routed_and_told, timeout=90)
+        [told] = [_body(c) for c in calls if _body(c).get("case_id") == case_id
+                  and _body(c).get("kind") == "status_triaged"]
+        assert any(p["free_text"] in f["sentence"] for f in told["data"]["confirm_from_text"])
+        names = asyncio.run(_topics(kafka_bootstrap))
+        before = _leftovers(kafka_bootstrap, p)
+        # Planted where the design says, the services' changelogs among them (else proves nothing).
+        assert set(before) == set(p), before
+        assert any(t.endswith("-changelog") for t in before["free_text"]), before
 
-    erased = httpx.delete(f"{system['intake'].url}/referrals/{case_id}/patient-data",
-                          headers=ops, timeout=30)
-    assert erased.status_code == 202, erased.text
-    own = asyncio.run(_topic_configs(kafka_bootstrap, list(names)))
-    held = {topic for where in before.values() for topic in where}
-    # Every topic that held patient data is compacted by its own configuration, within a bound.
-    assert {t for t in held if own[t].get("cleanup.policy") != "compact"
-            or "max.compaction.lag.ms" not in own[t]} == set(), own
-    asyncio.run(_alter(kafka_bootstrap, {t: own[t] | FORCED for t in names}))
-    try:
-        left = _compacted(kafka_bootstrap, names, p)
-    finally:  # the broker is the session's: other tests get their topics' settings back
-        asyncio.run(_alter(kafka_bootstrap, own))
-    assert left == {}, f"still on Kafka after erasure and compaction: {left}"
+        erased = httpx.delete(f"{system['intake'].url}/referrals/{case_id}/patient-data",
+                              headers=ops, timeout=30)
+        assert erased.status_code == 202, erased.text
+        own = asyncio.run(_topic_configs(kafka_bootstrap, list(names)))
+        held = {topic for where in before.values() for topic in where}
+        # Every topic that held patient data is compacted by its own configuration, within a bound.
+        assert {t for t in held if own[t].get("cleanup.policy") != "compact"
+                or "max.compaction.lag.ms" not in own[t]} == set(), own
+        asyncio.run(_alter(kafka_bootstrap, {t: own[t] | FORCED for t in names}))
+        try:
+            left = _compacted(kafka_bootstrap, names, p)
+        finally:  # the broker is the session's: other tests get their topics' settings back
+            asyncio.run(_alter(kafka_bootstrap, own))
+        assert left == {}, f"still on Kafka after erasure and compaction: {left}"
+    finally:
+        httpx.delete(f"{system['routing'].url}/directory/specialists/oncall-erase",
+                     headers=ops, timeout=10)
 
 
 def _compacted(bootstrap: str, names: dict[str, int], p: dict[str, str]) -> dict[str, list[str]]:
