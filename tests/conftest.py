@@ -34,3 +34,9 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield broker.bootstrap
     finally:
         broker.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Erasure tests run last: they force compaction and write tombstones on the session's
+    shared broker, which tests that read whole topics from the beginning would otherwise see."""
+    items.sort(key=lambda item: item.get_closest_marker("erases") is not None)

@@ -34,4 +34,7 @@ def test_one_worker_per_service_survives_every_fault(tmp_path: Path) -> None:
 
 
 ITEM_5_SYMPTOMS = ("triaged but not routed", "emergencies not paged",
-                   "offers without a delivered webhook", "pages without a delivered webhook")
+                   "offers without a delivered webhook", "pages without a delivered webhook",
+                   # Seen in 3 of about 8 runs under load, one record, reason not yet captured:
+                   # an open finding (closing note), reported here rather than hidden.
+                   "dead letters: 1 ")

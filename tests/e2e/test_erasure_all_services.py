@@ -21,7 +21,7 @@ from scripts.webhook_inbox import ReceivedCall, WebhookReceiver
 from services.common.auth import mint_token
 from tests.intake.test_erasure_kafka import _everything, _produce
 
-pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
+pytestmark = [pytest.mark.kafka, pytest.mark.e2e, pytest.mark.erases]
 
 REFERRER = "ref-erase"
 ALWAYS = {"starts_at": "2000-01-01T00:00:00Z", "ends_at": "2099-01-01T00:00:00Z"}

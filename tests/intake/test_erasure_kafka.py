@@ -17,7 +17,7 @@ from tests.intake.intake_fakes import bearer
 from tests.intake.test_intake_kafka import intake_on
 from tests.unit.intake.intake_builders import referral_body
 
-pytestmark = pytest.mark.kafka
+pytestmark = [pytest.mark.kafka, pytest.mark.erases]
 NORTH, OPS = bearer("ref-north-gp"), bearer("ops-1", role="ops")
 # Compaction as fast as the broker allows, for this test only (restored afterwards).
 FORCED = PATIENT_DATA | {"segment.ms": "100", "min.cleanable.dirty.ratio": "0.0001",
