@@ -131,24 +131,26 @@ def _pending(case: CaseSummary, step: StepState, deadline: datetime, ctx: _Conte
 
 def _offered(case: CaseSummary, step: StepState, deadline: datetime, ctx: _Context) -> Risk:
     typical = ctx.pace.get(step.team, TeamPace()).median_to_accept()
-    since = step.offered_at or ctx.now
-    predicted = max(ctx.now, since + timedelta(seconds=typical or 0.0))
-    late = typical is not None and predicted > deadline
-    return Risk(case.case_id, step.step_id, step.team, "acceptance", deadline, predicted, late,
-                "slow_acceptance" if late else None,
-                f"{step.team} takes {_minutes(typical or 0)} to accept (median); "
-                f"{_late(deadline, predicted)}" if late else None)
+    return _paced(case, step, deadline, ctx, kind="acceptance", typical=typical,
+                  since=step.offered_at, reason="slow_acceptance",
+                  pace_text=f"{step.team} takes {_minutes(typical or 0)} to accept (median)")
 
 
 def _accepted(case: CaseSummary, step: StepState, deadline: datetime, ctx: _Context) -> Risk:
     typical = ctx.pace.get(step.team, TeamPace()).median_turnaround()
-    since = step.accepted_at or ctx.now
-    predicted = max(ctx.now, since + timedelta(seconds=typical or 0.0))
+    return _paced(case, step, deadline, ctx, kind="turnaround", typical=typical,
+                  since=step.accepted_at, reason="slow_turnaround",
+                  pace_text=f"{step.team} reports in {_minutes(typical or 0)} (median)")
+
+
+def _paced(case: CaseSummary, step: StepState, deadline: datetime, ctx: _Context, *, kind: str,
+           typical: float | None, since: datetime | None, reason: str, pace_text: str) -> Risk:
+    """A step whose next event comes at the team's observed pace from `since`."""
+    predicted = max(ctx.now, (since or ctx.now) + timedelta(seconds=typical or 0.0))
     late = typical is not None and predicted > deadline
-    return Risk(case.case_id, step.step_id, step.team, "turnaround", deadline, predicted, late,
-                "slow_turnaround" if late else None,
-                f"{step.team} reports in {_minutes(typical or 0)} (median); "
-                f"{_late(deadline, predicted)}" if late else None)
+    return Risk(case.case_id, step.step_id, step.team, kind, deadline, predicted, late,
+                reason if late else None,
+                f"{pace_text}; {_late(deadline, predicted)}" if late else None)
 
 
 def _step_risk(case: CaseSummary, key: str, deadline: datetime, ctx: _Context) -> Risk | None:
