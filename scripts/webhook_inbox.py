@@ -80,7 +80,20 @@ class WebhookReceiver:
             if predicate(snapshot):
                 return snapshot
             time.sleep(0.2)
-        raise TimeoutError(f"webhooks seen so far: {[c.path for c in self.calls]}")
+        raise TimeoutError(f"webhooks seen so far (path, kind, case): {self._seen()}")
+
+    def _seen(self) -> list[tuple[str, str, str]]:
+        """What a timed-out wait reports: ids and kinds only, never a body's clinical content."""
+        seen = []
+        with self._lock:
+            snapshot = list(self.calls)
+        for call in snapshot:
+            try:
+                body = call.json() if call.body.startswith(b"{") else {}
+            except ValueError:
+                body = {}
+            seen.append((call.path, str(body.get("kind", "?")), str(body.get("case_id", "?"))))
+        return seen
 
     def first_arrival_by_case(self, prefix: str = "") -> dict[str, float]:
         """case id -> arrival time of the first webhook for it under path `prefix`."""

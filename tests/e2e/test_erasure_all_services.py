@@ -23,6 +23,13 @@ from tests.intake.test_erasure_kafka import _everything, _produce
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e, pytest.mark.erases]
 
+
+@pytest.fixture
+def kafka_bootstrap(erasure_kafka: str) -> str:
+    """This module's tests run on the erasure tests' own broker (tests/conftest.py)."""
+    return erasure_kafka
+
+
 REFERRER = "ref-erase"
 ALWAYS = {"starts_at": "2000-01-01T00:00:00Z", "ends_at": "2099-01-01T00:00:00Z"}
 ANY_TIME = {"weekdays": [0, 1, 2, 3, 4, 5, 6], "start": "00:00:00", "end": "23:59:59"}

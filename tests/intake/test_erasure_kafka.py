@@ -18,6 +18,13 @@ from tests.intake.test_intake_kafka import intake_on
 from tests.unit.intake.intake_builders import referral_body
 
 pytestmark = [pytest.mark.kafka, pytest.mark.erases]
+
+
+@pytest.fixture
+def kafka_bootstrap(erasure_kafka: str) -> str:
+    """This module's tests run on the erasure tests' own broker (tests/conftest.py)."""
+    return erasure_kafka
+
 NORTH, OPS = bearer("ref-north-gp"), bearer("ops-1", role="ops")
 # Compaction as fast as the broker allows, for this test only (restored afterwards).
 FORCED = PATIENT_DATA | {"segment.ms": "100", "min.cleanable.dirty.ratio": "0.0001",
