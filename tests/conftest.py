@@ -21,19 +21,24 @@ os.environ.setdefault("AUTH_JWT_SECRET", "test-only-secret-" + os.urandom(16).he
 os.environ.setdefault("HTTP_RATE_LIMIT_BURST", "100000")
 
 
-@pytest.fixture(scope="session")
-def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """host:port of a real Apache Kafka broker (KRaft) with every project topic created."""
+def _broker(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[str]:
+    """A local KRaft broker with every project topic, or the developer's own (then shared)."""
     existing = external_bootstrap()
     if existing:
         asyncio.run(ensure_topics(existing))
         yield existing
         return
-    broker = LocalBroker(Path(tmp_path_factory.mktemp("kafka"))).start()
+    broker = LocalBroker(Path(tmp_path_factory.mktemp(name))).start()
     try:
         yield broker.bootstrap
     finally:
         broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """host:port of a real Apache Kafka broker (KRaft) with every project topic created."""
+    yield from _broker(tmp_path_factory, "kafka")
 
 
 @pytest.fixture(scope="session")
@@ -43,16 +48,7 @@ def erasure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     and a fresh consumer group on the session's broker re-reads every earlier test's cases, so on
     a long run the services were still working through that backlog when the erasure e2e test's
     90 s ran out (CI, 2026-11-27)."""
-    existing = external_bootstrap()
-    if existing:  # the developer's own broker: shared, so they still run last (below)
-        asyncio.run(ensure_topics(existing))
-        yield existing
-        return
-    broker = LocalBroker(Path(tmp_path_factory.mktemp("kafka-erasure"))).start()
-    try:
-        yield broker.bootstrap
-    finally:
-        broker.stop()
+    yield from _broker(tmp_path_factory, "kafka-erasure")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
