@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import faust
 import mode.loop
@@ -12,6 +14,7 @@ from mode import Worker
 
 from schemas.topics import ALL_TOPICS
 from services.common.faust_app import changelog_specs
+from services.common.http import serve_api_in_worker
 from services.common.metrics import CONSUMER_LAG
 from services.common.settings import env_str, kafka_bootstrap
 from services.common.topics_admin import ensure_topics
@@ -100,3 +103,18 @@ def run_worker(app: faust.App) -> None:
         redirect_stdouts=False, override_logging=True,
     )
     worker.execute_from_commandline()
+
+
+@dataclass(frozen=True)
+class FaustService:
+    """What a faust service's `create_app` returns: the worker, the HTTP API it serves, the port."""
+
+    app: faust.App
+    api: Any
+    port: int
+
+
+def run_service(service: FaustService) -> None:
+    """Serve the API inside the worker, then run the worker until SIGTERM/SIGINT."""
+    serve_api_in_worker(service.app, service.api, service.port)
+    run_worker(service.app)

@@ -1,4 +1,6 @@
-from services.common.worker import run_worker
-from services.triage.app import app
+"""Run the triage worker with its HTTP API: python -m services.triage."""
 
-run_worker(app)
+from services.common.worker import run_service
+from services.triage.app import create_app
+
+run_service(create_app())

@@ -1,4 +1,8 @@
-"""Triage's faust agent: referral.events.v1 -> case.triaged.v1. Thin; logic is in the engine."""
+"""Triage's faust agent: referral.events.v1 -> case.triaged.v1. Thin; logic is in the engine.
+
+`create_app` assembles the worker (agent, warm-up task, lag gauge, HTTP API) when called, not at
+import, like every service: the runner calls it once, tests build the API without Kafka.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,10 @@ from services.common.consume import EventMeta, dead_letter_topic, process_events
 from services.common.docs import service_api
 from services.common.faust_app import bytes_topic, make_app
 from services.common.guard import install_guard
-from services.common.http import health_router, serve_api_in_worker
+from services.common.http import health_router
 from services.common.logs import get_logger
 from services.common.settings import http_port
-from services.common.worker import liveness, readiness, watch_consumer_lag
+from services.common.worker import FaustService, liveness, readiness, watch_consumer_lag
 from services.triage.engine import triage_referral
 from services.triage.engine.text import warm_pipeline
 from services.triage.handlers import triage_case
@@ -23,42 +27,39 @@ from services.triage.handlers import triage_case
 SERVICE = "triage"
 log = get_logger(SERVICE)
 
-app = make_app(SERVICE)
-referral_events = bytes_topic(app, REFERRAL_EVENTS)
-case_triaged = bytes_topic(app, CASE_TRIAGED)
-dead_letters = dead_letter_topic(app)
 
+def create_app() -> FaustService:
+    """The triage worker: one agent from referral events to triaged cases, and its health API."""
+    app = make_app(SERVICE)
+    referral_events = bytes_topic(app, REFERRAL_EVENTS)
+    case_triaged = bytes_topic(app, CASE_TRIAGED)
+    dead_letters = dead_letter_topic(app)
 
-async def _handle(event: Event, meta: EventMeta) -> None:
-    if not isinstance(event, ReferralReceived):
-        return  # cancellations are routing's and notify's business
-    triaged = triage_case(event, now=datetime.now(UTC), engine=triage_referral)
-    await send_event(case_triaged, triaged)
-    log.info(
-        "case triaged",
-        extra={"case_id": event.case_id, "urgency": triaged.triage.urgency,
-               "revision": event.revision},
-    )
+    async def handle(event: Event, meta: EventMeta) -> None:
+        if not isinstance(event, ReferralReceived):
+            return  # cancellations are routing's and notify's business
+        triaged = triage_case(event, now=datetime.now(UTC), engine=triage_referral)
+        await send_event(case_triaged, triaged)
+        log.info("case triaged", extra={"case_id": event.case_id,
+                                        "urgency": triaged.triage.urgency,
+                                        "revision": event.revision})
 
+    @app.agent(referral_events, name="triage-referrals")
+    async def triage_referrals(stream: object) -> None:
+        await process_events(
+            stream,  # type: ignore[arg-type]
+            service=SERVICE, source_topic=REFERRAL_EVENTS, handle=handle,
+            dead_letters=dead_letters,
+        )
 
-@app.agent(referral_events, name="triage-referrals")
-async def triage_referrals(stream: object) -> None:
-    await process_events(
-        stream,  # type: ignore[arg-type]
-        service=SERVICE, source_topic=REFERRAL_EVENTS, handle=_handle, dead_letters=dead_letters,
-    )
+    @app.task
+    async def warm_text_reader() -> None:
+        # Building the medspaCy pipeline takes seconds: do it at start, off the event loop,
+        # rather than on the first referral with free text.
+        await asyncio.get_running_loop().run_in_executor(None, warm_pipeline)
 
-
-@app.task
-async def warm_text_reader() -> None:
-    # Building the medspaCy pipeline takes seconds: do it at start, off the event loop, rather
-    # than on the first referral with free text.
-    await asyncio.get_running_loop().run_in_executor(None, warm_pipeline)
-
-
-watch_consumer_lag(app, SERVICE)
-
-api = service_api(title="spine-router triage")
-install_guard(api, service=SERVICE)
-api.include_router(health_router(SERVICE, readiness(app), is_live=liveness(app)))
-serve_api_in_worker(app, api, http_port(SERVICE))
+    watch_consumer_lag(app, SERVICE)
+    api = service_api(title="spine-router triage")
+    install_guard(api, service=SERVICE)
+    api.include_router(health_router(SERVICE, readiness(app), is_live=liveness(app)))
+    return FaustService(app=app, api=api, port=http_port(SERVICE))

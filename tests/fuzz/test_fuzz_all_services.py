@@ -43,9 +43,9 @@ def _notify() -> Any:
 
 
 def _triage() -> Any:
-    from services.triage.app import api
+    from services.triage.app import create_app as create_triage
 
-    return api
+    return create_triage().api
 
 
 APPS = {
