@@ -72,9 +72,12 @@ def refuses_unseen_offer(state: CaseRouting | None, command: Event) -> CommandOu
 
 def on_granted(state: CaseRouting, decided: CapacityDecided) -> RoutingResult:
     """Publish the held offer; a grant for an offer no longer held is released again."""
-    work = state.model_copy(deep=True)
-    work.applied.append(decided.event_id)
-    raw = work.held_offers.pop(decided.reservation_id, None)
+    # Only `applied` and `held_offers` change here: copy those two, share the rest (a deep
+    # copy of the whole case was ~10 % of routing's CPU in the pipeline, issue 13).
+    held = dict(state.held_offers)
+    raw = held.pop(decided.reservation_id, None)
+    work = state.model_copy(update={"applied": [*state.applied, decided.event_id],
+                                    "held_offers": held})
     if raw is not None:
         return RoutingResult(work, [AssignmentOffered.model_validate_json(raw)], [])
     step = work.steps.get(decided.step_id)

@@ -68,7 +68,7 @@ def handle(
     current = state or new_case(event.case_id)
     if event.event_id in current.applied:
         return RoutingResult(current, [], [], current.outcomes.get(event.event_id))
-    work = current.model_copy(deep=True)
+    work = current.working_copy()
     ctx = Ctx(directory=directory, loads=loads, policy=policy, now=now, source=event)
     outcome: CommandOutcome | None = None
     if isinstance(event, CaseTriaged):
