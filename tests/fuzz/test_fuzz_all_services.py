@@ -37,9 +37,9 @@ def _routing() -> Any:
 
 
 def _notify() -> Any:
-    from services.notify.app import api
+    from services.notify.app import create_app as create_notify
 
-    return api
+    return create_notify().api
 
 
 def _triage() -> Any:
