@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -107,18 +108,39 @@ async def target_problem(url: str, *, development: bool | None = None,
     host = parts.hostname or ""
     if _literal(host) is not None:
         return None
-    try:
-        infos = await asyncio.wait_for(
-            asyncio.get_running_loop().getaddrinfo(host, parts.port or 443,
-                                                   type=socket.SOCK_STREAM),
-            RESOLVE_TIMEOUT_SECONDS)
-    except (OSError, TimeoutError, UnicodeError):
+    resolved = await checked_addresses(host, parts.port or 443, development=development,
+                                       allowed=allowed)
+    return resolved if isinstance(resolved, str) else None
+
+
+async def resolve(host: str, port: int) -> list[str]:
+    """The addresses `host` resolves to now (bounded wait); OSError if it does not."""
+    infos = await asyncio.wait_for(
+        asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM),
+        RESOLVE_TIMEOUT_SECONDS)
+    return [str(info[4][0]) for info in infos]
+
+
+async def checked_addresses(
+    host: str, port: int, *, development: bool, allowed: tuple[Network, ...],
+    resolver: Callable[[str, int], Awaitable[list[str]]] = resolve,
+) -> list[str] | str:
+    """Every address `host` resolves to, if all may be posted to; else why not."""
+    literal = _literal(host)
+    if literal is not None:
+        names = [host]
+    else:
+        try:
+            names = await resolver(host, port)
+        except (OSError, TimeoutError, UnicodeError):
+            return "host does not resolve"
+    if not names:
         return "host does not resolve"
-    for info in infos:
-        address = _literal(str(info[4][0]).split("%", 1)[0])
+    for name in names:
+        address = _literal(name.split("%", 1)[0])
         if address is None:
             return "host resolves to an unusable address"
         problem = address_problem(address, development=development, allowed=allowed)
         if problem is not None:
-            return f"host resolves to a {problem}"
-    return None
+            return problem if literal is not None else f"host resolves to a {problem}"
+    return names

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from services.common.checked_connect import checked_transport
 from services.common.webhook_targets import target_problem
 from services.notify.delivery.signing import sign
 from services.notify.domain.outbox import Notification, webhook_body
@@ -77,8 +78,11 @@ class WebhookPoster:
         # Created on first use: a client belongs to the event loop that is running then.
         if self._client is None or self._client.is_closed:
             limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+            # Connections only to the addresses checked for that very connection (no DNS
+            # rebinding between the check below and the connect).
             self._client = httpx.AsyncClient(
-                timeout=self._timeout, limits=limits, follow_redirects=False
+                timeout=self._timeout, transport=checked_transport(limits=limits),
+                follow_redirects=False,
             )
         return self._client
 
