@@ -17,7 +17,9 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.servicerequest import ServiceRequest
 from fhir.resources.R4B.task import Task
 
+from schemas.cases import CaseContext, CaseErased, CaseTriaged
 from schemas.envelope import Event
+from schemas.referral import Referral
 from schemas.reports import ReportAddendum, ReviewReport
 from schemas.routing import (
     AssignmentAccepted,
@@ -26,6 +28,7 @@ from schemas.routing import (
     CaseCompleted,
     ReportAmended,
 )
+from services.triage.engine import triage_referral
 from tests.intake.intake_fakes import NOW, bearer, running_intake
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "fhir"
@@ -183,3 +186,40 @@ def test_metadata_is_a_valid_capability_statement_listing_the_task_searches() ->
     task_resource = next(r for r in rest.resource if r.type == "Task")  # type: ignore[union-attr]
     names = {p.name for p in task_resource.searchParam}  # type: ignore[union-attr]
     assert {"based-on", "identifier", "status"} <= names
+
+
+SENTENCE = "Both legs painful since the weekend and new difficulty starting to pee."
+
+
+def triaged(case_id: str, text: str, revision: int = 1) -> CaseTriaged:
+    referral = Referral.model_validate({
+        "referral_id": "r-1", "referral_type": "post_surgery", "region": "lumbar", "age": 50,
+        "sex": "F", "surgeries": [{"procedure": "discectomy", "weeks_before_referral": 30}],
+        "clinical_question": text,
+    })
+    return CaseTriaged(event_id=f"t-{revision}", case_id=case_id, occurred_at=NOW,
+                       revision=revision, context=CaseContext(referrer_id="ref-north-gp",
+                                                              region="lumbar"),
+                       triage=triage_referral(referral))
+
+
+def test_the_task_quotes_the_referrers_sentence_that_raised_an_emergency_to_confirm() -> None:
+    with running_intake() as (client, _):
+        case_id = post_bundle(client)
+        feed(client, triaged(case_id, SENTENCE))
+        current = task(client, case_id)
+        assert current["priority"] == "stat"
+        flags = [o for o in current["output"]
+                 if o["type"]["coding"][0]["code"] == "red-flag-to-confirm"]
+        assert {f["valueString"].split(" (")[1].split(")")[0] for f in flags} == {
+            "RF1_CES_established", "RF2_CES_suspected_bilateral"}
+        assert all(SENTENCE in f["valueString"] for f in flags)
+        assert all(f["type"]["text"].startswith("emergency flag") for f in flags)
+        feed(client, triaged(case_id, "Denies saddle numbness; bladder normal.", revision=2))
+        assert "output" not in task(client, case_id)  # the newer letter raised nothing
+        feed(client, triaged(case_id, SENTENCE, revision=1))  # late: changes nothing
+        assert "output" not in task(client, case_id)
+        feed(client, triaged(case_id, SENTENCE, revision=3),
+             CaseErased(event_id="x", case_id=case_id, occurred_at=NOW,
+                        referrer_id="ref-north-gp", requested_by="ops-1"))
+        assert SENTENCE not in client.get(f"/fhir/Task/{case_id}", headers=NORTH).text

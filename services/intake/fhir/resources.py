@@ -112,9 +112,23 @@ def task_resource(
         for sid, step in (progress.steps.items() if progress else [])
         if step.state == "completed"
     ]
-    if reports:
-        task["output"] = reports
+    outputs = [*_flags_to_confirm(progress), *reports]
+    if outputs:
+        task["output"] = outputs
     return validated(task)
+
+
+def _flags_to_confirm(progress: CaseProgress | None) -> list[dict[str, Any]]:
+    """Urgent or emergency flags raised by the referrer's words alone: each names the rule and
+    quotes the sentence, so the referrer confirms or corrects quickly (as the triaged webhook
+    does; issue 9)."""
+    return [
+        {"type": {"coding": [{"system": TASK_OUTPUT_SYSTEM, "code": "red-flag-to-confirm"}],
+                  "text": f"{flag['level']} flag read from your text: please confirm"},
+         "valueString": f"{flag['concept']} ({flag['rule_id']}): \"{flag['sentence']}\" "
+                        f"[{flag['source']}]"}
+        for flag in (progress.to_confirm if progress else [])
+    ]
 
 
 def service_request_resource(

@@ -37,7 +37,9 @@ from schemas.routing import (
     RoutingStopped,
 )
 from schemas.sla import SlaBreached, SlaMet, SlaPaused, SlaResumed, SlaWarningRaised
+from schemas.triage import text_flags_to_confirm
 
+MAX_TO_CONFIRM = 20  # text flags shown on a Task; each is one rule and one sentence
 StepState = Literal["released", "offered", "escalated", "accepted", "completed"]
 _RANK: dict[StepState, int] = {
     "released": 0, "offered": 1, "escalated": 1, "accepted": 2, "completed": 3
@@ -88,6 +90,10 @@ class CaseProgress:
     first_received_at: datetime | None = None
     urgency: str | None = None
     triaged: bool = False
+    triage_revision: int = 0
+    # Urgent/emergency flags read from the referrer's own words, with the sentence, for the
+    # referrer to confirm (the Task is served to that referrer only); dropped on erasure.
+    to_confirm: list[dict[str, str]] = field(default_factory=list)
     steps: dict[str, Step] = field(default_factory=dict)
     deadline: datetime | None = None  # when the opinion is due (latest step deadline)
     cancelled: bool = False
@@ -111,7 +117,10 @@ def _received(case: CaseProgress, e: ReferralReceived) -> None:
 
 
 def _triaged(case: CaseProgress, e: CaseTriaged) -> None:
-    case.triaged, case.urgency = True, e.triage.urgency
+    if e.revision < case.triage_revision:
+        return  # a late triage of an older revision changes nothing
+    case.triaged, case.urgency, case.triage_revision = True, e.triage.urgency, e.revision
+    case.to_confirm = text_flags_to_confirm(e.triage)[:MAX_TO_CONFIRM]
 
 
 def _offered(case: CaseProgress, e: AssignmentOffered) -> None:
