@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.cases import CaseTriaged
+from schemas.dead_letter import DeadLettered
 from schemas.registry import parse_event
 from schemas.routing import (
     AssignmentCompleted,
@@ -104,9 +105,26 @@ def judge(
 
     verdict.count("duplicate assignments", _duplicate_assignments(routing))
     verdict.count("specialists over capacity", _over_capacity(routing, capacities))
-    verdict.count("dead letters", {f"{r.partition}:{r.offset}" for r in topics[DEAD_LETTERS]})
+    verdict.count("dead letters",
+                  {f"{r.partition}:{r.offset} {_dead_letter(r)}" for r in topics[DEAD_LETTERS]})
     verdict.count("groups with lag left", {f"{g}={n}" for g, n in lag.items() if n})
     return verdict
+
+
+def _dead_letter(record: Record) -> str:
+    """Why a message was dead-lettered: service, source topic, the original's event type and the
+    reason (reasons hold error types and field paths only; no case content is printed)."""
+    try:
+        dead = DeadLettered.from_bytes(record.value or b"")
+    except ValueError:
+        return "(not a dead-letter record)"
+    try:
+        body = json.loads(dead.original_value())
+    except ValueError:
+        body = None
+    kind = body.get("event_type") if isinstance(body, dict) else None
+    kind = kind if isinstance(kind, str) and kind.isidentifier() and len(kind) <= 64 else "?"
+    return f"{dead.service} <- {dead.source_topic} {kind}: {dead.reason[:300]}"
 
 
 def _duplicate_assignments(routing: list[Any]) -> set[str]:

@@ -11,6 +11,7 @@ from scripts.chaos.checks import judge
 from scripts.chaos.client import Posted
 from scripts.chaos.evidence import Record, stage_stall
 from scripts.webhook_inbox import ReceivedCall
+from services.common.consume import EventMeta, dead_letter_for
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -64,6 +65,19 @@ def test_a_redelivered_webhook_with_the_same_key_is_counted_but_allowed() -> Non
     assert verdict.figures["duplicates under a different key"] == 0
     assert verdict.figures["duplicate assignments"] == 0  # same event id: a redelivery
     assert verdict.figures["specialists over capacity"] == 0
+
+
+def test_a_dead_letter_is_explained_without_its_content() -> None:
+    original = {"event_type": "CaseTriaged", "case_id": "case-1", "summary": "Jane Roe, L5"}
+    dead = dead_letter_for(service="routing", meta=EventMeta(CASE_TRIAGED, 3, 41, b"case-1"),
+                           raw=json.dumps(original).encode(), exc=KeyError("Jane Roe"),
+                           case_id="case-1")
+    topics = {CASE_TRIAGED: [], ROUTING_EVENTS: [],
+              DEAD_LETTERS: [Record(DEAD_LETTERS, 0, 7, 0.0, b"case-1", dead.to_bytes())]}
+    verdict = judge(posted=[], topics=topics, calls=[], capacities={}, lag={})
+    assert verdict.violations == [
+        "dead letters: 1 (e.g. 0:7 routing <- case.triaged.v1 CaseTriaged: KeyError)"]
+    assert "Jane" not in verdict.violations[0]
 
 
 def _at(partition: int, when: float) -> Record:
