@@ -7,6 +7,7 @@ from typing import Any
 import faust
 
 from schemas.topics import ALL_TOPICS, CASE_PARTITIONS, PATIENT_DATA, TopicSpec
+from services.common.safe_offsets import use_safe_offsets
 from services.common.settings import data_dir, env_float, env_int, env_str, kafka_bootstrap
 
 _PARTITIONS = {spec.name: spec.partitions for spec in ALL_TOPICS}
@@ -40,7 +41,8 @@ def make_app(service: str, **overrides: Any) -> faust.App:
     settings.update(failover_settings())
     settings.update(overrides)
     # The prefix lets test runs and demos share a broker without sharing consumer groups.
-    return faust.App(env_str("FAUST_APP_PREFIX", "") + f"spine-{service}", **settings)
+    app = faust.App(env_str("FAUST_APP_PREFIX", "") + f"spine-{service}", **settings)
+    return use_safe_offsets(app)  # no commit past an unhandled message (safe_offsets.py)
 
 
 def failover_settings() -> dict[str, Any]:

@@ -24,17 +24,6 @@ def test_one_worker_per_service_survives_every_fault(tmp_path: Path) -> None:
     # Generously: a restarted process's own boot (imports, until it serves HTTP; seconds on a
     # CPU shared by a whole test run) is added to the 15 s; `./dev chaos` holds the bare bound.
     assert outcome.verdict.figures["acknowledged"] >= scenario.referrals
-    # Issue 14 item 5 is open: a message taken during the rebalance after a kill can be acked
-    # unhandled (docs/reliability.md, "Lost offsets"; tests/routing/test_routing_kill_restart.py).
-    # Its symptom alone marks this run as the known failure; every other violation fails it.
-    known = [v for v in outcome.verdict.violations if v.startswith(ITEM_5_SYMPTOMS)]
-    assert [v for v in outcome.verdict.violations if v not in known] == []
-    if known:
-        pytest.xfail("issue 14 item 5 (lost offsets around a kill): " + "; ".join(known))
-
-
-ITEM_5_SYMPTOMS = ("triaged but not routed", "emergencies not paged",
-                   "offers without a delivered webhook", "pages without a delivered webhook",
-                   # Seen in 3 of about 8 runs under load, one record, reason not yet captured:
-                   # an open finding (closing note), reported here rather than hidden.
-                   "dead letters: 1 ")
+    # Lost offsets (issue 14 item 5) are closed by services/common/safe_offsets.py: a case
+    # triaged but not routed, an emergency not paged, a dead letter, is a failure like any other.
+    assert outcome.verdict.violations == []

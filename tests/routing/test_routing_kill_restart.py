@@ -30,12 +30,7 @@ from tests.routing.test_routing_e2e import OPS
 from tests.support.kafka_io import produce_events
 from tests.unit.routing.builders import context, shift, specialist, triaged
 
-pytestmark = [
-    pytest.mark.kafka, pytest.mark.e2e,
-    # Open: faust acks skipped messages while the committed offset is forgotten (issue 14
-    # item 5, docs/reliability.md "Lost offsets"); remove this mark with the fix.
-    pytest.mark.xfail(reason="issue 14 item 5: lost offsets around rebalances", strict=False),
-]
+pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
 
 RUN = uuid.uuid4().hex[:6]
 JURISDICTION = f"ZK-{RUN}"
