@@ -52,6 +52,8 @@ def _planted() -> dict[str, str]:
         "free_text": f"Patient Pz{token()} cannot feel the toilet paper when wiping and has "
                      "wet herself twice",
         "report": f"Mri report Rq{token()} large central disc extrusion",
+        # The on-call surgeon's own report: routing keeps it (reports table, its events).
+        "opinion": f"Decompressed urgently Op{token()}; sphincter function recovering",
     }
 
 
@@ -167,6 +169,18 @@ def test_erasure_leaves_no_patient_data_in_any_topic_of_any_service(
         [told] = [_body(c) for c in calls if _body(c).get("case_id") == case_id
                   and _body(c).get("kind") == "status_triaged"]
         assert any(p["free_text"] in f["sentence"] for f in told["data"]["confirm_from_text"])
+        [page] = [_body(c) for c in calls if _body(c).get("case_id") == case_id
+                  and _body(c).get("kind") == "emergency_page"]
+        surgeon = {"Authorization": "Bearer " + mint_token(subject="oncall-erase",
+                                                           role="specialist")}
+        reported = httpx.post(
+            f"{system['routing'].url}/assignments/{case_id}/{page['data']['step_id']}/complete",
+            json={"conclusion": "differs", "opinion": p["opinion"]}, headers=surgeon,
+            timeout=30)
+        assert reported.status_code == 200, reported.text
+        inbox.wait_for(lambda calls: any(
+            _body(c).get("case_id") == case_id and _body(c).get("kind") == "status_report_ready"
+            for c in calls), timeout=60)
         names = asyncio.run(_topics(kafka_bootstrap))
         before = _leftovers(kafka_bootstrap, p)
         # Planted where the design says, the services' changelogs among them (else proves nothing).
