@@ -71,8 +71,7 @@ def judge(
 
     triaged = {e.case_id for e in _events(topics[CASE_TRIAGED], CASE_TRIAGED)
                if isinstance(e, CaseTriaged)}
-    routing = [e for e in _events(topics[ROUTING_EVENTS], ROUTING_EVENTS)
-               if e.case_id in acked]
+    routing = routing_events(topics[ROUTING_EVENTS], set(acked))
     offered = {e.case_id for e in routing if isinstance(e, AssignmentOffered)}
     paged = {e.case_id for e in routing if isinstance(e, EmergencyAssigned)}
     verdict.count("lost before triage", {c for c in acked if c not in triaged})
@@ -82,22 +81,17 @@ def judge(
     verdict.figures["emergencies"] = len(emergencies)
     verdict.count("emergencies not paged", {c for c in emergencies if c not in paged})
 
-    delivered: dict[tuple[str, str], set[str]] = defaultdict(set)  # (case, kind) -> paths
     logical: dict[tuple[Any, ...], set[str]] = defaultdict(set)  # notification -> keys
     keys = Counter(c.headers.get("idempotency-key", "") for c in calls)
     for call in calls:
         body = _body(call)
         data = body.get("data") or {}
-        delivered[(body.get("case_id", ""), body.get("kind", ""))].add(call.path)
         identity = (call.path, body.get("kind"), body.get("case_id"), data.get("step_id"),
                     data.get("attempt"), data.get("status"))
         logical[identity].add(call.headers.get("idempotency-key", ""))
-    verdict.count("offers without a delivered webhook", {
-        e.case_id for e in routing if isinstance(e, AssignmentOffered)
-        and f"/hooks/{e.specialist_id}" not in delivered[(e.case_id, "assignment_offered")]})
-    verdict.count("pages without a delivered webhook", {
-        e.case_id for e in routing if isinstance(e, EmergencyAssigned)
-        and f"/hooks/{e.specialist_id}" not in delivered[(e.case_id, "emergency_page")]})
+    offers, pages = undelivered(routing, calls)
+    verdict.count("offers without a delivered webhook", offers)
+    verdict.count("pages without a delivered webhook", pages)
     verdict.figures["webhook deliveries"] = len(calls)
     verdict.figures["duplicate deliveries (same key)"] = sum(n - 1 for n in keys.values())
     verdict.count("duplicates under a different key",
@@ -109,6 +103,28 @@ def judge(
                   {f"{r.partition}:{r.offset} {_dead_letter(r)}" for r in topics[DEAD_LETTERS]})
     verdict.count("groups with lag left", {f"{g}={n}" for g, n in lag.items() if n})
     return verdict
+
+
+def routing_events(records: list[Record], cases: set[str]) -> list[Any]:
+    """The routing events of `cases`, parsed."""
+    return [e for e in _events(records, ROUTING_EVENTS) if e.case_id in cases]
+
+
+def undelivered(routing: list[Any], calls: list[ReceivedCall]) -> tuple[set[str], set[str]]:
+    """Cases with an offer, and with an emergency page, not yet delivered to its specialist."""
+    delivered: dict[tuple[str, str], set[str]] = defaultdict(set)  # (case, kind) -> paths
+    for call in calls:
+        body = _body(call)
+        delivered[(body.get("case_id", ""), body.get("kind", ""))].add(call.path)
+
+    kinds: dict[type, str] = {AssignmentOffered: "assignment_offered",
+                              EmergencyAssigned: "emergency_page"}
+    missing: dict[str, set[str]] = {label: set() for label in kinds.values()}
+    for event in routing:
+        label = kinds.get(type(event))
+        if label and f"/hooks/{event.specialist_id}" not in delivered[(event.case_id, label)]:
+            missing[label].add(event.case_id)
+    return missing["assignment_offered"], missing["emergency_page"]
 
 
 def _dead_letter(record: Record) -> str:

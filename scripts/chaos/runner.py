@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from schemas.topics import DEAD_LETTERS
-from scripts.chaos.checks import Verdict, judge
+from schemas.topics import DEAD_LETTERS, ROUTING_EVENTS
+from scripts.chaos.checks import Verdict, judge, routing_events, undelivered
 from scripts.chaos.client import ReferralClient
 from scripts.chaos.cluster import REFERRER, Cluster
 from scripts.chaos.evidence import PARTITIONS, Record, group_lag, read_topics, stage_stall
@@ -129,17 +129,21 @@ def _capacity(scenario: Scenario, *, specialists_per_role: int) -> int:
 def _drain(
     cluster: Cluster, client: ReferralClient, timeout: float
 ) -> tuple[dict[str, list[Record]], dict[str, int]]:
-    """Wait until no group has lag, every acknowledged case has had a specialist webhook (notify
-    retries with back-off after the receiver's outage) and the receiver has been quiet."""
+    """Wait until no group has lag, every acknowledged case has had a specialist webhook and
+    every offer and page so far has been delivered to its specialist (notify retries with a
+    back-off that grows past 20 s after the receiver's outage), and the receiver is quiet."""
     deadline = time.monotonic() + timeout
     prefix = _group_prefix(cluster)
     quiet_since, last_calls = time.monotonic(), -1
-    wanted = {p.case_id for p in client.acknowledged()}
+    wanted = {p.case_id for p in client.acknowledged() if p.case_id}
     while time.monotonic() < deadline:
         lag = group_lag(cluster.broker.bootstrap, prefix)
         calls = list(cluster.inbox.calls)
         reached = {_case_of(c) for c in calls if not c.path.endswith(f"/{REFERRER}")}
-        if len(calls) != last_calls or any(lag.values()) or not wanted <= reached:
+        routing = routing_events(read_topics(cluster.broker.bootstrap, [ROUTING_EVENTS])
+                                 [ROUTING_EVENTS], wanted)
+        pending = any(undelivered(routing, calls))
+        if len(calls) != last_calls or any(lag.values()) or not wanted <= reached or pending:
             quiet_since, last_calls = time.monotonic(), len(calls)
         elif time.monotonic() - quiet_since > 8:
             break
