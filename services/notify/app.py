@@ -120,9 +120,17 @@ class NotifyWorker:
             return sla_topic
 
         publisher = Publisher(topic_for)
+
+        async def publish_outcome(event: Event) -> None:
+            """A delivery outcome: applied here directly and published for others (notify does
+            not consume its own outcomes back: a third of the events it read, issue 13)."""
+            if isinstance(event, (NotificationDelivered, NotificationFailed)):
+                await self.processor.apply_own(event, self.is_owned)
+            await publisher.in_flow(event)
+
         self.dispatcher = Dispatcher(
             post=self.poster, resolver=recipients, retry=settings.retry,
-            publish=publisher.in_flow, clock=utc_now, owns=lambda n: self.is_owned(n.partition),
+            publish=publish_outcome, clock=utc_now, owns=lambda n: self.is_owned(n.partition),
             concurrency=settings.delivery_concurrency,
         )
         self.processor = NotifyProcessor(
@@ -137,9 +145,10 @@ class NotifyWorker:
         consumed: tuple[tuple[str, faust.TopicT], ...] = (
             *((name, bytes_topic(app, name)) for name in (
                 topics.REFERRAL_EVENTS, topics.CASE_TRIAGED, topics.ROUTING_EVENTS,
-                topics.SLA_EVENTS, topics.NOTIFICATION_EVENTS)),
+                topics.SLA_EVENTS)),
             (topics.NOTIFY_COMMANDS, self.commands),
         )
+        self.consumed_topics = frozenset(name for name, _ in consumed)
         for name, channel in consumed:
             self._agent(name, channel,
                         parse_command if name == topics.NOTIFY_COMMANDS else parse_event)

@@ -34,7 +34,7 @@ from services.notify.domain.commands import CheckClocks
 from services.notify.domain.handlers import apply_event
 from services.notify.domain.outbox import Notification
 from services.notify.domain.policy import NotifyPolicy
-from services.notify.domain.state import CaseState, Contacts
+from services.notify.domain.state import CaseState, Contacts, Outcome
 from services.notify.rows import DEFAULT_MAX_CACHED, ParsedRows, Writer
 
 log = logging.getLogger("spine.notify")
@@ -134,13 +134,40 @@ class NotifyProcessor:
         """One consumed event: SLA events are acknowledged before the row is written, so a crash
         in between re-raises them (same ids) rather than forgetting them."""
         async with self.locks.hold(event.case_id):  # the row must not change while we publish
+            out = await self._apply(event, meta.partition)
+        self._after(event, out, meta.partition)
+
+    async def apply_own(self, event: Event, owned: Callable[[int | None], bool]) -> bool:
+        """Apply a delivery outcome this worker produced, as if it had been consumed: notify no
+        longer reads its own NotificationDelivered/Failed back from Kafka (issue 13).
+
+        Only while the case's partition is this worker's (checked under the case lock, and
+        nothing awaits between the check and the row change); otherwise nothing changes and
+        False is returned: the new owner finds the entry still in the outbox and delivers it
+        again with the same Idempotency-Key (at-least-once, as after any lost outcome).
+        """
+        async with self.locks.hold(event.case_id):
             state = self.states.get(event.case_id)
-            out = apply_event(state, event, policy=self.policy, contacts=self.contacts,
-                              now=self.clock(), partition=meta.partition)
-            if out.events:
-                await self.publish(out.events)
-            if out.state is not state:  # our own SLA events come back too and change nothing
-                self.states.put(event.case_id, out.state, meta.partition)
+            if state is None or state.partition is None or not owned(state.partition):
+                return False
+            partition = state.partition
+            out = await self._apply(event, partition)
+        self._after(event, out, partition)
+        return True
+
+    async def _apply(self, event: Event, partition: int) -> Outcome:
+        """Under the case lock: the domain's outcome, its events published, the row held."""
+        state = self.states.get(event.case_id)
+        out = apply_event(state, event, policy=self.policy, contacts=self.contacts,
+                          now=self.clock(), partition=partition)
+        if out.events:
+            await self.publish(out.events)
+        if out.state is not state:  # our own SLA events come back too and change nothing
+            self.states.put(event.case_id, out.state, partition)
+        return out
+
+    def _after(self, event: Event, out: Outcome, partition: int) -> None:
+        """After the row: due index, metrics, deliveries handed over, read model folded."""
         self.index.update(out.state)
         for produced in out.events:
             if isinstance(produced, _SLA_TYPES):
@@ -154,7 +181,7 @@ class NotifyProcessor:
             metrics.NOTIFICATIONS_SKIPPED.labels(reason.split(":", 1)[0]).inc()
             log.debug("notification skipped", extra={"case_id": event.case_id, "reason": reason})
         if not isinstance(event, CheckClocks):  # ticks would only flood the timeline
-            self._fold_summary(event, meta.partition)
+            self._fold_summary(event, partition)
 
     def _fold_summary(self, event: Event, partition: int) -> None:
         before = self.views.get(event.case_id)
