@@ -62,7 +62,6 @@ class ProducerKeeper:
         self._producer: Producer | None = None
         self._replace = asyncio.Event()
         self._ok_at: float | None = None  # last ack or successful metadata probe
-        self._acked_at: float | None = None  # last acknowledged write
         self._unacked_since: float | None = None  # first timeout since the last ack
         self._reachable_since: float | None = None  # first good probe since the last bad one
         self.rebuilds = 0
@@ -89,8 +88,7 @@ class ProducerKeeper:
         except KafkaError as exc:
             self._retire(producer, type(exc).__name__)
             raise BrokerUnavailable(type(exc).__name__) from exc
-        self._ok_at = self._acked_at = self._clock()
-        self._unacked_since = None
+        self._ok_at, self._unacked_since = self._clock(), None
 
     def reasons(self) -> list[str]:
         """Why the producer cannot take writes now ([] = it can)."""
@@ -111,7 +109,7 @@ class ProducerKeeper:
                 await self._build()
                 delay = 0.5
                 while not self._replace.is_set():
-                    await self.probe()
+                    await self._probe()
                     if self._wedged():
                         self._retire(self._producer, "wedged")
                         break
@@ -139,20 +137,10 @@ class ProducerKeeper:
             raise
         self._producer = producer
         self._ok_at, self._unacked_since, self._reachable_since = self._clock(), None, None
-        self._acked_at = None
 
-    async def probe(self) -> None:
-        """One reachability check (run() makes one every probe period): a metadata request,
-        unless a write was acknowledged within the last period, which proves more.
-
-        Metadata for every topic once a second was ~12 % of intake's CPU under load (issue 13);
-        while referrals flow the acknowledgements keep readiness true, and the probe only runs
-        when writes stop coming or stop being acknowledged.
-        """
+    async def _probe(self) -> None:
         producer = self._producer
         if producer is None:
-            return
-        if self._acked_at is not None and self._clock() - self._acked_at < self._probe_seconds:
             return
         try:
             await asyncio.wait_for(producer.client.fetch_all_metadata(), self._probe_seconds * 2)

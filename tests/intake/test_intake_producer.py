@@ -29,7 +29,6 @@ class FakeProducer:
         self.broker, self.max_record_bytes, self.mode = broker, max_record_bytes, mode
         self.client = self
         self.started = self.stopped = False
-        self.metadata_requests = 0
 
     async def start(self) -> None:
         if not self.broker.reachable:
@@ -40,7 +39,6 @@ class FakeProducer:
         self.stopped = True
 
     async def fetch_all_metadata(self) -> None:
-        self.metadata_requests += 1
         if not self.broker.reachable:
             raise KafkaConnectionError()
 
@@ -163,33 +161,3 @@ async def test_not_ready_until_a_producer_has_started() -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-
-
-class ManualClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-async def test_no_metadata_probe_while_writes_are_acknowledged_but_one_when_they_stop() -> None:
-    broker, clock = FakeBroker(), ManualClock()
-    factory, built = _factory(broker, ["ok"])
-    keeper = _keeper(factory, probe_seconds=1.0, health_window=10.0, clock=clock)
-    await keeper._build()
-    await keeper.probe()  # just built, nothing written yet: ask the broker
-    assert built[0].metadata_requests == 1
-    for _ in range(5):  # referrals flowing: every ack is fresher than a probe would be
-        clock.now += 0.5
-        await keeper.send("referral.events.v1", "case-7", b"{}")
-        await keeper.probe()
-    assert built[0].metadata_requests == 1 and not keeper.reasons()
-    clock.now += 1.5  # no write for longer than a probe period: probing again
-    await keeper.probe()
-    assert built[0].metadata_requests == 2
-    broker.reachable = False  # and health still tells the truth once the broker is gone
-    for _ in range(12):
-        clock.now += 1.0
-        await keeper.probe()
-    assert keeper.reasons() == ["kafka producer: broker not reachable"]
