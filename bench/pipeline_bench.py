@@ -27,12 +27,13 @@ from typing import Any
 
 import httpx
 
-from bench.cluster import Cluster, commit, load_average
+from bench.cluster import Cluster, commit, cpu_seconds, load_average
 from bench.profiling import Sampler, summarise
 from bench.raw_relay import raw_ceiling
 from schemas import topics
 from schemas.directory import Specialist
 from schemas.registry import parse_event
+from scripts import kafka_local
 from scripts.localsystem import LocalBroker, service_env
 from scripts.webhook_inbox import WebhookReceiver
 from services.common.auth import mint_token
@@ -191,8 +192,14 @@ def run(args: argparse.Namespace, workers: int = 1) -> dict[str, Any]:
                                "service_env": args.service_env,
                                "load_avg_1m": {"start": load_average()}}
     sampler: Sampler | None = None
+    # The broker shares the two cores: its CPU per referral is part of what the pipeline costs.
+    broker_pid = kafka_local.running_pid(work / "kafka")
+    broker_cpu = (lambda: cpu_seconds(broker_pid)) if broker_pid else (lambda: 0.0)
     try:
+        cpu_raw = broker_cpu()
         results["raw"] = asyncio.run(raw_ceiling(broker.bootstrap, args.referrals, referral(0)))
+        results["broker_cpu_ms"] = {"per_raw_message": round(
+            (broker_cpu() - cpu_raw) * 1000 / max(1, results["raw"]["messages"]), 2)}
         env = service_env(bootstrap=broker.bootstrap, data_dir=work / "data", prefix="bench-",
                           extra={"LOG_LEVEL": "WARNING",
                                  # One bench client sends everything: lift its rate limit.
@@ -211,7 +218,7 @@ def run(args: argparse.Namespace, workers: int = 1) -> dict[str, Any]:
             delivered(inbox, {}, 0)
             inbox.clear()
 
-            cpu_before = system.cpu_seconds()
+            cpu_before, broker_before = system.cpu_seconds(), broker_cpu()
             t0 = time.monotonic()
             resent: list[int] = []
             sampler = Sampler(system.pids(), args.profile) if args.profile else None
@@ -228,6 +235,8 @@ def run(args: argparse.Namespace, workers: int = 1) -> dict[str, Any]:
                 n: round((cpu - cpu_before[n]) * 1000 / max(1, len(cases)), 2)
                 for n, cpu in system.cpu_seconds().items()
             }
+            results["broker_cpu_ms"]["per_referral"] = round(
+                (broker_cpu() - broker_before) * 1000 / max(1, len(cases)), 2)
             inbox.clear()
             rated = asyncio.run(
                 post_all(urls, token, args.rate_count, args.rate, args.concurrency, resent))
@@ -265,6 +274,9 @@ def report(results: dict[str, Any]) -> None:
               f"p95 {lat['p95']:.1f} ms  p99 {lat['p99']:.1f} ms")
     print("CPU ms per referral: " + ", ".join(
         f"{k} {v}" for k, v in results["cpu_ms_per_referral"].items()))
+    broker = results.get("broker_cpu_ms", {})
+    print(f"broker CPU ms: {broker.get('per_referral')} per referral, "
+          f"{broker.get('per_raw_message')} per raw message (three hops)")
     print("peak RSS (MB): " + ", ".join(f"{k} {v}" for k, v in results["peak_rss_mb"].items()))
 
 

@@ -4,7 +4,8 @@
 with its sample count) on every pid and stops it with SIGINT, which makes py-spy write its file.
 `summarise` reads such a file: the share of samples per frame, counted once per stack
 (inclusive) and as the innermost frame (self), and per area (faust, aiokafka, pydantic, ours...).
-Idle threads (waiting in epoll) are not sampled, so shares are of CPU time, not of wall time.
+Idle threads are left out (py-spy skips one waiting in epoll; `IDLE_FRAMES` names the waits it
+cannot see under uvloop), so shares are of CPU time, not of wall time.
 """
 
 from __future__ import annotations
@@ -70,6 +71,18 @@ class Sampler:
                 proc.kill()
 
 
+# Innermost frames that mean "waiting", not working. py-spy leaves out a thread that is in
+# epoll under the stdlib loop, but not uvloop's loop (its wait is in C, under the frame that
+# called run), nor faust's worker thread and the main thread waiting on a condition.
+IDLE_FRAMES = ("Runner.run (", "run_until_complete (", "Worker.execute_from_commandline (",
+               "ServiceThread._start_thread (", "Condition.wait (", "Event.wait (")
+
+
+def is_idle(frames: Sequence[str]) -> bool:
+    """True for a stack that is an event loop or thread waiting (see IDLE_FRAMES)."""
+    return bool(frames) and frames[-1].startswith(IDLE_FRAMES)
+
+
 def read_stacks(path: Path) -> list[tuple[list[str], int]]:
     """(frames outermost first, samples) per line of a py-spy raw file."""
     stacks = []
@@ -88,8 +101,10 @@ def area_of(frame: str) -> str:
 
 
 def summarise(path: Path, top: int = 15) -> dict[str, object]:
-    """Shares (%) of samples: by area of the innermost frame, and the top frames."""
-    stacks = read_stacks(path)
+    """Shares (%) of the busy samples (idle stacks left out): by area of the innermost frame,
+    and the top frames."""
+    every = read_stacks(path)
+    stacks = [(frames, n) for frames, n in every if not is_idle(frames)]
     total = sum(n for _, n in stacks) or 1
     self_time: collections.Counter[str] = collections.Counter()
     inclusive: collections.Counter[str] = collections.Counter()
@@ -102,6 +117,7 @@ def summarise(path: Path, top: int = 15) -> dict[str, object]:
     pct = lambda n: round(100 * n / total, 1)  # noqa: E731
     return {
         "samples": total,
+        "idle_samples_left_out": sum(n for _, n in every) - sum(n for _, n in stacks),
         "self_by_area_pct": {a: pct(n) for a, n in areas.most_common()},
         "top_self_pct": {f: pct(n) for f, n in self_time.most_common(top)},
         "top_inclusive_pct": {f: pct(n) for f, n in inclusive.most_common(top)

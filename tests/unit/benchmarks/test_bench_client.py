@@ -61,9 +61,10 @@ def test_profile_summary_shares_samples_by_innermost_frame_and_area(tmp_path: Pa
         "main (x.py:1);handle (services/notify/processor.py:90);validate (pydantic/main.py:5) 30\n"
         "main (x.py:1);on_message (faust/transport/consumer.py:9) 50\n"
         "main (x.py:1);handle (services/notify/processor.py:90) 20\n"
+        "main (x.py:1);Runner.run (asyncio/runners.py:118) 400\n"  # uvloop waiting: not CPU
     )
     summary = summarise(raw)
-    assert summary["samples"] == 100
+    assert summary["samples"] == 100 and summary["idle_samples_left_out"] == 400
     assert summary["self_by_area_pct"] == {"faust/mode": 50.0, "pydantic": 30.0,
                                            "ours: services": 20.0}
     inclusive = summary["top_inclusive_pct"]
