@@ -10,6 +10,7 @@ Rows are written behind and flushed before each offset commit (services.notify.p
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import faust
@@ -22,6 +23,7 @@ from schemas.registry import parse_event
 from services.common.consume import Parser, dead_letter_topic, process_events, send_event
 from services.common.docs import service_api
 from services.common.faust_app import bytes_topic, make_app
+from services.common.follow import TopicFollower
 from services.common.forwarding import install_forwarding, table_owner
 from services.common.guard import install_guard
 from services.common.http import health_router
@@ -29,9 +31,11 @@ from services.common.logs import get_logger
 from services.common.problems import install_problem_handlers
 from services.common.settings import advertised_url, kafka_bootstrap
 from services.common.worker import FaustService, liveness, readiness, watch_consumer_lag
+from services.notify.casefile import CaseSummary
 from services.notify.config import NotifySettings, load_settings
 from services.notify.dashboard.live import LiveFeed
 from services.notify.dashboard.ops_watch import OpsWatch, clock_deadlines, stall_command
+from services.notify.dashboard.peers import PeerSummaries
 from services.notify.dashboard.session import COOKIE as SESSION_COOKIE
 from services.notify.dashboard.views import build_router
 from services.notify.delivery.dispatcher import Dispatcher
@@ -82,7 +86,7 @@ def create_app(settings: NotifySettings | None = None) -> FaustService:
         is_live=liveness(app)))
     api.include_router(build_escalation_router(state_of=processor.state_of,
                                                send_command=send_command, clock=utc_now))
-    api.include_router(build_router(processor.summary_views, worker.live, utc_now,
+    api.include_router(build_router(worker.board_summaries, worker.live, utc_now,
                                     deadlines=worker.deadlines, watch=worker.ops_watch))
     return FaustService(app=app, api=api, port=worker.settings.port)
 
@@ -140,6 +144,12 @@ class NotifyWorker:
             write_summaries=table_writer(summaries),
         )
         self.recovered = False
+        # Every worker's cases on this worker's board (dashboard/peers.py).
+        self.peers = PeerSummaries(owned=lambda p: p in self.owned_partitions(),
+                                   max_cases=settings.board_max_cases)
+        self.board_view = TopicFollower(
+            bootstrap=kafka_bootstrap(), topics=[summaries.changelog_topic.get_topic_name()],
+            on_record=self.peers.on_record, client_id="spine-notify-board")
         self.ops_watch = OpsWatch(specialists=self.directory.values)
         self.deadlines = clock_deadlines(self.processor.state_of, utc_now)
         consumed: tuple[tuple[str, faust.TopicT], ...] = (
@@ -167,6 +177,12 @@ class NotifyWorker:
         """True if this worker owns rows of that case partition (None: not known yet: assume
         so)."""
         return partition is None or partition in self.owned_partitions()
+
+    def board_summaries(self) -> Iterator[CaseSummary]:
+        """The ops board's cases: this worker's own rows, then every other worker's."""
+        local = list(self.processor.summary_views())
+        yield from local
+        yield from self.peers.summaries({s.case_id for s in local})
 
     def _agent(self, topic_name: str, channel: faust.TopicT, parse: Parser) -> None:
         async def consume(stream: object) -> None:
@@ -225,6 +241,11 @@ class NotifyWorker:
         async def follow_directory() -> None:
             """Keep the in-memory specialist directory current for the life of the worker."""
             await self.directory.follow(kafka_bootstrap())
+
+        @app.task
+        async def follow_board() -> None:
+            """Keep the other workers' case rows current for this worker's board."""
+            await self.board_view.run()
 
         @app.on_before_shutdown.connect  # type: ignore[misc,arg-type]
         async def _stop_delivery(app: faust.App, **kwargs: object) -> None:

@@ -62,6 +62,7 @@ class NotifySettings:
     master_secret: str
     delivery_concurrency: int
     port: int
+    board_max_cases: int = 50_000  # other workers' case rows each worker keeps for its board
 
 
 def load_settings() -> NotifySettings:
@@ -80,4 +81,5 @@ def load_settings() -> NotifySettings:
                                       dev_path=dev_path("dev-notify-master-secret")),
         delivery_concurrency=env_int("NOTIFY_DELIVERY_CONCURRENCY", 16),
         port=http_port("notify"),
+        board_max_cases=env_int("NOTIFY_BOARD_MAX_CASES", 50_000),
     )

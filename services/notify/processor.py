@@ -30,6 +30,8 @@ from schemas.envelope import Event
 from schemas.sla import SlaBreached, SlaMet, SlaPaused, SlaResumed, SlaWarningRaised
 from services.common.consume import EventMeta
 from services.notify import casefile, metrics
+from services.notify.casefile.clocks import with_deadlines
+from services.notify.domain import sla
 from services.notify.domain.commands import CheckClocks
 from services.notify.domain.handlers import apply_event
 from services.notify.domain.outbox import Notification
@@ -181,11 +183,14 @@ class NotifyProcessor:
             metrics.NOTIFICATIONS_SKIPPED.labels(reason.split(":", 1)[0]).inc()
             log.debug("notification skipped", extra={"case_id": event.case_id, "reason": reason})
         if not isinstance(event, CheckClocks):  # ticks would only flood the timeline
-            self._fold_summary(event, partition)
+            self._fold_summary(event, partition, out.state)
 
-    def _fold_summary(self, event: Event, partition: int) -> None:
+    def _fold_summary(self, event: Event, partition: int, state: CaseState | None) -> None:
         before = self.views.get(event.case_id)
         after = casefile.apply_event(before, event)
+        if after is not None and state is not None:  # the row carries the real deadlines
+            after = with_deadlines(after, sla.running_deadlines(state.clocks.values(),
+                                                                self.clock()))
         if after is not None and after is not before:
             self.views.put(event.case_id, after, partition)
         self.live(event)

@@ -103,10 +103,21 @@ def test_the_snapshot_carries_forecast_emergencies_and_stalls(client: TestClient
     assert [(s["case_id"], s["stage"]) for s in body["stalled"]] == [(STALLED_CASE, "triage")]
 
 
-def test_forecast_and_stalls_are_metrics_without_case_ids(client: TestClient) -> None:
+def test_forecast_and_stalls_are_metrics_without_case_ids(store: FakeCaseStore,
+                                                         clock: FixedClock) -> None:
+    """The worker's timer (report=True, over the cases it owns) sets the gauges; a page view,
+    which shows every worker's cases, does not, so each worker's gauges add up across workers."""
     from prometheus_client import generate_latest
 
-    client.get("/api/ops/summary", headers=OPS)
+    from services.notify import metrics
+    from services.notify.dashboard.ops_watch import OpsWatch
+
+    metrics.CASES_AT_RISK.clear()
+    metrics.STALLED_CASES.clear()
+    watch = OpsWatch(specialists=lambda: store.specialists)
+    watch.assess(list(store.values()), store.clock_deadlines, clock())  # as the page does
+    assert "notify_cases_at_risk{" not in generate_latest().decode()
+    watch.assess(list(store.values()), store.clock_deadlines, clock(), report=True)
     text = generate_latest().decode()
     assert 'notify_cases_at_risk{reason="no_capacity",team="spine_surgery"} 1.0' in text
     assert 'notify_stalled_cases{stage="triage",urgency="unknown"} 1.0' in text

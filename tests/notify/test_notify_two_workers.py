@@ -23,6 +23,7 @@ import pytest
 from schemas import topics
 from scripts.localsystem import ServiceProcess, service_env
 from scripts.webhook_inbox import ReceivedCall, WebhookReceiver
+from services.common.auth import mint_token
 from services.common.partitions import case_partition
 from tests.notify.notify_kafka import produce_events
 from tests.notify.test_notify_e2e import MASTER, REFERRER_SECRET, publish_specialist
@@ -99,6 +100,19 @@ def test_survivor_takes_over_with_table_rows_and_keeps_delivering(
     wait_calls(receiver, "assignment_offered", ids_before, 90)
     assert {b["case_id"] for b in calls_of(receiver, "assignment_offered", ids_before)} \
         == ids_before
+
+    # The ops board is whole on either worker: each holds the other's partitions as standby
+    # table replicas (FAUST_STANDBY_REPLICAS=1), so the summaries of every case.
+    ops = {"Authorization": "Bearer " + mint_token(subject="ops-two", role="ops")}
+    for worker in workers:
+        deadline = time.monotonic() + 30
+        while True:
+            board = httpx.get(f"{worker.url}/api/ops/summary", headers=ops, timeout=10).json()
+            shown = {card["case_id"] for cards in board["columns"].values() for card in cards}
+            if ids_before <= shown or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert sorted(ids_before - shown) == [], worker.url
 
     victim, survivor = workers
     assert victim.proc is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +34,19 @@ def start_clock(
     clock.urgency = clock.urgency or s.urgency
     if clock.deadline is None:
         clock.deadline = deadline
+
+
+def with_deadlines(s: CaseSummary, known: Mapping[str, datetime]) -> CaseSummary:
+    """The summary with notify's own clock deadlines on open clocks that show none yet (an
+    acceptance clock has none until its first SLA event), so a card read from the changelog on
+    another worker shows the real deadline; the same object if nothing was missing."""
+    missing = {key: when for key, when in known.items()
+               if key in s.clocks and s.clocks[key].deadline is None}
+    if not missing:
+        return s
+    clocks = {key: clock.model_copy(update={"deadline": missing[key]}) if key in missing
+              else clock for key, clock in s.clocks.items()}
+    return s.model_copy(update={"clocks": clocks})
 
 
 def close_clock(s: CaseSummary, step_id: str, kind: sla.ClockKind, at: datetime) -> None:

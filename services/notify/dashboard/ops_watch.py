@@ -49,13 +49,16 @@ def clock_deadlines(
     """case id -> {"<step>:<clock>": deadline} of the clocks notify runs: the one SLA source."""
     def read(case_id: str) -> dict[str, datetime]:
         state = state_of(case_id)
-        if state is None:
-            return {}
-        now = clock()
-        return {c.key: sla.deadline(c, now) for c in state.clocks.values()
-                if c.status == "running"}
+        return {} if state is None else sla.running_deadlines(state.clocks.values(), clock())
 
     return read
+
+
+def summary_deadlines(case: CaseSummary) -> dict[str, datetime]:
+    """A case's running deadlines as its summary row shows them: for another worker's case,
+    whose SLA clocks this worker does not hold (the owner stamps them on the row)."""
+    return {key: c.deadline for key, c in case.clocks.items()
+            if c.is_open and not c.paused and c.deadline is not None}
 
 
 class OpsWatch:
@@ -74,20 +77,24 @@ class OpsWatch:
         self, cases: list[CaseSummary], deadlines: ClockDeadlines | None, now: datetime, *,
         with_forecast: bool = True, report: bool = False,
     ) -> Assessment:
-        """Forecast and stalls at `now` over `cases`, gauges updated. With `report` (the
-        worker's timer, not the page), stalls not seen by the previous report are logged and
-        returned as `new_stalls` for the caller to raise."""
-        known = {c.case_id: dict(deadlines(c.case_id)) for c in cases if c.is_open} \
-            if deadlines is not None else {}
+        """Forecast and stalls at `now` over `cases`. With `report` (the worker's timer over
+        the cases it owns, not the page, which shows every worker's), the gauges are updated
+        and stalls not seen by the previous report are logged and returned as `new_stalls` for
+        the caller to raise: each worker counts its own cases, so the gauges add up."""
+        known = {c.case_id: dict(deadlines(c.case_id)) or summary_deadlines(c)
+                 for c in cases if c.is_open} if deadlines is not None else {}
         stalls = find_stalls(cases, now=now, policy=self.policy)
-        self._export_stalls(stalls)
-        new_stalls = self._report(stalls) if report else []
+        new_stalls: list[Stall] = []
+        if report:
+            self._export_stalls(stalls)
+            new_stalls = self._report(stalls)
         risks: dict[str, Risk] = {}
         if with_forecast:
             risks = forecast(cases, deadlines=known, specialists=list(self.specialists()),
                              now=now)
-            self._export_risks(risks)
-            self._forecast_at = now
+            if report:
+                self._export_risks(risks)
+                self._forecast_at = now
         return Assessment(deadlines=known, risks=risks, stalls=stalls, new_stalls=new_stalls)
 
     def forecast_due(self, now: datetime) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Literal
 
@@ -116,6 +117,11 @@ def instant_at(clock: Clock, budget_seconds: float, now: datetime) -> datetime:
 def deadline(clock: Clock, now: datetime) -> datetime:
     """The breach instant (projected from `now` while paused)."""
     return instant_at(clock, clock.target_seconds, now)
+
+
+def running_deadlines(clocks: Iterable[Clock], now: datetime) -> dict[str, datetime]:
+    """{"<step>:<clock>": deadline} of the running clocks: the one source of SLA deadlines."""
+    return {c.key: deadline(c, now) for c in clocks if c.status == "running"}
 
 
 def next_due(clock: Clock, fractions: tuple[float, ...], now: datetime) -> datetime | None:
