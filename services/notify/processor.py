@@ -9,12 +9,9 @@ commit and forget() for revoked partitions.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections import Counter
 from collections.abc import (
-    AsyncIterator,
     Awaitable,
     Callable,
     Collection,
@@ -28,6 +25,7 @@ from datetime import datetime, timedelta
 
 from schemas.envelope import Event
 from schemas.sla import SlaBreached, SlaMet, SlaPaused, SlaResumed, SlaWarningRaised
+from services.common.case_locks import CaseLocks
 from services.common.consume import EventMeta
 from services.notify import casefile, metrics
 from services.notify.casefile.clocks import with_deadlines
@@ -80,30 +78,6 @@ class DueIndex:
 
     def __len__(self) -> int:
         return len(self._due)
-
-
-class CaseLocks:
-    """One handler at a time per case: agents of different topics interleave where one awaits."""
-
-    def __init__(self) -> None:
-        self._held: dict[str, tuple[asyncio.Lock, list[int]]] = {}
-
-    @contextlib.asynccontextmanager
-    async def hold(self, case_id: str) -> AsyncIterator[None]:
-        """Wait for the case, keep it for the block; the lock is dropped once nobody wants it."""
-        lock, users = self._held.get(case_id) or self._held.setdefault(
-            case_id, (asyncio.Lock(), [0]))
-        users[0] += 1
-        try:
-            async with lock:
-                yield
-        finally:
-            users[0] -= 1
-            if not users[0]:
-                del self._held[case_id]
-
-    def __len__(self) -> int:
-        return len(self._held)
 
 
 class NotifyProcessor:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import zlib
 from collections.abc import Callable, MutableMapping
 from datetime import datetime
 from typing import Protocol
@@ -17,6 +15,7 @@ from schemas.routing import (
     DeclineOffer,
     ExpireOffers,
 )
+from services.common.case_locks import CaseLocks
 from services.common.errors import SafeError
 from services.routing import reservations
 from services.routing.casedata import CaseData
@@ -36,7 +35,6 @@ from services.routing.replies import ReplyBook
 
 Table = MutableMapping[bytes, bytes]
 COMMANDS = (AcceptOffer, DeclineOffer, CompleteAssignment, ExpireOffers, CapacityDecided)
-_LOCK_STRIPES = 64
 
 
 class Publisher(Protocol):
@@ -70,7 +68,7 @@ class RoutingProcessor:
         self.directory = DirectoryIndex()
         self.loads = LoadBook()
         self.due: dict[str, datetime] = {}
-        self._locks = [asyncio.Lock() for _ in range(_LOCK_STRIPES)]
+        self.locks = CaseLocks()  # one handler at a time per case (services/common)
         self.synced = False
 
     def rebuild(self) -> None:
@@ -94,14 +92,11 @@ class RoutingProcessor:
         raw = self.cases_table.get(case_id.encode())
         return CaseRouting.model_validate_json(raw) if raw else None
 
-    def _lock(self, case_id: str) -> asyncio.Lock:
-        return self._locks[zlib.crc32(case_id.encode()) % _LOCK_STRIPES]
-
     async def on_case_input(self, event: Event) -> RoutingResult:
         """Decide one case event or command; publish its events, then write the new state."""
         # Commands carry their own clock (ticks, API stamps) so tests can drive time by sending.
         now = event.occurred_at if isinstance(event, COMMANDS) else self.clock()
-        async with self._lock(event.case_id):
+        async with self.locks.hold(event.case_id):
             before = self.case_state(event.case_id)
             result = self._decide(before, event, now)
             if isinstance(event, ExpireOffers):  # a lost answer is asked for again
