@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from schemas.cases import CaseErased, CaseTriaged, ReferralCancelled
 from schemas.envelope import Event
@@ -249,21 +251,17 @@ def on_command(state: CaseRouting, cmd: Command, ctx: Ctx) -> CommandOutcome:
             emergency.assign_on_call(state, ctx)
         else:
             offers.offer_next(state, step, ctx)
-    if isinstance(cmd, AcceptOffer):
-        return offers.accept(state, cmd, ctx)
-    if isinstance(cmd, DeclineOffer):
-        return offers.decline(state, cmd, ctx)
-    if isinstance(cmd, CompleteAssignment):
-        return complete(state, cmd, ctx)
-    if isinstance(cmd, AmendReport):
-        return reports.amend(state, cmd, ctx)
-    if isinstance(cmd, RequestTeam):
-        outcome = extension.request_team(state, cmd, ctx)
-        release_ready(state, ctx)
-        return outcome
-    if isinstance(cmd, CapacityDecided):
-        return offers.capacity_refused(state, cmd, ctx)
-    return CommandOutcome(status="ok", detail="offers checked")
+    decide = _COMMANDS.get(type(cmd))
+    if decide is None:  # a clock tick (ExpireOffers): the expiries above were its work
+        return CommandOutcome(status="ok", detail="offers checked")
+    return decide(state, cmd, ctx)
+
+
+def _request_team(state: CaseRouting, cmd: RequestTeam, ctx: Ctx) -> CommandOutcome:
+    """A lead reviewer adds a team; its step is offered at once if nothing holds it back."""
+    outcome = extension.request_team(state, cmd, ctx)
+    release_ready(state, ctx)
+    return outcome
 
 
 def complete(state: CaseRouting, cmd: CompleteAssignment, ctx: Ctx) -> CommandOutcome:
@@ -280,3 +278,14 @@ def complete(state: CaseRouting, cmd: CompleteAssignment, ctx: Ctx) -> CommandOu
             occurred_at=ctx.now, report_refs=list(state.report_refs),
         ))
     return outcome
+
+
+# One decision per command type: a dict keyed by type, as every service dispatches events.
+_COMMANDS: dict[type[Command], Callable[[CaseRouting, Any, Ctx], CommandOutcome]] = {
+    AcceptOffer: offers.accept,
+    DeclineOffer: offers.decline,
+    CompleteAssignment: complete,
+    AmendReport: reports.amend,
+    RequestTeam: _request_team,
+    CapacityDecided: offers.capacity_refused,
+}
