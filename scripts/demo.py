@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import signal
 import sys
 import time
@@ -35,8 +36,17 @@ INBOX_PORT = 8099  # the seeded directory's webhook URLs point here
 
 
 def start_broker(port: int) -> str:
-    """Start (or reuse) the local broker and create every topic."""
+    """Start the local broker on fresh data and create every topic.
+
+    Every run tells its own story: the sample referrals' ids are fixed, so on an earlier run's
+    data they would only be replayed (200, nothing new routed) and the report would show that
+    run's leftovers. A broker left running by an earlier run is stopped and its data removed.
+    """
     data_dir = RUN_DIR / f"kafka-{port}"
+    if kafka_local.stop(data_dir=data_dir):
+        print("    (stopped the broker an earlier run left; starting on fresh data)")
+    shutil.rmtree(data_dir, ignore_errors=True)
+    shutil.rmtree(RUN_DIR / "data", ignore_errors=True)  # the services' state of that run
     kafka_local.start(port=port, data_dir=data_dir)
     bootstrap = f"127.0.0.1:{port}"
     asyncio.run(ensure_topics(bootstrap))
