@@ -75,8 +75,10 @@ def _tell_referrer(out: Outcome, ctx: Context, event: Event, kind: str, **data: 
     if referrer is None or not ctx.contacts.has_referrer(referrer):
         out.skipped.append(f"{kind}: referrer not subscribed")
         return
+    # The case's FHIR Task (intake's FHIR base), for referral systems that follow status in FHIR.
+    task = {"fhir_task": {"reference": f"Task/{event.case_id}"}}
     out.notify(audience="referrer", subscriber_id=referrer, kind=kind,
-               cause_event_id=event.event_id, now=ctx.now, data=data)
+               cause_event_id=event.event_id, now=ctx.now, data=data | task)
 
 
 def _received(out: Outcome, event: ReferralReceived, ctx: Context) -> None:

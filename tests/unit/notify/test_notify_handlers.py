@@ -269,3 +269,20 @@ def test_the_referrer_hears_of_added_teams_and_amended_reports() -> None:
     assert notes[-2].data["report_due"] == at(600).isoformat()
     assert notes[-1].data["version"] == 2
     assert "Quokka" not in str([n.data for n in notes])  # free text stays off webhooks
+
+
+def test_every_status_webhook_to_the_referrer_names_the_cases_fhir_task() -> None:
+    """Issue 11 item 6: a referral system following status in FHIR reads the Task the webhook
+    names (relative to intake's FHIR base) instead of mapping our status kinds itself."""
+    h, flow = Harness(), CaseFlow(case_id="case-77")
+    for event in (flow.received(T0), flow.triaged(T0), flow.offered(T0),
+                  flow.accepted(T0 + timedelta(minutes=5)),
+                  flow.step_completed(T0 + timedelta(hours=1)),
+                  flow.case_completed(T0 + timedelta(hours=1))):
+        h.apply(event)
+    told = [n for o in h.outcomes for n in o.notifications if n.audience == "referrer"]
+    assert {n.kind for n in told} >= {"status_received", "status_triaged", "status_assigned",
+                                      "status_report_ready"}
+    assert all(n.data["fhir_task"] == {"reference": "Task/case-77"} for n in told)
+    others = [n for o in h.outcomes for n in o.notifications if n.audience != "referrer"]
+    assert others and not any("fhir_task" in n.data for n in others)
