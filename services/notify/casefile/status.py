@@ -3,6 +3,8 @@ who accepted, when its report is expected, and the report references."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import AwareDatetime
 
 from services.notify.casefile.models import (
@@ -37,11 +39,17 @@ def _team_status(step: StepState) -> TeamStatus:
     )
 
 
+# What the referrer reads as the case's state: the case's own, except that "accepted" is said
+# only once every planned team has accepted (issue 11: it said "accepted" while one of two teams
+# had not); until then "partially_accepted", with each team's state in team_states.
+ReferrerCaseStatus = CaseStatus | Literal["partially_accepted"]
+
+
 class ReferrerStatus(ReadModel):
     """The referrer's view: no escalations or SLA internals; reviewers only once they accepted."""
 
     case_id: str
-    status: CaseStatus
+    status: ReferrerCaseStatus
     urgency: str | None
     teams: list[str]
     waiting_for_records: bool
@@ -59,15 +67,19 @@ def referrer_status(summary: CaseSummary) -> ReferrerStatus:
     teams = [_team_status(step) for step in summary.steps.values()]
     planned = set(summary.teams) - {t.team for t in teams} - {"emergency_department"}
     open_due = [t.report_due for t in teams if t.state != "completed" and t.report_due]
+    assigned = bool(teams) and not planned and all(
+        t.state in ("accepted", "completed") for t in teams if t.state != "withdrawn")
+    status: ReferrerCaseStatus = summary.status
+    if status == "accepted" and not assigned:
+        status = "partially_accepted"
     return ReferrerStatus(
         case_id=summary.case_id,
-        status=summary.status,
+        status=status,
         urgency=summary.urgency,
         teams=list(summary.teams),
         waiting_for_records=summary.waiting_for_records,
         missing_records=list(summary.missing_records) if summary.waiting_for_records else [],
-        assigned=bool(teams) and not planned and all(
-            t.state in ("accepted", "completed") for t in teams if t.state != "withdrawn"),
+        assigned=assigned,
         team_states=teams,
         expected_report_at=max(open_due, default=None),
         report_refs=list(summary.report_refs),

@@ -27,6 +27,7 @@ def test_two_teams_one_accepted_is_not_assigned_and_each_team_is_listed() -> Non
     )
     status = referrer_status(summary)
     assert not status.assigned
+    assert status.status == "partially_accepted"  # never "accepted" while a team is not
     assert [(t.team, t.state, t.accepted_by, t.report_due) for t in status.team_states] == [
         ("pain_medicine", "accepted", "sp-p", ev.at(600)),
         ("physio_rehab", "offered", None, ev.at(900)),  # an offeree is never named
@@ -35,6 +36,7 @@ def test_two_teams_one_accepted_is_not_assigned_and_each_team_is_listed() -> Non
     both = apply_event(summary, ev.accepted("c1", 4, step="physio", team="physio_rehab",
                                             specialist="sp-f"))
     assert referrer_status(both).assigned
+    assert referrer_status(both).status == "accepted"
 
 
 def test_a_team_added_by_a_reviewer_appears_with_its_deadline() -> None:
