@@ -42,6 +42,8 @@ class Record:
 RecordSink = Callable[[Record], Awaitable[None] | None]
 # How long the broker may hold a fetch to gather records (see _batching): a view may trail a
 # write by up to this much more while traffic is light; readiness and reconnects are unaffected.
+# Views of rarely written topics that a request may need at once (the specialist directory)
+# pass batch_ms=0: batching buys nothing there.
 BATCH_MS = 100
 
 

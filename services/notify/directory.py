@@ -56,5 +56,6 @@ class DirectoryCache(Mapping[str, Specialist]):
         """Read the topic from the beginning, then keep following it until cancelled."""
         self._follower = TopicFollower(
             bootstrap=bootstrap, topics=[topic], client_id="spine-notify-directory",
-            on_record=lambda record: self.apply(record.key, record.value))
+            on_record=lambda record: self.apply(record.key, record.value),
+            batch_ms=0)  # rare edits, wanted at once: batching would only add lag
         await self._follower.run()

@@ -94,9 +94,11 @@ class RoutingWorker:
             reports=reports_table,  # type: ignore[arg-type]
         )
         # Every worker reads the whole directory: a table would give it to one worker only.
+        # Unbatched (batch_ms=0): it changes rarely, and a case right after an edit should see it.
         self.directory = TopicFollower(
             bootstrap=kafka_bootstrap(), topics=[SPECIALIST_DIRECTORY],
-            on_record=self._on_directory_record, client_id="spine-routing-directory")
+            on_record=self._on_directory_record, client_id="spine-routing-directory",
+            batch_ms=0)
         # And the whole load view: the table's changelog, read by every worker (owners write).
         self.load_view = TopicFollower(
             bootstrap=kafka_bootstrap(), topics=[loads_table.changelog_topic.get_topic_name()],

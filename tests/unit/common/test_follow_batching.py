@@ -27,3 +27,14 @@ def test_batch_zero_keeps_aiokafkas_answer_at_once() -> None:
 async def test_the_settings_build_a_consumer() -> None:
     consumer = AIOKafkaConsumer(**_follower().consumer_settings())
     assert consumer._fetch_min_bytes > 1 and consumer._fetch_max_wait_ms == BATCH_MS
+
+
+def test_routing_batches_its_busy_load_view_but_not_its_directory() -> None:
+    from services.routing.app import RoutingWorker
+    from services.routing.settings import load_settings
+
+    worker = RoutingWorker(load_settings())
+    # A specialist added just before a case arrives must be a candidate for it (e2e tests do
+    # exactly that); the load changelog is written on every offer and gains from batching.
+    assert worker.directory.batch_ms == 0
+    assert worker.load_view.batch_ms == BATCH_MS
