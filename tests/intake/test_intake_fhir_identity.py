@@ -122,3 +122,17 @@ def test_erasure_forgets_the_names_too() -> None:
         intake = client.app.state.intake  # type: ignore[attr-defined]
         assert intake.registry.identity_keys_of(created["case_id"]) == []
         assert post(client, message(identifier=True)).status_code == 410
+
+
+def test_a_message_without_a_source_is_named_without_a_sender_not_a_500() -> None:
+    """MessageHeader.source is required by R4, but a mangled message without it parsed and then
+    crashed the naming (AttributeError, found by the property test): its fullUrl is then scoped
+    to the authenticated client, as for bundles that carry no sender."""
+    bundle = message(identifier=False)
+    bundle["entry"][0]["resource"]["source"] = None  # fhir.resources lets a null through
+    with running_intake() as (client, _log):
+        answer = post(client, bundle)
+        again = post(client, bundle)
+    assert answer.status_code in (202, 422), answer.text
+    if answer.status_code == 202:
+        assert again.status_code == 200 and again.json()["case_id"] == answer.json()["case_id"]

@@ -16,7 +16,8 @@ def sender_of(index: BundleIndex) -> str:
     """Who sent the message: MessageHeader.source.endpoint (required in R4 messages, as in BaRS).
     Other bundle types carry no sender: their fullUrl is scoped to the authenticated client."""
     for header in index.of_type("MessageHeader"):
-        return _cut(header.resource.source.endpoint)
+        source = header.resource.source  # required by R4, but a mangled message may lack it
+        return _cut(source.endpoint) if source is not None and source.endpoint else ""
     return ""
 
 
