@@ -19,6 +19,7 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 from fhir.resources.R4B.task import Task
 
 from services.common.auth import mint_token
+from tests.support.directory import put_specialists
 from tests.support.polling import wait_until as _wait
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
@@ -38,15 +39,11 @@ OTHER = auth(f"other-{RUN}", "referrer")
 
 
 def _register_specialists(routing: str) -> None:
-    ops = auth("ops-e2e", "ops")
-    for sid, role in PEOPLE.items():
-        person = {"specialist_id": sid, "name": f"Dr {sid}", "role": role,
-                  "licences": [{"jurisdiction": "GB-ENG", "expires_on": "2099-01-01"}],
-                  "working_hours": ALWAYS,
-                  "capacity": {"max_open_cases": 50, "max_new_per_day": 50}}
-        r = httpx.put(f"{routing}/directory/specialists/{sid}", json=person, headers=ops,
-                      timeout=10)
-        assert r.status_code in (200, 202), r.text
+    put_specialists(routing, [
+        {"specialist_id": sid, "name": f"Dr {sid}", "role": role,
+         "licences": [{"jurisdiction": "GB-ENG", "expires_on": "2099-01-01"}],
+         "working_hours": ALWAYS, "capacity": {"max_open_cases": 50, "max_new_per_day": 50}}
+        for sid, role in PEOPLE.items()], auth("ops-e2e", "ops"))
 
 
 def _task(location: str, headers: dict[str, str] = REFERRER) -> dict[str, Any]:
@@ -56,6 +53,12 @@ def _task(location: str, headers: dict[str, str] = REFERRER) -> dict[str, Any]:
     assert r.status_code == 200, r.text
     Task.model_validate(r.json())
     return dict(r.json())
+
+
+def _reports(task: dict[str, Any]) -> list[dict[str, Any]]:
+    """The Task's outputs that are reports (not flags read from the referrer's text)."""
+    return [o for o in task.get("output", [])
+            if o["type"]["coding"][0]["code"] == "specialist-report"]
 
 
 def _open_offer(routing: str, case_id: str) -> tuple[str, str] | None:
@@ -107,15 +110,17 @@ def test_a_referral_system_follows_its_fhir_task_to_the_report(start_system: Any
                   "recommendations": ["CT of the fusion"]})
         assert done.status_code == 200, done.text
         completed_steps += 1
-        task = _wait("progress", lambda: (t := _task(location)).get("status")
-                     in ("in-progress", "completed") and t)
+        # This step's report is on the Task (the status alone can still show the previous
+        # step's "in-progress" for a moment).
+        task = _wait("progress", lambda n=completed_steps: (t := _task(location)).get("status")
+                     in ("in-progress", "completed") and len(_reports(t)) == n and t)
         if task["status"] == "completed":
             break
         seen.append(task["status"])
     seen.append("completed")
     assert seen[-2:] in (["accepted", "completed"], ["in-progress", "completed"])
 
-    outputs = task["output"]
+    outputs = _reports(task)
     assert len(outputs) == completed_steps
     report = httpx.get(f"{intake}/fhir/{outputs[-1]['valueReference']['reference']}",
                        headers=REFERRER, timeout=10)

@@ -17,6 +17,7 @@ import pytest
 
 from scripts.webhook_inbox import ReceivedCall, WebhookReceiver
 from services.common.auth import mint_token
+from tests.support.directory import put_specialists
 from tests.support.polling import wait_until as _wait
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
@@ -72,16 +73,12 @@ def test_a_specialist_reads_accepts_and_reports_and_the_referrer_reads_it(
     system = start_system(extra_env={"NOTIFY_SUBSCRIBERS_FILE": str(subscribers)})
     routing, notify = system["routing"].url, system["notify"].url
     ops = auth("ops-e2e", "ops")
-    for sid, role in ((PAIN, "pain_medicine"), (PHYSIO, "physiotherapy")):
-        person = {"specialist_id": sid, "name": f"Dr {sid}", "role": role,
-                  "licences": [{"jurisdiction": "GB-ENG", "expires_on": "2099-01-01"}],
-                  "working_hours": ALWAYS, "webhook_url": f"{inbox.base_url}/hooks/{sid}",
-                  "capacity": {"max_open_cases": 50, "max_new_per_day": 50}}
-        r = httpx.put(f"{routing}/directory/specialists/{sid}", json=person, headers=ops,
-                      timeout=10)
-        assert r.status_code in (200, 202), r.text
-    _wait("directory", lambda: httpx.get(f"{routing}/directory/specialists", headers=ops,
-                                         timeout=5).json()["total"] >= 2)
+    put_specialists(routing, [
+        {"specialist_id": sid, "name": f"Dr {sid}", "role": role,
+         "licences": [{"jurisdiction": "GB-ENG", "expires_on": "2099-01-01"}],
+         "working_hours": ALWAYS, "webhook_url": f"{inbox.base_url}/hooks/{sid}",
+         "capacity": {"max_open_cases": 50, "max_new_per_day": 50}}
+        for sid, role in ((PAIN, "pain_medicine"), (PHYSIO, "physiotherapy"))], ops)
 
     referrer = auth(REFERRER_ID, "referrer")
     posted = httpx.post(f"{system['intake'].url}/referrals", json=_referral(), headers=referrer,

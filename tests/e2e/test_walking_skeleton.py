@@ -17,6 +17,7 @@ from schemas.cases import CaseTriaged
 from scripts.webhook_inbox import ReceivedCall, WebhookReceiver
 from services.common.auth import mint_token
 from services.notify.delivery.signing import derive_secret, verify
+from tests.support.directory import put_specialists
 from tests.support.kafka_io import wait_for_events
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
@@ -120,16 +121,8 @@ def test_referrals_flow_from_intake_to_specialist_webhooks(
                     capacity={"max_open_cases": 500, "max_new_per_day": 500}),
     ]
     routing = system["routing"].url
-    for person in people:  # the directory API: changes take effect without a restart
-        r = httpx.put(f"{routing}/directory/specialists/{person['specialist_id']}",
-                      json=person, headers=ops, timeout=10)
-        assert r.status_code in (200, 202), r.text
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        listed = httpx.get(f"{routing}/directory/specialists", headers=ops, timeout=5).json()
-        if listed["total"] >= len(people):
-            break
-        time.sleep(0.3)
+    # The directory API: changes take effect without a restart.
+    put_specialists(routing, people, ops)
 
     token = mint_token(subject=REFERRER, role="referrer")
     case_ids = {}
