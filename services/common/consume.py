@@ -6,7 +6,6 @@ import base64
 import logging
 import time
 from collections.abc import AsyncIterable, Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +17,7 @@ from schemas.registry import parse_event
 from schemas.topics import DEAD_LETTERS
 from services.common.errors import describe_exception
 from services.common.kafka_wait import send_acknowledged
+from services.common.meta import EventMeta
 from services.common.metrics import (
     DEAD_LETTERS as DEAD_LETTER_COUNT,
 )
@@ -29,16 +29,6 @@ from services.common.metrics import (
 )
 
 log = logging.getLogger("spine.consume")
-
-
-@dataclass(frozen=True)
-class EventMeta:
-    """Where a message came from: enough to find it again and to dead-letter it."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
 
 
 Handler = Callable[[Event, EventMeta], Awaitable[None]]

@@ -23,19 +23,17 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from schemas.topics import TopicSpec
+from services.common.meta import EventMeta
 from services.common.topics_admin import ensure_topics
 
 log = logging.getLogger("spine.follow")
 
 
 @dataclass(frozen=True)
-class Record:
-    """One record of a followed topic (value None or empty: a tombstone)."""
+class Record(EventMeta):
+    """One record of a followed topic: where it came from, and its value (None or empty: a
+    tombstone). Being an EventMeta, a bad record is dead-lettered like a consumed one."""
 
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
     value: bytes | None
 
 

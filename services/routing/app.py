@@ -171,9 +171,7 @@ class RoutingWorker:
             specialist_id = self.processor.on_directory_record(record.key, record.value)
             log.info("directory updated", extra={"specialist_id": specialist_id})
         except Exception as exc:  # one bad record must never stop the directory
-            meta = EventMeta(topic=record.topic, partition=record.partition,
-                             offset=record.offset, key=record.key)
-            dead = dead_letter_for(service=SERVICE, meta=meta, raw=record.value or b"",
+            dead = dead_letter_for(service=SERVICE, meta=record, raw=record.value or b"",
                                    exc=exc, case_id=None)
             log.warning("dead-lettered directory record", extra={"reason": dead.reason})
             # Every worker reads the record; the derived id makes their dead letters one.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,6 +13,15 @@ from scripts.localsystem import SERVICES, RunningSystem, service_env
 from scripts.webhook_inbox import WebhookReceiver
 
 SystemFactory = Callable[..., RunningSystem]
+
+
+def referrer_subscribed(tmp_path: Path, inbox: WebhookReceiver, referrer: str,
+                        **extra: str) -> dict[str, str]:
+    """Service settings under which notify sends `referrer`'s status webhooks to `inbox`."""
+    subscribers = tmp_path / "subscribers.json"
+    subscribers.write_text(json.dumps({"referrers": [
+        {"id": referrer, "webhook_url": f"{inbox.base_url}/hooks/{referrer}"}]}))
+    return {"NOTIFY_SUBSCRIBERS_FILE": str(subscribers), **extra}
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ every topic of the broker, the services' own table changelogs included, none of 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import uuid
 from pathlib import Path
@@ -19,7 +18,9 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from scripts.webhook_inbox import ReceivedCall, WebhookReceiver
 from services.common.auth import mint_token
+from tests.e2e.conftest import referrer_subscribed
 from tests.intake.test_erasure_kafka import _everything, _produce
+from tests.support.directory import put_specialists
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e, pytest.mark.erases]
 
@@ -132,28 +133,17 @@ async def _everything_by_topic(bootstrap: str) -> list[tuple[str, bytes]]:
 def test_erasure_leaves_no_patient_data_in_any_topic_of_any_service(
     kafka_bootstrap: str, start_system: Any, inbox: WebhookReceiver, tmp_path: Path
 ) -> None:
-    subscribers = tmp_path / "subscribers.json"
-    subscribers.write_text(json.dumps({"referrers": [
-        {"id": REFERRER, "webhook_url": f"{inbox.base_url}/hooks/{REFERRER}"}]}))
-    system = start_system(extra_env={"NOTIFY_SUBSCRIBERS_FILE": str(subscribers),
-                                     "NOTIFY_WEBHOOK_MASTER_SECRET": "erase-master"})
+    system = start_system(extra_env=referrer_subscribed(
+        tmp_path, inbox, REFERRER, NOTIFY_WEBHOOK_MASTER_SECRET="erase-master"))
     ops = {"Authorization": "Bearer " + mint_token(subject="ops-erase", role="ops")}
     oncall = {"specialist_id": "oncall-erase", "name": "Dr On Call",
               "role": "emergency_on_call", "on_call": [ALWAYS],
               "licences": [{"jurisdiction": "GB-ENG", "expires_on": "2099-01-01"}],
               "working_hours": ANY_TIME, "webhook_url": f"{inbox.base_url}/hooks/oncall",
               "capacity": {"max_open_cases": 50, "max_new_per_day": 50}}
-    put = httpx.put(f"{system['routing'].url}/directory/specialists/oncall-erase",
-                    json=oncall, headers=ops, timeout=10)
-    assert put.status_code in (200, 202), put.text
-    try:  # the directory topic is the session's: an always-on-call surgeon left there would
-        # take later tests' emergencies
-        deadline = time.monotonic() + 30
-        while httpx.get(f"{system['routing'].url}/directory/specialists", headers=ops,
-                        timeout=5).json()["total"] < 1:
-            assert time.monotonic() < deadline, "directory never saw the specialist"
-            time.sleep(0.3)
-
+    put_specialists(system["routing"].url, [oncall], ops)
+    try:  # with a developer's shared broker (KAFKA_TEST_BOOTSTRAP) an always-on-call surgeon
+        # left in the directory would take later runs' emergencies
         p = _planted()
         referrer = {"Authorization": "Bearer " + mint_token(subject=REFERRER, role="referrer")}
         posted = httpx.post(f"{system['intake'].url}/referrals", json=_referral(p),

@@ -17,6 +17,7 @@ import pytest
 
 from scripts.webhook_inbox import ReceivedCall, WebhookReceiver
 from services.common.auth import mint_token
+from tests.e2e.conftest import referrer_subscribed
 from tests.support.directory import put_specialists
 from tests.support.polling import wait_until as _wait
 
@@ -67,10 +68,7 @@ def inbox() -> Any:
 def test_a_specialist_reads_accepts_and_reports_and_the_referrer_reads_it(
     start_system: Any, inbox: WebhookReceiver, tmp_path: Path
 ) -> None:
-    subscribers = tmp_path / "subscribers.json"
-    subscribers.write_text(json.dumps({"referrers": [
-        {"id": REFERRER_ID, "webhook_url": f"{inbox.base_url}/hooks/{REFERRER_ID}"}]}))
-    system = start_system(extra_env={"NOTIFY_SUBSCRIBERS_FILE": str(subscribers)})
+    system = start_system(extra_env=referrer_subscribed(tmp_path, inbox, REFERRER_ID))
     routing, notify = system["routing"].url, system["notify"].url
     ops = auth("ops-e2e", "ops")
     put_specialists(routing, [

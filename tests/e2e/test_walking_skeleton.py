@@ -3,7 +3,6 @@ signed webhooks a fake specialist and referrer endpoint receive for each case.""
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from pathlib import Path
@@ -17,6 +16,7 @@ from schemas.cases import CaseTriaged
 from scripts.webhook_inbox import ReceivedCall, WebhookReceiver
 from services.common.auth import mint_token
 from services.notify.delivery.signing import derive_secret, verify
+from tests.e2e.conftest import referrer_subscribed
 from tests.support.directory import put_specialists
 from tests.support.kafka_io import wait_for_events
 
@@ -105,12 +105,8 @@ def inbox() -> Any:
 def test_referrals_flow_from_intake_to_specialist_webhooks(
     kafka_bootstrap: str, start_system: Any, inbox: WebhookReceiver, tmp_path: Path
 ) -> None:
-    subscribers = tmp_path / "subscribers.json"
-    subscribers.write_text(json.dumps({"referrers": [
-        {"id": REFERRER, "webhook_url": f"{inbox.base_url}/hooks/{REFERRER}"}]}))
-    system = start_system(extra_env={
-        "NOTIFY_SUBSCRIBERS_FILE": str(subscribers), "NOTIFY_WEBHOOK_MASTER_SECRET": MASTER,
-    })
+    system = start_system(extra_env=referrer_subscribed(
+        tmp_path, inbox, REFERRER, NOTIFY_WEBHOOK_MASTER_SECRET=MASTER))
     ops = {"Authorization": "Bearer " + mint_token(subject="ops-e2e", role="ops")}
     people = [
         _specialist("oncall-1", "emergency_on_call", inbox, on_call=[ALWAYS]),
