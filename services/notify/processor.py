@@ -159,10 +159,10 @@ class NotifyProcessor:
         if not isinstance(event, CheckClocks):  # ticks would only flood the timeline
             self._fold_summary(event, partition, out.state)
 
-    def _fold_summary(self, event: Event, partition: int, state: CaseState | None) -> None:
+    def _fold_summary(self, event: Event, partition: int, state: CaseState) -> None:
         before = self.views.get(event.case_id)
         after = casefile.apply_event(before, event)
-        if after is not None and state is not None:  # the row carries the real deadlines
+        if after is not None:  # the row carries the real deadlines of notify's own clocks
             after = with_deadlines(after, sla.running_deadlines(state.clocks.values(),
                                                                 self.clock()))
         if after is not None and after is not before:

@@ -62,7 +62,8 @@ def summary_deadlines(case: CaseSummary) -> dict[str, datetime]:
 
 
 class OpsWatch:
-    """assess() is called by the dashboard and by a timer; it refreshes the gauges each time."""
+    """assess() is called by the dashboard (every worker's cases) and by each worker's timer
+    (its own cases, report=True: only that call sets the gauges and raises new stalls)."""
 
     def __init__(
         self, *, specialists: Callable[[], Iterable[Specialist]] = lambda: (),
