@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 from aiokafka import AIOKafkaProducer  # noqa: E402
 
-from bench.pipeline_bench import cpu_seconds, directory, referral  # noqa: E402
+from bench.cluster import cpu_seconds  # noqa: E402
+from bench.pipeline_bench import directory, referral  # noqa: E402
 from schemas import topics  # noqa: E402
 from schemas.directory import Specialist  # noqa: E402
 from schemas.envelope import Event, derive_id  # noqa: E402
