@@ -7,6 +7,7 @@ and the HTTP API bound to a Kafka gateway that relays per-case requests to the c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import faust
@@ -48,6 +49,8 @@ from services.routing.settings import RoutingSettings, load_settings
 
 SERVICE = "routing"
 log = get_logger(SERVICE)
+# routing.load.v1 and the load table's changelog: one partition count, one partitioner.
+LOAD_PARTITIONS = CASE_PARTITIONS
 
 
 def create_app(settings: RoutingSettings | None = None) -> FaustService:
@@ -92,6 +95,7 @@ class RoutingWorker:
             publisher=publisher, policy=settings.policy, clock=lambda: datetime.now(UTC),
             replies=self.replies, content=content_table,  # type: ignore[arg-type]
             reports=reports_table,  # type: ignore[arg-type]
+            reserve_here=self.owns_load, write_load=load_writer(loads_table),
         )
         # Every worker reads the whole directory: a table would give it to one worker only.
         # Unbatched (batch_ms=0): it changes rarely, and a case right after an edit should see it.
@@ -184,11 +188,28 @@ class RoutingWorker:
                 log.warning("routing waits for a shared view to load",
                             extra={"topic": follower.topic})
 
+    def owns_load(self, specialist_id: str) -> bool:
+        """True if this worker is the active owner of the specialist's load partition."""
+        partition = case_partition(specialist_id, LOAD_PARTITIONS)
+        return any(tp.partition == partition and tp.topic == ROUTING_LOAD
+                   for tp in self.app.assignor.assigned_actives())
+
     def owns_case(self, case_id: str) -> bool:
         """True if this worker is the active owner of the case's partition."""
         partition = case_partition(case_id, CASE_PARTITIONS)
         return any(tp.partition == partition and tp.topic == CASE_TRIAGED
                    for tp in self.app.assignor.assigned_actives())
+
+
+def load_writer(table: faust.types.TableT) -> Callable[[bytes, bytes], None]:
+    """Write a load row to its specialist's changelog partition from any agent (a plain table
+    assignment would use the partition of the event being handled)."""
+
+    def write(key: bytes, value: bytes) -> None:
+        table.send_changelog(case_partition(key.decode(), LOAD_PARTITIONS), key, value)
+        table.data[key] = value
+
+    return write
 
 
 def _parse_load_delta(topic: str, raw: bytes) -> Event:

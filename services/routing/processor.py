@@ -34,6 +34,10 @@ from services.routing.metrics import (
 from services.routing.replies import ReplyBook
 
 Table = MutableMapping[bytes, bytes]
+LoadWriter = Callable[[bytes, bytes], None]
+# A refused local reservation makes the domain pick the next candidate, reserved in turn; a
+# case with more refusals than this waits for the rest over Kafka, as before.
+MAX_LOCAL_RESERVATIONS = 16
 COMMANDS = (AcceptOffer, DeclineOffer, CompleteAssignment, ExpireOffers, CapacityDecided)
 
 
@@ -59,8 +63,15 @@ class RoutingProcessor:
         self, *, cases: Table, loads: Table, publisher: Publisher,
         policy: RoutingPolicy, clock: Callable[[], datetime], replies: ReplyBook | None = None,
         content: Table | None = None, reports: Table | None = None,
+        reserve_here: Callable[[str], bool] = lambda specialist_id: False,
+        write_load: LoadWriter | None = None,
     ) -> None:
         self.cases_table, self.loads_table = cases, loads
+        # Whether this worker owns a specialist's load partition now, and how to write a load
+        # row from outside that partition's agent (faust writes a table's changelog to the
+        # partition of the event being handled: the case's, not the specialist's).
+        self.reserve_here = reserve_here
+        self.write_load: LoadWriter = write_load or loads.__setitem__
         self.casedata = CaseData(content={} if content is None else content,
                                  reports={} if reports is None else reports)
         self.publisher, self.policy, self.clock = publisher, policy, clock
@@ -98,7 +109,7 @@ class RoutingProcessor:
         now = event.occurred_at if isinstance(event, COMMANDS) else self.clock()
         async with self.locks.hold(event.case_id):
             before = self.case_state(event.case_id)
-            result = self._decide(before, event, now)
+            result = self._reserve_locally(self._decide(before, event, now), now)
             if isinstance(event, ExpireOffers):  # a lost answer is asked for again
                 result.load_deltas += reservations.unanswered(result.state, now)
             for delta in result.load_deltas:  # at once, so the next decision sees this one
@@ -139,23 +150,58 @@ class RoutingProcessor:
         reservations.hold_offers(result)
         return result
 
+    def _reserve_locally(self, result: RoutingResult, now: datetime) -> RoutingResult:
+        """Decide here the reservations whose load partition this worker owns (issue 13).
+
+        Over Kafka a reservation is two more hops and two more agent passes per offer (the
+        delta to the load partition's owner, its CapacityDecided back to the case). When this
+        worker *is* that owner, it takes the same decision on the same table at once: nothing
+        awaits between reading the load row and writing it, so the load agent (same loop)
+        cannot interleave a decision on the same specialist. A replay after a crash finds the
+        slot already held and grants it again, as a redelivered reservation is.
+        """
+        for _ in range(MAX_LOCAL_RESERVATIONS):
+            mine = [d for d in result.load_deltas if d.change == "offered"
+                    and d.event_id in result.state.held_offers
+                    and self.reserve_here(d.specialist_id)]
+            if not mine:
+                break
+            for delta in mine:
+                result.load_deltas.remove(delta)
+                answer = self._decide(result.state, self._reserve(delta), now)
+                result.state = answer.state
+                result.events += answer.events
+                result.load_deltas += answer.load_deltas
+        return result
+
+    def _reserve(self, delta: LoadDelta) -> CapacityDecided:
+        """The load owner's decision on one reservation; a granted one is held at once."""
+        key = delta.specialist_id.encode()
+        raw = self.loads_table.get(key)
+        current = SpecialistLoad.model_validate_json(raw) if raw else None
+        reason = capacity.refusal(current, delta, self.directory.get(delta.specialist_id))
+        if reason is None:
+            self._put_load(key, apply_delta(current, delta))
+        return capacity.decision(delta, reason)
+
+    def _put_load(self, key: bytes, updated: SpecialistLoad) -> None:
+        self.write_load(key, updated.model_dump_json().encode())
+        self.loads.put(updated)
+
     async def on_load_delta(self, delta: LoadDelta) -> None:
         """As the owner of the specialist's load partition: decide reservations, keep the load.
 
         Deltas of one specialist arrive here in log order, on one worker at a time, over a table
         restored before processing resumes: so two reservations never both take the last slot.
+        The row is written before the answer is sent (a replay grants a held slot again).
         """
+        if delta.change == "offered":
+            await self.publisher.capacity_decided(self._reserve(delta))
+            return
         key = delta.specialist_id.encode()
         raw = self.loads_table.get(key)
         current = SpecialistLoad.model_validate_json(raw) if raw else None
-        if delta.change == "offered":
-            reason = capacity.refusal(current, delta, self.directory.get(delta.specialist_id))
-            await self.publisher.capacity_decided(capacity.decision(delta, reason))
-            if reason is not None:
-                return
-        updated = apply_delta(current, delta)
-        self.loads_table[key] = updated.model_dump_json().encode()
-        self.loads.put(updated)
+        self._put_load(key, apply_delta(current, delta))
 
     def on_load_snapshot(self, key: bytes | None, value: bytes | None) -> None:
         """One record of the load table's changelog, read by every worker (the shared view)."""

@@ -101,7 +101,7 @@ class Worker(RoutingProcessor):
 
 def make_processor(
     clock: Clock, tables: Tables | None = None, policy: RoutingPolicy | None = None,
-    bus: Bus | None = None,
+    bus: Bus | None = None, reserve_here: Callable[[str], bool] = lambda specialist_id: False,
 ) -> tuple[Worker, RecordingPublisher, Tables]:
     """A processor over dict tables, rebuilt from them as after recovery; alone on its bus
     unless the test wires `bus.load_owner` and `bus.case_owner` to several workers."""
@@ -109,7 +109,8 @@ def make_processor(
     publisher = RecordingPublisher(bus)
     processor = Worker(
         cases=tables.cases, loads=tables.loads,
-        publisher=publisher, policy=policy or RoutingPolicy(), clock=clock)
+        publisher=publisher, policy=policy or RoutingPolicy(), clock=clock,
+        reserve_here=reserve_here)
     processor.bus = publisher.bus
     if bus is None:
         publisher.bus.load_owner = publisher.bus.case_owner = lambda key: processor

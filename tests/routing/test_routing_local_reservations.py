@@ -1,0 +1,104 @@
+"""Reservations decided by the worker that owns the specialist's load partition, without the
+Kafka round trip (issue 13): same decisions, same capacity, one hop instead of three."""
+
+from __future__ import annotations
+
+from schemas.directory import Capacity
+from schemas.routing import AssignmentOffered, CaseEscalated
+from services.routing.domain.load import SpecialistLoad
+from services.routing.processor import RoutingProcessor
+from tests.routing.fakes import Bus, Clock, RecordingPublisher, Tables, make_processor
+from tests.unit.routing.builders import NOW, specialist, triaged
+
+ONE = Capacity(max_open_cases=1, max_new_per_day=5)
+TWO = Capacity(max_open_cases=2, max_new_per_day=5)
+
+
+def seed(processor: RoutingProcessor, *specs) -> None:  # type: ignore[no-untyped-def]
+    for spec in specs:
+        processor.on_directory_record(spec.specialist_id.encode(), spec.model_dump_json().encode())
+
+
+def offers(*publishers: RecordingPublisher) -> dict[str, str]:
+    return {e.case_id: e.specialist_id for p in publishers for e in p.events
+            if isinstance(e, AssignmentOffered)}
+
+
+def held(tables: Tables, specialist_id: str) -> set[str]:
+    load = SpecialistLoad.model_validate_json(tables.loads[specialist_id.encode()])
+    return set(load.offers) | set(load.open)
+
+
+def owner_of_every_load(*specs, tables: Tables | None = None):  # type: ignore[no-untyped-def]
+    worker, publisher, tables = make_processor(Clock(NOW), tables,
+                                               reserve_here=lambda specialist_id: True)
+    seed(worker, *specs)
+    return worker, publisher, tables
+
+
+async def test_the_load_owner_offers_at_once_with_nothing_sent_over_kafka() -> None:
+    worker, publisher, tables = owner_of_every_load(specialist("s1"))
+    # Not the Worker fake's on_case_input: that would drain the bus afterwards.
+    await RoutingProcessor.on_case_input(worker, triaged("case-a"))
+    assert offers(publisher) == {"case-a": "s1"}
+    assert [d for d in publisher.deltas if d.change == "offered"] == []  # no reservation sent
+    assert publisher.decisions == [] and publisher.bus.queue == []
+    assert len(held(tables, "s1")) == 1
+    state = worker.case_state("case-a")
+    assert state is not None and state.held_offers == {}
+    assert worker.loads.get("s1") is not None and len(worker.loads.get("s1").offers) == 1  # type: ignore[union-attr]
+
+
+async def test_a_local_refusal_moves_on_to_the_next_candidate_at_once() -> None:
+    worker, publisher, tables = owner_of_every_load(specialist("s1", capacity=ONE),
+                                                    specialist("s2", capacity=ONE))
+    await RoutingProcessor.on_case_input(worker, triaged("case-a"))
+    first = offers(publisher)["case-a"]
+    # The view forgets the first offer (as a lagging view would): the domain picks the same
+    # specialist again, the owner's table refuses it, and the next candidate is offered.
+    worker.loads.put(SpecialistLoad(specialist_id=first))
+    await RoutingProcessor.on_case_input(worker, triaged("case-b"))
+    assert offers(publisher) == {"case-a": first, "case-b": ({"s1", "s2"} - {first}).pop()}
+    assert len(held(tables, "s1")) == len(held(tables, "s2")) == 1
+    record = [e.kind for e in worker.case_state("case-b").record]  # type: ignore[union-attr]
+    assert "capacity_refused" in record
+
+
+async def test_local_and_remote_reservations_together_never_overcommit() -> None:
+    clock, bus = Clock(NOW), Bus()
+    a, pub_a, tables = make_processor(clock, bus=bus, reserve_here=lambda specialist_id: True)
+    b, pub_b, _ = make_processor(clock, bus=bus)  # B owns no load partition: asks A over Kafka
+    for worker in (a, b):
+        seed(worker, specialist("s1", capacity=ONE), specialist("s2", capacity=ONE))
+    bus.load_owner = lambda specialist_id: a
+    bus.case_owner = {"case-a": a, "case-b": b}.__getitem__
+    # B decides first; its reservation is still on the way when A decides the same specialist.
+    await RoutingProcessor.on_case_input(b, triaged("case-b"))
+    await RoutingProcessor.on_case_input(a, triaged("case-a"))
+    assert set(offers(pub_a, pub_b)) == {"case-a"}  # A's own reservation: offered at once
+    await bus.drain()
+    assert set(offers(pub_a, pub_b).values()) == {"s1", "s2"}
+    assert len(held(tables, "s1")) == len(held(tables, "s2")) == 1
+
+
+async def test_nobody_with_room_escalates_without_a_round_trip() -> None:
+    worker, publisher, tables = owner_of_every_load(specialist("s1", capacity=ONE))
+    await RoutingProcessor.on_case_input(worker, triaged("case-a"))
+    worker.loads.put(SpecialistLoad(specialist_id="s1"))  # a stale view: s1 looks free
+    await RoutingProcessor.on_case_input(worker, triaged("case-b"))
+    assert offers(publisher) == {"case-a": "s1"}
+    assert [e.case_id for e in publisher.events if isinstance(e, CaseEscalated)] == ["case-b"]
+    assert held(tables, "s1") == {"case-a/" + next(iter(held(tables, "s1"))).split("/", 1)[1]}
+
+
+async def test_a_replayed_input_grants_the_slot_it_already_holds_and_offers_the_same() -> None:
+    worker, publisher, tables = owner_of_every_load(specialist("s1", capacity=TWO))
+    await RoutingProcessor.on_case_input(worker, triaged("case-a"))
+    # Crash after the load row and the offer, before the case row: the input comes again.
+    tables.cases.clear()
+    again, republished, _ = owner_of_every_load(specialist("s1", capacity=TWO), tables=tables)
+    await RoutingProcessor.on_case_input(again, triaged("case-a"))
+    first = [e for e in publisher.events if isinstance(e, AssignmentOffered)]
+    second = [e for e in republished.events if isinstance(e, AssignmentOffered)]
+    assert [e.event_id for e in second] == [e.event_id for e in first]  # consumers drop it
+    assert len(held(tables, "s1")) == 1
