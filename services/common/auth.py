@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import jwt
 from fastapi import Depends, Header
@@ -164,10 +164,22 @@ def authenticate(
     return principal
 
 
-def require_roles(*roles: Role, scope: str | None = None) -> Callable[..., Principal]:
+async def authenticated(
+    authorization: Annotated[str | None, Header()] = None,
+    x_api_key: Annotated[str | None, Header()] = None,
+) -> Principal:
+    """`authenticate` as an async dependency: FastAPI runs a plain `def` dependency in a worker
+    thread, a hand-off per dependency per request (~7 % of intake's CPU, issue 13); this one
+    does no I/O (the verification key is read once), so it runs on the loop."""
+    return authenticate(authorization, x_api_key)
+
+
+def require_roles(
+    *roles: Role, scope: str | None = None
+) -> Callable[..., Coroutine[Any, Any, Principal]]:
     """Dependency factory: the caller must have one of `roles` (and `scope`, if given)."""
 
-    def dependency(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
         if principal.role not in roles:
             raise ProblemError(
                 403, "Forbidden", f"this endpoint is for: {', '.join(roles)}", kind="forbidden"

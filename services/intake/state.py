@@ -85,7 +85,7 @@ class Intake:
             log.warning("unreadable status event skipped", extra={"topic": record.topic})
 
 
-def get_intake(request: Request) -> Intake:
+async def get_intake(request: Request) -> Intake:
     """FastAPI dependency: the app's Intake."""
     intake: Intake = request.app.state.intake
     return intake

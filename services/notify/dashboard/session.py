@@ -37,7 +37,7 @@ def _require_ops(principal: Principal) -> Principal:
     return principal
 
 
-def ops_principal(
+async def ops_principal(
     authorization: Annotated[str | None, Header()] = None,
     session: Annotated[str | None, Cookie(alias=COOKIE, max_length=MAX_TOKEN_LENGTH)] = None,
 ) -> Principal:

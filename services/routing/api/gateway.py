@@ -45,7 +45,7 @@ def set_gateway(api: FastAPI, gateway: RoutingGateway) -> None:
     api.state.routing_gateway = gateway
 
 
-def _gateway(request: Request) -> RoutingGateway:
+async def _gateway(request: Request) -> RoutingGateway:
     gateway: RoutingGateway = request.app.state.routing_gateway
     return gateway
 
