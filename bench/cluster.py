@@ -57,6 +57,11 @@ class Cluster:
         """User + system CPU each service has used so far, summed over its workers."""
         return {name: sum(cpu_seconds(pid) for pid in pids) for name, pids in self.pids().items()}
 
+    def rss_mb(self) -> dict[str, float]:
+        """The largest current RSS among each service's workers."""
+        return {name: round(max(current_rss_mb(pid) for pid in pids), 1)
+                for name, pids in self.pids().items() if pids}
+
     def peak_rss_mb(self) -> dict[str, float]:
         """The largest peak RSS among each service's workers."""
         return {name: round(max(peak_rss_mb(pid) for pid in pids), 1)
@@ -97,8 +102,17 @@ def jvm_cpu_seconds(pid: int) -> dict[str, float]:
 
 def peak_rss_mb(pid: int) -> float:
     """VmHWM of a process: its peak resident set size."""
+    return _status_mb(pid, "VmHWM:")
+
+
+def current_rss_mb(pid: int) -> float:
+    """VmRSS of a process: its resident set size now."""
+    return _status_mb(pid, "VmRSS:")
+
+
+def _status_mb(pid: int, field: str) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(field):
             return int(line.split()[1]) / 1024
     return float("nan")
 

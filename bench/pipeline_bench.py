@@ -220,6 +220,7 @@ def run(args: argparse.Namespace, workers: int = 1) -> dict[str, Any]:
                                  **dict(kv.split("=", 1) for kv in args.service_env)})
         system = Cluster(env, work, per_service=workers).start()
         try:
+            results["rss_mb_started"] = system.rss_mb()  # before any referral: the footprint
             people = [Specialist.model_validate(p) for p in directory(inbox.base_url)]
             asyncio.run(publish(people, broker.bootstrap))
             time.sleep(3.0)
@@ -295,6 +296,8 @@ def report(results: dict[str, Any]) -> None:
     counts = results.get("messages_per_referral", {})
     print("messages written per referral: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     print("peak RSS (MB): " + ", ".join(f"{k} {v}" for k, v in results["peak_rss_mb"].items()))
+    print("RSS once started, before any referral (MB): " + ", ".join(
+        f"{k} {v}" for k, v in results.get("rss_mb_started", {}).items()))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,8 +24,11 @@ M = TypeVar("M", bound=BaseModel)
 Writer = Callable[[str, bytes, int | None], None]  # key, JSON, partition of the input
 
 # A parsed case summary takes ~18 KB and a case state ~6 KB (JSON: ~2.8 KB and ~1.1 KB), so the
-# cache holds the cases in motion, not every case a worker has ever seen.
-DEFAULT_MAX_CACHED = 4096
+# cache holds the cases in motion, not every case a worker has ever seen: 1024 of each is ~25 MB
+# (4096 could hold ~100 MB of parsed rows: over issue 13's 150 MB per service with ~2,000 cases
+# in motion). A case's events arrive within seconds of each other; one that fell out of the
+# cache is parsed again from its row.
+DEFAULT_MAX_CACHED = 1024
 
 
 class ParsedRows(Generic[M]):

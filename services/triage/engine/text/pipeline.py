@@ -7,7 +7,9 @@ pipeline is built.
 
 from __future__ import annotations
 
+import sys
 import threading
+import types
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,22 @@ def silence_pyrush() -> None:
     logger.disable("medspacy")
 
 
+def without_quickumls() -> None:
+    """Keep QuickUMLS (and nltk under it) out of the process: ~18 MB and 245 modules.
+
+    `medspacy.util` imports QuickUMLS's spaCy component unconditionally, only to register a
+    UMLS matcher we never enable (`build_pipeline` names its components). A placeholder module
+    stands in for it; enabling "medspacy_quickumls" would then fail loudly at build time. Triage
+    was 169 MB RSS with it, over issue 13's 150 MB per service.
+    """
+    if "quickumls" not in sys.modules:
+        placeholder = types.ModuleType("quickumls")
+        placeholder.spacy_component = None  # type: ignore[attr-defined]
+        sys.modules["quickumls"] = placeholder
+
+
 def _default_context_rules(drop: frozenset[str]) -> list[Any]:
+    without_quickumls()
     import medspacy
     from medspacy.context import ConTextRule
 
@@ -71,6 +88,7 @@ def _context_rules(lex: Lexicon) -> list[Any]:
 def build_pipeline(lex: Lexicon) -> Any:
     """A fresh pipeline for the lexicon (slow: about half a second; use `pipeline`)."""
     silence_pyrush()
+    without_quickumls()
     import medspacy
 
     nlp = medspacy.load(medspacy_enable=["medspacy_tokenizer", "medspacy_pyrush"])
