@@ -16,7 +16,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import jwt
 from fastapi import Depends, Header
 from pydantic import BaseModel, ConfigDict
 
@@ -93,6 +92,8 @@ def mint_token(
     }
     if cfg.issuer:
         claims["iss"] = cfg.issuer
+    import jwt  # loaded on first use: see principal_from_token
+
     return jwt.encode(claims, cfg.secret, algorithm="HS256")
 
 
@@ -105,6 +106,10 @@ def _unauthorized(detail: str) -> ProblemError:
 
 def principal_from_token(token: str) -> Principal:
     """Verify a bearer token and return its principal; raises ProblemError(401)."""
+    # PyJWT loads cryptography's bindings (~9 MB RSS): a worker whose HTTP side only answers
+    # probes and scrapes (triage) never pays for them (issue 13: 150 MB per service).
+    import jwt
+
     cfg = config()
     key, algorithms = (
         (cfg.public_key, ["RS256", "ES256"]) if cfg.public_key else (cfg.secret, ["HS256"])
