@@ -5,7 +5,10 @@
 (b) The raw ceiling, in the same run: plain aiokafka relays moving the same payload through the
     same three topic hops (intake -> triage -> routing -> notify) with no processing.
 Prints throughput for both and their ratio, latency percentiles at a fixed rate, CPU per referral
-and peak RSS of each service, the commit and the load average. Run: `./dev bench pipeline` (or
+(the broker's split into serving and JIT compiling), messages written per referral by topic,
+RSS once started and at peak for each service, the commit and the load average. A warm-up
+(`--warmup`, drained before the clock starts) and an unmeasured raw round (`--raw-warmups`)
+keep a cold broker's JIT out of both figures. Run: `./dev bench pipeline` (or
 python -m bench.pipeline_bench); `--workers 1,2,4` repeats the run with that many worker
 processes per service; `--profile DIR` samples every service with py-spy (bench.profiling).
 """
