@@ -19,7 +19,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from schemas.topics import CASE_PARTITIONS
 
 HOPS = ("bench.raw.hop1", "bench.raw.hop2", "bench.raw.hop3")
-PRODUCER = {"acks": "all", "enable_idempotence": True, "linger_ms": 1}
+# The services' producer settings (services/common/faust_app.py), so hops compare like for like.
+PRODUCER = {"acks": "all", "enable_idempotence": True, "linger_ms": 0}
 
 
 async def _create_topics(bootstrap: str, suffix: str) -> list[str]:

@@ -24,11 +24,11 @@ M = TypeVar("M", bound=BaseModel)
 Writer = Callable[[str, bytes, int | None], None]  # key, JSON, partition of the input
 
 # A parsed case summary takes ~18 KB and a case state ~6 KB (JSON: ~2.8 KB and ~1.1 KB), so the
-# cache holds the cases in motion, not every case a worker has ever seen: 1024 of each is ~25 MB
-# (4096 could hold ~100 MB of parsed rows: over issue 13's 150 MB per service with ~2,000 cases
-# in motion). A case's events arrive within seconds of each other; one that fell out of the
-# cache is parsed again from its row.
-DEFAULT_MAX_CACHED = 1024
+# cache holds the cases in motion, not every case a worker has ever seen: 256 of each is ~6 MB.
+# 4096 could hold ~100 MB; in the pipeline bench (1,200 cases) notify peaked at 150 MB with 1024
+# and 142 MB with 256 (issue 13: 150 MB per service). A case's events arrive within seconds of
+# each other; one that fell out of the cache is parsed again from its row (~0.1 ms).
+DEFAULT_MAX_CACHED = 256
 
 
 class ParsedRows(Generic[M]):
