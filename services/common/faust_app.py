@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import faust
@@ -87,6 +88,18 @@ def changelog_specs(app: faust.App) -> tuple[TopicSpec, ...]:
         )
         for table in app.tables.values()
     )
+
+
+def table_writer(table: faust.types.TableT) -> Callable[[Any, bytes, int | None], None]:
+    """Write a row as a table assignment does, but to the changelog partition given: faust takes
+    that from the event being handled, which is wrong for a flush outside events (notify's rows
+    written behind) or a row keyed otherwise than the input (routing's load, by specialist)."""
+
+    def write(key: Any, value: bytes, partition: int | None) -> None:
+        table.send_changelog(partition, key, value)
+        table.data[key] = value
+
+    return write
 
 
 def bytes_topic(app: faust.App, name: str) -> faust.TopicT:

@@ -22,7 +22,7 @@ from schemas.notifications import NotificationDelivered, NotificationFailed
 from schemas.registry import parse_event
 from services.common.consume import Parser, dead_letter_topic, process_events, send_event
 from services.common.docs import service_api
-from services.common.faust_app import bytes_topic, make_app
+from services.common.faust_app import bytes_topic, make_app, table_writer
 from services.common.follow import TopicFollower
 from services.common.forwarding import install_forwarding, table_owner
 from services.common.guard import install_guard
@@ -43,7 +43,7 @@ from services.notify.delivery.webhook import WebhookPoster
 from services.notify.directory import DirectoryCache
 from services.notify.domain.commands import CheckClocks, parse_command
 from services.notify.http_api import build_escalation_router
-from services.notify.persistence import table_writer, write_rows_behind
+from services.notify.persistence import write_rows_behind
 from services.notify.processor import NotifyProcessor
 from services.notify.publishing import Publisher
 from services.notify.subscribers import Recipients, load_subscribers

@@ -15,20 +15,8 @@ from typing import Any
 import faust
 
 from services.common.logs import get_logger
-from services.notify.rows import Writer
 
 log = get_logger("notify")
-
-
-def table_writer(table: faust.types.TableT) -> Writer:
-    """Write a row as faust's table assignment does, to the changelog partition of the input
-    that changed it (faust reads that from the current event; a flush runs outside events)."""
-
-    def write(key: str, raw: bytes, partition: int | None) -> None:
-        table.send_changelog(partition, key, raw)
-        table.data[key] = raw
-
-    return write
 
 
 class WriteRowsBeforeCommit(faust.Sensor):

@@ -33,7 +33,7 @@ from services.common.consume import (
     process_events,
     send_event,
 )
-from services.common.faust_app import bytes_topic, make_app
+from services.common.faust_app import bytes_topic, make_app, table_writer
 from services.common.follow import Record, TopicFollower
 from services.common.forwarding import table_owner, table_peers
 from services.common.logs import get_logger
@@ -203,13 +203,9 @@ class RoutingWorker:
 
 def load_writer(table: faust.types.TableT) -> Callable[[bytes, bytes], None]:
     """Write a load row to its specialist's changelog partition from any agent (a plain table
-    assignment would use the partition of the event being handled)."""
-
-    def write(key: bytes, value: bytes) -> None:
-        table.send_changelog(case_partition(key.decode(), LOAD_PARTITIONS), key, value)
-        table.data[key] = value
-
-    return write
+    assignment would use the partition of the event being handled: the case's)."""
+    write = table_writer(table)
+    return lambda key, value: write(key, value, case_partition(key.decode(), LOAD_PARTITIONS))
 
 
 def _parse_load_delta(topic: str, raw: bytes) -> Event:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from schemas.directory import Capacity
 from schemas.routing import AssignmentOffered, CaseEscalated
+from services.common.partitions import case_partition
+from services.routing.app import LOAD_PARTITIONS, load_writer
 from services.routing.domain.load import SpecialistLoad
 from services.routing.processor import RoutingProcessor
 from tests.routing.fakes import Bus, Clock, RecordingPublisher, Tables, make_processor
@@ -102,3 +104,19 @@ async def test_a_replayed_input_grants_the_slot_it_already_holds_and_offers_the_
     second = [e for e in republished.events if isinstance(e, AssignmentOffered)]
     assert [e.event_id for e in second] == [e.event_id for e in first]  # consumers drop it
     assert len(held(tables, "s1")) == 1
+
+
+def test_a_load_row_written_from_a_case_handler_goes_to_the_specialists_partition() -> None:
+    class FakeTable:
+        def __init__(self) -> None:
+            self.changelog: list[tuple[int | None, bytes]] = []
+            self.data: dict[bytes, bytes] = {}
+
+        def send_changelog(self, partition: int | None, key: bytes, value: bytes) -> None:
+            self.changelog.append((partition, key))
+
+    table = FakeTable()
+    load_writer(table)(b"spec-7", b"{}")  # type: ignore[arg-type]
+    # Not the partition of the case event being handled: the one routing.load.v1 keys it to.
+    assert table.changelog == [(case_partition("spec-7", LOAD_PARTITIONS), b"spec-7")]
+    assert table.data == {b"spec-7": b"{}"}

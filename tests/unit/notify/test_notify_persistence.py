@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.notify.persistence import WriteRowsBeforeCommit, table_writer
+from services.common.faust_app import table_writer
+from services.notify.persistence import WriteRowsBeforeCommit
 
 
 class FakeTable:
