@@ -55,3 +55,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Erasure tests run last: with a developer's external broker they share it, and they force
     compaction and write tombstones that tests reading whole topics would otherwise see."""
     items.sort(key=lambda item: item.get_closest_marker("erases") is not None)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed test that ran service processes shows the end of each one's log in its report.
+
+    A CI run keeps nothing but its output: an e2e timeout ("an offer") says nothing of which
+    service stopped where. Service logs hold ids and event types only (services/common/logs.py).
+    """
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    tmp = getattr(item, "funcargs", {}).get("tmp_path")
+    if report.when != "call" or not report.failed or tmp is None:
+        return
+    for log in sorted(Path(tmp).rglob("*.log"))[:12]:
+        lines = log.read_text(errors="replace").splitlines()[-SERVICE_LOG_LINES:]
+        report.sections.append((f"{log.relative_to(tmp)} (last {len(lines)} lines)",
+                                "\n".join(line[:400] for line in lines)))
+
+
+SERVICE_LOG_LINES = 40
