@@ -7,6 +7,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+from services.common.settings import env_str
+
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
@@ -25,6 +27,18 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
+def levels(level: str) -> dict[str, str]:
+    """Logger name -> level: our own loggers at `level`, every other library at WARNING.
+
+    Libraries log per call at INFO: httpx one line per webhook sent, with its URL; PyFastNER,
+    under triage's sentence splitter, one line per wildcard rule it tries, about 300 lines per
+    referral letter (most of triage's log and a share of its CPU). The root logger stays at
+    WARNING so those never reach the handler; FAUST_LOG_LEVEL opens faust's own for debugging.
+    """
+    own = {name: level for name in ("spine", "services", "uvicorn")}
+    return {"": "WARNING", **own, "faust": env_str("FAUST_LOG_LEVEL", "WARNING")}
+
+
 def configure(level: str = "INFO") -> None:
     """Route the root logger to stderr as JSON lines (idempotent)."""
     root = logging.getLogger()
@@ -33,7 +47,8 @@ def configure(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root.handlers[:] = [handler]
-    root.setLevel(level)
+    for name, value in levels(level).items():
+        logging.getLogger(name or None).setLevel(value)
 
 
 def get_logger(service: str) -> logging.Logger:

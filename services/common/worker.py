@@ -13,6 +13,7 @@ import mode.loop
 from mode import Worker
 
 from schemas.topics import ALL_TOPICS
+from services.common import logs
 from services.common.faust_app import changelog_specs
 from services.common.http import serve_api_in_worker
 from services.common.metrics import CONSUMER_LAG
@@ -61,12 +62,8 @@ def logging_config(level: str) -> dict[str, object]:
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": "services.common.logs.JsonFormatter"}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json"}},
-        "root": {"handlers": ["stderr"], "level": level},
-        "loggers": {
-            "aiokafka": {"level": "WARNING"},
-            "faust": {"level": env_str("FAUST_LOG_LEVEL", "WARNING")},
-            "mode": {"level": "WARNING"},
-        },
+        "root": {"handlers": ["stderr"], "level": logs.levels(level)[""]},
+        "loggers": {name: {"level": value} for name, value in logs.levels(level).items() if name},
     }
 
 
