@@ -124,15 +124,21 @@ def test_erasure_forgets_the_names_too() -> None:
         assert post(client, message(identifier=True)).status_code == 410
 
 
-def test_a_message_without_a_source_is_named_without_a_sender_not_a_500() -> None:
-    """MessageHeader.source is required by R4, but a mangled message without it parsed and then
-    crashed the naming (AttributeError, found by the property test): its fullUrl is then scoped
-    to the authenticated client, as for bundles that carry no sender."""
-    bundle = message(identifier=False)
-    bundle["entry"][0]["resource"]["source"] = None  # fhir.resources lets a null through
-    with running_intake() as (client, _log):
-        answer = post(client, bundle)
-        again = post(client, bundle)
-    assert answer.status_code in (202, 422), answer.text
-    if answer.status_code == 202:
-        assert again.status_code == 200 and again.json()["case_id"] == answer.json()["case_id"]
+def test_a_message_without_a_source_is_rejected_naming_the_element() -> None:
+    """MessageHeader.source (and its endpoint) is 1..1 in R4, but fhir.resources lets a JSON
+    null through; a mangled message once crashed the naming (AttributeError, found by the
+    property test), then was accepted with its names scoped to the client. Now a 422
+    OperationOutcome names the element, and nothing is published."""
+    for mangle, element in ((lambda h: h.update(source=None), "source"),
+                            (lambda h: h["source"].pop("endpoint"), "source.endpoint"),
+                            (lambda h: h["source"].update(endpoint=None), "source.endpoint")):
+        bundle = message(identifier=False)
+        mangle(bundle["entry"][0]["resource"])
+        with running_intake() as (client, log):
+            answer = post(client, bundle)
+        assert answer.status_code == 422, answer.text
+        outcome = answer.json()
+        assert outcome["resourceType"] == "OperationOutcome"
+        assert [i["expression"] for i in outcome["issue"]] == [
+            [f"Bundle.entry[0].resource.{element}"]], outcome
+        assert log.records == []

@@ -221,4 +221,21 @@ def load_bundle(raw: bytes, *, content_type: str | None = None) -> BundleIndex:
         Entry(i, e.fullUrl, e.resource, f"Bundle.entry[{i}].resource")
         for i, e in enumerate(bundle.entry or []) if e.resource is not None
     ]
+    _require_message_source(entries)
     return BundleIndex(bundle, entries)
+
+
+def _require_message_source(entries: list[Entry]) -> None:
+    """MessageHeader.source and its endpoint are 1..1 in R4, but fhir.resources lets a JSON null
+    through. The endpoint names the sender, whose scope the referral's names live in: without
+    it a message would be named as if the authenticated client had sent a bare bundle."""
+    errors = [
+        {"path": f"{e.path}.source" + (".endpoint" if e.resource.source is not None else ""),
+         "message": "Field required"}
+        for e in entries if e.type == "MessageHeader"
+        and (e.resource.source is None or not e.resource.source.endpoint)
+    ]
+    if errors:
+        raise FhirRejected(422, "Invalid FHIR R4 Bundle",
+                           f"{len(errors)} element(s) violate FHIR R4", kind="fhir-invalid",
+                           errors=errors)
