@@ -47,6 +47,7 @@ from services.notify.delivery.retry import RetryPolicy  # noqa: E402
 from services.notify.delivery.webhook import Endpoint, WebhookPoster  # noqa: E402
 from services.notify.domain.outbox import Notification, notification_id  # noqa: E402
 from services.notify.domain.policy import NotifyPolicy  # noqa: E402
+from services.notify.domain.watchdog import WatchdogPolicy, find_stalls  # noqa: E402
 from services.notify.processor import NotifyProcessor  # noqa: E402
 from services.routing.seed import publish as publish_directory  # noqa: E402
 from tests.support.broker import LocalBroker  # noqa: E402
@@ -143,6 +144,26 @@ async def bench_pipeline_mix(wire: list[tuple[str, bytes]], n_cases: int) -> Non
     elapsed = time.perf_counter() - start
     print(f"pipeline mix: {len(wire)} events in {elapsed:.2f} s = {len(wire) / elapsed:,.0f} "
           f"events/s, {elapsed * 1000 / n_cases:.3f} ms per referral (parse + handle)")
+    await bench_stall_watch(processor, n_cases)
+
+
+async def bench_stall_watch(processor: NotifyProcessor, n_cases: int, rounds: int = 5) -> None:
+    """The timer's stall look (every 5 s): over every summary row (before 2026-11-27, and still
+    at each 30 s forecast) and over the rows of cases that may stall (between forecasts); 1 %
+    more cases only received, as if triage were behind."""
+    for i in range(n_cases // 100):
+        topic, event = referral_events(n_cases + i, f"waiting-{i}", T0)[0]
+        await processor.handle(event, EventMeta(topic, 0, i, None))
+    processor.flush()
+    later = T0 + timedelta(hours=1)
+    for name, rows in (("every row", processor.summary_views),
+                       ("may stall", processor.unsettled_views)):
+        start = time.perf_counter()
+        for _ in range(rounds):
+            looked = list(rows())
+            find_stalls(looked, now=later, policy=WatchdogPolicy())
+        ms = (time.perf_counter() - start) * 1000 / rounds
+        print(f"stall watch, {name}: {len(looked)} rows in {ms:.1f} ms per tick")
 
 
 def profile_pipeline_mix(n_cases: int, top: int = 15) -> None:

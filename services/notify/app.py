@@ -219,9 +219,10 @@ class NotifyWorker:
             if not self.recovered:
                 return
             now = utc_now()
-            found = self.ops_watch.assess(
-                list(processor.summary_views()), self.deadlines, now,
-                with_forecast=self.ops_watch.forecast_due(now), report=True)
+            forecast = self.ops_watch.forecast_due(now)  # every case; stalls need only a few
+            found = self.ops_watch.assess(processor.watched_views(every_row=forecast),
+                                          self.deadlines, now, with_forecast=forecast,
+                                          report=True)
             for stall in found.new_stalls:  # ops hear of it through the case's command lane
                 state = processor.state_of(stall.case_id)
                 if self.is_owned(state.partition if state else None):
@@ -233,6 +234,7 @@ class NotifyWorker:
         @self.cases.on_recover
         async def _after_recovery() -> None:
             pending = processor.rescan(self.is_owned)
+            processor.watched_views(every_row=True)  # which cases may stall, from the rows
             self.recovered = True
             log.info("notify tables recovered", extra={"cases": len(processor.index),
                                                        "pending_notifications": pending})

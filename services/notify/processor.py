@@ -35,6 +35,7 @@ from services.notify.domain.handlers import apply_event
 from services.notify.domain.outbox import Notification
 from services.notify.domain.policy import NotifyPolicy
 from services.notify.domain.state import CaseState, Contacts, Outcome
+from services.notify.domain.watchdog import may_stall
 from services.notify.rows import DEFAULT_MAX_CACHED, ParsedRows, Writer
 
 log = logging.getLogger("spine.notify")
@@ -101,6 +102,9 @@ class NotifyProcessor:
         self.views = ParsedRows(summaries, casefile.CaseSummary.model_validate_json,
                                 write=write_summaries, max_cached=max_cached)
         self.locks = CaseLocks()
+        # Cases a silent stage could still stall: the watchdog's every-tick look reads these
+        # rows, not every row (parsing thousands of summaries every 5 s grew with open cases).
+        self.unsettled: set[str] = set()
 
     def state_of(self, case_id: str) -> CaseState | None:
         """The case's row, parsed."""
@@ -167,6 +171,7 @@ class NotifyProcessor:
                                                                 self.clock()))
         if after is not None and after is not before:
             self.views.put(event.case_id, after, partition)
+            self._track(after)
         self.live(event)
 
     def flush(self) -> int:
@@ -181,6 +186,33 @@ class NotifyProcessor:
         """Every case summary this worker holds (the dashboard's source), parsed once each."""
         for _, summary in self.views.items():
             yield summary
+
+    def unsettled_views(self) -> list[casefile.CaseSummary]:
+        """The rows of the cases that may stall (settled ones leave the set as they are read)."""
+        found = []
+        for case_id in list(self.unsettled):
+            view = self.views.get(case_id)
+            if view is None or not may_stall(view):
+                self.unsettled.discard(case_id)
+            else:
+                found.append(view)
+        return found
+
+    def watched_views(self, *, every_row: bool) -> list[casefile.CaseSummary]:
+        """The rows the timer's watch reads: every row (the forecast's), which also rebuilds the
+        set of cases that may stall from them (recovery replaces rows behind the agents' back),
+        or only the rows of that set (the stall look between forecasts)."""
+        if not every_row:
+            return self.unsettled_views()
+        views = list(self.summary_views())
+        self.unsettled = {view.case_id for view in views if may_stall(view)}
+        return views
+
+    def _track(self, view: casefile.CaseSummary) -> None:
+        if may_stall(view):
+            self.unsettled.add(view.case_id)
+        else:
+            self.unsettled.discard(view.case_id)
 
     def rescan(self, owned: Callable[[int | None], bool]) -> int:
         """Rebuild the due index, resubmit pending deliveries and count clocks; returns pending."""

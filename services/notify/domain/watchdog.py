@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from schemas import topics
@@ -70,6 +70,16 @@ def stall_of(case: CaseSummary, *, now: datetime, policy: WatchdogPolicy) -> Sta
         return Stall(case.case_id, "routing", case.urgency, stages.triaged, waited,
                      topics.CASE_TRIAGED)
     return None
+
+
+_LONG_AFTER = datetime.max.replace(tzinfo=UTC)
+
+
+def may_stall(case: CaseSummary, policy: WatchdogPolicy = WatchdogPolicy()) -> bool:
+    """Whether a stage this case waits for has not answered yet, so that stall_of finds it
+    stalled once its bound has passed. Only these cases need the timer's look between forecasts
+    (a few, where a worker may hold thousands of open cases)."""
+    return stall_of(case, now=_LONG_AFTER, policy=policy) is not None
 
 
 def find_stalls(

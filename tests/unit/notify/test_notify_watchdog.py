@@ -8,7 +8,13 @@ from schemas.envelope import Event
 from services.notify.casefile import CaseSummary, apply_event
 from services.notify.dashboard.ops_watch import OpsWatch, stall_command
 from services.notify.domain.commands import parse_command
-from services.notify.domain.watchdog import Stall, WatchdogPolicy, find_stalls, stall_of
+from services.notify.domain.watchdog import (
+    Stall,
+    WatchdogPolicy,
+    find_stalls,
+    may_stall,
+    stall_of,
+)
 from tests.unit.casefile import events as ev
 from tests.unit.notify.notify_builders import T0, CaseFlow, FakeContacts, Harness
 
@@ -122,3 +128,35 @@ def test_a_stall_report_travels_on_the_command_topic() -> None:
     report = stall_command(Stall("c1", "emergency_page", "emergency", T0, 20.0,
                                  "case.triaged.v1"), T0)
     assert parse_command("notify.commands.v1", report.model_dump_json().encode()) == report
+
+
+HISTORIES = {
+    "received": [ev.received("c", 0)],
+    "triaged, no answer": [ev.received("c", 0), ev.triaged("c", 1)],
+    "emergency, no page": [ev.received("c", 0), ev.triaged("c", 1, urgency="emergency")],
+    "triaged only (received on another topic)": [ev.triaged("c", 1)],
+    "offered": [ev.received("c", 0), ev.triaged("c", 1), ev.offered("c", 2)],
+    "released": [ev.received("c", 0), ev.triaged("c", 1), ev.released("c", 2)],
+    "escalated": [ev.received("c", 0), ev.triaged("c", 1), ev.escalated("c", 2)],
+    "emergency, paged": [ev.received("c", 0), ev.triaged("c", 1, urgency="emergency"),
+                         ev.emergency("c", 1.1)],
+    "emergency, escalated": [ev.received("c", 0), ev.triaged("c", 1, urgency="emergency"),
+                             ev.escalated("c", 1.1)],
+    "cancelled": [ev.received("c", 0), ev.cancelled("c", 1)],
+    "erased": [ev.received("c", 0), ev.erased("c", 1)],
+    "stopped": [ev.received("c", 0), ev.triaged("c", 1), ev.stopped("c", 2)],
+}
+
+
+def test_may_stall_holds_for_exactly_the_cases_a_later_look_finds_stalled() -> None:
+    """The timer looks only at these between forecasts: a case left out could stall unseen."""
+    waiting = set()
+    for name, events in HISTORIES.items():
+        case = fold(*events)
+        later = [stall_of(case, now=ev.at(minutes), policy=POLICY) for minutes in (5, 60, 6000)]
+        assert may_stall(case) == any(later), name
+        assert may_stall(case, POLICY) == may_stall(case), name  # the bounds do not matter
+        if may_stall(case):
+            waiting.add(name)
+    assert waiting == {"received", "triaged, no answer", "emergency, no page",
+                       "triaged only (received on another topic)"}

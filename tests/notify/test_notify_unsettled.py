@@ -1,0 +1,49 @@
+"""The cases the stall watchdog looks at every tick: those a silent stage could still stall.
+
+Between forecasts the timer reads only these rows; it used to parse every summary a worker
+holds every 5 s, a cost that grew with open cases (issue 13)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from services.notify.domain.watchdog import WatchdogPolicy, find_stalls
+from tests.notify.notify_rig import AgentRig
+from tests.unit.notify.notify_builders import T0, CaseFlow
+
+
+async def test_a_case_is_watched_until_routing_answers_and_again_after_a_restart() -> None:
+    rig, waiting, answered = AgentRig(), CaseFlow("case-w"), CaseFlow("case-a")
+    await rig.feed(waiting.received(T0), topic="referral.events.v1")
+    await rig.feed(answered.received(T0), topic="referral.events.v1")
+    assert rig.processor.unsettled == {"case-w", "case-a"}  # triage has not answered either
+
+    await rig.feed(waiting.triaged(T0), topic="case.triaged.v1")
+    await rig.feed(answered.triaged(T0), topic="case.triaged.v1")
+    await rig.feed(answered.offered(T0 + timedelta(seconds=5)))
+    assert rig.processor.unsettled == {"case-w"}
+    assert [v.case_id for v in rig.processor.unsettled_views()] == ["case-w"]
+
+    # What the timer finds in those rows is what it would find in all of them.
+    later = T0 + timedelta(minutes=10)
+    everything = find_stalls(rig.processor.summary_views(), now=later, policy=WatchdogPolicy())
+    watched = find_stalls(rig.processor.unsettled_views(), now=later, policy=WatchdogPolicy())
+    assert watched == everything and [s.case_id for s in watched] == ["case-w"]
+
+    restarted = rig.restart()  # rows restored from the tables, as after a rebalance
+    assert restarted.processor.unsettled == set()
+    assert len(restarted.processor.watched_views(every_row=True)) == 2  # the forecast's look
+    assert restarted.processor.unsettled == {"case-w"}
+    assert [v.case_id for v in restarted.processor.watched_views(every_row=False)] == ["case-w"]
+
+
+async def test_a_row_settled_behind_the_agents_back_leaves_the_set_when_read() -> None:
+    rig, flow = AgentRig(), CaseFlow("case-x")
+    await rig.feed(flow.received(T0), topic="referral.events.v1")
+    other = AgentRig()  # the same case, answered, as a changelog recovery would restore it
+    await other.feed(flow.received(T0), topic="referral.events.v1")
+    await other.feed(flow.triaged(T0), topic="case.triaged.v1")
+    await other.feed(flow.offered(T0))
+    rig.summaries.update(other.summaries)
+    assert rig.processor.unsettled_views() == []
+    assert rig.processor.unsettled == set()
