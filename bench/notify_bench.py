@@ -42,6 +42,7 @@ from schemas.routing import AssignmentOffered, PlanStepReleased  # noqa: E402
 from scripts.localsystem import ServiceProcess, service_env  # noqa: E402
 from scripts.webhook_inbox import WebhookReceiver  # noqa: E402
 from services.common.consume import EventMeta  # noqa: E402
+from services.notify.dashboard.ops_watch import OpsWatch  # noqa: E402
 from services.notify.delivery.dispatcher import Dispatcher  # noqa: E402
 from services.notify.delivery.retry import RetryPolicy  # noqa: E402
 from services.notify.delivery.webhook import Endpoint, WebhookPoster  # noqa: E402
@@ -164,6 +165,11 @@ async def bench_stall_watch(processor: NotifyProcessor, n_cases: int, rounds: in
             find_stalls(looked, now=later, policy=WatchdogPolicy())
         ms = (time.perf_counter() - start) * 1000 / rounds
         print(f"stall watch, {name}: {len(looked)} rows in {ms:.1f} ms per tick")
+    rows = list(processor.summary_views())
+    start = time.perf_counter()
+    OpsWatch().assess(rows, None, later, with_forecast=True)
+    print(f"forecast over {len(rows)} parsed rows: "
+          f"{(time.perf_counter() - start) * 1000:.1f} ms (every 30 s, after the parse above)")
 
 
 def profile_pipeline_mix(n_cases: int, top: int = 15) -> None:

@@ -220,7 +220,7 @@ class NotifyWorker:
                 return
             now = utc_now()
             forecast = self.ops_watch.forecast_due(now)  # every case; stalls need only a few
-            found = self.ops_watch.assess(processor.watched_views(every_row=forecast),
+            found = self.ops_watch.assess(await processor.watched_views(every_row=forecast),
                                           self.deadlines, now, with_forecast=forecast,
                                           report=True)
             for stall in found.new_stalls:  # ops hear of it through the case's command lane
@@ -234,7 +234,7 @@ class NotifyWorker:
         @self.cases.on_recover
         async def _after_recovery() -> None:
             pending = processor.rescan(self.is_owned)
-            processor.watched_views(every_row=True)  # which cases may stall, from the rows
+            await processor.watched_views(every_row=True)  # which cases may stall
             self.recovered = True
             log.info("notify tables recovered", extra={"cases": len(processor.index),
                                                        "pending_notifications": pending})

@@ -5,9 +5,11 @@ holds every 5 s, a cost that grew with open cases (issue 13)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from services.notify.domain.watchdog import WatchdogPolicy, find_stalls
+from services.notify.processor import WATCH_CHUNK
 from tests.notify.notify_rig import AgentRig
 from tests.unit.notify.notify_builders import T0, CaseFlow
 
@@ -32,9 +34,10 @@ async def test_a_case_is_watched_until_routing_answers_and_again_after_a_restart
 
     restarted = rig.restart()  # rows restored from the tables, as after a rebalance
     assert restarted.processor.unsettled == set()
-    assert len(restarted.processor.watched_views(every_row=True)) == 2  # the forecast's look
+    assert len(await restarted.processor.watched_views(every_row=True)) == 2  # the forecast's
     assert restarted.processor.unsettled == {"case-w"}
-    assert [v.case_id for v in restarted.processor.watched_views(every_row=False)] == ["case-w"]
+    watched = await restarted.processor.watched_views(every_row=False)
+    assert [v.case_id for v in watched] == ["case-w"]
 
 
 async def test_a_row_settled_behind_the_agents_back_leaves_the_set_when_read() -> None:
@@ -47,3 +50,32 @@ async def test_a_row_settled_behind_the_agents_back_leaves_the_set_when_read() -
     rig.summaries.update(other.summaries)
     assert rig.processor.unsettled_views() == []
     assert rig.processor.unsettled == set()
+
+
+async def test_reading_every_row_lets_the_loop_run_and_keeps_cases_tracked_meanwhile() -> None:
+    """Thousands of rows parse for seconds: agents (and the group heartbeat) get turns, and a
+    case received during the read is not dropped from the watch by the rebuilt set."""
+    rig = AgentRig()
+    for i in range(WATCH_CHUNK * 2 + 1):  # settled cases: routing answered
+        flow = CaseFlow(f"case-{i}")
+        await rig.feed(flow.received(T0), topic="referral.events.v1")
+        await rig.feed(flow.triaged(T0), topic="case.triaged.v1")
+        await rig.feed(flow.offered(T0))
+    fresh = AgentRig(  # a worker that reads these rows from JSON, as after a recovery
+        cases=dict(rig.cases), summaries=dict(rig.summaries))
+    order: list[str] = []
+
+    async def scan() -> list[object]:
+        views = await fresh.processor.watched_views(every_row=True)
+        order.append("every row read")
+        return list(views)
+
+    async def meanwhile() -> None:
+        await asyncio.sleep(0)
+        order.append("an agent ran")
+        await fresh.feed(CaseFlow("case-new").received(T0), topic="referral.events.v1")
+
+    views, _ = await asyncio.gather(scan(), meanwhile())
+    assert order == ["an agent ran", "every row read"]
+    assert len(views) == WATCH_CHUNK * 2 + 1  # the snapshot taken before the new case
+    assert fresh.processor.unsettled == {"case-new"}

@@ -11,6 +11,7 @@ from services.common import auth
 from services.common.auth import AuthConfig, Principal, VerifiedTokens, mint_token
 from services.common.problems import ProblemError
 
+
 def _config(secret: str) -> AuthConfig:
     return AuthConfig(secret=secret, public_key=None, audience="spine-router", issuer=None,
                       api_keys={})
