@@ -107,6 +107,7 @@ class NotifyProcessor:
         # Cases a silent stage could still stall: the watchdog's every-tick look reads these
         # rows, not every row (parsing thousands of summaries every 5 s grew with open cases).
         self.unsettled: set[str] = set()
+        self._folded_meanwhile: set[str] | None = None  # while watched_views reads every row
 
     def state_of(self, case_id: str) -> CaseState | None:
         """The case's row, parsed."""
@@ -206,21 +207,28 @@ class NotifyProcessor:
         or only the rows of that set (the stall look between forecasts).
 
         Every row is parsed from JSON (~0.3 ms each): thousands would hold the loop for
-        seconds, so the agents, HTTP and the group heartbeat get a turn between chunks. Cases
-        the agents tracked meanwhile and the snapshot did not hold keep their place in the set.
+        seconds, so the agents, HTTP and the group heartbeat get a turn between chunks. A case
+        the agents folded meanwhile keeps the place they gave it (the snapshot may be older).
         """
         if not every_row:
             return self.unsettled_views()
-        views = []
-        for count, (_, view) in enumerate(self.views.items(), 1):
-            views.append(view)
-            if count % WATCH_CHUNK == 0:
-                await asyncio.sleep(0)
+        views, self._folded_meanwhile = [], set()
+        try:
+            for count, (_, view) in enumerate(self.views.items(), 1):
+                views.append(view)
+                if count % WATCH_CHUNK == 0:
+                    await asyncio.sleep(0)
+        finally:
+            folded, self._folded_meanwhile = self._folded_meanwhile, None
+        from_rows = {v.case_id for v in views if may_stall(v) and v.case_id not in folded}
         seen = {view.case_id for view in views}
-        self.unsettled = {v.case_id for v in views if may_stall(v)} | (self.unsettled - seen)
+        self.unsettled = from_rows | {case_id for case_id in self.unsettled
+                                      if case_id in folded or case_id not in seen}
         return views
 
     def _track(self, view: casefile.CaseSummary) -> None:
+        if self._folded_meanwhile is not None:
+            self._folded_meanwhile.add(view.case_id)
         if may_stall(view):
             self.unsettled.add(view.case_id)
         else:

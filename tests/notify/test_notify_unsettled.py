@@ -53,14 +53,16 @@ async def test_a_row_settled_behind_the_agents_back_leaves_the_set_when_read() -
 
 
 async def test_reading_every_row_lets_the_loop_run_and_keeps_cases_tracked_meanwhile() -> None:
-    """Thousands of rows parse for seconds: agents (and the group heartbeat) get turns, and a
-    case received during the read is not dropped from the watch by the rebuilt set."""
+    """Thousands of rows parse for seconds: agents (and the group heartbeat) get turns, and
+    what they fold meanwhile (a new case, an answer) is not undone by the older snapshot."""
     rig = AgentRig()
     for i in range(WATCH_CHUNK * 2 + 1):  # settled cases: routing answered
         flow = CaseFlow(f"case-{i}")
         await rig.feed(flow.received(T0), topic="referral.events.v1")
         await rig.feed(flow.triaged(T0), topic="case.triaged.v1")
         await rig.feed(flow.offered(T0))
+    pending = CaseFlow("case-pending")
+    await rig.feed(pending.received(T0), topic="referral.events.v1")
     fresh = AgentRig(  # a worker that reads these rows from JSON, as after a recovery
         cases=dict(rig.cases), summaries=dict(rig.summaries))
     order: list[str] = []
@@ -74,8 +76,11 @@ async def test_reading_every_row_lets_the_loop_run_and_keeps_cases_tracked_meanw
         await asyncio.sleep(0)
         order.append("an agent ran")
         await fresh.feed(CaseFlow("case-new").received(T0), topic="referral.events.v1")
+        await fresh.feed(pending.triaged(T0), topic="case.triaged.v1")  # answered meanwhile
+        await fresh.feed(pending.offered(T0))
 
     views, _ = await asyncio.gather(scan(), meanwhile())
     assert order == ["an agent ran", "every row read"]
-    assert len(views) == WATCH_CHUNK * 2 + 1  # the snapshot taken before the new case
-    assert fresh.processor.unsettled == {"case-new"}
+    assert len(views) == WATCH_CHUNK * 2 + 2  # the snapshot taken before the new case
+    assert "case-pending" in {v.case_id for v in views if v.stages.triaged is None}
+    assert fresh.processor.unsettled == {"case-new"}  # what the agents did meanwhile wins
