@@ -128,7 +128,7 @@ class VerifiedTokens:
         if entry is None:
             return None
         if entry[0] is not cfg or self._clock() >= entry[1]:
-            del self._entries[token]
+            self._entries.pop(token, None)  # plain `def` routes verify on worker threads too
             return None
         return entry[2]
 
@@ -136,7 +136,10 @@ class VerifiedTokens:
         until = min(expires_at, self._clock() + self.MAX_AGE_SECONDS)
         self._entries[token] = (cfg, until, principal)
         while len(self._entries) > self.MAX_ENTRIES:
-            self._entries.popitem(last=False)
+            try:
+                self._entries.popitem(last=False)
+            except KeyError:  # emptied by another thread meanwhile
+                break
 
     def __len__(self) -> int:
         return len(self._entries)
