@@ -20,11 +20,13 @@ import faust
 import httpx
 
 from schemas.topics import CASE_PARTITIONS
+from services.common.logs import get_logger
 from services.common.partitions import case_partition
 
 FORWARDED = "x-spine-forwarded-by"
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "upgrade", "host",
                "content-length", "te", "trailer", "proxy-authorization", "proxy-authenticate"}
+log = get_logger("forwarding")
 OwnerOf = Callable[[str], str | None]  # case id -> base URL of its owner, None: answer here
 Scope = dict[str, Any]
 
@@ -114,12 +116,12 @@ class ForwardToOwner:
             return
         items = [i for i in json.loads(local["body"]) if self.owner_of(i["case_id"]) is None]
         for peer in self.peers():
-            response = await self._ask(scope, peer, b"")
-            if response is None or response.status_code != 200:
+            theirs = _case_items(await self._ask(scope, peer, b""))
+            if theirs is None:
                 await _problem(send, 503, "Service Unavailable",
                                "another worker did not answer; retry shortly")
                 return
-            items += [i for i in response.json() if self.owner_of(i["case_id"]) == peer]
+            items += [i for i in theirs if self.owner_of(i["case_id"]) == peer]
         field = self.lists[scope["path"]]
         items.sort(key=lambda i: (i.get(field) is None, i.get(field) or ""))
         await send({"type": "http.response.start", "status": 200,
@@ -139,8 +141,26 @@ class ForwardToOwner:
         try:
             return await self._client.request(scope["method"], url, headers=headers,
                                               content=body)
-        except httpx.HTTPError:
+        except Exception as exc:  # any failure to hear back is "did not answer" (503), not a
+            # 500: besides httpx's own errors, anyio under uvloop raises AttributeError when a
+            # peer closes a fresh connection as it goes down (as notify's webhooks met it)
+            log.warning("relay to another worker failed", extra={"error": type(exc).__name__})
             return None
+
+
+def _case_items(response: httpx.Response | None) -> list[dict[str, Any]] | None:
+    """A peer's answer to a list request: a 200 JSON list of items naming their case, or None
+    (no answer, an error, or a body that is not such a list: the list would be wrong)."""
+    if response is None or response.status_code != 200:
+        return None
+    try:
+        items = response.json()
+    except ValueError:
+        return None
+    if not isinstance(items, list) or not all(
+            isinstance(i, dict) and isinstance(i.get("case_id"), str) for i in items):
+        return None
+    return items
 
 
 def _header(scope: Scope, name: str) -> bytes | None:
