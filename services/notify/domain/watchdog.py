@@ -72,14 +72,14 @@ def stall_of(case: CaseSummary, *, now: datetime, policy: WatchdogPolicy) -> Sta
     return None
 
 
-_LONG_AFTER = datetime.max.replace(tzinfo=UTC)
+_LONG_AFTER = datetime.max.replace(tzinfo=UTC)  # past any policy's bounds
 
 
-def may_stall(case: CaseSummary, policy: WatchdogPolicy = WatchdogPolicy()) -> bool:
+def may_stall(case: CaseSummary) -> bool:
     """Whether a stage this case waits for has not answered yet, so that stall_of finds it
     stalled once its bound has passed. Only these cases need the timer's look between forecasts
     (a few, where a worker may hold thousands of open cases)."""
-    return stall_of(case, now=_LONG_AFTER, policy=policy) is not None
+    return stall_of(case, now=_LONG_AFTER, policy=WatchdogPolicy()) is not None
 
 
 def find_stalls(
