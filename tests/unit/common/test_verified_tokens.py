@@ -67,13 +67,24 @@ def test_a_tampered_token_and_a_bad_one_are_refused_every_time(verifications: li
     assert verifications == [token, tampered, "not-a-jwt", tampered, "not-a-jwt"]
 
 
-def test_an_expired_token_is_verified_again_and_refused(verifications: list[str]) -> None:
-    token = mint_token(subject="ref-1", role="referrer", ttl_seconds=1)
+def test_a_remembered_token_is_verified_again_once_its_entry_ends(
+        monkeypatch: pytest.MonkeyPatch, verifications: list[str]) -> None:
+    clock = Clock(time.time())
+    monkeypatch.setattr(auth, "_verified", VerifiedTokens(clock))
+    token = mint_token(subject="ref-1", role="referrer")
     auth.principal_from_token(token)
-    time.sleep(1.1)
-    with pytest.raises(ProblemError) as refused:
-        auth.principal_from_token(token)
-    assert refused.value.detail == "token expired"
+    auth.principal_from_token(token)
+    clock.now += VerifiedTokens.MAX_AGE_SECONDS
+    auth.principal_from_token(token)
+    assert verifications == [token, token]
+
+
+def test_an_expired_token_is_refused_every_time(verifications: list[str]) -> None:
+    token = mint_token(subject="ref-1", role="referrer", ttl_seconds=60, now=time.time() - 120)
+    for _ in range(2):
+        with pytest.raises(ProblemError) as refused:
+            auth.principal_from_token(token)
+        assert refused.value.detail == "token expired"
     assert verifications == [token, token]
 
 
