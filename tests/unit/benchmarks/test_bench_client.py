@@ -84,3 +84,23 @@ def test_a_keep_alive_receiver_lets_a_sender_reuse_its_connection() -> None:
     finally:
         closing.close()
         keeping.close()
+
+
+def test_first_arrival_by_case_keeps_each_cases_first_webhook_under_the_prefix() -> None:
+    inbox = WebhookReceiver(keep_alive=True)
+    try:
+        with httpx.Client(base_url=inbox.base_url) as client:
+            client.post("/hooks/bench-a", json={"case_id": "c1", "kind": "offer"})
+            client.post("/hooks/bench-b", json={"case_id": "c2", "kind": "offer"})
+            client.post("/hooks/bench-b", json={"case_id": "c1", "kind": "offer"})  # later
+            client.post("/hooks/other", json={"case_id": "c3"})  # outside the prefix
+            client.post("/hooks/bench-c", content=b"not json")
+            client.post("/hooks/bench-c", json={"case_id": 7})  # not a case id
+        first_call = next(call for call in inbox.calls if call.path == "/hooks/bench-a")
+        first = inbox.first_arrival_by_case(prefix="/hooks/bench-")
+        assert set(first) == {"c1", "c2"}
+        assert first["c1"] == first_call.received_at
+        assert first["c1"] < first["c2"]
+        assert inbox.first_arrival_by_case(prefix="/hooks/bench-") == first  # parsed once, same
+    finally:
+        inbox.close()
