@@ -144,7 +144,8 @@ class RoutingWorker:
             idempotently."""
             if not processor.synced:
                 return
-            for tick in processor.due_ticks(datetime.now(UTC), self.owns_case):
+            owned = self.owned_case_partitions()  # once per tick, not once per open case
+            for tick in processor.due_ticks(datetime.now(UTC), owned.__contains__):
                 await send_event(self.commands_topic, tick)
 
         @app.on_rebalance_complete.connect  # type: ignore[misc,arg-type]
@@ -194,11 +195,10 @@ class RoutingWorker:
         return any(tp.partition == partition and tp.topic == ROUTING_LOAD
                    for tp in self.app.assignor.assigned_actives())
 
-    def owns_case(self, case_id: str) -> bool:
-        """True if this worker is the active owner of the case's partition."""
-        partition = case_partition(case_id, CASE_PARTITIONS)
-        return any(tp.partition == partition and tp.topic == CASE_TRIAGED
-                   for tp in self.app.assignor.assigned_actives())
+    def owned_case_partitions(self) -> set[int]:
+        """The case partitions this worker is the active owner of."""
+        return {tp.partition for tp in self.app.assignor.assigned_actives()
+                if tp.topic == CASE_TRIAGED}
 
 
 def load_writer(table: faust.types.TableT) -> Callable[[bytes, bytes], None]:

@@ -15,8 +15,10 @@ from schemas.routing import (
     DeclineOffer,
     ExpireOffers,
 )
+from schemas.topics import CASE_PARTITIONS
 from services.common.case_locks import CaseLocks
 from services.common.errors import SafeError
+from services.common.partitions import case_partition
 from services.routing import reservations
 from services.routing.casedata import CaseData
 from services.routing.domain import capacity
@@ -79,6 +81,9 @@ class RoutingProcessor:
         self.directory = DirectoryIndex()
         self.loads = LoadBook()
         self.due: dict[str, datetime] = {}
+        # Each due case's partition, hashed once when it becomes due: the timer's ownership
+        # check ran murmur2 and rebuilt faust's assignment set for every open case every tick.
+        self._due_partition: dict[str, int] = {}
         self.locks = CaseLocks()  # one handler at a time per case (services/common)
         self.synced = False
 
@@ -92,10 +97,10 @@ class RoutingProcessor:
         for raw in self.loads_table.values():
             self.loads.put(SpecialistLoad.model_validate_json(raw))
         self.due.clear()
+        self._due_partition.clear()
         for key, value in self.cases_table.items():
-            due = reservations.next_due(CaseRouting.model_validate_json(value))
-            if due is not None:
-                self.due[key.decode()] = due
+            routing = CaseRouting.model_validate_json(value)
+            self._set_due(key.decode(), reservations.next_due(routing))
         self.synced = True
 
     def case_state(self, case_id: str) -> CaseRouting | None:
@@ -124,11 +129,7 @@ class RoutingProcessor:
             changed = event.event_id in result.state.applied and result.state is not before
             if changed and result.state.status != "new":
                 self.cases_table[event.case_id.encode()] = result.state.model_dump_json().encode()
-                due = reservations.next_due(result.state)
-                if due is None:
-                    self.due.pop(event.case_id, None)
-                else:
-                    self.due[event.case_id] = due
+                self._set_due(event.case_id, reservations.next_due(result.state))
         self.replies.resolve(event.event_id, result.outcome)
         _count(event, result)
         return result
@@ -224,20 +225,35 @@ class RoutingProcessor:
         DIRECTORY_SIZE.set(len(self.directory))
         return specialist_id
 
+    def _set_due(self, case_id: str, due: datetime | None) -> None:
+        if due is None:
+            self.due.pop(case_id, None)
+            self._due_partition.pop(case_id, None)
+            return
+        if case_id not in self._due_partition:
+            self._due_partition[case_id] = case_partition(case_id, CASE_PARTITIONS)
+        self.due[case_id] = due
+
     def due_ticks(
-        self, now: datetime, owns: Callable[[str], bool] = lambda case_id: True
+        self, now: datetime, owns: Callable[[int], bool] = lambda partition: True
     ) -> list[ExpireOffers]:
-        """ExpireOffers commands for owned cases with an offer or retry due; same due, same id.
+        """ExpireOffers commands for cases with an offer or retry due on partitions `owns`
+        accepts; same due, same id.
 
         The table also holds rows of standby and revoked partitions (faust keeps them in
         memory): only the owner of a case's partition may tick it.
         """
-        owned = {case_id: due for case_id, due in self.due.items() if owns(case_id)}
-        CASES_WAITING.set(len(owned))
+        waiting, due_now = 0, []
+        for case_id, due in self.due.items():
+            if owns(self._due_partition[case_id]):
+                waiting += 1
+                if due <= now:
+                    due_now.append((case_id, due))
+        CASES_WAITING.set(waiting)
         return [
             ExpireOffers(event_id=derive_id("expire-offers", case_id, due.isoformat()),
                          case_id=case_id, occurred_at=now)
-            for case_id, due in sorted(owned.items()) if due <= now
+            for case_id, due in sorted(due_now)
         ]
 
 

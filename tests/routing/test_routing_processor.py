@@ -8,6 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from schemas.directory import Capacity
+from schemas.topics import CASE_PARTITIONS
+from services.common.partitions import case_partition
 from services.routing.processor import DirectoryRecordError
 from tests.routing.fakes import Clock, make_processor
 from tests.unit.routing.builders import NOW, accept, specialist, triaged
@@ -60,8 +62,11 @@ async def test_the_timer_ticks_only_cases_this_worker_owns() -> None:
     await processor.on_case_input(triaged("case-theirs", urgency="urgent"))
     clock.now = NOW + URGENT_TIMEOUT
     # The table still holds rows of partitions given away (standby or revoked): not ours to tick.
-    ticks = processor.due_ticks(clock(), owns=lambda case_id: case_id == "case-mine")
+    mine = case_partition("case-mine", CASE_PARTITIONS)
+    assert case_partition("case-theirs", CASE_PARTITIONS) != mine  # else the test proves nothing
+    ticks = processor.due_ticks(clock(), owns=lambda partition: partition == mine)
     assert [t.case_id for t in ticks] == ["case-mine"]
+    assert {t.case_id for t in processor.due_ticks(clock())} == {"case-mine", "case-theirs"}
 
 
 async def test_a_repeated_tick_is_decided_once() -> None:
