@@ -57,6 +57,16 @@ class Cluster:
         """User + system CPU each service has used so far, summed over its workers."""
         return {name: sum(cpu_seconds(pid) for pid in pids) for name, pids in self.pids().items()}
 
+    def kernel_counts(self) -> dict[str, dict[str, float]]:
+        """Per service, summed over its workers: CPU in the kernel (s) and read/write system
+        calls so far (sockets included), to tell per-message syscall cost from Python work."""
+        out: dict[str, dict[str, float]] = {}
+        for name, pids in self.pids().items():
+            rows = [kernel_counts(pid) for pid in pids]
+            out[name] = {key: sum(row[key] for row in rows)
+                         for key in ("system_s", "syscr", "syscw")}
+        return out
+
     def rss_mb(self) -> dict[str, float]:
         """The largest current RSS among each service's workers."""
         return {name: round(max(current_rss_mb(pid) for pid in pids), 1)
@@ -72,6 +82,14 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def kernel_counts(pid: int) -> dict[str, float]:
+    """A process's system CPU (s) and its read and write system calls so far (/proc/PID/io)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    io = dict(line.split(": ") for line in Path(f"/proc/{pid}/io").read_text().splitlines())
+    return {"system_s": int(fields[12]) / os.sysconf("SC_CLK_TCK"),
+            "syscr": float(io["syscr"]), "syscw": float(io["syscw"])}
 
 
 JIT_THREADS = ("C1 CompilerThre", "C2 CompilerThre")  # HotSpot's compiler threads (comm is cut)

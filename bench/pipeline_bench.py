@@ -187,6 +187,18 @@ def stage_breakdown(
     return out
 
 
+def per_referral_kernel(
+    before: dict[str, dict[str, float]], after: dict[str, dict[str, float]], count: int
+) -> dict[str, dict[str, float]]:
+    """Each service's system CPU ms and read / write syscalls per referral between two reads."""
+    def each(name: str, key: str, scale: float, digits: int) -> float:
+        return round((after[name][key] - before[name][key]) * scale / max(1, count), digits)
+
+    return {name: {"system_cpu_ms": each(name, "system_s", 1000, 2),
+                   "read_syscalls": each(name, "syscr", 1, 1),
+                   "write_syscalls": each(name, "syscw", 1, 1)} for name in after}
+
+
 def _own_cpu_seconds() -> float:
     """CPU of this process (the bench's client and its webhook receiver's threads)."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -243,7 +255,7 @@ def run(args: argparse.Namespace, workers: int = 1) -> dict[str, Any]:
 
             offsets_before = end_offsets(broker.bootstrap)
             cpu_before, broker_before = system.cpu_seconds(), broker_cpu()
-            own_before = _own_cpu_seconds()
+            own_before, kernel_before = _own_cpu_seconds(), system.kernel_counts()
             t0 = time.monotonic()
             resent: list[int] = []
             sampler = Sampler(system.pids(), args.profile) if args.profile else None
@@ -261,6 +273,8 @@ def run(args: argparse.Namespace, workers: int = 1) -> dict[str, Any]:
                 for n, cpu in system.cpu_seconds().items()
             }
             results["broker_cpu_ms"]["per_referral"] = broker_ms(broker_before, len(cases))
+            results["kernel_per_referral"] = per_referral_kernel(
+                kernel_before, system.kernel_counts(), len(cases))
             # The bench's own client and webhook receiver share the two cores with the system.
             results["bench_cpu_ms_per_referral"] = round(
                 (_own_cpu_seconds() - own_before) * 1000 / max(1, len(cases)), 2)
@@ -304,6 +318,11 @@ def report(results: dict[str, Any]) -> None:
     print("CPU ms per referral: " + ", ".join(
         f"{k} {v}" for k, v in results["cpu_ms_per_referral"].items())
         + f"   (bench client + receiver {results.get('bench_cpu_ms_per_referral')})")
+    kernel = results.get("kernel_per_referral", {})
+    if kernel:
+        print("in the kernel per referral (system CPU ms / read / write syscalls): " + ", ".join(
+            f"{k} {v['system_cpu_ms']} / {v['read_syscalls']} / {v['write_syscalls']}"
+            for k, v in kernel.items()))
     broker = results.get("broker_cpu_ms", {})
     for label, key in (("per referral", "per_referral"), ("per raw message", "per_raw_message")):
         ms = broker.get(key, {})
