@@ -99,6 +99,11 @@ def referral(n: int) -> dict[str, Any]:
 # with httpx.ReadError (seen once in two runs at --rate 100; reproduced outside the bench).
 KEEPALIVE_EXPIRY_SECONDS = 1.0
 RESENDS = 2  # what a referral system does after a lost answer: send the same referral again
+# httpcore looks at every pooled connection on every request (and asks anyio for each idle
+# one's socket, which builds a dict of its attributes): with one client of 64 connections that
+# scan was 22 % of the bench's own CPU (py-spy, 2026-11-28), taken from the services it
+# measures. Several small clients carry the same concurrency with short scans.
+CONNECTIONS_PER_CLIENT = 8
 
 
 async def post_all(
@@ -115,11 +120,16 @@ async def post_all(
     started: dict[str, float] = {}
     sem = asyncio.Semaphore(concurrency)
     headers = {"Authorization": f"Bearer {token}"}
-    limits = httpx.Limits(max_connections=concurrency, keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS)
-    async with httpx.AsyncClient(headers=headers, timeout=30, limits=limits) as client:
+    limits = httpx.Limits(max_connections=CONNECTIONS_PER_CLIENT,
+                          keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS)
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(
+            httpx.AsyncClient(headers=headers, timeout=30, limits=limits))
+            for _ in range(max(1, -(-concurrency // CONNECTIONS_PER_CLIENT)))]
 
         async def one(n: int) -> None:
             body = referral(n)
+            client = clients[n % len(clients)]
             async with sem:
                 t0 = time.monotonic()
                 for attempt in range(RESENDS + 1):
@@ -258,7 +268,8 @@ def run(args: argparse.Namespace, workers: int = 1) -> dict[str, Any]:
             own_before, kernel_before = _own_cpu_seconds(), system.kernel_counts()
             t0 = time.monotonic()
             resent: list[int] = []
-            sampler = Sampler(system.pids(), args.profile) if args.profile else None
+            sampler = (Sampler({**system.pids(), "bench": [os.getpid()]}, args.profile)
+                       if args.profile else None)
             with sampler or contextlib.nullcontext():
                 cases = asyncio.run(
                     post_all(urls, token, args.referrals, None, args.concurrency, resent))
