@@ -10,7 +10,7 @@ Rows are written behind and flushed before each offset commit (services.notify.p
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import faust
@@ -178,6 +178,12 @@ class NotifyWorker:
         so)."""
         return partition is None or partition in self.owned_partitions()
 
+    def ownership(self) -> Callable[[int | None], bool]:
+        """is_owned over one read of the assignment, for a pass over many cases: per case,
+        faust's assignment set was rebuilt for every open case on every tick."""
+        owned = self.owned_partitions()
+        return lambda partition: partition is None or partition in owned
+
     def board_summaries(self) -> Iterator[CaseSummary]:
         """The ops board's cases: this worker's own rows, then every other worker's."""
         local = list(self.processor.summary_views())
@@ -202,7 +208,7 @@ class NotifyWorker:
             if not self.recovered:
                 return
             now = utc_now()
-            for case_id in processor.due_cases(self.is_owned):
+            for case_id in processor.due_cases(self.ownership()):
                 tick = CheckClocks(event_id=str(uuid.uuid4()), case_id=case_id, occurred_at=now)
                 await send_event(self.commands, tick)
 
@@ -210,7 +216,7 @@ class NotifyWorker:
         async def rescan_cases() -> None:
             """Periodic safety net: rebuild the due index, resubmit the outbox, refresh gauges."""
             if self.recovered:
-                processor.rescan(self.is_owned)
+                processor.rescan(self.ownership())
 
         @app.timer(interval=settings.tick_seconds)
         async def watch_cases() -> None:
@@ -233,7 +239,7 @@ class NotifyWorker:
 
         @self.cases.on_recover
         async def _after_recovery() -> None:
-            pending = processor.rescan(self.is_owned)
+            pending = processor.rescan(self.ownership())
             await processor.watched_views(every_row=True)  # which cases may stall
             self.recovered = True
             log.info("notify tables recovered", extra={"cases": len(processor.index),
