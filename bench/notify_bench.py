@@ -202,11 +202,13 @@ async def feed(bootstrap: str, first: int, count: int, rate: float) -> dict[str,
 
 
 def _outcomes_read(notify: ServiceProcess) -> float:
-    """NotificationDelivered events notify has read back (its last step per webhook)."""
+    """Webhooks notify has settled as delivered (its delivery outcome applied to the case: it no
+    longer reads its own NotificationDelivered back, so the events-processed count never moves)."""
+    total = 0.0
     for line in httpx.get(notify.url + "/metrics", timeout=5).text.splitlines():
-        if line.startswith("spine_events_processed_total") and "NotificationDelivered" in line:
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
+        if line.startswith("notify_deliveries_total") and 'outcome="delivered"' in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
 
 
 def _arrivals(inbox: WebhookReceiver) -> dict[str, float]:
