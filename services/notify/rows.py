@@ -80,14 +80,20 @@ class ParsedRows(Generic[M]):
             del self._dirty[key]
         return len(gone)
 
-    def items(self) -> Iterator[tuple[str, M]]:
-        """Every row, pending writes included (clean rows cached already are not parsed again)."""
+    def items(self, skip: Collection[str] = ()) -> Iterator[tuple[str, M]]:
+        """Every row but those in `skip` (not parsed at all), pending writes included.
+
+        A pass over every row leaves the cache as it found it: rows it had to parse are not
+        remembered, so the cases in motion stay cached for the agents (a scan of thousands of
+        rows would otherwise replace them with the last 256 rows it happened to read).
+        """
         dirty = dict(self._dirty)
         for key, raw in list(self.table.items()):
-            if key not in dirty and raw:
-                yield key, self._parsed(key, raw)
+            if key not in dirty and raw and key not in skip:
+                yield key, self._peek(key, raw)
         for key, (model, _) in dirty.items():
-            yield key, model
+            if key not in skip:
+                yield key, model
 
     def cached(self, key: str) -> M | None:
         """The model held for `key` without reading the table (tests, diagnostics)."""
@@ -114,6 +120,14 @@ class ParsedRows(Generic[M]):
         model = self._parse(raw)
         self._remember(key, raw, model)
         return model
+
+    def _peek(self, key: str, raw: bytes) -> M:
+        """The row's model from the cache if it is there and current, else parsed and not kept."""
+        cached = self._cache.get(key)
+        if cached is not None and (cached[0] is raw or cached[0] == raw):
+            return cached[1]
+        self.parses += 1
+        return self._parse(raw)
 
     def _remember(self, key: str, raw: bytes, model: M) -> None:
         self._cache[key] = (raw, model)

@@ -106,3 +106,27 @@ def test_items_include_pending_rows_and_skip_empty_ones() -> None:
     states.put("c2", CaseState(case_id="c2"))
     assert states.get("nobody") is None and states.get("empty") is None
     assert sorted(key for key, _ in states.items()) == ["c1", "c2"]
+
+
+def test_a_pass_over_every_row_leaves_the_cached_rows_in_place() -> None:
+    table = CountingTable()
+    for case_id in ("hot", "a", "b", "c"):
+        table[case_id] = CaseState(case_id=case_id).to_json().encode()
+    states = rows(table, max_cached=2)
+    states.get("hot")  # a case in motion
+    assert sorted(key for key, _ in states.items()) == ["a", "b", "c", "hot"]
+    assert states.cached("hot") is not None  # still there for the agents
+    assert states.cached("a") is None and states.cached("c") is None  # parsed, not kept
+    parses = states.parses
+    states.get("hot")
+    assert states.parses == parses  # served from the cache
+
+
+def test_items_skip_the_rows_named_without_parsing_them() -> None:
+    table = CountingTable()
+    for case_id in ("open", "closed"):
+        table[case_id] = CaseState(case_id=case_id).to_json().encode()
+    states = rows(table)
+    states.put("closed-pending", CaseState(case_id="closed-pending"))
+    keys = [key for key, _ in states.items(skip={"closed", "closed-pending"})]
+    assert keys == ["open"] and states.parses == 1
