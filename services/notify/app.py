@@ -240,6 +240,7 @@ class NotifyWorker:
         @self.cases.on_recover
         async def _after_recovery() -> None:
             pending = processor.rescan(self.ownership())
+            processor.closed.clear()  # rows were replaced: read every one again
             await processor.watched_views(every_row=True)  # which cases may stall
             self.recovered = True
             log.info("notify tables recovered", extra={"cases": len(processor.index),

@@ -107,6 +107,9 @@ class NotifyProcessor:
         # Cases a silent stage could still stall: the watchdog's every-tick look reads these
         # rows, not every row (parsing thousands of summaries every 5 s grew with open cases).
         self.unsettled: set[str] = set()
+        # Cases whose summary is closed (completed or cancelled): nothing to forecast or watch,
+        # so the every-row pass skips their rows unparsed (in service most rows are closed).
+        self.closed: set[str] = set()
         self._folded_meanwhile: set[str] | None = None  # while watched_views reads every row
 
     def state_of(self, case_id: str) -> CaseState | None:
@@ -202,24 +205,29 @@ class NotifyProcessor:
         return found
 
     async def watched_views(self, *, every_row: bool) -> list[casefile.CaseSummary]:
-        """The rows the timer's watch reads: every row (the forecast's), which also rebuilds the
-        set of cases that may stall from them (recovery replaces rows behind the agents' back),
-        or only the rows of that set (the stall look between forecasts).
+        """The rows the timer's watch reads: every open row (the forecast's), which also
+        rebuilds the set of cases that may stall from them (recovery replaces rows behind the
+        agents' back), or only the rows of that set (the stall look between forecasts).
 
-        Every row is parsed from JSON (~0.3 ms each): thousands would hold the loop for
-        seconds, so the agents, HTTP and the group heartbeat get a turn between chunks. A case
-        the agents folded meanwhile keeps the place they gave it (the snapshot may be older).
+        Rows known closed are skipped unparsed; any other row is parsed (~0.3 ms each), and a
+        closed one found is remembered. Thousands would hold the loop for seconds, so the
+        agents, HTTP and the group heartbeat get a turn between chunks. A case the agents
+        folded meanwhile keeps the place they gave it (the snapshot may be older).
         """
         if not every_row:
             return self.unsettled_views()
         views, self._folded_meanwhile = [], set()
         try:
-            for count, (_, view) in enumerate(self.views.items(), 1):
-                views.append(view)
+            for count, (case_id, view) in enumerate(self.views.items(skip=self.closed), 1):
+                if view.is_open:
+                    views.append(view)
+                else:
+                    self.closed.add(case_id)
                 if count % WATCH_CHUNK == 0:
                     await asyncio.sleep(0)
         finally:
             folded, self._folded_meanwhile = self._folded_meanwhile, None
+        self.closed.intersection_update(self.views.table.keys())  # erased rows are gone
         from_rows = {v.case_id for v in views if may_stall(v) and v.case_id not in folded}
         seen = {view.case_id for view in views}
         self.unsettled = from_rows | {case_id for case_id in self.unsettled
@@ -229,6 +237,10 @@ class NotifyProcessor:
     def _track(self, view: casefile.CaseSummary) -> None:
         if self._folded_meanwhile is not None:
             self._folded_meanwhile.add(view.case_id)
+        if view.is_open:
+            self.closed.discard(view.case_id)
+        else:
+            self.closed.add(view.case_id)
         if may_stall(view):
             self.unsettled.add(view.case_id)
         else:

@@ -84,3 +84,27 @@ async def test_reading_every_row_lets_the_loop_run_and_keeps_cases_tracked_meanw
     assert len(views) == WATCH_CHUNK * 2 + 2  # the snapshot taken before the new case
     assert "case-pending" in {v.case_id for v in views if v.stages.triaged is None}
     assert fresh.processor.unsettled == {"case-new"}  # what the agents did meanwhile wins
+
+
+async def test_the_every_row_pass_skips_closed_cases_unparsed_until_a_recovery() -> None:
+    """In service most rows are closed cases: the forecast's pass parses each of them once,
+    then skips it; a row erased leaves the set."""
+    rig, open_case, done = AgentRig(), CaseFlow("case-open"), CaseFlow("case-done")
+    for flow in (open_case, done):
+        await rig.feed(flow.received(T0), topic="referral.events.v1")
+    await rig.feed(done.cancelled(T0 + timedelta(minutes=1)), topic="referral.events.v1")
+    assert rig.processor.closed == {"case-done"}  # the agents keep the set
+
+    fresh = AgentRig(cases=dict(rig.cases), summaries=dict(rig.summaries))  # rows from JSON
+    views = fresh.processor.views
+    assert [v.case_id for v in await fresh.processor.watched_views(every_row=True)] == [
+        "case-open"]
+    assert fresh.processor.closed == {"case-done"}  # found closed by parsing its row
+    parses = views.parses
+    assert [v.case_id for v in await fresh.processor.watched_views(every_row=True)] == [
+        "case-open"]
+    assert views.parses - parses == 1  # only the open row was parsed again
+
+    del fresh.summaries["case-done"]  # erased: its id leaves the set with its row
+    await fresh.processor.watched_views(every_row=True)
+    assert fresh.processor.closed == set()
