@@ -7,8 +7,9 @@
 Prints throughput for both and their ratio, latency percentiles at a fixed rate, CPU per referral
 (the broker's split into serving and JIT compiling), messages written per referral by topic,
 RSS once started and at peak for each service, the commit and the load average. A warm-up
-(`--warmup`, drained before the clock starts) and an unmeasured raw round (`--raw-warmups`)
-keep a cold broker's JIT out of both figures. Run: `./dev bench pipeline` (or
+(`--warmup`, drained before the clock starts) keeps a fresh broker's JIT compiler out of the
+pipeline's figures; the raw ceiling is measured last, on that warm broker, after an unmeasured
+round (`--raw-warmups`). Run: `./dev bench pipeline` (or
 python -m bench.pipeline_bench); `--workers 1,2,4` repeats the run with that many worker
 processes per service; `--profile DIR` samples every service with py-spy (bench.profiling).
 """
@@ -236,13 +237,6 @@ def run(args: argparse.Namespace, workers: int = 1) -> dict[str, Any]:
         return {k: round((now[k] - before[k]) * 1000 / max(1, count), 2) for k in now}
 
     try:
-        payload = referral(0)
-        for _ in range(args.raw_warmups):  # a cold broker is slower than one in service
-            asyncio.run(raw_ceiling(broker.bootstrap, args.referrals, payload))
-        cpu_raw = broker_cpu()
-        results["raw"] = asyncio.run(raw_ceiling(broker.bootstrap, args.referrals, payload))
-        results["broker_cpu_ms"] = {
-            "per_raw_message": broker_ms(cpu_raw, results["raw"]["messages"])}
         env = service_env(bootstrap=broker.bootstrap, data_dir=work / "data", prefix="bench-",
                           extra={"LOG_LEVEL": "WARNING",
                                  # One bench client sends everything: lift its rate limit.
@@ -283,7 +277,7 @@ def run(args: argparse.Namespace, workers: int = 1) -> dict[str, Any]:
                 n: round((cpu - cpu_before[n]) * 1000 / max(1, len(cases)), 2)
                 for n, cpu in system.cpu_seconds().items()
             }
-            results["broker_cpu_ms"]["per_referral"] = broker_ms(broker_before, len(cases))
+            results["broker_cpu_ms"] = {"per_referral": broker_ms(broker_before, len(cases))}
             results["kernel_per_referral"] = per_referral_kernel(
                 kernel_before, system.kernel_counts(), len(cases))
             # The bench's own client and webhook receiver share the two cores with the system.
@@ -303,6 +297,16 @@ def run(args: argparse.Namespace, workers: int = 1) -> dict[str, Any]:
             results["peak_rss_mb"] = system.peak_rss_mb()
         finally:
             system.stop()
+        # The raw ceiling last, services stopped, on the broker the pipeline has warmed: measured
+        # first, its relays shared the cores with the fresh JVM's compiler (~1 ms of JIT per
+        # raw message, 2026-11-28), which made the ceiling, and so the ratio's denominator, low.
+        payload = referral(0)
+        for _ in range(args.raw_warmups):
+            asyncio.run(raw_ceiling(broker.bootstrap, args.referrals, payload))
+        cpu_raw = broker_cpu()
+        results["raw"] = asyncio.run(raw_ceiling(broker.bootstrap, args.referrals, payload))
+        results["broker_cpu_ms"]["per_raw_message"] = broker_ms(
+            cpu_raw, results["raw"]["messages"])
     finally:
         inbox.close()
         broker.stop()
@@ -352,7 +356,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--rate-count", type=int, default=1500)
     parser.add_argument("--timeout", type=float, default=180.0)
-    parser.add_argument("--warmup", type=int, default=300,
+    # 1,500: at 300 the broker's JIT still compiled 6-8 ms per measured referral (a third of a
+    # core); after 1,500, 0.5 ms (2026-11-28, docs/benchmarks.md). A broker in service is warm.
+    parser.add_argument("--warmup", type=int, default=1500,
                         help="referrals sent before the clock starts (caches, the broker's JIT)")
     parser.add_argument("--raw-warmups", type=int, default=1,
                         help="unmeasured raw-relay rounds before the measured one")
