@@ -1,5 +1,5 @@
-"""`./dev bench [pipeline|triage|routing|notify|fhir_status|dashboard]`: run one benchmark, or all
-of them."""
+"""`./dev bench [pipeline|triage|routing|notify|fhir_status|dashboard|floor]`: run one
+benchmark, or all of them."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ BENCHES = {
     "notify": "bench.notify_bench",
     "fhir_status": "bench.fhir_status_bench",
     "dashboard": "bench.dashboard_bench",
+    "floor": "bench.floor_bench",
 }
 
 
