@@ -132,7 +132,7 @@ async def bench_processor(n_cases: int) -> None:
     print(f"processor: {len(events)} events for {n_cases} cases in {elapsed:.2f} s "
           f"= {len(events) / elapsed:,.0f} events/s (domain + table JSON + read model)")
     start = time.perf_counter()
-    processor.rescan(lambda partition: True)
+    await processor.rescan(lambda partition: True)
     print(f"rescan:    {len(cases)} case rows in {(time.perf_counter() - start) * 1000:.0f} ms")
 
 

@@ -216,7 +216,7 @@ class NotifyWorker:
         async def rescan_cases() -> None:
             """Periodic safety net: rebuild the due index, resubmit the outbox, refresh gauges."""
             if self.recovered:
-                processor.rescan(self.ownership())
+                await processor.rescan(self.ownership())
 
         @app.timer(interval=settings.tick_seconds)
         async def watch_cases() -> None:
@@ -239,7 +239,7 @@ class NotifyWorker:
 
         @self.cases.on_recover
         async def _after_recovery() -> None:
-            pending = processor.rescan(self.ownership())
+            pending = await processor.rescan(self.ownership())
             processor.closed.clear()  # rows were replaced: read every one again
             await processor.watched_views(every_row=True)  # which cases may stall
             self.recovered = True

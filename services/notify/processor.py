@@ -43,7 +43,8 @@ log = logging.getLogger("spine.notify")
 
 _SLA_TYPES = (SlaWarningRaised, SlaBreached, SlaPaused, SlaResumed, SlaMet)
 RETICK_AFTER = timedelta(seconds=30)  # a tick lost in a rebalance is sent again after this
-WATCH_CHUNK = 200  # rows parsed between two turns of the loop (~60 ms)
+WATCH_CHUNK = 50  # rows read between two turns of the loop (~15 ms: the agents' p99 at 20/s
+# with 2,100 open cases was 0.4-0.6 s while 200-row chunks of the 30 s forecast ran, 2026-11-28)
 
 
 @dataclass
@@ -111,6 +112,8 @@ class NotifyProcessor:
         # so the every-row pass skips their rows unparsed (in service most rows are closed).
         self.closed: set[str] = set()
         self._folded_meanwhile: set[str] | None = None  # while watched_views reads every row
+        self._applied_meanwhile: set[str] | None = None  # while rescan reads every row
+        self._rescanning = asyncio.Lock()
 
     def state_of(self, case_id: str) -> CaseState | None:
         """The case's row, parsed."""
@@ -150,6 +153,8 @@ class NotifyProcessor:
             await self.publish(out.events)
         if out.state is not state:  # our own SLA events come back too and change nothing
             self.states.put(event.case_id, out.state, partition)
+            if self._applied_meanwhile is not None:
+                self._applied_meanwhile.add(event.case_id)
         return out
 
     def _after(self, event: Event, out: Outcome, partition: int) -> None:
@@ -246,26 +251,41 @@ class NotifyProcessor:
         else:
             self.unsettled.discard(view.case_id)
 
-    def rescan(self, owned: Callable[[int | None], bool]) -> int:
-        """Rebuild the due index, resubmit pending deliveries and count clocks; returns pending."""
-        clocks: Counter[tuple[str, str, str, str]] = Counter()
-        pending = 0
-        for _, state in self.states.items():
-            if not owned(state.partition):
-                continue
-            self.index.update(state)
-            for clock in state.clocks.values():
-                label: str = clock.status
-                if clock.breached and clock.status == "running":
-                    label = "breached"
-                clocks[(label, clock.kind, clock.urgency, clock.team)] += 1
-            for note in state.outbox:  # in sequence order: lanes keep it
-                self.submit(note)
-                pending += 1
-        metrics.SLA_CLOCKS.clear()
-        for (label, kind, urgency, team), count in clocks.items():
-            metrics.SLA_CLOCKS.labels(label, kind, urgency, team).set(count)
-        return pending
+    async def rescan(self, owned: Callable[[int | None], bool]) -> int:
+        """Rebuild the due index, resubmit pending deliveries and count clocks; returns pending.
+
+        Every row is read (parsed if not cached): thousands held the loop for a third of a
+        second or more in one piece, so the agents get a turn every WATCH_CHUNK rows. A case
+        they changed meanwhile is taken as it is now, not from the older snapshot (its due
+        instant must not go back); resubmitting a delivery already settled is a no-op.
+        """
+        async with self._rescanning:
+            clocks: Counter[tuple[str, str, str, str]] = Counter()
+            pending = 0
+            self._applied_meanwhile = set()
+            try:
+                for count, (case_id, read) in enumerate(self.states.items(), 1):
+                    if count % WATCH_CHUNK == 0:
+                        await asyncio.sleep(0)
+                    state = (self.states.get(case_id) if case_id in self._applied_meanwhile
+                             else read)
+                    if state is None or not owned(state.partition):
+                        continue
+                    self.index.update(state)
+                    for clock in state.clocks.values():
+                        label: str = clock.status
+                        if clock.breached and clock.status == "running":
+                            label = "breached"
+                        clocks[(label, clock.kind, clock.urgency, clock.team)] += 1
+                    for note in state.outbox:  # in sequence order: lanes keep it
+                        self.submit(note)
+                        pending += 1
+            finally:
+                self._applied_meanwhile = None
+            metrics.SLA_CLOCKS.clear()
+            for (label, kind, urgency, team), count in clocks.items():
+                metrics.SLA_CLOCKS.labels(label, kind, urgency, team).set(count)
+            return pending
 
     def due_cases(self, owned: Callable[[int | None], bool]) -> Iterable[str]:
         """Cases whose clocks or chains are due now."""

@@ -73,10 +73,10 @@ class AgentRig:
             self.clock.set_minutes(minute)
             await self.run_timer()
 
-    def restart(self) -> AgentRig:
+    async def restart(self) -> AgentRig:
         """A new worker whose tables are restored from the serialised values of this one."""
         rig = AgentRig(clock=self.clock, cases=dict(self.cases), summaries=dict(self.summaries))
-        rig.processor.rescan(lambda partition: True)
+        await rig.processor.rescan(lambda partition: True)
         return rig
 
     def sla_events(self) -> list[tuple[str, float | None]]:

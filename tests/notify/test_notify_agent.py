@@ -28,7 +28,7 @@ async def test_a_restart_between_warning_and_breach_changes_nothing() -> None:
     assert rig.sla_events() == EXPECTED_ALARMS[:1]
     pending_before = {n.notification_id for n in CaseState.from_json(rig.cases["case-1"]).outbox}
 
-    restarted = rig.restart()
+    restarted = await rig.restart()
     assert {n.notification_id for n in restarted.submitted} == pending_before  # outbox resent
     await restarted.run_minutes(range(100, 240))
 
@@ -40,7 +40,7 @@ async def test_a_restart_between_warning_and_breach_changes_nothing() -> None:
 async def test_a_restart_long_after_the_deadline_still_breaches_once() -> None:
     rig, flow = AgentRig(), CaseFlow()
     await rig.feed(flow.offered(rig.clock()))
-    restarted = rig.restart()
+    restarted = await rig.restart()
     restarted.clock.set_minutes(600)
     assert await restarted.run_timer() == 1
     assert await restarted.run_timer() == 0  # the tick is not sent again while it is in flight

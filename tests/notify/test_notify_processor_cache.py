@@ -129,7 +129,7 @@ async def test_readers_see_rows_not_yet_written() -> None:
     state = rig.processor.state_of("case-1")
     assert state is not None and "s1:acceptance" in state.clocks
     assert [s.status for s in rig.processor.summary_views()] == ["offered"]
-    assert rig.processor.rescan(lambda partition: True) == 1  # the offer still to deliver
+    assert await rig.processor.rescan(lambda partition: True) == 1  # the offer still to deliver
     rig.clock.set_minutes(95)
     assert list(rig.processor.due_cases(lambda partition: True)) == ["case-1"]
 
@@ -149,7 +149,7 @@ async def test_a_crash_before_the_commit_is_repaired_by_consuming_again() -> Non
             return rig
         survivor = AgentRig(clock=rig.clock, cases=dict(rig.cases), summaries=dict(rig.summaries),
                             commit_every_event=False)
-        survivor.processor.rescan(lambda partition: True)
+        await survivor.processor.rescan(lambda partition: True)
         survivor.published = rig.published
         await survivor.run_minutes(range(0, 100))  # the uncommitted ticks and events come again
         survivor.clock.set_minutes(100)

@@ -32,7 +32,7 @@ async def test_a_case_is_watched_until_routing_answers_and_again_after_a_restart
     watched = find_stalls(rig.processor.unsettled_views(), now=later, policy=WatchdogPolicy())
     assert watched == everything and [s.case_id for s in watched] == ["case-w"]
 
-    restarted = rig.restart()  # rows restored from the tables, as after a rebalance
+    restarted = await rig.restart()  # rows restored from the tables, as after a rebalance
     assert restarted.processor.unsettled == set()
     assert len(await restarted.processor.watched_views(every_row=True)) == 2  # the forecast's
     assert restarted.processor.unsettled == {"case-w"}
@@ -108,3 +108,40 @@ async def test_the_every_row_pass_skips_closed_cases_unparsed_until_a_recovery()
     del fresh.summaries["case-done"]  # erased: its id leaves the set with its row
     await fresh.processor.watched_views(every_row=True)
     assert fresh.processor.closed == set()
+
+
+async def test_the_rescan_lets_the_loop_run_and_an_agents_change_meanwhile_wins() -> None:
+    """The rescan reads every case row too: agents get turns between chunks, and a case they
+    changed meanwhile is indexed as it is now, not as the older snapshot had it."""
+    rig = AgentRig()
+    for i in range(WATCH_CHUNK * 2):
+        flow = CaseFlow(f"case-{i}")
+        await rig.feed(flow.received(T0), topic="referral.events.v1")
+        await rig.feed(flow.offered(T0))
+    late = CaseFlow("case-late")  # the last row the rescan reaches
+    await rig.feed(late.received(T0), topic="referral.events.v1")
+    await rig.feed(late.offered(T0))
+    rig.processor.flush()
+    fresh = AgentRig(cases=dict(rig.cases), summaries=dict(rig.summaries))
+    order: list[str] = []
+
+    async def rescan() -> int:
+        pending = await fresh.processor.rescan(lambda partition: True)
+        order.append("rescan done")
+        return pending
+
+    async def meanwhile() -> None:
+        await asyncio.sleep(0)
+        order.append("an agent ran")
+        await fresh.feed(late.accepted(T0 + timedelta(minutes=5)))  # acceptance clock stops
+
+    pending, _ = await asyncio.gather(rescan(), meanwhile())
+    assert order == ["an agent ran", "rescan done"]
+    # every delivery still to make, the late case's as the agent left it
+    assert pending == sum(len(state.outbox) for _, state in fresh.processor.states.items())
+    assert pending > WATCH_CHUNK * 2
+    now = fresh.processor.state_of("case-late")
+    before = rig.processor.state_of("case-late")
+    assert now is not None and before is not None and now.next_due_at != before.next_due_at
+    indexed = fresh.processor.index._due.get("case-late")
+    assert (indexed.at if indexed else None) == now.next_due_at  # the agent's, not the snapshot's
