@@ -226,8 +226,12 @@ class NotifyWorker:
                 return
             now = utc_now()
             forecast = self.ops_watch.forecast_due(now)  # every case; stalls need only a few
-            found = self.ops_watch.assess(await processor.watched_views(every_row=forecast),
-                                          self.deadlines, now, with_forecast=forecast,
+            views = await processor.watched_views(every_row=forecast)
+            deadlines = self.deadlines
+            if forecast:  # every open case's clocks, read with turns for the loop
+                known = await processor.running_deadlines(v for v in views if v.is_open)
+                deadlines = lambda case_id: known.get(case_id, {})  # noqa: E731
+            found = self.ops_watch.assess(views, deadlines, now, with_forecast=forecast,
                                           report=True)
             for stall in found.new_stalls:  # ops hear of it through the case's command lane
                 state = processor.state_of(stall.case_id)

@@ -239,6 +239,21 @@ class NotifyProcessor:
                                       if case_id in folded or case_id not in seen}
         return views
 
+    async def running_deadlines(
+        self, views: Iterable[casefile.CaseSummary]
+    ) -> dict[str, dict[str, datetime]]:
+        """case id -> {"<step>:<clock>": deadline} from notify's own clocks, for the forecast's
+        views: one case row read each (~0.15 ms), a turn for the loop every WATCH_CHUNK rows
+        (read in one piece, 2,100 open cases held the loop for ~0.3 s every 30 s)."""
+        found: dict[str, dict[str, datetime]] = {}
+        for count, view in enumerate(views, 1):
+            state = self.states.peek(view.case_id)
+            if state is not None:
+                found[view.case_id] = sla.running_deadlines(state.clocks.values(), self.clock())
+            if count % WATCH_CHUNK == 0:
+                await asyncio.sleep(0)
+        return found
+
     def _track(self, view: casefile.CaseSummary) -> None:
         if self._folded_meanwhile is not None:
             self._folded_meanwhile.add(view.case_id)

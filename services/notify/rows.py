@@ -54,6 +54,14 @@ class ParsedRows(Generic[M]):
         raw = self.table.get(key)
         return self._parsed(key, raw) if raw else None
 
+    def peek(self, key: str) -> M | None:
+        """As get, but a row parsed here is not kept: for passes over many rows."""
+        dirty = self._dirty.get(key)
+        if dirty is not None:
+            return dirty[0]
+        raw = self.table.get(key)
+        return self._peek(key, raw) if raw else None
+
     def put(self, key: str, model: M, partition: int | None = None) -> None:
         """Hold the model for the next flush, which serialises it once however often it changed."""
         self._dirty[key] = (model, partition)

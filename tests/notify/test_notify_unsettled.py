@@ -145,3 +145,30 @@ async def test_the_rescan_lets_the_loop_run_and_an_agents_change_meanwhile_wins(
     assert now is not None and before is not None and now.next_due_at != before.next_due_at
     indexed = fresh.processor.index._due.get("case-late")
     assert (indexed.at if indexed else None) == now.next_due_at  # the agent's, not the snapshot's
+
+
+async def test_the_forecasts_deadlines_are_those_of_notifys_clocks_read_in_chunks() -> None:
+    from services.notify.dashboard.ops_watch import clock_deadlines
+
+    rig = AgentRig()
+    for i in range(WATCH_CHUNK + 3):
+        flow = CaseFlow(f"case-{i}")
+        await rig.feed(flow.received(T0), topic="referral.events.v1")
+        await rig.feed(flow.offered(T0))  # an acceptance clock runs
+    rig.processor.flush()
+    fresh = AgentRig(clock=rig.clock, cases=dict(rig.cases), summaries=dict(rig.summaries))
+    views = await fresh.processor.watched_views(every_row=True)
+    turns: list[int] = []
+
+    async def count_turns() -> None:
+        while len(turns) < 100:
+            turns.append(1)
+            await asyncio.sleep(0)
+
+    counter = asyncio.create_task(count_turns())
+    known = await fresh.processor.running_deadlines(views)
+    counter.cancel()
+    one_by_one = clock_deadlines(fresh.processor.state_of, fresh.clock)
+    assert known == {v.case_id: one_by_one(v.case_id) for v in views}
+    assert all(known.values()) and len(known) == WATCH_CHUNK + 3
+    assert turns  # the loop had a turn meanwhile

@@ -130,3 +130,14 @@ def test_items_skip_the_rows_named_without_parsing_them() -> None:
     states.put("closed-pending", CaseState(case_id="closed-pending"))
     keys = [key for key, _ in states.items(skip={"closed", "closed-pending"})]
     assert keys == ["open"] and states.parses == 1
+
+
+def test_peek_reads_a_row_without_keeping_it_and_sees_pending_writes() -> None:
+    table = CountingTable()
+    table["c1"] = CaseState(case_id="c1", revision=2).to_json().encode()
+    states = rows(table)
+    peeked = states.peek("c1")
+    assert peeked is not None and peeked.revision == 2 and states.cached("c1") is None
+    states.put("c1", CaseState(case_id="c1", revision=3))
+    pending = states.peek("c1")
+    assert pending is not None and pending.revision == 3 and states.peek("nobody") is None
