@@ -21,6 +21,7 @@ from schemas.topics import CASE_PARTITIONS
 HOPS = ("bench.raw.hop1", "bench.raw.hop2", "bench.raw.hop3")
 # The services' producer settings (services/common/faust_app.py), so hops compare like for like.
 PRODUCER = {"acks": "all", "enable_idempotence": True, "linger_ms": 0}
+PRIMER = 2 * CASE_PARTITIONS  # messages sent and awaited at every hop before the clock starts
 
 
 async def _create_topics(bootstrap: str, suffix: str) -> list[str]:
@@ -54,21 +55,29 @@ def _relay_process(bootstrap: str, src: str, dst: str, group: str) -> None:
     asyncio.run(_relay(bootstrap, src, dst, group))
 
 
-async def _sink(bootstrap: str, topic: str, count: int, ready: asyncio.Event) -> list[float]:
+async def _sink(bootstrap: str, topic: str, count: int, ready: asyncio.Event,
+                arrived: list[float]) -> None:
+    """Consume `count` records from the last hop; each one's latency goes into `arrived`."""
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"{topic}.sink",
                                 auto_offset_reset="earliest")
     await consumer.start()
     ready.set()
-    latencies: list[float] = []
     try:
         async for record in consumer:
             (sent,) = struct.unpack(">d", record.value[:8])
-            latencies.append(time.time() - sent)
-            if len(latencies) >= count:
-                return latencies
+            arrived.append(time.time() - sent)
+            if len(arrived) >= count:
+                return
     finally:
         await consumer.stop()
-    return latencies
+
+
+async def _send(producer: AIOKafkaProducer, topic: str, first: int, count: int,
+                body: bytes) -> None:
+    for n in range(first, first + count):
+        value = struct.pack(">d", time.time()) + body
+        await producer.send(topic, key=f"case-{n}".encode(), value=value)
+    await producer.flush()
 
 
 async def raw_ceiling(bootstrap: str, count: int, payload: dict[str, Any]) -> dict[str, Any]:
@@ -84,22 +93,26 @@ async def raw_ceiling(bootstrap: str, count: int, payload: dict[str, Any]) -> di
     for proc in relays:
         proc.start()
     try:
-        ready = asyncio.Event()
-        sink = asyncio.create_task(_sink(bootstrap, topics[2], count, ready))
+        ready, arrived = asyncio.Event(), list[float]()
+        sink = asyncio.create_task(_sink(bootstrap, topics[2], PRIMER + count, ready, arrived))
         await ready.wait()
-        await asyncio.sleep(3.0)  # let the relays join their groups
         producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **PRODUCER)
         await producer.start()
-        t0 = time.time()
         try:
-            for n in range(count):
-                value = struct.pack(">d", time.time()) + body
-                await producer.send(topics[0], key=f"case-{n}".encode(), value=value)
-            await producer.flush()
+            # The clock starts once a primer has come through every hop: the relays have joined
+            # their groups and own their partitions (a fixed wait of 3 s was sometimes short,
+            # and 600 messages then measured a rebalance: 476-1,197 msgs/s, 2026-11-28).
+            await _send(producer, topics[0], 0, PRIMER, body)
+            deadline = time.monotonic() + 120
+            while len(arrived) < PRIMER and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            t0 = time.time()
+            await _send(producer, topics[0], PRIMER, count, body)
         finally:
             await producer.stop()
-        latencies = await asyncio.wait_for(sink, timeout=300)
+        await asyncio.wait_for(sink, timeout=300)
         elapsed = time.time() - t0
+        latencies = arrived[PRIMER:]
     finally:
         for proc in relays:
             proc.terminate()
