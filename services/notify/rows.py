@@ -46,21 +46,16 @@ class ParsedRows(Generic[M]):
         self._dirty: dict[str, tuple[M, int | None]] = {}  # never evicted
         self.parses = 0  # rows parsed from bytes: how often the cache could not answer
 
-    def get(self, key: str) -> M | None:
-        """The row's model (a pending write included), or None if there is no row."""
+    def get(self, key: str, *, keep: bool = True) -> M | None:
+        """The row's model (a pending write included), or None if there is no row. With
+        keep=False a row parsed here is not cached: for passes over many rows."""
         dirty = self._dirty.get(key)
         if dirty is not None:
             return dirty[0]
         raw = self.table.get(key)
-        return self._parsed(key, raw) if raw else None
-
-    def peek(self, key: str) -> M | None:
-        """As get, but a row parsed here is not kept: for passes over many rows."""
-        dirty = self._dirty.get(key)
-        if dirty is not None:
-            return dirty[0]
-        raw = self.table.get(key)
-        return self._peek(key, raw) if raw else None
+        if not raw:
+            return None
+        return self._parsed(key, raw) if keep else self._peek(key, raw)
 
     def put(self, key: str, model: M, partition: int | None = None) -> None:
         """Hold the model for the next flush, which serialises it once however often it changed."""

@@ -132,12 +132,13 @@ def test_items_skip_the_rows_named_without_parsing_them() -> None:
     assert keys == ["open"] and states.parses == 1
 
 
-def test_peek_reads_a_row_without_keeping_it_and_sees_pending_writes() -> None:
+def test_a_read_that_does_not_keep_sees_pending_writes_and_caches_nothing() -> None:
     table = CountingTable()
     table["c1"] = CaseState(case_id="c1", revision=2).to_json().encode()
     states = rows(table)
-    peeked = states.peek("c1")
+    peeked = states.get("c1", keep=False)
     assert peeked is not None and peeked.revision == 2 and states.cached("c1") is None
     states.put("c1", CaseState(case_id="c1", revision=3))
-    pending = states.peek("c1")
-    assert pending is not None and pending.revision == 3 and states.peek("nobody") is None
+    pending = states.get("c1", keep=False)
+    assert pending is not None and pending.revision == 3
+    assert states.get("nobody", keep=False) is None
