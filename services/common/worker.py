@@ -19,7 +19,7 @@ from services.common.http import serve_api_in_worker
 from services.common.metrics import CONSUMER_LAG
 from services.common.settings import env_str, kafka_bootstrap
 from services.common.topics_admin import ensure_topics
-from services.common.worker_health import worker_health
+from services.common.worker_health import position_if_assigned, worker_health
 
 
 def readiness(app: faust.App) -> Callable[[], list[str]]:
@@ -44,15 +44,19 @@ def watch_consumer_lag(app: faust.App, service: str, interval: float = 15.0) -> 
 
     @app.timer(interval=interval)
     async def _measure_lag() -> None:
-        consumer = app.consumer
-        for tp in consumer.assignment():
-            if tp.topic.endswith("-changelog"):
-                continue  # table changelogs are read only during recovery
-            position = await consumer.position(tp)
-            highwater = consumer.highwater(tp)  # None until the first fetch from it
-            if position is not None and highwater is not None:
-                lag = max(0, highwater - position)
-                CONSUMER_LAG.labels(service, tp.topic, str(tp.partition)).set(lag)
+        await measure_lag(app.consumer, service)
+
+
+async def measure_lag(consumer: Any, service: str) -> None:
+    """One round of the lag gauges over the partitions still assigned when asked."""
+    for tp in consumer.assignment():
+        if tp.topic.endswith("-changelog"):
+            continue  # table changelogs are read only during recovery
+        position = await position_if_assigned(consumer, tp)  # None: revoked meanwhile
+        highwater = consumer.highwater(tp)  # None until the first fetch from it
+        if position is not None and highwater is not None:
+            lag = max(0, highwater - position)
+            CONSUMER_LAG.labels(service, tp.topic, str(tp.partition)).set(lag)
 
 
 def logging_config(level: str) -> dict[str, object]:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import faust
-from aiokafka.errors import KafkaError
+from aiokafka.errors import IllegalStateError, KafkaError
 
 from services.common.logs import get_logger
 from services.common.settings import env_float
@@ -102,7 +102,8 @@ class WorkerHealth:
             if tp.topic.endswith("-changelog"):
                 continue  # changelogs are read only during recovery
             marker = committed.get(tp)
-            position = marker + 1 if marker is not None else await consumer.position(tp)
+            position = marker + 1 if marker is not None else await position_if_assigned(
+                consumer, tp)
             highwater = consumer.highwater(tp)
             if highwater is None:
                 continue  # nothing fetched from it yet: no end offset known (None - int crashed)
@@ -116,6 +117,16 @@ class WorkerHealth:
         if stuck and stuck != self._stuck_partitions:
             log.warning("consumer makes no progress", extra={"partitions": stuck})
         self._stuck_partitions = stuck
+
+
+async def position_if_assigned(consumer: Any, tp: Any) -> int | None:
+    """The consumer's position on `tp`, or None if a rebalance took `tp` away since the
+    caller read the assignment: aiokafka raises IllegalStateError then, and from a faust timer
+    that crashed the whole worker (a routing worker, as a second one joined, 2026-11-28)."""
+    try:
+        return int(await consumer.position(tp))
+    except IllegalStateError:
+        return None
 
 
 def worker_health(app: faust.App) -> WorkerHealth:
