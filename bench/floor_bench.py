@@ -29,7 +29,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.cluster import commit, load_average
-from bench.floor_worker import IN, OUT, PRODUCER
+from bench.floor_worker import IN, OUT
+from bench.raw_relay import PRODUCER
 from schemas.topics import CASE_PARTITIONS
 from scripts.localsystem import LocalBroker
 

@@ -18,9 +18,9 @@ from typing import IO
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from bench.raw_relay import PRODUCER  # the services' producer settings
+
 IN, OUT = "floor.in", "floor.out"  # + FLOOR_SUFFIX from the bench: a fresh pair per mode
-# The services' producer settings (services/common/faust_app.py), as bench.raw_relay uses.
-PRODUCER = {"acks": "all", "enable_idempotence": True, "linger_ms": 0}
 
 
 class Recorder:
