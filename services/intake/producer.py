@@ -8,6 +8,9 @@ fatal for the producer that raised it (with idempotence on, a retriable one neve
 next send uses a new producer with a new producer id (`enable_idempotence` and acks=all kept).
 A producer whose sends time out while the broker answers metadata is wedged and is replaced too.
 Timeouts alone (broker away) keep it: it delivers its queue once the broker is back.
+Readiness follows the latest probe: one failed metadata request means intake cannot take a
+write now, so it says so at once (not only after the health window; a short broker outage
+used to leave /health/ready at 200 while posts answered 503).
 A record Kafka refuses as too large is the caller's problem (RecordTooLarge), never fatal.
 """
 
@@ -64,6 +67,7 @@ class ProducerKeeper:
         self._ok_at: float | None = None  # last ack or successful metadata probe
         self._unacked_since: float | None = None  # first timeout since the last ack
         self._reachable_since: float | None = None  # first good probe since the last bad one
+        self._unreachable_since: float | None = None  # first bad probe since the last good one
         self.rebuilds = 0
 
     async def send(self, topic: str, key: str, value: bytes | None) -> None:
@@ -88,14 +92,14 @@ class ProducerKeeper:
         except KafkaError as exc:
             self._retire(producer, type(exc).__name__)
             raise BrokerUnavailable(type(exc).__name__) from exc
-        self._ok_at, self._unacked_since = self._clock(), None
+        self._ok_at, self._unacked_since, self._unreachable_since = self._clock(), None, None
 
     def reasons(self) -> list[str]:
         """Why the producer cannot take writes now ([] = it can)."""
         now = self._clock()
         if self._producer is None or self._ok_at is None:
             return ["kafka producer: not connected"]
-        if now - self._ok_at > self._window:
+        if self._unreachable_since is not None or now - self._ok_at > self._window:
             return ["kafka producer: broker not reachable"]
         if self._unacked_since is not None and now - self._unacked_since > self._window:
             return ["kafka producer: writes not acknowledged"]
@@ -136,7 +140,8 @@ class ProducerKeeper:
             await self._stop(producer)
             raise
         self._producer = producer
-        self._ok_at, self._unacked_since, self._reachable_since = self._clock(), None, None
+        self._ok_at, self._unacked_since = self._clock(), None
+        self._reachable_since = self._unreachable_since = None
 
     async def _probe(self) -> None:
         producer = self._producer
@@ -146,8 +151,11 @@ class ProducerKeeper:
             await asyncio.wait_for(producer.client.fetch_all_metadata(), self._probe_seconds * 2)
         except (KafkaError, OSError, TimeoutError):
             self._reachable_since = None
+            if self._unreachable_since is None:
+                self._unreachable_since = self._clock()
             return
         now = self._ok_at = self._clock()
+        self._unreachable_since = None
         if self._reachable_since is None:
             self._reachable_since = now
 

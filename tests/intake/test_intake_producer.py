@@ -114,6 +114,19 @@ async def test_timeouts_while_the_broker_is_away_keep_the_producer() -> None:
     assert broker.stored == [("case-2", b"{}")] and len(built) == 1
 
 
+async def test_one_failed_probe_makes_it_not_ready_at_once_and_one_good_one_ready() -> None:
+    broker = FakeBroker()
+    factory, built = _factory(broker, ["ok"])
+    # a health window far longer than the test: only the failed probe can make it unready
+    async with _running(_keeper(factory, health_window=60.0, probe_seconds=0.05)) as keeper:
+        broker.reachable = False
+        await _until(lambda: keeper.reasons() == ["kafka producer: broker not reachable"],
+                     seconds=1.0)
+        broker.reachable = True
+        await _until(lambda: not keeper.reasons(), seconds=1.0)
+    assert len(built) == 1 and keeper.rebuilds == 0  # unreachable alone keeps the producer
+
+
 async def test_a_producer_that_times_out_while_the_broker_answers_is_replaced() -> None:
     broker = FakeBroker()
     factory, built = _factory(broker, ["hang", "ok"])
