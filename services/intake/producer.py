@@ -8,9 +8,10 @@ fatal for the producer that raised it (with idempotence on, a retriable one neve
 next send uses a new producer with a new producer id (`enable_idempotence` and acks=all kept).
 A producer whose sends time out while the broker answers metadata is wedged and is replaced too.
 Timeouts alone (broker away) keep it: it delivers its queue once the broker is back.
-Readiness follows the latest probe: one failed metadata request means intake cannot take a
-write now, so it says so at once (not only after the health window; a short broker outage
-used to leave /health/ready at 200 while posts answered 503).
+Readiness follows the probes: two failed metadata requests in a row (one a second) mean
+intake cannot take a write now, so it says so then, not only after the health window (a 3 s
+broker outage used to leave /health/ready at 200 while posts answered 503). Two, not one: a
+single slow answer on a loaded machine is not an outage.
 A record Kafka refuses as too large is the caller's problem (RecordTooLarge), never fatal.
 """
 
@@ -27,6 +28,7 @@ from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordTooLarge
 from services.common.logs import get_logger
 
 log = get_logger("intake")
+UNREACHABLE_AFTER_PROBES = 2  # failed metadata probes in a row before "not ready"
 RECORD_OVERHEAD_BYTES = 512  # batch and record headers, generously: a record near the limit fails
 
 
@@ -57,17 +59,20 @@ class ProducerKeeper:
     def __init__(
         self, *, factory: ProducerFactory, send_timeout: float, max_record_bytes: int,
         probe_seconds: float = 1.0, health_window: float = 10.0, wedge_seconds: float = 3.0,
-        clock: Callable[[], float] = time.monotonic,
+        max_backoff: float = 2.0, clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._factory, self._timeout, self._clock = factory, send_timeout, clock
         self.max_record_bytes = max_record_bytes
         self._probe_seconds, self._window, self._wedge = probe_seconds, health_window, wedge_seconds
+        # Rebuild attempts while the broker is away: capped low, since intake answers 503 until
+        # one succeeds (a 5 s cap could add 5 s to the 10 s bound after the broker's return).
+        self._max_backoff = max_backoff
         self._producer: Producer | None = None
         self._replace = asyncio.Event()
         self._ok_at: float | None = None  # last ack or successful metadata probe
         self._unacked_since: float | None = None  # first timeout since the last ack
         self._reachable_since: float | None = None  # first good probe since the last bad one
-        self._unreachable_since: float | None = None  # first bad probe since the last good one
+        self._failed_probes = 0  # in a row
         self.rebuilds = 0
 
     async def send(self, topic: str, key: str, value: bytes | None) -> None:
@@ -92,14 +97,14 @@ class ProducerKeeper:
         except KafkaError as exc:
             self._retire(producer, type(exc).__name__)
             raise BrokerUnavailable(type(exc).__name__) from exc
-        self._ok_at, self._unacked_since, self._unreachable_since = self._clock(), None, None
+        self._ok_at, self._unacked_since, self._failed_probes = self._clock(), None, 0
 
     def reasons(self) -> list[str]:
         """Why the producer cannot take writes now ([] = it can)."""
         now = self._clock()
         if self._producer is None or self._ok_at is None:
             return ["kafka producer: not connected"]
-        if self._unreachable_since is not None or now - self._ok_at > self._window:
+        if self._failed_probes >= UNREACHABLE_AFTER_PROBES or now - self._ok_at > self._window:
             return ["kafka producer: broker not reachable"]
         if self._unacked_since is not None and now - self._unacked_since > self._window:
             return ["kafka producer: writes not acknowledged"]
@@ -123,7 +128,7 @@ class ProducerKeeper:
                 log.warning("kafka producer unavailable, retrying",
                             extra={"error": type(exc).__name__})
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                delay = min(delay * 2, self._max_backoff)
             finally:
                 await self._close_current()
 
@@ -141,7 +146,7 @@ class ProducerKeeper:
             raise
         self._producer = producer
         self._ok_at, self._unacked_since = self._clock(), None
-        self._reachable_since = self._unreachable_since = None
+        self._reachable_since, self._failed_probes = None, 0
 
     async def _probe(self) -> None:
         producer = self._producer
@@ -151,11 +156,10 @@ class ProducerKeeper:
             await asyncio.wait_for(producer.client.fetch_all_metadata(), self._probe_seconds * 2)
         except (KafkaError, OSError, TimeoutError):
             self._reachable_since = None
-            if self._unreachable_since is None:
-                self._unreachable_since = self._clock()
+            self._failed_probes += 1
             return
         now = self._ok_at = self._clock()
-        self._unreachable_since = None
+        self._failed_probes = 0
         if self._reachable_since is None:
             self._reachable_since = now
 

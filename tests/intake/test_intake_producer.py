@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -19,6 +20,8 @@ class FakeBroker:
 
     def __init__(self) -> None:
         self.reachable = True
+        self.probe_failures = 0  # metadata probes still to fail although reachable (slow answers)
+        self.probes = 0
         self.stored: list[tuple[str, bytes | None]] = []
 
 
@@ -39,6 +42,10 @@ class FakeProducer:
         self.stopped = True
 
     async def fetch_all_metadata(self) -> None:
+        self.broker.probes += 1
+        if self.broker.probe_failures > 0:
+            self.broker.probe_failures -= 1
+            raise KafkaConnectionError()
         if not self.broker.reachable:
             raise KafkaConnectionError()
 
@@ -114,7 +121,7 @@ async def test_timeouts_while_the_broker_is_away_keep_the_producer() -> None:
     assert broker.stored == [("case-2", b"{}")] and len(built) == 1
 
 
-async def test_one_failed_probe_makes_it_not_ready_at_once_and_one_good_one_ready() -> None:
+async def test_failed_probes_make_it_not_ready_and_one_good_one_ready() -> None:
     broker = FakeBroker()
     factory, built = _factory(broker, ["ok"])
     # a health window far longer than the test: only the failed probe can make it unready
@@ -125,6 +132,18 @@ async def test_one_failed_probe_makes_it_not_ready_at_once_and_one_good_one_read
         broker.reachable = True
         await _until(lambda: not keeper.reasons(), seconds=1.0)
     assert len(built) == 1 and keeper.rebuilds == 0  # unreachable alone keeps the producer
+
+
+async def test_one_slow_probe_alone_keeps_it_ready() -> None:
+    broker = FakeBroker()
+    factory, _built = _factory(broker, ["ok"])
+    async with _running(_keeper(factory, health_window=60.0, probe_seconds=0.05)) as keeper:
+        broker.probe_failures, seen = 1, set()
+        probes = broker.probes
+        while broker.probes < probes + 4:  # the failed probe and good ones after it
+            seen.add(tuple(keeper.reasons()))
+            await asyncio.sleep(0.005)
+    assert seen == {()}
 
 
 async def test_a_producer_that_times_out_while_the_broker_answers_is_replaced() -> None:
@@ -170,6 +189,30 @@ async def test_not_ready_until_a_producer_has_started() -> None:
             await keeper.send("referral.events.v1", "case-6", b"{}")
         broker.reachable = True
         await _until(lambda: not keeper.reasons(), seconds=10)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_rebuilds_while_the_broker_is_away_are_retried_at_most_the_cap_apart() -> None:
+    broker = FakeBroker()
+    broker.reachable = False
+    built_at: list[float] = []
+    factory, _built = _factory(broker, ["ok"])
+
+    def build(max_record_bytes: int) -> Any:
+        built_at.append(asyncio.get_running_loop().time())
+        return factory(max_record_bytes)
+
+    keeper = _keeper(build, max_backoff=0.2)
+    task = asyncio.create_task(keeper.run())
+    try:
+        await _until(lambda: len(built_at) >= 6, seconds=5)
+        gaps = [b - a for a, b in itertools.pairwise(built_at[1:])]
+        assert max(gaps) < 0.2 + 0.15, gaps  # the doubling back-off stops at the cap
+        broker.reachable = True
+        await _until(lambda: not keeper.reasons(), seconds=2)
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
