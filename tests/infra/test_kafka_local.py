@@ -33,7 +33,13 @@ async def _cluster_and_topic(bootstrap: str) -> tuple[dict, list]:
         await admin.create_topics(
             [NewTopic("kafka-local-probe", num_partitions=4, replication_factor=1)]
         )
-        topics = await admin.describe_topics(["kafka-local-probe"])
+        # KRaft answers the create before the broker's metadata cache has the topic (what
+        # topics_admin.wait_visible is for): ask again until it is there, within 30 s.
+        for _ in range(60):
+            topics = await admin.describe_topics(["kafka-local-probe"])
+            if topics[0]["error_code"] == 0 and len(topics[0]["partitions"]) == 4:
+                break
+            await asyncio.sleep(0.5)
         return cluster, topics
     finally:
         await admin.close()

@@ -95,11 +95,14 @@ def test_intake_process_stderr_holds_no_planted_values() -> None:
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         url = f"http://127.0.0.1:{port}"
-        for _ in range(100):
+        deadline = time.monotonic() + 120  # a loaded machine took up to 16 s to boot intake
+        while True:
             try:
                 httpx.get(f"{url}/health", timeout=1)
                 break
             except httpx.HTTPError:
+                assert process.poll() is None, "intake exited before serving HTTP"
+                assert time.monotonic() < deadline, "intake never served HTTP"
                 time.sleep(0.1)
         statuses = [
             httpx.request(method, url + path, json=body, headers=bearer("ref-north-gp"),

@@ -19,7 +19,9 @@ from schemas.routing import AssignmentOffered, CaseEscalated, EmergencyAssigned
 from scripts.localsystem import ServiceProcess, service_env
 from services.common.partitions import case_partition
 from tests.routing.test_routing_e2e import OPS, auth, case_events
+from tests.support.directory import put_specialists
 from tests.support.kafka_io import produce_events
+from tests.support.polling import wait_until
 from tests.support.workers import worker_group
 from tests.unit.routing.builders import context, shift, specialist, triaged
 
@@ -59,12 +61,15 @@ def test_cases_on_both_workers_get_offers_and_emergencies_are_paged(
 ) -> None:
     licence = [Licence(jurisdiction=JURISDICTION, expires_on=date(2031, 1, 1))]
     on_call = [shift(datetime.now(UTC) - timedelta(hours=1), 48)]
-    for name in ("s1", "s2", "s3"):
-        spec = specialist(f"{RUN}-{name}", licences=licence, capacity=ROOMY, on_call=on_call)
-        # Written through one worker; the other must see it too.
-        response = httpx.put(f"{workers[1].url}/directory/specialists/{spec.specialist_id}",
-                             json=spec.model_dump(mode="json"), headers=OPS, timeout=30)
-        assert response.status_code == 200, response.text
+    people = [specialist(f"{RUN}-{name}", licences=licence, capacity=ROOMY, on_call=on_call)
+              .model_dump(mode="json") for name in ("s1", "s2", "s3")]
+    # Written through one worker (200, or 202 while it works through earlier tests' cases);
+    # the other must list them too before any case arrives, or it escalates for lack of anyone.
+    put_specialists(workers[1].url, people, OPS, timeout=180)
+    for person in people:
+        wait_until(f"the other worker lists {person['specialist_id']}", lambda p=person: httpx.get(
+            f"{workers[0].url}/directory/specialists/{p['specialist_id']}", headers=OPS,
+            timeout=5).status_code == 200, 180)
 
     case_ids = cases_on_every_partition(2)
     emergencies = set(case_ids[::3])
@@ -77,7 +82,8 @@ def test_cases_on_both_workers_get_offers_and_emergencies_are_paged(
     outcomes = {}
     for case_id in case_ids:
         events = case_events(kafka_bootstrap, case_id, lambda es: any(
-            isinstance(e, AssignmentOffered | EmergencyAssigned | CaseEscalated) for e in es))
+            isinstance(e, AssignmentOffered | EmergencyAssigned | CaseEscalated) for e in es),
+            timeout=180)
         outcomes[case_id] = {type(e).__name__ for e in events}
     escalated = sorted(c for c, kinds in outcomes.items() if "CaseEscalated" in kinds)
     unpaged = sorted(c for c in emergencies if "EmergencyAssigned" not in outcomes[c])
