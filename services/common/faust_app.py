@@ -32,7 +32,7 @@ def make_app(service: str, **overrides: Any) -> faust.App:
         # Batches still form while a request is in flight.
         "producer_linger_ms": env_int("KAFKA_LINGER_MS", 0),
         "broker_commit_every": env_int("FAUST_COMMIT_EVERY", 100),
-        "broker_commit_interval": 1.0,
+        "broker_commit_interval": env_float("FAUST_COMMIT_INTERVAL", 1.0),
         "stream_wait_empty": False,
         "table_cleanup_interval": 30.0,
         # aiokafka asks again about a topic it found unknown only at this age (default 5 min);
