@@ -145,7 +145,7 @@ class KafkaIntakeLog:
             except (KafkaError, OSError, TimeoutError) as exc:
                 log.warning("kafka unavailable, retrying", extra={"error": type(exc).__name__})
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)  # as the producer's rebuilds: back soon after Kafka is
+            delay = min(delay * 2, 2.0)  # at most 2 s apart, as the producer's rebuilds
 
     def _registry_follower(self, on_record: RecordSink) -> TopicFollower:
         """The registry read from the beginning (ready at its end), then followed for good."""
