@@ -43,21 +43,28 @@ def receiver() -> Iterator[WebhookReceiver]:
     inbox.close()
 
 
-@pytest.fixture
-def workers(kafka_bootstrap: str, tmp_path: Path,
-            receiver: WebhookReceiver) -> Iterator[list[ServiceProcess]]:
-    """Two notify workers sharing one group (same app prefix), each on its own port."""
+def workers_env(kafka_bootstrap: str, tmp_path: Path, receiver: WebhookReceiver) -> dict[str, str]:
+    """Settings for notify workers of one group (a fresh app prefix per test), the referrer
+    and the specialist subscribed to `receiver`."""
     subscribers = {"referrers": [{"id": "ref-two", "secret": REFERRER_SECRET,
                                   "webhook_url": f"{receiver.base_url}/hooks/ref-two"}]}
     (tmp_path / "subscribers.json").write_text(json.dumps(subscribers))
-    env = service_env(
-        bootstrap=kafka_bootstrap, data_dir=tmp_path / "data", prefix=f"n{RUN}-",
+    publish_specialist(kafka_bootstrap, SPECIALIST, receiver)
+    return service_env(
+        bootstrap=kafka_bootstrap, data_dir=tmp_path / "data",
+        prefix=f"n{RUN}-{uuid.uuid4().hex[:4]}-",
         extra={"NOTIFY_SUBSCRIBERS_FILE": str(tmp_path / "subscribers.json"),
                "NOTIFY_WEBHOOK_MASTER_SECRET": MASTER, "NOTIFY_RETRY_BASE_SECONDS": "0.05",
                "NOTIFY_RETRY_CAP_SECONDS": "0.5"},
     )
-    publish_specialist(kafka_bootstrap, SPECIALIST, receiver)
-    with worker_group("notify", env, tmp_path) as started:
+
+
+@pytest.fixture
+def workers(kafka_bootstrap: str, tmp_path: Path,
+            receiver: WebhookReceiver) -> Iterator[list[ServiceProcess]]:
+    """Two notify workers sharing one group (same app prefix), each on its own port."""
+    with worker_group("notify", workers_env(kafka_bootstrap, tmp_path, receiver),
+                      tmp_path) as started:
         yield started
 
 

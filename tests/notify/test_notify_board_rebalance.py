@@ -1,0 +1,91 @@
+"""A notify worker that hands partitions over to a second worker keeps their cases on its
+ops board, and sees the new owner's later changes to them (through the summaries' changelog,
+dashboard/peers.py), without standby replicas to lean on. The two-worker test starts its
+workers together; here the first owns every case before the second joins.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from schemas import topics
+from scripts.localsystem import ServiceProcess, free_port
+from scripts.webhook_inbox import WebhookReceiver
+from services.common.auth import mint_token
+from tests.notify.notify_kafka import produce_events
+from tests.notify.test_notify_two_workers import (
+    SPECIALIST,
+    cases_on_every_partition,
+    pytestmark,  # noqa: F401 - kafka and e2e, as the two-worker test
+    receiver,  # noqa: F401 - fixture
+    wait_calls,
+    workers_env,
+)
+
+OPS = {"Authorization": "Bearer " + mint_token(subject="ops-board", role="ops")}
+
+
+def board(worker: ServiceProcess) -> dict[str, str]:
+    """case id -> status of every card on that worker's ops board."""
+    snapshot = httpx.get(f"{worker.url}/api/ops/summary", headers=OPS, timeout=10).json()
+    return {card["case_id"]: card["status"]
+            for cards in snapshot["columns"].values() for card in cards}
+
+
+def wait_board(worker: ServiceProcess, want: dict[str, str], timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        shown = board(worker)
+        if all(shown.get(c) == s for c, s in want.items()) or time.monotonic() > deadline:
+            return {c: shown.get(c) for c in want}
+        time.sleep(0.5)
+
+
+def start(env: dict[str, str], tmp_path: Path, name: str) -> ServiceProcess:
+    (tmp_path / name).mkdir()
+    worker = ServiceProcess("notify", {**env, "NOTIFY_PORT": str(free_port())}, tmp_path / name)
+    worker.start().wait_healthy(120)
+    return worker
+
+
+def test_a_worker_keeps_the_cases_it_handed_over_on_its_board(
+    kafka_bootstrap: str, tmp_path: Path, receiver: WebhookReceiver  # noqa: F811
+) -> None:
+    env = workers_env(kafka_bootstrap, tmp_path, receiver) | {"FAUST_STANDBY_REPLICAS": "0"}
+    first = start(env, tmp_path, "notify-1")
+    second = None
+    try:
+        now = datetime.now(UTC)
+        flows = cases_on_every_partition("board")
+        for flow in flows:  # all on the first worker: it owns every partition
+            produce_events(kafka_bootstrap, topics.ROUTING_EVENTS,
+                           [flow.offered(now, specialist=SPECIALIST)])
+        ids = {f.case_id for f in flows}
+        wait_calls(receiver, "assignment_offered", ids, 90)
+        offered = dict.fromkeys(ids, "offered")
+        assert wait_board(first, offered) == offered
+
+        second = start(env, tmp_path, "notify-2")  # takes about half the partitions
+        # Judged once the first worker has finished its own side of the rebalance.
+        deadline = time.monotonic() + 60
+        while httpx.get(f"{first.url}/health/ready", timeout=10).status_code != 200:
+            assert time.monotonic() < deadline, "the first worker never became ready again"
+            time.sleep(0.5)
+        time.sleep(3)
+        # Still every case on the first worker's board, the handed-over ones from its table.
+        assert wait_board(first, offered) == offered
+        # Changes made by the new owner reach the old owner's board through the changelog.
+        for flow in flows:
+            produce_events(kafka_bootstrap, topics.ROUTING_EVENTS,
+                           [flow.accepted(now, specialist=SPECIALIST)])
+        assigned = dict.fromkeys(ids, "accepted")
+        assert wait_board(first, assigned, 90) == assigned
+        assert wait_board(second, assigned, 60) == assigned
+    finally:
+        if second is not None:
+            second.stop()
+        first.stop()
