@@ -70,10 +70,12 @@ def _factory(broker: FakeBroker, modes: list[object]) -> tuple[Callable[[int], A
 
 
 @contextlib.asynccontextmanager
-async def _running(keeper: ProducerKeeper) -> AsyncIterator[ProducerKeeper]:
+async def _running(keeper: ProducerKeeper, *, ready: bool = True) -> AsyncIterator[ProducerKeeper]:
+    """The keeper's run() in the background; with `ready`, entered once it takes writes."""
     task = asyncio.create_task(keeper.run())
     try:
-        await _until(lambda: not keeper.reasons())
+        if ready:
+            await _until(lambda: not keeper.reasons())
         yield keeper
     finally:
         task.cancel()
@@ -180,19 +182,13 @@ async def test_not_ready_until_a_producer_has_started() -> None:
     broker = FakeBroker()
     broker.reachable = False
     factory, _built = _factory(broker, ["ok"])
-    keeper = _keeper(factory)
-    task = asyncio.create_task(keeper.run())
-    try:
+    async with _running(_keeper(factory), ready=False) as keeper:
         await asyncio.sleep(0.1)
         assert keeper.reasons() == ["kafka producer: not connected"]
         with pytest.raises(BrokerUnavailable, match="not connected"):
             await keeper.send("referral.events.v1", "case-6", b"{}")
         broker.reachable = True
         await _until(lambda: not keeper.reasons(), seconds=10)
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def test_rebuilds_while_the_broker_is_away_are_retried_at_most_the_cap_apart() -> None:
@@ -205,15 +201,9 @@ async def test_rebuilds_while_the_broker_is_away_are_retried_at_most_the_cap_apa
         built_at.append(asyncio.get_running_loop().time())
         return factory(max_record_bytes)
 
-    keeper = _keeper(build, max_backoff=0.2)
-    task = asyncio.create_task(keeper.run())
-    try:
+    async with _running(_keeper(build, max_backoff=0.2), ready=False) as keeper:
         await _until(lambda: len(built_at) >= 6, seconds=5)
         gaps = [b - a for a, b in itertools.pairwise(built_at[1:])]
         assert max(gaps) < 0.2 + 0.15, gaps  # the doubling back-off stops at the cap
         broker.reachable = True
         await _until(lambda: not keeper.reasons(), seconds=2)
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
