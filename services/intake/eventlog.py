@@ -23,6 +23,7 @@ from services.common.follow import Record, TopicFollower
 from services.common.logs import get_logger
 from services.common.topics_admin import ensure_topics, max_message_bytes
 from services.intake.producer import (
+    MAX_BACKOFF_SECONDS,
     BrokerUnavailable,
     Producer,
     ProducerFactory,
@@ -145,7 +146,7 @@ class KafkaIntakeLog:
             except (KafkaError, OSError, TimeoutError) as exc:
                 log.warning("kafka unavailable, retrying", extra={"error": type(exc).__name__})
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)  # at most 2 s apart, as the producer's rebuilds
+            delay = min(delay * 2, MAX_BACKOFF_SECONDS)
 
     def _registry_follower(self, on_record: RecordSink) -> TopicFollower:
         """The registry read from the beginning (ready at its end), then followed for good."""

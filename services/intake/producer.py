@@ -29,6 +29,10 @@ from services.common.logs import get_logger
 
 log = get_logger("intake")
 UNREACHABLE_AFTER_PROBES = 2  # failed metadata probes in a row before "not ready"
+# Retries while the broker is away (producer rebuilds, topic set-up): doubling from 0.5 s, at
+# most this far apart, since intake answers 503 until one succeeds (a 5 s cap could add 5 s to
+# the 10 s bound after the broker's return).
+MAX_BACKOFF_SECONDS = 2.0
 RECORD_OVERHEAD_BYTES = 512  # batch and record headers, generously: a record near the limit fails
 
 
@@ -59,13 +63,11 @@ class ProducerKeeper:
     def __init__(
         self, *, factory: ProducerFactory, send_timeout: float, max_record_bytes: int,
         probe_seconds: float = 1.0, health_window: float = 10.0, wedge_seconds: float = 3.0,
-        max_backoff: float = 2.0, clock: Callable[[], float] = time.monotonic,
+        max_backoff: float = MAX_BACKOFF_SECONDS, clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._factory, self._timeout, self._clock = factory, send_timeout, clock
         self.max_record_bytes = max_record_bytes
         self._probe_seconds, self._window, self._wedge = probe_seconds, health_window, wedge_seconds
-        # Rebuild attempts while the broker is away: capped low, since intake answers 503 until
-        # one succeeds (a 5 s cap could add 5 s to the 10 s bound after the broker's return).
         self._max_backoff = max_backoff
         self._producer: Producer | None = None
         self._replace = asyncio.Event()

@@ -142,9 +142,10 @@ async def test_one_slow_probe_alone_keeps_it_ready() -> None:
     async with _running(_keeper(factory, health_window=60.0, probe_seconds=0.05)) as keeper:
         broker.probe_failures, seen = 1, set()
         probes = broker.probes
-        while broker.probes < probes + 4:  # the failed probe and good ones after it
-            seen.add(tuple(keeper.reasons()))
-            await asyncio.sleep(0.005)
+        async with asyncio.timeout(5):
+            while broker.probes < probes + 4:  # the failed probe and good ones after it
+                seen.add(tuple(keeper.reasons()))
+                await asyncio.sleep(0.005)
     assert seen == {()}
 
 

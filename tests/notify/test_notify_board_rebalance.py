@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import pytest
 
 from schemas import topics
 from scripts.localsystem import ServiceProcess, free_port
@@ -20,12 +21,12 @@ from tests.notify.notify_kafka import produce_events
 from tests.notify.test_notify_two_workers import (
     SPECIALIST,
     cases_on_every_partition,
-    pytestmark,  # noqa: F401 - kafka and e2e, as the two-worker test
     receiver,  # noqa: F401 - fixture
     wait_calls,
     workers_env,
 )
 
+pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
 OPS = {"Authorization": "Bearer " + mint_token(subject="ops-board", role="ops")}
 
 
