@@ -21,6 +21,7 @@ from typing import Generic, TypeVar
 from pydantic import BaseModel
 
 M = TypeVar("M", bound=BaseModel)
+N = TypeVar("N", bound=BaseModel)
 Writer = Callable[[str, bytes, int | None], None]  # key, JSON, partition of the input
 
 # A parsed case summary takes ~18 KB and a case state ~6 KB (JSON: ~2.8 KB and ~1.1 KB), so the
@@ -55,7 +56,7 @@ class ParsedRows(Generic[M]):
         raw = self.table.get(key)
         if not raw:
             return None
-        return self._parsed(key, raw) if keep else self._peek(key, raw)
+        return self._parsed(key, raw) if keep else self._peek(key, raw, self._parse)
 
     def put(self, key: str, model: M, partition: int | None = None) -> None:
         """Hold the model for the next flush, which serialises it once however often it changed."""
@@ -90,10 +91,17 @@ class ParsedRows(Generic[M]):
         remembered, so the cases in motion stay cached for the agents (a scan of thousands of
         rows would otherwise replace them with the last 256 rows it happened to read).
         """
+        return self.items_as(self._parse, skip)
+
+    def items_as(
+        self, parse: Callable[[bytes], N], skip: Collection[str] = ()
+    ) -> Iterator[tuple[str, M | N]]:
+        """items(), but a row not in the cache is read with `parse`: a pass that needs part of
+        each row can parse only that part (rows cached or pending are served as they are)."""
         dirty = dict(self._dirty)
         for key, raw in list(self.table.items()):
             if key not in dirty and raw and key not in skip:
-                yield key, self._peek(key, raw)
+                yield key, self._peek(key, raw, parse)
         for key, (model, _) in dirty.items():
             if key not in skip:
                 yield key, model
@@ -124,13 +132,13 @@ class ParsedRows(Generic[M]):
         self._remember(key, raw, model)
         return model
 
-    def _peek(self, key: str, raw: bytes) -> M:
+    def _peek(self, key: str, raw: bytes, parse: Callable[[bytes], N]) -> M | N:
         """The row's model from the cache if it is there and current, else parsed and not kept."""
         cached = self._cache.get(key)
         if cached is not None and (cached[0] is raw or cached[0] == raw):
             return cached[1]
         self.parses += 1
-        return self._parse(raw)
+        return parse(raw)
 
     def _remember(self, key: str, raw: bytes, model: M) -> None:
         self._cache[key] = (raw, model)

@@ -172,3 +172,33 @@ async def test_the_forecasts_deadlines_are_those_of_notifys_clocks_read_in_chunk
     assert known == {v.case_id: one_by_one(v.case_id) for v in views}
     assert all(known.values()) and len(known) == WATCH_CHUNK + 3
     assert turns  # the loop had a turn meanwhile
+
+
+async def test_the_forecasts_pass_reads_outlines_and_finds_what_full_rows_would() -> None:
+    """Rows the pass has to parse are read without their timeline (half of a row, most of its
+    parse, and thousands were held at once); stalls and the forecast come out the same."""
+    from services.notify.casefile.models import CaseOutline, CaseSummary
+    from services.notify.dashboard.ops_watch import OpsWatch, clock_deadlines
+
+    rig = AgentRig()
+    for i in range(6):
+        flow = CaseFlow(f"case-{i}")
+        await rig.feed(flow.received(T0), topic="referral.events.v1")
+        if i % 2:
+            await rig.feed(flow.triaged(T0), topic="case.triaged.v1")
+            await rig.feed(flow.offered(T0 + timedelta(seconds=5)))
+    rig.processor.flush()
+    fresh = AgentRig(clock=rig.clock, cases=dict(rig.cases), summaries=dict(rig.summaries))
+    views = await fresh.processor.watched_views(every_row=True)
+    assert views and all(type(v) is CaseOutline for v in views)  # nothing cached: all outlines
+    full = [CaseSummary.model_validate_json(raw) for raw in rig.summaries.values()]
+    assert all(v.timeline for v in full)  # the rows have timelines the pass did not read
+
+    later = T0 + timedelta(minutes=30)
+    deadlines = clock_deadlines(fresh.processor.state_of, fresh.clock)
+    watch = OpsWatch()
+    from_outlines = watch.assess(views, deadlines, later)
+    from_full = watch.assess(full, deadlines, later)
+    assert from_outlines.stalls == from_full.stalls and from_outlines.stalls
+    assert from_outlines.risks == from_full.risks and from_outlines.risks
+    assert from_outlines.deadlines == from_full.deadlines and from_outlines.deadlines

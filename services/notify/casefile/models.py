@@ -161,8 +161,13 @@ class TimelineEntry(Record):
     changes: dict[str, Any] = Field(default_factory=dict)
 
 
-class CaseSummary(ReadModel):
-    """Everything ops and the referrer may see about one case; safe to serialise and display."""
+class CaseOutline(ReadModel):
+    """A case summary without its timeline: what the watchdog and the breach forecast read.
+
+    The timeline is about half of a row's JSON and most of its parse (the pipeline bench's
+    rows: ~27 KB and ~340 us parsed whole, ~12 KB and ~55 us as an outline); the timer's pass
+    over every open case held them all at once (~70 MB at 3,000 cases, docs/benchmarks.md).
+    """
 
     case_id: str
     referrer_id: str | None = None
@@ -184,7 +189,6 @@ class CaseSummary(ReadModel):
     report_refs: list[str] = Field(default_factory=list)
     dead_letters: int = 0
     updated_at: AwareDatetime | None = None
-    timeline: list[TimelineEntry] = Field(default_factory=list)
 
     @property
     def is_open(self) -> bool:
@@ -224,6 +228,12 @@ class CaseSummary(ReadModel):
             c.deadline for c in self.clocks.values() if c.is_open and not c.paused and c.deadline
         ]
         return min(deadlines, default=None)
+
+
+class CaseSummary(CaseOutline):
+    """Everything ops and the referrer may see about one case; safe to serialise and display."""
+
+    timeline: list[TimelineEntry] = Field(default_factory=list)
 
     def mutable_copy(self) -> CaseSummary:
         """A copy whose containers and nested state are its own; list items are immutable."""

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from schemas.directory import Specialist
 from schemas.envelope import derive_id
 from services.notify import metrics
-from services.notify.casefile import CaseSummary
+from services.notify.casefile.models import CaseOutline
 from services.notify.domain import sla
 from services.notify.domain.commands import ReportStall
 from services.notify.domain.forecast import Risk, forecast
@@ -54,7 +54,7 @@ def clock_deadlines(
     return read
 
 
-def summary_deadlines(case: CaseSummary) -> dict[str, datetime]:
+def summary_deadlines(case: CaseOutline) -> dict[str, datetime]:
     """A case's running deadlines as its summary row shows them: for another worker's case,
     whose SLA clocks this worker does not hold (the owner stamps them on the row)."""
     return {key: c.deadline for key, c in case.clocks.items()
@@ -75,7 +75,7 @@ class OpsWatch:
         self._forecast_at: datetime | None = None
 
     def assess(
-        self, cases: list[CaseSummary], deadlines: ClockDeadlines | None, now: datetime, *,
+        self, cases: Sequence[CaseOutline], deadlines: ClockDeadlines | None, now: datetime, *,
         with_forecast: bool = True, report: bool = False,
     ) -> Assessment:
         """Forecast and stalls at `now` over `cases`. With `report` (the worker's timer over

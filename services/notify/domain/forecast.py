@@ -18,12 +18,12 @@ Without observations for a team, only what is certain counts (queue, hours, no s
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from schemas.directory import Specialist
-from services.notify.casefile.models import CaseSummary, StepState
+from services.notify.casefile.models import CaseOutline, StepState
 from services.notify.domain.pace import (
     SEARCH_DAYS,
     TeamPace,
@@ -69,7 +69,7 @@ class _Context:
     positions: Mapping[tuple[str, str], int]  # (case, step) -> waiting steps ahead in its team
 
 
-def _positions(cases: list[CaseSummary], now: datetime) -> dict[tuple[str, str], int]:
+def _positions(cases: Sequence[CaseOutline], now: datetime) -> dict[tuple[str, str], int]:
     """Each waiting step's place in its team's queue (oldest first; 0 = next in line)."""
     queues: dict[str, list[tuple[datetime, str, str]]] = defaultdict(list)
     for case in cases:
@@ -90,7 +90,7 @@ def _late(deadline: datetime, predicted: datetime) -> str:
     return f"expected {_minutes((predicted - deadline).total_seconds())} after the deadline"
 
 
-def _pending(case: CaseSummary, step: StepState, deadline: datetime, ctx: _Context) -> Risk:
+def _pending(case: CaseOutline, step: StepState, deadline: datetime, ctx: _Context) -> Risk:
     def risk(predicted: datetime | None, reason: str, detail: str) -> Risk:
         late = predicted is None or predicted > deadline
         return Risk(case.case_id, step.step_id, step.team, "acceptance", deadline, predicted,
@@ -129,21 +129,21 @@ def _pending(case: CaseSummary, step: StepState, deadline: datetime, ctx: _Conte
     return risk(predicted, reason, f"{detail}; {_late(deadline, predicted)}")
 
 
-def _offered(case: CaseSummary, step: StepState, deadline: datetime, ctx: _Context) -> Risk:
+def _offered(case: CaseOutline, step: StepState, deadline: datetime, ctx: _Context) -> Risk:
     typical = ctx.pace.get(step.team, TeamPace()).median_to_accept()
     return _paced(case, step, deadline, ctx, kind="acceptance", typical=typical,
                   since=step.offered_at, reason="slow_acceptance",
                   pace_text=f"{step.team} takes {_minutes(typical or 0)} to accept (median)")
 
 
-def _accepted(case: CaseSummary, step: StepState, deadline: datetime, ctx: _Context) -> Risk:
+def _accepted(case: CaseOutline, step: StepState, deadline: datetime, ctx: _Context) -> Risk:
     typical = ctx.pace.get(step.team, TeamPace()).median_turnaround()
     return _paced(case, step, deadline, ctx, kind="turnaround", typical=typical,
                   since=step.accepted_at, reason="slow_turnaround",
                   pace_text=f"{step.team} reports in {_minutes(typical or 0)} (median)")
 
 
-def _paced(case: CaseSummary, step: StepState, deadline: datetime, ctx: _Context, *, kind: str,
+def _paced(case: CaseOutline, step: StepState, deadline: datetime, ctx: _Context, *, kind: str,
            typical: float | None, since: datetime | None, reason: str, pace_text: str) -> Risk:
     """A step whose next event comes at the team's observed pace from `since`."""
     predicted = max(ctx.now, (since or ctx.now) + timedelta(seconds=typical or 0.0))
@@ -153,7 +153,7 @@ def _paced(case: CaseSummary, step: StepState, deadline: datetime, ctx: _Context
                 f"{pace_text}; {_late(deadline, predicted)}" if late else None)
 
 
-def _step_risk(case: CaseSummary, key: str, deadline: datetime, ctx: _Context) -> Risk | None:
+def _step_risk(case: CaseOutline, key: str, deadline: datetime, ctx: _Context) -> Risk | None:
     step_id, _, kind = key.rpartition(":")
     step = case.steps.get(step_id)
     if step is None or step.emergency or deadline <= ctx.now:
@@ -173,7 +173,7 @@ def _severity(risk: Risk) -> tuple[bool, float]:
 
 
 def forecast(
-    summaries: Iterable[CaseSummary], *, deadlines: Mapping[str, Mapping[str, datetime]],
+    summaries: Iterable[CaseOutline], *, deadlines: Mapping[str, Mapping[str, datetime]],
     specialists: Iterable[Specialist], now: datetime,
 ) -> dict[str, Risk]:
     """case id -> the forecast of its most pressing open step, for every open case with a

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from schemas.directory import ROLE_TEAMS, Specialist
-from services.notify.casefile.models import CaseSummary
+from services.notify.casefile.models import CaseOutline
 
 SEARCH_DAYS = 8  # a week and a day: past that, nobody eligible works at all
 MAX_SAMPLES = 500  # newest observations kept per team: recent pace matters, memory stays bounded
@@ -35,7 +35,7 @@ class TeamPace:
         return statistics.median(self.turnaround) if self.turnaround else None
 
 
-def observe_pace(summaries: Iterable[CaseSummary]) -> dict[str, TeamPace]:
+def observe_pace(summaries: Iterable[CaseOutline]) -> dict[str, TeamPace]:
     """Per team, how long steps took to be accepted and to be reported (emergencies left out)."""
     samples: dict[str, list[tuple[datetime, str, float]]] = defaultdict(list)
     for case in summaries:
@@ -60,7 +60,7 @@ def observe_pace(summaries: Iterable[CaseSummary]) -> dict[str, TeamPace]:
     return paces
 
 
-def open_load(summaries: Iterable[CaseSummary]) -> dict[str, int]:
+def open_load(summaries: Iterable[CaseOutline]) -> dict[str, int]:
     """specialist id -> steps they hold (offered or accepted, report not in) in open cases."""
     load: dict[str, int] = defaultdict(int)
     for case in summaries:

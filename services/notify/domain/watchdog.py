@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from schemas import topics
-from services.notify.casefile.models import CaseSummary
+from services.notify.casefile.models import CaseOutline
 
 Stage = Literal["triage", "routing", "emergency_page"]
 
@@ -39,16 +39,16 @@ class Stall:
     source_topic: str  # where the event the silent stage should have consumed lives
 
 
-def _routed(case: CaseSummary) -> bool:
+def _routed(case: CaseOutline) -> bool:
     """Routing answered: a step released, offered or assigned, an escalation, or a stop."""
     return bool(case.steps or case.escalations) or case.stages.offered is not None
 
 
-def _paged(case: CaseSummary) -> bool:
+def _paged(case: CaseOutline) -> bool:
     return any(step.emergency for step in case.steps.values()) or bool(case.escalations)
 
 
-def stall_of(case: CaseSummary, *, now: datetime, policy: WatchdogPolicy) -> Stall | None:
+def stall_of(case: CaseOutline, *, now: datetime, policy: WatchdogPolicy) -> Stall | None:
     """The stage this case is stuck before, if it has waited longer than the policy allows."""
     if not case.is_open or case.erased:
         return None
@@ -75,7 +75,7 @@ def stall_of(case: CaseSummary, *, now: datetime, policy: WatchdogPolicy) -> Sta
 _LONG_AFTER = datetime.max.replace(tzinfo=UTC)  # past any policy's bounds
 
 
-def may_stall(case: CaseSummary) -> bool:
+def may_stall(case: CaseOutline) -> bool:
     """Whether a stage this case waits for has not answered yet, so that stall_of finds it
     stalled once its bound has passed. Only these cases need the timer's look between forecasts
     (a few, where a worker may hold thousands of open cases)."""
@@ -83,7 +83,7 @@ def may_stall(case: CaseSummary) -> bool:
 
 
 def find_stalls(
-    summaries: Iterable[CaseSummary], *, now: datetime, policy: WatchdogPolicy, limit: int = 200
+    summaries: Iterable[CaseOutline], *, now: datetime, policy: WatchdogPolicy, limit: int = 200
 ) -> list[Stall]:
     """Every stalled case, emergencies first, then the longest waiting; at most `limit`."""
     found = [s for case in summaries if (s := stall_of(case, now=now, policy=policy))]

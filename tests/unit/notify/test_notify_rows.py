@@ -142,3 +142,25 @@ def test_a_read_that_does_not_keep_sees_pending_writes_and_caches_nothing() -> N
     pending = states.get("c1", keep=False)
     assert pending is not None and pending.revision == 3
     assert states.get("nobody", keep=False) is None
+
+
+def test_a_pass_can_read_uncached_rows_with_a_lighter_parser() -> None:
+    """The timer's pass reads only part of each row (notify's outlines): rows not cached go
+    through the pass's parser; cached and pending ones are served as they are, and nothing the
+    pass parsed is kept."""
+    seen: list[bytes] = []
+
+    def light(raw: bytes) -> CaseState:
+        seen.append(raw)
+        return CaseState(case_id="light")
+
+    table = CountingTable()
+    for case_id in ("hot", "cold"):
+        table[case_id] = CaseState(case_id=case_id).to_json().encode()
+    states = rows(table)
+    hot = states.get("hot")
+    states.put("new", CaseState(case_id="new"))
+    found = dict(states.items_as(light))
+    assert found["hot"] is hot and found["new"].case_id == "new"
+    assert found["cold"].case_id == "light" and seen == [table["cold"]]
+    assert states.cached("cold") is None
