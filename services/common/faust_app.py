@@ -33,10 +33,6 @@ def make_app(service: str, **overrides: Any) -> faust.App:
         "producer_linger_ms": env_int("KAFKA_LINGER_MS", 0),
         "broker_commit_every": env_int("FAUST_COMMIT_EVERY", 100),
         "broker_commit_interval": env_float("FAUST_COMMIT_INTERVAL", 1.0),
-        # How much a worker takes in ahead of its agents: faust's default buffers 4,096
-        # events per agent and fetches 1 MiB per partition, which a backlog fills.
-        "stream_buffer_maxsize": env_int("FAUST_STREAM_BUFFER", 4096),
-        "consumer_max_fetch_size": env_int("KAFKA_MAX_PARTITION_FETCH_BYTES", 1_048_576),
         "stream_wait_empty": False,
         "table_cleanup_interval": 30.0,
         # aiokafka asks again about a topic it found unknown only at this age (default 5 min);
