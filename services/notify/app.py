@@ -226,13 +226,9 @@ class NotifyWorker:
                 return
             now = utc_now()
             forecast = self.ops_watch.forecast_due(now)  # every case; stalls need only a few
-            views = await processor.watched_views(every_row=forecast)
-            deadlines = self.deadlines
-            if forecast:  # every open case's clocks, read with turns for the loop
-                known = await processor.running_deadlines(v for v in views if v.is_open)
-                deadlines = lambda case_id: known.get(case_id, {})  # noqa: E731
-            found = self.ops_watch.assess(views, deadlines, now, with_forecast=forecast,
-                                          report=True)
+            look = self.ops_watch.look(now, with_forecast=forecast)
+            await processor.watch(look.add, every_row=forecast)
+            found = look.finish(report=True)
             for stall in found.new_stalls:  # ops hear of it through the case's command lane
                 state = processor.state_of(stall.case_id)
                 if self.is_owned(state.partition if state else None):
@@ -245,7 +241,7 @@ class NotifyWorker:
         async def _after_recovery() -> None:
             pending = await processor.rescan(self.ownership())
             processor.closed.clear()  # rows were replaced: read every one again
-            await processor.watched_views(every_row=True)  # which cases may stall
+            await processor.watch(lambda case, running: None, every_row=True)  # may stall?
             self.recovered = True
             log.info("notify tables recovered", extra={"cases": len(processor.index),
                                                        "pending_notifications": pending})

@@ -6,13 +6,21 @@ holds every 5 s, a cost that grew with open cases (issue 13)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 
+from services.notify.casefile.models import CaseOutline
 from services.notify.domain.watchdog import WatchdogPolicy, find_stalls
-from services.notify.processor import WATCH_CHUNK
+from services.notify.processor import WATCH_CHUNK, NotifyProcessor
 from tests.notify.notify_rig import AgentRig
 from tests.unit.notify.notify_builders import T0, CaseFlow
 
+
+async def rows_looked_at(processor: NotifyProcessor, *, every_row: bool) -> list[CaseOutline]:
+    """The rows the timer's look is given."""
+    seen: list[CaseOutline] = []
+    await processor.watch(lambda case, running: seen.append(case), every_row=every_row)
+    return seen
 
 async def test_a_case_is_watched_until_routing_answers_and_again_after_a_restart() -> None:
     rig, waiting, answered = AgentRig(), CaseFlow("case-w"), CaseFlow("case-a")
@@ -34,9 +42,9 @@ async def test_a_case_is_watched_until_routing_answers_and_again_after_a_restart
 
     restarted = await rig.restart()  # rows restored from the tables, as after a rebalance
     assert restarted.processor.unsettled == set()
-    assert len(await restarted.processor.watched_views(every_row=True)) == 2  # the forecast's
+    assert len(await rows_looked_at(restarted.processor, every_row=True)) == 2  # the forecast's
     assert restarted.processor.unsettled == {"case-w"}
-    watched = await restarted.processor.watched_views(every_row=False)
+    watched = await rows_looked_at(restarted.processor, every_row=False)
     assert [v.case_id for v in watched] == ["case-w"]
 
 
@@ -68,7 +76,7 @@ async def test_reading_every_row_lets_the_loop_run_and_keeps_cases_tracked_meanw
     order: list[str] = []
 
     async def scan() -> list[object]:
-        views = await fresh.processor.watched_views(every_row=True)
+        views = await rows_looked_at(fresh.processor, every_row=True)
         order.append("every row read")
         return list(views)
 
@@ -97,16 +105,16 @@ async def test_the_every_row_pass_skips_closed_cases_unparsed_until_a_recovery()
 
     fresh = AgentRig(cases=dict(rig.cases), summaries=dict(rig.summaries))  # rows from JSON
     views = fresh.processor.views
-    assert [v.case_id for v in await fresh.processor.watched_views(every_row=True)] == [
+    assert [v.case_id for v in await rows_looked_at(fresh.processor, every_row=True)] == [
         "case-open"]
     assert fresh.processor.closed == {"case-done"}  # found closed by parsing its row
     parses = views.parses
-    assert [v.case_id for v in await fresh.processor.watched_views(every_row=True)] == [
+    assert [v.case_id for v in await rows_looked_at(fresh.processor, every_row=True)] == [
         "case-open"]
     assert views.parses - parses == 1  # only the open row was parsed again
 
     del fresh.summaries["case-done"]  # erased: its id leaves the set with its row
-    await fresh.processor.watched_views(every_row=True)
+    await rows_looked_at(fresh.processor, every_row=True)
     assert fresh.processor.closed == set()
 
 
@@ -157,7 +165,7 @@ async def test_the_forecasts_deadlines_are_those_of_notifys_clocks_read_in_chunk
         await rig.feed(flow.offered(T0))  # an acceptance clock runs
     rig.processor.flush()
     fresh = AgentRig(clock=rig.clock, cases=dict(rig.cases), summaries=dict(rig.summaries))
-    views = await fresh.processor.watched_views(every_row=True)
+    known: dict[str, Mapping[str, datetime]] = {}
     turns: list[int] = []
 
     async def count_turns() -> None:
@@ -166,10 +174,11 @@ async def test_the_forecasts_deadlines_are_those_of_notifys_clocks_read_in_chunk
             await asyncio.sleep(0)
 
     counter = asyncio.create_task(count_turns())
-    known = await fresh.processor.running_deadlines(views)
+    await fresh.processor.watch(lambda case, running: known.update({case.case_id: running}),
+                                every_row=True)
     counter.cancel()
     one_by_one = clock_deadlines(fresh.processor.state_of, fresh.clock)
-    assert known == {v.case_id: one_by_one(v.case_id) for v in views}
+    assert known == {case_id: one_by_one(case_id) for case_id in known}
     assert all(known.values()) and len(known) == WATCH_CHUNK + 3
     assert turns  # the loop had a turn meanwhile
 
@@ -177,7 +186,7 @@ async def test_the_forecasts_deadlines_are_those_of_notifys_clocks_read_in_chunk
 async def test_the_forecasts_pass_reads_outlines_and_finds_what_full_rows_would() -> None:
     """Rows the pass has to parse are read without their timeline (half of a row, most of its
     parse, and thousands were held at once); stalls and the forecast come out the same."""
-    from services.notify.casefile.models import CaseOutline, CaseSummary
+    from services.notify.casefile.models import CaseSummary
     from services.notify.dashboard.ops_watch import OpsWatch, clock_deadlines
 
     rig = AgentRig()
@@ -189,7 +198,7 @@ async def test_the_forecasts_pass_reads_outlines_and_finds_what_full_rows_would(
             await rig.feed(flow.offered(T0 + timedelta(seconds=5)))
     rig.processor.flush()
     fresh = AgentRig(clock=rig.clock, cases=dict(rig.cases), summaries=dict(rig.summaries))
-    views = await fresh.processor.watched_views(every_row=True)
+    views = await rows_looked_at(fresh.processor, every_row=True)
     assert views and all(type(v) is CaseOutline for v in views)  # nothing cached: all outlines
     full = [CaseSummary.model_validate_json(raw) for raw in rig.summaries.values()]
     assert all(v.timeline for v in full)  # the rows have timelines the pass did not read

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from schemas.directory import Specialist
 from schemas.envelope import derive_id
 from services.notify import metrics
-from services.notify.casefile.models import CaseOutline
+from services.notify.casefile.models import CaseOutline, StepState
 from services.notify.domain import sla
 from services.notify.domain.commands import ReportStall
-from services.notify.domain.forecast import Risk, forecast
+from services.notify.domain.forecast import ForecastBasis, Risk, case_risk
 from services.notify.domain.state import CaseState
-from services.notify.domain.watchdog import Stall, WatchdogPolicy, find_stalls
+from services.notify.domain.watchdog import Stall, WatchdogPolicy, sorted_stalls, stall_of
 
 log = logging.getLogger("spine.notify.watch")
 
@@ -75,28 +75,21 @@ class OpsWatch:
         self._forecast_at: datetime | None = None
 
     def assess(
-        self, cases: Sequence[CaseOutline], deadlines: ClockDeadlines | None, now: datetime, *,
+        self, cases: Iterable[CaseOutline], deadlines: ClockDeadlines | None, now: datetime, *,
         with_forecast: bool = True, report: bool = False,
     ) -> Assessment:
         """Forecast and stalls at `now` over `cases`. With `report` (the worker's timer over
         the cases it owns, not the page, which shows every worker's), the gauges are updated
         and stalls not seen by the previous report are logged and returned as `new_stalls` for
         the caller to raise: each worker counts its own cases, so the gauges add up."""
-        known = {c.case_id: dict(deadlines(c.case_id)) or summary_deadlines(c)
-                 for c in cases if c.is_open} if deadlines is not None else {}
-        stalls = find_stalls(cases, now=now, policy=self.policy)
-        new_stalls: list[Stall] = []
-        if report:
-            self._export_stalls(stalls)
-            new_stalls = self._report(stalls)
-        risks: dict[str, Risk] = {}
-        if with_forecast:
-            risks = forecast(cases, deadlines=known, specialists=list(self.specialists()),
-                             now=now)
-            if report:
-                self._export_risks(risks)
-                self._forecast_at = now
-        return Assessment(deadlines=known, risks=risks, stalls=stalls, new_stalls=new_stalls)
+        look = self.look(now, with_forecast=with_forecast)
+        for case in cases:
+            look.add(case, None if deadlines is None else deadlines(case.case_id))
+        return look.finish(report=report)
+
+    def look(self, now: datetime, *, with_forecast: bool) -> WatchPass:
+        """A look fed one case at a time (the timer's pass over rows it parses as it goes)."""
+        return WatchPass(self, now, with_forecast=with_forecast)
 
     def forecast_due(self, now: datetime) -> bool:
         """Whether the timer should forecast again (the dashboard always does)."""
@@ -124,3 +117,50 @@ class OpsWatch:
                                                "waiting_seconds": round(stall.waiting_seconds)})
         self._reported = current  # bounded by the stalls found now (at most the watchdog limit)
         return fresh
+
+
+class WatchPass:
+    """One look over cases: stalls, running deadlines and the forecast's basis are taken from
+    each case as it is added; only an open case's steps are kept until finish(), not the case
+    (a parsed row is ~12 KB; the timer looks at every open case a worker holds)."""
+
+    def __init__(self, watch: OpsWatch, now: datetime, *, with_forecast: bool) -> None:
+        self.watch, self.now, self.with_forecast = watch, now, with_forecast
+        self.basis = ForecastBasis(now)
+        self.stalls: list[Stall] = []
+        self.deadlines: dict[str, dict[str, datetime]] = {}
+        self.steps: dict[str, Mapping[str, StepState]] = {}
+
+    def add(self, case: CaseOutline, running: Mapping[str, datetime] | None) -> None:
+        """`running`: the case's running deadlines as notify's clocks have them (None: not
+        known here, so none; empty: taken from the summary, as for another worker's case)."""
+        if (stall := stall_of(case, now=self.now, policy=self.watch.policy)) is not None:
+            self.stalls.append(stall)
+        if not case.is_open or running is None:
+            known: dict[str, datetime] = {}
+        else:
+            known = dict(running) or summary_deadlines(case)
+        if case.is_open and running is not None:
+            self.deadlines[case.case_id] = known
+        if self.with_forecast:
+            self.basis.add(case)
+            if known:
+                self.steps[case.case_id] = case.steps
+
+    def finish(self, *, report: bool) -> Assessment:
+        """The assessment of every case added (see OpsWatch.assess)."""
+        stalls = sorted_stalls(self.stalls)
+        new_stalls: list[Stall] = []
+        if report:
+            self.watch._export_stalls(stalls)
+            new_stalls = self.watch._report(stalls)
+        risks: dict[str, Risk] = {}
+        if self.with_forecast:
+            ctx = self.basis.context(self.watch.specialists())
+            risks = {case_id: risk for case_id, steps in self.steps.items()
+                     if (risk := case_risk(case_id, steps, self.deadlines[case_id], ctx))}
+            if report:
+                self.watch._export_risks(risks)
+                self.watch._forecast_at = self.now
+        return Assessment(deadlines=self.deadlines, risks=risks, stalls=stalls,
+                          new_stalls=new_stalls)

@@ -18,7 +18,7 @@ Without observations for a team, only what is certain counts (queue, hours, no s
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,12 +26,14 @@ from schemas.directory import Specialist
 from services.notify.casefile.models import CaseOutline, StepState
 from services.notify.domain.pace import (
     SEARCH_DAYS,
+    Sample,
     TeamPace,
     eligible,
     free_slots,
+    holders,
     next_working,
-    observe_pace,
-    open_load,
+    pace_samples,
+    team_paces,
 )
 
 # Reason codes, most decisive first (metric label values: a fixed, small set).
@@ -61,7 +63,7 @@ class Risk:
 
 
 @dataclass
-class _Context:
+class ForecastContext:
     now: datetime
     specialists: list[Specialist]
     load: Mapping[str, int]
@@ -69,16 +71,34 @@ class _Context:
     positions: Mapping[tuple[str, str], int]  # (case, step) -> waiting steps ahead in its team
 
 
-def _positions(cases: Sequence[CaseOutline], now: datetime) -> dict[tuple[str, str], int]:
-    """Each waiting step's place in its team's queue (oldest first; 0 = next in line)."""
-    queues: dict[str, list[tuple[datetime, str, str]]] = defaultdict(list)
-    for case in cases:
+class ForecastBasis:
+    """What the forecast needs to know about all cases (who holds what, each team's pace and
+    queue), gathered one case at a time: a pass over thousands of rows need not hold them."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.load: dict[str, int] = defaultdict(int)
+        self.samples: list[Sample] = []
+        self.queues: dict[str, list[tuple[datetime, str, str]]] = defaultdict(list)
+
+    def add(self, case: CaseOutline) -> None:
+        """Pace is observed from every case given; load and queues from the open ones."""
+        self.samples.extend(pace_samples(case))
+        for specialist_id in holders(case):
+            self.load[specialist_id] += 1
+        if not case.is_open:
+            return
         for step in case.steps.values():
             if step.status == "pending" and not step.emergency:
-                since = step.waiting_since or case.stages.triaged or now
-                queues[step.team].append((since, case.case_id, step.step_id))
-    return {(cid, sid): place for queue in queues.values()
-            for place, (_, cid, sid) in enumerate(sorted(queue))}
+                since = step.waiting_since or case.stages.triaged or self.now
+                self.queues[step.team].append((since, case.case_id, step.step_id))
+
+    def context(self, specialists: Iterable[Specialist]) -> ForecastContext:
+        """Each waiting step's place in its team's queue (oldest first; 0 = next in line)."""
+        positions = {(cid, sid): place for queue in self.queues.values()
+                     for place, (_, cid, sid) in enumerate(sorted(queue))}
+        return ForecastContext(now=self.now, specialists=list(specialists), load=self.load,
+                               pace=team_paces(self.samples), positions=positions)
 
 
 def _minutes(seconds: float) -> str:
@@ -90,16 +110,16 @@ def _late(deadline: datetime, predicted: datetime) -> str:
     return f"expected {_minutes((predicted - deadline).total_seconds())} after the deadline"
 
 
-def _pending(case: CaseOutline, step: StepState, deadline: datetime, ctx: _Context) -> Risk:
+def _pending(case_id: str, step: StepState, deadline: datetime, ctx: ForecastContext) -> Risk:
     def risk(predicted: datetime | None, reason: str, detail: str) -> Risk:
         late = predicted is None or predicted > deadline
-        return Risk(case.case_id, step.step_id, step.team, "acceptance", deadline, predicted,
+        return Risk(case_id, step.step_id, step.team, "acceptance", deadline, predicted,
                     late, reason if late else None, detail if late else None)
 
     team = eligible(ctx.specialists, step.team)
     if not team:
         return risk(None, "no_specialist", f"no active specialist serves {step.team}")
-    ahead = ctx.positions.get((case.case_id, step.step_id), 0)
+    ahead = ctx.positions.get((case_id, step.step_id), 0)
     free = free_slots(team, ctx.load)
     pace = ctx.pace.get(step.team, TeamPace())
     start, reason, detail = ctx.now, "slow_acceptance", ""
@@ -129,47 +149,61 @@ def _pending(case: CaseOutline, step: StepState, deadline: datetime, ctx: _Conte
     return risk(predicted, reason, f"{detail}; {_late(deadline, predicted)}")
 
 
-def _offered(case: CaseOutline, step: StepState, deadline: datetime, ctx: _Context) -> Risk:
+def _offered(case_id: str, step: StepState, deadline: datetime, ctx: ForecastContext) -> Risk:
     typical = ctx.pace.get(step.team, TeamPace()).median_to_accept()
-    return _paced(case, step, deadline, ctx, kind="acceptance", typical=typical,
+    return _paced(case_id, step, deadline, ctx, kind="acceptance", typical=typical,
                   since=step.offered_at, reason="slow_acceptance",
                   pace_text=f"{step.team} takes {_minutes(typical or 0)} to accept (median)")
 
 
-def _accepted(case: CaseOutline, step: StepState, deadline: datetime, ctx: _Context) -> Risk:
+def _accepted(case_id: str, step: StepState, deadline: datetime, ctx: ForecastContext) -> Risk:
     typical = ctx.pace.get(step.team, TeamPace()).median_turnaround()
-    return _paced(case, step, deadline, ctx, kind="turnaround", typical=typical,
+    return _paced(case_id, step, deadline, ctx, kind="turnaround", typical=typical,
                   since=step.accepted_at, reason="slow_turnaround",
                   pace_text=f"{step.team} reports in {_minutes(typical or 0)} (median)")
 
 
-def _paced(case: CaseOutline, step: StepState, deadline: datetime, ctx: _Context, *, kind: str,
+def _paced(case_id: str, step: StepState, deadline: datetime, ctx: ForecastContext, *,
+           kind: str,
            typical: float | None, since: datetime | None, reason: str, pace_text: str) -> Risk:
     """A step whose next event comes at the team's observed pace from `since`."""
     predicted = max(ctx.now, (since or ctx.now) + timedelta(seconds=typical or 0.0))
     late = typical is not None and predicted > deadline
-    return Risk(case.case_id, step.step_id, step.team, kind, deadline, predicted, late,
+    return Risk(case_id, step.step_id, step.team, kind, deadline, predicted, late,
                 reason if late else None,
                 f"{pace_text}; {_late(deadline, predicted)}" if late else None)
 
 
-def _step_risk(case: CaseOutline, key: str, deadline: datetime, ctx: _Context) -> Risk | None:
-    step_id, _, kind = key.rpartition(":")
-    step = case.steps.get(step_id)
+def _step_risk(case_id: str, step: StepState | None, kind: str, deadline: datetime,
+               ctx: ForecastContext) -> Risk | None:
     if step is None or step.emergency or deadline <= ctx.now:
         return None  # unknown step, a page (not queued), or already breached: no forecast
     if kind == "turnaround" and step.status == "accepted":
-        return _accepted(case, step, deadline, ctx)
+        return _accepted(case_id, step, deadline, ctx)
     if kind == "acceptance" and step.status == "offered":
-        return _offered(case, step, deadline, ctx)
+        return _offered(case_id, step, deadline, ctx)
     if kind == "acceptance" and step.status == "pending":
-        return _pending(case, step, deadline, ctx)
+        return _pending(case_id, step, deadline, ctx)
     return None
 
 
 def _severity(risk: Risk) -> tuple[bool, float]:
     margin = risk.margin_seconds
     return (not risk.at_risk, float("-inf") if margin is None else margin)
+
+
+def case_risk(
+    case_id: str, steps: Mapping[str, StepState], deadlines: Mapping[str, datetime],
+    ctx: ForecastContext,
+) -> Risk | None:
+    """The forecast of an open case's most pressing step (None: nothing to forecast).
+    `deadlines`: {"<step>:<clock>": deadline} of its running clocks."""
+    found = []
+    for key, when in deadlines.items():
+        step_id, _, kind = key.rpartition(":")
+        if (risk := _step_risk(case_id, steps.get(step_id), kind, when, ctx)) is not None:
+            found.append(risk)
+    return min(found, key=_severity) if found else None
 
 
 def forecast(
@@ -179,13 +213,10 @@ def forecast(
     """case id -> the forecast of its most pressing open step, for every open case with a
     running clock. `deadlines`: case id -> {"<step>:<clock>": deadline} of running clocks."""
     cases = list(summaries)
-    open_cases = [c for c in cases if c.is_open]
-    ctx = _Context(now=now, specialists=list(specialists), load=open_load(open_cases),
-                   pace=observe_pace(cases), positions=_positions(open_cases, now))
-    risks: dict[str, Risk] = {}
-    for case in open_cases:
-        found = [r for key, when in deadlines.get(case.case_id, {}).items()
-                 if (r := _step_risk(case, key, when, ctx)) is not None]
-        if found:
-            risks[case.case_id] = min(found, key=_severity)
-    return risks
+    basis = ForecastBasis(now)
+    for case in cases:
+        basis.add(case)
+    ctx = basis.context(specialists)
+    return {case.case_id: risk for case in cases if case.is_open
+            and (risk := case_risk(case.case_id, case.steps,
+                                   deadlines.get(case.case_id, {}), ctx)) is not None}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -35,22 +35,30 @@ class TeamPace:
         return statistics.median(self.turnaround) if self.turnaround else None
 
 
-def observe_pace(summaries: Iterable[CaseOutline]) -> dict[str, TeamPace]:
-    """Per team, how long steps took to be accepted and to be reported (emergencies left out)."""
-    samples: dict[str, list[tuple[datetime, str, float]]] = defaultdict(list)
-    for case in summaries:
-        for step in case.steps.values():
-            if step.emergency or step.accepted_at is None:
-                continue
-            started = step.waiting_since or step.offered_at
-            if started is not None and step.accepted_at >= started:
-                seconds = (step.accepted_at - started).total_seconds()
-                samples[step.team].append((step.accepted_at, "to_accept", seconds))
-            if step.completed_at is not None and step.completed_at >= step.accepted_at:
-                seconds = (step.completed_at - step.accepted_at).total_seconds()
-                samples[step.team].append((step.completed_at, "turnaround", seconds))
+Sample = tuple[str, datetime, str, float]  # team, when observed, "to_accept"/"turnaround", s
+
+
+def pace_samples(case: CaseOutline) -> Iterator[Sample]:
+    """The durations one case shows: acceptance and turnaround of its steps (no emergencies)."""
+    for step in case.steps.values():
+        if step.emergency or step.accepted_at is None:
+            continue
+        started = step.waiting_since or step.offered_at
+        if started is not None and step.accepted_at >= started:
+            seconds = (step.accepted_at - started).total_seconds()
+            yield step.team, step.accepted_at, "to_accept", seconds
+        if step.completed_at is not None and step.completed_at >= step.accepted_at:
+            seconds = (step.completed_at - step.accepted_at).total_seconds()
+            yield step.team, step.completed_at, "turnaround", seconds
+
+
+def team_paces(samples: Iterable[Sample]) -> dict[str, TeamPace]:
+    """Per team, the newest MAX_SAMPLES durations of each kind, oldest first."""
+    by_team: dict[str, list[tuple[datetime, str, float]]] = defaultdict(list)
+    for team, at, kind, seconds in samples:
+        by_team[team].append((at, kind, seconds))
     paces: dict[str, TeamPace] = {}
-    for team, rows in samples.items():
+    for team, rows in by_team.items():
         rows.sort()
         pace = paces[team] = TeamPace()
         for _, kind, seconds in rows:
@@ -60,15 +68,25 @@ def observe_pace(summaries: Iterable[CaseOutline]) -> dict[str, TeamPace]:
     return paces
 
 
+def observe_pace(summaries: Iterable[CaseOutline]) -> dict[str, TeamPace]:
+    """Per team, how long steps took to be accepted and to be reported (emergencies left out)."""
+    return team_paces(sample for case in summaries for sample in pace_samples(case))
+
+
+def holders(case: CaseOutline) -> Iterator[str]:
+    """The specialists holding a step of this case (offered or accepted, report not in)."""
+    if case.is_open:
+        for step in case.steps.values():
+            if step.specialist_id and step.status in ("offered", "accepted"):
+                yield step.specialist_id
+
+
 def open_load(summaries: Iterable[CaseOutline]) -> dict[str, int]:
     """specialist id -> steps they hold (offered or accepted, report not in) in open cases."""
     load: dict[str, int] = defaultdict(int)
     for case in summaries:
-        if not case.is_open:
-            continue
-        for step in case.steps.values():
-            if step.specialist_id and step.status in ("offered", "accepted"):
-                load[step.specialist_id] += 1
+        for specialist_id in holders(case):
+            load[specialist_id] += 1
     return load
 
 

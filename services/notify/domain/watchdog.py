@@ -86,6 +86,11 @@ def find_stalls(
     summaries: Iterable[CaseOutline], *, now: datetime, policy: WatchdogPolicy, limit: int = 200
 ) -> list[Stall]:
     """Every stalled case, emergencies first, then the longest waiting; at most `limit`."""
-    found = [s for case in summaries if (s := stall_of(case, now=now, policy=policy))]
-    found.sort(key=lambda s: (s.stage != "emergency_page", -s.waiting_seconds, s.case_id))
-    return found[:limit]
+    return sorted_stalls([s for case in summaries if (s := stall_of(case, now=now, policy=policy))],
+                         limit=limit)
+
+
+def sorted_stalls(found: Iterable[Stall], *, limit: int = 200) -> list[Stall]:
+    """Emergencies first, then the longest waiting; at most `limit`."""
+    return sorted(found, key=lambda s: (s.stage != "emergency_page", -s.waiting_seconds,
+                                        s.case_id))[:limit]

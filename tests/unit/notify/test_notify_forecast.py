@@ -118,3 +118,30 @@ def test_working_hours_respect_time_zone_and_absence() -> None:
     # Monday 12:20 UTC is 07:20 in New York: starts at 08:00 local = 13:00 UTC, but is away
     # from then until Tuesday 20:00 UTC (15:00 local), so works from then on.
     assert next_working(spec, NOW) == datetime(2025, 3, 4, 20, 0, tzinfo=UTC)
+
+
+def test_the_timers_look_keeps_no_case_and_forecasts_as_over_the_whole_list() -> None:
+    """The timer feeds its look one row at a time (in table order) and drops each: the look
+    keeps what the forecast needs (steps, queues, pace), never a case, and comes out as the
+    forecast over the whole list does."""
+    import gc
+
+    from services.notify.casefile.models import CaseOutline
+    from services.notify.dashboard.ops_watch import OpsWatch
+
+    def history() -> dict[str, CaseSummary]:
+        return fold(*HISTORY, *declined_case("first", 150), *declined_case("second", 160),
+                    ev.received("busy", 140), ev.offered("busy", 150, specialist="sp-1"))
+
+    deadlines = {"first": {"s1:acceptance": ev.at(240)}, "second": {"s1:acceptance": ev.at(240)},
+                 "busy": {"s1:acceptance": ev.at(400)}}
+    whole = forecast(history().values(), deadlines=deadlines, specialists=[surgeon("sp-1")],
+                     now=NOW)
+    look = OpsWatch(specialists=lambda: [surgeon("sp-1")]).look(NOW, with_forecast=True)
+    for case_id in ("second", "busy", "old", "first"):  # any order
+        look.add(history()[case_id], deadlines.get(case_id, {}))
+    gc.collect()
+    assert not [o for o in gc.get_objects() if isinstance(o, CaseOutline)
+                and o.case_id in ("first", "second", "busy", "old")]
+    risks = look.finish(report=False).risks
+    assert risks == whole and risks["second"].reason == "no_capacity"
