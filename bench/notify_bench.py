@@ -38,7 +38,7 @@ from schemas.envelope import Event, derive_id  # noqa: E402
 from schemas.notifications import NotificationDelivered  # noqa: E402
 from schemas.referral import Referral  # noqa: E402
 from schemas.registry import parse_event  # noqa: E402
-from schemas.routing import AssignmentOffered, PlanStepReleased  # noqa: E402
+from schemas.routing import AssignmentOffered  # noqa: E402
 from scripts.localsystem import ServiceProcess, service_env  # noqa: E402
 from scripts.webhook_inbox import WebhookReceiver  # noqa: E402
 from services.common.consume import EventMeta  # noqa: E402
@@ -85,12 +85,10 @@ def referral_events(i: int, case_id: str, at: datetime) -> list[tuple[str, Event
         update={"referral": Referral.model_validate(referral(i))})
     out: list[tuple[str, Event]] = [(topics.REFERRAL_EVENTS, received),
                                     (topics.CASE_TRIAGED, flow.triaged(at))]
-    for step, team, role in STEPS:
-        released = PlanStepReleased(event_id=derive_id(case_id, "released", step),
-                                    case_id=case_id, occurred_at=at, step_id=step, team=team)
+    for step, team, role in STEPS:  # a step's first offer says it is released (no event)
         offered = flow.offered(at, specialist=f"bench-{role}-{i % 20}", step=step).model_copy(
             update={"team": team})
-        out += [(topics.ROUTING_EVENTS, released), (topics.ROUTING_EVENTS, offered)]
+        out.append((topics.ROUTING_EVENTS, offered))
     return out
 
 

@@ -193,15 +193,19 @@ def _conflicted_holders(state: CaseRouting, ctx: Ctx) -> set[str]:
 
 
 def release_ready(state: CaseRouting, ctx: Ctx) -> None:
-    """Release every step whose prerequisites are complete and offer it."""
+    """Release every step whose prerequisites are complete and offer it.
+
+    The step's first offer says it is released; PlanStepReleased goes out only for a step
+    nobody can be offered now (before its escalation). Every consumer took the two events
+    of each step one after the other (issue 13: one event per step, not two).
+    """
     for step in plans.ready_steps(state):
-        ctx.emit(state, PlanStepReleased(
+        ctx.note(state, "released", step_id=step.step_id)
+        offers.offer_next(state, step, ctx, released=PlanStepReleased(
             event_id=ctx.event_id("released", step.step_id), case_id=state.case_id,
             occurred_at=ctx.now, step_id=step.step_id, team=step.team,
             depends_on=step.depends_on, attachments=plans.attachments_for(state, step),
         ))
-        ctx.note(state, "released", step_id=step.step_id)
-        offers.offer_next(state, step, ctx)
 
 
 def on_cancelled(state: CaseRouting, event: ReferralCancelled | CaseErased, ctx: Ctx) -> None:

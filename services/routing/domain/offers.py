@@ -14,6 +14,7 @@ from schemas.routing import (
     DeclineOffer,
     OfferExpired,
     OfferSummary,
+    PlanStepReleased,
 )
 from services.routing.domain.context import Ctx, case_facts, step_facts
 from services.routing.domain.plans import DEFAULT_QUESTION, TEAM_QUESTIONS, attachments_for
@@ -21,12 +22,18 @@ from services.routing.domain.ranking import decide, exclusion_summary
 from services.routing.domain.state import CaseRouting, CommandOutcome, Offer, PlanStep
 
 
-def offer_next(state: CaseRouting, step: PlanStep, ctx: Ctx) -> None:
-    """Offer the step to the best eligible specialist not yet asked, or escalate."""
+def offer_next(
+    state: CaseRouting, step: PlanStep, ctx: Ctx, *, released: PlanStepReleased | None = None
+) -> None:
+    """Offer the step to the best eligible specialist not yet asked, or escalate. `released`:
+    the step's release, said by its offer, or emitted before the escalation if nobody can
+    take it."""
     facts = case_facts(state)
     decision = decide(ctx.directory, ctx.loads, facts, step_facts(state, step, ctx.loads),
                       ctx.policy, ctx.now)
     if decision.chosen is None:
+        if released is not None:
+            ctx.emit(state, released)
         escalate(state, step, ctx, exclusion_summary(step.team, decision),
                  candidates=decision.candidates, outside=decision.not_licensed_elsewhere)
         return

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.directory import Capacity
-from schemas.routing import AssignmentOffered, CaseEscalated
+from schemas.routing import AssignmentOffered, CaseEscalated, PlanStepReleased
 from tests.unit.routing.builders import (
     NOW,
     Routing,
@@ -27,8 +27,8 @@ SOON_TIMEOUT = timedelta(hours=4)
 def test_triage_releases_the_step_and_offers_it() -> None:
     r = Routing(specialist("a"))
     result = r.send(triaged())
-    assert types(result.events) == ["PlanStepReleased", "AssignmentOffered"]
-    offer = result.events[1]
+    assert types(result.events) == ["AssignmentOffered"]  # the first offer says it is released
+    offer = result.events[0]
     assert isinstance(offer, AssignmentOffered)
     assert (offer.specialist_id, offer.team, offer.step_id, offer.urgency, offer.attempt) == (
         "a", "spine_surgery", "spine_surgery", "soon", 1)
@@ -187,3 +187,14 @@ def test_original_surgeon_institution_and_group_are_never_offered(
                and s.institution_id != institution and s.group_id != group}
     assert offered == allowed  # everyone else was tried before escalating
     assert r.state().steps["spine_surgery"].status == "escalated"
+
+
+def test_a_released_step_nobody_can_take_is_announced_before_its_escalation() -> None:
+    r = Routing(specialist("a", role="pain_medicine"))  # nobody serves spine surgery
+    result = r.send(triaged())
+    assert types(result.events) == ["PlanStepReleased", "CaseEscalated"]
+    released = result.events[0]
+    assert isinstance(released, PlanStepReleased) and released.step_id == "spine_surgery"
+    r.directory.put(specialist("b"))
+    retry = r.send(tick("case-1", NOW + SOON_TIMEOUT))
+    assert types(retry.events) == ["AssignmentOffered"]  # released once, not again
