@@ -34,7 +34,7 @@ from bench.raw_relay import PRODUCER
 from schemas.topics import CASE_PARTITIONS
 from scripts.localsystem import LocalBroker
 
-MODES = ("aiokafka-consume", "aiokafka-relay", "faust-consume", "faust-relay")
+MODES = ("aiokafka-consume", "aiokafka-relay", "faust-consume", "faust-relay", "faust-produce")
 PAYLOAD = 800  # bytes, about a referral event
 
 

@@ -2,7 +2,8 @@
 or plain aiokafka, consuming `floor.in` and optionally relaying each message to `floor.out`.
 
 `python -m bench.floor_worker MODE OUT` with MODE one of faust-consume, faust-relay,
-aiokafka-consume, aiokafka-relay. Each message's value starts with the sender's wall clock
+faust-produce (relays through faust's producer, not `Topic.send`), aiokafka-consume,
+aiokafka-relay. Each message's value starts with the sender's wall clock
 (8-byte double); every message appends "count cpu_seconds wall latency_ms" to OUT.
 """
 
@@ -53,7 +54,7 @@ async def plain(relay: bool, record: Recorder) -> None:
         await consumer.stop()
 
 
-def faust_worker(relay: bool, record: Recorder) -> None:
+def faust_worker(relay: bool, record: Recorder, direct: bool = False) -> None:
     from services.common.faust_app import bytes_topic, make_app
     from services.common.worker import run_worker
 
@@ -63,7 +64,10 @@ def faust_worker(relay: bool, record: Recorder) -> None:
 
     async def agent(stream: object) -> None:
         async for event in stream.events():  # type: ignore[attr-defined]
-            if relay:  # as services.common.consume.send_event does inside an agent
+            if direct:  # faust's producer, without Topic.send's future-message machinery
+                await app.producer.send(sink.get_topic_name(), event.message.key, event.value,
+                                        partition=None, timestamp=None, headers=None)
+            elif relay:  # as services.common.consume.send_event does inside an agent
                 await sink.send(key=event.message.key, value=event.value)
             record.seen(event.value)
 
@@ -78,7 +82,7 @@ def main() -> None:
     kind, _, action = mode.partition("-")
     relay = action == "relay"
     if kind == "faust":
-        faust_worker(relay, record)
+        faust_worker(relay, record, direct=action == "produce")
     else:
         asyncio.run(plain(relay, record))
 
