@@ -241,7 +241,8 @@ class NotifyWorker:
         async def _after_recovery() -> None:
             pending = await processor.rescan(self.ownership())
             processor.closed.clear()  # rows were replaced: read every one again
-            await processor.watch(lambda case, running: None, every_row=True)  # may stall?
+            # Which cases may stall, from every row (clocks are not needed for that).
+            await processor.watch(lambda case, running: None, every_row=True, clocks=False)
             self.recovered = True
             log.info("notify tables recovered", extra={"cases": len(processor.index),
                                                        "pending_notifications": pending})

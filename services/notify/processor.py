@@ -211,7 +211,7 @@ class NotifyProcessor:
                 found.append(view)
         return found
 
-    async def watch(self, add: Look, *, every_row: bool) -> int:
+    async def watch(self, add: Look, *, every_row: bool, clocks: bool = True) -> int:
         """Give the timer's look the rows it reads, each with its running deadlines from
         notify's clocks; returns how many. Every open row (the forecast's), which also rebuilds
         the set of cases that may stall from them (recovery replaces rows behind the agents'
@@ -223,12 +223,14 @@ class NotifyProcessor:
         (holding every open row parsed, notify peaked at 235 MB with 3,100 cases).
         Thousands would hold the loop for seconds, so the agents, HTTP and the group heartbeat
         get a turn between chunks. A case the agents folded meanwhile keeps the place they gave
-        it (the snapshot may be older).
+        it (the snapshot may be older). Without `clocks` (a pass that only rebuilds the set) the
+        case rows are not read and `add` is given empty deadlines.
         """
+        running = self._running if clocks else (lambda case_id: {})
         if not every_row:
             views = self.unsettled_views()
             for view in views:
-                add(view, self._running(view.case_id))
+                add(view, running(view.case_id))
             return len(views)
         may, seen, fed = set(), set(), 0
         self._folded_meanwhile = set()
@@ -239,7 +241,7 @@ class NotifyProcessor:
                     seen.add(case_id)
                     if may_stall(view):
                         may.add(case_id)
-                    add(view, self._running(case_id))
+                    add(view, running(case_id))
                     fed += 1
                 else:
                     self.closed.add(case_id)

@@ -211,3 +211,17 @@ async def test_the_forecasts_pass_reads_outlines_and_finds_what_full_rows_would(
     assert from_outlines.stalls == from_full.stalls and from_outlines.stalls
     assert from_outlines.risks == from_full.risks and from_outlines.risks
     assert from_outlines.deadlines == from_full.deadlines and from_outlines.deadlines
+
+
+async def test_a_pass_that_only_rebuilds_the_set_reads_no_case_row() -> None:
+    """After recovery the worker reads every summary to learn which cases may stall; the SLA
+    clocks in the case rows are not needed for that, and are not parsed."""
+    rig, flow = AgentRig(), CaseFlow("case-w")
+    await rig.feed(flow.received(T0), topic="referral.events.v1")
+    rig.processor.flush()
+    fresh = AgentRig(cases=dict(rig.cases), summaries=dict(rig.summaries))
+    given: list[Mapping[str, datetime]] = []
+    await fresh.processor.watch(lambda case, running: given.append(running), every_row=True,
+                                clocks=False)
+    assert given == [{}] and fresh.processor.states.parses == 0
+    assert fresh.processor.unsettled == {"case-w"}

@@ -95,6 +95,17 @@ class OpsWatch:
         """Whether the timer should forecast again (the dashboard always does)."""
         return self._forecast_at is None or now - self._forecast_at >= FORECAST_EVERY
 
+    def record(
+        self, stalls: list[Stall], risks: Mapping[str, Risk] | None, now: datetime
+    ) -> list[Stall]:
+        """A worker's own look, reported: the gauges set (the forecast's too if there was
+        one) and the stalls not seen by the previous report logged; returns those."""
+        self._export_stalls(stalls)
+        if risks is not None:
+            self._export_risks(risks)
+            self._forecast_at = now
+        return self._report(stalls)
+
     @staticmethod
     def _export_risks(risks: Mapping[str, Risk]) -> None:
         at_risk = Counter((r.team, r.reason or "unknown") for r in risks.values() if r.at_risk)
@@ -150,17 +161,11 @@ class WatchPass:
     def finish(self, *, report: bool) -> Assessment:
         """The assessment of every case added (see OpsWatch.assess)."""
         stalls = sorted_stalls(self.stalls)
-        new_stalls: list[Stall] = []
-        if report:
-            self.watch._export_stalls(stalls)
-            new_stalls = self.watch._report(stalls)
-        risks: dict[str, Risk] = {}
+        risks: dict[str, Risk] | None = None
         if self.with_forecast:
             ctx = self.basis.context(self.watch.specialists())
             risks = {case_id: risk for case_id, steps in self.steps.items()
                      if (risk := case_risk(case_id, steps, self.deadlines[case_id], ctx))}
-            if report:
-                self.watch._export_risks(risks)
-                self.watch._forecast_at = self.now
-        return Assessment(deadlines=self.deadlines, risks=risks, stalls=stalls,
+        new_stalls = self.watch.record(stalls, risks, self.now) if report else []
+        return Assessment(deadlines=self.deadlines, risks=risks or {}, stalls=stalls,
                           new_stalls=new_stalls)

@@ -164,8 +164,8 @@ def _accepted(case_id: str, step: StepState, deadline: datetime, ctx: ForecastCo
 
 
 def _paced(case_id: str, step: StepState, deadline: datetime, ctx: ForecastContext, *,
-           kind: str,
-           typical: float | None, since: datetime | None, reason: str, pace_text: str) -> Risk:
+           kind: str, typical: float | None, since: datetime | None, reason: str,
+           pace_text: str) -> Risk:
     """A step whose next event comes at the team's observed pace from `since`."""
     predicted = max(ctx.now, (since or ctx.now) + timedelta(seconds=typical or 0.0))
     late = typical is not None and predicted > deadline
