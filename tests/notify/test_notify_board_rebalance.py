@@ -53,10 +53,20 @@ def start(env: dict[str, str], tmp_path: Path, name: str) -> ServiceProcess:
     return worker
 
 
+def recovery_log(worker: ServiceProcess, lines: int = 60) -> str:
+    """The worker's faust recovery lines (start offsets, highwaters, progress), newest last."""
+    text = worker.log_path.read_text(errors="replace").splitlines()
+    return "\n".join([line for line in text if "Recovery" in line][-lines:])
+
+
 def test_a_worker_keeps_the_cases_it_handed_over_on_its_board(
     kafka_bootstrap: str, tmp_path: Path, receiver: WebhookReceiver  # noqa: F811
 ) -> None:
-    env = workers_env(kafka_bootstrap, tmp_path, receiver) | {"FAUST_STANDBY_REPLICAS": "0"}
+    # faust's recovery at INFO: once in a full-suite run (2026-11-28) the first worker's
+    # recovery of its two remaining changelog partitions received no event for 60 s after the
+    # rebalance (not reproduced since, 8 runs); its start offsets and highwaters say why.
+    env = workers_env(kafka_bootstrap, tmp_path, receiver) | {
+        "FAUST_STANDBY_REPLICAS": "0", "FAUST_LOG_LEVEL": "INFO"}
     first = start(env, tmp_path, "notify-1")
     second = None
     try:
@@ -74,7 +84,9 @@ def test_a_worker_keeps_the_cases_it_handed_over_on_its_board(
         # Judged once the first worker has finished its own side of the rebalance.
         deadline = time.monotonic() + 60
         while httpx.get(f"{first.url}/health/ready", timeout=10).status_code != 200:
-            assert time.monotonic() < deadline, "the first worker never became ready again"
+            assert time.monotonic() < deadline, (
+                "the first worker never became ready again; its recovery:\n"
+                + recovery_log(first))
             time.sleep(0.5)
         time.sleep(3)
         # Still every case on the first worker's board, the handed-over ones from its table.
