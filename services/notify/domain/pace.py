@@ -81,15 +81,6 @@ def holders(case: CaseOutline) -> Iterator[str]:
                 yield step.specialist_id
 
 
-def open_load(summaries: Iterable[CaseOutline]) -> dict[str, int]:
-    """specialist id -> steps they hold (offered or accepted, report not in) in open cases."""
-    load: dict[str, int] = defaultdict(int)
-    for case in summaries:
-        for specialist_id in holders(case):
-            load[specialist_id] += 1
-    return load
-
-
 def eligible(specialists: Iterable[Specialist], team: str) -> list[Specialist]:
     """Active specialists whose role serves the team."""
     return [s for s in specialists if s.active and team in ROLE_TEAMS.get(s.role, ())]
