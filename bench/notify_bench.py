@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import cProfile
 import json
+import os
 import pstats
 import statistics
 import sys
@@ -269,6 +270,9 @@ class _Inbox:
 
 
 async def bench_delivery(n: int, fail_first: int) -> None:
+    # The receiver is on loopback over http: only development mode lets webhooks go there
+    # (services/common/webhook_targets.py); without it every delivery was refused.
+    os.environ["SPINE_ENV"] = "development"
     receiver = WebhookReceiver(fail_first=fail_first)
     latencies: list[float] = []
     created = datetime.now(UTC)
