@@ -19,7 +19,11 @@ from services.common.http import serve_api_in_worker
 from services.common.metrics import CONSUMER_LAG
 from services.common.settings import env_str, kafka_bootstrap
 from services.common.topics_admin import ensure_topics
-from services.common.worker_health import position_if_assigned, worker_health
+from services.common.worker_health import (
+    highwater_if_assigned,
+    position_if_assigned,
+    worker_health,
+)
 
 
 def readiness(app: faust.App) -> Callable[[], list[str]]:
@@ -53,7 +57,7 @@ async def measure_lag(consumer: Any, service: str) -> None:
         if tp.topic.endswith("-changelog"):
             continue  # table changelogs are read only during recovery
         position = await position_if_assigned(consumer, tp)  # None: revoked meanwhile
-        highwater = consumer.highwater(tp)  # None until the first fetch from it
+        highwater = highwater_if_assigned(consumer, tp)  # None: not fetched yet, or revoked
         if position is not None and highwater is not None:
             lag = max(0, highwater - position)
             CONSUMER_LAG.labels(service, tp.topic, str(tp.partition)).set(lag)

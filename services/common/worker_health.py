@@ -104,7 +104,7 @@ class WorkerHealth:
             marker = committed.get(tp)
             position = marker + 1 if marker is not None else await position_if_assigned(
                 consumer, tp)
-            highwater = consumer.highwater(tp)
+            highwater = highwater_if_assigned(consumer, tp)
             if highwater is None:
                 continue  # nothing fetched from it yet: no end offset known (None - int crashed)
             lag = highwater - (position or 0)
@@ -126,6 +126,18 @@ async def position_if_assigned(consumer: Any, tp: Any) -> int | None:
     try:
         return int(await consumer.position(tp))
     except IllegalStateError:
+        return None
+
+
+def highwater_if_assigned(consumer: Any, tp: Any) -> int | None:
+    """The end offset fetched for `tp` (None before the first fetch), or None if a rebalance
+    took `tp` away while the caller awaited: aiokafka asserts "Partition is not assigned",
+    and from the lag timer that crashed a routing worker as a second one joined (2026-11-28,
+    fresh-clone suite), after position_if_assigned had stopped the same crash one call
+    earlier."""
+    try:
+        return consumer.highwater(tp)  # type: ignore[no-any-return]
+    except (AssertionError, IllegalStateError):
         return None
 
 

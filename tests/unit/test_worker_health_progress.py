@@ -67,3 +67,34 @@ def test_a_partition_revoked_meanwhile_is_skipped_by_both_probes_not_a_crash() -
     lag = CONSUMER_LAG.labels("bench-test", fetched.topic, str(fetched.partition))._value.get()
     assert lag == 16  # highwater 20 - position 4, measured for the partition still assigned
     assert set(health._progress) == {fetched}
+
+
+class RevokedDuringTheAwait(FakeConsumer):
+    """The rebalance lands while position() is awaited: position answers, then aiokafka's
+    highwater() asserts that the partition is no longer assigned."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._committed_offset = {}
+        self.revoked: set[Any] = set()
+
+    async def position(self, tp: Any) -> int:
+        if tp == self.unfetched:
+            self.revoked.add(tp)
+        return 4
+
+    def highwater(self, tp: Any) -> int | None:
+        assert tp not in self.revoked, "Partition is not assigned"
+        return 20
+
+
+def test_a_partition_revoked_while_its_position_is_awaited_is_skipped_not_a_crash() -> None:
+    app = FakeApp()
+    app.consumer = RevokedDuringTheAwait()
+    health = WorkerHealth(app, stuck_seconds=5, clock=lambda: 0.0)  # type: ignore[arg-type]
+    asyncio.run(health._probe_progress())  # raised AssertionError from a faust timer: a crash
+    asyncio.run(measure_lag(app.consumer, "bench-test-revoked"))
+    fetched = app.consumer.fetched
+    lag = CONSUMER_LAG.labels("bench-test-revoked", fetched.topic,
+                              str(fetched.partition))._value.get()
+    assert lag == 16 and set(health._progress) == {fetched}
