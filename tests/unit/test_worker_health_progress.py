@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from aiokafka.errors import IllegalStateError
 from faust.types import TP
 
@@ -57,18 +58,6 @@ class RevokingConsumer(FakeConsumer):
         return 4
 
 
-def test_a_partition_revoked_meanwhile_is_skipped_by_both_probes_not_a_crash() -> None:
-    app = FakeApp()
-    app.consumer = RevokingConsumer()
-    health = WorkerHealth(app, stuck_seconds=5, clock=lambda: 0.0)  # type: ignore[arg-type]
-    asyncio.run(health._probe_progress())  # raised IllegalStateError from a faust timer: a crash
-    asyncio.run(measure_lag(app.consumer, "bench-test"))
-    fetched = app.consumer.fetched
-    lag = CONSUMER_LAG.labels("bench-test", fetched.topic, str(fetched.partition))._value.get()
-    assert lag == 16  # highwater 20 - position 4, measured for the partition still assigned
-    assert set(health._progress) == {fetched}
-
-
 class RevokedDuringTheAwait(FakeConsumer):
     """The rebalance lands while position() is awaited: position answers, then aiokafka's
     highwater() asserts that the partition is no longer assigned."""
@@ -88,13 +77,19 @@ class RevokedDuringTheAwait(FakeConsumer):
         return 20
 
 
-def test_a_partition_revoked_while_its_position_is_awaited_is_skipped_not_a_crash() -> None:
+@pytest.mark.parametrize("consumer", [RevokingConsumer, RevokedDuringTheAwait])
+def test_a_partition_revoked_meanwhile_is_skipped_by_both_probes_not_a_crash(
+    consumer: type[FakeConsumer],
+) -> None:
+    """Revoked before position() (IllegalStateError) or while it was awaited (highwater()
+    asserts): from a faust timer either crashed the whole worker."""
     app = FakeApp()
-    app.consumer = RevokedDuringTheAwait()
+    app.consumer = consumer()
     health = WorkerHealth(app, stuck_seconds=5, clock=lambda: 0.0)  # type: ignore[arg-type]
-    asyncio.run(health._probe_progress())  # raised AssertionError from a faust timer: a crash
-    asyncio.run(measure_lag(app.consumer, "bench-test-revoked"))
+    asyncio.run(health._probe_progress())
+    service = f"bench-test-{consumer.__name__}"
+    asyncio.run(measure_lag(app.consumer, service))
     fetched = app.consumer.fetched
-    lag = CONSUMER_LAG.labels("bench-test-revoked", fetched.topic,
-                              str(fetched.partition))._value.get()
-    assert lag == 16 and set(health._progress) == {fetched}
+    lag = CONSUMER_LAG.labels(service, fetched.topic, str(fetched.partition))._value.get()
+    assert lag == 16  # highwater 20 - position 4, measured for the partition still assigned
+    assert set(health._progress) == {fetched}
