@@ -96,8 +96,11 @@ class Fetcher:
         self._stopped = stopped
 
 
-def consumer_for(broker: Broker) -> tuple[FakeBrokerConsumer, Buffer]:
-    """The consumer and its agent's buffer (a busy agent: it takes them after the drain)."""
+def consumer_for(
+    broker: Broker, into: Callable[[Buffer, Message], Awaitable[None]] | None = None
+) -> tuple[FakeBrokerConsumer, Buffer]:
+    """The consumer and its agent's buffer (a busy agent: it takes them after the drain);
+    `into` puts a message in the buffer, in place of appending at once."""
     app = make_app("safe-offsets-probe")
     app.consumer_generation_id = 1
     app.flow_control.resume()
@@ -106,7 +109,10 @@ def consumer_for(broker: Broker) -> tuple[FakeBrokerConsumer, Buffer]:
     app.flow_control.manage_queue(buffer)  # type: ignore[arg-type]  # emptied on resume
 
     async def deliver(msg: Message) -> None:  # faust's conductor: into the agent's buffer
-        buffer.append(msg)
+        if into is not None:
+            await into(buffer, msg)
+        else:
+            buffer.append(msg)
 
     async def on_rebalance(*args: Any) -> None:
         return None
@@ -192,3 +198,56 @@ async def test_acks_count_only_in_the_current_generation_with_flow_active() -> N
     consumer.app.flow_control.resume()
     current = message(COMMITTED, 5)
     assert consumer.ack(current) is True and current.acked
+
+
+async def test_a_delivery_that_need_not_wait_runs_in_the_drain_loop_itself() -> None:
+    # faust's drain loop made four tasks per message for its delivery (note 5): here a delivery
+    # that does not wait runs at once, in the drain loop's own task, in order.
+    runs_in: list[asyncio.Task[Any] | None] = []
+
+    async def into(buffer: Buffer, msg: Message) -> None:
+        runs_in.append(asyncio.current_task())
+        buffer.append(msg)
+
+    broker = Broker(fetches=[[message(o, 1) for o in range(10, 14)]])
+    consumer, buffer = consumer_for(broker, into)
+    consumer.resume_flow()
+    assert await drain(consumer, buffer) == [10, 11, 12, 13]
+    loop_task = runs_in[0]
+    assert loop_task is not None and loop_task.get_coro().__name__ == "_drain_messages"
+    assert runs_in == [loop_task] * 4
+
+
+async def test_a_delivery_that_waits_is_delivered_once_it_can_be() -> None:
+    room = asyncio.Event()  # the agent's buffer is full until its agent takes some
+
+    async def into(buffer: Buffer, msg: Message) -> None:
+        if msg.offset == 10:
+            await room.wait()
+        buffer.append(msg)
+
+    broker = Broker(fetches=[[message(10, 1), message(11, 1)]])
+    consumer, buffer = consumer_for(broker, into)
+    consumer.resume_flow()
+    asyncio.get_running_loop().call_later(0.05, room.set)
+    assert await drain(consumer, buffer) == [10, 11]
+
+
+async def test_a_waiting_delivery_is_abandoned_when_flow_stops() -> None:
+    # faust's contract: a delivery stuck behind a full buffer or flow control gives way to a
+    # rebalance (suspend_flow); the message is read again from the committed offset.
+    abandoned: list[int] = []
+
+    async def into(buffer: Buffer, msg: Message) -> None:
+        try:
+            await asyncio.Event().wait()  # never room
+        except asyncio.CancelledError:
+            abandoned.append(msg.offset)
+            raise
+
+    broker = Broker(fetches=[[message(10, 1), message(11, 1)]])
+    consumer, buffer = consumer_for(broker, into)
+    consumer.resume_flow()
+    asyncio.get_running_loop().call_later(0.05, consumer.stop_flow)
+    assert await drain(consumer, buffer) == []
+    assert abandoned == [10]  # and 11, drained with flow stopped, was held back unseen
