@@ -1,4 +1,4 @@
-"""`./dev bench [pipeline|triage|routing|notify|fhir_status|dashboard|floor]`: run one
+"""`./dev bench [pipeline|triage|routing|notify|fhir_status|dashboard|floor|webhook]`: run one
 benchmark, or all of them."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ BENCHES = {
     "fhir_status": "bench.fhir_status_bench",
     "dashboard": "bench.dashboard_bench",
     "floor": "bench.floor_bench",
+    "webhook": "bench.webhook_bench",
 }
 
 
