@@ -27,6 +27,7 @@ from services.routing.domain.handlers import RoutingResult, handle
 from services.routing.domain.load import LoadBook, LoadDelta, SpecialistLoad, apply_delta
 from services.routing.domain.policy import RoutingPolicy
 from services.routing.domain.state import CaseRouting, new_case
+from services.routing.load_rows import LoadRows
 from services.routing.metrics import (
     CASES_WAITING,
     COMMAND_OUTCOMES,
@@ -73,7 +74,7 @@ class RoutingProcessor:
         # row from outside that partition's agent (faust writes a table's changelog to the
         # partition of the event being handled: the case's, not the specialist's).
         self.reserve_here = reserve_here
-        self.write_load: LoadWriter = write_load or loads.__setitem__
+        self.load_rows = LoadRows(loads, write_load or loads.__setitem__)
         self.casedata = CaseData(content={} if content is None else content,
                                  reports={} if reports is None else reports)
         self.publisher, self.policy, self.clock = publisher, policy, clock
@@ -178,15 +179,14 @@ class RoutingProcessor:
     def _reserve(self, delta: LoadDelta) -> CapacityDecided:
         """The load owner's decision on one reservation; a granted one is held at once."""
         key = delta.specialist_id.encode()
-        raw = self.loads_table.get(key)
-        current = SpecialistLoad.model_validate_json(raw) if raw else None
+        current = self.load_rows.get(key)
         reason = capacity.refusal(current, delta, self.directory.get(delta.specialist_id))
         if reason is None:
             self._put_load(key, apply_delta(current, delta))
         return capacity.decision(delta, reason)
 
     def _put_load(self, key: bytes, updated: SpecialistLoad) -> None:
-        self.write_load(key, updated.model_dump_json().encode())
+        self.load_rows.put(key, updated)
         self.loads.put(updated)
 
     async def on_load_delta(self, delta: LoadDelta) -> None:
@@ -200,9 +200,7 @@ class RoutingProcessor:
             await self.publisher.capacity_decided(self._reserve(delta))
             return
         key = delta.specialist_id.encode()
-        raw = self.loads_table.get(key)
-        current = SpecialistLoad.model_validate_json(raw) if raw else None
-        self._put_load(key, apply_delta(current, delta))
+        self._put_load(key, apply_delta(self.load_rows.get(key), delta))
 
     def on_load_snapshot(self, key: bytes | None, value: bytes | None) -> None:
         """One record of the load table's changelog, read by every worker (the shared view)."""

@@ -95,8 +95,9 @@ async def test_a_worker_taking_over_the_load_partition_keeps_capacity() -> None:
     await a.on_case_input(triaged("case-a"))  # granted by A, the load owner then
     # A dies. C takes over its load partitions with the table restored from the changelog;
     # B's view never heard of case-a's offer.
-    c, _, _ = make_processor(Clock(NOW), Tables(), bus=bus)
-    c.loads_table = tables.loads
+    restored = Tables()
+    restored.loads = tables.loads
+    c, _, _ = make_processor(Clock(NOW), restored, bus=bus)
     seed(c, specialist("s1", capacity=ONE), specialist("s2", capacity=ONE))
     bus.load_owner = lambda specialist_id: c
     b.loads.put(SpecialistLoad(specialist_id="s1"))  # B's stale view: s1 looks free
