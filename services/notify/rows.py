@@ -14,11 +14,12 @@ events of one case between two commits cost one changelog message instead of one
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterator, MutableMapping
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel
+
+from services.common.parse_cache import ParseCache
 
 M = TypeVar("M", bound=BaseModel)
 N = TypeVar("N", bound=BaseModel)
@@ -42,10 +43,8 @@ class ParsedRows(Generic[M]):
         self.table = table
         self._parse = parse
         self._write = write or self._assign
-        self._max_cached = max_cached
-        self._cache: OrderedDict[str, tuple[bytes, M]] = OrderedDict()
+        self._cache: ParseCache[str, M] = ParseCache(max_cached)
         self._dirty: dict[str, tuple[M, int | None]] = {}  # never evicted
-        self.parses = 0  # rows parsed from bytes: how often the cache could not answer
 
     def get(self, key: str, *, keep: bool = True) -> M | None:
         """The row's model (a pending write included), or None if there is no row. With
@@ -56,12 +55,14 @@ class ParsedRows(Generic[M]):
         raw = self.table.get(key)
         if not raw:
             return None
-        return self._parsed(key, raw) if keep else self._peek(key, raw, self._parse)
+        if keep:
+            return self._cache.parsed(key, raw, self._parse)
+        return self._cache.peek(key, raw, self._parse)
 
     def put(self, key: str, model: M, partition: int | None = None) -> None:
         """Hold the model for the next flush, which serialises it once however often it changed."""
         self._dirty[key] = (model, partition)
-        self._cache.pop(key, None)
+        self._cache.drop(key)
 
     def flush(self) -> int:
         """Write every pending row whose JSON differs from the table's; returns how many."""
@@ -73,7 +74,7 @@ class ParsedRows(Generic[M]):
             if current is None or current != raw:
                 self._write(key, raw, partition)
                 written += 1
-            self._remember(key, raw, model)
+            self._cache.remember(key, raw, model)
         return written
 
     def forget(self, partitions: Collection[int]) -> int:
@@ -101,7 +102,7 @@ class ParsedRows(Generic[M]):
         dirty = dict(self._dirty)
         for key, raw in list(self.table.items()):
             if key not in dirty and raw and key not in skip:
-                yield key, self._peek(key, raw, parse)
+                yield key, self._cache.peek(key, raw, parse)
         for key, (model, _) in dirty.items():
             if key not in skip:
                 yield key, model
@@ -111,8 +112,7 @@ class ParsedRows(Generic[M]):
         dirty = self._dirty.get(key)
         if dirty is not None:
             return dirty[0]
-        entry = self._cache.get(key)
-        return entry[1] if entry is not None else None
+        return self._cache.model(key)
 
     @property
     def pending(self) -> int:
@@ -122,29 +122,10 @@ class ParsedRows(Generic[M]):
     def __len__(self) -> int:
         return len(self._cache) + len(self._dirty)
 
-    def _parsed(self, key: str, raw: bytes) -> M:
-        cached = self._cache.get(key)
-        if cached is not None and (cached[0] is raw or cached[0] == raw):
-            self._cache.move_to_end(key)
-            return cached[1]
-        self.parses += 1
-        model = self._parse(raw)
-        self._remember(key, raw, model)
-        return model
-
-    def _peek(self, key: str, raw: bytes, parse: Callable[[bytes], N]) -> M | N:
-        """The row's model from the cache if it is there and current, else parsed and not kept."""
-        cached = self._cache.get(key)
-        if cached is not None and (cached[0] is raw or cached[0] == raw):
-            return cached[1]
-        self.parses += 1
-        return parse(raw)
-
-    def _remember(self, key: str, raw: bytes, model: M) -> None:
-        self._cache[key] = (raw, model)
-        self._cache.move_to_end(key)
-        while len(self._cache) > self._max_cached:
-            self._cache.popitem(last=False)
+    @property
+    def parses(self) -> int:
+        """Rows parsed from bytes: how often the cache could not answer."""
+        return self._cache.parses
 
     def _assign(self, key: str, raw: bytes, partition: int | None) -> None:
         self.table[key] = raw

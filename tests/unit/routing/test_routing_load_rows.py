@@ -19,7 +19,7 @@ def test_a_row_is_parsed_once_until_it_changes() -> None:
     table: dict[bytes, bytes] = {b"s1": load("s1", "c1/neuro").model_dump_json().encode()}
     rows = LoadRows(table, table.__setitem__)
     first = rows.get(b"s1")
-    assert first is not None and rows.get(b"s1") is first and rows.parses == 1
+    assert first is not None and rows.get(b"s1") is first and rows.cache.parses == 1
     assert rows.get(b"nobody") is None
 
 
@@ -27,9 +27,9 @@ def test_a_row_replaced_behind_its_back_is_parsed_again() -> None:
     table: dict[bytes, bytes] = {}
     rows = LoadRows(table, table.__setitem__)
     rows.put(b"s1", load("s1", "c1/neuro"))
-    assert rows.get(b"s1") == load("s1", "c1/neuro") and rows.parses == 0  # what it wrote
+    assert rows.get(b"s1") == load("s1", "c1/neuro") and rows.cache.parses == 0  # what it wrote
     table[b"s1"] = load("s1", "c2/pain").model_dump_json().encode()  # recovery, a rebalance
-    assert rows.get(b"s1") == load("s1", "c2/pain") and rows.parses == 1
+    assert rows.get(b"s1") == load("s1", "c2/pain") and rows.cache.parses == 1
     del table[b"s1"]
     assert rows.get(b"s1") is None
 
@@ -47,6 +47,6 @@ def test_the_cache_is_capped_and_an_evicted_row_is_read_again() -> None:
     rows = LoadRows(table, table.__setitem__, max_cached=2)
     for key in (b"s0", b"s1", b"s2"):
         rows.get(key)
-    assert len(rows._cache) == 2 and rows.parses == 3
+    assert len(rows.cache) == 2 and rows.cache.parses == 3
     rows.get(b"s0")  # the oldest went first
-    assert rows.parses == 4
+    assert rows.cache.parses == 4
