@@ -3,7 +3,7 @@
 Tables (changelog-backed, so they survive restarts and rebalances):
   notify_cases    case id -> CaseState JSON: clocks, chains, outbox of pending deliveries
   case_summaries  case id -> CaseSummary JSON: the read-model behind the dashboard
-Rows are written behind and flushed before each offset commit (services.notify.persistence).
+Rows are written behind and flushed before each offset commit (services.common.write_behind).
 `create_app` assembles one worker and its HTTP API when called, never at import.
 """
 
@@ -31,6 +31,7 @@ from services.common.logs import get_logger
 from services.common.problems import install_problem_handlers
 from services.common.settings import advertised_url, kafka_bootstrap
 from services.common.worker import FaustService, liveness, readiness, watch_consumer_lag
+from services.common.write_behind import write_rows_behind
 from services.notify.casefile import CaseSummary
 from services.notify.config import NotifySettings, load_settings
 from services.notify.dashboard.live import LiveFeed
@@ -43,7 +44,6 @@ from services.notify.delivery.webhook import WebhookPoster
 from services.notify.directory import DirectoryCache
 from services.notify.domain.commands import CheckClocks, parse_command
 from services.notify.http_api import build_escalation_router
-from services.notify.persistence import write_rows_behind
 from services.notify.processor import NotifyProcessor
 from services.notify.publishing import Publisher
 from services.notify.subscribers import Recipients, load_subscribers

@@ -1,7 +1,7 @@
 """The agents' code path: table row in, domain, events out, outbox to the dispatcher.
 
 Kept free of faust so agent-level tests drive exactly this code with dict tables and fakes.
-Rows are parsed once per change and written behind (services.notify.rows): an event that
+Rows are parsed once per change and written behind (services.common.rows): an event that
 changes nothing costs no JSON and no changelog message, and the events of one case between two
 offset commits cost one changelog message per table. The worker calls flush() before each
 commit and forget() for revoked partitions.
@@ -29,6 +29,7 @@ from schemas.envelope import Event
 from schemas.sla import SlaBreached, SlaMet, SlaPaused, SlaResumed, SlaWarningRaised
 from services.common.case_locks import CaseLocks
 from services.common.consume import EventMeta
+from services.common.rows import DEFAULT_MAX_CACHED, ParsedRows, Writer
 from services.notify import casefile, metrics
 from services.notify.casefile.clocks import with_deadlines
 from services.notify.casefile.models import CaseOutline
@@ -39,7 +40,6 @@ from services.notify.domain.outbox import Notification
 from services.notify.domain.policy import NotifyPolicy
 from services.notify.domain.state import CaseState, Contacts, Outcome
 from services.notify.domain.watchdog import may_stall
-from services.notify.rows import DEFAULT_MAX_CACHED, ParsedRows, Writer
 
 log = logging.getLogger("spine.notify")
 

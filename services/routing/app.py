@@ -40,6 +40,7 @@ from services.common.logs import get_logger
 from services.common.partitions import case_partition
 from services.common.settings import advertised_url, kafka_bootstrap
 from services.common.worker import FaustService, liveness, readiness, watch_consumer_lag
+from services.common.write_behind import write_rows_behind
 from services.routing.api import create_api
 from services.routing.domain.load import LoadDelta
 from services.routing.kafka_gateway import KafkaGateway, KafkaPublisher
@@ -96,6 +97,7 @@ class RoutingWorker:
             replies=self.replies, content=content_table,  # type: ignore[arg-type]
             reports=reports_table,  # type: ignore[arg-type]
             reserve_here=self.owns_load, write_load=load_writer(loads_table),
+            write_content=table_writer(content_table),
         )
         # Every worker reads the whole directory: a table would give it to one worker only.
         # Unbatched (batch_ms=0): it changes rarely, and a case right after an edit should see it.
@@ -111,6 +113,10 @@ class RoutingWorker:
         self._agent(bytes_topic(app, CASE_TRIAGED), self._on_case_input)
         self._agent(bytes_topic(app, REFERRAL_EVENTS), self._on_referral_event)
         self._agent(self.commands_topic, self._on_case_input)
+        # Content rows (by case) are written behind; inputs keyed by case are these three.
+        write_rows_behind(app, flush=self.processor.casedata.flush,
+                          forget=self.processor.casedata.forget,
+                          input_topics={CASE_TRIAGED, REFERRAL_EVENTS, ROUTING_COMMANDS})
         self._agent(bytes_topic(app, ROUTING_LOAD), self._on_load_delta,
                     parse=_parse_load_delta)
         self._tasks_and_timers()
@@ -127,6 +133,10 @@ class RoutingWorker:
 
     def _tasks_and_timers(self) -> None:
         app, processor = self.app, self.processor
+
+        @app.on_before_shutdown.connect  # type: ignore[misc,arg-type]
+        async def _write_pending_content(app: faust.App, **kwargs: object) -> None:
+            processor.casedata.flush()  # faust flushes the producer right after this signal
 
         @app.task
         async def follow_directory() -> None:

@@ -19,6 +19,7 @@ from schemas.topics import CASE_PARTITIONS
 from services.common.case_locks import CaseLocks
 from services.common.errors import SafeError
 from services.common.partitions import case_partition
+from services.common.rows import Writer
 from services.routing import reservations
 from services.routing.casedata import CaseData
 from services.routing.domain import capacity
@@ -67,7 +68,7 @@ class RoutingProcessor:
         policy: RoutingPolicy, clock: Callable[[], datetime], replies: ReplyBook | None = None,
         content: Table | None = None, reports: Table | None = None,
         reserve_here: Callable[[str], bool] = lambda specialist_id: False,
-        write_load: LoadWriter | None = None,
+        write_load: LoadWriter | None = None, write_content: Writer | None = None,
     ) -> None:
         self.cases_table, self.loads_table = cases, loads
         # Whether this worker owns a specialist's load partition now, and how to write a load
@@ -76,7 +77,8 @@ class RoutingProcessor:
         self.reserve_here = reserve_here
         self.load_rows = LoadRows(loads, write_load or loads.__setitem__)
         self.casedata = CaseData(content={} if content is None else content,
-                                 reports={} if reports is None else reports)
+                                 reports={} if reports is None else reports,
+                                 write_content=write_content)
         self.publisher, self.policy, self.clock = publisher, policy, clock
         self.replies = replies or ReplyBook()
         self.directory = DirectoryIndex()

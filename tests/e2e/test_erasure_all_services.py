@@ -172,8 +172,16 @@ def test_erasure_leaves_no_patient_data_in_any_topic_of_any_service(
             _body(c).get("case_id") == case_id and _body(c).get("kind") == "status_report_ready"
             for c in calls), timeout=60)
         names = asyncio.run(_topics(kafka_bootstrap))
-        before = _leftovers(kafka_bootstrap, p)
-        # Planted where the design says, the services' changelogs among them (else proves nothing).
+        # Planted where the design says, the services' changelogs among them (else proves
+        # nothing). Rows written behind reach their changelog at the next offset commit (1 s).
+        deadline = time.monotonic() + 20
+        while True:
+            before = _leftovers(kafka_bootstrap, p)
+            planted = set(before) == set(p) and any(
+                t.endswith("-changelog") for t in before.get("free_text", []))
+            if planted or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
         assert set(before) == set(p), before
         assert any(t.endswith("-changelog") for t in before["free_text"]), before
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from services.common.rows import ParsedRows
 from services.notify.domain.state import CaseState
-from services.notify.rows import ParsedRows
 from tests.unit.notify.notify_builders import CountingTable
 
 
-def rows(table: CountingTable, max_cached: int = 10) -> ParsedRows[CaseState]:
+def rows(table: CountingTable, max_cached: int = 10) -> ParsedRows[str, CaseState]:
     return ParsedRows(table, CaseState.from_json, max_cached=max_cached)
 
 

@@ -14,16 +14,17 @@ events of one case between two commits cost one changelog message instead of one
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, MutableMapping
-from typing import Generic, TypeVar
+from collections.abc import Callable, Collection, Hashable, Iterator, MutableMapping
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
 from services.common.parse_cache import ParseCache
 
+K = TypeVar("K", bound=Hashable)  # notify's tables are keyed by str, routing's by bytes
 M = TypeVar("M", bound=BaseModel)
 N = TypeVar("N", bound=BaseModel)
-Writer = Callable[[str, bytes, int | None], None]  # key, JSON, partition of the input
+Writer = Callable[[Any, bytes, int | None], None]  # key, JSON, partition of the input
 
 # A parsed case summary takes ~18 KB and a case state ~6 KB (JSON: ~2.8 KB and ~1.1 KB), so the
 # cache holds the cases in motion, not every case a worker has ever seen: 256 of each is ~6 MB.
@@ -33,20 +34,20 @@ Writer = Callable[[str, bytes, int | None], None]  # key, JSON, partition of the
 DEFAULT_MAX_CACHED = 256
 
 
-class ParsedRows(Generic[M]):
+class ParsedRows(Generic[K, M]):
     """get/put models by key over a bytes table; parsed at most once per change, written behind."""
 
     def __init__(
-        self, table: MutableMapping[str, bytes], parse: Callable[[bytes], M], *,
+        self, table: MutableMapping[K, bytes], parse: Callable[[bytes], M], *,
         write: Writer | None = None, max_cached: int = DEFAULT_MAX_CACHED,
     ) -> None:
         self.table = table
         self._parse = parse
         self._write = write or self._assign
-        self._cache: ParseCache[str, M] = ParseCache(max_cached)
-        self._dirty: dict[str, tuple[M, int | None]] = {}  # never evicted
+        self._cache: ParseCache[K, M] = ParseCache(max_cached)
+        self._dirty: dict[K, tuple[M, int | None]] = {}  # never evicted
 
-    def get(self, key: str, *, keep: bool = True) -> M | None:
+    def get(self, key: K, *, keep: bool = True) -> M | None:
         """The row's model (a pending write included), or None if there is no row. With
         keep=False a row parsed here is not cached: for passes over many rows."""
         dirty = self._dirty.get(key)
@@ -59,10 +60,16 @@ class ParsedRows(Generic[M]):
             return self._cache.parsed(key, raw, self._parse)
         return self._cache.peek(key, raw, self._parse)
 
-    def put(self, key: str, model: M, partition: int | None = None) -> None:
+    def put(self, key: K, model: M, partition: int | None = None) -> None:
         """Hold the model for the next flush, which serialises it once however often it changed."""
         self._dirty[key] = (model, partition)
         self._cache.drop(key)
+
+    def delete(self, key: K) -> None:
+        """Remove the row now (erasure); a pending write of it is dropped, never flushed."""
+        self._dirty.pop(key, None)
+        self._cache.drop(key)
+        self.table.pop(key, None)
 
     def flush(self) -> int:
         """Write every pending row whose JSON differs from the table's; returns how many."""
@@ -85,7 +92,7 @@ class ParsedRows(Generic[M]):
             del self._dirty[key]
         return len(gone)
 
-    def items(self, skip: Collection[str] = ()) -> Iterator[tuple[str, M]]:
+    def items(self, skip: Collection[K] = ()) -> Iterator[tuple[K, M]]:
         """Every row but those in `skip` (not parsed at all), pending writes included.
 
         A pass over every row leaves the cache as it found it: rows it had to parse are not
@@ -95,8 +102,8 @@ class ParsedRows(Generic[M]):
         return self.items_as(self._parse, skip)
 
     def items_as(
-        self, parse: Callable[[bytes], N], skip: Collection[str] = ()
-    ) -> Iterator[tuple[str, M | N]]:
+        self, parse: Callable[[bytes], N], skip: Collection[K] = ()
+    ) -> Iterator[tuple[K, M | N]]:
         """items(), but a row not in the cache is read with `parse`: a pass that needs part of
         each row can parse only that part (rows cached or pending are served as they are)."""
         dirty = dict(self._dirty)
@@ -107,7 +114,7 @@ class ParsedRows(Generic[M]):
             if key not in skip:
                 yield key, model
 
-    def cached(self, key: str) -> M | None:
+    def cached(self, key: K) -> M | None:
         """The model held for `key` without reading the table (tests, diagnostics)."""
         dirty = self._dirty.get(key)
         if dirty is not None:
@@ -127,5 +134,5 @@ class ParsedRows(Generic[M]):
         """Rows parsed from bytes: how often the cache could not answer."""
         return self._cache.parses
 
-    def _assign(self, key: str, raw: bytes, partition: int | None) -> None:
+    def _assign(self, key: K, raw: bytes, partition: int | None) -> None:
         self.table[key] = raw

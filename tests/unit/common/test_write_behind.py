@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.common.faust_app import table_writer
-from services.notify.persistence import WriteRowsBeforeCommit
+from services.common.write_behind import WriteRowsBeforeCommit
 
 
 class FakeTable:

@@ -1,4 +1,5 @@
-"""How notify's rows reach faust: written behind, flushed just before every offset commit.
+"""How rows written behind reach faust (notify's case rows, routing's case content): flushed
+just before every offset commit.
 
 Faust commits input offsets in Consumer.force_commit: it calls the sensors' on_commit_initiated,
 picks the offsets acknowledged so far, flushes the producer, then commits. Writing the pending
@@ -16,7 +17,7 @@ import faust
 
 from services.common.logs import get_logger
 
-log = get_logger("notify")
+log = get_logger("write_behind")
 
 
 class WriteRowsBeforeCommit(faust.Sensor):
