@@ -40,11 +40,13 @@ class ParsedRows(Generic[K, M]):
     def __init__(
         self, table: MutableMapping[K, bytes], parse: Callable[[bytes], M], *,
         write: Writer | None = None, max_cached: int = DEFAULT_MAX_CACHED,
+        max_pending: int | None = None,
     ) -> None:
         self.table = table
         self._parse = parse
         self._write = write or self._assign
         self._cache: ParseCache[K, M] = ParseCache(max_cached)
+        self._max_pending = max_pending  # past this many pending rows, write them all now
         self._dirty: dict[K, tuple[M, int | None]] = {}  # never evicted
 
     def get(self, key: K, *, keep: bool = True) -> M | None:
@@ -64,6 +66,8 @@ class ParsedRows(Generic[K, M]):
         """Hold the model for the next flush, which serialises it once however often it changed."""
         self._dirty[key] = (model, partition)
         self._cache.drop(key)
+        if self._max_pending is not None and len(self._dirty) > self._max_pending:
+            self.flush()  # earlier than the commit: harmless, and the held models stay few
 
     def delete(self, key: K) -> None:
         """Remove the row now (erasure); a pending write of it is dropped, never flushed."""

@@ -164,3 +164,13 @@ def test_a_pass_can_read_uncached_rows_with_a_lighter_parser() -> None:
     assert found["hot"] is hot and found["new"].case_id == "new"
     assert found["cold"].case_id == "light" and seen == [table["cold"]]
     assert states.cached("cold") is None
+
+
+def test_past_max_pending_every_pending_row_is_written_at_once() -> None:
+    table = CountingTable()
+    states = ParsedRows(table, CaseState.from_json, max_pending=2)
+    for case_id in ("c1", "c2"):
+        states.put(case_id, CaseState(case_id=case_id))
+    assert states.pending == 2 and not table
+    states.put("c3", CaseState(case_id="c3"))
+    assert states.pending == 0 and sorted(table) == ["c1", "c2", "c3"]
