@@ -107,3 +107,24 @@ async def test_past_the_cap_the_least_recently_used_idle_pool_is_closed(
         assert (await busy).ok
     finally:
         await post.close()
+
+
+async def test_the_pool_just_opened_is_never_the_one_closed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(webhook, "MAX_RECEIVERS", 1)
+    pools = Pools()
+    post = poster(pools)
+    try:
+        pools.hold = asyncio.Event()  # the only other pool is busy: nothing else may go
+        busy = asyncio.ensure_future(post(Endpoint("https://busy.example/h", SECRET), note(1)))
+        await asyncio.sleep(0.01)
+        pools.hold = None
+        assert (await post(Endpoint("https://new.example/h", SECRET), note(1))).ok
+        await asyncio.sleep(0)
+        assert [p.closed for p in pools.made] == [False, False]
+        assert pools.made[0].hold is not None
+        pools.made[0].hold.set()
+        assert (await busy).ok
+    finally:
+        await post.close()

@@ -100,16 +100,18 @@ class WebhookPoster:
             limits = httpx.Limits(max_connections=PER_RECEIVER_CONNECTIONS,
                                   max_keepalive_connections=PER_RECEIVER_CONNECTIONS)
             pool = self._pools[receiver] = self._transport(limits)
-            self._close_surplus()
+            self._close_surplus(keep=receiver)
         else:
             self._pools.move_to_end(receiver)
         return receiver, pool
 
-    def _close_surplus(self) -> None:
+    def _close_surplus(self, *, keep: tuple[bytes, str, int | None]) -> None:
         """Past MAX_RECEIVERS, close the least recently used pools with no request under way
-        (those in use are bounded by the dispatcher's concurrency)."""
+        (those in use are bounded by the dispatcher's concurrency), never `keep`'s: the pool
+        just opened for the request at hand."""
         surplus = len(self._pools) - MAX_RECEIVERS
-        for receiver in [r for r in self._pools if not self._busy[r]][:max(surplus, 0)]:
+        idle = [r for r in self._pools if not self._busy[r] and r != keep]
+        for receiver in idle[:max(surplus, 0)]:
             closing = asyncio.ensure_future(self._pools.pop(receiver).aclose())
             self._closing.add(closing)
             closing.add_done_callback(self._closing.discard)
