@@ -5,6 +5,7 @@ it holds MAX_RECEIVERS (services/notify/delivery/webhook.py)."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
 import pytest
@@ -55,6 +56,22 @@ def poster(pools: Pools) -> WebhookPoster:
     return WebhookPoster(check_target=anything_goes, transport=pools)
 
 
+async def under_way(post: WebhookPoster, pools: Pools, url: str) -> asyncio.Future[Any]:
+    """A request to `url` that stays under way until its receiver's hold is set."""
+    pools.hold = asyncio.Event()
+    request = asyncio.ensure_future(post(Endpoint(url, SECRET), note(1)))
+    await asyncio.sleep(0.01)
+    pools.hold = None
+    return request
+
+
+async def finished(receiver: Receiver, request: asyncio.Future[Any]) -> bool:
+    """Let the held request finish; True if it was delivered."""
+    assert receiver.hold is not None
+    receiver.hold.set()
+    return bool((await request).ok)
+
+
 async def test_one_small_pool_per_receiver_reused_across_requests() -> None:
     pools = Pools()
     post = poster(pools)
@@ -91,10 +108,7 @@ async def test_past_the_cap_the_least_recently_used_idle_pool_is_closed(
     pools = Pools()
     post = poster(pools)
     try:
-        pools.hold = asyncio.Event()  # the first receiver's request stays under way
-        busy = asyncio.ensure_future(post(Endpoint("https://busy.example/h", SECRET), note(1)))
-        await asyncio.sleep(0.01)
-        pools.hold = None
+        busy = await under_way(post, pools, "https://busy.example/h")
         for host in ("idle", "new", "newer"):
             assert (await post(Endpoint(f"https://{host}.example/h", SECRET), note(1))).ok
         await asyncio.sleep(0)  # the closing task runs
@@ -102,9 +116,7 @@ async def test_past_the_cap_the_least_recently_used_idle_pool_is_closed(
         # busy is the least recently used but under way: kept; idle, then new, go instead
         assert closed == {"busy.example": False, "idle.example": True,
                           "new.example": True, "newer.example": False}
-        assert pools.made[0].hold is not None
-        pools.made[0].hold.set()
-        assert (await busy).ok
+        assert await finished(pools.made[0], busy)
     finally:
         await post.close()
 
@@ -116,15 +128,10 @@ async def test_the_pool_just_opened_is_never_the_one_closed(
     pools = Pools()
     post = poster(pools)
     try:
-        pools.hold = asyncio.Event()  # the only other pool is busy: nothing else may go
-        busy = asyncio.ensure_future(post(Endpoint("https://busy.example/h", SECRET), note(1)))
-        await asyncio.sleep(0.01)
-        pools.hold = None
+        busy = await under_way(post, pools, "https://busy.example/h")  # nothing else may go
         assert (await post(Endpoint("https://new.example/h", SECRET), note(1))).ok
         await asyncio.sleep(0)
         assert [p.closed for p in pools.made] == [False, False]
-        assert pools.made[0].hold is not None
-        pools.made[0].hold.set()
-        assert (await busy).ok
+        assert await finished(pools.made[0], busy)
     finally:
         await post.close()
