@@ -36,9 +36,11 @@ partition's next owner. That is at-least-once, and derived event ids make it a n
    which makes four tasks (the delivery, the flow-suspension wait, the stopped and crashed
    waits) and cancels three, for a delivery that almost always finishes without waiting (it
    puts the event in the agents' buffers). That was about a third of faust's CPU per consumed
-   message (py-spy on `python -m bench floor`). Here the delivery runs at once and only one
-   that has to wait (flow control, the producer's buffer, a full agent buffer) goes the old
-   way, so it is still abandoned when flow is suspended or the service stops.
+   message (py-spy on `python -m bench floor`). Here the delivery runs at once, followed by
+   one pass of the event loop so the agents take each event as it comes (as faust's tasks let
+   them); only a delivery that has to wait (flow control, the producer's buffer, a full agent
+   buffer) goes the old way, so it is still abandoned when flow is suspended or the service
+   stops.
 """
 
 from __future__ import annotations
