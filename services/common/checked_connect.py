@@ -16,6 +16,7 @@ from typing import Any
 import httpcore
 import httpx
 
+from services.common.asyncio_backend import AsyncioBackend
 from services.common.deployment_secrets import development_mode
 from services.common.webhook_targets import Network, allowed_networks, checked_addresses, resolve
 
@@ -32,7 +33,7 @@ class CheckedBackend(httpcore.AsyncNetworkBackend):
         self.development = development_mode() if development is None else development
         self.allowed = allowed_networks() if allowed is None else allowed
         self.resolver = resolver
-        self.inner = inner or httpcore.AnyIOBackend()
+        self.inner = inner or AsyncioBackend()  # not anyio's: asyncio_backend.py says why
 
     async def connect_tcp(
         self, host: str, port: int, timeout: float | None = None,
