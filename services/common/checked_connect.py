@@ -23,6 +23,11 @@ from services.common.webhook_targets import Network, allowed_networks, checked_a
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 
+class TargetRefused(httpcore.ConnectError):
+    """The host resolves to an address webhooks may not reach: final, never retried (httpx
+    raises its own ConnectError from this one)."""
+
+
 class CheckedBackend(httpcore.AsyncNetworkBackend):
     """httpcore's network backend, connecting only to checked addresses of a host."""
 
@@ -42,7 +47,7 @@ class CheckedBackend(httpcore.AsyncNetworkBackend):
         addresses = await checked_addresses(host, port, development=self.development,
                                             allowed=self.allowed, resolver=self.resolver)
         if isinstance(addresses, str):
-            raise httpcore.ConnectError(f"webhook target refused: {addresses}")
+            raise TargetRefused(f"webhook target refused: {addresses}")
         failure: Exception | None = None
         for address in addresses:  # each was checked: try them in the resolver's order
             try:
@@ -57,7 +62,7 @@ class CheckedBackend(httpcore.AsyncNetworkBackend):
         self, path: str, timeout: float | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        raise httpcore.ConnectError("webhook target refused: unix socket")
+        raise TargetRefused("webhook target refused: unix socket")
 
     async def sleep(self, seconds: float) -> None:
         await self.inner.sleep(seconds)

@@ -1,8 +1,9 @@
 """Which webhook URLs notify may post to (F10: SSRF through the directory).
 
-Checked twice: when a URL is written (the routing directory answers 422) and at delivery, where
-the host is resolved and every address it resolves to is checked, so a name that later points
-inside the network is refused too. Rules: https only (http only to loopback, and only in
+Checked when a URL is written (the routing directory answers 422), again on every delivery
+attempt, and whenever notify opens a connection, where the host is resolved and every address it
+resolves to is checked (services/common/checked_connect.py), so a name that later points inside
+the network is refused too. Rules: https only (http only to loopback, and only in
 development mode); no credentials, whitespace or control characters in the URL; no private,
 loopback, link-local (cloud metadata), multicast, reserved or unspecified address unless the
 WEBHOOK_ALLOWED_NETWORKS setting (comma-separated CIDRs) lists it.
@@ -94,23 +95,6 @@ def _literal(host: str) -> Address | None:
         return ipaddress.ip_address(host)
     except ValueError:
         return None
-
-
-async def target_problem(url: str, *, development: bool | None = None,
-                         allowed: tuple[Network, ...] | None = None) -> str | None:
-    """url_problem, then resolve the host and check every address (at delivery time)."""
-    development = development_mode() if development is None else development
-    allowed = allowed_networks() if allowed is None else allowed
-    problem = url_problem(url, development=development, allowed=allowed)
-    if problem is not None:
-        return problem
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if _literal(host) is not None:
-        return None
-    resolved = await checked_addresses(host, parts.port or 443, development=development,
-                                       allowed=allowed)
-    return resolved if isinstance(resolved, str) else None
 
 
 async def resolve(host: str, port: int) -> list[str]:

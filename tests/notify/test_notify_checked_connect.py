@@ -3,6 +3,7 @@ very connection, however the name answers the check made a moment before."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from typing import Any
 
@@ -12,7 +13,9 @@ import pytest
 
 from scripts.webhook_inbox import WebhookReceiver
 from services.common.checked_connect import CheckedBackend, checked_transport
-from services.common.webhook_targets import checked_addresses
+from services.common.webhook_targets import checked_addresses, url_problem
+from services.notify.delivery.webhook import Endpoint, WebhookPoster
+from tests.notify.test_notify_delivery import SECRET, note
 
 PUBLIC, METADATA, INSIDE = "93.184.216.34", "169.254.169.254", "10.0.0.5"
 
@@ -95,3 +98,47 @@ async def test_httpx_posts_through_the_checked_backend() -> None:
         assert [c.path for c in inbox.calls] == ["/hooks/x"]
     finally:
         inbox.close()
+
+
+def checked_poster(resolver: Any) -> WebhookPoster:
+    backend = CheckedBackend(development=True, allowed=(), resolver=resolver)
+    return WebhookPoster(
+        check_target=lambda url: url_problem(url, development=True, allowed=()),
+        transport=lambda limits: checked_transport(limits=limits, backend=backend))
+
+
+async def test_a_name_resolving_inside_fails_its_delivery_for_good() -> None:
+    post = checked_poster(Rebinding([METADATA]))
+    try:
+        result = await post(Endpoint("http://localhost:9/hooks/x", SECRET), note(1))
+    finally:
+        await post.close()
+    assert result.final and result.status_code is None
+    assert result.error is not None
+    assert result.error.startswith("webhook target refused: host resolves to a link-local")
+
+
+async def test_deliveries_go_on_over_an_open_connection_while_dns_is_down(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each attempt checks the URL; only a new connection resolves the name, so a receiver
+    already connected keeps getting its webhooks through a DNS outage (the poster as notify
+    builds it: default checks, the system resolver; tests run in development mode)."""
+    loop, lookups = asyncio.get_running_loop(), []
+    system_lookup = loop.getaddrinfo
+
+    async def outage_after_first(*args: Any, **kwargs: Any) -> Any:
+        lookups.append(args[0])
+        if len(lookups) > 1:
+            raise OSError("name resolution failed")
+        return await system_lookup(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "getaddrinfo", outage_after_first)
+    inbox, post = WebhookReceiver(keep_alive=True), WebhookPoster()
+    endpoint = Endpoint(f"http://localhost:{inbox.port}/hooks/x", SECRET)
+    try:
+        results = [await post(endpoint, note(seq)) for seq in (1, 2, 3)]
+    finally:
+        await post.close()
+        inbox.close()
+    assert [(r.status_code, r.error) for r in results] == [(200, None)] * 3
+    assert lookups == ["localhost"] and len(inbox.calls) == 3

@@ -27,7 +27,7 @@ class Scripted(httpx.AsyncBaseTransport):
 
 
 def poster(transport: Scripted) -> WebhookPoster:
-    async def anything_goes(url: str) -> None:
+    def anything_goes(url: str) -> None:
         return None
 
     return WebhookPoster(check_target=anything_goes, transport=lambda limits: transport)

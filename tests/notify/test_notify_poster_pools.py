@@ -50,7 +50,7 @@ class Pools:
 
 
 def poster(pools: Pools) -> WebhookPoster:
-    async def anything_goes(url: str) -> None:
+    def anything_goes(url: str) -> None:
         return None
 
     return WebhookPoster(check_target=anything_goes, transport=pools)

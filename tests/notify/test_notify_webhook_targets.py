@@ -10,7 +10,8 @@ import pytest
 
 from schemas.notifications import NotificationDelivered, NotificationFailed
 from scripts.webhook_inbox import WebhookReceiver
-from services.common.webhook_targets import target_problem, url_problem
+from services.common.checked_connect import CheckedBackend, TargetRefused
+from services.common.webhook_targets import url_problem
 from services.notify.delivery.dispatcher import Dispatcher
 from services.notify.delivery.retry import RetryPolicy
 from services.notify.delivery.webhook import Endpoint, WebhookPoster
@@ -44,14 +45,15 @@ def test_loopback_http_only_in_development_and_allow_list_opens_ranges() -> None
     assert url_problem("https://10.21.3.4/h", development=False, allowed=inside) is not None
 
 
-async def test_delivery_resolves_the_host_and_refuses_internal_addresses() -> None:
+async def test_a_connection_resolves_the_host_and_refuses_internal_addresses() -> None:
     # The machine's own name passes the URL check; only resolution shows it points inside.
     name = socket.gethostname()
     assert url_problem(f"https://{name}/h", development=False, allowed=()) is None
-    refused = await target_problem(f"https://{name}/h", development=False, allowed=())
-    assert refused is not None and refused.startswith("host resolves to a")
-    assert await target_problem("https://no-such-host.invalid/h", development=False,
-                                allowed=()) == "host does not resolve"
+    backend = CheckedBackend(development=False, allowed=())
+    with pytest.raises(TargetRefused, match="host resolves to a"):
+        await backend.connect_tcp(name, 443)
+    with pytest.raises(TargetRefused, match="host does not resolve"):
+        await backend.connect_tcp("no-such-host.invalid", 443)
 
 
 def test_the_subscribers_file_refuses_bad_targets() -> None:
