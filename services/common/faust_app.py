@@ -8,6 +8,8 @@ from typing import Any
 import faust
 
 from schemas.topics import ALL_TOPICS, CASE_PARTITIONS, PATIENT_DATA, TopicSpec
+from services.common.memory_store import Store as MemoryStore
+from services.common.memory_store import use_memory_store
 from services.common.safe_offsets import use_safe_offsets
 from services.common.settings import data_dir, env_float, env_int, env_str, kafka_bootstrap
 
@@ -43,6 +45,7 @@ def make_app(service: str, **overrides: Any) -> faust.App:
         "value_serializer": "raw",
     }
     settings.update(failover_settings())
+    use_memory_store()  # memory:// drops a lost partition's rows, its own writes too
     settings.update(overrides)
     # The prefix lets test runs and demos share a broker without sharing consumer groups.
     app = faust.App(env_str("FAUST_APP_PREFIX", "") + f"spine-{service}", **settings)
@@ -97,7 +100,11 @@ def table_writer(table: faust.types.TableT) -> Callable[[Any, bytes, int | None]
 
     def write(key: Any, value: bytes, partition: int | None) -> None:
         table.send_changelog(partition, key, value)
-        table.data[key] = value
+        store = table.data
+        if isinstance(store, MemoryStore):  # remembers the partition, to drop the row with it
+            store.put(key, value, partition)
+        else:
+            store[key] = value
 
     return write
 

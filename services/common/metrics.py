@@ -25,3 +25,8 @@ HANDLE_SECONDS = Histogram(
     ["service", "topic"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
 )
+TABLE_ROWS = Gauge(
+    "spine_table_rows",
+    "Rows this worker holds in a table (its partitions' rows: what its memory is sized by)",
+    ["table"],
+)

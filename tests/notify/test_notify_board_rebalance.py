@@ -53,6 +53,14 @@ def start(env: dict[str, str], tmp_path: Path, name: str) -> ServiceProcess:
     return worker
 
 
+def table_rows(worker: ServiceProcess, table: str) -> float:
+    """The rows a worker holds in a table (spine_table_rows)."""
+    text = httpx.get(f"{worker.url}/metrics", timeout=10).text
+    prefix = f'spine_table_rows{{table="{table}"}} '
+    return next(float(line[len(prefix):]) for line in text.splitlines()
+                if line.startswith(prefix))
+
+
 def recovery_log(worker: ServiceProcess, lines: int = 60) -> str:
     """The worker's faust recovery lines (start offsets, highwaters, progress), newest last."""
     text = worker.log_path.read_text(errors="replace").splitlines()
@@ -89,7 +97,8 @@ def test_a_worker_keeps_the_cases_it_handed_over_on_its_board(
                 + recovery_log(first))
             time.sleep(0.5)
         time.sleep(3)
-        # Still every case on the first worker's board, the handed-over ones from its table.
+        # Still every case on the first worker's board, the handed-over ones from the
+        # summaries' changelog it follows (dashboard/peers.py).
         assert wait_board(first, offered) == offered
         # Changes made by the new owner reach the old owner's board through the changelog.
         for flow in flows:
@@ -98,6 +107,12 @@ def test_a_worker_keeps_the_cases_it_handed_over_on_its_board(
         assigned = dict.fromkeys(ids, "accepted")
         assert wait_board(first, assigned, 90) == assigned
         assert wait_board(second, assigned, 60) == assigned
+        # Each case's rows on one worker only: the first dropped those it handed over (faust's
+        # memory store kept the rows a worker had written itself; services/common/
+        # memory_store.py), so the new owner's erasure of a case leaves no copy behind.
+        for table in ("case_summaries", "notify_cases"):
+            held = (table_rows(first, table), table_rows(second, table))
+            assert sum(held) == len(ids) and 0 < held[0] < len(ids), (table, held)
     finally:
         if second is not None:
             second.stop()
