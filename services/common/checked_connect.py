@@ -18,14 +18,21 @@ import httpx
 
 from services.common.asyncio_backend import AsyncioBackend
 from services.common.deployment_secrets import development_mode
-from services.common.webhook_targets import Network, allowed_networks, checked_addresses, resolve
+from services.common.webhook_targets import (
+    UNRESOLVED,
+    Network,
+    allowed_networks,
+    checked_addresses,
+    resolve,
+)
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 
 class TargetRefused(httpcore.ConnectError):
     """The host resolves to an address webhooks may not reach: final, never retried (httpx
-    raises its own ConnectError from this one)."""
+    raises its own ConnectError from this one). A host that does not resolve at all is a plain
+    ConnectError, retried within the retry policy: a DNS outage is not a verdict."""
 
 
 class CheckedBackend(httpcore.AsyncNetworkBackend):
@@ -46,6 +53,8 @@ class CheckedBackend(httpcore.AsyncNetworkBackend):
     ) -> httpcore.AsyncNetworkStream:
         addresses = await checked_addresses(host, port, development=self.development,
                                             allowed=self.allowed, resolver=self.resolver)
+        if addresses == UNRESOLVED:  # a name that resolves nowhere now: DNS may be down
+            raise httpcore.ConnectError(addresses)
         if isinstance(addresses, str):
             raise TargetRefused(f"webhook target refused: {addresses}")
         failure: Exception | None = None

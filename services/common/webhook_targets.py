@@ -25,6 +25,7 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 MAX_URL_CHARS = 2048
 RESOLVE_TIMEOUT_SECONDS = 5.0
+UNRESOLVED = "host does not resolve"  # now: may be DNS down, so retried, unlike a refusal
 
 
 @lru_cache(maxsize=8)
@@ -117,9 +118,9 @@ async def checked_addresses(
         try:
             names = await resolver(host, port)
         except (OSError, TimeoutError, UnicodeError):
-            return "host does not resolve"
+            return UNRESOLVED
     if not names:
-        return "host does not resolve"
+        return UNRESOLVED
     for name in names:
         address = _literal(name.split("%", 1)[0])
         if address is None:

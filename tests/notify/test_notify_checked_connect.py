@@ -142,3 +142,17 @@ async def test_deliveries_go_on_over_an_open_connection_while_dns_is_down(
         inbox.close()
     assert [(r.status_code, r.error) for r in results] == [(200, None)] * 3
     assert lookups == ["localhost"] and len(inbox.calls) == 3
+
+
+async def test_a_name_that_does_not_resolve_now_is_retried_not_refused() -> None:
+    """DNS down (or slow past its bound) is not a verdict on the target: the attempt fails and
+    the retry policy tries again; a name resolving inside is refused for good (above)."""
+    async def dns_down(host: str, port: int) -> list[str]:
+        raise OSError("temporary failure in name resolution")
+
+    post = checked_poster(dns_down)
+    try:
+        result = await post(Endpoint("http://localhost:9/hooks/x", SECRET), note(1))
+    finally:
+        await post.close()
+    assert (result.status_code, result.error, result.final) == (None, "ConnectError", False)
