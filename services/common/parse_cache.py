@@ -64,5 +64,8 @@ class ParseCache(Generic[K, M]):
     def drop(self, key: K) -> None:
         self._entries.pop(key, None)
 
+    def clear(self) -> None:
+        self._entries.clear()
+
     def __len__(self) -> int:
         return len(self._entries)

@@ -90,10 +90,15 @@ class ParsedRows(Generic[K, M]):
 
     def forget(self, partitions: Collection[int]) -> int:
         """Drop pending rows of those partitions (revoked: the new owner consumes their inputs
-        again, as they were not committed); returns how many were dropped."""
+        again, as they were not committed); returns how many were dropped. The parsed models
+        go too: the table drops the rows of partitions that do not come back
+        (services/common/memory_store.py), and a model kept here (routing's is a whole
+        referral) would outlive its row, and an erasure by the new owner, until evicted."""
         gone = [key for key, (_, p) in self._dirty.items() if p in partitions]
         for key in gone:
             del self._dirty[key]
+        if partitions:
+            self._cache.clear()  # rebalances are rare: parsing the cases in motion again is cheap
         return len(gone)
 
     def items(self, skip: Collection[K] = ()) -> Iterator[tuple[K, M]]:

@@ -75,6 +75,20 @@ def test_forgetting_a_partition_drops_its_pending_rows_only() -> None:
     assert states.flush() == 1 and set(table) == {"c1", "c2"}
 
 
+def test_forgetting_partitions_lets_go_of_the_parsed_models() -> None:
+    table = CountingTable()
+    states = rows(table)
+    states.put("c1", CaseState(case_id="c1", revision=1), partition=0)
+    states.flush()
+    assert states.cached("c1") is not None
+    states.forget(set())  # nothing revoked: the cache stays
+    assert states.cached("c1") is not None
+    states.forget({1})
+    assert states.cached("c1") is None  # no parsed copy outlives a row the table may drop
+    kept = states.get("c1")
+    assert kept is not None and kept.revision == 1
+
+
 def test_a_writer_receives_the_partition_of_each_row() -> None:
     written: list[tuple[str, int | None]] = []
     states = ParsedRows(CountingTable(), CaseState.from_json,
