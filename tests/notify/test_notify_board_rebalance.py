@@ -61,6 +61,18 @@ def table_rows(worker: ServiceProcess, table: str) -> float:
                 if line.startswith(prefix))
 
 
+def settled_rows(worker: ServiceProcess, table: str, timeout: float = 30) -> float:
+    """table_rows once two reads 1.5 s apart agree: rows are written behind, at each commit,
+    and the suite's earlier tests left events on the shared topics for the worker to read."""
+    deadline, last = time.monotonic() + timeout, table_rows(worker, table)
+    while True:
+        time.sleep(1.5)
+        now = table_rows(worker, table)
+        if now == last or time.monotonic() > deadline:
+            return now
+        last = now
+
+
 def recovery_log(worker: ServiceProcess, lines: int = 60) -> str:
     """The worker's faust recovery lines (start offsets, highwaters, progress), newest last."""
     text = worker.log_path.read_text(errors="replace").splitlines()
@@ -87,6 +99,8 @@ def test_a_worker_keeps_the_cases_it_handed_over_on_its_board(
         wait_calls(receiver, "assignment_offered", ids, 90)
         offered = dict.fromkeys(ids, "offered")
         assert wait_board(first, offered) == offered
+        tables = ("case_summaries", "notify_cases")
+        held_alone = {table: settled_rows(first, table) for table in tables}
 
         second = start(env, tmp_path, "notify-2")  # takes about half the partitions
         # Judged once the first worker has finished its own side of the rebalance.
@@ -110,9 +124,10 @@ def test_a_worker_keeps_the_cases_it_handed_over_on_its_board(
         # Each case's rows on one worker only: the first dropped those it handed over (faust's
         # memory store kept the rows a worker had written itself; services/common/
         # memory_store.py), so the new owner's erasure of a case leaves no copy behind.
-        for table in ("case_summaries", "notify_cases"):
-            held = (table_rows(first, table), table_rows(second, table))
-            assert sum(held) == len(ids) and 0 < held[0] < len(ids), (table, held)
+        for table in tables:
+            held = (settled_rows(first, table), settled_rows(second, table))
+            assert sum(held) == held_alone[table] and held[0] < held_alone[table], (
+                table, held, held_alone[table])
     finally:
         if second is not None:
             second.stop()
