@@ -10,6 +10,7 @@ certificate against the URL's host name (httpcore passes it as server_hostname).
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -77,12 +78,12 @@ class CheckedBackend(httpcore.AsyncNetworkBackend):
         await self.inner.sleep(seconds)
 
 
-def checked_transport(*, limits: httpx.Limits, backend: CheckedBackend | None = None
-                      ) -> httpx.AsyncHTTPTransport:
+def checked_transport(*, limits: httpx.Limits, backend: CheckedBackend | None = None,
+                      verify: ssl.SSLContext | bool = True) -> httpx.AsyncHTTPTransport:
     """httpx's transport with its connection pool on a CheckedBackend. httpx offers no way to
     pass a network backend, so the pool's is replaced; the assertion fails loudly should an
     httpx or httpcore upgrade rename it, rather than silently reopening the window."""
-    transport = httpx.AsyncHTTPTransport(limits=limits)
+    transport = httpx.AsyncHTTPTransport(limits=limits, verify=verify)  # tests pass their CA
     pool = transport._pool
     assert hasattr(pool, "_network_backend"), "httpcore changed: re-check checked_transport"
     pool._network_backend = backend or CheckedBackend()

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from services.common.asyncio_backend import AsyncioBackend
-from services.common.checked_connect import CheckedBackend
+from services.common.checked_connect import CheckedBackend, checked_transport
 
 OK = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -171,13 +171,14 @@ async def test_https_verifies_the_receivers_certificate_against_the_url_host(
     backend = CheckedBackend(development=True, allowed=(), resolver=to_loopback)
     async with serving(receiver, server_tls) as port:
         url = f"https://hooks.test:{port}/h"
-        async with httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(verify=trusting)) as c:
-            c._transport._pool._network_backend = backend  # type: ignore[attr-defined]
-            assert (await c.post(url, content=b"{}")).status_code == 200
-        async with httpx.AsyncClient(transport=httpx.AsyncHTTPTransport()) as c:
-            c._transport._pool._network_backend = backend  # type: ignore[attr-defined]
+        limits = httpx.Limits(max_connections=2)
+        trusted = checked_transport(limits=limits, backend=backend, verify=trusting)
+        async with httpx.AsyncClient(transport=trusted) as client:
+            assert (await client.post(url, content=b"{}")).status_code == 200
+        untrusted = checked_transport(limits=limits, backend=backend)  # the system's CAs
+        async with httpx.AsyncClient(transport=untrusted) as client:
             with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
-                await c.post(url, content=b"{}")
+                await client.post(url, content=b"{}")
     assert receiver.requests == 1
 
 
