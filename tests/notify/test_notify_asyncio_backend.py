@@ -67,8 +67,8 @@ async def serving(handler: Handler, ssl_context: ssl.SSLContext | None = None
         server.close()
 
 
-def pool(**kwargs: object) -> httpcore.AsyncConnectionPool:
-    return httpcore.AsyncConnectionPool(network_backend=AsyncioBackend(), **kwargs)  # type: ignore[arg-type]
+def pool() -> httpcore.AsyncConnectionPool:
+    return httpcore.AsyncConnectionPool(network_backend=AsyncioBackend())
 
 
 async def post(http: httpcore.AsyncConnectionPool, url: str, timeout: float = 5.0) -> int:
