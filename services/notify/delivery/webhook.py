@@ -145,11 +145,9 @@ class WebhookPoster:
             finally:
                 await response.aclose()
             status = response.status_code
-        except httpx.ConnectError as exc:
+        except httpx.HTTPError as exc:
             if isinstance(exc.__cause__, TargetRefused):  # resolves inside: never retried
                 return AttemptResult(None, str(exc.__cause__), 0.0, final=True)
-            return AttemptResult(None, type(exc).__name__, time.perf_counter() - started)
-        except httpx.HTTPError as exc:
             return AttemptResult(None, type(exc).__name__, time.perf_counter() - started)
         except (httpx.InvalidURL, ValueError, TypeError) as exc:  # a request that can never be
             # sent (a URL httpx cannot parse, a header it refuses): never retried, never fatal
