@@ -51,12 +51,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
-from faust.transport.drivers.aiokafka import Consumer
 from faust.types import TP, Message
 from mode.services import WaitResults
 from mode.utils.times import Seconds
 
 from services.common.eager import Eager
+from services.common.safe_fetch import SafeFetchConsumer
 
 log = logging.getLogger("spine.offsets")
 
@@ -83,8 +83,9 @@ class ReadOffsets(dict[TP, int | None]):
         super().__setitem__(tp, offset)
 
 
-class SafeOffsetsConsumer(Consumer):
-    """faust's aiokafka consumer with the rebalance holes above closed (1-4)."""
+class SafeOffsetsConsumer(SafeFetchConsumer):
+    """faust's aiokafka consumer with the rebalance holes above closed (1-4), over the
+    fetch that loses no changelog record (services/common/safe_fetch.py)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -82,9 +82,9 @@ def recovery_log(worker: ServiceProcess, lines: int = 60) -> str:
 def test_a_worker_keeps_the_cases_it_handed_over_on_its_board(
     kafka_bootstrap: str, tmp_path: Path, receiver: WebhookReceiver  # noqa: F811
 ) -> None:
-    # faust's recovery at INFO: once in a full-suite run (2026-11-28) the first worker's
-    # recovery of its two remaining changelog partitions received no event for 60 s after the
-    # rebalance (not reproduced since, 8 runs); its start offsets and highwaters say why.
+    # faust's recovery at INFO, shown if the first worker does not become ready again: in 4 of
+    # 22 runs (2026-11-28) its recovery waited for changelog records its consumer had taken
+    # and dropped during the rebalance (services/common/safe_fetch.py).
     env = workers_env(kafka_bootstrap, tmp_path, receiver) | {
         "FAUST_STANDBY_REPLICAS": "0", "FAUST_LOG_LEVEL": "INFO"}
     first = start(env, tmp_path, "notify-1")
