@@ -33,12 +33,15 @@ def readiness(app: faust.App) -> Callable[[], list[str]]:
 
 def liveness(app: faust.App) -> Callable[[], list[str]]:
     """The worker's liveness check for /health/live: a crashed faust app in a running process
-    (its agents and consumer stopped, HTTP still answering) is wedged and must be restarted."""
+    (its agents and consumer stopped, HTTP still answering) is wedged and must be restarted; so
+    is one whose table recovery waits for records its consumer has read past (worker_health)."""
+    health = worker_health(app)
 
     def reasons() -> list[str]:
-        if not app.crashed:  # type: ignore[attr-defined]
-            return []
-        return [f"faust app crashed: {type(app.crash_reason).__name__}"]  # type: ignore[attr-defined]
+        found = health.wedged()
+        if app.crashed:  # type: ignore[attr-defined]
+            found.append(f"faust app crashed: {type(app.crash_reason).__name__}")  # type: ignore[attr-defined]
+        return found
 
     return reasons
 

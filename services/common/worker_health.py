@@ -6,6 +6,11 @@ A worker is ready when it can do its work now:
 - its producer reaches the broker (a metadata round trip within the last `producer_window` s),
 - its consumer is not stuck: no input partition has had lag > 0 without any progress of the
   committed offset for `stuck_seconds`.
+
+A worker is wedged (`wedged()`, for /health/live: restart it) when table recovery has waited
+`stall_seconds` for changelog records its consumer has already read past: nothing more will
+come, and faust only warns. Seen once the consumer had dropped them (services/common/
+safe_fetch.py closes that); a broker that is away moves no position, so it wedges nothing.
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ class WorkerHealth:
 
     def __init__(
         self, app: faust.App, *, probe_seconds: float = 2.0, producer_window: float = 10.0,
-        stuck_seconds: float = 30.0, clock: Callable[[], float] = time.monotonic,
+        stuck_seconds: float = 30.0, stall_seconds: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._app, self._clock = app, clock
         self._probe_seconds, self._window = probe_seconds, producer_window
@@ -39,6 +45,8 @@ class WorkerHealth:
         self._reached_at: float | None = None
         self._progress: dict[Any, tuple[int | None, float]] = {}  # tp -> (marker, since)
         self._stuck_partitions: list[str] = []
+        self._stall = stall_seconds
+        self._passed: dict[Any, float] = {}  # changelog tp recovery waits on, read past -> since
 
     def reasons(self) -> list[str]:
         """What keeps the worker from doing its work now ([] = ready)."""
@@ -53,6 +61,12 @@ class WorkerHealth:
             found.append("producer: broker not reachable")
         found += [f"consumer: no progress on {tp}" for tp in self._stuck_partitions]
         return found
+
+    def wedged(self) -> list[str]:
+        """What no waiting will mend ([] = alive): recovery stalled on records read past."""
+        now = self._clock()
+        return [f"tables: recovery waits for {tp.topic}[{tp.partition}], read past"
+                for tp, since in self._passed.items() if now - since > self._stall]
 
     def install(self) -> WorkerHealth:
         """Connect to the app's signals and start the probe timer."""
@@ -80,6 +94,7 @@ class WorkerHealth:
     async def probe(self) -> None:
         """One round: reach the broker through the producer, then look for stuck partitions."""
         await self._probe_producer()
+        await self._probe_recovery()
         if self.assigned and not self.rebalancing:
             await self._probe_progress()
 
@@ -93,6 +108,18 @@ class WorkerHealth:
         except (KafkaError, OSError, TimeoutError):
             return
         self._reached_at = self._clock()
+
+    async def _probe_recovery(self) -> None:
+        recovery, passed = self._app.tables.recovery, {}  # type: ignore[attr-defined]
+        if recovery.in_recovery:
+            for tp, remaining in recovery.active_remaining().items():
+                last = recovery.active_highwaters.get(tp)  # faust's: the last offset
+                if remaining <= 0 or last is None:
+                    continue
+                position = await position_if_assigned(self._app.consumer, tp)
+                if position is not None and position > last:
+                    passed[tp] = self._passed.get(tp, self._clock())
+        self._passed = passed
 
     async def _probe_progress(self) -> None:
         consumer, now = self._app.consumer, self._clock()
@@ -142,5 +169,11 @@ def highwater_if_assigned(consumer: Any, tp: Any) -> int | None:
 
 
 def worker_health(app: faust.App) -> WorkerHealth:
-    """The app's WorkerHealth, installed; HEALTH_STUCK_SECONDS tunes the stuck-consumer rule."""
-    return WorkerHealth(app, stuck_seconds=env_float("HEALTH_STUCK_SECONDS", 30.0)).install()
+    """The app's WorkerHealth (one per app, installed on first use); HEALTH_STUCK_SECONDS and
+    RECOVERY_STALL_SECONDS tune the stuck-consumer and stalled-recovery rules."""
+    health = getattr(app, "_spine_health", None)
+    if health is None:
+        health = WorkerHealth(app, stuck_seconds=env_float("HEALTH_STUCK_SECONDS", 30.0),
+                              stall_seconds=env_float("RECOVERY_STALL_SECONDS", 60.0)).install()
+        app._spine_health = health  # type: ignore[attr-defined]
+    return health
