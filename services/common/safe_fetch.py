@@ -66,7 +66,13 @@ class SafeFetchConsumer(Consumer):
             yield tp, message
         dropped = undelivered(self._taken, handed)
         if dropped:
-            await self._thread.call_thread(self._put_back, dropped)
+            try:
+                await self._thread.call_thread(self._put_back, dropped)
+            except Exception as exc:
+                # Never the drain loop's end; the stalled-recovery liveness rule
+                # (services/common/worker_health.py) is behind this.
+                log.warning("changelog records not put back", extra={
+                    "error": type(exc).__name__, "partitions": len(dropped)})
 
     async def _put_back(self, dropped: Taken) -> None:
         """On the consumer's thread: seek each partition back to its first dropped record if its
@@ -75,7 +81,7 @@ class SafeFetchConsumer(Consumer):
         assigned = consumer.assignment()
         for tp, (first, last) in dropped.items():
             if tp not in assigned:
-                continue
+                continue  # revoked meanwhile: the next owner's recovery seeks it
             position = await asyncio.wait_for(consumer.position(tp), 5)
             if position == last + 1:
                 consumer.seek(tp, first)

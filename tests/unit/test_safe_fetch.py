@@ -148,6 +148,17 @@ async def test_a_seek_after_the_records_were_taken_wins() -> None:
     assert thread.at[CHANGELOG] == 1
 
 
+async def test_a_put_back_that_fails_does_not_end_the_fetching() -> None:
+    consumer, thread = consumer_with({STREAM, CHANGELOG})
+
+    async def unanswered(tp: TP) -> int:
+        raise TimeoutError
+    thread.position = unanswered  # type: ignore[method-assign]
+
+    assert await fetch_across(consumer, thread, pause_everything(consumer)) == []
+    assert thread.at[CHANGELOG] == 2  # not put back; the liveness rule is behind it
+
+
 async def test_records_handed_on_stay_taken() -> None:
     consumer, thread = consumer_with({STREAM, CHANGELOG})
 
