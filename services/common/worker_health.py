@@ -116,7 +116,11 @@ class WorkerHealth:
                 last = recovery.active_highwaters.get(tp)  # faust's: the last offset
                 if remaining <= 0 or last is None:
                     continue
-                position = await position_if_assigned(self._app.consumer, tp)
+                try:  # a partition still awaiting its position would hold the probe up
+                    position = await asyncio.wait_for(
+                        position_if_assigned(self._app.consumer, tp), self._probe_seconds)
+                except TimeoutError:
+                    continue
                 if position is not None and position > last:
                     passed[tp] = self._passed.get(tp, self._clock())
         self._passed = passed

@@ -4,6 +4,7 @@ wedged (/health/live fails, so it is restarted); one waiting on a broker that is
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from typing import Any
 
@@ -66,6 +67,21 @@ async def test_recovery_waiting_on_an_absent_broker_is_not_wedged() -> None:
 
     for now[0] in (0, 300, 600):
         await health._probe_recovery()
+    assert health.wedged() == []
+
+
+async def test_a_position_that_never_comes_does_not_hold_the_probe_up() -> None:
+    now, app = [0.0], FakeApp(position=1)
+    never = asyncio.Event()
+
+    async def awaiting_reset(tp: Any) -> int:
+        await never.wait()
+        return 0
+    app.consumer.position = awaiting_reset  # type: ignore[method-assign]
+    health = WorkerHealth(app, probe_seconds=0.05, stall_seconds=60,  # type: ignore[arg-type]
+                          clock=lambda: now[0])
+
+    await asyncio.wait_for(health._probe_recovery(), 1)
     assert health.wedged() == []
 
 
