@@ -71,6 +71,13 @@ class DueIndex:
         if known is None or known.at != state.next_due_at:
             self._due[state.case_id] = _Due(state.partition, state.next_due_at)
 
+    def keep_owned(self, owned: Callable[[int | None], bool]) -> int:
+        """Forget cases of partitions handed over (they stayed, read on every tick); count."""
+        gone = [case_id for case_id, due in self._due.items() if not owned(due.partition)]
+        for case_id in gone:
+            del self._due[case_id]
+        return len(gone)
+
     def take_due(self, now: datetime, owned: Callable[[int | None], bool]) -> list[str]:
         """Cases due by `now` on owned partitions, each returned once (again if a tick is lost)."""
         found = []
@@ -283,6 +290,7 @@ class NotifyProcessor:
             clocks: Counter[tuple[str, str, str, str]] = Counter()
             pending = 0
             self._applied_meanwhile = set()
+            self.index.keep_owned(owned)  # the rows below add back what this worker owns
             try:
                 for count, (case_id, read) in enumerate(self.states.items(), 1):
                     if count % WATCH_CHUNK == 0:

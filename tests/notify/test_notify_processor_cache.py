@@ -171,3 +171,20 @@ async def test_rows_of_a_revoked_partition_are_dropped_not_written() -> None:
     assert rig.processor.forget({0}) == 2  # the case row and its summary
     assert rig.processor.flush() == 0 and cases.writes == 0
     assert rig.processor.state_of("case-1") is None
+
+
+async def test_a_rescan_forgets_the_due_cases_of_partitions_handed_over() -> None:
+    # The index held every case a worker ever handed over, read on every tick; each rescan
+    # (after every recovery, and periodically) now keeps only the owned partitions' cases.
+    rig, flow = AgentRig(), CaseFlow()
+    await rig.feed(flow.offered(rig.clock()))  # partition 0
+    await rig.processor.rescan(lambda partition: True)
+    assert len(rig.processor.index) == 1
+
+    await rig.processor.rescan(lambda partition: partition != 0)  # partition 0 handed over
+    assert len(rig.processor.index) == 0
+    rig.clock.set_minutes(95)
+    assert list(rig.processor.due_cases(lambda partition: True)) == []
+
+    await rig.processor.rescan(lambda partition: True)  # and back: its row is read again
+    assert list(rig.processor.due_cases(lambda partition: True)) == ["case-1"]
