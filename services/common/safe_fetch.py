@@ -47,10 +47,8 @@ class SafeFetchConsumer(Consumer):
 
     async def _getmany(self, active_partitions: set[TP] | None, timeout: float) -> Any:
         """One fetch for a copy of the active partitions (1); notes its changelog records."""
-        if active_partitions is not None:
+        if active_partitions is not None:  # faust calls this only with a non-empty set
             active_partitions = set(active_partitions)
-            if not active_partitions:
-                return {}  # to aiokafka an empty set is every partition
         records = await super()._getmany(active_partitions, timeout)
         self._taken = {tp: (batch[0].offset, batch[-1].offset)
                        for tp, batch in records.items()
