@@ -52,6 +52,8 @@ SERVICE = "routing"
 log = get_logger(SERVICE)
 # routing.load.v1 and the load table's changelog: one partition count, one partitioner.
 LOAD_PARTITIONS = CASE_PARTITIONS
+# Offers lapse hours after their window (RoutingPolicy.offer_hold_limit): a look a minute is ample.
+LAPSE_SCAN_SECONDS = 60.0
 
 
 def create_app(settings: RoutingSettings | None = None) -> FaustService:
@@ -157,6 +159,14 @@ class RoutingWorker:
             owned = self.owned_case_partitions()  # once per tick, not once per open case
             for tick in processor.due_ticks(datetime.now(UTC), owned.__contains__):
                 await send_event(self.commands_topic, tick)
+
+        @app.timer(interval=LAPSE_SCAN_SECONDS)
+        async def lapse_offers() -> None:
+            """Free capacity held by offers no case will close; the load agent applies each."""
+            if not processor.synced:
+                return
+            for delta in processor.lapsed_offers(datetime.now(UTC), self.owns_load):
+                await processor.publisher.load_delta(delta)
 
         @app.on_rebalance_complete.connect  # type: ignore[misc,arg-type]
         async def _rebuild_views(sender: faust.App, **kwargs: object) -> None:

@@ -15,3 +15,7 @@ DIRECTORY_SIZE = Gauge("spine_routing_directory_specialists", "Specialists in th
 CASES_WAITING = Gauge(
     "spine_routing_cases_with_due_offers", "Open cases with an offer or retry due"
 )
+OFFERS_LAPSED = Counter(
+    "spine_routing_offer_slots_lapsed_total",
+    "Offers a specialist's load held past every offer window, freed (their case had lost them)",
+)

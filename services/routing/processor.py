@@ -25,7 +25,13 @@ from services.routing.casedata import CaseData
 from services.routing.domain import capacity
 from services.routing.domain.directory import DirectoryIndex
 from services.routing.domain.handlers import RoutingResult, handle
-from services.routing.domain.load import LoadBook, LoadDelta, SpecialistLoad, apply_delta
+from services.routing.domain.load import (
+    LoadBook,
+    LoadDelta,
+    SpecialistLoad,
+    apply_delta,
+    lapsed_offers,
+)
 from services.routing.domain.policy import RoutingPolicy
 from services.routing.domain.state import CaseRouting, new_case
 from services.routing.load_rows import LoadRows
@@ -33,6 +39,7 @@ from services.routing.metrics import (
     CASES_WAITING,
     COMMAND_OUTCOMES,
     DIRECTORY_SIZE,
+    OFFERS_LAPSED,
     ROUTING_OUTPUTS,
 )
 from services.routing.replies import ReplyBook
@@ -202,7 +209,18 @@ class RoutingProcessor:
             await self.publisher.capacity_decided(self._reserve(delta))
             return
         key = delta.specialist_id.encode()
-        self._put_load(key, apply_delta(self.load_rows.get(key), delta))
+        before = self.load_rows.get(key)
+        after = apply_delta(before, delta)
+        if delta.change == "lapsed" and before is not None and after.offers != before.offers:
+            OFFERS_LAPSED.inc()  # capacity a lost case row held: worth an ops look if frequent
+        self._put_load(key, after)
+
+    def lapsed_offers(self, now: datetime, owns_load: Callable[[str], bool]) -> list[LoadDelta]:
+        """Lapses for offers held past the policy's limit (domain/load.py: slots no case will
+        close), for specialists whose load partition this worker owns: one sender per slot."""
+        limit = self.policy.offer_hold_limit()
+        return [delta for load in self.loads if load.offers and owns_load(load.specialist_id)
+                for delta in lapsed_offers(load, now, limit)]
 
     def on_load_snapshot(self, key: bytes | None, value: bytes | None) -> None:
         """One record of the load table's changelog, read by every worker (the shared view)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, Field
 
-from schemas.envelope import Contract, Event
+from schemas.envelope import Contract, Event, derive_id
 
-LoadChange = Literal["offered", "offer_closed", "assigned", "completed", "released", "erased"]
+LoadChange = Literal["offered", "offer_closed", "assigned", "completed", "released", "erased",
+                     "lapsed"]
 RECENT_WINDOW = timedelta(hours=48)  # per-day capacity needs only today's assignments
 MAX_REVIEWS = 200  # continuity looks at recent history only
 
@@ -59,6 +60,9 @@ def apply_delta(load: SpecialistLoad | None, delta: LoadDelta) -> SpecialistLoad
         offers[slot] = delta.occurred_at
     elif delta.change == "offer_closed":
         offers.pop(slot, None)
+    elif delta.change == "lapsed":  # only the hold it was sent for: a new offer stays held
+        if offers.get(slot) == delta.occurred_at:
+            del offers[slot]
     elif delta.change == "assigned":
         offers.pop(slot, None)
         open_.setdefault(slot, delta.occurred_at)
@@ -78,6 +82,28 @@ def apply_delta(load: SpecialistLoad | None, delta: LoadDelta) -> SpecialistLoad
     recent = {k: v for k, v in recent.items() if v >= horizon}
     return SpecialistLoad(specialist_id=current.specialist_id, offers=offers, open=open_,
                           recent=recent, last_assigned_at=last, reviews=reviews)
+
+
+def lapsed_offers(load: SpecialistLoad, now: datetime, hold_limit: timedelta) -> list[LoadDelta]:
+    """Lapses for the offers `load` has held longer than any offer window allows.
+
+    A case closes its offers itself (expired, declined, accepted). A slot it never closes is
+    one its case no longer knows of: its row was lost after the reservation was written (a
+    crash before the case row, whose replay chose someone else), and the specialist would be
+    one case short of capacity for good. Each lapse carries the offer's own time (stored
+    again by a new offer of the same slot, which it then leaves alone) and an id derived from
+    it, so every sweep, on any worker, sends the same lapse.
+    """
+    deltas = []
+    for slot, offered_at in load.offers.items():
+        if now - offered_at >= hold_limit:
+            case_id, _, step_id = slot.rpartition("/")  # step ids are team names: no "/"
+            deltas.append(LoadDelta(
+                event_id=derive_id("offer-lapsed", load.specialist_id, slot,
+                                   offered_at.isoformat()),
+                case_id=case_id, occurred_at=offered_at, specialist_id=load.specialist_id,
+                step_id=step_id, team="", change="lapsed"))
+    return deltas
 
 
 @dataclass(slots=True)  # not frozen: built once per candidate, frozen init is slower
@@ -164,6 +190,9 @@ class LoadBook:
         if pseudonym:
             found |= self._by_patient.get((pseudonym, team), set())
         return found
+
+    def __iter__(self) -> Iterator[SpecialistLoad]:
+        return iter(list(self._loads.values()))
 
     def holding(self, specialist_id: str) -> tuple[list[str], list[str]]:
         """The "case/step" slots a specialist holds as (offers, open assignments)."""

@@ -8,7 +8,7 @@ from datetime import timedelta
 from types import MappingProxyType
 
 from schemas.sla_policy import DEFAULT_SLA_POLICY, SlaPolicy
-from schemas.triage import Urgency
+from schemas.triage import URGENCY_ORDER, Urgency
 
 # Preferences that are strict at first and dropped in this order when nobody is left.
 LANGUAGE, SKILLS, CONTINUITY, DEADLINE_FIT = "language", "skills", "continuity", "deadline_fit"
@@ -36,6 +36,10 @@ DEFAULT_CAUSE_SKILLS: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxy
     "psychosocial_chronic_pain": {"psychology": ("pain_psychology",),
                                   "physio_rehab": ("cognitive_functional_therapy",)},
 })
+# A case closes its offers on its tick (every few seconds); an offer its case never closed is
+# lapsed this long after the longest offer window (a routing outage shorter than this closes
+# them the usual way when it ends).
+OFFER_LAPSE_GRACE = timedelta(hours=1)
 REGION_SKILL_TEAMS: frozenset[str] = frozenset({"spine_surgery", "spine_radiology"})
 
 
@@ -55,6 +59,10 @@ class RoutingPolicy:
     def offer_timeout(self, urgency: Urgency) -> timedelta:
         """How long an offer stays open at this urgency."""
         return self.sla.offer_window(urgency)
+
+    def offer_hold_limit(self) -> timedelta:
+        """How long a specialist's load may hold an offer before it lapses (domain/load.py)."""
+        return max(self.offer_timeout(u) for u in URGENCY_ORDER) + OFFER_LAPSE_GRACE
 
     def review_time(self, queued_cases: int) -> timedelta:
         """Estimated time until a reviewer with `queued_cases` ahead finishes one more."""
