@@ -46,7 +46,6 @@ partition's next owner. That is at-least-once, and derived event ids make it a n
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -56,9 +55,10 @@ from mode.services import WaitResults
 from mode.utils.times import Seconds
 
 from services.common.eager import Eager
+from services.common.logs import get_logger
 from services.common.safe_fetch import SafeFetchConsumer
 
-log = logging.getLogger("spine.offsets")
+log = get_logger("offsets")
 
 
 class ReadOffsets(dict[TP, int | None]):
