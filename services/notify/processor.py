@@ -22,8 +22,7 @@ from collections.abc import (
     MutableMapping,
     Sequence,
 )
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from schemas.envelope import Event
 from schemas.sla import SlaBreached, SlaMet, SlaPaused, SlaResumed, SlaWarningRaised
@@ -40,57 +39,13 @@ from services.notify.domain.outbox import Notification
 from services.notify.domain.policy import NotifyPolicy
 from services.notify.domain.state import CaseState, Contacts, Outcome
 from services.notify.domain.watchdog import may_stall
+from services.notify.due_index import DueIndex
 
 log = logging.getLogger("spine.notify")
 
 _SLA_TYPES = (SlaWarningRaised, SlaBreached, SlaPaused, SlaResumed, SlaMet)
-RETICK_AFTER = timedelta(seconds=30)  # a tick lost in a rebalance is sent again after this
 WATCH_CHUNK = 50  # rows read between two turns of the loop (~5 ms of parsing on a quiet core)
 Look = Callable[[CaseOutline, Mapping[str, datetime]], None]  # the timer's look (OpsWatch.look)
-
-
-@dataclass
-class _Due:
-    partition: int | None
-    at: datetime
-    ticked_at: datetime | None = None
-
-
-class DueIndex:
-    """case id -> when something next falls due: the timer reads this, not the whole table."""
-
-    def __init__(self) -> None:
-        self._due: dict[str, _Due] = {}
-
-    def update(self, state: CaseState) -> None:
-        """Track the case's next due instant (or forget it when nothing is pending)."""
-        if state.next_due_at is None:
-            self._due.pop(state.case_id, None)
-            return
-        known = self._due.get(state.case_id)
-        if known is None or known.at != state.next_due_at:
-            self._due[state.case_id] = _Due(state.partition, state.next_due_at)
-
-    def keep_owned(self, owned: Callable[[int | None], bool]) -> int:
-        """Forget cases of partitions handed over (they stayed, read on every tick); count."""
-        gone = [case_id for case_id, due in self._due.items() if not owned(due.partition)]
-        for case_id in gone:
-            del self._due[case_id]
-        return len(gone)
-
-    def take_due(self, now: datetime, owned: Callable[[int | None], bool]) -> list[str]:
-        """Cases due by `now` on owned partitions, each returned once (again if a tick is lost)."""
-        found = []
-        for case_id, due in self._due.items():
-            if due.at > now or not owned(due.partition):
-                continue
-            if due.ticked_at is None or now - due.ticked_at >= RETICK_AFTER:
-                due.ticked_at = now
-                found.append(case_id)
-        return found
-
-    def __len__(self) -> int:
-        return len(self._due)
 
 
 class NotifyProcessor:
