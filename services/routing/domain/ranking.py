@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from services.routing.domain import policy as prefs
 from services.routing.domain.directory import DirectoryIndex, Profile
 from services.routing.domain.eligibility import CaseFacts, availability, hard_exclusions
-from services.routing.domain.load import LoadFigures, SpecialistLoad, day_start
+from services.routing.domain.load import LoadFigures, SpecialistLoad, day_start, figures
 from services.routing.domain.policy import RoutingPolicy
 from services.routing.domain.state import CandidateOutcome
 
@@ -26,6 +26,35 @@ class LoadView(Protocol):
 
     def reviewers(self, team: str, case_ids: Iterable[str], pseudonym: str | None) -> set[str]:
         ...
+
+
+class WithoutOwnOffer:
+    """A load view in which one step's own offer slot does not count against its holder.
+
+    Deciding a step again means its case row no longer knows that offer: the row was lost
+    after the reservation was written (a crash between the two), and the input came again.
+    Seen without it, the specialist looks as the first decision saw them, so the replay offers
+    the same specialist under the same ids (consumers drop the repeat; the reservation finds
+    its slot held) instead of a second one, which left the first slot held by no case.
+    Specialists the case has asked are excluded by the case row (`offered_to`), so a closed
+    offer a lagging view still shows changes nothing.
+    """
+
+    def __init__(self, view: LoadView, slot: str) -> None:
+        self._view, self._slot = view, slot
+
+    def get(self, specialist_id: str) -> SpecialistLoad | None:
+        return self._view.get(specialist_id)
+
+    def figures(self, specialist_id: str, today_starts: datetime) -> LoadFigures:
+        load = self._view.get(specialist_id)
+        if load is None or self._slot not in load.offers:
+            return self._view.figures(specialist_id, today_starts)
+        offers = {slot: at for slot, at in load.offers.items() if slot != self._slot}
+        return figures(load.model_copy(update={"offers": offers}), today_starts)
+
+    def reviewers(self, team: str, case_ids: Iterable[str], pseudonym: str | None) -> set[str]:
+        return self._view.reviewers(team, case_ids, pseudonym)
 
 
 @dataclass(frozen=True, slots=True)
