@@ -10,14 +10,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from schemas.directory import Capacity
-from schemas.routing import AssignmentOffered
+from schemas.routing import AssignmentOffered, EmergencyAssigned
 from schemas.sla_policy import DEFAULT_SLA_POLICY
 from services.common.sla_policy import parse_targets
 from services.routing.domain.load import LoadDelta, SpecialistLoad, apply_delta, lapsed_offers
 from services.routing.domain.policy import OFFER_LAPSE_GRACE, RoutingPolicy
 from services.routing.processor import RoutingProcessor
 from tests.routing.fakes import Clock, Tables, make_processor
-from tests.unit.routing.builders import NOW, specialist, triaged
+from tests.unit.routing.builders import NOW, shift, specialist, triaged
 
 ONE = Capacity(max_open_cases=1, max_new_per_day=5)
 SPECS = (specialist("s1", capacity=ONE), specialist("s2", capacity=ONE))
@@ -58,6 +58,39 @@ async def test_a_replay_offers_the_same_specialist_again_and_leaves_no_second_sl
         (e.event_id, e.specialist_id) for e in first]
     assert held(tables, "s1") == {"case-a/spine_surgery"}
     assert tables.loads.get(b"s2") is None or held(tables, "s2") == set()
+
+
+async def test_a_replayed_emergency_assigns_the_same_on_call_surgeon() -> None:
+    """Same crash, emergency path: the on-call surgeon's open assignment made them look busier
+    on replay, and the second EmergencyAssigned (same id, another surgeon) was dropped by its
+    consumers as a repeat: the surgeon routing recorded was never paged."""
+    on_call = [shift(NOW - timedelta(hours=1), 12)]
+    surgeons = (specialist("oc1", on_call=on_call), specialist("oc2", on_call=on_call))
+    tables = Tables()
+
+    def worker_over(tables: Tables):  # type: ignore[no-untyped-def]
+        worker, publisher, _ = make_processor(Clock(NOW), tables,
+                                              reserve_here=lambda specialist_id: True)
+        for spec in surgeons:
+            worker.on_directory_record(spec.specialist_id.encode(),
+                                       spec.model_dump_json().encode())
+        return worker, publisher
+
+    emergency = triaged("case-e", urgency="emergency", emergency=True)
+    worker, publisher = worker_over(tables)
+    await worker.on_case_input(emergency)
+    first = [(e.event_id, e.specialist_id) for e in publisher.events
+             if isinstance(e, EmergencyAssigned)]
+    assert len(first) == 1
+    tables.cases.clear()  # crash after the load row and the event, before the case row
+    again, republished = worker_over(tables)
+    await again.on_case_input(emergency)
+    second = [(e.event_id, e.specialist_id) for e in republished.events
+              if isinstance(e, EmergencyAssigned)]
+    assert second == first
+    state = again.case_state("case-e")
+    assert state is not None
+    assert {s.assignee for s in state.steps.values() if s.assignee} == {first[0][1]}
 
 
 def with_an_orphan(clock: Clock):  # type: ignore[no-untyped-def]

@@ -28,16 +28,18 @@ class LoadView(Protocol):
         ...
 
 
-class WithoutOwnOffer:
-    """A load view in which one step's own offer slot does not count against its holder.
+class WithoutOwnSlot:
+    """A load view in which one step's own slot (its offer, or its emergency assignment) does
+    not count against the specialist holding it.
 
-    Deciding a step again means its case row no longer knows that offer: the row was lost
-    after the reservation was written (a crash between the two), and the input came again.
-    Seen without it, the specialist looks as the first decision saw them, so the replay offers
-    the same specialist under the same ids (consumers drop the repeat; the reservation finds
-    its slot held) instead of a second one, which left the first slot held by no case.
-    Specialists the case has asked are excluded by the case row (`offered_to`), so a closed
-    offer a lagging view still shows changes nothing.
+    Deciding a step again means its case row no longer knows that slot: the row was lost after
+    the load row was written (a crash between the two), and the input came again. Seen with
+    it, the holder looked one case fuller and the replay could choose someone else under the
+    *same* derived event id, which consumers drop as a repeat: the second specialist was never
+    told, the first was told of a step routing no longer gave them, and their slot was held by
+    no case. Seen without it, the specialist looks as the first decision saw them, so the
+    replay decides the same. Specialists the case has asked are excluded by its row
+    (`offered_to`), so a closed offer a lagging view still shows changes nothing.
     """
 
     def __init__(self, view: LoadView, slot: str) -> None:
@@ -48,13 +50,19 @@ class WithoutOwnOffer:
 
     def figures(self, specialist_id: str, today_starts: datetime) -> LoadFigures:
         load = self._view.get(specialist_id)
-        if load is None or self._slot not in load.offers:
+        if load is None or (self._slot not in load.offers and self._slot not in load.open):
             return self._view.figures(specialist_id, today_starts)
-        offers = {slot: at for slot, at in load.offers.items() if slot != self._slot}
-        return figures(load.model_copy(update={"offers": offers}), today_starts)
+        without = {name: {slot: at for slot, at in getattr(load, name).items()
+                          if slot != self._slot} for name in ("offers", "open", "recent")}
+        return figures(load.model_copy(update=without), today_starts)
 
     def reviewers(self, team: str, case_ids: Iterable[str], pseudonym: str | None) -> set[str]:
         return self._view.reviewers(team, case_ids, pseudonym)
+
+
+def own_slot_excluded(view: LoadView, case_id: str, step_id: str) -> WithoutOwnSlot:
+    """The view a decision on (case, step) reads: see WithoutOwnSlot."""
+    return WithoutOwnSlot(view, f"{case_id}/{step_id}")
 
 
 @dataclass(frozen=True, slots=True)
