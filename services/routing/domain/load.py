@@ -88,11 +88,11 @@ def lapsed_offers(load: SpecialistLoad, now: datetime, hold_limit: timedelta) ->
     """Lapses for the offers `load` has held longer than any offer window allows.
 
     A case closes its offers itself (expired, declined, accepted). A slot it never closes is
-    one its case no longer knows of: its row was lost after the reservation was written (a
-    crash before the case row, whose replay chose someone else), and the specialist would be
-    one case short of capacity for good. Each lapse carries the offer's own time (stored
-    again by a new offer of the same slot, which it then leaves alone) and an id derived from
-    it, so every sweep, on any worker, sends the same lapse.
+    one its case no longer knows of (a replay now decides as the first time did, see
+    ranking.WithoutOwnSlot, but a row lost some other way would leave the same), and the
+    specialist would be one case short of capacity for good. Each lapse carries the offer's
+    own time (stored again by a new offer of the same slot, which it then leaves alone) and an
+    id derived from it, so every sweep, on any worker, sends the same lapse.
     """
     deltas = []
     for slot, offered_at in load.offers.items():
