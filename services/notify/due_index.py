@@ -19,7 +19,7 @@ class _Due:
 
 
 class DueIndex:
-    """case id -> when something next falls due: the timer reads this, not the whole table."""
+    """Each open case's next due instant and partition; rebuilt by the processor's rescan."""
 
     def __init__(self) -> None:
         self._due: dict[str, _Due] = {}

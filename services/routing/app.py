@@ -165,7 +165,7 @@ class RoutingWorker:
             """Free capacity held by offers no case will close; the load agent applies each."""
             if not processor.synced:
                 return
-            for delta in processor.lapsed_offers(datetime.now(UTC), self.owns_load):
+            for delta in processor.offers_to_lapse(datetime.now(UTC), self.owns_load):
                 await processor.publisher.load_delta(delta)
 
         @app.on_rebalance_complete.connect  # type: ignore[misc,arg-type]

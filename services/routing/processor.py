@@ -215,7 +215,7 @@ class RoutingProcessor:
             OFFERS_LAPSED.inc()  # capacity a lost case row held: worth an ops look if frequent
         self._put_load(key, after)
 
-    def lapsed_offers(self, now: datetime, owns_load: Callable[[str], bool]) -> list[LoadDelta]:
+    def offers_to_lapse(self, now: datetime, owns_load: Callable[[str], bool]) -> list[LoadDelta]:
         """Lapses for offers held past the policy's limit (domain/load.py: slots no case will
         close), for specialists whose load partition this worker owns: one sender per slot."""
         limit = self.policy.offer_hold_limit()

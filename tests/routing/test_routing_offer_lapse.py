@@ -108,10 +108,10 @@ async def test_an_offer_no_case_knows_lapses_after_the_limit_and_its_slot_is_fre
     await worker.on_case_input(triaged("case-a"))
     assert offered(publisher) == {"case-a": "s2"}  # s1 is full with the orphan
     clock.now = NOW + LIMIT - timedelta(seconds=1)
-    assert [d.case_id for d in worker.lapsed_offers(clock.now, lambda sid: True)
+    assert [d.case_id for d in worker.offers_to_lapse(clock.now, lambda sid: True)
             if d.specialist_id == "s1"] == []  # inside the limit: kept
     clock.now = NOW + LIMIT
-    lapses = [d for d in worker.lapsed_offers(clock.now, lambda sid: True)
+    lapses = [d for d in worker.offers_to_lapse(clock.now, lambda sid: True)
               if d.specialist_id == "s1"]
     assert [(d.case_id, d.step_id, d.change) for d in lapses] == [
         ("case-x", "spine_surgery", "lapsed")]
@@ -127,10 +127,10 @@ async def test_only_the_load_partitions_owner_sends_lapses_and_each_sweep_sends_
     clock = Clock(NOW)
     worker, _, _ = with_an_orphan(clock)
     later = NOW + LIMIT + timedelta(hours=3)
-    assert worker.lapsed_offers(later, lambda sid: sid != "s1") == []
-    mine = worker.lapsed_offers(later, lambda sid: sid == "s1")
+    assert worker.offers_to_lapse(later, lambda sid: sid != "s1") == []
+    mine = worker.offers_to_lapse(later, lambda sid: sid == "s1")
     assert [d.specialist_id for d in mine] == ["s1"]
-    again = worker.lapsed_offers(later + timedelta(minutes=1), lambda sid: sid == "s1")
+    again = worker.offers_to_lapse(later + timedelta(minutes=1), lambda sid: sid == "s1")
     assert [d.event_id for d in again] == [d.event_id for d in mine]  # derived, not new
     assert mine[0].occurred_at == NOW  # the offer's own time: what the load agent checks
 

@@ -13,7 +13,7 @@ from schemas.envelope import derive_id
 from schemas.routing import CapacityDecided
 from services.routing.domain.directory import Profile
 from services.routing.domain.eligibility import AT_DAILY_CAPACITY, AT_OPEN_CAPACITY
-from services.routing.domain.load import LoadDelta, SpecialistLoad, day_start, figures
+from services.routing.domain.load import LoadDelta, SpecialistLoad, day_start, figures, slot_key
 
 NOT_IN_DIRECTORY = "not_in_directory"
 
@@ -21,7 +21,7 @@ NOT_IN_DIRECTORY = "not_in_directory"
 def refusal(load: SpecialistLoad | None, delta: LoadDelta, profile: Profile | None) -> str | None:
     """Why the reservation `delta` cannot be held (None: grant it). Deterministic in its inputs,
     so a replay after a takeover decides the same."""
-    slot = f"{delta.case_id}/{delta.step_id}"
+    slot = slot_key(delta.case_id, delta.step_id)
     if load is not None and (slot in load.offers or slot in load.open):
         return None  # already held: a redelivered reservation is granted again
     if profile is None:

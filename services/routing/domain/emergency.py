@@ -9,7 +9,7 @@ from services.routing.domain.context import Ctx, case_facts
 from services.routing.domain.eligibility import emergency_exclusions
 from services.routing.domain.load import day_start
 from services.routing.domain.offers import escalate, withdraw
-from services.routing.domain.ranking import own_slot_excluded
+from services.routing.domain.ranking import WithoutOwnSlot
 from services.routing.domain.state import CandidateOutcome, CaseRouting, PlanStep
 
 EMERGENCY_TEAM = "spine_surgery"
@@ -38,7 +38,7 @@ def assign_on_call(state: CaseRouting, ctx: Ctx) -> None:
         return
     withdraw(state, step, ctx, reason="withdrawn")
     facts = case_facts(state)
-    loads = own_slot_excluded(ctx.loads, state.case_id, step.step_id)  # a replay decides the same
+    loads = WithoutOwnSlot(ctx.loads, state.case_id, step.step_id)  # a replay decides the same
     eligible, excluded = [], []
     for profile in ctx.directory.candidates(EMERGENCY_TEAM, facts.jurisdiction):
         load = loads.figures(profile.specialist_id, day_start(ctx.now, profile.zone))

@@ -46,8 +46,9 @@ class SpecialistLoad(Contract):
     reviews: list[Review] = Field(default_factory=list)
 
 
-def _slot(delta: LoadDelta) -> str:
-    return f"{delta.case_id}/{delta.step_id}"
+def slot_key(case_id: str, step_id: str) -> str:
+    """How a load row names one case step's offer or assignment ("case/step")."""
+    return f"{case_id}/{step_id}"
 
 
 def apply_delta(load: SpecialistLoad | None, delta: LoadDelta) -> SpecialistLoad:
@@ -55,7 +56,7 @@ def apply_delta(load: SpecialistLoad | None, delta: LoadDelta) -> SpecialistLoad
     current = load or SpecialistLoad(specialist_id=delta.specialist_id)
     offers, open_, recent = dict(current.offers), dict(current.open), dict(current.recent)
     reviews, last = list(current.reviews), current.last_assigned_at
-    slot = _slot(delta)
+    slot = slot_key(delta.case_id, delta.step_id)
     if delta.change == "offered":
         offers[slot] = delta.occurred_at
     elif delta.change == "offer_closed":

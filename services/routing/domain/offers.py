@@ -18,7 +18,7 @@ from schemas.routing import (
 )
 from services.routing.domain.context import Ctx, case_facts, step_facts
 from services.routing.domain.plans import DEFAULT_QUESTION, TEAM_QUESTIONS, attachments_for
-from services.routing.domain.ranking import decide, exclusion_summary, own_slot_excluded
+from services.routing.domain.ranking import WithoutOwnSlot, decide, exclusion_summary
 from services.routing.domain.state import CaseRouting, CommandOutcome, Offer, PlanStep
 
 
@@ -29,7 +29,7 @@ def offer_next(
     the step's release, said by its offer, or emitted before the escalation if nobody can
     take it."""
     facts = case_facts(state)
-    loads = own_slot_excluded(ctx.loads, state.case_id, step.step_id)
+    loads = WithoutOwnSlot(ctx.loads, state.case_id, step.step_id)
     decision = decide(ctx.directory, loads, facts, step_facts(state, step, loads),
                       ctx.policy, ctx.now)
     if decision.chosen is None:

@@ -12,7 +12,13 @@ from zoneinfo import ZoneInfo
 from services.routing.domain import policy as prefs
 from services.routing.domain.directory import DirectoryIndex, Profile
 from services.routing.domain.eligibility import CaseFacts, availability, hard_exclusions
-from services.routing.domain.load import LoadFigures, SpecialistLoad, day_start, figures
+from services.routing.domain.load import (
+    LoadFigures,
+    SpecialistLoad,
+    day_start,
+    figures,
+    slot_key,
+)
 from services.routing.domain.policy import RoutingPolicy
 from services.routing.domain.state import CandidateOutcome
 
@@ -42,8 +48,8 @@ class WithoutOwnSlot:
     (`offered_to`), so a closed offer a lagging view still shows changes nothing.
     """
 
-    def __init__(self, view: LoadView, slot: str) -> None:
-        self._view, self._slot = view, slot
+    def __init__(self, view: LoadView, case_id: str, step_id: str) -> None:
+        self._view, self._slot = view, slot_key(case_id, step_id)
 
     def get(self, specialist_id: str) -> SpecialistLoad | None:
         return self._view.get(specialist_id)
@@ -58,11 +64,6 @@ class WithoutOwnSlot:
 
     def reviewers(self, team: str, case_ids: Iterable[str], pseudonym: str | None) -> set[str]:
         return self._view.reviewers(team, case_ids, pseudonym)
-
-
-def own_slot_excluded(view: LoadView, case_id: str, step_id: str) -> WithoutOwnSlot:
-    """The view a decision on (case, step) reads: see WithoutOwnSlot."""
-    return WithoutOwnSlot(view, f"{case_id}/{step_id}")
 
 
 @dataclass(frozen=True, slots=True)
