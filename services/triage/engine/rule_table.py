@@ -25,6 +25,7 @@ class Thresholds:
 
     recent_episode_days: float
     fever_c: float
+    post_void_residual_ml: float
     early_postop_weeks: float
     crp_early_window_weeks: float
     crp_early_abnormal_mg_l: float

@@ -54,7 +54,8 @@ def _worse(path: str, new: Any, old: Any) -> bool:
 
 
 def _value(concept: Concept, default: Any, m: Mention, t: Thresholds) -> tuple[Any, str | None]:
-    """The value a mention sets, or a set-aside reason (a temperature below the threshold)."""
+    """The value a mention sets, or a set-aside reason (a temperature or volume below the
+    threshold)."""
     if concept.value is None:
         return default, None
     if m.number is None:
@@ -65,6 +66,9 @@ def _value(concept: Concept, default: Any, m: Mention, t: Thresholds) -> tuple[A
             return None, None
         celsius = round(celsius, 1)
         return (celsius, None) if celsius >= t.fever_c else (None, "below_threshold")
+    if concept.value == "volume_ml":  # the concept's field value, if the volume reaches it
+        return (default, None) if m.number >= t.post_void_residual_ml else (None,
+                                                                           "below_threshold")
     if concept.value == "duration_weeks":
         unit = UNIT_RE.search(m.span)
         return (round(m.number * WEEKS_PER[unit.group(1).lower()], 1) if unit else None), None

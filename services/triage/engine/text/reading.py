@@ -15,7 +15,8 @@ from typing import Any
 from services.triage.engine.text.lexicon import CANCELLING, OPTIONAL_CANCELLING, Concept, Lexicon
 from services.triage.engine.text.pipeline import CUE_GROUP, pipeline
 
-NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)?")
+NUMBER_RE = re.compile(r"\d{1,3}(?:,\d{3})+(?!\d)|\d+(?:[.,]\d+)?")
+THOUSANDS_RE = re.compile(r"\d{1,3}(?:,\d{3})+")
 SPAN_GROUP = "medspacy_spans"
 MAX_QUOTE = 500
 MAX_SENTENCE = 1000
@@ -88,11 +89,12 @@ def _categories(doc: Any, span: Any, findings: list[Any]) -> set[str]:
 
 
 def _number(span: Any) -> float | None:
-    for token in span:
-        found = NUMBER_RE.search(token.text)
-        if found:
-            return float(found.group().replace(",", "."))
-    return None
+    # The span's text, not token by token: the tokenizer splits "1,200" into 1 , 200.
+    found = NUMBER_RE.search(span.text)
+    if found is None:
+        return None
+    text = found.group()  # "1,200 ml" is twelve hundred; "38,5" is a decimal comma
+    return float(text.replace(",", "") if THOUSANDS_RE.fullmatch(text) else text.replace(",", "."))
 
 
 def _longest(spans: list[Any]) -> list[Any]:

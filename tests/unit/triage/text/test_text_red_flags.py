@@ -115,6 +115,35 @@ def test_a_temperature_below_38_is_set_aside_not_a_fever() -> None:
     assert ("fever", "below_threshold") in [(s.concept, s.reason) for s in result.set_aside]
 
 
+@pytest.mark.parametrize(("text", "urgency"), [
+    ("Post-void residual 199 ml.", "routine"),
+    ("Post-void residual 200 ml.", "emergency"),  # the rule table's 200 mL counts
+    ("Post-void residual 1,200 ml.", "emergency"),  # a thousands comma, not 1.2 mL
+])
+def test_a_written_residual_volume_is_retention_from_the_rule_tables_threshold(
+    text: str, urgency: str
+) -> None:
+    result = said(text)
+    assert result.urgency == urgency
+    if urgency == "routine":
+        assert ("post_void_residual", "below_threshold") in [
+            (s.concept, s.reason) for s in result.set_aside]
+    else:
+        assert fired(result) == {"RF1_CES_established": "emergency"}
+        assert result.text_findings[0].value == "retention_or_incontinence"
+
+
+def test_a_decimal_comma_temperature_is_a_fever() -> None:
+    result = said("Temp 38,5 and the wound is leaking.")
+    assert fired(result) == {"RF5_postop_infection_systemic": "emergency"}
+
+
+def test_a_walking_distance_is_explained_not_paralysis() -> None:
+    result = said("Unable to walk far because of leg pain.")
+    assert result.urgency == "routine"
+    assert ("paralysis", "explained") in [(s.concept, s.reason) for s in result.set_aside]
+
+
 def test_early_postop_weakness_from_text_uses_the_structured_timing_rule() -> None:
     result = said("New weakness of the right leg.",
                   surgeries=[{"procedure": "microdiscectomy", "weeks_before_referral": 3}])
