@@ -41,6 +41,7 @@ FIELD_ORDERS: dict[str, tuple[str, ...] | None] = {
     "red_flags.trauma": ("none", "low_energy", "high_energy"),
     "neuro_exam.motor_deficit": ("none", "mild", "severe"),
     "neuro_exam.motor_progressing": None,
+    "neuro_exam.myelopathy_signs": None,
     "comorbidities.immunosuppressed": None,
     "comorbidities.diabetes": None,
     "comorbidities.iv_drug_use": None,
@@ -83,6 +84,8 @@ class Combination:
     concept: str
     all: tuple[str, ...]
     within: str  # sentence | text
+    # Set aside (stable) when one of these ends the scope after the parts: "new 4/5, stable".
+    unless: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,12 +152,13 @@ def load_lexicon(path: Path, rule_ids: set[str]) -> Lexicon:
     }
     combinations = []
     for combo in raw.get("combinations") or ():
-        parts = tuple(combo["all"])
-        if combo["concept"] not in concepts or not set(parts) <= set(concepts):
+        parts, unless = tuple(combo["all"]), tuple(combo.get("unless") or ())
+        if combo["concept"] not in concepts or not set(parts) | set(unless) <= set(concepts):
             raise ValueError(f"lexicon combination {combo}: unknown concept")
         if combo.get("within", "sentence") not in ("sentence", "text"):
             raise ValueError(f"lexicon combination {combo}: within is sentence or text")
-        combinations.append(Combination(combo["concept"], parts, combo.get("within", "sentence")))
+        combinations.append(Combination(combo["concept"], parts, combo.get("within", "sentence"),
+                                        unless))
     for rule in raw.get("context_rules") or ():
         _check_pattern(f"context rule {rule.get('literal')}", rule.get("pattern") or [])
     return Lexicon(

@@ -147,16 +147,17 @@ def _combine(mentions: list[Mention], lex: Lexicon) -> list[Mention]:
     for combo in lex.combinations:
         scopes: dict[tuple[int, int], list[Mention]] = defaultdict(list)
         for m in mentions:
-            if m.concept in combo.all:
+            if m.concept in combo.all or m.concept in combo.unless:
                 key = (m.text_index, m.sentence_start if combo.within == "sentence" else 0)
                 scopes[key].append(m)
-        for parts in scopes.values():
+        for found in scopes.values():
+            parts = [m for m in found if m.concept in combo.all]
             if {m.concept for m in parts} != set(combo.all):
                 continue
             affirmed = {m.concept: m for m in parts if m.reason is None}
             chosen = [affirmed.get(c) or next(m for m in parts if m.concept == c)
                       for c in combo.all]
-            reason = next((m.reason for m in chosen if m.reason), None)
+            reason = next((m.reason for m in chosen if m.reason), None) or _stable(found, combo)
             first = min(chosen, key=lambda m: m.start)
             derived.append(replace(
                 first, concept=combo.concept, reason=reason,
@@ -165,6 +166,26 @@ def _combine(mentions: list[Mention], lex: Lexicon) -> list[Mention]:
                 uncertain=any(m.uncertain for m in chosen), number=None,
             ))
     return derived
+
+
+def _stable(found: list[Mention], combo: Any) -> str | None:
+    """"New weakness 4/5, stable since": the scope's last word is that it is not changing.
+
+    Only when an `unless` mention comes after every part outside it ("not progressing" holds
+    the cue "progressing"); "stable for months, now worse" still combines, and a stop inside a
+    part ("no longer stable") is that part's.
+    """
+    def within(m: Mention, others: list[Mention]) -> bool:
+        return any(o is not m and o.start <= m.start < o.start + len(o.span) for o in others)
+
+    parts = [m for m in found if m.concept in combo.all]
+    stops = [m for m in found if m.concept in combo.unless and m.reason is None
+             and not within(m, parts)]  # "no longer stable" is a worsening cue
+    if not stops:
+        return None
+    parts = [m for m in parts if not within(m, stops)]
+    last_part = max((m.start for m in parts), default=-1)
+    return "longstanding_or_stable" if max(m.start for m in stops) > last_part else None
 
 
 def read_texts(texts: list[tuple[str, str]], lex: Lexicon) -> Reading:
