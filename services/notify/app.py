@@ -145,8 +145,7 @@ class NotifyWorker:
         )
         self.recovered = False
         # Every worker's cases on this worker's board (dashboard/peers.py).
-        self.peers = PeerSummaries(owned=lambda p: p in self.owned_partitions(),
-                                   max_cases=settings.board_max_cases)
+        self.peers = PeerSummaries(max_cases=settings.board_max_cases)
         self.board_view = TopicFollower(
             bootstrap=kafka_bootstrap(), topics=[summaries.changelog_topic.get_topic_name()],
             on_record=self.peers.on_record, client_id="spine-notify-board")

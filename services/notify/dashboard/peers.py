@@ -4,8 +4,9 @@ changelog in full, so the ops board and its forecast show every case, whichever 
 A faust table holds only the partitions its worker owns (the in-memory store drops standby and
 revoked partitions when recovery completes), so with two workers each board showed half the
 cases. The changelog carries every summary row the owners write (behind, at each commit: a
-peer's card trails its owner's by about a second). Rows of partitions this worker owns come
-from its own table, which is fresher; those kept here only stand ready for a rebalance.
+peer's card trails its owner's by about a second). A case this worker holds comes from its own
+table, which is fresher. One it owns but does not hold yet (its table still recovering after a
+rebalance) is shown from here: before, those cards vanished from the board until recovery ended.
 Bounded: at most `max_cases` rows (least recently updated forgotten); a tombstone (erasure)
 removes the row.
 """
@@ -13,7 +14,7 @@ removes the row.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from services.common.follow import Record
 from services.notify.casefile.cache import SummaryParser
@@ -23,8 +24,8 @@ from services.notify.casefile.models import CaseSummary
 class PeerSummaries:
     """Raw summary rows by case id from the changelog, parsed when the board asks."""
 
-    def __init__(self, *, owned: Callable[[int], bool], max_cases: int = 50_000) -> None:
-        self.owned, self.max_cases = owned, max_cases
+    def __init__(self, *, max_cases: int = 50_000) -> None:
+        self.max_cases = max_cases
         self._rows: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
         self._parser = SummaryParser()
 
@@ -40,9 +41,9 @@ class PeerSummaries:
                 self._rows.popitem(last=False)
 
     def summaries(self, local: set[str]) -> Iterator[CaseSummary]:
-        """Cases of partitions other workers own now, except those held locally."""
-        rows = [(case_id, raw) for case_id, (partition, raw) in list(self._rows.items())
-                if case_id not in local and not self.owned(partition)]
+        """Every case but those this worker holds locally."""
+        rows = [(case_id, raw) for case_id, (_, raw) in list(self._rows.items())
+                if case_id not in local]
         yield from self._parser.summaries(rows)
 
     def __len__(self) -> int:
