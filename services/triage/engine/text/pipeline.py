@@ -16,6 +16,7 @@ from typing import Any
 from services.triage.engine.text.lexicon import Lexicon
 
 CUE_GROUP = "text_cues"
+NEW_CLAUSE = "NEW_CLAUSE"  # a lexicon context category: where a negation's reach ends
 _lock = threading.Lock()
 # id(lexicon) -> (lexicon, nlp); holding the lexicon keeps its id from being reused.
 _pipelines: dict[int, tuple[Lexicon, Any]] = {}
@@ -85,6 +86,18 @@ def _context_rules(lex: Lexicon) -> list[Any]:
     return rules
 
 
+def _negations_end_at_new_clauses(rules: list[Any]) -> list[Any]:
+    """A clause stating a finding ends a negation ("no fever, numb perineum") and a history
+    read forwards ("history of cancer, now night pain"), not the reach of "resolved" back over
+    it ("retention after surgery, then resolved"): NEW_CLAUSE terminates only those."""
+    for rule in rules:
+        category, direction = rule.category.upper(), rule.direction.upper()
+        if (category == "NEGATED_EXISTENCE" and direction != "PSEUDO") or (
+                category == "HISTORICAL" and direction == "FORWARD"):
+            rule.terminated_by = {*rule.terminated_by, NEW_CLAUSE}
+    return rules
+
+
 def build_pipeline(lex: Lexicon) -> Any:
     """A fresh pipeline for the lexicon (slow: about half a second; use `pipeline`)."""
     silence_pyrush()
@@ -107,7 +120,8 @@ def build_pipeline(lex: Lexicon) -> Any:
     context = nlp.add_pipe(
         "medspacy_context", config={"rules": None, "input_span_type": "group"}
     )
-    context.add(_default_context_rules(lex.drop_default_context) + _context_rules(lex))
+    context.add(_negations_end_at_new_clauses(
+        _default_context_rules(lex.drop_default_context) + _context_rules(lex)))
     return nlp
 
 
