@@ -12,7 +12,13 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from typing import Any
 
-from services.triage.engine.text.lexicon import CANCELLING, OPTIONAL_CANCELLING, Concept, Lexicon
+from services.triage.engine.text.lexicon import (
+    CANCELLING,
+    OPTIONAL_CANCELLING,
+    Combination,
+    Concept,
+    Lexicon,
+)
 from services.triage.engine.text.pipeline import CUE_GROUP, pipeline
 
 NUMBER_RE = re.compile(r"\d{1,3}(?:,\d{3})+(?!\d)|\d+(?:[.,]\d+)?")
@@ -168,7 +174,7 @@ def _combine(mentions: list[Mention], lex: Lexicon) -> list[Mention]:
     return derived
 
 
-def _stable(found: list[Mention], combo: Any) -> str | None:
+def _stable(found: list[Mention], combo: Combination) -> str | None:
     """"New weakness 4/5, stable since": the scope's last word is that it is not changing.
 
     Only when an `unless` mention comes after every part outside it ("not progressing" holds
