@@ -26,7 +26,7 @@ class PeerSummaries:
 
     def __init__(self, *, max_cases: int = 50_000) -> None:
         self.max_cases = max_cases
-        self._rows: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
+        self._rows: OrderedDict[str, bytes] = OrderedDict()
         self._parser = SummaryParser()
 
     def on_record(self, record: Record) -> None:
@@ -36,13 +36,13 @@ class PeerSummaries:
         case_id = record.key.decode("utf-8", "replace")
         self._rows.pop(case_id, None)
         if record.value:
-            self._rows[case_id] = (record.partition, record.value)
+            self._rows[case_id] = record.value
             while len(self._rows) > self.max_cases:
                 self._rows.popitem(last=False)
 
     def summaries(self, local: set[str]) -> Iterator[CaseSummary]:
         """Every case but those this worker holds locally."""
-        rows = [(case_id, raw) for case_id, (_, raw) in list(self._rows.items())
+        rows = [(case_id, raw) for case_id, raw in list(self._rows.items())
                 if case_id not in local]
         yield from self._parser.summaries(rows)
 

@@ -75,6 +75,7 @@ class Concept:
     history_counts: bool = False
     also_cancelled_by: frozenset[str] = frozenset()
     cue: bool = False
+    mask: bool = False  # its longer span only hides shorter ones ("fluid retention"): not read
     phrases: tuple[str, ...] = ()
     patterns: tuple[list[dict[str, Any]], ...] = ()
 
@@ -114,6 +115,8 @@ def _concept(name: str, raw: dict[str, Any], rule_ids: set[str]) -> Concept:
     rules = tuple(raw.get("rules") or ())
     if unknown_rules := set(rules) - rule_ids:
         raise ValueError(f"lexicon concept {name}: unknown rules {sorted(unknown_rules)}")
+    if raw.get("role") not in (None, "cue", "mask"):
+        raise ValueError(f"lexicon concept {name}: role is cue or mask")
     if raw.get("value") is not None and raw["value"] not in VALUE_KINDS:
         raise ValueError(f"lexicon concept {name}: value must be one of {VALUE_KINDS}")
     extra = frozenset(raw.get("also_cancelled_by") or ())
@@ -127,7 +130,7 @@ def _concept(name: str, raw: dict[str, Any], rule_ids: set[str]) -> Concept:
         fires=(fires["rule"], fires["level"]) if fires else None, rules=rules,
         only_if_absent=bool(raw.get("only_if_absent")),
         history_counts=bool(raw.get("history_counts")), also_cancelled_by=extra,
-        cue=raw.get("role") == "cue", phrases=phrases,
+        cue=raw.get("role") == "cue", mask=raw.get("role") == "mask", phrases=phrases,
         patterns=tuple(raw.get("patterns") or ()),
     )
 

@@ -86,7 +86,7 @@ def _context_rules(lex: Lexicon) -> list[Any]:
     return rules
 
 
-def _negations_end_at_new_clauses(rules: list[Any]) -> list[Any]:
+def _new_clauses_end_scopes(rules: list[Any]) -> list[Any]:
     """A clause stating a finding ends a negation ("no fever, numb perineum") and a history
     read forwards ("history of cancer, now night pain"), not the reach of "resolved" back over
     it ("retention after surgery, then resolved"): NEW_CLAUSE terminates only those."""
@@ -120,7 +120,7 @@ def build_pipeline(lex: Lexicon) -> Any:
     context = nlp.add_pipe(
         "medspacy_context", config={"rules": None, "input_span_type": "group"}
     )
-    context.add(_negations_end_at_new_clauses(
+    context.add(_new_clauses_end_scopes(
         _default_context_rules(lex.drop_default_context) + _context_rules(lex)))
     return nlp
 

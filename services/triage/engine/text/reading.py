@@ -134,6 +134,8 @@ def _doc_mentions(doc: Any, index: int, source: str, lex: Lexicon) -> list[Menti
     out = []
     for span in sorted(findings + cues, key=lambda s: (s.start, s.end)):
         concept = lex.concepts[span.label_]
+        if concept.mask:  # it has hidden what lies inside it (_longest); nothing to report
+            continue
         categories = _categories(doc, span, all_findings)
         sentence = span.sent
         out.append(Mention(

@@ -138,6 +138,12 @@ def test_a_decimal_comma_temperature_is_a_fever() -> None:
     assert fired(result) == {"RF5_postop_infection_systemic": "emergency"}
 
 
+def test_fluid_retention_is_neither_urinary_retention_nor_a_finding() -> None:
+    result = said("Fluid retention in the ankles since starting amlodipine.")
+    assert result.urgency == "routine"
+    assert result.text_findings == [] and result.set_aside == []
+
+
 def test_a_walking_distance_is_explained_not_paralysis() -> None:
     result = said("Unable to walk far because of leg pain.")
     assert result.urgency == "routine"
