@@ -30,6 +30,7 @@ from services.routing.domain.load import (
     LoadDelta,
     SpecialistLoad,
     apply_delta,
+    first_decision_time,
     lapsed_offers,
 )
 from services.routing.domain.policy import RoutingPolicy
@@ -120,10 +121,13 @@ class RoutingProcessor:
 
     async def on_case_input(self, event: Event) -> RoutingResult:
         """Decide one case event or command; publish its events, then write the new state."""
-        # Commands carry their own clock (ticks, API stamps) so tests can drive time by sending.
-        now = event.occurred_at if isinstance(event, COMMANDS) else self.clock()
         async with self.locks.hold(event.case_id):
             before = self.case_state(event.case_id)
+            # Commands carry their own clock (ticks, API stamps) so tests can drive time by
+            # sending; other inputs are decided now, or at the first decision's time on a replay.
+            now = event.occurred_at if isinstance(event, COMMANDS) else first_decision_time(
+                before.offered_to if before else (), self.loads.slots_of(event.case_id),
+                self.clock(), self.policy.offer_hold_limit())
             result = self._reserve_locally(self._decide(before, event, now), now)
             if isinstance(event, ExpireOffers):  # a lost answer is asked for again
                 result.load_deltas += reservations.unanswered(result.state, now)

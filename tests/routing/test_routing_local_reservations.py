@@ -3,6 +3,8 @@ Kafka round trip (issue 13): same decisions, same capacity, one hop instead of t
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from schemas.directory import Capacity
 from schemas.routing import AssignmentOffered, CaseEscalated
 from services.common.partitions import case_partition
@@ -10,7 +12,7 @@ from services.routing.app import LOAD_PARTITIONS, load_writer
 from services.routing.domain.load import SpecialistLoad
 from services.routing.processor import RoutingProcessor
 from tests.routing.fakes import Bus, Clock, RecordingPublisher, Tables, make_processor
-from tests.unit.routing.builders import NOW, specialist, triaged
+from tests.unit.routing.builders import NOW, absence, specialist, triaged
 
 ONE = Capacity(max_open_cases=1, max_new_per_day=5)
 TWO = Capacity(max_open_cases=2, max_new_per_day=5)
@@ -104,6 +106,39 @@ async def test_a_replayed_input_grants_the_slot_it_already_holds_and_offers_the_
     second = [e for e in republished.events if isinstance(e, AssignmentOffered)]
     assert [e.event_id for e in second] == [e.event_id for e in first]  # consumers drop it
     assert len(held(tables, "s1")) == 1
+
+
+async def test_a_replay_after_a_boundary_decides_with_the_first_decisions_clock() -> None:
+    # s1 goes on leave a minute after the first decision; the replay comes two minutes later.
+    away = specialist("s1", absences=[absence(NOW + timedelta(minutes=1), hours=8)])
+    worker, publisher, tables = owner_of_every_load(away, specialist("s2"))
+    await RoutingProcessor.on_case_input(worker, triaged("case-a"))
+    (first,) = [e for e in publisher.events if isinstance(e, AssignmentOffered)]
+    assert first.specialist_id == "s1"
+    tables.cases.clear()  # crash after the load row and the offer, before the case row
+    again, republished, _ = make_processor(Clock(NOW + timedelta(minutes=2)), tables,
+                                           reserve_here=lambda specialist_id: True)
+    seed(again, away, specialist("s2"))
+    await RoutingProcessor.on_case_input(again, triaged("case-a"))
+    (second,) = [e for e in republished.events if isinstance(e, AssignmentOffered)]
+    # Decided now, s1 would be away and s2 offered under the same id, which consumers drop:
+    # s2 never told, s1 told of an offer routing's row gives to someone else.
+    assert (second.event_id, second.specialist_id, second.occurred_at, second.offer_expires_at) \
+        == (first.event_id, "s1", first.occurred_at, first.offer_expires_at)
+    assert b"s2" not in tables.loads or held(tables, "s2") == set()
+    state = again.case_state("case-a")
+    assert state is not None and state.steps[first.step_id].offer.offered_at == NOW  # type: ignore[union-attr]
+
+
+async def test_a_slot_the_case_row_knows_does_not_set_the_clock() -> None:
+    worker, _, tables = owner_of_every_load(specialist("s1", capacity=TWO))
+    await RoutingProcessor.on_case_input(worker, triaged("case-a"))
+    later = NOW + timedelta(minutes=5)
+    again, _, _ = make_processor(Clock(later), tables,
+                                           reserve_here=lambda specialist_id: True)
+    seed(again, specialist("s1", capacity=TWO))
+    await RoutingProcessor.on_case_input(again, triaged("case-a", revision=2, urgency="urgent"))
+    assert [r.at for r in again.case_state("case-a").record][-1] == later  # type: ignore[union-attr]
 
 
 def test_a_load_row_written_from_a_case_handler_goes_to_the_specialists_partition() -> None:

@@ -146,6 +146,7 @@ class LoadBook:
         self._by_case: dict[tuple[str, str], set[str]] = {}
         self._by_patient: dict[tuple[str, str], set[str]] = {}
         self._figures: dict[str, tuple[datetime, LoadFigures]] = {}  # decisions read far more
+        self._slots: dict[str, dict[tuple[str, str], datetime]] = {}  # case -> (step, who) -> at
         for load in loads:
             self.put(load)
 
@@ -170,8 +171,15 @@ class LoadBook:
             self._by_case.get((review.case_id, review.team), set()).discard(sid)
             if review.patient_pseudonym:
                 self._by_patient.get((review.patient_pseudonym, review.team), set()).discard(sid)
+        for case_id, step_id, _ in _slots(old):
+            case_slots = self._slots.get(case_id, {})
+            case_slots.pop((step_id, sid), None)
+            if not case_slots:
+                self._slots.pop(case_id, None)
         self._loads[sid] = load
         self._figures.pop(sid, None)
+        for case_id, step_id, at in _slots(load):
+            self._slots.setdefault(case_id, {})[(step_id, sid)] = at
         for review in load.reviews:
             self._by_case.setdefault((review.case_id, review.team), set()).add(sid)
             if review.patient_pseudonym:
@@ -192,6 +200,10 @@ class LoadBook:
             found |= self._by_patient.get((pseudonym, team), set())
         return found
 
+    def slots_of(self, case_id: str) -> dict[tuple[str, str], datetime]:
+        """The slots load rows hold for one case: (step, specialist) -> offered or assigned at."""
+        return dict(self._slots.get(case_id, {}))
+
     def __iter__(self) -> Iterator[SpecialistLoad]:
         return iter(list(self._loads.values()))
 
@@ -199,3 +211,31 @@ class LoadBook:
         """The "case/step" slots a specialist holds as (offers, open assignments)."""
         load = self._loads.get(specialist_id)
         return (sorted(load.offers), sorted(load.open)) if load else ([], [])
+
+
+def _slots(load: SpecialistLoad | None) -> Iterator[tuple[str, str, datetime]]:
+    """(case, step, since) for each offer and open assignment a load row holds."""
+    if load is None:
+        return
+    for slot, at in (*load.offers.items(), *load.open.items()):
+        case_id, _, step_id = slot.rpartition("/")
+        yield case_id, step_id, at
+
+
+def first_decision_time(
+    offered_to: Iterable[str], slots: dict[tuple[str, str], datetime], now: datetime,
+    hold_limit: timedelta,
+) -> datetime:
+    """The clock a case input is decided with: `now`, or the first decision's time on a replay.
+
+    Load rows are written before the case row, so a crash between them brings the input again
+    with slots the case row does not know: held by specialists it never asked (`offered_to`
+    names everyone a case was ever offered or assigned to). Those slots carry the first
+    decision's clock. Deciding with a later one could cross a working-hours or on-call
+    boundary and choose someone else under the same derived ids, which consumers drop as
+    repeats. Slots older than `hold_limit` are left to lapse and do not set the clock.
+    """
+    asked = set(offered_to)
+    first = [at for (_, who), at in slots.items()
+             if who not in asked and now - hold_limit <= at <= now]
+    return min(first, default=now)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from services.routing.domain.load import LoadBook, LoadDelta
+from services.routing.domain.load import LoadBook, LoadDelta, first_decision_time
 from services.routing.domain.policy import RoutingPolicy
 from services.routing.domain.ranking import decide
 from tests.unit.routing.builders import NOW, Routing, context, specialist, triaged
@@ -141,3 +141,26 @@ def test_decide_reads_only_the_team_and_jurisdiction_bucket() -> None:
     decision = decide(r.directory, r.loads, case_facts(state), step_facts(state, step, r.loads),
                       POLICY, NOW)
     assert [c.specialist_id for c in decision.candidates] == ["a"]
+
+
+def test_the_book_knows_each_cases_slots_until_they_close() -> None:
+    book = LoadBook()
+    for sid, change in (("s1", "offered"), ("s2", "offered"), ("s1", "offer_closed")):
+        book.apply(LoadDelta(event_id=f"{sid}-{change}", case_id="case-a", occurred_at=NOW,
+                             specialist_id=sid, step_id="spine_surgery", team="spine_surgery",
+                             change=change))
+    assign(book, "s3", "case-b", at=NOW + timedelta(minutes=1))
+    assert book.slots_of("case-a") == {("spine_surgery", "s2"): NOW}
+    assert book.slots_of("case-b") == {("spine_surgery", "s3"): NOW + timedelta(minutes=1)}
+    assert book.slots_of("case-c") == {}
+
+
+def test_a_replay_takes_the_oldest_slot_its_case_never_asked_for_within_the_hold_limit() -> None:
+    slots = {("spine_surgery", "s1"): NOW - timedelta(minutes=3),  # the case asked s1
+             ("pain_medicine", "s2"): NOW - timedelta(minutes=2),  # lost with the row
+             ("physio", "s3"): NOW - timedelta(minutes=1),  # lost with the row
+             ("psychology", "s4"): NOW - timedelta(hours=30)}  # left to lapse
+    hold = timedelta(hours=25)
+    assert first_decision_time(["s1"], slots, NOW, hold) == NOW - timedelta(minutes=2)
+    assert first_decision_time(["s1", "s2", "s3"], slots, NOW, hold) == NOW
+    assert first_decision_time([], {}, NOW, hold) == NOW
