@@ -24,6 +24,7 @@ from services.triage.engine.text.pipeline import CUE_GROUP, pipeline
 NUMBER_RE = re.compile(r"\d{1,3}(?:,\d{3})+(?!\d)|\d+(?:[.,]\d+)?")
 THOUSANDS_RE = re.compile(r"\d{1,3}(?:,\d{3})+")
 SPAN_GROUP = "medspacy_spans"
+QUERIED = {"POSSIBLE_EXISTENCE", "QUERY"}
 MAX_QUOTE = 500
 MAX_SENTENCE = 1000
 
@@ -40,6 +41,7 @@ class Mention:
     reason: str | None = None  # why it was set aside; None when it counts
     uncertain: bool = False
     number: float | None = None
+    queried: bool = False  # "?CES", "query CES", "suspected CES": a question the text may answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +146,7 @@ def _doc_mentions(doc: Any, index: int, source: str, lex: Lexicon) -> list[Menti
             sentence_start=sentence.start_char, start=span.start_char,
             reason=_reason(concept, categories),
             uncertain="POSSIBLE_EXISTENCE" in categories,
+            queried=bool(categories & QUERIED),
             number=_number(span) if concept.value else None,
         ))
     return out
@@ -196,6 +199,22 @@ def _stable(found: list[Mention], combo: Combination) -> str | None:
     return "longstanding_or_stable" if max(m.start for m in stops) > last_part else None
 
 
+def _answered(mentions: list[Mention]) -> list[Mention]:
+    """A question the same text later rules out is answered: "referred as ?CES; on assessment
+    …, CES excluded". Only a queried or uncertain mention before the exclusion, of the same
+    concept, in the same text: a finding stated as such, or a query raised again after the
+    exclusion, still counts."""
+    ruled_out: dict[tuple[int, str], int] = {}
+    for m in mentions:
+        if m.reason == "ruled_out":
+            key = (m.text_index, m.concept)
+            ruled_out[key] = max(ruled_out.get(key, -1), m.start)
+    return [replace(m, reason="ruled_out")
+            if (m.uncertain or m.queried) and m.reason is None
+            and ruled_out.get((m.text_index, m.concept), -1) > m.start else m
+            for m in mentions]
+
+
 def read_texts(texts: list[tuple[str, str]], lex: Lexicon) -> Reading:
     """Every mention in (source, text) pairs, cues dropped, combinations added, in text order."""
     kept, skipped = bounded([(s, t) for s, t in texts if t and t.strip()], lex.max_text_chars)
@@ -206,6 +225,7 @@ def read_texts(texts: list[tuple[str, str]], lex: Lexicon) -> Reading:
     for index, doc in enumerate(nlp.pipe(text for _, text in kept)):
         mentions.extend(_doc_mentions(doc, index, kept[index][0], lex))
     mentions.extend(_combine(mentions, lex))
+    mentions = _answered(mentions)
     reported = [m for m in mentions if not lex.concepts[m.concept].cue]
     reported.sort(key=lambda m: (m.text_index, m.start))
     return Reading(tuple(reported), sum(len(t) for _, t in kept), skipped)
