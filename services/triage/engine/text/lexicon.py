@@ -19,7 +19,7 @@ CANCELLING = {  # ConText category -> set-aside reason, strongest first
 }
 OPTIONAL_CANCELLING = {"LONGSTANDING": "longstanding_or_stable", "EXPLAINED": "explained"}
 URGENCIES = ("routine", "soon", "urgent", "emergency")
-VALUE_KINDS = ("temperature", "number", "duration_weeks", "volume_ml")
+VALUE_KINDS = ("temperature", "number", "duration_weeks", "volume_ml", "length_mm")
 # Structured fields text may stand for, with the order in which a value is "worse" (raising
 # only). None means a number (higher is worse) or a boolean (true is worse).
 FIELD_ORDERS: dict[str, tuple[str, ...] | None] = {
@@ -55,6 +55,7 @@ FIELD_ORDERS: dict[str, tuple[str, ...] | None] = {
     "imaging.hardware_breakage_or_migration": None,
     "imaging.hardware_malposition": None,
     "imaging.cauda_equina_compression": ("none", "equivocal", "present"),
+    "imaging.screw_lucency_mm": None,
     # cause-model features, filled only where the structured field is unset
     "symptoms.dominant": None,
     "symptoms.aggravators": None,

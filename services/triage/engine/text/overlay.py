@@ -58,8 +58,8 @@ def _value(concept: Concept, default: Any, m: Mention, t: Thresholds) -> tuple[A
     threshold)."""
     if concept.value is None:
         return default, None
-    if m.number is None:
-        return (default, None) if concept.value == "temperature" else (None, None)
+    if m.number is None:  # "fever", "periscrew haloing": the concept's own value
+        return (default, None) if concept.value in ("temperature", "length_mm") else (None, None)
     if concept.value == "temperature":
         celsius = m.number if m.number < FAHRENHEIT_FROM else (m.number - 32) * 5 / 9
         if not TEMPERATURE_RANGE_C[0] <= celsius <= TEMPERATURE_RANGE_C[1]:

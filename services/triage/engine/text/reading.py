@@ -23,6 +23,7 @@ from services.triage.engine.text.pipeline import CUE_GROUP, pipeline
 
 NUMBER_RE = re.compile(r"\d{1,3}(?:,\d{3})+(?!\d)|\d+(?:[.,]\d+)?")
 THOUSANDS_RE = re.compile(r"\d{1,3}(?:,\d{3})+")
+MM_RE = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d)?)\s*mm\b", re.IGNORECASE)
 SPAN_GROUP = "medspacy_spans"
 QUERIED = {"POSSIBLE_EXISTENCE", "QUERY"}
 MAX_QUOTE = 500
@@ -64,6 +65,8 @@ def bounded(texts: list[tuple[str, str]], limit: int) -> tuple[list[tuple[str, s
 
 
 def _reason(concept: Concept, categories: set[str]) -> str | None:
+    if "AFFIRMED" in categories:  # a form's own answer: "saddle anaesthesia: no, retention: yes"
+        categories = categories - {"NEGATED_EXISTENCE"}
     for category, reason in CANCELLING.items():
         if category in categories and not (category == "HISTORICAL" and concept.history_counts):
             return reason
@@ -103,6 +106,12 @@ def _number(span: Any) -> float | None:
         return None
     text = found.group()  # "1,200 ml" is twelve hundred; "38,5" is a decimal comma
     return float(text.replace(",", "") if THOUSANDS_RE.fullmatch(text) else text.replace(",", "."))
+
+
+def _millimetres(text: str) -> float | None:
+    """The largest "N mm" in a span: "from 1 mm to 2 mm" is 2, and "S1" is not a number."""
+    sizes = [float(n.replace(",", ".")) for n in MM_RE.findall(text)]
+    return max(sizes) if sizes else None
 
 
 def _longest(spans: list[Any]) -> list[Any]:
@@ -147,7 +156,8 @@ def _doc_mentions(doc: Any, index: int, source: str, lex: Lexicon) -> list[Menti
             reason=_reason(concept, categories),
             uncertain="POSSIBLE_EXISTENCE" in categories,
             queried=bool(categories & QUERIED),
-            number=_number(span) if concept.value else None,
+            number=(_millimetres(span.text) if concept.value == "length_mm"
+                    else _number(span) if concept.value else None),
         ))
     return out
 
@@ -200,13 +210,13 @@ def _stable(found: list[Mention], combo: Combination) -> str | None:
 
 
 def _answered(mentions: list[Mention]) -> list[Mention]:
-    """A question the same text later rules out is answered: "referred as ?CES; on assessment
-    …, CES excluded". Only a queried or uncertain mention before the exclusion, of the same
-    concept, in the same text: a finding stated as such, or a query raised again after the
-    exclusion, still counts."""
+    """A question the same text later rules out or denies is answered: "referred as ?CES; on
+    assessment …, CES excluded", "Clinical history: ?metastases. … No evidence of metastatic
+    disease". Only a queried or uncertain mention before the answer, of the same concept, in
+    the same text: a finding stated as such, or a query raised again after it, still counts."""
     ruled_out: dict[tuple[int, str], int] = {}
     for m in mentions:
-        if m.reason == "ruled_out":
+        if m.reason in ("ruled_out", "negated"):
             key = (m.text_index, m.concept)
             ruled_out[key] = max(ruled_out.get(key, -1), m.start)
     return [replace(m, reason="ruled_out")

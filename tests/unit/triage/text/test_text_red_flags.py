@@ -169,3 +169,17 @@ def test_cause_features_fill_only_absent_structured_fields() -> None:
     assert {"leg_dominant_pain", "pain_on_sitting", "never_relieved_by_surgery"} <= concepts
     coded = said(text, symptoms={"dominant": "back", "aggravators": ["standing_walking"]})
     assert not {"leg_dominant_pain", "pain_on_sitting"} & {f.concept for f in coded.text_findings}
+
+
+@pytest.mark.parametrize(("report", "size"), [
+    ("The lucency around the right S1 screw has increased to 2 mm.", 2.0),
+    ("2.5 mm lucency surrounding both L4 screws.", 2.5),
+    ("Haloing around the left L4 pedicle screw measuring 1.5 mm.", 1.5),
+    ("Periscrew lucency at L5.", 1.0),  # no size: the least the brief counts
+])
+def test_a_screw_lucency_is_read_in_millimetres_never_from_a_level(report: str,
+                                                                    size: float) -> None:
+    result = triage(imaging=[{"modality": "ct", "weeks_ago": 1, "report_text": report}])
+    assert [(f.field, f.value) for f in result.text_findings] == [
+        ("imaging.screw_lucency_mm", size)]
+    assert fired(result) == {"MOD_suspected_nonunion": "soon"}
