@@ -58,6 +58,9 @@ FIELD_ORDERS: dict[str, tuple[str, ...] | None] = {
     "imaging.screw_lucency_mm": None,
     # cause-model features, filled only where the structured field is unset
     "symptoms.dominant": None,
+    "symptoms.pain_distribution": None,
+    "symptoms.nrs_limb": None,
+    "imaging.concordant_compression": None,
     "symptoms.aggravators": None,
     "symptoms.character": None,
     "timeline.pain_free_interval_weeks": None,
@@ -98,6 +101,11 @@ class Lexicon:
     combinations: tuple[Combination, ...]
     context_rules: tuple[dict[str, Any], ...]
     drop_default_context: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def fill_ins(self) -> frozenset[str]:
+        """Concepts that only fill fields the referrer left empty (cause-model features)."""
+        return frozenset(name for name, c in self.concepts.items() if c.only_if_absent)
 
 
 def _concept(name: str, raw: dict[str, Any], rule_ids: set[str]) -> Concept:

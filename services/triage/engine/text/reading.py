@@ -114,13 +114,14 @@ def _millimetres(text: str) -> float | None:
     return max(sizes) if sizes else None
 
 
-def _longest(spans: list[Any]) -> list[Any]:
+def _longest(spans: list[Any], fill_ins: frozenset[str] = frozenset()) -> list[Any]:
     """One span per stretch of a concept, and none inside a longer span of another concept.
 
     "fractured rod" is a broken implant, not a fracture; "cauda equina compression" is the
     imaging finding, not the bare name. Spans of different concepts that merely overlap are both
     kept ("bilateral leg pain on walking" is bilateral pain and claudication). Helper cues are
-    kept apart and never compete.
+    kept apart and never compete, and so are `fill_ins` (cause-model features set only where
+    the referrer left a field empty): "sciatica scored 8/10" is a limb score *and* sciatica.
     """
     from spacy.util import filter_spans
 
@@ -131,7 +132,8 @@ def _longest(spans: list[Any]) -> list[Any]:
     return [
         s for s in kept
         if not any(
-            o.label_ != s.label_ and o.start <= s.start and s.end <= o.end
+            s.label_ not in fill_ins
+            and o.label_ != s.label_ and o.start <= s.start and s.end <= o.end
             and (o.end - o.start) > (s.end - s.start)
             for o in kept
         )
@@ -141,7 +143,7 @@ def _longest(spans: list[Any]) -> list[Any]:
 def _doc_mentions(doc: Any, index: int, source: str, lex: Lexicon) -> list[Mention]:
     cues = list(doc.spans.get(CUE_GROUP, []))
     all_findings = list(doc.spans.get(SPAN_GROUP, []))
-    findings = _longest(all_findings)
+    findings = _longest(all_findings, lex.fill_ins)
     out = []
     for span in sorted(findings + cues, key=lambda s: (s.start, s.end)):
         concept = lex.concepts[span.label_]
