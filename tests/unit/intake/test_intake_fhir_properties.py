@@ -41,7 +41,10 @@ def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 def mangled_bundles(draw: st.DrawFn) -> dict[str, Any]:
     bundle = copy.deepcopy(draw(st.sampled_from(BUNDLES)))
     for _ in range(draw(st.integers(1, 4))):
-        path = draw(st.sampled_from(_paths(bundle)))
+        paths = _paths(bundle)
+        if not paths:  # every key deleted by an earlier step: nothing left to mangle
+            break
+        path = draw(st.sampled_from(paths))
         parent = bundle
         for key in path[:-1]:
             parent = parent[key]
