@@ -24,7 +24,8 @@ def as_current_report(text: str) -> dict[str, Any]:
     return {"imaging": [{"modality": "mri", "weeks_ago": 1, "report_text": text}]}
 
 
-TABLES = {"blind_narratives.txt": as_question, "blind_reports.txt": as_current_report}
+TABLES = {"blind_narratives.txt": as_question, "blind_letters.txt": as_question,
+          "blind_reports.txt": as_current_report}
 
 
 def _cases() -> list:
