@@ -212,18 +212,25 @@ def _stable(found: list[Mention], combo: Combination) -> str | None:
 
 
 def _answered(mentions: list[Mention]) -> list[Mention]:
-    """A question the same text later rules out or denies is answered: "referred as ?CES; on
-    assessment …, CES excluded", "Clinical history: ?metastases. … No evidence of metastatic
-    disease". Only a queried or uncertain mention before the answer, of the same concept, in
-    the same text: a finding stated as such, or a query raised again after it, still counts."""
-    ruled_out: dict[tuple[int, str], int] = {}
+    """A question the same text later answers is answered: "referred as ?CES; on assessment …,
+    CES excluded" (ruled out: any words of the concept), "?hardware failure … no hardware
+    failure" (denied: the same words only — a concept groups findings, and "possible
+    retention, no incontinence" still asks about retention). Only a queried or uncertain
+    mention before the answer, in the same text: a finding stated as such, or a query raised
+    again after it, still counts."""
+    answers: dict[tuple[int, str, str], int] = {}
     for m in mentions:
+        words = "" if m.reason == "ruled_out" else m.span.lower()
         if m.reason in ("ruled_out", "negated"):
-            key = (m.text_index, m.concept)
-            ruled_out[key] = max(ruled_out.get(key, -1), m.start)
+            key = (m.text_index, m.concept, words)
+            answers[key] = max(answers.get(key, -1), m.start)
+
+    def answer(m: Mention) -> int:
+        return max(answers.get((m.text_index, m.concept, ""), -1),
+                   answers.get((m.text_index, m.concept, m.span.lower()), -1))
+
     return [replace(m, reason="ruled_out")
-            if (m.uncertain or m.queried) and m.reason is None
-            and ruled_out.get((m.text_index, m.concept), -1) > m.start else m
+            if (m.uncertain or m.queried) and m.reason is None and answer(m) > m.start else m
             for m in mentions]
 
 
