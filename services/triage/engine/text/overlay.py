@@ -25,6 +25,7 @@ MAX_SET_ASIDE = 50
 FAHRENHEIT_FROM = 90.0  # a temperature above this is Fahrenheit
 TEMPERATURE_RANGE_C = (30.0, 45.0)
 WEEKS_PER = {"week": 1.0, "wk": 1.0, "month": 52 / 12, "year": 52.0}
+PER_DECILITRE = re.compile(r"mg\s*/\s*dl\b", re.IGNORECASE)
 UNIT_RE = re.compile(r"\b(week|wk|month|year)s?\b", re.IGNORECASE)
 SECTION_DEFAULTS = {
     "red_flags": RedFlags(), "neuro_exam": NeuroExam(), "comorbidities": Comorbidities(),
@@ -69,6 +70,8 @@ def _value(concept: Concept, default: Any, m: Mention, t: Thresholds) -> tuple[A
     if concept.value == "volume_ml":  # the concept's field value, if the volume reaches it
         return (default, None) if m.number >= t.post_void_residual_ml else (None,
                                                                            "below_threshold")
+    if concept.value == "crp_mg_l":  # mg/dL (US) is ten times mg/L
+        return (m.number * 10 if PER_DECILITRE.search(m.span) else m.number), None
     if concept.value == "duration_weeks":
         unit = UNIT_RE.search(m.span)
         return (round(m.number * WEEKS_PER[unit.group(1).lower()], 1) if unit else None), None
