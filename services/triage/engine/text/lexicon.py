@@ -101,11 +101,9 @@ class Lexicon:
     combinations: tuple[Combination, ...]
     context_rules: tuple[dict[str, Any], ...]
     drop_default_context: frozenset[str] = field(default_factory=frozenset)
-
-    @property
-    def fill_ins(self) -> frozenset[str]:
-        """Concepts that only fill fields the referrer left empty (cause-model features)."""
-        return frozenset(name for name, c in self.concepts.items() if c.only_if_absent)
+    # Concepts that only fill fields the referrer left empty (cause-model features); worked
+    # out once at load, read for every text.
+    fill_ins: frozenset[str] = field(default_factory=frozenset)
 
 
 def _concept(name: str, raw: dict[str, Any], rule_ids: set[str]) -> Concept:
@@ -178,6 +176,7 @@ def load_lexicon(path: Path, rule_ids: set[str]) -> Lexicon:
         concepts=concepts, combinations=tuple(combinations),
         context_rules=tuple(raw.get("context_rules") or ()),
         drop_default_context=frozenset(raw.get("drop_default_context") or ()),
+        fill_ins=frozenset(name for name, c in concepts.items() if c.only_if_absent),
     )
 
 
