@@ -56,11 +56,13 @@ FIELD_ORDERS: dict[str, tuple[str, ...] | None] = {
     "imaging.hardware_malposition": None,
     "imaging.cauda_equina_compression": ("none", "equivocal", "present"),
     "imaging.screw_lucency_mm": None,
-    # cause-model features, filled only where the structured field is unset
-    "symptoms.dominant": None,
-    "symptoms.pain_distribution": None,
+    # 3.2's soon modifier: raised like a red-flag field (a higher limb score, compression seen)
     "symptoms.nrs_limb": None,
     "imaging.concordant_compression": None,
+    # cause-model features: their concepts are `only_if_absent` (fill what the referrer left
+    # unset, never overrule a coded value)
+    "symptoms.dominant": None,
+    "symptoms.pain_distribution": None,
     "symptoms.aggravators": None,
     "symptoms.character": None,
     "timeline.pain_free_interval_weeks": None,

@@ -28,6 +28,12 @@ SPAN_GROUP = "medspacy_spans"
 QUERIED = {"POSSIBLE_EXISTENCE", "QUERY"}
 MAX_QUOTE = 500
 MAX_SENTENCE = 1000
+LIMB_SCORE, BACK_SCORE = "limb_pain_score", "back_pain_score"
+LEG_DOMINANT, BACK_DOMINANT = "leg_dominant_pain", "back_dominant_pain"
+# What a sentence after a finding uses to speak of it again (`_stable_next`).
+ANAPHOR_RE = re.compile(
+    r"\b(it|this|which|the (weakness|deficit|power|foot drop|drop foot)|power|strength)\b",
+    re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +49,7 @@ class Mention:
     uncertain: bool = False
     number: float | None = None
     queried: bool = False  # "?CES", "query CES", "suspected CES": a question the text may answer
+    sentence_index: int = 0  # which sentence of its text
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +151,7 @@ def _doc_mentions(doc: Any, index: int, source: str, lex: Lexicon) -> list[Menti
     cues = list(doc.spans.get(CUE_GROUP, []))
     all_findings = list(doc.spans.get(SPAN_GROUP, []))
     findings = _longest(all_findings, lex.fill_ins)
+    sentence_of = {s.start: i for i, s in enumerate(doc.sents)}
     out = []
     for span in sorted(findings + cues, key=lambda s: (s.start, s.end)):
         concept = lex.concepts[span.label_]
@@ -155,6 +163,7 @@ def _doc_mentions(doc: Any, index: int, source: str, lex: Lexicon) -> list[Menti
             concept=concept.name, source=source, span=span.text[:MAX_QUOTE],
             sentence=sentence.text.strip()[:MAX_SENTENCE], text_index=index,
             sentence_start=sentence.start_char, start=span.start_char,
+            sentence_index=sentence_of.get(sentence.start, 0),
             reason=_reason(concept, categories),
             uncertain="POSSIBLE_EXISTENCE" in categories,
             queried=bool(categories & QUERIED),
@@ -171,16 +180,17 @@ def _combine(mentions: list[Mention], lex: Lexicon) -> list[Mention]:
         scopes: dict[tuple[int, int], list[Mention]] = defaultdict(list)
         for m in mentions:
             if m.concept in combo.all or m.concept in combo.unless:
-                key = (m.text_index, m.sentence_start if combo.within == "sentence" else 0)
+                key = (m.text_index, m.sentence_index if combo.within == "sentence" else 0)
                 scopes[key].append(m)
-        for found in scopes.values():
+        for (text, sentence), found in scopes.items():
             parts = [m for m in found if m.concept in combo.all]
             if {m.concept for m in parts} != set(combo.all):
                 continue
             affirmed = {m.concept: m for m in parts if m.reason is None}
             chosen = [affirmed.get(c) or next(m for m in parts if m.concept == c)
                       for c in combo.all]
-            reason = next((m.reason for m in chosen if m.reason), None) or _stable(found, combo)
+            reason = (next((m.reason for m in chosen if m.reason), None) or _stable(found, combo)
+                      or _stable_next(scopes.get((text, sentence + 1), []), combo, lex))
             first = min(chosen, key=lambda m: m.start)
             derived.append(replace(
                 first, concept=combo.concept, reason=reason,
@@ -209,6 +219,43 @@ def _stable(found: list[Mention], combo: Combination) -> str | None:
     parts = [m for m in parts if not within(m, stops)]
     last_part = max((m.start for m in parts), default=-1)
     return "longstanding_or_stable" if max(m.start for m in stops) > last_part else None
+
+
+def _stable_next(found: list[Mention], combo: Combination, lex: Lexicon) -> str | None:
+    """"New weakness of EHL, 4/5. It has been unchanged on repeated testing since": a next
+    sentence about the same thing (it, this, the weakness) that says only that it is stable.
+    One with a cue of its own ("It is worse today") or about something else ("Back pain
+    unchanged") leaves the first sentence as it was."""
+    if not combo.unless or any(m.concept in combo.all and lex.concepts[m.concept].cue
+                               for m in found):
+        return None
+    stops = [m for m in found if m.concept in combo.unless and m.reason is None]
+    if stops and ANAPHOR_RE.search(stops[0].sentence):
+        return "longstanding_or_stable"
+    return None
+
+
+def _dominance(mentions: list[Mention], lex: Lexicon) -> list[Mention]:
+    """Leg 8/10 and back 3/10 in one text is leg-dominant pain (and the reverse back-dominant):
+    the scores say what the words may not."""
+    if not {LIMB_SCORE, BACK_SCORE, LEG_DOMINANT, BACK_DOMINANT} <= lex.concepts.keys():
+        return []
+    derived = []
+    for text in {m.text_index for m in mentions}:
+        scores = {concept: max(
+            (m for m in mentions if m.text_index == text and m.concept == concept
+             and m.reason is None and m.number is not None),
+            key=lambda m: m.number or 0, default=None) for concept in (LIMB_SCORE, BACK_SCORE)}
+        limb, back = scores[LIMB_SCORE], scores[BACK_SCORE]
+        if limb is None or back is None or limb.number == back.number:
+            continue
+        first, second = sorted((limb, back), key=lambda m: m.start)
+        derived.append(replace(
+            first, concept=LEG_DOMINANT if (limb.number or 0) > (back.number or 0)
+            else BACK_DOMINANT, number=None, span=f"{first.span} … {second.span}"[:MAX_QUOTE],
+            sentence=" … ".join(dict.fromkeys((first.sentence, second.sentence)))[:MAX_SENTENCE],
+        ))
+    return derived
 
 
 def _answered(mentions: list[Mention]) -> list[Mention]:
@@ -244,6 +291,7 @@ def read_texts(texts: list[tuple[str, str]], lex: Lexicon) -> Reading:
     for index, doc in enumerate(nlp.pipe(text for _, text in kept)):
         mentions.extend(_doc_mentions(doc, index, kept[index][0], lex))
     mentions.extend(_combine(mentions, lex))
+    mentions.extend(_dominance(mentions, lex))
     mentions = _answered(mentions)
     reported = [m for m in mentions if not lex.concepts[m.concept].cue]
     reported.sort(key=lambda m: (m.text_index, m.start))
