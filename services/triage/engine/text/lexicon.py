@@ -19,7 +19,8 @@ CANCELLING = {  # ConText category -> set-aside reason, strongest first
 }
 OPTIONAL_CANCELLING = {"LONGSTANDING": "longstanding_or_stable", "EXPLAINED": "explained"}
 URGENCIES = ("routine", "soon", "urgent", "emergency")
-VALUE_KINDS = ("temperature", "number", "duration_weeks", "volume_ml", "length_mm", "crp_mg_l")
+VALUE_KINDS = ("temperature", "number", "duration_weeks", "volume_ml", "length_mm", "crp_mg_l",
+               "days_until")
 # Structured fields text may stand for, with the order in which a value is "worse" (raising
 # only). None means a number (higher is worse) or a boolean (true is worse).
 FIELD_ORDERS: dict[str, tuple[str, ...] | None] = {
@@ -67,6 +68,9 @@ FIELD_ORDERS: dict[str, tuple[str, ...] | None] = {
     "symptoms.character": None,
     "timeline.pain_free_interval_weeks": None,
     "timeline.onset_weeks_after_last_surgery": None,
+    # 3.2: a proposed operation within 14 days, from relative words only (days.py); a coded
+    # date is never overruled
+    "proposed_surgery.days_until_scheduled": None,
 }
 
 
@@ -173,6 +177,8 @@ def load_lexicon(path: Path, rule_ids: set[str]) -> Lexicon:
                                         unless))
     for rule in raw.get("context_rules") or ():
         _check_pattern(f"context rule {rule.get('literal')}", rule.get("pattern") or [])
+        if unknown := set(rule.get("allowed_types") or ()) - set(concepts):
+            raise ValueError(f"context rule {rule.get('literal')}: unknown concepts {unknown}")
     return Lexicon(
         version=str(raw["version"]), max_text_chars=int(raw["max_text_chars"]),
         concepts=concepts, combinations=tuple(combinations),

@@ -27,6 +27,11 @@ TEMPERATURE_RANGE_C = (30.0, 45.0)
 WEEKS_PER = {"week": 1.0, "wk": 1.0, "month": 52 / 12, "year": 52.0}
 PER_DECILITRE = re.compile(r"mg\s*/\s*dl\b", re.IGNORECASE)
 UNIT_RE = re.compile(r"\b(week|wk|month|year)s?\b", re.IGNORECASE)
+# An optional section text can fill in, with what its required fields hold when the text alone
+# names it (this copy feeds the rules only; missing_data still reads the referral as sent).
+SECTION_PLACEHOLDERS: dict[str, dict[str, Any]] = {
+    "proposed_surgery": {"procedure": "named in free text"},
+}
 SECTION_DEFAULTS = {
     "red_flags": RedFlags(), "neuro_exam": NeuroExam(), "comorbidities": Comorbidities(),
 }
@@ -148,6 +153,8 @@ class _Builder:
             self.out.changed.add(ref)
             return True
         node = self.data[section]
+        if node is None:  # a section the referral left out: "surgery is next week", no procedure
+            node = self.data[section] = dict(SECTION_PLACEHOLDERS[section])
         old = node.get(name)
         if concept.only_if_absent:
             if isinstance(old, list):

@@ -82,6 +82,7 @@ def _context_rules(lex: Lexicon) -> list[Any]:
             raw["literal"], raw["category"], pattern=raw.get("pattern"),
             direction=raw.get("direction", "BIDIRECTIONAL"), max_scope=raw.get("max_scope"),
             terminated_by=set(raw.get("terminated_by") or ()) or None,
+            allowed_types=set(raw.get("allowed_types") or ()) or None,
         ))
     return rules
 

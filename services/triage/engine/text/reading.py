@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from typing import Any
 
+from services.triage.engine.text.days import days_ahead
 from services.triage.engine.text.lexicon import (
     CANCELLING,
     OPTIONAL_CANCELLING,
@@ -168,6 +169,7 @@ def _doc_mentions(doc: Any, index: int, source: str, lex: Lexicon) -> list[Menti
             uncertain="POSSIBLE_EXISTENCE" in categories,
             queried=bool(categories & QUERIED),
             number=(_millimetres(span.text) if concept.value == "length_mm"
+                    else days_ahead(span.text) if concept.value == "days_until"
                     else _number(span) if concept.value else None),
         ))
     return out

@@ -1,0 +1,54 @@
+"""How many days ahead a scheduled operation is, from the relative words a letter uses.
+
+Triage has no calendar date for the referral (every time in a referral is relative to it), so
+only relative words are read: "in ten days", "in 2 weeks' time", "next Tuesday", "a week on
+Friday", "tomorrow". A weekday is read at its latest ("next Tuesday" is at most 13 days away,
+"this Monday" at most 6): the 3.2 modifier asks whether it is within 14 days, and every such
+phrase is. A calendar date ("on 3 December") is not read: without today's date it says nothing.
+"""
+
+from __future__ import annotations
+
+import re
+
+WORD_NUMBERS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "twenty": 20, "thirty": 30, "couple": 2, "few": 3,
+}
+UNIT_DAYS = {"day": 1, "week": 7, "wk": 7, "fortnight": 14, "month": 30}
+WEEKDAY = (r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+           r"|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)")
+COUNT_RE = re.compile(
+    r"\b(\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
+    r"fourteen|fifteen|twenty|thirty|couple|few)(?:\s+of)?\s+(day|week|wk|fortnight|month)s?\b",
+    re.IGNORECASE)
+# (pattern, days at the latest): the first two before a counted span ("in 10 days"), the rest
+# after it
+PHRASES = (
+    (re.compile(rf"\ba\s+week\s+(?:on|from)\s+{WEEKDAY}\b|\b{WEEKDAY}\s+week\b", re.I), 13),
+    (re.compile(r"\b(?:tomorrow|tmrw)\s+week\b|\ba\s+week\s+(?:today|tomorrow)\b", re.I), 8),
+    (re.compile(r"\b(?:tomorrow|tmrw)\b", re.I), 1),
+    (re.compile(r"\btoday\b", re.I), 0),
+    (re.compile(rf"\bnext\s+(?:week|{WEEKDAY})\b", re.I), 13),
+    (re.compile(rf"\bthis\s+(?:coming\s+)?(?:week|weekend|{WEEKDAY})\b|\bon\s+{WEEKDAY}\b", re.I),
+     6),
+    (re.compile(r"\bfortnight\b", re.I), 14),
+    (re.compile(r"\bnext\s+month\b", re.I), 30),
+)
+
+
+def days_ahead(text: str) -> float | None:
+    """Days until the time the words name, at the latest; None when they name no such time."""
+    for pattern, days in PHRASES[:2]:  # "a week on Friday" before "a week"
+        if pattern.search(text):
+            return float(days)
+    counted = COUNT_RE.search(text)
+    if counted is not None:
+        count, unit = counted.group(1).lower(), counted.group(2).lower()
+        number = WORD_NUMBERS.get(count)
+        return float((number if number is not None else int(count)) * UNIT_DAYS[unit])
+    for pattern, days in PHRASES[2:]:
+        if pattern.search(text):
+            return float(days)
+    return None
