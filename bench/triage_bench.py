@@ -3,6 +3,8 @@
 --text none     the cases with every free text removed (structured fields only)
 --text cases    the cases as written (most carry one imaging report sentence)
 --text letters  the cases plus a referral letter of four to six sentences in clinical_question
+--hostile       CPU per referral for hostile free text at the reading limit (repeated words
+                that many patterns and negations start on, no full stops), one run per shape
 """
 
 from __future__ import annotations
@@ -58,6 +60,35 @@ def load_referrals(text: str = "cases") -> list[Referral]:
     return referrals
 
 
+# Shapes that once made the reading quadratic: every word a pattern or ConText can start on,
+# one endless sentence (fifteenth session, 2026-11-29: "not changed at my review" x 2,400
+# took 116 s of CPU before sentences were capped and modifiers compared per sentence).
+HOSTILE = {
+    "repeated 'has'": "has ",
+    "repeated 'leg'": "leg ",
+    "'leg pain ,'": "leg pain , ",
+    "'not changed at my review'": "not changed at my review ",
+    "'no saddle anaesthesia'": "no saddle anaesthesia ",
+    "'fusion l4 / 5'": "fusion l4 / 5 ",
+    "'in'": "in ",
+    "'down the side of the'": "down the side of the ",
+}
+
+
+def hostile(limit: int) -> None:
+    base = {"referral_id": "h-1", "referral_type": "post_surgery", "region": "lumbar",
+            "age": 50, "sex": "F", "surgeries": [{"procedure": "discectomy",
+                                                  "weeks_before_referral": 20}]}
+    for name, words in HOSTILE.items():
+        text = (words * (limit // len(words) + 1))[:limit]
+        referral = Referral.model_validate({**base, "narratives": [
+            {"source": "letter", "text": text[i:i + 20_000]} for i in range(0, limit, 20_000)]})
+        start = time.process_time()
+        result = triage_referral(referral)
+        print(f"  {name:30s} {limit:,} chars: {time.process_time() - start:6.2f} s CPU "
+              f"({result.urgency})")
+
+
 def window_rate(run: Callable[[Referral], object], referrals: list[Referral],
                 seconds: float) -> float:
     """Cases per second of CPU time over one window of about `seconds`, round-robin."""
@@ -76,6 +107,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=0.5, help="length of each window")
     parser.add_argument("--text", choices=("none", "cases", "letters"), default="cases",
                         help="free text in the referrals (see the module docstring)")
+    parser.add_argument("--hostile", action="store_true",
+                        help="hostile free text at the reading limit (see the docstring)")
     parser.add_argument("--with-json", action="store_true",
                         help="also serialise each result to JSON, as the agent does")
     args = parser.parse_args()
@@ -84,6 +117,12 @@ def main() -> int:
     referrals = load_referrals(args.text)
     rule_table()  # load the table before timing
     warm_pipeline()  # the medspaCy pipeline is built once per process, not per referral
+    if args.hostile:
+        from services.triage.engine.text.lexicon import lexicon
+
+        print(f"triage, hostile free text (one core, load avg {os.getloadavg()[0]:.1f})")
+        hostile(lexicon().max_text_chars)
+        return 0
 
     def triage_only(referral: Referral) -> object:
         return triage_referral(referral)

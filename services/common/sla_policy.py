@@ -13,10 +13,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from schemas.sla_policy import SlaPolicy, Targets
 from schemas.triage import URGENCY_ORDER
+from services.common.config_yaml import load_config_yaml
 from services.common.settings import env_str
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -49,7 +48,7 @@ def mapping_file(variable: str) -> dict[str, Any]:
     path = env_str(variable, "")
     if not path:
         return {}
-    loaded = yaml.safe_load(Path(path).read_text()) or {}
+    loaded = load_config_yaml(Path(path).read_text()) or {}
     if not isinstance(loaded, dict):
         raise ValueError(f"{variable} must hold a mapping")
     return loaded

@@ -10,9 +10,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any, get_args
 
-import yaml
-
 from schemas.triage import CauseFactor, SurgeryClass, Team
+from services.common.config_yaml import load_config_yaml
 
 RULE_TABLE_PATH = Path(__file__).with_name("rule_table.yaml")
 SURGERY_CLASSES: tuple[SurgeryClass, ...] = get_args(SurgeryClass)
@@ -200,7 +199,7 @@ def parse_rule_table(raw: Any) -> RuleTable:
 def load_rule_table(path: Path = RULE_TABLE_PATH) -> RuleTable:
     """Read and validate a rule table file."""
     with path.open(encoding="utf-8") as handle:
-        return parse_rule_table(yaml.safe_load(handle))
+        return parse_rule_table(load_config_yaml(handle.read()))
 
 
 @cache

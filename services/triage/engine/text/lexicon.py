@@ -7,7 +7,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from services.common.config_yaml import load_config_yaml
 
 LEXICON_PATH = Path(__file__).with_name("red_flag_lexicon.yaml")
 CANCELLING = {  # ConText category -> set-aside reason, strongest first
@@ -161,7 +161,7 @@ def _check_pattern(name: str, pattern: Any) -> None:
 
 def load_lexicon(path: Path, rule_ids: set[str]) -> Lexicon:
     """Load and check a lexicon file (ValueError names the bad concept or key)."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = load_config_yaml(path.read_text(encoding="utf-8"))
     concepts = {
         name: _concept(name, spec or {}, rule_ids)
         for name, spec in {**raw["concepts"], **(raw.get("derived_concepts") or {})}.items()

@@ -16,6 +16,12 @@ from typing import Any
 from services.triage.engine.text.lexicon import Lexicon
 
 CUE_GROUP = "text_cues"
+# A sentence runs at most this many tokens: past the first it ends after the next comma, semicolon
+# or colon, at the second whatever comes. ConText and the reading compare every modifier with
+# every mention of a sentence, so one endless "sentence" (PyRuSH's on text with no full stops)
+# made hostile text quadratic; letters' real sentences are far shorter. A cut only ends a
+# modifier's reach (a negation reaches less far: the safer side).
+SENTENCE_TOKENS = (100, 160)
 NEW_CLAUSE = "NEW_CLAUSE"  # a lexicon context category: where a negation's reach ends
 _lock = threading.Lock()
 # id(lexicon) -> (lexicon, nlp); holding the lexicon keeps its id from being reused.
@@ -99,13 +105,30 @@ def _new_clauses_end_scopes(rules: list[Any]) -> list[Any]:
     return rules
 
 
+def cap_sentences(doc: Any) -> Any:
+    """Cut over-long sentences (SENTENCE_TOKENS) at a clause break, or hard."""
+    soft, hard = SENTENCE_TOKENS
+    run = 0
+    for token in doc:
+        after_break = token.i > 0 and doc[token.i - 1].text in (",", ";", ":")
+        if token.is_sent_start or run >= hard or (run >= soft and after_break):
+            token.is_sent_start = True
+            run = 0
+        run += 1
+    return doc
+
+
 def build_pipeline(lex: Lexicon) -> Any:
     """A fresh pipeline for the lexicon (slow: about half a second; use `pipeline`)."""
     silence_pyrush()
     without_quickumls()
     import medspacy
+    from spacy.language import Language
 
     nlp = medspacy.load(medspacy_enable=["medspacy_tokenizer", "medspacy_pyrush"])
+    if "spine_sentence_cap" not in Language.factories:
+        Language.component("spine_sentence_cap", func=cap_sentences)
+    nlp.add_pipe("spine_sentence_cap", after="medspacy_pyrush")
     # Spans go to groups, not doc.ents, so that overlapping concepts are all seen. Helper cues
     # have their own group: ConText does not read them, so a cue never swallows a modifier.
     matcher = nlp.add_pipe(

@@ -8,8 +8,10 @@ mentions ("possible", "?", "query") count: the safer reading.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, replace
+from itertools import accumulate
 from typing import Any
 
 from services.triage.engine.text.days import days_ahead
@@ -84,25 +86,45 @@ def _reason(concept: Concept, categories: set[str]) -> str | None:
     return None
 
 
-def _inside(modifier: Any, findings: list[Any]) -> bool:
-    """A modifier lying inside a finding is part of its words ("can't pee", "not passed urine")."""
-    start, end = modifier.modifier_span
-    return any(f.start <= start and end <= f.end for f in findings)
+def _outside_findings(modifiers: list[Any], findings: list[Any]) -> list[Any]:
+    """Modifiers not lying inside a finding: one inside is part of its words ("can't pee", "not
+    passed urine"). Found by the furthest end of the findings starting at or before each."""
+    spans = sorted((f.start, f.end) for f in findings)
+    starts = [start for start, _ in spans]
+    furthest = list(accumulate((end for _, end in spans), max))
+    out = []
+    for modifier in modifiers:
+        start, end = modifier.modifier_span
+        i = bisect_right(starts, start)
+        if not i or furthest[i - 1] < end:
+            out.append(modifier)
+    return out
 
 
-def _categories(doc: Any, span: Any, findings: list[Any]) -> set[str]:
-    """ConText categories that reach a span, from modifiers outside every finding.
+def _modifiers_by_sentence(doc: Any, findings: list[Any]) -> dict[int, list[Any]]:
+    """ConText's modifiers outside every finding, by the first token of their sentence (a
+    modifier reaches only its own sentence; comparing each mention with the doc's every
+    modifier made long texts quadratic)."""
+    graph = doc._.context_graph
+    out: dict[int, list[Any]] = defaultdict(list)
+    for modifier in _outside_findings(list(graph.modifiers) if graph is not None else [],
+                                      findings):
+        out[doc[modifier.modifier_span[0]].sent.start].append(modifier)
+    return out
+
+
+def _categories(span: Any, modifiers: list[Any]) -> set[str]:
+    """ConText categories that reach a span from its sentence's modifiers.
 
     Helper cues are not ConText targets (their own span group), so the graph is asked whether
     each modifier reaches the span: "no discharge" does not make a wound "discharging".
     """
-    graph = doc._.context_graph
     out = set()
-    for modifier in graph.modifiers if graph is not None else ():
+    for modifier in modifiers:
         start, end = modifier.modifier_span
         if start < span.end and span.start < end:
             continue  # overlapping words modify nothing here
-        if not _inside(modifier, findings) and modifier.modifies(span):
+        if modifier.modifies(span):
             out.add(modifier.category.upper())
     return out
 
@@ -149,17 +171,25 @@ def _longest(spans: list[Any], fill_ins: frozenset[str] = frozenset()) -> list[A
 
 
 def _doc_mentions(doc: Any, index: int, source: str, lex: Lexicon) -> list[Mention]:
-    cues = list(doc.spans.get(CUE_GROUP, []))
+    from spacy.util import filter_spans
+
+    # One span per stretch of each cue ("has been the same since" holds "the same"): the
+    # overlapping variants say nothing more, and each would be checked against every modifier.
+    by_cue: dict[str, list[Any]] = defaultdict(list)
+    for span in doc.spans.get(CUE_GROUP, []):
+        by_cue[span.label_].append(span)
+    cues = [s for group in by_cue.values() for s in filter_spans(group)]
     all_findings = list(doc.spans.get(SPAN_GROUP, []))
     findings = _longest(all_findings, lex.fill_ins)
     sentence_of = {s.start: i for i, s in enumerate(doc.sents)}
+    modifiers = _modifiers_by_sentence(doc, all_findings)
     out = []
     for span in sorted(findings + cues, key=lambda s: (s.start, s.end)):
         concept = lex.concepts[span.label_]
         if concept.mask:  # it has hidden what lies inside it (_longest); nothing to report
             continue
-        categories = _categories(doc, span, all_findings)
         sentence = span.sent
+        categories = _categories(span, modifiers.get(sentence.start, []))
         out.append(Mention(
             concept=concept.name, source=source, span=span.text[:MAX_QUOTE],
             sentence=sentence.text.strip()[:MAX_SENTENCE], text_index=index,
