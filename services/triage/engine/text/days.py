@@ -23,11 +23,13 @@ COUNT_RE = re.compile(
     r"\b(\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
     r"fourteen|fifteen|twenty|thirty|couple|few)(?:\s+of)?\s+(day|week|wk|fortnight|month)s?\b",
     re.IGNORECASE)
-# (pattern, days at the latest): the first two before a counted span ("in 10 days"), the rest
+# (pattern, days at the latest): the first four before a counted span ("in 10 days"), the rest
 # after it
 PHRASES = (
     (re.compile(rf"\ba\s+week\s+(?:on|from)\s+{WEEKDAY}\b|\b{WEEKDAY}\s+week\b", re.I), 13),
     (re.compile(r"\b(?:tomorrow|tmrw)\s+week\b|\ba\s+week\s+(?:today|tomorrow)\b", re.I), 8),
+    (re.compile(r"\bweek\s+after\s+next\b", re.I), 14),
+    (re.compile(r"\bday\s+after\s+tomorrow\b", re.I), 2),
     (re.compile(r"\b(?:tomorrow|tmrw)\b", re.I), 1),
     (re.compile(r"\btoday\b", re.I), 0),
     (re.compile(rf"\bnext\s+(?:week|{WEEKDAY})\b", re.I), 13),
@@ -40,7 +42,7 @@ PHRASES = (
 
 def days_ahead(text: str) -> float | None:
     """Days until the time the words name, at the latest; None when they name no such time."""
-    for pattern, days in PHRASES[:2]:  # "a week on Friday" before "a week"
+    for pattern, days in PHRASES[:4]:  # "a week on Friday" before "a week"
         if pattern.search(text):
             return float(days)
     counted = COUNT_RE.search(text)
@@ -48,7 +50,7 @@ def days_ahead(text: str) -> float | None:
         count, unit = counted.group(1).lower(), counted.group(2).lower()
         number = WORD_NUMBERS.get(count)
         return float((number if number is not None else int(count)) * UNIT_DAYS[unit])
-    for pattern, days in PHRASES[2:]:
+    for pattern, days in PHRASES[4:]:
         if pattern.search(text):
             return float(days)
     return None

@@ -20,7 +20,7 @@ CANCELLING = {  # ConText category -> set-aside reason, strongest first
 OPTIONAL_CANCELLING = {"LONGSTANDING": "longstanding_or_stable", "EXPLAINED": "explained"}
 URGENCIES = ("routine", "soon", "urgent", "emergency")
 VALUE_KINDS = ("temperature", "number", "duration_weeks", "volume_ml", "length_mm", "crp_mg_l",
-               "days_until")
+               "days_until", "pain_score")
 # Structured fields text may stand for, with the order in which a value is "worse" (raising
 # only). None means a number (higher is worse) or a boolean (true is worse).
 FIELD_ORDERS: dict[str, tuple[str, ...] | None] = {

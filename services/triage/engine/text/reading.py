@@ -22,37 +22,19 @@ from services.triage.engine.text.lexicon import (
     Concept,
     Lexicon,
 )
+from services.triage.engine.text.mention import MAX_QUOTE, MAX_SENTENCE, Mention
 from services.triage.engine.text.pipeline import CUE_GROUP, pipeline
+from services.triage.engine.text.scores import compared, pain_score
 
 NUMBER_RE = re.compile(r"\d{1,3}(?:,\d{3})+(?!\d)|\d+(?:[.,]\d+)?")
 THOUSANDS_RE = re.compile(r"\d{1,3}(?:,\d{3})+")
 MM_RE = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d)?)\s*mm\b", re.IGNORECASE)
 SPAN_GROUP = "medspacy_spans"
 QUERIED = {"POSSIBLE_EXISTENCE", "QUERY"}
-MAX_QUOTE = 500
-MAX_SENTENCE = 1000
-LIMB_SCORE, BACK_SCORE = "limb_pain_score", "back_pain_score"
-LEG_DOMINANT, BACK_DOMINANT = "leg_dominant_pain", "back_dominant_pain"
 # What a sentence after a finding uses to speak of it again (`_stable_next`).
 ANAPHOR_RE = re.compile(
     r"\b(it|this|which|the (weakness|deficit|power|foot drop|drop foot)|power|strength)\b",
     re.IGNORECASE)
-
-
-@dataclass(frozen=True, slots=True)
-class Mention:
-    concept: str
-    source: str
-    span: str
-    sentence: str
-    text_index: int
-    sentence_start: int
-    start: int
-    reason: str | None = None  # why it was set aside; None when it counts
-    uncertain: bool = False
-    number: float | None = None
-    queried: bool = False  # "?CES", "query CES", "suspected CES": a question the text may answer
-    sentence_index: int = 0  # which sentence of its text
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +182,7 @@ def _doc_mentions(doc: Any, index: int, source: str, lex: Lexicon) -> list[Menti
             queried=bool(categories & QUERIED),
             number=(_millimetres(span.text) if concept.value == "length_mm"
                     else days_ahead(span.text) if concept.value == "days_until"
+                    else pain_score(span.text) if concept.value == "pain_score"
                     else _number(span) if concept.value else None),
         ))
     return out
@@ -267,29 +250,6 @@ def _stable_next(found: list[Mention], combo: Combination, lex: Lexicon) -> str 
     return None
 
 
-def _dominance(mentions: list[Mention], lex: Lexicon) -> list[Mention]:
-    """Leg 8/10 and back 3/10 in one text is leg-dominant pain (and the reverse back-dominant):
-    the scores say what the words may not."""
-    if not {LIMB_SCORE, BACK_SCORE, LEG_DOMINANT, BACK_DOMINANT} <= lex.concepts.keys():
-        return []
-    derived = []
-    for text in {m.text_index for m in mentions}:
-        scores = {concept: max(
-            (m for m in mentions if m.text_index == text and m.concept == concept
-             and m.reason is None and m.number is not None),
-            key=lambda m: m.number or 0, default=None) for concept in (LIMB_SCORE, BACK_SCORE)}
-        limb, back = scores[LIMB_SCORE], scores[BACK_SCORE]
-        if limb is None or back is None or limb.number == back.number:
-            continue
-        first, second = sorted((limb, back), key=lambda m: m.start)
-        derived.append(replace(
-            first, concept=LEG_DOMINANT if (limb.number or 0) > (back.number or 0)
-            else BACK_DOMINANT, number=None, span=f"{first.span} … {second.span}"[:MAX_QUOTE],
-            sentence=" … ".join(dict.fromkeys((first.sentence, second.sentence)))[:MAX_SENTENCE],
-        ))
-    return derived
-
-
 def _answered(mentions: list[Mention]) -> list[Mention]:
     """A question the same text later answers is answered: "referred as ?CES; on assessment …,
     CES excluded" (ruled out: any words of the concept), "?hardware failure … no hardware
@@ -323,7 +283,7 @@ def read_texts(texts: list[tuple[str, str]], lex: Lexicon) -> Reading:
     for index, doc in enumerate(nlp.pipe(text for _, text in kept)):
         mentions.extend(_doc_mentions(doc, index, kept[index][0], lex))
     mentions.extend(_combine(mentions, lex))
-    mentions.extend(_dominance(mentions, lex))
+    mentions.extend(compared(mentions, [text for _, text in kept], set(lex.concepts)))
     mentions = _answered(mentions)
     reported = [m for m in mentions if not lex.concepts[m.concept].cue]
     reported.sort(key=lambda m: (m.text_index, m.start))

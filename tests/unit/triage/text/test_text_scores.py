@@ -64,3 +64,31 @@ def test_stability_in_the_next_sentence_about_the_deficit(text: str, reason: str
 def test_a_full_stop_ends_a_negation_the_sentence_splitter_ran_past() -> None:
     found = mentions("c/o L leg pain 7/10 x2/12, no trauma. O/E: L EHL 4/5 since last week.")
     assert ("4/5", None) in found["motor_weakness"]
+
+
+@pytest.mark.parametrize(("words", "score"), [
+    ("8/10", 8), ("eight out of ten", 8), ("VAS 75 mm", 8), ("VAS 64 mm", 6), ("7.5/10", 8),
+    ("L5/S1 pain 6/10", 6), ("NRS 7", 7), ("no score", None),
+])
+def test_a_pain_score_is_a_whole_number_out_of_ten(words: str, score: int | None) -> None:
+    from services.triage.engine.text.scores import pain_score
+
+    assert pain_score(words) == score
+
+
+@pytest.mark.parametrize(("text", "limb"), [
+    # a score naming no site is the leg's where the leg dominates, or the back scores lower
+    ("Pain is almost all in the leg. NRS 7.", 7.0),
+    ("He rates it 8/10. Back pain 3/10.", 8.0),
+    ("His sciatica is far worse than his back. He says it is an 8.", 8.0),
+    # ... and nobody's otherwise, or when it was the pain before
+    ("He rates it 8/10.", None),
+    ("He rates it 2/10. Back pain 3/10.", None),
+    ("Leg far worse than back. It improved from 9/10 to 3/10.", 3.0),
+])
+def test_an_unattributed_score_counts_for_the_leg_only_when_the_text_says_so(
+    text: str, limb: float | None
+) -> None:
+    found = [m for m in read_texts([("q", text)], lexicon()).mentions
+             if m.concept == "limb_pain_score"]
+    assert max((m.number or 0 for m in found), default=None) == limb

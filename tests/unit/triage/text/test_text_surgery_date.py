@@ -28,6 +28,7 @@ def triage(text: str, **fields: Any) -> Any:
     ("in a couple of weeks", 14), ("in 3 weeks", 21), ("next Tuesday", 13),
     ("this coming Monday", 6), ("on Friday", 6), ("a week on Friday", 13), ("Thursday week", 13),
     ("tomorrow week", 8), ("tomorrow", 1), ("next month", 30), ("on 3 December", None),
+    ("the day after tomorrow", 2), ("the week after next", 14),
 ])
 def test_relative_words_are_days_at_the_latest(words: str, days: int | None) -> None:
     assert days_ahead(words) == days
@@ -41,6 +42,12 @@ def test_relative_words_are_days_at_the_latest(words: str, days: int | None) -> 
     "Next Tuesday I have my operation.",
     "In ten days she is having her fusion.",
     "The op is tomorrow, she is very anxious.",
+    "Surgery next Tuesday, and the MRI was cancelled.",  # not the operation that was cancelled
+    "I am booked for the 12th, which is in nine days. Procedure: laminectomy.",
+    "My surgeon has booked me in tomorrow week for the back op.",
+    "The surgery is scheduled for the day after tomorrow.",
+    "Her laminectomy is set for Thursday next week.",
+    "My slot is the week after next.",
 ])
 def test_surgery_within_14_days_in_the_text_is_soon(text: str) -> None:
     result = triage(text)
@@ -59,6 +66,9 @@ def test_surgery_within_14_days_in_the_text_is_soon(text: str) -> None:
     "Clinic appointment next Tuesday, surgery date not set.",
     "Her operation was booked for next week but has been cancelled.",
     "Her fusion next week has been postponed.",
+    "The L4/5 decompression booked for next Tuesday has unfortunately been cancelled.",
+    "I was offered surgery a fortnight ago and said I would think about it.",
+    "I was booked for an MRI next week.",
 ])
 def test_no_date_within_14_days_stays_routine(text: str) -> None:
     assert triage(text).urgency == "routine"

@@ -1,0 +1,90 @@
+"""Pain scores read across a text: which pain a score belongs to, and which pain dominates.
+
+Letters score the leg in many ways ("leg pain 8/10", "sciatica, which he rates eight", "Leg VAS
+75 mm") and often not next to the word leg at all ("he rates it 8/10", "NRS 7"). A score that
+names no site counts as the limb's where the same text says the leg dominates, or scores the
+back lower: if the leg is the worse pain, it is at least as bad as any pain the letter scores.
+A leg score above the back score is leg-dominant pain, the reverse back-dominant.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from services.triage.engine.text.mention import MAX_QUOTE, MAX_SENTENCE, Mention
+
+WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+         "nine": 9, "ten": 10}
+# A digit run not part of a level name (L5, S1) or of a ratio's denominator read first.
+SCORE_RE = re.compile(r"(?<![A-Za-z\d/.])(\d{1,3}(?:\.\d)?)(?![\d])|\b(" + "|".join(WORDS) + r")\b",
+                      re.IGNORECASE)
+MM_RE = re.compile(r"\bmm\b", re.IGNORECASE)
+# A score the words before put in the past: "improved from 9/10 to 3/10", "was 8/10 pre-op".
+EARLIER_RE = re.compile(r"\b(from|was|were|previously|before|pre-?op\w*|used to be|initially|"
+                        r"originally)\s+(about\s+|around\s+|an?\s+|at\s+)?$", re.IGNORECASE)
+LIMB, BACK, GENERAL = "limb_pain_score", "back_pain_score", "general_pain_score"
+LEG_DOMINANT, BACK_DOMINANT = "leg_dominant_pain", "back_dominant_pain"
+
+
+def pain_score(text: str) -> float | None:
+    """The 0-10 score in the words: "8/10", "eight out of ten", "VAS 75 mm" (tenths: 7.5)."""
+    found = SCORE_RE.search(text)
+    if found is None:
+        return None
+    number = float(found.group(1)) if found.group(1) else float(WORDS[found.group(2).lower()])
+    if MM_RE.search(text) or number > 10:  # a 100 mm visual analogue scale
+        number = number / 10
+    # NRS is whole numbers; a half (VAS 75 mm, "7.5/10") goes up: the safer side of 7
+    return float(int(number + 0.5)) if 0 <= number <= 10 else None
+
+
+def _counted(mentions: list[Mention], concept: str) -> list[Mention]:
+    return [m for m in mentions if m.concept == concept and m.reason is None
+            and m.number is not None]
+
+
+def _overlaps(m: Mention, others: list[Mention]) -> bool:
+    return any(o.start < m.start + len(m.span) and m.start < o.start + len(o.span) for o in others)
+
+
+def _joined(first: Mention, second: Mention, concept: str) -> Mention:
+    a, b = sorted((first, second), key=lambda m: m.start)
+    return replace(a, concept=concept, number=None,
+                   span=f"{a.span} … {b.span}"[:MAX_QUOTE],
+                   sentence=" … ".join(dict.fromkeys((a.sentence, b.sentence)))[:MAX_SENTENCE])
+
+
+def _earlier(m: Mention, text: str) -> bool:
+    return EARLIER_RE.search(text[max(m.start - 30, 0):m.start]) is not None
+
+
+def _one_text(mentions: list[Mention], text: str) -> list[Mention]:
+    limbs, backs = _counted(mentions, LIMB), _counted(mentions, BACK)
+    derived: list[Mention] = []
+    generals = [g for g in _counted(mentions, GENERAL)
+                if not _overlaps(g, limbs + backs) and not _earlier(g, text)]
+    if not limbs and generals:
+        best = max(generals, key=lambda m: m.number or 0)
+        back = max((m.number or 0 for m in backs), default=None)
+        leg_dominant = any(m.concept == LEG_DOMINANT and m.reason is None for m in mentions)
+        if leg_dominant or (back is not None and (best.number or 0) > back):
+            limbs = [replace(best, concept=LIMB)]
+            derived.extend(limbs)
+    if limbs and backs:
+        limb = max(limbs, key=lambda m: m.number or 0)
+        back_score = max(backs, key=lambda m: m.number or 0)
+        if limb.number != back_score.number:
+            leg = (limb.number or 0) > (back_score.number or 0)
+            derived.append(_joined(limb, back_score, LEG_DOMINANT if leg else BACK_DOMINANT))
+    return derived
+
+
+def compared(mentions: list[Mention], texts: list[str], concepts: set[str]) -> list[Mention]:
+    """Limb scores taken from unattributed ones, and dominance from the scores, per text."""
+    if not {LIMB, BACK, GENERAL, LEG_DOMINANT, BACK_DOMINANT} <= concepts:
+        return []
+    derived: list[Mention] = []
+    for index in sorted({m.text_index for m in mentions}):
+        derived.extend(_one_text([m for m in mentions if m.text_index == index], texts[index]))
+    return derived
