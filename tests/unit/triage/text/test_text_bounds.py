@@ -11,7 +11,7 @@ from services.triage.engine.text.reading import read_texts
 
 
 def test_a_run_on_text_is_cut_into_bounded_sentences() -> None:
-    soft, hard = SENTENCE_TOKENS
+    _, hard = SENTENCE_TOKENS
     doc = pipeline(lexicon())("leg pain and back pain " * 200)
     lengths = [len(s) for s in doc.sents]
     assert max(lengths) == hard
