@@ -126,14 +126,16 @@ def _millimetres(text: str) -> float | None:
     return max(sizes) if sizes else None
 
 
-def _longest(spans: list[Any], fill_ins: frozenset[str] = frozenset()) -> list[Any]:
+def _longest(spans: list[Any], fill_ins: frozenset[str] = frozenset(),
+             masks: frozenset[str] = frozenset()) -> list[Any]:
     """One span per stretch of a concept, and none inside a longer span of another concept.
 
     "fractured rod" is a broken implant, not a fracture; "cauda equina compression" is the
     imaging finding, not the bare name. Spans of different concepts that merely overlap are both
     kept ("bilateral leg pain on walking" is bilateral pain and claudication). Helper cues are
     kept apart and never compete, and so are `fill_ins` (cause-model features set only where
-    the referrer left a field empty): "sciatica scored 8/10" is a limb score *and* sciatica.
+    the referrer left a field empty): "sciatica scored 8/10" is a limb score *and* sciatica —
+    except inside a mask, whose whole point is to hide ("walking distance unlimited").
     """
     from spacy.util import filter_spans
 
@@ -144,7 +146,7 @@ def _longest(spans: list[Any], fill_ins: frozenset[str] = frozenset()) -> list[A
     return [
         s for s in kept
         if not any(
-            s.label_ not in fill_ins
+            (s.label_ not in fill_ins or o.label_ in masks)
             and o.label_ != s.label_ and o.start <= s.start and s.end <= o.end
             and (o.end - o.start) > (s.end - s.start)
             for o in kept
@@ -162,7 +164,8 @@ def _doc_mentions(doc: Any, index: int, source: str, lex: Lexicon) -> list[Menti
         by_cue[span.label_].append(span)
     cues = [s for group in by_cue.values() for s in filter_spans(group)]
     all_findings = list(doc.spans.get(SPAN_GROUP, []))
-    findings = _longest(all_findings, lex.fill_ins)
+    findings = _longest(all_findings, lex.fill_ins,
+                        frozenset(n for n, c in lex.concepts.items() if c.mask))
     sentence_of = {s.start: i for i, s in enumerate(doc.sents)}
     modifiers = _modifiers_by_sentence(doc, all_findings)
     out = []
@@ -231,7 +234,8 @@ def _stable(found: list[Mention], combo: Combination) -> str | None:
              and not within(m, parts)]  # "no longer stable" is a worsening cue
     if not stops:
         return None
-    parts = [m for m in parts if not within(m, stops)]
+    # a denied cue is no part ("no progression, no new symptoms": "new" is negated)
+    parts = [m for m in parts if not within(m, stops) and m.reason is None]
     last_part = max((m.start for m in parts), default=-1)
     return "longstanding_or_stable" if max(m.start for m in stops) > last_part else None
 

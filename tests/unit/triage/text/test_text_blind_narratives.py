@@ -29,7 +29,7 @@ PRE_SURGERY = {"referral_id": "p-1", "referral_type": "pre_surgery", "region": "
                "age": 50, "sex": "F"}
 TABLES = {"blind_narratives.txt": (as_question, BASE), "blind_letters.txt": (as_question, BASE),
           "blind_reports.txt": (as_current_report, BASE),
-          "blind_letters2.txt": (as_question, BASE),
+          "blind_letters2.txt": (as_question, BASE), "blind_notes.txt": (as_question, BASE),
           "blind_presurgery.txt": (as_question, PRE_SURGERY)}
 
 
