@@ -110,6 +110,7 @@ class Lexicon:
     # Concepts that only fill fields the referrer left empty (cause-model features); worked
     # out once at load, read for every text.
     fill_ins: frozenset[str] = field(default_factory=frozenset)
+    masks: frozenset[str] = field(default_factory=frozenset)  # role: mask concepts, at load
 
 
 def _concept(name: str, raw: dict[str, Any], rule_ids: set[str]) -> Concept:
@@ -185,6 +186,7 @@ def load_lexicon(path: Path, rule_ids: set[str]) -> Lexicon:
         context_rules=tuple(raw.get("context_rules") or ()),
         drop_default_context=frozenset(raw.get("drop_default_context") or ()),
         fill_ins=frozenset(name for name, c in concepts.items() if c.only_if_absent),
+        masks=frozenset(name for name, c in concepts.items() if c.mask),
     )
 
 

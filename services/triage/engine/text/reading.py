@@ -164,8 +164,7 @@ def _doc_mentions(doc: Any, index: int, source: str, lex: Lexicon) -> list[Menti
         by_cue[span.label_].append(span)
     cues = [s for group in by_cue.values() for s in filter_spans(group)]
     all_findings = list(doc.spans.get(SPAN_GROUP, []))
-    findings = _longest(all_findings, lex.fill_ins,
-                        frozenset(n for n, c in lex.concepts.items() if c.mask))
+    findings = _longest(all_findings, lex.fill_ins, lex.masks)
     sentence_of = {s.start: i for i, s in enumerate(doc.sents)}
     modifiers = _modifiers_by_sentence(doc, all_findings)
     out = []
@@ -287,7 +286,7 @@ def read_texts(texts: list[tuple[str, str]], lex: Lexicon) -> Reading:
     for index, doc in enumerate(nlp.pipe(text for _, text in kept)):
         mentions.extend(_doc_mentions(doc, index, kept[index][0], lex))
     mentions.extend(_combine(mentions, lex))
-    mentions.extend(compared(mentions, [text for _, text in kept], set(lex.concepts)))
+    mentions.extend(compared(mentions, [text for _, text in kept], lex.concepts.keys()))
     mentions = _answered(mentions)
     reported = [m for m in mentions if not lex.concepts[m.concept].cue]
     reported.sort(key=lambda m: (m.text_index, m.start))

@@ -10,6 +10,7 @@ A leg score above the back score is leg-dominant pain, the reverse back-dominant
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import replace
 
 from services.triage.engine.text.mention import MAX_QUOTE, MAX_SENTENCE, Mention
@@ -80,7 +81,8 @@ def _one_text(mentions: list[Mention], text: str) -> list[Mention]:
     return derived
 
 
-def compared(mentions: list[Mention], texts: list[str], concepts: set[str]) -> list[Mention]:
+def compared(mentions: list[Mention], texts: list[str],
+             concepts: AbstractSet[str]) -> list[Mention]:
     """Limb scores taken from unattributed ones, and dominance from the scores, per text."""
     if not {LIMB, BACK, GENERAL, LEG_DOMINANT, BACK_DOMINANT} <= concepts:
         return []
