@@ -126,6 +126,16 @@ def _millimetres(text: str) -> float | None:
     return max(sizes) if sizes else None
 
 
+def _per_label(spans: Any) -> list[Any]:
+    """The longest span of each stretch, label by label (overlapping variants say nothing more)."""
+    from spacy.util import filter_spans
+
+    by_label: dict[str, list[Any]] = defaultdict(list)
+    for span in spans:
+        by_label[span.label_].append(span)
+    return [s for group in by_label.values() for s in filter_spans(group)]
+
+
 def _longest(spans: list[Any], fill_ins: frozenset[str] = frozenset(),
              masks: frozenset[str] = frozenset()) -> list[Any]:
     """One span per stretch of a concept, and none inside a longer span of another concept.
@@ -137,12 +147,7 @@ def _longest(spans: list[Any], fill_ins: frozenset[str] = frozenset(),
     the referrer left a field empty): "sciatica scored 8/10" is a limb score *and* sciatica —
     except inside a mask, whose whole point is to hide ("walking distance unlimited").
     """
-    from spacy.util import filter_spans
-
-    by_concept: dict[str, list[Any]] = defaultdict(list)
-    for span in spans:
-        by_concept[span.label_].append(span)
-    kept = [s for group in by_concept.values() for s in filter_spans(group)]
+    kept = _per_label(spans)
     return [
         s for s in kept
         if not any(
@@ -155,14 +160,9 @@ def _longest(spans: list[Any], fill_ins: frozenset[str] = frozenset(),
 
 
 def _doc_mentions(doc: Any, index: int, source: str, lex: Lexicon) -> list[Mention]:
-    from spacy.util import filter_spans
-
-    # One span per stretch of each cue ("has been the same since" holds "the same"): the
-    # overlapping variants say nothing more, and each would be checked against every modifier.
-    by_cue: dict[str, list[Any]] = defaultdict(list)
-    for span in doc.spans.get(CUE_GROUP, []):
-        by_cue[span.label_].append(span)
-    cues = [s for group in by_cue.values() for s in filter_spans(group)]
+    # One span per stretch of each cue ("has been the same since" holds "the same"): each would
+    # be checked against every modifier of its sentence.
+    cues = _per_label(doc.spans.get(CUE_GROUP, []))
     all_findings = list(doc.spans.get(SPAN_GROUP, []))
     findings = _longest(all_findings, lex.fill_ins, lex.masks)
     sentence_of = {s.start: i for i, s in enumerate(doc.sents)}

@@ -13,10 +13,12 @@ import re
 from collections.abc import Set as AbstractSet
 from dataclasses import replace
 
+from services.triage.engine.text.days import WORD_NUMBERS
 from services.triage.engine.text.mention import MAX_QUOTE, MAX_SENTENCE, Mention
 
-WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-         "nine": 9, "ten": 10}
+# "one" to "ten" (days.py knows more number words: "a couple", "a fortnight")
+WORDS = {word: WORD_NUMBERS[word] for word in
+         ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")}
 # A digit run not part of a level name (L5, S1) or of a ratio's denominator read first.
 SCORE_RE = re.compile(r"(?<![A-Za-z\d/.])(\d{1,3}(?:\.\d)?)(?![\d])|\b(" + "|".join(WORDS) + r")\b",
                       re.IGNORECASE)
