@@ -105,6 +105,16 @@ def _with_fires(fired: list[FiredRule], fires: list[tuple[str, str, str]]) -> li
     return [by_id[rule_id] for rule_id in dict.fromkeys(order)]
 
 
+def _higher(fired: list[FiredRule], other: list[FiredRule]) -> list[FiredRule]:
+    """Both readings' rules, each at the higher of its two levels."""
+    by_id = {r.rule_id: r for r in fired}
+    for rule in other:
+        current = by_id.get(rule.rule_id)
+        if current is None or URGENCY_RANK[rule.level] > URGENCY_RANK[current.level]:
+            by_id[rule.rule_id] = rule
+    return list(by_id.values())
+
+
 def read_free_text(referral: Referral, base: ClinicalPicture, t: Thresholds) -> TextStep:
     """Urgency rules on the referral as its free text describes it (raising only)."""
     fired_base = fire_urgency_rules(base, t)
@@ -120,7 +130,12 @@ def read_free_text(referral: Referral, base: ClinicalPicture, t: Thresholds) -> 
     found_rules: dict[str, list[str]] = {f["id"]: [] for f in outcome.findings}
     if outcome.changed:
         picture = with_imaging(build_picture(outcome.referral, t), outcome.imaging)
-        fired = _with_fires(fire_urgency_rules(picture, t), outcome.fires)
+        fired = fire_urgency_rules(picture, t)
+        if outcome.newer_operation:  # counting from it must not lower a rule (CRP's early limit)
+            coded = outcome.referral.model_copy(update={"surgeries": referral.surgeries})
+            fired = _higher(fired, fire_urgency_rules(
+                with_imaging(build_picture(coded, t), outcome.imaging), t))
+        fired = _with_fires(fired, outcome.fires)
         fired = _mark_text_rules(fired, fired_base, found_rules, rules_by_ref, outcome.changed)
     findings = [text_finding(f, found_rules[f["id"]]) for f in outcome.findings]
     return TextStep(

@@ -54,3 +54,27 @@ def days_ahead(text: str) -> float | None:
         if pattern.search(text):
             return float(days)
     return None
+
+
+# "12/7" (days), "4/52" (weeks), "3/12" (months): the clinical shorthand for a time ago
+SHORTHAND_RE = re.compile(r"\b(\d{1,3})\s*/\s*(7|52|12)\b(?!\s*/\s*\d)")  # not a date
+SHORTHAND_DAYS = {"7": 1, "52": 7, "12": 30}
+LAST_RE = re.compile(rf"\blast\s+(?:week|weekend|{WEEKDAY})\b", re.IGNORECASE)
+YESTERDAY_RE = re.compile(r"\byesterday\b", re.IGNORECASE)
+
+
+def weeks_ago(text: str) -> float | None:
+    """How many weeks back the words put an event ("two weeks ago", "12/7 ago", "last week"),
+    at the earliest the words allow; None when they name no such time."""
+    days: float | None = None
+    if shorthand := SHORTHAND_RE.search(text):
+        days = int(shorthand.group(1)) * SHORTHAND_DAYS[shorthand.group(2)]
+    elif counted := COUNT_RE.search(text):
+        count, unit = counted.group(1).lower(), counted.group(2).lower()
+        number = WORD_NUMBERS.get(count)
+        days = (number if number is not None else int(count)) * UNIT_DAYS[unit]
+    elif LAST_RE.search(text):
+        days = 13  # "last week", "last Tuesday": at most 13 days back
+    elif YESTERDAY_RE.search(text):
+        days = 1
+    return None if days is None else round(days / 7, 1)

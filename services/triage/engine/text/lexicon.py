@@ -20,7 +20,7 @@ CANCELLING = {  # ConText category -> set-aside reason, strongest first
 OPTIONAL_CANCELLING = {"LONGSTANDING": "longstanding_or_stable", "EXPLAINED": "explained"}
 URGENCIES = ("routine", "soon", "urgent", "emergency")
 VALUE_KINDS = ("temperature", "number", "duration_weeks", "volume_ml", "length_mm", "crp_mg_l",
-               "days_until", "pain_score")
+               "days_until", "pain_score", "weeks_ago")
 # Structured fields text may stand for, with the order in which a value is "worse" (raising
 # only). None means a number (higher is worse) or a boolean (true is worse).
 FIELD_ORDERS: dict[str, tuple[str, ...] | None] = {
@@ -68,9 +68,13 @@ FIELD_ORDERS: dict[str, tuple[str, ...] | None] = {
     "symptoms.character": None,
     "timeline.pain_free_interval_weeks": None,
     "timeline.onset_weeks_after_last_surgery": None,
+    "symptoms.vs_preop_pain": None,
     # 3.2: a proposed operation within 14 days, from relative words only (days.py); a coded
     # date is never overruled
     "proposed_surgery.days_until_scheduled": None,
+    # 3.1's early post-operative rules count from the last operation: one the text names that is
+    # newer than every coded one joins the list (overlay.py, `_Builder.newer_operation`)
+    "surgeries.weeks_before_referral": None,
 }
 
 
@@ -111,6 +115,9 @@ class Lexicon:
     # out once at load, read for every text.
     fill_ins: frozenset[str] = field(default_factory=frozenset)
     masks: frozenset[str] = field(default_factory=frozenset)  # role: mask concepts, at load
+    # Concepts dated "N weeks ago": ConText's own "ago" is among their words and still speaks
+    # for the other mentions around it ("offered surgery a fortnight ago" is no date ahead)
+    dated: frozenset[str] = field(default_factory=frozenset)
 
 
 def _concept(name: str, raw: dict[str, Any], rule_ids: set[str]) -> Concept:
@@ -187,6 +194,7 @@ def load_lexicon(path: Path, rule_ids: set[str]) -> Lexicon:
         drop_default_context=frozenset(raw.get("drop_default_context") or ()),
         fill_ins=frozenset(name for name, c in concepts.items() if c.only_if_absent),
         masks=frozenset(name for name, c in concepts.items() if c.mask),
+        dated=frozenset(name for name, c in concepts.items() if c.value == "weeks_ago"),
     )
 
 

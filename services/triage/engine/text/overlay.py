@@ -22,6 +22,7 @@ from services.triage.engine.trusted import trusted
 
 MAX_FINDINGS = 50
 MAX_SET_ASIDE = 50
+MAX_SURGERIES = 30  # the referral's own cap on its list (schemas/referral.py)
 FAHRENHEIT_FROM = 90.0  # a temperature above this is Fahrenheit
 TEMPERATURE_RANGE_C = (30.0, 45.0)
 WEEKS_PER = {"week": 1.0, "wk": 1.0, "month": 52 / 12, "year": 52.0}
@@ -48,6 +49,7 @@ class TextOutcome:
     set_aside: list[SetAsideMention] = field(default_factory=list)
     discordances: list[Discordance] = field(default_factory=list)
     evidence: list[TextEvidence] = field(default_factory=list)
+    newer_operation: bool = False  # the text added an operation (free_text.py keeps both readings)
 
 
 def _worse(path: str, new: Any, old: Any) -> bool:
@@ -145,6 +147,8 @@ class _Builder:
     def apply(self, path: str, value: Any, concept: Concept, ref: str) -> bool:
         """Raise one field; True when the text changed it."""
         section, name = path.split(".", 1)
+        if section == "surgeries":
+            return self.newer_operation(float(value), ref)
         if section == "imaging":
             old = self.out.imaging.get(name, getattr(self.base_imaging, name))
             if not _worse(path, value, old):
@@ -175,6 +179,28 @@ class _Builder:
                 finding_id=ref, resolution="safer reading (free text) used",
             ))
         node[name] = value
+        self.out.changed.add(ref)
+        return True
+
+
+    def newer_operation(self, weeks: float, ref: str) -> bool:
+        """An operation the text dates after every coded one ("a revision two weeks ago") joins
+        the list as the same kind as the latest coded one: the early post-operative rules count
+        from it. Only after a coded operation (a pre-surgery referral has none to be newer than)."""
+        surgeries = self.data["surgeries"]
+        if not surgeries:
+            return False
+        latest = min(surgeries, key=lambda s: s["weeks_before_referral"])
+        if weeks >= latest["weeks_before_referral"] or len(surgeries) >= MAX_SURGERIES:
+            return False
+        surgeries.append({"procedure": latest["procedure"], "levels": latest["levels"],
+                          "instrumented": latest["instrumented"], "weeks_before_referral": weeks})
+        self.out.discordances.append(trusted(
+            Discordance, field="surgeries.weeks_before_referral",
+            structured_value=latest["weeks_before_referral"], text_value=weeks, finding_id=ref,
+            resolution="newer operation in free text counted; rules without it still stand",
+        ))
+        self.out.newer_operation = True
         self.out.changed.add(ref)
         return True
 

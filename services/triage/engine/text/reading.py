@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from itertools import accumulate
 from typing import Any
 
-from services.triage.engine.text.days import days_ahead
+from services.triage.engine.text.days import days_ahead, weeks_ago
 from services.triage.engine.text.lexicon import (
     CANCELLING,
     OPTIONAL_CANCELLING,
@@ -166,7 +166,8 @@ def _doc_mentions(doc: Any, index: int, source: str, lex: Lexicon) -> list[Menti
     all_findings = list(doc.spans.get(SPAN_GROUP, []))
     findings = _longest(all_findings, lex.fill_ins, lex.masks)
     sentence_of = {s.start: i for i, s in enumerate(doc.sents)}
-    modifiers = _modifiers_by_sentence(doc, all_findings)
+    modifiers = _modifiers_by_sentence(
+        doc, [s for s in all_findings if s.label_ not in lex.dated] if lex.dated else all_findings)
     out = []
     for span in sorted(findings + cues, key=lambda s: (s.start, s.end)):
         concept = lex.concepts[span.label_]
@@ -184,6 +185,7 @@ def _doc_mentions(doc: Any, index: int, source: str, lex: Lexicon) -> list[Menti
             queried=bool(categories & QUERIED),
             number=(_millimetres(span.text) if concept.value == "length_mm"
                     else days_ahead(span.text) if concept.value == "days_until"
+                    else weeks_ago(span.text) if concept.value == "weeks_ago"
                     else pain_score(span.text) if concept.value == "pain_score"
                     else _number(span) if concept.value else None),
         ))
