@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from services.common.config_yaml import load_config_yaml
+from services.triage.engine.text.spelling import lexicon_words
 
 LEXICON_PATH = Path(__file__).with_name("red_flag_lexicon.yaml")
 CANCELLING = {  # ConText category -> set-aside reason, strongest first
@@ -118,6 +119,7 @@ class Lexicon:
     # Concepts dated "N weeks ago": ConText's own "ago" is among their words and still speaks
     # for the other mentions around it ("offered surgery a fortnight ago" is no date ahead)
     dated: frozenset[str] = field(default_factory=frozenset)
+    words: frozenset[str] = field(default_factory=frozenset)  # what spelling.py mends toward
 
 
 def _concept(name: str, raw: dict[str, Any], rule_ids: set[str]) -> Concept:
@@ -195,6 +197,7 @@ def load_lexicon(path: Path, rule_ids: set[str]) -> Lexicon:
         fill_ins=frozenset(name for name, c in concepts.items() if c.only_if_absent),
         masks=frozenset(name for name, c in concepts.items() if c.mask),
         dated=frozenset(name for name, c in concepts.items() if c.value == "weeks_ago"),
+        words=lexicon_words(concepts.values(), raw.get("context_rules") or ()),
     )
 
 

@@ -106,12 +106,14 @@ def _new_clauses_end_scopes(rules: list[Any]) -> list[Any]:
 
 
 def cap_sentences(doc: Any) -> Any:
-    """Cut over-long sentences (SENTENCE_TOKENS) at a clause break, or hard."""
+    """Cut over-long sentences (SENTENCE_TOKENS) at a clause break, or hard; and start one after
+    a form's field separator ("Reason: pain not settling | PMH: renal cell carcinoma")."""
     soft, hard = SENTENCE_TOKENS
     run = 0
     for token in doc:
-        after_break = token.i > 0 and doc[token.i - 1].text in (",", ";", ":")
-        if token.is_sent_start or run >= hard or (run >= soft and after_break):
+        before = doc[token.i - 1].text if token.i > 0 else ""
+        after_break = before in (",", ";", ":")
+        if token.is_sent_start or before == "|" or run >= hard or (run >= soft and after_break):
             token.is_sent_start = True
             run = 0
         run += 1

@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 from itertools import accumulate
 from typing import Any
 
-from services.triage.engine.text.days import days_ahead, weeks_ago
 from services.triage.engine.text.lexicon import (
     CANCELLING,
     OPTIONAL_CANCELLING,
@@ -24,11 +23,10 @@ from services.triage.engine.text.lexicon import (
 )
 from services.triage.engine.text.mention import MAX_QUOTE, MAX_SENTENCE, Mention
 from services.triage.engine.text.pipeline import CUE_GROUP, pipeline
-from services.triage.engine.text.scores import compared, pain_score
+from services.triage.engine.text.scores import compared
+from services.triage.engine.text.spelling import Respelled, respell, speller_for
+from services.triage.engine.text.values import value_of
 
-NUMBER_RE = re.compile(r"\d{1,3}(?:,\d{3})+(?!\d)|\d+(?:[.,]\d+)?")
-THOUSANDS_RE = re.compile(r"\d{1,3}(?:,\d{3})+")
-MM_RE = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d)?)\s*mm\b", re.IGNORECASE)
 SPAN_GROUP = "medspacy_spans"
 QUERIED = {"POSSIBLE_EXISTENCE", "QUERY"}
 # What a sentence after a finding uses to speak of it again (`_stable_next`).
@@ -111,21 +109,6 @@ def _categories(span: Any, modifiers: list[Any]) -> set[str]:
     return out
 
 
-def _number(span: Any) -> float | None:
-    # The span's text, not token by token: the tokenizer splits "1,200" into 1 , 200.
-    found = NUMBER_RE.search(span.text)
-    if found is None:
-        return None
-    text = found.group()  # "1,200 ml" is twelve hundred; "38,5" is a decimal comma
-    return float(text.replace(",", "") if THOUSANDS_RE.fullmatch(text) else text.replace(",", "."))
-
-
-def _millimetres(text: str) -> float | None:
-    """The largest "N mm" in a span: "from 1 mm to 2 mm" is 2, and "S1" is not a number."""
-    sizes = [float(n.replace(",", ".")) for n in MM_RE.findall(text)]
-    return max(sizes) if sizes else None
-
-
 def _per_label(spans: Any) -> list[Any]:
     """The longest span of each stretch, label by label (overlapping variants say nothing more)."""
     from spacy.util import filter_spans
@@ -159,7 +142,8 @@ def _longest(spans: list[Any], fill_ins: frozenset[str] = frozenset(),
     ]
 
 
-def _doc_mentions(doc: Any, index: int, source: str, lex: Lexicon) -> list[Mention]:
+def _doc_mentions(doc: Any, index: int, source: str, lex: Lexicon,
+                  written: Respelled) -> list[Mention]:
     # One span per stretch of each cue ("has been the same since" holds "the same"): each would
     # be checked against every modifier of its sentence.
     cues = _per_label(doc.spans.get(CUE_GROUP, []))
@@ -175,19 +159,17 @@ def _doc_mentions(doc: Any, index: int, source: str, lex: Lexicon) -> list[Menti
             continue
         sentence = span.sent
         categories = _categories(span, modifiers.get(sentence.start, []))
-        out.append(Mention(
-            concept=concept.name, source=source, span=span.text[:MAX_QUOTE],
-            sentence=sentence.text.strip()[:MAX_SENTENCE], text_index=index,
-            sentence_start=sentence.start_char, start=span.start_char,
+        out.append(Mention(  # quoted and placed as written (spelling.py mended what is read)
+            concept=concept.name, source=source,
+            span=written.quote(span.start_char, span.end_char)[:MAX_QUOTE],
+            sentence=written.quote(sentence.start_char, sentence.end_char).strip()[:MAX_SENTENCE],
+            text_index=index, sentence_start=written.to_old(sentence.start_char),
+            start=written.to_old(span.start_char),
             sentence_index=sentence_of.get(sentence.start, 0),
             reason=_reason(concept, categories),
             uncertain="POSSIBLE_EXISTENCE" in categories,
             queried=bool(categories & QUERIED),
-            number=(_millimetres(span.text) if concept.value == "length_mm"
-                    else days_ahead(span.text) if concept.value == "days_until"
-                    else weeks_ago(span.text) if concept.value == "weeks_ago"
-                    else pain_score(span.text) if concept.value == "pain_score"
-                    else _number(span) if concept.value else None),
+            number=value_of(concept.value, span.text),
         ))
     return out
 
@@ -284,11 +266,13 @@ def read_texts(texts: list[tuple[str, str]], lex: Lexicon) -> Reading:
     if not kept:
         return Reading((), 0, skipped)
     nlp = pipeline(lex)
+    speller = speller_for(lex.words)
+    written = [respell(text, speller) for _, text in kept]
     mentions: list[Mention] = []
-    for index, doc in enumerate(nlp.pipe(text for _, text in kept)):
-        mentions.extend(_doc_mentions(doc, index, kept[index][0], lex))
+    for index, doc in enumerate(nlp.pipe(w.text for w in written)):
+        mentions.extend(_doc_mentions(doc, index, kept[index][0], lex, written[index]))
     mentions.extend(_combine(mentions, lex))
-    mentions.extend(compared(mentions, [text for _, text in kept], lex.concepts.keys()))
+    mentions.extend(compared(mentions, [w.original for w in written], lex.concepts.keys()))
     mentions = _answered(mentions)
     reported = [m for m in mentions if not lex.concepts[m.concept].cue]
     reported.sort(key=lambda m: (m.text_index, m.start))

@@ -30,7 +30,8 @@ PRE_SURGERY = {"referral_id": "p-1", "referral_type": "pre_surgery", "region": "
 TABLES = {"blind_narratives.txt": (as_question, BASE), "blind_letters.txt": (as_question, BASE),
           "blind_reports.txt": (as_current_report, BASE),
           "blind_letters2.txt": (as_question, BASE), "blind_notes.txt": (as_question, BASE),
-          "blind_presurgery.txt": (as_question, PRE_SURGERY)}
+          "blind_presurgery.txt": (as_question, PRE_SURGERY),
+          "blind_hard.txt": (as_question, BASE), "blind_documents.txt": (as_question, BASE)}
 
 
 def _cases() -> list:

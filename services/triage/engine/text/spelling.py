@@ -1,0 +1,188 @@
+"""Slips of the keyboard and of dictation, mended before the text is read.
+
+Referrals are typed in a hurry and dictated to speech recognition: "incontinance of urine",
+"new numbess in perinium", "saddle and aesthesia full stop". The lexicon reads exact words, so a
+slip in the one word that matters hides a red flag. Two kinds of mend, both narrow:
+
+- dictation: spoken punctuation ("full stop", "comma", "new paragraph") and a few
+  misrecognitions of the red-flag terms (`DICTATION`);
+- spelling: a word of five letters or more that the lexicon does not know becomes the one
+  lexicon word it is a single slip from (a letter missing, extra, wrong or two swapped), with the
+  same first letter. Never a word of English (`spelling_protected.txt`: the English words one
+  slip from a lexicon word, listed by scripts/spelling_protected.py so "ladder" never becomes
+  "bladder"), never where two lexicon words are equally near.
+
+The reading quotes the referrer's own words: `Respelled.to_old` maps every position of the
+mended text back to the text as written.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+PROTECTED_PATH = Path(__file__).with_name("spelling_protected.txt")
+MIN_LETTERS = 5
+WORD_RE = re.compile(rf"[A-Za-z]{{{MIN_LETTERS},}}")
+LEXICON_WORD_RE = re.compile(rf"^[a-z]{{{MIN_LETTERS},}}$")
+# (spoken or misheard words, what was meant); case-insensitive, whole words
+DICTATION = tuple((re.compile(rf"\b{pattern}\b", re.IGNORECASE), meant) for pattern, meant in (
+    (r"full[\s-]+stop", "."),
+    (r"new\s+paragraph", "."),
+    (r"new\s+line", "."),
+    (r"question\s+mark", "?"),
+    (r"semi[\s-]?colon", ";"),
+    (r"comma", ","),
+    (r"(?:sort\s+of\s+a|sort\s+a|cord\s+a|court\s+a|cauda\s+a|quarter|corda)\s+equina",
+     "cauda equina"),
+    (r"saddle\s+(?:and|an|in)\s+(?:a?esthesia|a?esthetic)", "saddle anaesthesia"),
+    (r"in\s+continen(?:ts|ce)", "incontinence"),
+    (r"in\s+continent", "incontinent"),
+    (r"sigh\s+attic(?:a)?", "sciatica"),
+    (r"boat\s+legs", "both legs"),
+))
+# "i.e." and "e.g." end no sentence ("4/5 ... ten days ago, i.e. not progressing")
+ABBREVIATIONS = tuple((re.compile(pattern, re.IGNORECASE), meant) for pattern, meant in (
+    (r"(?<![\w.])i\.\s?e\.", "ie,"),
+    (r"(?<![\w.])e\.\s?g\.", "eg,"),
+))
+
+
+# Clinical words that are not in the English word list but are one slip from a lexicon word
+# ("Neuro: intact" is not "neuron"); found by running the speller over the test corpora.
+CLINICAL_WORDS = frozenset({
+    "neuro", "neuros", "foramina", "foramen", "apyrexial", "afebrile", "atraumatic", "axonal",
+    "discal", "sacra", "radicular", "radicle", "dermatomal", "myotomal", "paraspinal",
+})
+
+
+def lexicon_words(concepts: Any, context_rules: Any) -> frozenset[str]:
+    """Every word of five letters or more that the lexicon's phrases and patterns name."""
+    words: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, str):
+            words.update(w for w in re.split(r"[^a-z]+", node.lower()) if LEXICON_WORD_RE.match(w))
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key not in ("REGEX", "OP"):
+                    walk(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                walk(value)
+
+    for concept in concepts:
+        walk(concept.phrases)
+        walk(concept.patterns)
+    for rule in context_rules:
+        walk(rule.get("literal", ""))
+        walk(rule.get("pattern", []))
+    return frozenset(words)
+
+
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+def one_slip(a: str, b: str) -> bool:
+    """Whether b is a (letter missing, extra, wrong, or two swapped) from a."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (
+            len(diff) == 2 and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+        )
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+
+
+class Speller:
+    """The lexicon word a slip stands for (symmetric deletes: a few set look-ups per word)."""
+
+    def __init__(self, words: frozenset[str], protected: frozenset[str]) -> None:
+        self.words, self.protected = words, protected
+        self.index: dict[str, set[str]] = {}
+        for word in words:
+            for key in _deletes(word) | {word}:
+                self.index.setdefault(key, set()).add(word)
+
+    def near(self, word: str) -> set[str]:
+        """Lexicon words one slip from `word`, with its first letter."""
+        found = set(self.index.get(word, ()))
+        for key in _deletes(word):
+            found |= self.index.get(key, set())
+        return {w for w in found if w[0] == word[0] and one_slip(word, w)}
+
+    def mend(self, word: str) -> str | None:
+        lower = word.lower()
+        if lower in self.words or lower in self.protected or lower in CLINICAL_WORDS:
+            return None
+        near = self.near(lower)
+        if len(near) != 1:
+            return None
+        mended = next(iter(near))
+        if lower.rstrip("s") == mended.rstrip("s"):
+            return None  # a plural or singular of a word the lexicon reads: nothing slipped
+        return mended.capitalize() if word[0].isupper() else mended
+
+
+@dataclass(frozen=True, slots=True)
+class Respelled:
+    text: str  # what is read
+    original: str  # what was written
+    edits: tuple[tuple[int, int, int, int], ...] = ()  # (new start, new end, old start, old end)
+    starts: tuple[int, ...] = ()  # each edit's new start, for bisect
+
+    def to_old(self, position: int) -> int:
+        """A position in the read text as a position in the written one."""
+        i = bisect_right(self.starts, position) - 1
+        if i < 0:
+            return position
+        new_start, new_end, old_start, old_end = self.edits[i]
+        if position < new_end:
+            return min(old_start + position - new_start, old_end)
+        return position - new_end + old_end
+
+    def quote(self, start: int, end: int) -> str:
+        return self.original[self.to_old(start):self.to_old(end)]
+
+
+def respell(text: str, speller: Speller) -> Respelled:
+    """The text with its dictation and spelling slips mended, and where each mend lies."""
+    found: list[tuple[int, int, int, str]] = []  # (start, rank, end, meant): dictation first
+    for pattern, meant in DICTATION + ABBREVIATIONS:
+        found.extend((m.start(), 0, m.end(), meant) for m in pattern.finditer(text))
+    for m in WORD_RE.finditer(text):
+        mended = speller.mend(m.group())
+        if mended is not None:
+            found.append((m.start(), 1, m.end(), mended))
+    if not found:
+        return Respelled(text, text)
+    found.sort()
+    parts, edits, at, shift = [], [], 0, 0
+    for start, _, end, meant in found:
+        if start < at:
+            continue  # inside an earlier mend
+        parts.append(text[at:start])
+        edits.append((start + shift, start + shift + len(meant), start, end))
+        parts.append(meant)
+        shift += len(meant) - (end - start)
+        at = end
+    parts.append(text[at:])
+    return Respelled("".join(parts), text, tuple(edits), tuple(e[0] for e in edits))
+
+
+@cache
+def protected_words() -> frozenset[str]:
+    return frozenset(PROTECTED_PATH.read_text(encoding="utf-8").split())
+
+
+@cache
+def speller_for(words: frozenset[str]) -> Speller:
+    return Speller(words, protected_words())
