@@ -232,7 +232,8 @@ def on_cancelled(state: CaseRouting, event: ReferralCancelled | CaseErased, ctx:
 
 
 def erase_patient_links(state: CaseRouting, ctx: Ctx) -> None:
-    """Forget the patient pseudonym here and in reviewers' continuity history."""
+    """Mark the case erased; forget the pseudonym here and in reviewers' continuity history."""
+    state.erased = True
     if state.context is not None:
         state.context = state.context.model_copy(update={"patient_pseudonym": None})
     for step in state.steps.values():
