@@ -233,11 +233,13 @@ def on_cancelled(state: CaseRouting, event: ReferralCancelled | CaseErased, ctx:
 
 
 def erase_patient_links(state: CaseRouting, ctx: Ctx) -> None:
-    """Mark the case erased; forget the pseudonym here and in reviewers' continuity history."""
+    """Mark the case erased; forget the pseudonym here and in reviewers' continuity history,
+    and the reviewers' free-text team requests (they may quote the patient)."""
     state.erased = True
     if state.context is not None:
         state.context = state.context.model_copy(update={"patient_pseudonym": None})
     for step in state.steps.values():
+        step.request_reason = None
         if step.assignee:
             ctx.load_change(state, step, step.assignee, "erased")
 

@@ -1,5 +1,5 @@
-"""Erasure in the routing domain: the case is marked erased for good and takes no command after
-it (not even an addendum to a completed case)."""
+"""Erasure in the routing domain: the case is marked erased for good, takes no command after
+it (not even an addendum to a completed case) and keeps no reviewer's free text."""
 
 from __future__ import annotations
 
@@ -61,3 +61,14 @@ def test_a_late_triage_after_erasure_leaves_the_case_erased_and_silent() -> None
     assert r.send(triaged()).events == []
     assert r.state().erased and r.state().status == "stopped" and r.state().steps == {}
 
+
+def test_erasure_forgets_the_reviewers_team_request_reason() -> None:
+    r = Routing(specialist("surg"), specialist("rad", role="neuroradiologist"))
+    r.send(triaged())
+    r.send(accept("case-1", "spine_surgery", "surg"))
+    assert r.send(request_team()).outcome.status == "ok"  # type: ignore[union-attr]
+    assert r.state().steps["spine_radiology"].request_reason == REASON
+    r.send(erased())
+    assert all(step.request_reason is None for step in r.state().steps.values())
+    assert "Patientname" not in r.state().model_dump_json()
+    assert r.state().steps["spine_radiology"].requested_by == "surg"  # who asked stays
