@@ -72,6 +72,10 @@ class CaseData:
             for step_id in step_ids:
                 self.reports_table.pop(report_key(event.case_id, step_id).encode(), None)
             return
+        if result.state.erased:
+            # A triage read by another agent after CaseErased, or a redelivered referral:
+            # folding it would put the erased patient data back in the row and its changelog.
+            return
         if isinstance(event, ReferralReceived | CaseTriaged):
             folded = fold_content(self.content(event.case_id), event)
             if folded is not None:

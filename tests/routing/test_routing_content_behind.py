@@ -54,6 +54,38 @@ async def test_erasure_deletes_the_row_and_a_later_flush_does_not_bring_it_back(
     assert processor.casedata.flush() == 0 and b"case-1" not in table
 
 
+def erasure() -> CaseErased:
+    return CaseErased(event_id="erase-1", case_id="case-1", occurred_at=datetime.now(UTC),
+                      referrer_id="ref-1", requested_by="ops-1")
+
+
+async def test_a_triage_read_after_erasure_writes_no_content() -> None:
+    # case.triaged.v1 and referral.events.v1 have separate agents: triage may come after it.
+    table: dict[bytes, bytes] = {}
+    written: list[tuple[bytes, int | None]] = []
+    processor = processor_writing_to(table, written)
+    await processor.on_case_input(received("case-1"))
+    await processor.on_case_input(erasure())
+    await processor.on_case_input(triaged("case-1"))
+    assert processor.casedata.content("case-1") is None
+    assert processor.casedata.flush() == 0 and written == [] and table == {}
+
+
+async def test_inputs_redelivered_after_erasure_write_no_content() -> None:
+    table: dict[bytes, bytes] = {}
+    written: list[tuple[bytes, int | None]] = []
+    processor = processor_writing_to(table, written)
+    for event in (received("case-1"), triaged("case-1")):
+        await processor.on_case_input(event)
+    processor.casedata.flush()
+    written.clear()
+    await processor.on_case_input(erasure())
+    for event in (triaged("case-1"), received("case-1"), erasure()):  # at-least-once
+        await processor.on_case_input(event)
+        assert processor.casedata.content("case-1") is None, type(event).__name__
+    assert processor.casedata.flush() == 0 and written == [] and table == {}
+
+
 async def test_unwritten_content_of_revoked_partitions_is_dropped_and_others_kept() -> None:
     table: dict[bytes, bytes] = {}
     written: list[tuple[bytes, int | None]] = []

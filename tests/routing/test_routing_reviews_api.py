@@ -202,3 +202,19 @@ async def test_erasure_drops_content_and_reports(rig: Any) -> None:
     assert processor.casedata.report("case-1", "spine_surgery") is None
     got = await client.get("/cases/case-1/reports/spine_surgery", headers=OPS)
     assert got.status_code == 404
+
+
+async def test_an_erased_completed_case_refuses_addenda(rig: Any) -> None:
+    client, processor, publisher = rig
+    me = await _accepted(client, processor)
+    await client.post("/assignments/case-1/spine_surgery/complete", headers=me, json=REPORT)
+    await processor.on_case_input(CaseErased(
+        event_id="erase-1", case_id="case-1", occurred_at=datetime.now(UTC),
+        referrer_id="ref-1", requested_by="ops-1"))
+    published = len(publisher.events)
+    added = await client.post("/assignments/case-1/spine_surgery/addenda", headers=me,
+                              json={"text": f"{NAME} also reports new numbness"})
+    assert added.status_code == 409, added.text
+    assert added.headers["content-type"].startswith("application/problem+json")
+    assert publisher.events[published:] == []
+    assert processor.casedata.report("case-1", "spine_surgery") is None

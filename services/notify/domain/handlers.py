@@ -33,6 +33,12 @@ from services.notify.domain.state import APPLIED_MEMORY, CaseState, Contacts, Ou
 
 EMERGENCY_INSTRUCTION = "Send the patient to emergency care now; the on-call surgeon is paged."
 BOTH_CLOCKS: tuple[ClockKind, ...] = ("acceptance", "turnaround")
+# What an erased case still applies. Its other inputs come late (other topics, other agents)
+# or again (at-least-once) and would queue patient text again (status_triaged quotes the
+# referrer's sentences). Ticks find every clock stopped, delivery outcomes only drop or count
+# queued messages, and RoutingStopped tells the holders to stop work with routing's fixed
+# reason (routing emits it on the erasure, so it usually arrives after it).
+AFTER_ERASURE = (CheckClocks, NotificationDelivered, NotificationFailed, RoutingStopped)
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,8 @@ def apply_event(
     The input state is never modified; when nothing changes, the outcome holds that same object.
     """
     handler = _HANDLERS.get(type(event))
+    if state is not None and state.erased and not isinstance(event, AFTER_ERASURE):
+        handler = None
     moved = partition is not None and (state is None or state.partition != partition)
     if state is not None and not moved and (handler is None or event.event_id in state.applied):
         return Outcome(state=state)  # e.g. our own SLA events read back, or a redelivery
@@ -259,7 +267,7 @@ def _stopped(out: Outcome, event: RoutingStopped, ctx: Context) -> None:
 
 
 def _erased(out: Outcome, event: CaseErased, ctx: Context) -> None:
-    out.state.closed = True
+    out.state.closed = out.state.erased = True
     out.state.waiting_for = []
     # Undelivered notifications may carry the referrer's sentences (confirm_from_text); the row's
     # latest value is what compaction keeps on the changelog, so an erased case sends nothing more.

@@ -43,6 +43,7 @@ class CaseState(BaseModel):
     revision: int = 0
     waiting_for: list[str] = Field(default_factory=list)  # records the referrer still owes
     closed: bool = False
+    erased: bool = False  # set by CaseErased, never cleared (handlers.apply_event)
     steps: dict[str, StepInfo] = Field(default_factory=dict)
     clocks: dict[str, Clock] = Field(default_factory=dict)
     chains: dict[str, Chain] = Field(default_factory=dict)

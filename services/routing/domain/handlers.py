@@ -45,6 +45,7 @@ Command = (
 CLOSED = CommandOutcome(status="conflict", detail="case is not open for routing")
 # One answer for "no such case" and "not your case", so it never tells whether a case exists.
 NOT_YOURS = CommandOutcome(status="not_found", detail="no offer or assignment of yours here")
+NOTHING_TO_EXPIRE = CommandOutcome(status="ok", detail="nothing to expire")
 FULL = CommandOutcome(status="conflict", detail="the case's routing record is full")
 SpecialistCommand = AcceptOffer | DeclineOffer | CompleteAssignment | AmendReport | RequestTeam
 
@@ -232,23 +233,28 @@ def on_cancelled(state: CaseRouting, event: ReferralCancelled | CaseErased, ctx:
 
 
 def erase_patient_links(state: CaseRouting, ctx: Ctx) -> None:
-    """Forget the patient pseudonym here and in reviewers' continuity history."""
+    """Mark the case erased; forget the pseudonym here and in reviewers' continuity history,
+    and the reviewers' free-text team requests (they may quote the patient)."""
+    state.erased = True
     if state.context is not None:
         state.context = state.context.model_copy(update={"patient_pseudonym": None})
     for step in state.steps.values():
+        step.request_reason = None
         if step.assignee:
             ctx.load_change(state, step, step.assignee, "erased")
 
 
 def on_command(state: CaseRouting, cmd: Command, ctx: Ctx) -> CommandOutcome:
     """Specialists' commands and clock ticks, decided one at a time per case."""
+    if state.erased:  # nothing more to say about an erased case, not even an addendum
+        return NOTHING_TO_EXPIRE if isinstance(cmd, ExpireOffers) else CLOSED
     if state.status == "completed" and isinstance(cmd, AmendReport | CompleteAssignment):
         # Reports outlive the case: addenda are still welcome, a second report still refused.
         return reports.amend(state, cmd, ctx) if isinstance(cmd, AmendReport) else (
             reports.complete(state, cmd, ctx)[0])
     if state.status != "open":
         if isinstance(cmd, ExpireOffers):
-            return CommandOutcome(status="ok", detail="nothing to expire")
+            return NOTHING_TO_EXPIRE
         return CLOSED if state.status != "new" else NOT_YOURS
     for step in offers.expire_due(state, ctx):
         if step.emergency and step.status == "escalated":

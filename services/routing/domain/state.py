@@ -114,6 +114,9 @@ class CaseRouting(_State):
     outcomes: dict[str, CommandOutcome] = Field(default_factory=dict)  # command id -> outcome
     record: list[RecordEntry] = Field(default_factory=list)
     report_refs: list[str] = Field(default_factory=list)
+    # Set by CaseErased and never cleared: late or redelivered inputs (other topics, other
+    # agents) must neither bring content back nor reopen the case to commands.
+    erased: bool = False
     # Offers decided but not yet published: reservation id -> AssignmentOffered JSON, until the
     # specialist's load owner grants the capacity (services/routing/reservations.py).
     held_offers: dict[str, str] = Field(default_factory=dict)
