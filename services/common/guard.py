@@ -223,8 +223,7 @@ class RequestGuard:
         if not has_body:
             return receive
         body = await self._read_body(headers, receive)
-        content_type = headers.get("content-type", "")
-        if not content_type or "json" in content_type:  # FastAPI parses untyped bodies as JSON
+        if _may_be_json(headers.get("content-type", "")):
             check_json(body, self.cfg)
         return _replay(body, receive)
 
@@ -273,6 +272,12 @@ def _cookie(header: str, name: str) -> str | None:
         return None
     morsel = jar.get(name)
     return morsel.value if morsel is not None and morsel.value else None
+
+
+def _may_be_json(content_type: str) -> bool:
+    """FastAPI parses untyped bodies as JSON, and media types are case-insensitive (RFC 9110
+    8.3.1): `Application/Json` is parsed like `application/json`, so it is checked like it."""
+    return not content_type or "json" in content_type.lower()
 
 
 def _has_body(scope: Scope, headers: dict[str, str]) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from services.notify.dashboard.live import LiveFeed
+from services.notify.dashboard.views import resume_after
 from tests.dashboard.conftest import ServerThread, bearer
 from tests.unit.casefile import events as ev
 
@@ -53,3 +54,24 @@ def test_stream_replays_the_backlog_then_pushes_new_events(
         with client.stream("GET", "/api/ops/stream", params={"ticket": ticket["ticket"]},
                            headers={"Last-Event-ID": "1"}) as resumed:
             assert next(case_events(resumed))["seq"] == 2
+
+
+def test_a_last_event_id_we_never_sent_is_treated_as_absent(
+    server: ServerThread, live: LiveFeed
+) -> None:
+    # 5,000 digits reached int() (the int-conversion limit: a 500), and "²" passes
+    # str.isdigit() but not int(). Neither is an id we sent: the whole backlog is replayed.
+    live.publish(ev.triaged("case-new", 199, urgency="soon"))
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        ticket = client.post("/api/ops/stream-ticket", headers=bearer("ops", "ops-1")).json()
+        for last_event_id in (b"9" * 5000, "\u00b2".encode("latin-1"), b"9" * 19):
+            with client.stream("GET", "/api/ops/stream", params={"ticket": ticket["ticket"]},
+                               headers={"Last-Event-ID": last_event_id}) as resp:
+                assert resp.status_code == 200, last_event_id[:20]
+                assert next(case_events(resp))["seq"] == 1
+
+
+def test_only_short_ascii_digit_ids_resume() -> None:
+    assert resume_after("42") == 42 and resume_after("9" * 18) == 10**18 - 1
+    for odd in (None, "", "9" * 19, "9" * 5000, "\u00b2", "\uff11", "-1", " 1", "1e3"):
+        assert resume_after(odd) is None, odd

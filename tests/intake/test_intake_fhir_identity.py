@@ -12,6 +12,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from schemas.cases import ReferralCancelled
+from services.intake.domain.identity import MAX_NAMES_PER_CASE
+from services.intake.fhir.identity import MAX_IDENTIFIERS
 from tests.intake.intake_fakes import bearer, running_intake
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "fhir"
@@ -142,3 +144,53 @@ def test_a_message_without_a_source_is_rejected_naming_the_element() -> None:
         assert [i["expression"] for i in outcome["issue"]] == [
             [f"Bundle.entry[0].resource.{element}"]], outcome
         assert log.records == []
+
+
+def _identifiers(prefix: str, count: int) -> list[dict[str, str]]:
+    return [{"system": "https://north-gp.example/ids", "value": f"{prefix}-{i}"}
+            for i in range(count)]
+
+
+def test_more_identifiers_than_the_cap_is_422_naming_the_element() -> None:
+    # 20,000 identifiers were accepted: each one a registry record kept forever on every worker.
+    over, at_cap = message(), message()
+    over["entry"][1]["resource"]["identifier"] += _identifiers("x", MAX_IDENTIFIERS)
+    at_cap["entry"][1]["resource"]["identifier"] += _identifiers("x", MAX_IDENTIFIERS - 1)
+    with running_intake() as (client, log):
+        refused = post(client, over)
+        assert log.records == []
+        accepted = post(client, at_cap)
+    assert refused.status_code == 422, refused.text
+    outcome = refused.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    [issue] = outcome["issue"]
+    assert issue["expression"] == ["Bundle.entry[1].resource.identifier"]
+    assert "ServiceRequest.identifier" in issue["details"]["text"]
+    assert accepted.status_code == 202, accepted.text
+
+
+def test_a_case_collects_at_most_the_capped_names_across_updates() -> None:
+    # Each update may bring new identifiers and always a new message id: without a per-case cap
+    # a sender could grow one case's names (registry records, Task identifiers) without end.
+    original = message()
+    with running_intake() as (client, _log):
+        case_id = post(client, original).json()["case_id"]
+        for n in range(6):
+            update = copy.deepcopy(original)
+            update["entry"][0]["resource"]["id"] = f"header-update-{n}"
+            update["entry"][0]["resource"]["reason"]["coding"][0]["code"] = "update"
+            update["identifier"] = {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:u-{n}"}
+            update["entry"][1]["resource"]["identifier"] += _identifiers(f"u{n}", 9)
+            update["entry"][15]["resource"]["valueInteger"] = n
+            answer = post(client, update)
+            assert answer.status_code in (200, 202), answer.text
+            assert answer.json()["case_id"] == case_id
+        intake = client.app.state.intake  # type: ignore[attr-defined]
+        names = intake.registry.identity_keys_of(case_id)
+        task = client.get(f"/fhir/Task/{case_id}", headers=NORTH).json()
+        found = client.get(
+            "/fhir/Task", params={"identifier": "https://north-gp.example/referrals|NGP-2026-0042"},
+            headers=NORTH).json()
+    assert len(names) == MAX_NAMES_PER_CASE
+    assert len(task["identifier"]) <= MAX_NAMES_PER_CASE
+    assert found["total"] == 1  # the first names stay: the case is still found by them

@@ -7,7 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from schemas.cases import ReferralReceived
+from services.intake.fhir.bundle import FhirRejected, load_bundle
 from services.intake.fhir.draft import MAX_UNMAPPED_LINES
 from tests.intake.intake_fakes import bearer, running_intake
 
@@ -72,3 +75,32 @@ def test_deeply_nested_or_huge_number_bundles_are_422() -> None:
         huge = client.post("/fhir/Bundle", content=digits, headers=NORTH | FHIR_JSON)
     assert nested.status_code == 422 and "nesting" in nested.text
     assert huge.status_code == 422 and "numbers" in huge.text
+
+
+@pytest.mark.parametrize("content_type", ["APPLICATION/FHIR+JSON", "Application/Json",
+                                          "application/FHIR+JSON; fhirVersion=4.0"])
+def test_deep_or_huge_number_bundles_are_422_whatever_the_media_type_case(
+    content_type: str,
+) -> None:
+    # The guard matched "json" case-sensitively while the route lower-cased the media type,
+    # so these reached json.loads unchecked: RecursionError and the int limit were 500s.
+    deep = '{"resourceType": "Bundle", "x": ' + "[" * 5000 + "]" * 5000 + "}"
+    digits = '{"resourceType": "Bundle", "type": "message", "x": ' + "7" * 5000 + "}"
+    headers = NORTH | {"Content-Type": content_type}
+    with running_intake() as (client, log):
+        nested = client.post("/fhir/Bundle", content=deep, headers=headers)
+        huge = client.post("/fhir/Bundle", content=digits, headers=headers)
+    for response in (nested, huge):
+        assert response.status_code == 422, response.text
+        assert response.json()["resourceType"] == "OperationOutcome"
+    assert "nesting" in nested.text and "numbers" in huge.text
+    assert log.records == []
+
+
+def test_load_bundle_answers_unreadable_json_itself() -> None:
+    # A backstop behind the guard: whatever reaches the parser unchecked is a 422, never a 500.
+    huge_number = b'{"resourceType": "Bundle", "x": ' + b"7" * 5000 + b"}"
+    for raw in (b"[" * 5000 + b"]" * 5000, huge_number):
+        with pytest.raises(FhirRejected) as rejected:
+            load_bundle(raw)
+        assert rejected.value.status == 422 and rejected.value.kind == "json"

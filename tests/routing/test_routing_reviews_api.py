@@ -13,7 +13,12 @@ import pytest
 
 from schemas.cases import CaseErased, ReferralReceived
 from schemas.referral import Referral
-from schemas.routing import AssignmentCompleted, AssignmentOffered, PlanExtended
+from schemas.routing import (
+    AssignmentCompleted,
+    AssignmentOffered,
+    PlanExtended,
+    ReportAmended,
+)
 from services.common.auth import mint_token
 from services.routing.api import create_api
 from services.routing.processor import RoutingProcessor
@@ -142,6 +147,29 @@ async def test_complete_requires_a_report_once_then_addenda(rig: Any) -> None:
         assert (await client.get(ref, headers=outsider)).status_code == 404
     listed = (await client.get("/cases/case-1/reports", headers=auth("referrer", "ref-1"))).json()
     assert [r["step_id"] for r in listed] == ["spine_surgery"]
+
+
+async def test_a_retried_addendum_under_the_same_idempotency_key_is_filed_once(rig: Any) -> None:
+    # Each request got a fresh command id: a client retrying after a timeout filed a second
+    # addendum. Under one Idempotency-Key the retry is the same command, answered, not redone.
+    client, processor, publisher = rig
+    me = await _accepted(client, processor)
+    url = "/assignments/case-1/spine_surgery"
+    assert (await client.post(f"{url}/complete", headers=me, json=REPORT)).status_code == 200
+    note = {"text": "Operative note received: unchanged."}
+    first = await client.post(f"{url}/addenda", headers=me | {"Idempotency-Key": "k-1"}, json=note)
+    retry = await client.post(f"{url}/addenda", headers=me | {"Idempotency-Key": "k-1"}, json=note)
+    other = await client.post(f"{url}/addenda", headers=me | {"Idempotency-Key": "k-2"}, json=note)
+    assert first.status_code == retry.status_code == 200, retry.text
+    assert retry.json() == first.json() and first.json()["detail"] == "report version 2"
+    assert other.json()["detail"] == "report version 3"  # a new key is a new addendum
+    assert len([e for e in publisher.events if isinstance(e, ReportAmended)]) == 2
+    report = (await client.get("/cases/case-1/reports/spine_surgery", headers=me)).json()
+    assert report["version"] == 3 and len(report["addenda"]) == 2
+    long_key = await client.post(f"{url}/addenda", headers=me | {"Idempotency-Key": "k" * 201},
+                                 json=note)
+    assert long_key.status_code == 422
+    assert long_key.json()["errors"][0]["path"] == "idempotency-key", long_key.text
 
 
 async def test_later_steps_read_the_report_they_depend_on(rig: Any) -> None:

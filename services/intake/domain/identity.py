@@ -3,9 +3,10 @@
 A FHIR referral is named, in order of preference, by its ServiceRequest.identifier (system and
 value: the sender's referral id), else by its Bundle.identifier or MessageHeader id, else by its
 ServiceRequest fullUrl (or id) *within one sender* — public examples reuse the same urn:uuid
-fullUrl across different senders. Every name is stored (registry `identity/<hash>` records) so
-an update or cancellation that names the referral differently (the NHS Wales cancel names it by
-identifier) still finds the case. Names live per authenticated referral system.
+fullUrl across different senders. Every name is stored (registry `identity/<hash>` records, at
+most MAX_NAMES_PER_CASE per case) so an update or cancellation that names the referral
+differently (the NHS Wales cancel names it by identifier) still finds the case. Names live per
+authenticated referral system.
 """
 
 from __future__ import annotations
@@ -18,6 +19,11 @@ from services.intake.domain.decisions import Write
 from services.intake.domain.registry import IdentityRecord, Registry
 
 Scheme = Literal["identifier", "bundle", "message", "local"]
+# Names a case may collect across all its messages: one message brings at most 13 (ten
+# identifiers, its bundle and message ids, its fullUrl), and each update a new message id and
+# often a bundle id. Past the cap a message's new names are not recorded: the case is still
+# found by the names it already has, and its registry records and Task view stay bounded.
+MAX_NAMES_PER_CASE = 20
 
 
 class Name(NamedTuple):
@@ -51,9 +57,13 @@ def find_case(registry: Registry, *, referrer_id: str, names: Sequence[Name]) ->
 def identity_writes(
     registry: Registry, *, case_id: str, referrer_id: str, names: Sequence[Name]
 ) -> tuple[Write, ...]:
-    """Records for the names not yet known; a name already taken by another case stays put."""
-    writes = []
+    """Records for the names not yet known, in order of preference while the case has room for
+    them (MAX_NAMES_PER_CASE); a name already taken by another case stays put."""
+    writes: list[Write] = []
+    room = MAX_NAMES_PER_CASE - len(registry.identity_keys_of(case_id))
     for name in dict.fromkeys(names):
+        if len(writes) >= room:
+            break
         key = identity_key(referrer_id, name)
         if registry.identity(key) is None:
             writes.append(Write(key, IdentityRecord(

@@ -200,6 +200,13 @@ def load_bundle(raw: bytes, *, content_type: str | None = None) -> BundleIndex:
         raise FhirRejected(
             400, "Malformed JSON", "the body is not valid JSON", kind="json"
         ) from exc
+    except (RecursionError, ValueError) as exc:
+        # The guard bounds depth and numbers first; this is the backstop should a body ever
+        # reach here unchecked (too deep to parse, or past Python's int-conversion limit).
+        raise FhirRejected(
+            422, "Unreadable JSON",
+            "the body nests too deeply or holds a number too long to read", kind="json",
+        ) from exc
     if not isinstance(data, dict) or "resourceType" not in data:
         raise _unprocessable("the body is not a FHIR resource (no resourceType)")
     is_bundle = data["resourceType"] == "Bundle"

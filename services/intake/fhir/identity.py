@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from services.intake.domain.identity import Name
-from services.intake.fhir.bundle import BundleIndex, Entry
+from services.intake.fhir.bundle import BundleIndex, Entry, FhirRejected
 
 _MAX = 200  # names are keys, not content: long ones are cut, never rejected
+# Every identifier becomes a registry record kept forever and held by every intake worker, so
+# their number is bounded before any is stored. Real referrals carry one to three (the sender's
+# referral id, a UBRN, a local id); ten leaves room for any sender we know of.
+MAX_IDENTIFIERS = 10
 
 
 def _cut(text: object) -> str:
@@ -24,9 +28,15 @@ def sender_of(index: BundleIndex) -> str:
 def referral_names(index: BundleIndex, request: Entry) -> list[Name]:
     """Every name of the referral, the preferred first: ServiceRequest.identifier, then the
     Bundle.identifier and MessageHeader id, then its fullUrl (or id) within the sender."""
+    identifiers = request.resource.identifier or []
+    if len(identifiers) > MAX_IDENTIFIERS:
+        detail = (f"ServiceRequest.identifier holds {len(identifiers)} identifiers; at most "
+                  f"{MAX_IDENTIFIERS} are accepted")
+        raise FhirRejected(422, "Too many identifiers", detail, kind="fhir-invalid",
+                           errors=[{"path": f"{request.path}.identifier", "message": detail}])
     names = [
         Name("identifier", _cut(ident.system or ""), _cut(ident.value))
-        for ident in request.resource.identifier or [] if ident.value
+        for ident in identifiers if ident.value
     ]
     bundle_id = index.bundle.identifier
     if bundle_id is not None and bundle_id.value:

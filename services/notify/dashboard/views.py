@@ -65,6 +65,21 @@ def _not_found() -> ProblemError:
     return ProblemError(404, "Not found", "no such case", kind="not-found")
 
 
+_MAX_EVENT_ID_CHARS = 18  # every sequence number fits; int() never sees a huge number
+
+
+def resume_after(last_event_id: str | None) -> int | None:
+    """The sequence number a reconnecting browser last saw, from its Last-Event-ID header.
+    Only ASCII digits, at most 18 of them, are an id we could have sent (str.isdigit also
+    takes "²" and other Unicode digits, which int() refuses). Anything else is treated as no
+    header: the stream replays its whole bounded backlog, so a client only sees events again,
+    never misses one."""
+    if (not last_event_id or len(last_event_id) > _MAX_EVENT_ID_CHARS
+            or not (last_event_id.isascii() and last_event_id.isdigit())):
+        return None
+    return int(last_event_id)
+
+
 def _stream_message(message: dict[str, Any]) -> dict[str, str]:
     if "gap" in message:
         return {"event": "gap", "data": json.dumps(message)}
@@ -203,7 +218,7 @@ def build_router(
             signer.verify(ticket, now=clock())
         except InvalidTicket as exc:
             raise ProblemError(401, "Unauthorized", str(exc), kind="unauthorized") from exc
-        after = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
+        after = resume_after(last_event_id)
 
         async def messages() -> AsyncIterator[dict[str, str]]:
             async for message in live.subscribe(after_seq=after):

@@ -7,6 +7,7 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
 from fastapi import Body, FastAPI
 from fastapi.testclient import TestClient
 
@@ -93,6 +94,22 @@ def test_deep_json_and_huge_numbers_are_422_not_500() -> None:
     assert nested.status_code == 422 and "nesting" in nested.json()["detail"]
     assert digits.status_code == 422 and "numbers" in digits.json()["detail"]
     assert floats.status_code == 422 and nan.status_code == 422
+    assert fine.status_code == 200
+
+
+@pytest.mark.parametrize("content_type", [
+    "APPLICATION/FHIR+JSON", "Application/Json", "application/JSON; charset=utf-8",
+])
+def test_media_types_are_matched_whatever_their_case(content_type: str) -> None:
+    # Media types are case-insensitive (RFC 9110) and FastAPI parses these as JSON; the guard
+    # matched only lower case, so deep JSON and huge numbers went through unchecked.
+    headers = _auth() | {"Content-Type": content_type}
+    with TestClient(_app()) as client:
+        nested = client.post("/things/a", content="[" * 5000 + "]" * 5000, headers=headers)
+        digits = client.post("/things/a", content='{"n": ' + "9" * 4000 + "}", headers=headers)
+        fine = client.post("/things/a", content='{"a": 1}', headers=headers)
+    assert nested.status_code == 422 and "nesting" in nested.json()["detail"]
+    assert digits.status_code == 422 and "numbers" in digits.json()["detail"]
     assert fine.status_code == 200
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from schemas.envelope import derive_id
 from schemas.routing import AcceptOffer, AmendReport, CompleteAssignment, DeclineOffer, RequestTeam
 from services.common.problems import ProblemError
 from services.routing.api.gateway import RoutingGateway
@@ -65,9 +66,16 @@ def case_view_path(case_id: str) -> str:
     return f"/cases/{case_id}/review"
 
 
-def new_command_id() -> str:
-    """A fresh id per HTTP request (a retried request is a new attempt, decided again)."""
-    return str(uuid.uuid4())
+def command_id(
+    *, kind: str, specialist_id: str, case_id: str, step_id: str, idempotency_key: str | None,
+) -> str:
+    """The command's id. Under an Idempotency-Key it is derived from who sends which command
+    for which step under that key, so a retry after a timeout is the same command: routing
+    remembers the ids it applied and answers a repeat with the first decision, never filing a
+    second addendum or team request. Without a key every request is a new attempt."""
+    if idempotency_key is None:
+        return str(uuid.uuid4())
+    return derive_id("specialist-command", kind, specialist_id, case_id, step_id, idempotency_key)
 
 
 async def decide(*, gateway: RoutingGateway, command: Command) -> CommandResult:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Header, Response
 
 from schemas.reports import ReviewReport
 from schemas.routing import AcceptOffer, AmendReport, CompleteAssignment, DeclineOffer, RequestTeam
@@ -25,8 +25,19 @@ router = APIRouter(tags=["specialists"])
 Me = Annotated[Principal, Depends(require_roles("specialist"))]
 
 
-def _envelope(case_id: str, me: Principal) -> dict[str, object]:
-    return {"event_id": service.new_command_id(), "case_id": case_id,
+IdempotencyKey = Annotated[
+    str | None,
+    Header(min_length=1, max_length=200,
+           description="a retry with the same key is the same command: answered, not redone"),
+]
+
+
+def _envelope(
+    kind: str, case_id: str, step_id: str, me: Principal, idempotency_key: str | None,
+) -> dict[str, object]:
+    event_id = service.command_id(kind=kind, specialist_id=me.subject, case_id=case_id,
+                                  step_id=step_id, idempotency_key=idempotency_key)
+    return {"event_id": event_id, "case_id": case_id, "step_id": step_id,
             "occurred_at": datetime.now(UTC), "specialist_id": me.subject}
 
 
@@ -49,44 +60,52 @@ def my_assignments(gateway: Gateway, me: Me) -> list[AssignmentView]:
 
 @router.post("/offers/{case_id}/{step_id}/accept", response_model=CommandResult)
 async def accept_offer(
-    case_id: str, step_id: str, gateway: Gateway, me: Me, response: Response
+    case_id: str, step_id: str, gateway: Gateway, me: Me, response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     return await _decided(response, gateway, AcceptOffer(
-        step_id=step_id, **_envelope(case_id, me)))  # type: ignore[arg-type]
+        **_envelope("accept", case_id, step_id, me, idempotency_key)))  # type: ignore[arg-type]
 
 
 @router.post("/offers/{case_id}/{step_id}/decline", response_model=CommandResult)
 async def decline_offer(
-    case_id: str, step_id: str, body: DeclineBody, gateway: Gateway, me: Me, response: Response
+    case_id: str, step_id: str, body: DeclineBody, gateway: Gateway, me: Me, response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     return await _decided(response, gateway, DeclineOffer(
-        step_id=step_id, reason=body.reason, **_envelope(case_id, me)))  # type: ignore[arg-type]
+        reason=body.reason,
+        **_envelope("decline", case_id, step_id, me, idempotency_key)))  # type: ignore[arg-type]
 
 
 @router.post("/assignments/{case_id}/{step_id}/complete", response_model=CommandResult)
 async def complete_assignment(
-    case_id: str, step_id: str, body: ReviewReport, gateway: Gateway, me: Me, response: Response
+    case_id: str, step_id: str, body: ReviewReport, gateway: Gateway, me: Me, response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     """Complete with the report (409 if already completed: send an addendum instead)."""
     return await _decided(response, gateway, CompleteAssignment(
-        step_id=step_id, report=body, **_envelope(case_id, me)))  # type: ignore[arg-type]
+        report=body,
+        **_envelope("complete", case_id, step_id, me, idempotency_key)))  # type: ignore[arg-type]
 
 
 @router.post("/assignments/{case_id}/{step_id}/addenda", response_model=CommandResult)
 async def add_addendum(
-    case_id: str, step_id: str, body: AddendumBody, gateway: Gateway, me: Me, response: Response
+    case_id: str, step_id: str, body: AddendumBody, gateway: Gateway, me: Me, response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
-    """Add a versioned addendum to your completed report."""
+    """Add a versioned addendum to your completed report; send an Idempotency-Key so a retry
+    after a timeout is answered with the first decision instead of filing a second addendum."""
     return await _decided(response, gateway, AmendReport(
-        step_id=step_id, text=body.text, **_envelope(case_id, me)))  # type: ignore[arg-type]
+        text=body.text,
+        **_envelope("addendum", case_id, step_id, me, idempotency_key)))  # type: ignore[arg-type]
 
 
 @router.post("/assignments/{case_id}/{step_id}/teams", response_model=CommandResult)
 async def request_team(
     case_id: str, step_id: str, body: TeamRequestBody, gateway: Gateway, me: Me,
-    response: Response,
+    response: Response, idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     """Ask for another team's review of the case; routing adds and offers the step."""
     return await _decided(response, gateway, RequestTeam(
-        step_id=step_id, team=body.team, reason=body.reason,
-        **_envelope(case_id, me)))  # type: ignore[arg-type]
+        team=body.team, reason=body.reason,
+        **_envelope("team", case_id, step_id, me, idempotency_key)))  # type: ignore[arg-type]
