@@ -28,6 +28,8 @@ from services.triage.engine.text.spelling import Respelled, respell, speller_for
 from services.triage.engine.text.values import value_of
 
 SPAN_GROUP = "medspacy_spans"
+PATIENT_WORDS = frozenset({"she", "he", "her", "him", "herself", "himself", "i", "me", "my",
+                           "myself", "patient", "pt"})
 QUERIED = {"POSSIBLE_EXISTENCE", "QUERY"}
 # What a sentence after a finding uses to speak of it again (`_stable_next`).
 ANAPHOR_RE = re.compile(
@@ -105,8 +107,18 @@ def _categories(span: Any, modifiers: list[Any]) -> set[str]:
         if start < span.end and span.start < end:
             continue  # overlapping words modify nothing here
         if modifier.modifies(span):
-            out.add(modifier.category.upper())
+            category = modifier.category.upper()
+            if category == "FAMILY" and _patient_between(span, start, end):
+                continue  # "Mum has noticed she is wetting herself": the relative reports
+            out.add(category)
     return out
+
+
+def _patient_between(span: Any, start: int, end: int) -> bool:
+    """Whether the patient is named between a relative and a finding ("she", "my", "the
+    patient"): then the relative tells of the patient, not of themselves."""
+    low, high = (end, span.start) if end <= span.start else (span.end, start)
+    return any(span.doc[i].lower_ in PATIENT_WORDS for i in range(low, high))
 
 
 def _per_label(spans: Any) -> list[Any]:

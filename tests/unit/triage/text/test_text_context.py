@@ -29,7 +29,24 @@ SET_ASIDE = [
      "longstanding_or_stable"),
     ("Weight loss was intentional, she has been dieting.", "weight_loss", "explained"),
     ("No fever, apyrexial throughout.", "fever", "negated"),
+    ("Her husband is recovering from prostate surgery and is incontinent of urine.",
+     "urinary_retention_or_incontinence", "family"),
+    ("She asked about the warning signs (saddle numbness, change in bladder function) and she "
+     "has none of them.", "saddle_anaesthesia", "negated"),
+    ("Denys any saddle anaesthesia.", "saddle_anaesthesia", "negated"),
 ]
+
+
+@pytest.mark.parametrize("text", [
+    "Her mother says she has been incontinent since Monday.",
+    "Mum has noticed she is wetting herself.",
+    "Her husband has noticed that she cannot feel the toilet paper since Friday.",
+    "She developed saddle numbness last week; she had none of these before.",
+])
+def test_a_relative_telling_of_the_patient_is_the_patients_finding(text: str) -> None:
+    # the patient named between the relative and the finding: the relative reports, the
+    # finding is the patient's (reading._patient_between)
+    assert triage(clinical_question=text).urgency == "emergency"
 
 
 @pytest.mark.parametrize(("text", "concept", "reason"), SET_ASIDE)
