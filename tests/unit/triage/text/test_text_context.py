@@ -34,6 +34,16 @@ SET_ASIDE = [
     ("She asked about the warning signs (saddle numbness, change in bladder function) and she "
      "has none of them.", "saddle_anaesthesia", "negated"),
     ("Denys any saddle anaesthesia.", "saddle_anaesthesia", "negated"),
+    ("The claimant's colleague fell from a ladder at work last month.", "trauma_high_energy",
+     "family"),
+    ("Written safety-netting advice regarding cauda equina syndrome given.",
+     "cauda_equina_named", "hypothetical"),
+    ("Physio CES screen: all normal.", "cauda_equina_named", "hypothetical"),
+    ("She asked whether retention of urine can run in families.",
+     "urinary_retention_or_incontinence", "hypothetical"),
+    ("Explained that any fever over 38 would need urgent review.", "fever", "hypothetical"),
+    ("Post-anaesthetic retention on the evening of her discectomy, normal since.",
+     "urinary_retention_or_incontinence", "historical"),
 ]
 
 
@@ -42,6 +52,7 @@ SET_ASIDE = [
     "Mum has noticed she is wetting herself.",
     "Her husband has noticed that she cannot feel the toilet paper since Friday.",
     "She developed saddle numbness last week; she had none of these before.",
+    "Dear colleague, Mr Khan fell from a ladder yesterday.",  # a salutation, no relative
 ])
 def test_a_relative_telling_of_the_patient_is_the_patients_finding(text: str) -> None:
     # the patient named between the relative and the finding: the relative reports, the
