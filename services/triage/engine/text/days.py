@@ -63,18 +63,23 @@ LAST_RE = re.compile(rf"\blast\s+(?:week|weekend|{WEEKDAY})\b", re.IGNORECASE)
 YESTERDAY_RE = re.compile(r"\byesterday\b", re.IGNORECASE)
 
 
-def weeks_ago(text: str) -> float | None:
-    """How many weeks back the words put an event ("two weeks ago", "12/7 ago", "last week"),
+def days_ago(text: str) -> int | None:
+    """How many days back the words put an event ("two weeks ago", "12/7 ago", "last week"),
     at the earliest the words allow; None when they name no such time."""
-    days: float | None = None
     if shorthand := SHORTHAND_RE.search(text):
-        days = int(shorthand.group(1)) * SHORTHAND_DAYS[shorthand.group(2)]
-    elif counted := COUNT_RE.search(text):
+        return int(shorthand.group(1)) * SHORTHAND_DAYS[shorthand.group(2)]
+    if counted := COUNT_RE.search(text):
         count, unit = counted.group(1).lower(), counted.group(2).lower()
         number = WORD_NUMBERS.get(count)
-        days = (number if number is not None else int(count)) * UNIT_DAYS[unit]
-    elif LAST_RE.search(text):
-        days = 13  # "last week", "last Tuesday": at most 13 days back
-    elif YESTERDAY_RE.search(text):
-        days = 1
+        return (number if number is not None else int(count)) * UNIT_DAYS[unit]
+    if LAST_RE.search(text):
+        return 13  # "last week", "last Tuesday": at most 13 days back
+    if YESTERDAY_RE.search(text):
+        return 1
+    return None
+
+
+def weeks_ago(text: str) -> float | None:
+    """`days_ago` in weeks, to a tenth."""
+    days = days_ago(text)
     return None if days is None else round(days / 7, 1)

@@ -21,7 +21,7 @@ CANCELLING = {  # ConText category -> set-aside reason, strongest first
 OPTIONAL_CANCELLING = {"LONGSTANDING": "longstanding_or_stable", "EXPLAINED": "explained"}
 URGENCIES = ("routine", "soon", "urgent", "emergency")
 VALUE_KINDS = ("temperature", "number", "duration_weeks", "volume_ml", "length_mm", "crp_mg_l",
-               "days_until", "pain_score", "weeks_ago")
+               "days_until", "pain_score", "weeks_ago", "days_ago")
 # Structured fields text may stand for, with the order in which a value is "worse" (raising
 # only). None means a number (higher is worse) or a boolean (true is worse).
 FIELD_ORDERS: dict[str, tuple[str, ...] | None] = {
@@ -70,6 +70,7 @@ FIELD_ORDERS: dict[str, tuple[str, ...] | None] = {
     "timeline.pain_free_interval_weeks": None,
     "timeline.onset_weeks_after_last_surgery": None,
     "symptoms.vs_preop_pain": None,
+    "timeline.current_episode_days": None,
     # 3.2: a proposed operation within 14 days, from relative words only (days.py); a coded
     # date is never overruled
     "proposed_surgery.days_until_scheduled": None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from services.triage.engine.text.days import days_ahead, weeks_ago
+from services.triage.engine.text.days import days_ago, days_ahead, weeks_ago
 from services.triage.engine.text.scores import pain_score
 
 NUMBER_RE = re.compile(r"\d{1,3}(?:,\d{3})+(?!\d)|\d+(?:[.,]\d+)?")
@@ -30,7 +30,7 @@ def millimetres(text: str) -> float | None:
 
 # value kind -> how its words give the number (every other kind: the first number in them)
 READERS = {"length_mm": millimetres, "days_until": days_ahead, "weeks_ago": weeks_ago,
-           "pain_score": pain_score}
+           "days_ago": days_ago, "pain_score": pain_score}
 
 
 def value_of(kind: str | None, text: str) -> float | None:

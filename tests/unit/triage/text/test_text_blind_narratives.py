@@ -32,7 +32,7 @@ TABLES = {"blind_narratives.txt": (as_question, BASE), "blind_letters.txt": (as_
           "blind_letters2.txt": (as_question, BASE), "blind_notes.txt": (as_question, BASE),
           "blind_presurgery.txt": (as_question, PRE_SURGERY),
           "blind_hard.txt": (as_question, BASE), "blind_documents.txt": (as_question, BASE),
-          "blind_benign.txt": (as_question, BASE)}
+          "blind_benign.txt": (as_question, BASE), "blind_long.txt": (as_question, BASE)}
 
 
 def _cases() -> list:

@@ -53,11 +53,42 @@ SET_ASIDE = [
     "Her husband has noticed that she cannot feel the toilet paper since Friday.",
     "She developed saddle numbness last week; she had none of these before.",
     "Dear colleague, Mr Khan fell from a ladder yesterday.",  # a salutation, no relative
+    # the episode dated in words fills current_episode_days: a severe deficit within 14 days
+    "Six days ago she bent to pick up a box. Examination: right ankle dorsiflexion 2/5.",
+    "Ten days ago, while gardening, she developed pain down the leg. Knee extension 3/5.",
+    "I examined the perineum and found absent pinprick sensation over the perianal skin.",
+    "I don't get the feeling that I need to go for a wee any more.",
+    "Twice in the last week she has found herself soaked with urine.",
+    "Over nine days she has had complete loss of sexual sensation and arousal, which is new.",
+    "The CRP you checked last week was 74 mg/L. Temperature in clinic 38.2 degrees C.",
 ])
-def test_a_relative_telling_of_the_patient_is_the_patients_finding(text: str) -> None:
-    # the patient named between the relative and the finding: the relative reports, the
-    # finding is the patient's (reading._patient_between)
+def test_red_flags_written_this_way_are_emergencies(text: str) -> None:
+    # a relative telling of the patient (the patient named between them:
+    # reading._patient_between), dated episodes, long letters' wordings
     assert triage(clinical_question=text).urgency == "emergency"
+
+
+@pytest.mark.parametrize("text", [
+    "She has normal sensation in the saddle area.",  # "sensation" alone is no loss
+    "SLR 45 degrees right, 80 degrees left.",  # an angle, no temperature
+    "The wound is healed and non-tender.",
+    "Occasional aching into both buttocks but no leg pain.",  # buttocks alone are no sciatica
+    "For about two years she has had aching in both thighs after walking 300 metres.",
+    "On the first post-operative day she was unable to pass urine; normal since.",
+    "She has been checking herself every day for cauda equina symptoms.",
+    "She read about cauda equina syndrome online and asked whether she has it.",
+    "Her GP did blood tests including the myeloma test, all normal.",
+])
+def test_what_reads_like_a_red_flag_but_is_none(text: str) -> None:
+    result = triage(clinical_question=text)
+    assert result.urgency in ("routine", "soon"), [r.rule_id for r in result.fired_rules]
+
+
+def test_a_visit_ten_days_ago_dates_no_episode() -> None:
+    # a severe deficit of unknown duration is urgent; "I saw her ten days ago" is no onset
+    result = triage(clinical_question="I saw her ten days ago. Examination: right ankle "
+                                      "dorsiflexion 2/5.")
+    assert result.urgency == "urgent"
 
 
 @pytest.mark.parametrize(("text", "concept", "reason"), SET_ASIDE)
