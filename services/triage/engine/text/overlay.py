@@ -182,7 +182,6 @@ class _Builder:
         self.out.changed.add(ref)
         return True
 
-
     def newer_operation(self, weeks: float, ref: str) -> bool:
         """An operation the text dates after every coded one ("a revision two weeks ago") joins
         the list as the same kind as the latest coded one: the early post-operative rules count
