@@ -40,8 +40,11 @@ DICTATION = tuple((re.compile(rf"\b{pattern}\b", re.IGNORECASE), meant) for patt
     (r"(?:sort\s+of\s+a|sort\s+a|cord\s+a|court\s+a|cauda\s+a|quarter|corda)\s+equina",
      "cauda equina"),
     (r"saddle\s+(?:and|an|in)\s+(?:a?esthesia|a?esthetic)", "saddle anaesthesia"),
-    (r"in\s+continen(?:ts|ce)", "incontinence"),
-    (r"in\s+continent", "incontinent"),
+    # "in continence" alone may be a place ("seen in continence clinic"): only after its noun
+    (r"in\s+continents", "incontinence"),
+    (r"urinary\s+in\s+continence", "urinary incontinence"),
+    (r"(?:faecal|fecal)\s+in\s+continence", "faecal incontinence"),
+    (r"in\s+continent\s+of", "incontinent of"),
     (r"sigh\s+attic(?:a)?", "sciatica"),
     (r"boat\s+legs", "both legs"),
 ))
