@@ -43,7 +43,10 @@ class CaseState(BaseModel):
     revision: int = 0
     waiting_for: list[str] = Field(default_factory=list)  # records the referrer still owes
     closed: bool = False
-    erased: bool = False  # set by CaseErased, never cleared (handlers.apply_event)
+    # Set by CaseErased, never cleared (handlers.apply_event). Written only when set: the model
+    # refuses unknown fields, so a worker of the previous release reading a row this one wrote
+    # (a rolling deploy) would fail on every row that carried `"erased": false`.
+    erased: bool = Field(default=False, exclude_if=lambda erased: not erased)
     steps: dict[str, StepInfo] = Field(default_factory=dict)
     clocks: dict[str, Clock] = Field(default_factory=dict)
     chains: dict[str, Chain] = Field(default_factory=dict)

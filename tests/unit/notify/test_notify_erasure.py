@@ -4,11 +4,13 @@ in the case row. Only ticks, delivery outcomes and routing's RoutingStopped stil
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from schemas.cases import CaseErased
 from schemas.notifications import NotificationFailed
 from services.notify.domain.handlers import apply_event
+from services.notify.domain.state import CaseState
 from tests.unit.notify.notify_builders import POLICY, T0, CaseFlow, FakeContacts, Harness
 from tests.unit.notify.test_notify_text_flags import SENTENCE, triaged_from
 
@@ -62,3 +64,13 @@ def test_holders_still_hear_the_case_is_withdrawn_after_erasure() -> None:
     h, flow = erased_case()
     stopped = flow.stopped(T0).model_copy(update={"specialist_ids": ["spec-1"]})
     assert h.apply(stopped).notifications[0].kind == "case_withdrawn"
+
+
+def test_only_an_erased_row_carries_the_mark() -> None:
+    # CaseState refuses unknown fields: a worker of the previous release, mid rolling deploy,
+    # must still read every row that is not erased
+    state = CaseState(case_id="case-1")
+    assert "erased" not in json.loads(state.model_dump_json())
+    state.erased = True
+    assert json.loads(state.model_dump_json())["erased"] is True
+    assert CaseState.model_validate_json(state.model_dump_json()).erased
