@@ -40,16 +40,24 @@ PHRASES = (
 )
 
 
+def _counted_days(text: str) -> int | None:
+    """The days a counted span names ("ten days", "2 weeks", "a couple of weeks")."""
+    counted = COUNT_RE.search(text)
+    if counted is None:
+        return None
+    count, unit = counted.group(1).lower(), counted.group(2).lower()
+    number = WORD_NUMBERS.get(count)
+    return (number if number is not None else int(count)) * UNIT_DAYS[unit]
+
+
 def days_ahead(text: str) -> float | None:
     """Days until the time the words name, at the latest; None when they name no such time."""
     for pattern, days in PHRASES[:4]:  # "a week on Friday" before "a week"
         if pattern.search(text):
             return float(days)
-    counted = COUNT_RE.search(text)
+    counted = _counted_days(text)
     if counted is not None:
-        count, unit = counted.group(1).lower(), counted.group(2).lower()
-        number = WORD_NUMBERS.get(count)
-        return float((number if number is not None else int(count)) * UNIT_DAYS[unit])
+        return float(counted)
     for pattern, days in PHRASES[4:]:
         if pattern.search(text):
             return float(days)
@@ -68,10 +76,8 @@ def days_ago(text: str) -> int | None:
     at the earliest the words allow; None when they name no such time."""
     if shorthand := SHORTHAND_RE.search(text):
         return int(shorthand.group(1)) * SHORTHAND_DAYS[shorthand.group(2)]
-    if counted := COUNT_RE.search(text):
-        count, unit = counted.group(1).lower(), counted.group(2).lower()
-        number = WORD_NUMBERS.get(count)
-        return (number if number is not None else int(count)) * UNIT_DAYS[unit]
+    if (counted := _counted_days(text)) is not None:
+        return counted
     if LAST_RE.search(text):
         return 13  # "last week", "last Tuesday": at most 13 days back
     if YESTERDAY_RE.search(text):

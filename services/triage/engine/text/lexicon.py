@@ -22,6 +22,7 @@ OPTIONAL_CANCELLING = {"LONGSTANDING": "longstanding_or_stable", "EXPLAINED": "e
 URGENCIES = ("routine", "soon", "urgent", "emergency")
 VALUE_KINDS = ("temperature", "number", "duration_weeks", "volume_ml", "length_mm", "crp_mg_l",
                "days_until", "pain_score", "weeks_ago", "days_ago")
+DATED_KINDS = ("weeks_ago", "days_ago")  # value kinds whose words end on ConText's own "ago"
 # Structured fields text may stand for, with the order in which a value is "worse" (raising
 # only). None means a number (higher is worse) or a boolean (true is worse).
 FIELD_ORDERS: dict[str, tuple[str, ...] | None] = {
@@ -117,8 +118,8 @@ class Lexicon:
     # out once at load, read for every text.
     fill_ins: frozenset[str] = field(default_factory=frozenset)
     masks: frozenset[str] = field(default_factory=frozenset)  # role: mask concepts, at load
-    # Concepts dated "N weeks ago": ConText's own "ago" is among their words and still speaks
-    # for the other mentions around it ("offered surgery a fortnight ago" is no date ahead)
+    # Concepts dated "N weeks / days ago": ConText's own "ago" is among their words and still
+    # speaks for the other mentions around it ("offered surgery a fortnight ago" is no date ahead)
     dated: frozenset[str] = field(default_factory=frozenset)
     words: frozenset[str] = field(default_factory=frozenset)  # what spelling.py mends toward
 
@@ -197,7 +198,7 @@ def load_lexicon(path: Path, rule_ids: set[str]) -> Lexicon:
         drop_default_context=frozenset(raw.get("drop_default_context") or ()),
         fill_ins=frozenset(name for name, c in concepts.items() if c.only_if_absent),
         masks=frozenset(name for name, c in concepts.items() if c.mask),
-        dated=frozenset(name for name, c in concepts.items() if c.value == "weeks_ago"),
+        dated=frozenset(name for name, c in concepts.items() if c.value in DATED_KINDS),
         words=lexicon_words(concepts.values(), raw.get("context_rules") or ()),
     )
 

@@ -162,8 +162,7 @@ def _doc_mentions(doc: Any, index: int, source: str, lex: Lexicon,
     all_findings = list(doc.spans.get(SPAN_GROUP, []))
     findings = _longest(all_findings, lex.fill_ins, lex.masks)
     sentence_of = {s.start: i for i, s in enumerate(doc.sents)}
-    modifiers = _modifiers_by_sentence(
-        doc, [s for s in all_findings if s.label_ not in lex.dated] if lex.dated else all_findings)
+    modifiers = _modifiers_by_sentence(doc, [s for s in all_findings if s.label_ not in lex.dated])
     out = []
     for span in sorted(findings + cues, key=lambda s: (s.start, s.end)):
         concept = lex.concepts[span.label_]

@@ -147,11 +147,10 @@ class Respelled:
     text: str  # what is read
     original: str  # what was written
     edits: tuple[tuple[int, int, int, int], ...] = ()  # (new start, new end, old start, old end)
-    starts: tuple[int, ...] = ()  # each edit's new start, for bisect
 
     def to_old(self, position: int) -> int:
         """A position in the read text as a position in the written one."""
-        i = bisect_right(self.starts, position) - 1
+        i = bisect_right(self.edits, position, key=lambda edit: edit[0]) - 1
         if i < 0:
             return position
         new_start, new_end, old_start, old_end = self.edits[i]
@@ -185,7 +184,7 @@ def respell(text: str, speller: Speller) -> Respelled:
         shift += len(meant) - (end - start)
         at = end
     parts.append(text[at:])
-    return Respelled("".join(parts), text, tuple(edits), tuple(e[0] for e in edits))
+    return Respelled("".join(parts), text, tuple(edits))
 
 
 @cache
