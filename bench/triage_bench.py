@@ -16,6 +16,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,6 +61,10 @@ def load_referrals(text: str = "cases") -> list[Referral]:
     return referrals
 
 
+# the day of receipt the worker hands the engine (calendar dates count from it)
+RECEIVED = date(2026, 11, 27)
+
+
 # Shapes that once made the reading quadratic: every word a pattern or ConText can start on,
 # one endless sentence (fifteenth session, 2026-11-29: "not changed at my review" x 2,400
 # took 116 s of CPU before sentences were capped and modifiers compared per sentence).
@@ -81,6 +86,10 @@ HOSTILE = {
     "'revision surgery'": "revision surgery ",
     "'cannot'": "cannot ",
     "'listed for'": "listed for ",
+    # seventeenth session: a calendar date in every word (each becomes "N days ago"), the new
+    # "pain unlike before" gaps
+    "'revision on 12/11/2026'": "revision on 12/11/2026 ",
+    "'new pain in the other'": "new pain in the other ",
 }
 
 
@@ -93,7 +102,7 @@ def hostile(limit: int) -> None:
         referral = Referral.model_validate({**base, "narratives": [
             {"source": "letter", "text": text[i:i + 20_000]} for i in range(0, limit, 20_000)]})
         start = time.process_time()
-        result = triage_referral(referral)
+        result = triage_referral(referral, as_of=RECEIVED)
         print(f"  {name:30s} {limit:,} chars: {time.process_time() - start:6.2f} s CPU "
               f"({result.urgency})")
 
@@ -134,10 +143,10 @@ def main() -> int:
         return 0
 
     def triage_only(referral: Referral) -> object:
-        return triage_referral(referral)
+        return triage_referral(referral, as_of=RECEIVED)
 
     def triage_and_json(referral: Referral) -> object:
-        return triage_referral(referral).model_dump_json()
+        return triage_referral(referral, as_of=RECEIVED).model_dump_json()
 
     run = triage_and_json if args.with_json else triage_only
     for referral in referrals:  # warm up, and check every case runs

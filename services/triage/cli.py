@@ -1,9 +1,13 @@
-"""Triage one referral from the command line: python -m services.triage.cli [FILE|-]."""
+"""Triage one referral from the command line.
+
+    python -m services.triage.cli [FILE|-] [--received YYYY-MM-DD]
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date
 from pathlib import Path
 from typing import TextIO
 
@@ -34,6 +38,9 @@ def main(
         description="Triage one referral JSON (schemas.referral.Referral) and print the result.",
     )
     parser.add_argument("file", nargs="?", default="-", help="referral JSON file, or - for stdin")
+    parser.add_argument("--received", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
+                        help="the day the referral was received: its letters' calendar dates "
+                             "count from it (not read without it)")
     args = parser.parse_args(argv)
     try:
         raw = _read(args.file, stdin)
@@ -46,7 +53,7 @@ def main(
         # Field paths and messages only: the input may hold patient data.
         print(f"invalid referral: {describe_validation_error(exc)}", file=stderr)
         return EXIT_INVALID_INPUT
-    stdout.write(triage_referral(referral).model_dump_json(indent=2) + "\n")
+    stdout.write(triage_referral(referral, as_of=args.received).model_dump_json(indent=2) + "\n")
     return 0
 
 

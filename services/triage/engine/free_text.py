@@ -9,6 +9,7 @@ quoted sentences travel in `TriageResult.text_evidence` only.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from schemas.referral import Referral
 from schemas.triage import (
@@ -115,14 +116,16 @@ def _higher(fired: list[FiredRule], other: list[FiredRule]) -> list[FiredRule]:
     return list(by_id.values())
 
 
-def read_free_text(referral: Referral, base: ClinicalPicture, t: Thresholds) -> TextStep:
+def read_free_text(
+    referral: Referral, base: ClinicalPicture, t: Thresholds, as_of: date | None = None
+) -> TextStep:
     """Urgency rules on the referral as its free text describes it (raising only)."""
     fired_base = fire_urgency_rules(base, t)
     texts = narrative_texts(referral, base)
     if not texts:
         return TextStep(base, fired_base)
     lex = lexicon()
-    reading = read_texts(texts, lex)
+    reading = read_texts(texts, lex, as_of)
     outcome = apply_reading(referral, base.imaging, reading, lex, t)
     picture = base
     fired = fired_base

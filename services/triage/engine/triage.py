@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from schemas.referral import Referral
 from schemas.triage import InstrumentScores, TriageResult
 from services.triage.engine.causes import likely_causes
@@ -31,13 +33,18 @@ def text_missing(chars_skipped: int) -> list[str]:
             "red flags in them cannot be excluded"]
 
 
-def triage_referral(referral: Referral, table: RuleTable | None = None) -> TriageResult:
-    """Triage one referral: pure and deterministic (same referral, same result)."""
+def triage_referral(
+    referral: Referral, table: RuleTable | None = None, *, as_of: date | None = None
+) -> TriageResult:
+    """Triage one referral: pure and deterministic (same referral and day, same result).
+
+    `as_of` is the day the referral was received: the letter's calendar dates count from it
+    (text/dates.py); without it they are not read."""
     table = table or rule_table()
     t = table.thresholds
     base = build_picture(referral, t)
     # Free text can only add findings: the picture below is the referral as its text describes it.
-    text = read_free_text(referral, base, t)
+    text = read_free_text(referral, base, t, as_of)
     picture, fired = text.picture, text.fired
     floor = priority_floor(referral)
     if floor is not None:

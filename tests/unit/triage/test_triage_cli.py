@@ -6,6 +6,8 @@ import io
 import json
 from pathlib import Path
 
+import pytest
+
 from schemas.triage import TriageResult
 from services.triage.cli import main
 
@@ -66,3 +68,16 @@ def test_cli_shows_the_referrer_priority_floor_and_text_findings() -> None:
     assert "referrer priority stat" in rules["REF_referrer_priority_floor"]
     assert "from free text — confirm" in rules["RF1_CES_established"]
     assert [s["reason"] for s in result["set_aside"]] == ["negated"]
+
+
+def test_received_day_makes_the_letters_dates_count() -> None:
+    referral = {"referral_id": "cli-d", "referral_type": "pre_surgery", "region": "lumbar",
+                "age": 60, "sex": "M",
+                "clinical_question": "His decompression is booked for 3 December 2026."}
+    code, out, _ = run(["-", "--received", "2026-11-27"], json.dumps(referral))
+    assert code == 0 and json.loads(out)["urgency"] == "soon"
+    _, undated, _ = run(["-"], json.dumps(referral))
+    assert json.loads(undated)["urgency"] == "routine"
+    with pytest.raises(SystemExit) as refused:  # argparse's own usage error
+        run(["-", "--received", "27/11/2026"], json.dumps(referral))
+    assert refused.value.code == 2

@@ -21,9 +21,12 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from services.triage.engine.text.dates import calendar_dates
 
 PROTECTED_PATH = Path(__file__).with_name("spelling_protected.txt")
 MIN_LETTERS = 5
@@ -162,11 +165,14 @@ class Respelled:
         return self.original[self.to_old(start):self.to_old(end)]
 
 
-def respell(text: str, speller: Speller) -> Respelled:
-    """The text with its dictation and spelling slips mended, and where each mend lies."""
+def respell(text: str, speller: Speller, as_of: date | None = None) -> Respelled:
+    """The text with its dictation and spelling slips mended, its calendar dates as relative
+    words when the day of receipt is known (dates.py), and where each change lies."""
     found: list[tuple[int, int, int, str]] = []  # (start, rank, end, meant): dictation first
     for pattern, meant in DICTATION + ABBREVIATIONS:
         found.extend((m.start(), 0, m.end(), meant) for m in pattern.finditer(text))
+    if as_of is not None:
+        found.extend((start, 0, end, words) for start, end, words in calendar_dates(text, as_of))
     for m in WORD_RE.finditer(text):
         mended = speller.mend(m.group())
         if mended is not None:

@@ -1,0 +1,112 @@
+"""Calendar dates in a letter, as the relative words the reading understands.
+
+Clinic letters date things: "revision on 12/11/2026", "DOS 12.11.26", "since 21/11 she has
+had…", "her fusion is booked for 3 December". Every structured time in a referral counts from
+the day it was received (`weeks_before_referral`, `current_episode_days`), so with that day
+(`as_of`, the day intake received the referral, UTC) a date becomes what it means for the
+rules: "on 12/11/2026" reads as "15 days ago", "on 3 December" as "in 6 days". The reading then
+goes through the same patterns and context rules as a letter that wrote the relative words
+(spelling.py keeps the quote as written).
+
+Dates are day first (UK). A date without a year is the nearest such day; a numeric one without
+a year is a date only after a word that introduces one ("on 12/11", "since 21/11", "TCI
+04/12", "Date of surgery: 04/12"), never before "ago" or "post" ("12/7 ago" and "2/52 post-op"
+are counts of days and weeks) and never over 5 or 10 ("from 5/5 to 3/5" is a power grade, "from
+8/10" a pain score). Dates more than a year away are left as written: no rule counts them.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+MONTHS = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8,
+          "sep": 9, "oct": 10, "nov": 11, "dec": 12}
+# "May" and "Mar" only capitalised: "she may 12…" is a verb
+MONTH = (r"(?P<month>(?i:jan(?:uary)?|feb(?:ruary)?|apr(?:il)?|june?|july?|aug(?:ust)?"
+         r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|march)|May|MAY|Mar|MAR)")
+DAY = r"(?P<day>[0-3]?\d)(?i:st|nd|rd|th)?"
+YEAR = r"(?:,?\s+(?P<year>(?:19|20)\d\d))?"
+# the words that introduce a date; "on" and "dated" go with it ("on 12/11" is "15 days ago")
+LEAD = (r"(?P<lead>\b(?P<word>(?i:on|dated|since|from|until|till|by|dos|tci|date))\b"
+        r"(?:\s+(?i:of)\s+[A-Za-z]+)?\s*:?\s*(?:(?i:the)\s+)?)?")
+NAMED = (re.compile(rf"{LEAD}\b{DAY}(?:\s+(?i:of))?\s+{MONTH}{YEAR}(?!\w)"),
+         re.compile(rf"{LEAD}\b{MONTH}\.?\s+{DAY}\b{YEAR}(?!\w)"))
+NUMERIC = re.compile(
+    rf"{LEAD}(?<![\w/.\-])(?P<day>[0-3]?\d)(?P<sep>[/.\-])(?P<month>[01]?\d)"
+    r"(?:(?P=sep)(?P<year>(?:19|20)?\d\d))?(?![\w/]|[.\-]\d)")
+COUNT_AFTER = re.compile(r"\s*(?i:ago|post|after|p/?o\b|postop)")
+# year-less "N/5" and "N/10" are a power grade and a pain score ("from 5/5 to 3/5", "(4/5)")
+SCORE_DENOMINATORS = (5, 10)
+WINDOW = timedelta(days=366)
+# A letter dates a few dozen things at most; the words are longer than the date ("since 1/11"
+# is "since 26 days ago"), so past this many the text is read as written and stays bounded.
+MAX_DATES = 64
+
+
+def _year(written: str | None) -> int | None:
+    if written is None:
+        return None
+    return int(written) + (2000 if len(written) == 2 else 0)
+
+
+def _day(year: int | None, month: int, day: int, as_of: date) -> date | None:
+    """The date meant; without a year, the one nearest the day of receipt."""
+    years = [year] if year is not None else [as_of.year - 1, as_of.year, as_of.year + 1]
+    days = []
+    for y in years:
+        try:
+            days.append(date(y, month, day))
+        except ValueError:
+            continue
+    if not days:
+        return None
+    return min(days, key=lambda d: abs((d - as_of).days))
+
+
+def relative(when: date, as_of: date) -> str:
+    """A date as the relative words a letter would use."""
+    gone = (as_of - when).days
+    if gone == 0:
+        return "today"
+    if gone > 0:
+        return f"{gone} day{'s' if gone > 1 else ''} ago"
+    return f"in {-gone} day{'s' if gone < -1 else ''}"
+
+
+def _kept_lead(lead: str | None, word: str | None) -> str:
+    """"since 21/11" keeps its "since", "TCI: 04/12" its "TCI: "; "on" and "dated" go."""
+    return "" if lead is None or (word or "").lower() in ("on", "dated") else lead
+
+
+def _found(text: str, as_of: date) -> list[tuple[int, int, str | None, str | None, date]]:
+    """(start, end, the words before, their first word, the date) of every date written."""
+    found = []
+    for m in (m for pattern in NAMED for m in pattern.finditer(text)):
+        month = MONTHS[m.group("month")[:3].lower()]
+        when = _day(_year(m.group("year")), month, int(m.group("day")), as_of)
+        if when is not None:
+            found.append((m.start(), m.end(), m.group("lead"), m.group("word"), when))
+    for m in NUMERIC.finditer(text):
+        year = _year(m.group("year"))
+        month = int(m.group("month"))
+        if year is None and (m.group("lead") is None or month in SCORE_DENOMINATORS
+                             or m.group("sep") == "-" or COUNT_AFTER.match(text, m.end())):
+            continue  # "12/7 ago", "4/5", "from 7-8": a count, a grade or a range, not a date
+        when = _day(year, month, int(m.group("day")), as_of)
+        if when is not None:
+            found.append((m.start(), m.end(), m.group("lead"), m.group("word"), when))
+    return sorted(found)
+
+
+def calendar_dates(text: str, as_of: date) -> list[tuple[int, int, str]]:
+    """(start, end, relative words) for the first `MAX_DATES` calendar dates within a year of
+    `as_of`."""
+    dated: list[tuple[int, int, str]] = []
+    for start, end, lead, word, when in _found(text, as_of):
+        if abs(when - as_of) > WINDOW or (dated and start < dated[-1][1]):
+            continue
+        dated.append((start, end, _kept_lead(lead, word) + relative(when, as_of)))
+        if len(dated) == MAX_DATES:
+            break
+    return dated
