@@ -172,6 +172,50 @@ async def test_a_retried_addendum_under_the_same_idempotency_key_is_filed_once(r
     assert long_key.json()["errors"][0]["path"] == "idempotency-key", long_key.text
 
 
+async def test_a_reused_idempotency_key_with_another_body_is_409_and_files_nothing(
+        rig: Any) -> None:
+    # The key alone derives the command id: a second body under it was answered with the first
+    # decision and silently dropped. Now the body's digest must match too, as in intake.
+    client, processor, publisher = rig
+    me = await _accepted(client, processor)
+    url, key = "/assignments/case-1/spine_surgery", me | {"Idempotency-Key": "k-1"}
+
+    async def reused(path: str, body: dict[str, Any]) -> None:
+        got = await client.post(f"{url}/{path}", headers=me | {"Idempotency-Key": path},
+                                json=body)
+        assert got.status_code == 409, got.text
+        assert got.headers["content-type"].startswith("application/problem+json")
+        problem = got.json()
+        assert problem["type"].endswith("/idempotency-key-reused")
+        assert problem["title"] == "Idempotency key reused" and "new key" in problem["detail"]
+
+    body = {"team": "spine_radiology", "reason": "Second read of the contrast MRI"}
+    teams = await client.post(f"{url}/teams", headers=me | {"Idempotency-Key": "teams"},
+                              json=body)
+    assert teams.status_code == 200, teams.text
+    await reused("teams", {**body, "reason": "Something else"})
+    done = await client.post(f"{url}/complete", headers=me | {"Idempotency-Key": "complete"},
+                             json=REPORT)
+    assert done.status_code == 200, done.text
+    await reused("complete", {**REPORT, "opinion": "A different opinion"})
+    note = {"text": "Operative note received: unchanged."}
+    first = await client.post(f"{url}/addenda", headers=key, json=note)
+    assert first.status_code == 200 and first.json()["detail"] == "report version 2"
+    other = await client.post(f"{url}/addenda", headers=key, json={"text": "Worse on review."})
+    assert other.status_code == 409 and other.json()["type"].endswith("/idempotency-key-reused")
+    again = await client.post(f"{url}/addenda", headers=key, json=note)
+    assert again.status_code == 200 and again.json() == first.json()  # the first body replays
+
+    assert len([e for e in publisher.events if isinstance(e, PlanExtended)]) == 1
+    assert len([e for e in publisher.events if isinstance(e, AssignmentCompleted)]) == 1
+    assert len([e for e in publisher.events if isinstance(e, ReportAmended)]) == 1
+    report = (await client.get("/cases/case-1/reports/spine_surgery", headers=me)).json()
+    assert report["report"]["opinion"] == REPORT["opinion"] and report["version"] == 2
+    assert [a["text"] for a in report["addenda"]] == [note["text"]]
+    assert processor.case_state("case-1").steps["spine_radiology"].request_reason == (
+        body["reason"])
+
+
 async def test_later_steps_read_the_report_they_depend_on(rig: Any) -> None:
     client, processor, _ = rig
     await processor.on_case_input(received())

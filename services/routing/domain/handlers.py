@@ -23,7 +23,7 @@ from schemas.routing import (
     RoutingStopped,
 )
 from schemas.triage import URGENCY_ORDER, TriageResult
-from services.routing.domain import emergency, extension, offers, plans, reports
+from services.routing.domain import emergency, extension, idempotency, offers, plans, reports
 from services.routing.domain.context import Ctx, case_facts
 from services.routing.domain.directory import DirectoryIndex
 from services.routing.domain.eligibility import conflicts
@@ -69,8 +69,8 @@ def handle(
 ) -> RoutingResult:
     """Apply one input to a case; a redelivered input changes nothing and emits nothing."""
     current = state or new_case(event.case_id)
-    if event.event_id in current.applied:
-        return RoutingResult(current, [], [], current.outcomes.get(event.event_id))
+    if event.event_id in current.applied:  # a redelivery, or a retry under an Idempotency-Key
+        return RoutingResult(current, [], [], idempotency.replayed(current, event, CLOSED))
     work = current.working_copy()
     ctx = Ctx(directory=directory, loads=loads, policy=policy, now=now, source=event)
     outcome: CommandOutcome | None = None
@@ -84,6 +84,7 @@ def handle(
     elif isinstance(event, Command):
         outcome = on_command(work, event, ctx)
         work.outcomes[event.event_id] = outcome
+        idempotency.remember(work, event)
     else:
         return RoutingResult(current, [], [])  # other referral events are not routing's business
     work.applied.append(event.event_id)
@@ -234,8 +235,10 @@ def on_cancelled(state: CaseRouting, event: ReferralCancelled | CaseErased, ctx:
 
 def erase_patient_links(state: CaseRouting, ctx: Ctx) -> None:
     """Mark the case erased; forget the pseudonym here and in reviewers' continuity history,
-    and the reviewers' free-text team requests (they may quote the patient)."""
+    the reviewers' free-text team requests and commands' body digests (either may quote or
+    confirm the patient's details)."""
     state.erased = True
+    state.body_digests.clear()
     if state.context is not None:
         state.context = state.context.model_copy(update={"patient_pseudonym": None})
     for step in state.steps.values():

@@ -13,7 +13,8 @@ from schemas.triage import Team, Urgency
 
 StepStatus = Literal["waiting", "offered", "escalated", "assigned", "completed", "cancelled"]
 CaseStatus = Literal["new", "open", "completed", "stopped"]
-OutcomeStatus = Literal["ok", "conflict", "not_found", "forbidden", "invalid"]
+# "reused": an Idempotency-Key sent again with another body (domain/idempotency.py); never stored.
+OutcomeStatus = Literal["ok", "conflict", "not_found", "forbidden", "invalid", "reused"]
 
 # Every list that grows from inputs is capped, and the whole row must fit a Kafka message
 # (the changelog's 1 MiB default, with room for key and headers): found here, never at the
@@ -112,6 +113,10 @@ class CaseRouting(_State):
     offered_to: list[str] = Field(default_factory=list)  # never offer the case twice to one person
     applied: list[str] = Field(default_factory=list)  # event ids already applied
     outcomes: dict[str, CommandOutcome] = Field(default_factory=dict)  # command id -> outcome
+    # Command id -> digest of its body, to refuse a reused Idempotency-Key (domain/idempotency);
+    # as many as outcomes, dropped on erasure. Left out of the row while empty: most cases never
+    # see a command with a body, and their rows stay as the previous release wrote them.
+    body_digests: dict[str, str] = Field(default_factory=dict, exclude_if=lambda kept: not kept)
     record: list[RecordEntry] = Field(default_factory=list)
     report_refs: list[str] = Field(default_factory=list)
     # Set by CaseErased and never cleared: late or redelivered inputs (other topics, other
@@ -162,6 +167,8 @@ def bounded(state: CaseRouting) -> bool:
     del state.applied[:-MAX_APPLIED_IDS]
     for command_id in list(state.outcomes)[:-MAX_OUTCOMES]:
         del state.outcomes[command_id]
+    for command_id in list(state.body_digests)[:-MAX_OUTCOMES]:
+        del state.body_digests[command_id]
     _trim_record(state, MAX_RECORD_ENTRIES)
     excess = serialized_size(state) - MAX_STATE_BYTES
     # Candidate lists are the bulk: drop the oldest first, then the oldest lines.

@@ -72,7 +72,8 @@ def command_id(
     """The command's id. Under an Idempotency-Key it is derived from who sends which command
     for which step under that key, so a retry after a timeout is the same command: routing
     remembers the ids it applied and answers a repeat with the first decision, never filing a
-    second addendum or team request. Without a key every request is a new attempt."""
+    second addendum or team request; the same key with another body is refused (409,
+    domain/idempotency.py). Without a key every request is a new attempt."""
     if idempotency_key is None:
         return str(uuid.uuid4())
     return derive_id("specialist-command", kind, specialist_id, case_id, step_id, idempotency_key)
@@ -90,6 +91,9 @@ async def decide(*, gateway: RoutingGateway, command: Command) -> CommandResult:
         return result
     if outcome.status == "not_found":
         raise ProblemError(404, "Not found", outcome.detail)
+    if outcome.status == "reused":  # as intake's referrals: the second body was not read
+        raise ProblemError(409, "Idempotency key reused", outcome.detail,
+                           kind="idempotency-key-reused")
     if outcome.status == "invalid":
         raise ProblemError(422, "Unprocessable content", outcome.detail, kind="invalid")
     if outcome.status != "ok":

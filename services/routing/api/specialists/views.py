@@ -28,7 +28,8 @@ Me = Annotated[Principal, Depends(require_roles("specialist"))]
 IdempotencyKey = Annotated[
     str | None,
     Header(min_length=1, max_length=200,
-           description="a retry with the same key is the same command: answered, not redone"),
+           description="a retry with the same key and body is the same command: answered, "
+                       "not redone; the same key with another body is refused (409)"),
 ]
 
 
