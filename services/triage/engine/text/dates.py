@@ -42,6 +42,7 @@ WINDOW = timedelta(days=366)
 # A letter dates a few dozen things at most; the words are longer than the date ("since 1/11"
 # is "since 26 days ago"), so past this many the text is read as written and stays bounded.
 MAX_DATES = 64
+ONSET_WORDS = ("since", "from")
 
 
 def _year(written: str | None) -> int | None:
@@ -99,14 +100,16 @@ def _found(text: str, as_of: date) -> list[tuple[int, int, str | None, str | Non
     return sorted(found)
 
 
-def calendar_dates(text: str, as_of: date) -> list[tuple[int, int, str]]:
-    """(start, end, relative words) for the first `MAX_DATES` calendar dates within a year of
-    `as_of`."""
-    dated: list[tuple[int, int, str]] = []
+def calendar_dates(text: str, as_of: date) -> list[tuple[int, int, str, bool]]:
+    """(start, end, relative words, whether it dates an onset) for the first `MAX_DATES`
+    calendar dates within a year of `as_of`. "since 22/11" and "from 22/11" date an onset; "on
+    20/11", "DOS 12/11" only say when something happened (reading.py: no worsening cue)."""
+    dated: list[tuple[int, int, str, bool]] = []
     for start, end, lead, word, when in _found(text, as_of):
         if abs(when - as_of) > WINDOW or (dated and start < dated[-1][1]):
             continue
-        dated.append((start, end, _kept_lead(lead, word) + relative(when, as_of)))
+        onset = (word or "").lower() in ONSET_WORDS
+        dated.append((start, end, _kept_lead(lead, word) + relative(when, as_of), onset))
         if len(dated) == MAX_DATES:
             break
     return dated

@@ -158,8 +158,11 @@ def _longest(spans: list[Any], fill_ins: frozenset[str] = frozenset(),
 def _doc_mentions(doc: Any, index: int, source: str, lex: Lexicon,
                   written: Respelled) -> list[Mention]:
     # One span per stretch of each cue ("has been the same since" holds "the same"): each would
-    # be checked against every modifier of its sentence.
-    cues = _per_label(doc.spans.get(CUE_GROUP, []))
+    # be checked against every modifier of its sentence. A date says when, not that anything
+    # worsens: "seen on 20/11: EHL 4/5" is read "seen 7 days ago", and its "days ago" is no cue
+    # ("since 22/11" dates an onset, and stays one).
+    cues = [c for c in _per_label(doc.spans.get(CUE_GROUP, []))
+            if not written.in_date(c.start_char, c.end_char)]
     all_findings = list(doc.spans.get(SPAN_GROUP, []))
     findings = _longest(all_findings, lex.fill_ins, lex.masks)
     sentence_of = {s.start: i for i, s in enumerate(doc.sents)}

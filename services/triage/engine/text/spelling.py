@@ -150,6 +150,8 @@ class Respelled:
     text: str  # what is read
     original: str  # what was written
     edits: tuple[tuple[int, int, int, int], ...] = ()  # (new start, new end, old start, old end)
+    dates: tuple[tuple[int, int], ...] = ()  # (new start, new end) of each date made words
+    # that only says when ("on 20/11"), not since when
 
     def to_old(self, position: int) -> int:
         """A position in the read text as a position in the written one."""
@@ -164,33 +166,42 @@ class Respelled:
     def quote(self, start: int, end: int) -> str:
         return self.original[self.to_old(start):self.to_old(end)]
 
+    def in_date(self, start: int, end: int) -> bool:
+        """Whether read text lies inside a date that says when ("7 days ago" for "on 20/11")."""
+        i = bisect_right(self.dates, start, key=lambda date: date[0]) - 1
+        return i >= 0 and end <= self.dates[i][1]
+
 
 def respell(text: str, speller: Speller, as_of: date | None = None) -> Respelled:
     """The text with its dictation and spelling slips mended, its calendar dates as relative
     words when the day of receipt is known (dates.py), and where each change lies."""
-    found: list[tuple[int, int, int, str]] = []  # (start, rank, end, meant): dictation first
+    # (start, rank, end, meant, a date saying when?): dictation and dates first
+    found: list[tuple[int, int, int, str, bool]] = []
     for pattern, meant in DICTATION + ABBREVIATIONS:
-        found.extend((m.start(), 0, m.end(), meant) for m in pattern.finditer(text))
+        found.extend((m.start(), 0, m.end(), meant, False) for m in pattern.finditer(text))
     if as_of is not None:
-        found.extend((start, 0, end, words) for start, end, words in calendar_dates(text, as_of))
+        found.extend((start, 0, end, words, not onset)
+                     for start, end, words, onset in calendar_dates(text, as_of))
     for m in WORD_RE.finditer(text):
         mended = speller.mend(m.group())
         if mended is not None:
-            found.append((m.start(), 1, m.end(), mended))
+            found.append((m.start(), 1, m.end(), mended, False))
     if not found:
         return Respelled(text, text)
     found.sort()
-    parts, edits, at, shift = [], [], 0, 0
-    for start, _, end, meant in found:
+    parts, edits, dates, at, shift = [], [], [], 0, 0
+    for start, _, end, meant, saying_when in found:
         if start < at:
             continue  # inside an earlier mend
         parts.append(text[at:start])
         edits.append((start + shift, start + shift + len(meant), start, end))
+        if saying_when:
+            dates.append(edits[-1][:2])
         parts.append(meant)
         shift += len(meant) - (end - start)
         at = end
     parts.append(text[at:])
-    return Respelled("".join(parts), text, tuple(edits))
+    return Respelled("".join(parts), text, tuple(edits), tuple(dates))
 
 
 @cache

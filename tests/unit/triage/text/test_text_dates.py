@@ -17,7 +17,7 @@ RECEIVED = date(2026, 11, 27)  # a Friday
 
 
 def dates(text: str) -> list[tuple[str, str]]:
-    return [(text[start:end], words) for start, end, words in calendar_dates(text, RECEIVED)]
+    return [(text[start:end], words) for start, end, words, _ in calendar_dates(text, RECEIVED)]
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -107,3 +107,26 @@ def test_only_the_first_dates_of_a_text_become_words() -> None:
     text = "since 21/11 " * (MAX_DATES + 10)
     found = calendar_dates(text, RECEIVED)
     assert len(found) == MAX_DATES and found[-1][2] == "since 6 days ago"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a visit's date says when, not that anything worsens: a long-standing mild deficit stays soon
+    ("Seen in clinic on 20/11/2026: mild EHL weakness 4/5 on the left, which she has had since "
+     "her operation in July.", "soon"),
+    ("On 23/11/2026 she saw her GP, who found mild weakness of ankle dorsiflexion 4/5, "
+     "long-standing since 2024.", "soon"),
+    ("Physio review 25/11/2026: walking 2 miles, leg pain 3/10, power full.", "routine"),
+    # "since" dates an onset: a severe deficit since five days ago is progressing (RF3)
+    ("Redo in June 2024. Since 22/11/2026 right EHL 3/5 and the foot slaps when walking.",
+     "emergency"),
+    ("On 25/11 he developed weakness of both legs, now 3/5 on the right.", "emergency"),
+])
+def test_a_date_that_says_when_is_no_worsening_and_one_that_says_since_when_is(
+    text: str, expected: str
+) -> None:
+    assert triage(BASE, text).urgency == expected
+
+
+def test_only_since_and_from_date_an_onset() -> None:
+    text = "seen on 20/11; since 21/11 worse; from 22/11 off work; DOS 12/11/2026"
+    assert [onset for *_, onset in calendar_dates(text, RECEIVED)] == [False, True, True, False]
