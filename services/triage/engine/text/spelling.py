@@ -12,6 +12,9 @@ slip in the one word that matters hides a red flag. Two kinds of mend, both narr
   slip from a lexicon word, listed by scripts/spelling_protected.py so "ladder" never becomes
   "bladder"), never where two lexicon words are equally near.
 
+Calendar dates are rewritten here too, as the relative words they mean on the day the referral
+was received (dates.py): "on 12/11/2026" is read "15 days ago".
+
 The reading quotes the referrer's own words: `Respelled.to_old` maps every position of the
 mended text back to the text as written.
 """
@@ -168,7 +171,7 @@ class Respelled:
 
     def in_date(self, start: int, end: int) -> bool:
         """Whether read text lies inside a date that says when ("7 days ago" for "on 20/11")."""
-        i = bisect_right(self.dates, start, key=lambda date: date[0]) - 1
+        i = bisect_right(self.dates, start, key=lambda span: span[0]) - 1
         return i >= 0 and end <= self.dates[i][1]
 
 
