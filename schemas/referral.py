@@ -17,6 +17,15 @@ from schemas.envelope import Contract
 Score0to5 = Annotated[int, Field(ge=0, le=5)]
 Nrs = Annotated[int, Field(ge=0, le=10)]
 Weeks = Annotated[float, Field(ge=0, le=5200)]
+# Every list and string is bounded here, not only by the 1 MiB body: the referral is copied into
+# events, case rows and Tasks, and a FHIR sender's lists arrive unchecked from its bundle.
+# Directory ids (conflict of interest) as long as routing's directory allows (schemas/directory);
+# a longer one could never name anyone to exclude.
+DirectoryId = Annotated[str, Field(max_length=64)]
+Label = Annotated[str, Field(max_length=200)]  # a level or myotome, as coded or as displayed
+MAX_LEVELS = 30  # a long fusion spans about 17 levels
+MAX_PATIENT_IDENTIFIERS = 10  # NHS number, hospital and local ids: one to three in practice
+MAX_CHOICES = 20  # each list of fixed choices (character, aggravators) has fewer values than this
 
 Procedure = Literal[
     "discectomy", "microdiscectomy", "revision_discectomy", "laminectomy_decompression",
@@ -47,22 +56,22 @@ class Comorbidities(Contract):
 
 class Surgery(Contract):
     procedure: Procedure
-    levels: list[str] = Field(default_factory=list)
+    levels: list[Label] = Field(default_factory=list, max_length=MAX_LEVELS)
     instrumented: bool = False
     weeks_before_referral: Weeks
     # Conflict of interest: routing never offers the case to these people or bodies.
-    surgeon_id: str | None = None
-    institution_id: str | None = None
-    group_id: str | None = None
+    surgeon_id: DirectoryId | None = None
+    institution_id: DirectoryId | None = None
+    group_id: DirectoryId | None = None
 
 
 class ProposedSurgery(Contract):
     procedure: str = Field(min_length=1, max_length=200)
-    levels: list[str] = Field(default_factory=list)
+    levels: list[Label] = Field(default_factory=list, max_length=MAX_LEVELS)
     days_until_scheduled: int | None = Field(default=None, ge=0, le=3650)
-    surgeon_id: str | None = None
-    institution_id: str | None = None
-    group_id: str | None = None
+    surgeon_id: DirectoryId | None = None
+    institution_id: DirectoryId | None = None
+    group_id: DirectoryId | None = None
 
 
 class Symptoms(Contract):
@@ -72,8 +81,8 @@ class Symptoms(Contract):
     ) = None
     dominant: Literal["back", "leg", "arm", "neck", "equal"] | None = None
     limb_side: Literal["none", "left", "right", "bilateral"] = "none"
-    character: list[Character] = Field(default_factory=list)
-    aggravators: list[Aggravator] = Field(default_factory=list)
+    character: list[Character] = Field(default_factory=list, max_length=MAX_CHOICES)
+    aggravators: list[Aggravator] = Field(default_factory=list, max_length=MAX_CHOICES)
     relief_lying: bool = False
     nrs_back: Nrs | None = None
     nrs_limb: Nrs | None = None
@@ -89,7 +98,7 @@ class Timeline(Contract):
 
 class NeuroExam(Contract):
     motor_deficit: Literal["none", "mild", "severe"] = "none"  # mild = 4/5, severe = <=3/5
-    motor_deficit_myotome: str | None = None
+    motor_deficit_myotome: Label | None = None
     motor_progressing: bool = False
     bilateral_deficit: bool = False
     sensory_deficit_dermatomal: bool = False
@@ -185,14 +194,15 @@ class ImagingStudy(Contract):
     weeks_ago: Weeks | None = None
     report_text: str | None = Field(default=None, max_length=20_000)
     findings: ImagingFindings = Field(default_factory=ImagingFindings)
-    study_uid: str | None = None  # DICOM study instance UID, for the second reader
-    reporting_radiologist_id: str | None = None  # conflict of interest for the second read
-    institution_id: str | None = None
+    # DICOM study instance UID, for the second reader (DICOM's UI type is at most 64 characters)
+    study_uid: str | None = Field(default=None, max_length=64)
+    reporting_radiologist_id: DirectoryId | None = None  # conflict of interest, second read
+    institution_id: DirectoryId | None = None
 
 
 class DiagnosticBlock(Contract):
     type: Literal["medial_branch", "sij", "snrb"]
-    level: str | None = None
+    level: Label | None = None
     relief_pct: Annotated[int, Field(ge=0, le=100)]
 
 
@@ -217,7 +227,8 @@ class Patient(Contract):
     preferred_language: str | None = Field(default=None, max_length=20)  # BCP 47, e.g. en, de
     name: str | None = Field(default=None, max_length=200)
     birth_date: date | None = None
-    identifiers: list[PatientIdentifier] = Field(default_factory=list)
+    identifiers: list[PatientIdentifier] = Field(default_factory=list,
+                                                  max_length=MAX_PATIENT_IDENTIFIERS)
 
 
 class Narrative(Contract):
@@ -251,7 +262,8 @@ class Referral(Contract):
     instruments: Instruments = Field(default_factory=Instruments)
     imaging: list[ImagingStudy] = Field(default_factory=list, max_length=50)
     diagnostic_blocks: list[DiagnosticBlock] = Field(default_factory=list, max_length=30)
-    related_case_ids: list[str] = Field(default_factory=list, max_length=20)
+    related_case_ids: list[Annotated[str, Field(max_length=100)]] = Field(
+        default_factory=list, max_length=20)
     clinical_question: str | None = Field(default=None, max_length=5_000)  # free text: never log
     # Further free text (letters, notes, reason text); triage reads every one. Never log.
     narratives: list[Narrative] = Field(default_factory=list, max_length=20)

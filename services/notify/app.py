@@ -38,6 +38,7 @@ from services.notify.dashboard.live import LiveFeed
 from services.notify.dashboard.ops_watch import OpsWatch, clock_deadlines, stall_command
 from services.notify.dashboard.peers import PeerSummaries
 from services.notify.dashboard.session import COOKIE as SESSION_COOKIE
+from services.notify.dashboard.stream_slots import StreamSlots
 from services.notify.dashboard.views import build_router
 from services.notify.delivery.dispatcher import Dispatcher
 from services.notify.delivery.webhook import WebhookPoster
@@ -86,8 +87,12 @@ def create_app(settings: NotifySettings | None = None) -> FaustService:
         is_live=liveness(app)))
     api.include_router(build_escalation_router(state_of=processor.state_of,
                                                send_command=send_command, clock=utc_now))
+    # A limit below 1 raises here: a bad setting stops start-up instead of refusing every page.
+    slots = StreamSlots(per_principal=worker.settings.dashboard_streams_per_principal,
+                        total=worker.settings.dashboard_streams_total)
     api.include_router(build_router(worker.board_summaries, worker.live, utc_now,
-                                    deadlines=worker.deadlines, watch=worker.ops_watch))
+                                    deadlines=worker.deadlines, watch=worker.ops_watch,
+                                    stream_slots=slots))
     return FaustService(app=app, api=api, port=worker.settings.port)
 
 

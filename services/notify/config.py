@@ -63,6 +63,10 @@ class NotifySettings:
     delivery_concurrency: int
     port: int
     board_max_cases: int = 50_000  # other workers' case rows each worker keeps for its board
+    # Live dashboard streams held open at once (dashboard/stream_slots.py): each costs a task,
+    # a queue and a socket for as long as its client stays.
+    dashboard_streams_per_principal: int = 4
+    dashboard_streams_total: int = 256
 
 
 def load_settings() -> NotifySettings:
@@ -82,4 +86,6 @@ def load_settings() -> NotifySettings:
         delivery_concurrency=env_int("NOTIFY_DELIVERY_CONCURRENCY", 16),
         port=http_port("notify"),
         board_max_cases=env_int("NOTIFY_BOARD_MAX_CASES", 50_000),
+        dashboard_streams_per_principal=env_int("NOTIFY_DASHBOARD_STREAMS_PER_PRINCIPAL", 4),
+        dashboard_streams_total=env_int("NOTIFY_DASHBOARD_STREAMS_TOTAL", 256),
     )

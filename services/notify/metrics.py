@@ -42,3 +42,10 @@ STALLS_DETECTED = Counter(
     "notify_stalls_detected_total", "Stalled cases found (each case and stage counted once)",
     ["stage"],
 )
+DASHBOARD_STREAMS = Gauge(
+    "notify_dashboard_streams", "Live dashboard event streams open on this worker",
+)
+DASHBOARD_STREAMS_REFUSED = Counter(
+    "notify_dashboard_streams_refused_total",
+    "Dashboard event streams (or their tickets) refused at a limit", ["limit"],  # principal, worker
+)

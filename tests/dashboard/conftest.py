@@ -19,6 +19,7 @@ from services.common.problems import install_problem_handlers
 from services.notify.casefile import CaseSummary, apply_event
 from services.notify.dashboard.live import LiveFeed
 from services.notify.dashboard.ops_watch import OpsWatch
+from services.notify.dashboard.stream_slots import StreamSlots
 from services.notify.dashboard.views import build_router
 from tests.unit.casefile import events as ev
 
@@ -119,7 +120,8 @@ def bearer(role: Role, subject: str) -> dict[str, str]:
 
 
 def make_api(
-    store: FakeCaseStore, live: LiveFeed, clock: FixedClock, *, keyed_lookup: bool = False
+    store: FakeCaseStore, live: LiveFeed, clock: FixedClock, *, keyed_lookup: bool = False,
+    stream_slots: StreamSlots | None = None,
 ) -> FastAPI:
     api = FastAPI()
     install_problem_handlers(api)
@@ -128,6 +130,7 @@ def make_api(
         get_summary=store.summaries.get if keyed_lookup else None,
         deadlines=store.clock_deadlines, watch=OpsWatch(specialists=lambda: store.specialists),
         secure_cookies=False,  # the test server speaks plain HTTP on loopback
+        stream_slots=stream_slots,
     ))
     return api
 

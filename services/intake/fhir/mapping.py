@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from schemas.referral import Referral
+from schemas.referral import MAX_PATIENT_IDENTIFIERS, Referral
 from services.intake.domain.identity import Name
 from services.intake.fhir.bundle import BundleIndex, Entry, FhirRejected
 from services.intake.fhir.clinical import map_clinical
@@ -113,13 +113,15 @@ def _map_patient(draft: Draft, index: BundleIndex, request: Any, referral_date: 
         draft.unmap("Bundle.entry.resource.subject", "ServiceRequest.subject not in the bundle")
         return
     patient, path = entry.resource, entry.path
-    identifiers = []
-    for ident in patient.identifier or []:
+    _check_identifier_count(patient.identifier or [], path)
+    draft.put("patient.identifiers", [], f"{path}.identifier")
+    for i, ident in enumerate(patient.identifier or []):
         if ident.system == PSEUDONYM_SYSTEM:
-            draft.put("patient.pseudonym", ident.value, f"{path}.identifier")
+            draft.put("patient.pseudonym", ident.value, f"{path}.identifier[{i}]")
         elif ident.system and ident.value:
-            identifiers.append({"system": ident.system, "value": ident.value})
-    draft.put("patient.identifiers", identifiers, f"{path}.identifier")
+            # One source per item, so an over-long system or value is named down to its element.
+            draft.extend("patient.identifiers", [{"system": ident.system, "value": ident.value}],
+                         f"{path}.identifier[{i}]")
     if patient.name:
         name = patient.name[0]
         # R4B allows null items in given[] (with an extension instead): skip them, no 500
@@ -139,6 +141,17 @@ def _map_patient(draft: Draft, index: BundleIndex, request: Any, referral_date: 
     _unknown_extensions(draft, entry, {EXT_JURISDICTION})
     draft.leftover(entry, {"identifier", "name", "birthDate", "gender", "extension",
                            "communication"})
+
+
+def _check_identifier_count(identifiers: list[Any], path: str) -> None:
+    """The contract's cap on patient identifiers, checked before any is mapped; the pseudonym
+    travels in its own field, so it is not counted (as in the JSON contract)."""
+    count = sum(1 for ident in identifiers if ident.system != PSEUDONYM_SYSTEM)
+    if count > MAX_PATIENT_IDENTIFIERS:
+        detail = (f"Patient.identifier holds {count} identifiers besides the pseudonym; at most "
+                  f"{MAX_PATIENT_IDENTIFIERS} are accepted")
+        raise FhirRejected(422, "Too many identifiers", detail, kind="fhir-invalid",
+                           errors=[{"path": f"{path}.identifier", "message": detail}])
 
 
 def _unknown_extensions(draft: Draft, entry: Entry, known: set[str]) -> None:

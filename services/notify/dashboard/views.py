@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import FileResponse
-from sse_starlette import EventSourceResponse
 
 from services.common.auth import Principal, require_roles
 from services.common.problems import ProblemError
@@ -30,6 +29,7 @@ from services.notify.casefile.trends import Trends, trends
 from services.notify.dashboard.live import LiveFeed
 from services.notify.dashboard.ops_watch import ClockDeadlines, OpsWatch
 from services.notify.dashboard.session import OpsCaller, build_session_router
+from services.notify.dashboard.stream_slots import SlotStream, StreamsFull, StreamSlots
 from services.notify.dashboard.tickets import InvalidTicket, StreamTicket, TicketSigner
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -78,6 +78,11 @@ def resume_after(last_event_id: str | None) -> int | None:
             or not (last_event_id.isascii() and last_event_id.isdigit())):
         return None
     return int(last_event_id)
+
+
+def _too_many_streams(full: StreamsFull) -> ProblemError:
+    return ProblemError(429, "Too many requests", full.detail, kind="too-many-streams",
+                        headers={"Retry-After": str(full.retry_after_seconds)})
 
 
 def _stream_message(message: dict[str, Any]) -> dict[str, str]:
@@ -143,15 +148,18 @@ def build_router(
     deadlines: ClockDeadlines | None = None,
     watch: OpsWatch | None = None,
     secure_cookies: bool | None = None,
+    stream_slots: StreamSlots | None = None,
 ) -> APIRouter:
     """The dashboard page and its API, over the summaries `get_summaries` returns.
 
     `deadlines` reads notify's SLA clocks (the one source of deadlines), `watch` forecasts
-    breaches and finds stalled cases (over the directory it was given).
+    breaches and finds stalled cases (over the directory it was given). `stream_slots` bounds the
+    live streams held open, per principal and in total.
     """
     router = APIRouter(tags=["dashboard"])
     router.include_router(build_session_router(secure=secure_cookies))
     signer = tickets or TicketSigner()
+    slots = stream_slots or StreamSlots()
     snapshots = _SnapshotCache(timedelta(seconds=snapshot_max_age_seconds))
     ops_watch = watch or OpsWatch()
     trend_cache: dict[CaseFilter, Trends] = {}
@@ -204,6 +212,12 @@ def build_router(
 
     @router.post("/api/ops/stream-ticket", response_model=StreamTicket)
     def stream_ticket(principal: OpsCaller) -> StreamTicket:
+        # Refused here too, where the page can read the 429 and its Retry-After: an
+        # EventSource only sees that its connection failed. The stream itself still enforces.
+        try:
+            slots.check(principal.subject)
+        except StreamsFull as full:
+            raise _too_many_streams(full) from None
         return signer.issue(subject=principal.subject, now=clock())
 
     @router.get("/api/ops/stream")
@@ -211,21 +225,29 @@ def build_router(
         request: Request,
         ticket: Annotated[str | None, Query(max_length=512)] = None,
         last_event_id: Annotated[str | None, Header()] = None,
-    ) -> EventSourceResponse:
+    ) -> SlotStream:
         try:
             if not ticket:
                 raise InvalidTicket("stream ticket required: POST /api/ops/stream-ticket")
-            signer.verify(ticket, now=clock())
+            subject = signer.verify(ticket, now=clock())
         except InvalidTicket as exc:
             raise ProblemError(401, "Unauthorized", str(exc), kind="unauthorized") from exc
         after = resume_after(last_event_id)
+        try:  # per principal, whichever of its tickets it uses
+            slot = slots.acquire(subject)
+        except StreamsFull as full:
+            raise _too_many_streams(full) from None
 
         async def messages() -> AsyncIterator[dict[str, str]]:
             async for message in live.subscribe(after_seq=after):
                 yield _stream_message(message)
 
-        return EventSourceResponse(messages(), ping=ping_seconds,
-                                   headers={"Cache-Control": "no-store"})
+        try:  # from here on the response owns the slot and releases it when it ends
+            return SlotStream(messages(), slot=slot, ping=ping_seconds,
+                              headers={"Cache-Control": "no-store"})
+        except BaseException:
+            slot.release()
+            raise
 
     @router.get("/api/referrals/{case_id}/status", response_model=ReferrerStatus)
     def referral_status(case_id: str, principal: ReferrerPrincipal) -> ReferrerStatus:

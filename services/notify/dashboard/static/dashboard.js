@@ -9,10 +9,14 @@
   const MAX_LIVE_ROWS = 50;
   const REFRESH_DEBOUNCE_MS = 250;
   const PERIODIC_REFRESH_MS = 30000;
-  const RECONNECT_MS = 2000;
+  const RECONNECT_MS = 2000;  // the first wait after a stream fails; doubled per failure...
+  const RECONNECT_MAX_MS = 60000;  // ...up to this, so a refused or broken stream is not hammered
   const ANNOUNCE_EVERY_MS = 3000;  // a screen reader hears at most one summary this often
 
   let source = null;
+  let reconnectTimer = null;
+  let reconnectFailures = 0;  // streams failed since the last one opened
+  let connectAttempt = 0;  // only the latest connectStream() may open a stream
   let refreshTimer = null;
   let periodicTimer = null;
   let opener = null;  // the card button that opened the drawer: focus returns to it
@@ -52,12 +56,25 @@
 
   class AuthError extends Error {}
 
+  // 429: too many requests or too many live streams; the server says how long to wait.
+  class BusyError extends Error {
+    constructor(message, retryAfterSeconds) {
+      super(message);
+      this.retryAfterMs = (Number(retryAfterSeconds) || 0) * 1000;
+    }
+  }
+
   async function api(path, options) {
     const response = await fetch(path, Object.assign({ credentials: "same-origin" }, options,
       { headers: Object.assign({ Accept: "application/json" }, (options || {}).headers) }));
     if (response.status === 401 || response.status === 403) {
       const problem = await response.json().catch(() => ({}));
       throw new AuthError(problem.detail || response.statusText);
+    }
+    if (response.status === 429) {
+      const problem = await response.json().catch(() => ({}));
+      throw new BusyError(problem.detail || response.statusText,
+        response.headers.get("Retry-After"));
     }
     if (!response.ok) throw new Error(path + " answered " + response.status);
     return response.status === 204 ? null : response.json();
@@ -265,29 +282,69 @@
       (message.urgency ? ", " + message.urgency : ""));
   }
 
+  // One pending reconnect at most. The wait doubles with each failure (with jitter, so pages
+  // refused together do not all come back at once) and is never shorter than the server's
+  // Retry-After. An EventSource cannot read the status of a refused stream (429, 401): it only
+  // sees the connection fail, so every failure backs off the same way.
+  function scheduleReconnect(atLeastMs) {
+    if (reconnectTimer !== null || $("#board").hidden) return null;
+    const ceiling = Math.min(RECONNECT_MAX_MS,
+      RECONNECT_MS * 2 ** Math.min(reconnectFailures, 8));
+    reconnectFailures += 1;
+    const delay = Math.max(atLeastMs || 0, ceiling / 2 + Math.random() * ceiling / 2);
+    reconnectTimer = setTimeout(() => { reconnectTimer = null; connectStream(); }, delay);
+    return delay;
+  }
+
+  function retrying(text, delay) {
+    setConnection(false, text + (delay === null ? "" : "; retrying in " +
+      Math.ceil(delay / 1000) + " s"));
+  }
+
   async function connectStream() {
+    clearTimeout(reconnectTimer);
+    reconnectTimer = null;
     if (source) source.close();
     source = null;
+    const attempt = ++connectAttempt;
     let ticket;
     try {
       ticket = (await api("/api/ops/stream-ticket", { method: "POST" })).ticket;
     } catch (error) {
-      handleError(error);
+      if (attempt !== connectAttempt) return;
+      if (error instanceof AuthError) {
+        handleError(error);
+        return;
+      }
+      const busy = error instanceof BusyError;
+      retrying(busy ? "too many live connections" : "error: " + error.message,
+        scheduleReconnect(busy ? error.retryAfterMs : 0));
       return;
     }
-    source = new EventSource("/api/ops/stream?ticket=" + encodeURIComponent(ticket));
-    source.addEventListener("open", () => setConnection(true, "live"));
-    source.addEventListener("case_event", (event) => {
+    // Another attempt started meanwhile, or the page signed out: a second open stream would
+    // hold one of the few the server allows each person.
+    if (attempt !== connectAttempt || $("#board").hidden) return;
+    const stream = source = new EventSource("/api/ops/stream?ticket=" +
+      encodeURIComponent(ticket));
+    stream.addEventListener("open", () => {
+      reconnectFailures = 0;
+      setConnection(true, "live");
+    });
+    stream.addEventListener("case_event", (event) => {
       addLiveRow(JSON.parse(event.data));
       scheduleRefresh();
     });
-    source.addEventListener("gap", scheduleRefresh);
-    source.addEventListener("error", () => {
-      setConnection(false, "reconnecting");
-      // A closed source will not retry by itself (e.g. the ticket expired): get a new ticket.
-      if (source && source.readyState === EventSource.CLOSED && !$("#board").hidden) {
-        setTimeout(connectStream, RECONNECT_MS);
+    stream.addEventListener("gap", scheduleRefresh);
+    stream.addEventListener("error", () => {
+      if (stream !== source) return;  // a stream already replaced or closed by the page
+      if (stream.readyState !== EventSource.CLOSED) {
+        setConnection(false, "reconnecting");  // the browser retries a dropped stream itself
+        return;
       }
+      // A closed stream is not retried by the browser (the ticket expired, the stream was
+      // refused): get a new ticket, after a wait.
+      source = null;
+      retrying("reconnecting", scheduleReconnect(0));
     });
   }
 
@@ -341,6 +398,10 @@
   function showLogin(message) {
     if (source) source.close();
     source = null;
+    clearTimeout(reconnectTimer);
+    reconnectTimer = null;
+    reconnectFailures = 0;
+    connectAttempt += 1;  // a ticket still on its way opens nothing
     clearInterval(periodicTimer);
     $("#board").hidden = true;
     $("#sign-out").hidden = true;
