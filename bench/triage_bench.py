@@ -90,6 +90,9 @@ HOSTILE = {
     # "pain unlike before" gaps
     "'revision on 12/11/2026'": "revision on 12/11/2026 ",
     "'new pain in the other'": "new pain in the other ",
+    # forms: a box in every word (each written "| no …"), a yes/no pair in every field
+    "'☐ saddle'": "☐ saddle ",
+    "'retention ☐ Y ☑ N'": "retention ☐ Y ☑ N ",
 }
 
 

@@ -13,7 +13,8 @@ slip in the one word that matters hides a red flag. Two kinds of mend, both narr
   "bladder"), never where two lexicon words are equally near.
 
 Calendar dates are rewritten here too, as the relative words they mean on the day the referral
-was received (dates.py): "on 12/11/2026" is read "15 days ago".
+was received (dates.py): "on 12/11/2026" is read "15 days ago"; and forms' tick boxes and short
+answers as a label's answer (forms.py): "Saddle anaesthesia ☐ Y ☑ N" is read "…: no".
 
 The reading quotes the referrer's own words: `Respelled.to_old` maps every position of the
 mended text back to the text as written.
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from services.triage.engine.text.dates import calendar_dates
+from services.triage.engine.text.forms import form_answers
 
 PROTECTED_PATH = Path(__file__).with_name("spelling_protected.txt")
 MIN_LETTERS = 5
@@ -182,6 +184,7 @@ def respell(text: str, speller: Speller, as_of: date | None = None) -> Respelled
     found: list[tuple[int, int, int, str, bool]] = []
     for pattern, meant in DICTATION + ABBREVIATIONS:
         found.extend((m.start(), 0, m.end(), meant, False) for m in pattern.finditer(text))
+    found.extend((start, 0, end, words, False) for start, end, words in form_answers(text))
     if as_of is not None:
         found.extend((start, 0, end, words, not onset)
                      for start, end, words, onset in calendar_dates(text, as_of))

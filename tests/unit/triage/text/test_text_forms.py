@@ -1,0 +1,83 @@
+"""Forms' tick boxes and short answers, read as a label's answer (text/forms.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from schemas.referral import Referral
+from services.triage.engine import triage_referral
+from services.triage.engine.text.forms import MAX_ANSWERS, form_answers
+from tests.unit.triage.text.test_text_narratives import BASE
+
+
+def written(text: str) -> str:
+    for start, end, words in reversed(form_answers(text)):
+        text = text[:start] + words + text[end:]
+    return text
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Saddle anaesthesia  ☐ Y  ☑ N", "Saddle anaesthesia  : no"),
+    ("Retention: Yes [ ] No [x]", "Retention: : no"),
+    ("Wound ooze: Y[x] N[ ]", "Wound ooze: : yes"),
+    ("Trauma since surgery?  ☑ Yes  ☐ No", "Trauma since surgery?  : yes"),
+    ("Bladder change? ☐ Yes ☐ No", "Bladder change? : not answered"),
+    ("saddle (-) retention (-) | SLR (+)", "saddle: no retention: no | SLR: yes"),
+    ("Saddle anaes -ve | bilat +ve", "Saddle anaes: no | bilat: yes"),
+    ("Saddle anaesthesia N, Bladder N, Bowel Y", "Saddle anaesthesia: no, Bladder: no, Bowel: yes"),
+    ("Sphincter problems: ☐ | Saddle numbness ☑ |",
+     "Sphincter problems: no | Saddle numbness: yes |"),
+    ("saddle ✘ | bilat ✔", "saddle: no | bilat: yes"),
+    ("☐ Night pain ☑ Fever", " | no Night pain ; Fever"),
+])
+def test_answers_are_written_after_their_label(text: str, expected: str) -> None:
+    assert written(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Power 4/5 in L5, N/A",  # nothing ticked, no answer letter closing a field
+    "| Symptom | Yes | No | | Saddle anaesthesia | | X |",  # columns: left as written
+    "Seen by Dr N at the clinic",  # a capital letter not closing a field
+])
+def test_what_is_not_an_answer_is_left_as_written(text: str) -> None:
+    assert form_answers(text) == []
+
+
+def urgency(text: str) -> str:
+    fields: dict[str, Any] = {**BASE, "clinical_question": text}
+    return triage_referral(Referral.model_validate(fields)).urgency
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # answered no, every glyph: no red flag
+    ("NEUROSURGERY PROFORMA | Sphincter disturbance:  ☐ Y  ☑ N | Saddle anaesthesia:  ☐ Y  ☑ N "
+     "| Bilateral symptoms:  ☐ Y  ☑ N | Pain: back 4/10", "routine"),
+    ("GP e-ref red flags: Saddle anaesthesia N, Bladder N, Bowel N, Bilat leg sx N, Weakness N.",
+     "routine"),
+    ("Telephone triage: Saddle anaes -ve | retention -ve | incont -ve | bowel -ve", "routine"),
+    ("Web form | Saddle numbness / bladder / bowel change? ☐ Yes ☑ No | Pain: back 4, leg 2",
+     "routine"),
+    ("Red flags (please tick): saddle anaesthesia / urinary retention / faecal incontinence",
+     "routine"),
+    ("Saddle anaesthesia — absent | Urinary retention — absent", "routine"),
+    # answered yes, or ticked: the red flag stands
+    ("Web form | Saddle numbness / bladder / bowel change? ☑ Yes ☐ No", "emergency"),
+    ("Sphincter screen | Retention: Y[x] N[ ] | Saddle: Y[ ] N[x]", "emergency"),
+    ("Continence:  ☐ normal  ☑ altered  — new urinary incontinence overnight twice this week",
+     "emergency"),
+    ("Mechanism:  ☐ low energy (fall from standing height)  ☑ high energy — came off his "
+     "motorbike at about 40 mph 5 days ago", "emergency"),
+    ("Trauma since surgery?  ☑ Yes  ☐ No   If yes, mechanism: driver in RTC 4 days ago, car hit "
+     "side-on at approx 50 mph, airbags deployed", "emergency"),
+    ("Bladder dysfunction: No — but says she has been leaking since Tuesday, never happened "
+     "before, now wearing pads", "emergency"),
+])
+def test_forms_answered_no_are_routine_and_answered_yes_are_not(text: str, expected: str) -> None:
+    assert urgency(text) == expected
+
+
+def test_only_the_first_answers_of_a_text_are_written() -> None:
+    # the words are longer than the boxes: hostile text must not grow past the reading limit
+    assert len(form_answers("☐ x " * (MAX_ANSWERS + 50))) == MAX_ANSWERS
