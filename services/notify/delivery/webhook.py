@@ -73,9 +73,25 @@ def signed_headers(
 
 
 MAX_RESPONSE_BYTES = 64 * 1024  # read the (ignored) body so the connection is reused, no further
-PER_RECEIVER_CONNECTIONS = 8  # open at once to one receiver; more requests wait in its pool
+PER_RECEIVER_CONNECTIONS = 8  # open at once to one receiver (the dispatcher sends no more)
 MAX_RECEIVERS = 512  # receivers with a pool kept open; the least recently used idle one closes
 DEADLINE_EXCEEDED = "AttemptTimeout"  # the reason given: names the limit, nothing received
+
+
+Receiver = tuple[bytes, str, int | None]  # scheme, host, port: one pool of connections
+
+
+def receiver_of(url: str) -> Receiver:
+    """The receiver `url` posts to, keyed as the poster pools connections: the dispatcher's
+    per-receiver slots use the same key, so a receiver's share of slots matches its pool."""
+    try:
+        return _receiver(httpx.URL(url))
+    except (httpx.InvalidURL, ValueError, TypeError):  # never sent: the poster answers final
+        return (b"", url, None)
+
+
+def _receiver(url: httpx.URL) -> Receiver:
+    return url.raw_scheme, url.host, url.port
 
 
 class WebhookPoster:
@@ -100,14 +116,12 @@ class WebhookPoster:
         # Connections only to the addresses checked for that very connection (no DNS
         # rebinding between the check below and the connect); tests pass their own.
         self._transport = transport or (lambda limits: checked_transport(limits=limits))
-        self._pools: OrderedDict[tuple[bytes, str, int | None], httpx.AsyncBaseTransport] = (
-            OrderedDict())
-        self._busy: Counter[tuple[bytes, str, int | None]] = Counter()
+        self._pools: OrderedDict[Receiver, httpx.AsyncBaseTransport] = OrderedDict()
+        self._busy: Counter[Receiver] = Counter()
         self._closing: set[asyncio.Task[None]] = set()
 
-    def _pool(self, url: httpx.URL) -> tuple[tuple[bytes, str, int | None],
-                                             httpx.AsyncBaseTransport]:
-        receiver = (url.raw_scheme, url.host, url.port)
+    def _pool(self, url: httpx.URL) -> tuple[Receiver, httpx.AsyncBaseTransport]:
+        receiver = _receiver(url)
         pool = self._pools.get(receiver)
         if pool is None:
             limits = httpx.Limits(max_connections=PER_RECEIVER_CONNECTIONS,
@@ -118,7 +132,7 @@ class WebhookPoster:
             self._pools.move_to_end(receiver)
         return receiver, pool
 
-    def _close_surplus(self, *, keep: tuple[bytes, str, int | None]) -> None:
+    def _close_surplus(self, *, keep: Receiver) -> None:
         """Past MAX_RECEIVERS, close the least recently used pools with no request under way
         (those in use are bounded by the dispatcher's concurrency), never `keep`'s: the pool
         just opened for the request at hand."""
