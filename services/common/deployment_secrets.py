@@ -20,6 +20,12 @@ class MissingSecret(RuntimeError):
     """A secret a deployment must set is missing or too weak (the message names the variable)."""
 
 
+def weak_secret(value: str) -> bool:
+    """True if `value` cannot be a deployment's secret: too short, or a published dev value."""
+    value = value.strip()
+    return len(value) < MIN_SECRET_CHARS or value.startswith("dev-only")
+
+
 def dev_path(file_name: str) -> Path:
     """Where a generated development secret lives: .run/ in the checkout (git-ignored)."""
     return REPO_ROOT / ".run" / file_name
@@ -48,8 +54,7 @@ def required_secret(name: str, *, dev_path: Path) -> str:
     """The secret in environment variable `name`; in development mode a generated one."""
     value = os.environ.get(name, "").strip()
     if value:
-        if not development_mode() and (len(value) < MIN_SECRET_CHARS
-                                       or value.startswith("dev-only")):
+        if not development_mode() and weak_secret(value):
             raise MissingSecret(f"{name} must be a real secret of at least {MIN_SECRET_CHARS} "
                                 "characters")
         return value

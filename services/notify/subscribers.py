@@ -3,6 +3,11 @@
 Secrets: `secret_env` names an environment variable holding the real secret; `secret` in the
 file is for local development only; otherwise the secret is derived from the master secret
 (services.notify.delivery.signing.derive_secret), which is how directory specialists get theirs.
+
+Outside development mode the file is refused at load, before anything is signed, if it holds a
+`secret` or names a `secret_env` that is unset, short or a dev-only value: before, a missing
+variable silently fell back to the derived secret (every delivery then 401s at the receiver) and
+a file's `dev-only-` value was used as is. A subscriber with neither still gets the derived one.
 """
 
 from __future__ import annotations
@@ -16,6 +21,12 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from schemas.directory import Specialist
+from services.common.deployment_secrets import (
+    MIN_SECRET_CHARS,
+    MissingSecret,
+    development_mode,
+    weak_secret,
+)
 from services.common.webhook_targets import url_problem
 from services.notify.delivery.signing import derive_secret
 from services.notify.delivery.webhook import Endpoint
@@ -50,12 +61,37 @@ class SubscribersFile(BaseModel):
 
 
 def load_subscribers(path: Path) -> SubscribersFile:
-    """Parse the subscribers file; a missing file means nobody subscribed (logged)."""
+    """Parse the subscribers file; a missing file means nobody subscribed (logged). Outside
+    development mode, a file whose secrets are not real is refused (MissingSecret)."""
     if not path.exists():
         log.warning("subscribers file not found; no referrer, lead or ops webhooks",
                     extra={"path": str(path)})
         return SubscribersFile()
-    return SubscribersFile.model_validate(json.loads(path.read_text()))
+    subscribers = SubscribersFile.model_validate(json.loads(path.read_text()))
+    if not development_mode() and (problems := secret_problems(subscribers, os.environ)):
+        raise MissingSecret(f"subscribers file {path}: " + "; ".join(problems))
+    return subscribers
+
+
+def secret_problems(subscribers: SubscribersFile, environ: Mapping[str, str]) -> list[str]:
+    """What keeps the file's secrets from being a deployment's: each names the subscriber and
+    the variable, never a value."""
+    problems = []
+    for group in ("referrers", "team_leads", "ops", "specialists"):
+        for entry in getattr(subscribers, group):
+            where = f"{group} {entry.id!r}"
+            if entry.secret is not None:
+                problems.append(f"{where}: 'secret' in the file is for development only (put "
+                                "the real one in the variable 'secret_env' names)")
+            if entry.secret_env is None:
+                continue  # neither: the secret derived from the master secret (documented)
+            value = environ.get(entry.secret_env, "")
+            if not value.strip():
+                problems.append(f"{where}: {entry.secret_env} is not set")
+            elif weak_secret(value):
+                problems.append(f"{where}: {entry.secret_env} must be a real secret of at "
+                                f"least {MIN_SECRET_CHARS} characters")
+    return problems
 
 
 class Recipients:

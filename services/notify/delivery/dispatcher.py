@@ -2,8 +2,10 @@
 
 A lane delivers its head before the next message (notification n+1 of a case never overtakes
 n for the same subscriber). Lanes run as background tasks, so a receiver that is down only
-delays its own messages. The durable copy of every message is the case's outbox in the faust
-table; lanes are rebuilt from it after a restart, so only in-memory retry timing is lost.
+delays its own messages; a slow one holds at most its share of the request slots (slots.py),
+and the emergency pathway's messages are served first. The durable copy of every message is
+the case's outbox in the faust table; lanes are rebuilt from it after a restart, so only
+in-memory retry timing is lost.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import base64
 import logging
 import random
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from datetime import datetime
 from typing import Protocol
 
@@ -22,7 +24,13 @@ from schemas.envelope import Event, derive_id
 from schemas.notifications import NotificationDelivered, NotificationFailed
 from services.notify import metrics
 from services.notify.delivery.retry import RetryPolicy, backoff_delay, gives_up, is_retryable
-from services.notify.delivery.webhook import AttemptResult, Endpoint
+from services.notify.delivery.slots import Gate, ReceiverGates
+from services.notify.delivery.webhook import (
+    PER_RECEIVER_CONNECTIONS,
+    AttemptResult,
+    Endpoint,
+    receiver_of,
+)
 from services.notify.domain.outbox import Notification, webhook_body
 
 log = logging.getLogger("spine.notify.delivery")
@@ -30,6 +38,8 @@ log = logging.getLogger("spine.notify.delivery")
 OUTBOX_SOURCE = "notify.outbox"  # dead letters of deliveries name the outbox as their source
 SETTLED_MEMORY = 100_000  # ids settled but perhaps still in the table until the outcome is read
 LaneKey = tuple[str, str]  # (subscriber id, case id)
+# The emergency pathway: the on-call page and the referrer's "send the patient now" instruction.
+URGENT_KINDS = frozenset({"emergency_page", "status_emergency"})
 
 
 class EndpointResolver(Protocol):
@@ -52,10 +62,16 @@ class Dispatcher:
         clock: Callable[[], datetime], owns: Callable[[Notification], bool] = lambda n: True,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: Callable[[], float] = random.random, concurrency: int = 16,
+        receiver: Callable[[str], Hashable] = receiver_of,
     ) -> None:
         self._post, self._resolver, self._retry, self._publish = post, resolver, retry, publish
         self._clock, self._owns, self._sleep, self._rng = clock, owns, sleep, rng
-        self._requests = asyncio.Semaphore(concurrency)
+        self._requests = Gate(concurrency)  # requests under way, all receivers together
+        # One receiver's share: no more than its pool's connections (so no request waits in the
+        # pool holding a slot) and no more than half the slots (so one slow receiver leaves the
+        # other half to everyone else).
+        self._receivers = ReceiverGates(max(1, min(PER_RECEIVER_CONNECTIONS, concurrency // 2)))
+        self._receiver_of = receiver
         self._lanes: dict[LaneKey, list[Notification]] = {}
         self._tasks: dict[LaneKey, asyncio.Task[None]] = {}
         self._known: set[str] = set()
@@ -132,7 +148,10 @@ class Dispatcher:
                     continue
                 await self._give_up(note, attempts, "no webhook configured for subscriber")
                 return True
-            async with self._requests:
+            urgent = note.kind in URGENT_KINDS
+            # The receiver's slot first: waiting on a busy receiver must not hold a worker slot.
+            async with self._receivers.slot(self._receiver_of(endpoint.url), urgent=urgent), \
+                    self._requests.slot(urgent=urgent):
                 result = await self._post(endpoint, note)
             attempts += 1
             metrics.REQUEST_SECONDS.labels(note.audience).observe(result.latency_seconds)

@@ -9,6 +9,11 @@ The target is checked twice (F10): its URL on every attempt (no DNS), and the ad
 resolves to whenever a connection is opened (services/common/checked_connect.py). A request over
 a connection already open goes to the address checked when it was opened, so it needs no lookup:
 deliveries go on over warm connections while DNS is slow or down.
+
+Each attempt has one deadline, `timeout_seconds`, over the whole exchange (connect, send, status
+line, headers, body): httpx's own timeouts bound each read or write, so a receiver answering a
+byte just inside every read timeout held an attempt, and the delivery slot under it, for as long
+as it liked (a 64 KB answer at 9.9 s a byte: days).
 """
 
 from __future__ import annotations
@@ -68,8 +73,25 @@ def signed_headers(
 
 
 MAX_RESPONSE_BYTES = 64 * 1024  # read the (ignored) body so the connection is reused, no further
-PER_RECEIVER_CONNECTIONS = 8  # open at once to one receiver; more requests wait in its pool
+PER_RECEIVER_CONNECTIONS = 8  # open at once to one receiver (the dispatcher sends no more)
 MAX_RECEIVERS = 512  # receivers with a pool kept open; the least recently used idle one closes
+DEADLINE_EXCEEDED = "AttemptTimeout"  # the reason given: names the limit, nothing received
+
+
+Receiver = tuple[bytes, str, int | None]  # scheme, host, port: one pool of connections
+
+
+def receiver_of(url: str) -> Receiver:
+    """The receiver `url` posts to, keyed as the poster pools connections: the dispatcher's
+    per-receiver slots use the same key, so a receiver's share of slots matches its pool."""
+    try:
+        return _receiver(httpx.URL(url))
+    except (httpx.InvalidURL, ValueError, TypeError):  # never sent: the poster answers final
+        return (b"", url, None)
+
+
+def _receiver(url: httpx.URL) -> Receiver:
+    return url.raw_scheme, url.host, url.port
 
 
 class WebhookPoster:
@@ -87,20 +109,19 @@ class WebhookPoster:
         check_target: Callable[[str], str | None] = url_problem,
         transport: Callable[[httpx.Limits], httpx.AsyncBaseTransport] | None = None,
     ) -> None:
-        self._timeout = httpx.Timeout(timeout_seconds).as_dict()
+        self._timeout = httpx.Timeout(timeout_seconds).as_dict()  # each connect, read, write
+        self._deadline = timeout_seconds  # the whole attempt
         self._wall_clock = wall_clock
         self._check_target = check_target
         # Connections only to the addresses checked for that very connection (no DNS
         # rebinding between the check below and the connect); tests pass their own.
         self._transport = transport or (lambda limits: checked_transport(limits=limits))
-        self._pools: OrderedDict[tuple[bytes, str, int | None], httpx.AsyncBaseTransport] = (
-            OrderedDict())
-        self._busy: Counter[tuple[bytes, str, int | None]] = Counter()
+        self._pools: OrderedDict[Receiver, httpx.AsyncBaseTransport] = OrderedDict()
+        self._busy: Counter[Receiver] = Counter()
         self._closing: set[asyncio.Task[None]] = set()
 
-    def _pool(self, url: httpx.URL) -> tuple[tuple[bytes, str, int | None],
-                                             httpx.AsyncBaseTransport]:
-        receiver = (url.raw_scheme, url.host, url.port)
+    def _pool(self, url: httpx.URL) -> tuple[Receiver, httpx.AsyncBaseTransport]:
+        receiver = _receiver(url)
         pool = self._pools.get(receiver)
         if pool is None:
             limits = httpx.Limits(max_connections=PER_RECEIVER_CONNECTIONS,
@@ -111,7 +132,7 @@ class WebhookPoster:
             self._pools.move_to_end(receiver)
         return receiver, pool
 
-    def _close_surplus(self, *, keep: tuple[bytes, str, int | None]) -> None:
+    def _close_surplus(self, *, keep: Receiver) -> None:
         """Past MAX_RECEIVERS, close the least recently used pools with no request under way
         (those in use are bounded by the dispatcher's concurrency), never `keep`'s: the pool
         just opened for the request at hand."""
@@ -130,21 +151,18 @@ class WebhookPoster:
         body = webhook_body(note)
         headers = signed_headers(endpoint, note, body, str(int(self._wall_clock())))
         receiver = None
+        deadline = asyncio.timeout(self._deadline)
         try:
             request = httpx.Request("POST", endpoint.url, content=body, headers=headers,
                                     extensions={"timeout": self._timeout})
             receiver, pool = self._pool(request.url)
             self._busy[receiver] += 1
-            response = await pool.handle_async_request(request)
-            try:
-                seen = 0
-                async for chunk in response.aiter_raw():
-                    seen += len(chunk)
-                    if seen > MAX_RESPONSE_BYTES:
-                        break  # closing an unread response drops that connection
-            finally:
-                await response.aclose()
-            status = response.status_code
+            async with deadline:
+                status = await _exchange(pool, request)
+        except TimeoutError:  # only the deadline: httpx's own timeouts are httpx.HTTPError
+            # Retryable like any timeout; cancelling the exchange dropped its connection.
+            reason = DEADLINE_EXCEEDED if deadline.expired() else "TimeoutError"
+            return AttemptResult(None, reason, time.perf_counter() - started)
         except httpx.HTTPError as exc:
             if isinstance(exc.__cause__, TargetRefused):  # resolves inside: never retried
                 return AttemptResult(None, str(exc.__cause__), 0.0, final=True)
@@ -172,3 +190,17 @@ class WebhookPoster:
             await pool.aclose()
         if self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
+
+
+async def _exchange(pool: httpx.AsyncBaseTransport, request: httpx.Request) -> int:
+    """Send `request` and read at most MAX_RESPONSE_BYTES of the answer; its status code."""
+    response = await pool.handle_async_request(request)
+    try:
+        seen = 0
+        async for chunk in response.aiter_raw():
+            seen += len(chunk)
+            if seen > MAX_RESPONSE_BYTES:
+                break  # closing an unread response drops that connection
+    finally:
+        await response.aclose()
+    return response.status_code

@@ -1,14 +1,17 @@
-"""Settings: durations, per-urgency targets, file and environment overrides, subscribers."""
+"""Settings: durations, per-urgency targets, file and environment overrides, subscribers and
+their secrets (real ones outside development mode)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from schemas.directory import Specialist
+from services.common.deployment_secrets import MissingSecret
 from services.common.sla_policy import parse_targets
-from services.notify.config import load_policy, load_retry, parse_duration
+from services.notify.config import load_policy, load_retry, load_settings, parse_duration
 from services.notify.delivery.signing import derive_secret
 from services.notify.subscribers import Recipients, Subscriber, SubscribersFile, load_subscribers
 
@@ -110,3 +113,72 @@ def test_secrets_come_from_env_then_file_then_derivation(monkeypatch: pytest.Mon
     assert r.endpoint("team_lead", "lead-file").url == "http://s/lead"  # type: ignore[union-attr]
     assert r.endpoint("referrer", "ref-quiet") is None
     assert r.endpoint("specialist", "nobody") is None
+
+
+REVIEWED = {"referrers": [  # review 17's subs.json: a variable not set, a file secret
+    {"id": "ref-a", "webhook_url": "https://hooks.example.org/a",
+     "secret_env": "NOTIFY_SECRET_REF_A"},
+    {"id": "ref-b", "webhook_url": "https://hooks.example.org/b", "secret": "dev-only-x"}]}
+
+
+@pytest.fixture
+def deployed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
+    """Outside development mode, with real master and JWT secrets."""
+    monkeypatch.delenv("SPINE_ENV", raising=False)
+    monkeypatch.delenv("NOTIFY_SECRET_REF_A", raising=False)
+    monkeypatch.setenv("NOTIFY_WEBHOOK_MASTER_SECRET", "m" * 40)
+    monkeypatch.setenv("AUTH_JWT_SECRET", "a" * 40)
+    monkeypatch.setenv("NOTIFY_SUBSCRIBERS_FILE", str(tmp_path / "subscribers.json"))
+    return monkeypatch
+
+
+def write(tmp_path: Path, content: object) -> Path:
+    path = tmp_path / "subscribers.json"
+    path.write_text(json.dumps(content))
+    return path
+
+
+def test_outside_development_a_file_secret_or_an_unset_secret_env_stops_start_up(
+        deployed: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    write(tmp_path, REVIEWED)
+    settings = load_settings()
+    with pytest.raises(MissingSecret) as refused:
+        load_subscribers(settings.subscribers_file)
+    message = str(refused.value)
+    assert "'ref-a': NOTIFY_SECRET_REF_A is not set" in message
+    assert "'ref-b': 'secret' in the file is for development only" in message
+    assert "dev-only-x" not in message
+
+
+@pytest.mark.parametrize(("value", "why"), [
+    ("short-but-set", "must be a real secret of at least 32"), ("   ", "is not set"),
+    ("dev-only-" + "x" * 40, "must be a real secret of at least 32")])
+def test_outside_development_a_weak_secret_env_value_is_refused_unquoted(
+        deployed: pytest.MonkeyPatch, tmp_path: Path, value: str, why: str) -> None:
+    path = write(tmp_path, {"referrers": [REVIEWED["referrers"][0]]})
+    deployed.setenv("NOTIFY_SECRET_REF_A", value)
+    with pytest.raises(MissingSecret, match=f"'ref-a': NOTIFY_SECRET_REF_A {why}") as refused:
+        load_subscribers(path)
+    assert value not in str(refused.value)
+
+
+def test_outside_development_real_secrets_and_derived_ones_load(
+        deployed: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    path = write(tmp_path, {"referrers": [REVIEWED["referrers"][0]], "ops": [
+        {"id": "ops-1", "webhook_url": "https://hooks.example.org/ops"}]})
+    deployed.setenv("NOTIFY_SECRET_REF_A", "r" * 40)
+    r = Recipients(load_subscribers(path), {}, master_secret="m" * 40)
+    assert r.endpoint("referrer", "ref-a").secret == b"r" * 40  # type: ignore[union-attr]
+    # neither secret nor secret_env: derived from the master secret, as documented
+    assert r.endpoint("ops", "ops-1").secret == derive_secret(  # type: ignore[union-attr]
+        "m" * 40, "ops", "ops-1")
+
+
+def test_development_mode_still_signs_with_the_demo_files_values(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPINE_ENV", "development")
+    monkeypatch.delenv("NOTIFY_SECRET_REF_NORTH_GP", raising=False)
+    r = Recipients(load_subscribers(REPO / "deploy" / "seed" / "subscribers.json"), {},
+                   master_secret="m" * 40)
+    assert r.endpoint("referrer", "ref-north-gp").secret == (  # type: ignore[union-attr]
+        b"dev-only-ref-north-gp")
