@@ -144,7 +144,9 @@ class Recipients:
     def secret_for(self, audience: str, subscriber_id: str, entry: Subscriber | None) -> bytes:
         """The subscriber's signing secret: from its env variable, the file, or derived."""
         if entry is not None and entry.secret_env and os.environ.get(entry.secret_env):
-            return os.environ[entry.secret_env].encode()
+            # stripped as the start-up check reads it: a trailing newline from a mounted
+            # secret file must not become part of the signing key
+            return os.environ[entry.secret_env].strip().encode()
         if entry is not None and entry.secret:
             return entry.secret.encode()
         return derive_secret(self._master, audience, subscriber_id)

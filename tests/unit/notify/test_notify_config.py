@@ -107,6 +107,8 @@ def test_secrets_come_from_env_then_file_then_derivation(monkeypatch: pytest.Mon
     assert r.endpoint("referrer", "ref-1").secret == b"dev-only-1"  # type: ignore[union-attr]
     monkeypatch.setenv("REF1_SECRET", "from-env")
     assert r.endpoint("referrer", "ref-1").secret == b"from-env"  # type: ignore[union-attr]
+    monkeypatch.setenv("REF1_SECRET", "from-a-file\n")  # a mounted secret's trailing newline
+    assert r.endpoint("referrer", "ref-1").secret == b"from-a-file"  # type: ignore[union-attr]
     specialist = r.endpoint("specialist", "spec-1")
     assert specialist is not None and specialist.url == "http://s/1"
     assert specialist.secret == derive_secret("master", "specialist", "spec-1")
