@@ -31,6 +31,7 @@ from services.common.consume import (
     dead_letter_for,
     dead_letter_topic,
     process_events,
+    send_dead_letter,
     send_event,
 )
 from services.common.faust_app import bytes_topic, make_app, table_writer
@@ -200,7 +201,7 @@ class RoutingWorker:
                                    exc=exc, case_id=None)
             log.warning("dead-lettered directory record", extra={"reason": dead.reason})
             # Every worker reads the record; the derived id makes their dead letters one.
-            await send_event(self.dead_letters, dead)
+            await send_dead_letter(self.dead_letters, dead)
 
     async def _views_loaded(self) -> None:
         """Decide nothing on half a directory or load view: wait (bounded, logged) for both."""
