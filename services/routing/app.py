@@ -66,11 +66,13 @@ def create_app(settings: RoutingSettings | None = None) -> FaustService:
         commands_topic=worker.commands_topic, worker_ready=readiness(worker.app),
         worker_live=liveness(worker.app),
         directory_wait_seconds=worker.settings.directory_wait_seconds,
-        reply_timeout_seconds=worker.settings.reply_timeout_seconds)
+        reply_timeout_seconds=worker.settings.reply_timeout_seconds,
+        kafka_wait_seconds=worker.settings.kafka_wait_seconds)
     app = worker.app
     api = create_api(gateway, owner_of=table_owner(app, worker.cases_table),
                      me=lambda: str(app.conf.canonical_url),
-                     peers=table_peers(app, worker.cases_table))
+                     peers=table_peers(app, worker.cases_table),
+                     relay_timeout_seconds=worker.settings.relay_timeout_seconds)
     return FaustService(app=app, api=api, port=worker.settings.port)
 
 
