@@ -5,6 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 CASE_PARTITIONS = 8  # co-partitioned case topics (faust tables line up); room for 8 workers
+# The largest record a faust service produces (its producer's `max_request_size`; a larger one
+# is refused in the producer, and a refused changelog write crashes the worker). Below the
+# broker's default `max.message.bytes` (1,048,588), which the topics keep: whatever the producer
+# sends, the broker takes. Rows and events that grow with their input are capped well under it
+# (routing's case and content rows at 512 KiB, dead letters' copy of the original at 256 KiB).
+MAX_RECORD_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)

@@ -29,26 +29,39 @@ from services.common.metrics import (
 )
 
 log = logging.getLogger("spine.consume")
+# How much of the original a dead letter copies: the first 256 KiB of the value (a referral near
+# the topic's limit would otherwise make a dead letter of ~1.36 MB, past MAX_RECORD_BYTES, that
+# the producer refuses) and of the key (case or specialist ids; 1 KiB is ample). In base64 with
+# the reason (<= 4,000 characters) a dead letter stays under 400 KB whatever failed.
+MAX_ORIGINAL_VALUE_BYTES = 256 * 1024
+MAX_ORIGINAL_KEY_BYTES = 1024
 
 
 Handler = Callable[[Event, EventMeta], Awaitable[None]]
 Parser = Callable[[str, bytes], Event]
 
 
+class DeadLetterNotSent(Exception):
+    """Not even a dead letter without the original could be sent: the producer cannot send."""
+
+
 async def send_event(
-    topic: faust.TopicT, event: Event, key: str | None = None, *, wait: bool = False
+    topic: faust.TopicT, event: Event, key: str | None = None, *, wait: bool = False,
+    timeout: float | None = None,
 ) -> Any:
     """Send an event keyed by its case id (or `key`).
 
     Inside an agent, faust attaches the send to the current event and flushes the producer
     before committing the input offset, so at-least-once holds without waiting for each ack.
     `wait=True` awaits the broker's acknowledgement (for HTTP handlers that must not answer early),
-    bounded: past the deadline it raises KafkaUnavailable, a 503 with Retry-After. Otherwise the
-    acknowledgement is returned for callers that gather several before waiting.
+    bounded (`timeout`, default KAFKA_HTTP_WAIT_SECONDS): past the deadline it raises
+    KafkaUnavailable, a 503 with Retry-After. Otherwise the acknowledgement is returned for
+    callers that gather several before waiting.
     """
     encoded_key = (key or event.case_id).encode()
     if wait:
-        ack = await send_acknowledged(topic, key=encoded_key, value=event.to_bytes())
+        ack = await send_acknowledged(topic, key=encoded_key, value=event.to_bytes(),
+                                      timeout=timeout)
     else:
         ack = await topic.send(key=encoded_key, value=event.to_bytes())
     EVENTS_SENT.labels(service=topic.app.conf.id, topic=topic.get_topic_name()).inc()
@@ -58,7 +71,11 @@ async def send_event(
 def dead_letter_for(
     *, service: str, meta: EventMeta, raw: bytes, exc: BaseException, case_id: str | None
 ) -> DeadLettered:
-    """The dead-letter record for one failed message; its id is stable across redeliveries."""
+    """The dead-letter record for one failed message; its id is stable across redeliveries.
+    An original larger than the caps above is kept as its first bytes, marked truncated."""
+    key = meta.key[:MAX_ORIGINAL_KEY_BYTES] if meta.key is not None else None
+    value = raw[:MAX_ORIGINAL_VALUE_BYTES]
+    cut = len(value) < len(raw) or (key is not None and len(key) < len(meta.key or b""))
     return DeadLettered(
         event_id=derive_id("dead-letter", service, meta.topic, meta.partition, meta.offset),
         case_id=case_id or "unknown",
@@ -68,9 +85,43 @@ def dead_letter_for(
         source_partition=meta.partition,
         source_offset=meta.offset,
         reason=describe_exception(exc)[:4000],
-        original_key_b64=base64.b64encode(meta.key).decode() if meta.key is not None else None,
-        original_value_b64=base64.b64encode(raw).decode(),
+        original_key_b64=base64.b64encode(key).decode() if key is not None else None,
+        original_value_b64=base64.b64encode(value).decode(),
+        original_truncated=cut,
+        original_value_size=len(raw) if cut else None,
     )
+
+
+async def send_dead_letter(dead_letters: faust.TopicT, record: DeadLettered) -> None:
+    """Send a dead letter and wait for the broker to take it: it is the only trace of a message
+    the caller is about to pass over, so a send that fails must not be ignored.
+
+    A refusal of this record is met by sending it again without the original bytes (the reason
+    and the source coordinates still say what failed and where it is). If that fails too, the
+    producer cannot send at all: the faust app is crashed (`/health/live` fails and the worker
+    is restarted) and DeadLetterNotSent raised, so the message is read again from the last
+    commit and dead-lettered then, never passed over in silence. A broker away for longer than
+    the two waits thus restarts workers that meet a bad message, and only those.
+    """
+    try:
+        await send_event(dead_letters, record, wait=True)
+        return
+    except Exception as exc:
+        log.error("dead letter not sent; sending it without the original",
+                  extra={"case_id": record.case_id, "topic": record.source_topic,
+                         "offset": record.source_offset, "error": type(exc).__name__})
+    size = record.original_value_size
+    bare = record.model_copy(update={
+        "original_value_b64": "", "original_truncated": True,
+        "original_value_size": size if size is not None else len(record.original_value())})
+    try:
+        await send_event(dead_letters, bare, wait=True)
+    except Exception as exc:
+        log.critical("dead letter not sent: the worker stops so the message is read again",
+                     extra={"case_id": record.case_id, "topic": record.source_topic,
+                            "offset": record.source_offset, "error": type(exc).__name__})
+        await dead_letters.app.crash(exc)
+        raise DeadLetterNotSent(type(exc).__name__) from exc
 
 
 async def process_events(
@@ -106,7 +157,7 @@ async def process_events(
             )
             EVENTS_FAILED.labels(service=service, topic=meta.topic).inc()
             DEAD_LETTER_COUNT.labels(service=service, topic=meta.topic).inc()
-            await send_event(dead_letters, record)
+            await send_dead_letter(dead_letters, record)
             continue
         EVENTS_PROCESSED.labels(
             service=service, topic=meta.topic, event_type=type(event).__name__

@@ -7,7 +7,7 @@ from typing import Any
 
 import faust
 
-from schemas.topics import ALL_TOPICS, CASE_PARTITIONS, PATIENT_DATA, TopicSpec
+from schemas.topics import ALL_TOPICS, CASE_PARTITIONS, MAX_RECORD_BYTES, PATIENT_DATA, TopicSpec
 from services.common.memory_store import Store as MemoryStore
 from services.common.memory_store import use_memory_store
 from services.common.safe_offsets import use_safe_offsets
@@ -29,6 +29,8 @@ def make_app(service: str, **overrides: Any) -> faust.App:
         "web_enabled": False,  # each service serves FastAPI instead (services.common.http)
         "consumer_auto_offset_reset": "earliest",
         "producer_acks": -1,
+        # faust's own default, stated: the caps on rows and dead letters are derived from it.
+        "producer_max_request_size": MAX_RECORD_BYTES,
         # Send at once (measured 2026-11-27 on a quiet machine, docs/benchmarks.md: 0 ms gave
         # more referrals/s, less CPU and a lower p50 than 1 ms; 5 ms only added latency).
         # Batches still form while a request is in flight.

@@ -7,6 +7,14 @@ owns which partition of a table. A request for a case owned elsewhere is relayed
 (marked, so it is never relayed again), with a bounded wait; while ownership is unknown (a
 rebalance) the local worker answers. Runs inside the request guard, so only checked requests
 travel.
+
+The wait must outlast the owner's own worst case (`timeout_seconds`; routing derives it from
+its Kafka and reply waits), or a command the owner accepts is answered "retry" here. When the
+owner was never reached, any request is a 503 with Retry-After. When it was reached and did not
+answer, only a request that may be repeated gets "retry" (a safe method, PUT or DELETE, or one
+with an Idempotency-Key, under which a repeat is the same command); any other (a POST without a
+key) may have been applied, and a repeat would apply it again: 504 `outcome-unknown`, without
+Retry-After, telling the client to read the state before repeating it.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import httpx
 from schemas.topics import CASE_PARTITIONS
 from services.common.logs import get_logger
 from services.common.partitions import case_partition
+from services.common.problems import MEDIA_TYPE, PROBLEM_TYPE_BASE
 
 FORWARDED = "x-spine-forwarded-by"
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "upgrade", "host",
@@ -29,6 +38,19 @@ _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "upgrade", "host
 log = get_logger("forwarding")
 OwnerOf = Callable[[str], str | None]  # case id -> base URL of its owner, None: answer here
 Scope = dict[str, Any]
+# A peer that does not accept a connection within this is gone; the request never reached it.
+CONNECT_SECONDS = 5.0
+# Methods a client may repeat after a lost answer without doing the thing twice (RFC 9110 9.2.2).
+REPEATABLE = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# Failures before any byte of the request left: the owner cannot have acted on it.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class NoAnswer:
+    """A relay that got no answer; `sent`: the request may have reached the owner."""
+
+    def __init__(self, *, sent: bool) -> None:
+        self.sent = sent
 
 
 def table_owner(app: faust.App, table: Any) -> OwnerOf:
@@ -88,7 +110,15 @@ class ForwardToOwner:
 
     async def _relay(self, scope: Scope, send: Any, target: str, body: bytes) -> None:
         response = await self._ask(scope, target, body)
-        if response is None:
+        if isinstance(response, NoAnswer):
+            if response.sent and not _repeatable(scope):
+                await _problem(
+                    send, 504, "Outcome unknown",
+                    "the request reached the worker owning this case but no answer came back: "
+                    "it may have been applied. Read the current state before repeating it; a "
+                    "request sent with an Idempotency-Key may be repeated under the same key",
+                    kind="outcome-unknown")
+                return
             await _problem(send, 503, "Service Unavailable",
                            "the worker owning this case did not answer; retry shortly")
             return
@@ -116,7 +146,8 @@ class ForwardToOwner:
             return
         items = [i for i in json.loads(local["body"]) if self.owner_of(i["case_id"]) is None]
         for peer in self.peers():
-            theirs = _case_items(await self._ask(scope, peer, b""))
+            answer = await self._ask(scope, peer, b"")
+            theirs = None if isinstance(answer, NoAnswer) else _case_items(answer)
             if theirs is None:
                 await _problem(send, 503, "Service Unavailable",
                                "another worker did not answer; retry shortly")
@@ -128,10 +159,11 @@ class ForwardToOwner:
                     "headers": [(b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": json.dumps(items).encode()})
 
-    async def _ask(self, scope: Scope, target: str, body: bytes) -> httpx.Response | None:
-        """The same request, marked as relayed, to another worker (None: it did not answer)."""
+    async def _ask(self, scope: Scope, target: str, body: bytes) -> httpx.Response | NoAnswer:
+        """The same request, marked as relayed, to another worker, or how it went unanswered."""
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self.timeout)
+            self._client = httpx.AsyncClient(timeout=httpx.Timeout(
+                self.timeout, connect=min(self.timeout, CONNECT_SECONDS)))
         url = target + scope["raw_path"].decode("latin-1")
         if scope.get("query_string"):
             url += "?" + scope["query_string"].decode("latin-1")
@@ -141,17 +173,23 @@ class ForwardToOwner:
         try:
             return await self._client.request(scope["method"], url, headers=headers,
                                               content=body)
-        except Exception as exc:  # any failure to hear back is "did not answer" (503), not a
-            # 500: besides httpx's own errors, anyio under uvloop raises AttributeError when a
-            # peer closes a fresh connection as it goes down (as notify's webhooks met it)
+        except Exception as exc:  # any failure to hear back is "did not answer", not a 500:
+            # besides httpx's own errors, anyio under uvloop raises AttributeError when a peer
+            # closes a fresh connection as it goes down (as notify's webhooks met it); unless
+            # the request surely never left, it may have reached the owner
             log.warning("relay to another worker failed", extra={"error": type(exc).__name__})
-            return None
+            return NoAnswer(sent=not isinstance(exc, _NOT_SENT))
 
 
-def _case_items(response: httpx.Response | None) -> list[dict[str, Any]] | None:
+def _repeatable(scope: Scope) -> bool:
+    """May the client repeat this request after a lost answer without doing it twice?"""
+    return scope["method"] in REPEATABLE or _header(scope, "idempotency-key") is not None
+
+
+def _case_items(response: httpx.Response) -> list[dict[str, Any]] | None:
     """A peer's answer to a list request: a 200 JSON list of items naming their case, or None
-    (no answer, an error, or a body that is not such a list: the list would be wrong)."""
-    if response is None or response.status_code != 200:
+    (an error, or a body that is not such a list: the list would be wrong)."""
+    if response.status_code != 200:
         return None
     try:
         items = response.json()
@@ -182,10 +220,11 @@ async def _read_body(receive: Any, limit: int) -> bytes | None:
             return b"".join(chunks)
 
 
-async def _problem(send: Any, status: int, title: str, detail: str) -> None:
-    body = json.dumps({"type": "about:blank", "title": title, "status": status,
-                       "detail": detail}).encode()
-    headers = [(b"content-type", b"application/problem+json")]
+async def _problem(send: Any, status: int, title: str, detail: str, *,
+                   kind: str | None = None) -> None:
+    body = json.dumps({"type": PROBLEM_TYPE_BASE + kind if kind else "about:blank",
+                       "title": title, "status": status, "detail": detail}).encode()
+    headers = [(b"content-type", MEDIA_TYPE.encode())]
     if status == 503:
         headers.append((b"retry-after", b"1"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -195,11 +234,13 @@ async def _problem(send: Any, status: int, title: str, detail: str) -> None:
 def install_forwarding(
     api: Any, *, paths: Iterable[str], owner_of: OwnerOf, me: Callable[[], str],
     lists: dict[str, str] | None = None, peers: Callable[[], list[str]] = list,
+    timeout_seconds: float = 5.0,
 ) -> None:
     """Relay per-case requests to their owner and gather `lists` (path -> sort field) from
-    every worker; call before the guard so the guard runs first."""
+    every worker; call before the guard so the guard runs first. `timeout_seconds` must
+    outlast the longest the owner may take to answer (see the module doc)."""
     api.add_middleware(ForwardToOwner, paths=list(paths), owner_of=owner_of, me=me,
-                       lists=lists, peers=peers)
+                       lists=lists, peers=peers, timeout_seconds=timeout_seconds)
 
 
 def table_peers(app: faust.App, table: Any) -> Callable[[], list[str]]:

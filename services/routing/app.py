@@ -31,6 +31,7 @@ from services.common.consume import (
     dead_letter_for,
     dead_letter_topic,
     process_events,
+    send_dead_letter,
     send_event,
 )
 from services.common.faust_app import bytes_topic, make_app, table_writer
@@ -65,11 +66,13 @@ def create_app(settings: RoutingSettings | None = None) -> FaustService:
         commands_topic=worker.commands_topic, worker_ready=readiness(worker.app),
         worker_live=liveness(worker.app),
         directory_wait_seconds=worker.settings.directory_wait_seconds,
-        reply_timeout_seconds=worker.settings.reply_timeout_seconds)
+        reply_timeout_seconds=worker.settings.reply_timeout_seconds,
+        kafka_wait_seconds=worker.settings.kafka_wait_seconds)
     app = worker.app
     api = create_api(gateway, owner_of=table_owner(app, worker.cases_table),
                      me=lambda: str(app.conf.canonical_url),
-                     peers=table_peers(app, worker.cases_table))
+                     peers=table_peers(app, worker.cases_table),
+                     relay_timeout_seconds=worker.settings.relay_timeout_seconds)
     return FaustService(app=app, api=api, port=worker.settings.port)
 
 
@@ -200,7 +203,7 @@ class RoutingWorker:
                                    exc=exc, case_id=None)
             log.warning("dead-lettered directory record", extra={"reason": dead.reason})
             # Every worker reads the record; the derived id makes their dead letters one.
-            await send_event(self.dead_letters, dead)
+            await send_dead_letter(self.dead_letters, dead)
 
     async def _views_loaded(self) -> None:
         """Decide nothing on half a directory or load view: wait (bounded, logged) for both."""

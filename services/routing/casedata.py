@@ -6,7 +6,8 @@ behind (services/common/rows.py): a referral and its triage, which arrive within
 cost one changelog message instead of two; the worker flushes before each offset commit
 (services/common/write_behind.py), so a crash loses only content of uncommitted inputs, which
 are read and folded again. Reports stay written at once: a specialist's filed report is
-acknowledged only once it is in the table.
+acknowledged only once it is in the table. A content row is capped (domain/content.py): a row
+faust's producer refuses, written behind, crashes the worker on every redelivery of its input.
 """
 
 from __future__ import annotations

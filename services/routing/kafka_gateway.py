@@ -47,12 +47,14 @@ class KafkaGateway:
         directory_topic: faust.TopicT, commands_topic: faust.TopicT,
         worker_ready: Callable[[], list[str]], worker_live: Callable[[], list[str]],
         directory_wait_seconds: float, reply_timeout_seconds: float,
+        kafka_wait_seconds: float | None = None,
     ) -> None:
         self.processor, self.replies, self.views = processor, replies, views
         self.directory_topic, self.commands_topic = directory_topic, commands_topic
         self.worker_ready, self.worker_live = worker_ready, worker_live
         self.directory_wait_seconds = directory_wait_seconds
         self.reply_timeout_seconds = reply_timeout_seconds
+        self.kafka_wait_seconds = kafka_wait_seconds  # None: KAFKA_HTTP_WAIT_SECONDS
 
     @property
     def directory(self) -> Any:
@@ -82,9 +84,12 @@ class KafkaGateway:
         await send_acknowledged(self.directory_topic, key=specialist_id.encode(), value=value)
 
     async def submit(self, command: Event) -> CommandOutcome | None:
+        # At most kafka_wait_seconds + reply_timeout_seconds: what a relaying worker waits for
+        # (RoutingSettings.relay_timeout_seconds).
         waiter = self.replies.expect(command.event_id)
         try:
-            await send_event(self.commands_topic, command, wait=True)
+            await send_event(self.commands_topic, command, wait=True,
+                             timeout=self.kafka_wait_seconds)
             return await asyncio.wait_for(waiter, self.reply_timeout_seconds)
         except TimeoutError:
             return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.common.kafka_wait import http_kafka_timeout
 from services.common.settings import env_float, env_str, http_port
 from services.common.sla_policy import load_sla_policy
 from services.routing.domain.policy import PREFERENCES, RoutingPolicy
@@ -25,6 +26,11 @@ def policy_from_env() -> RoutingPolicy:
     )
 
 
+# A relayed request's hop on top of the owner's own worst case: connecting, the owner's guard
+# reading the body, the answer back (milliseconds between workers; room for a busy event loop).
+RELAY_MARGIN_SECONDS = 2.0
+
+
 @dataclass(frozen=True)
 class RoutingSettings:
     port: int
@@ -32,6 +38,14 @@ class RoutingSettings:
     reply_timeout_seconds: float  # how long the HTTP API waits for the agent's decision
     directory_wait_seconds: float  # how long PUT/DELETE wait to see their change applied
     policy: RoutingPolicy
+    kafka_wait_seconds: float = 5.0  # how long a command waits for Kafka's ack (KAFKA_HTTP_...)
+
+    @property
+    def relay_timeout_seconds(self) -> float:
+        """How long a worker waits for a case's owner to answer a relayed request: the owner's
+        worst case (Kafka's ack of the command, then the agent's decision) plus the hop. With a
+        shorter wait a command the owner accepted was answered "503, retry" by the relay."""
+        return self.kafka_wait_seconds + self.reply_timeout_seconds + RELAY_MARGIN_SECONDS
 
 
 def load_settings() -> RoutingSettings:
@@ -42,4 +56,5 @@ def load_settings() -> RoutingSettings:
         reply_timeout_seconds=env_float("ROUTING_REPLY_TIMEOUT_SECONDS", 10.0),
         directory_wait_seconds=env_float("ROUTING_DIRECTORY_WAIT_SECONDS", 5.0),
         policy=policy_from_env(),
+        kafka_wait_seconds=http_kafka_timeout(),
     )

@@ -16,6 +16,7 @@ from services.routing.api.directory.views import router as directory_router
 from services.routing.api.gateway import RoutingGateway, set_gateway
 from services.routing.api.reviews.views import router as reviews_router
 from services.routing.api.specialists.views import router as specialists_router
+from services.routing.settings import load_settings
 
 # Requests about one case, answered by the worker owning it (services.common.forwarding).
 CASE_PATHS = (
@@ -32,9 +33,11 @@ GATHERED = {"/me/offers": "expires_at", "/me/assignments": "deadline"}
 def create_api(
     gateway: RoutingGateway, *, owner_of: Callable[[str], str | None] | None = None,
     me: Callable[[], str] = lambda: "", peers: Callable[[], list[str]] = list,
+    relay_timeout_seconds: float | None = None,
 ) -> FastAPI:
     """The FastAPI app, bound to a gateway (Kafka-backed in the service, in-process in tests);
-    with `owner_of`, per-case requests are relayed to the worker owning the case."""
+    with `owner_of`, per-case requests are relayed to the worker owning the case, waiting
+    `relay_timeout_seconds` for its answer (default: RoutingSettings' from the environment)."""
     api = service_api(title="Spine router: routing")
     set_gateway(api, gateway)
     install_problem_handlers(api)
@@ -45,7 +48,9 @@ def create_api(
     api.include_router(cases_router)
     api.include_router(reviews_router)
     if owner_of is not None:
+        if relay_timeout_seconds is None:
+            relay_timeout_seconds = load_settings().relay_timeout_seconds
         install_forwarding(api, paths=CASE_PATHS, owner_of=owner_of, me=me, lists=GATHERED,
-                           peers=peers)
+                           peers=peers, timeout_seconds=relay_timeout_seconds)
     install_guard(api, service="routing")
     return api

@@ -1,8 +1,11 @@
 """Per-case requests relayed to the owning worker, lists gathered from every worker: a peer
-that fails in any way is a 503 with Retry-After, never a 500 (services/common/forwarding.py)."""
+that fails in any way is a 503 with Retry-After, never a 500 -- except a command that reached
+the owner and may have been applied, which must not be answered "retry" (a 504 outcome-unknown)
+(services/common/forwarding.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +13,7 @@ import httpx
 from fastapi import FastAPI
 
 from services.common.forwarding import FORWARDED, ForwardToOwner
+from services.common.problems import PROBLEM_TYPE_BASE
 
 PEER = "http://peer.test"
 
@@ -81,3 +85,43 @@ async def test_a_list_gathers_every_workers_items_and_refuses_a_malformed_answer
             assert (await client.get("/me/offers")).status_code == 503, bad
     async with _relay(_peer_answering([], status=500)) as client:
         assert (await client.get("/me/offers")).status_code == 503
+
+
+def _unknown(answer: httpx.Response) -> bool:
+    """The relay's "outcome unknown": 504 problem+json, and no invitation to retry."""
+    return (answer.status_code == 504 and "retry-after" not in answer.headers
+            and answer.headers["content-type"] == "application/problem+json"
+            and answer.json()["type"] == PROBLEM_TYPE_BASE + "outcome-unknown")
+
+
+async def test_a_command_that_reached_the_owner_without_an_answer_is_not_told_to_retry() -> None:
+    # Sent, then no answer (a read timeout, the owner gone mid-request): it may have been applied
+    # and, without an Idempotency-Key, a repeat is a second command.
+    for failure in (httpx.ReadTimeout("slow"), httpx.RemoteProtocolError("closed")):
+        async with _relay(_peer_failing(failure)) as client:
+            assert _unknown(await client.post("/cases/theirs-1/view", json={"text": "x"}))
+            keyed = await client.post("/cases/theirs-1/view", json={"text": "x"},
+                                      headers={"Idempotency-Key": "k-1"})
+            assert keyed.status_code == 503 and keyed.headers["retry-after"] == "1"
+            for method in ("GET", "PUT", "DELETE"):  # repeatable by their meaning
+                assert (await client.request(method, "/cases/theirs-1/view")).status_code == 503
+    # Never reached: nothing can have been applied, so retrying is right.
+    for failure in (httpx.ConnectError("refused"), httpx.ConnectTimeout("no route")):
+        async with _relay(_peer_failing(failure)) as client:
+            refused = await client.post("/cases/theirs-1/view", json={"text": "x"})
+            assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
+
+
+async def test_an_owner_that_holds_a_command_past_the_relays_wait_is_outcome_unknown() -> None:
+    async def silent_owner(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        await asyncio.sleep(2)
+
+    server = await asyncio.start_server(silent_owner, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    middleware = ForwardToOwner(_app(), paths=[r"/cases/(?P<case_id>[^/]+)/view"],
+                                owner_of=lambda case_id: url, me=lambda: "http://me.test",
+                                timeout_seconds=0.3)
+    async with server, httpx.AsyncClient(transport=httpx.ASGITransport(app=middleware),
+                                         base_url="http://me.test") as client:
+        assert _unknown(await client.post("/cases/case-1/view", json={"text": "x"}))

@@ -20,6 +20,7 @@ from schemas.referral import (
     Timeline,
 )
 from schemas.triage import TriageResult
+from services.routing.domain.content import Cut
 
 
 class PatientView(BaseModel):
@@ -41,6 +42,9 @@ class ImagingView(BaseModel):
     weeks_ago: float | None
     study_uid: str | None  # DICOM study instance UID, for the second reader
     report_text: str | None
+    # True: routing keeps a shortened copy (its start and end around " [...] ", see `truncated`)
+    report_text_truncated: bool = False
+    report_text_chars: int | None = None  # the full report's length, when truncated
     findings: ImagingFindings
 
 
@@ -84,3 +88,7 @@ class CaseReview(BaseModel):
     red_flags: RedFlags | None = None
     diagnostic_blocks: list[DiagnosticBlock] = Field(default_factory=list)
     suggested_teams: list[str] = Field(default_factory=list)  # triage's "often added", not planned
+    # What routing's copy of the referral and triage does not hold whole (it is capped at
+    # 512 KiB): each cut text or dropped part with its original and kept length. Empty for
+    # nearly every case; the whole referral stays with the referrer and intake.
+    truncated: list[Cut] = Field(default_factory=list)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Literal
 
 from schemas.envelope import derive_id
-from schemas.referral import Referral
+from schemas.referral import ImagingStudy, Referral
 from schemas.reports import StoredReport
 from services.common.problems import ProblemError
 from services.routing.api.gateway import RoutingGateway
 from services.routing.api.reviews.models import CaseReview, ImagingView, PatientView, ReviewStep
+from services.routing.domain.content import Cut
 from services.routing.domain.plans import DEFAULT_QUESTION, TEAM_QUESTIONS, attachments_for
 from services.routing.domain.reports import readable_by
 from services.routing.domain.state import CaseRouting, PlanStep
@@ -82,19 +83,28 @@ def case_review(*, gateway: RoutingGateway, role: str, subject: str, case_id: st
             list(state.context.missing_records) if state.context else []),
         triage=triage,
         suggested_teams=[t for t in state.optional_teams if t not in planned],
+        truncated=list(content.cuts) if content else [],
     )
     if referral is None:
         return view
+    cut = {c.field: c for c in view.truncated}
     return view.model_copy(update={
         "referral_type": referral.referral_type, "region": referral.region,
-        "imaging": [ImagingView(modality=i.modality, weeks_ago=i.weeks_ago, study_uid=i.study_uid,
-                                report_text=i.report_text, findings=i.findings)
-                    for i in referral.imaging],
+        "imaging": [_imaging_view(i, cut.get(f"imaging[{n}].report_text"))
+                    for n, i in enumerate(referral.imaging)],
         "surgeries": list(referral.surgeries), "proposed_surgery": referral.proposed_surgery,
         "comorbidities": referral.comorbidities, "symptoms": referral.symptoms,
         "timeline": referral.timeline, "neuro_exam": referral.neuro_exam,
         "red_flags": referral.red_flags, "diagnostic_blocks": list(referral.diagnostic_blocks),
     })
+
+
+def _imaging_view(study: ImagingStudy, cut: Cut | None) -> ImagingView:
+    return ImagingView(modality=study.modality, weeks_ago=study.weeks_ago,
+                       study_uid=study.study_uid, report_text=study.report_text,
+                       report_text_truncated=cut is not None,
+                       report_text_chars=cut.original_chars if cut else None,
+                       findings=study.findings)
 
 
 def report_for(
