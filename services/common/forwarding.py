@@ -231,6 +231,11 @@ async def _problem(send: Any, status: int, title: str, detail: str, *,
     await send({"type": "http.response.body", "body": body})
 
 
+# A relayed request's hop on top of the owner's own worst case: connecting, the owner's guard
+# reading the body, the answer back (milliseconds between workers; room for a busy event loop).
+RELAY_MARGIN_SECONDS = 2.0
+
+
 def install_forwarding(
     api: Any, *, paths: Iterable[str], owner_of: OwnerOf, me: Callable[[], str],
     lists: dict[str, str] | None = None, peers: Callable[[], list[str]] = list,

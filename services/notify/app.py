@@ -24,9 +24,10 @@ from services.common.consume import Parser, dead_letter_topic, process_events, s
 from services.common.docs import service_api
 from services.common.faust_app import bytes_topic, make_app, table_writer
 from services.common.follow import TopicFollower
-from services.common.forwarding import install_forwarding, table_owner
+from services.common.forwarding import RELAY_MARGIN_SECONDS, install_forwarding, table_owner
 from services.common.guard import install_guard
 from services.common.http import health_router
+from services.common.kafka_wait import http_kafka_timeout
 from services.common.logs import get_logger
 from services.common.problems import install_problem_handlers
 from services.common.settings import advertised_url, kafka_bootstrap
@@ -78,9 +79,12 @@ def create_app(settings: NotifySettings | None = None) -> FaustService:
     directory = worker.directory
     api = service_api(title="spine-router notify")
     install_problem_handlers(api)
-    # Per-case reads and acks are answered by the worker owning the case (any worker relays).
+    # Per-case reads and acks are answered by the worker owning the case (any worker relays);
+    # the relay outlasts the owner's worst case, an ack's wait for Kafka, so an ack the owner
+    # took is never answered "retry".
     install_forwarding(api, paths=CASE_PATHS, owner_of=table_owner(app, worker.cases),
-                       me=lambda: str(app.conf.canonical_url))
+                       me=lambda: str(app.conf.canonical_url),
+                       timeout_seconds=http_kafka_timeout() + RELAY_MARGIN_SECONDS)
     install_guard(api, service=SERVICE, session_cookie=SESSION_COOKIE)  # the ops page's session
     api.include_router(health_router(
         SERVICE, lambda: worker_ready() + ([] if directory.loaded else ["directory: not loaded"]),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.common.forwarding import RELAY_MARGIN_SECONDS
 from services.common.kafka_wait import http_kafka_timeout
 from services.common.settings import env_float, env_str, http_port
 from services.common.sla_policy import load_sla_policy
@@ -24,11 +25,6 @@ def policy_from_env() -> RoutingPolicy:
         public_url=env_str("ROUTING_PUBLIC_URL",
                            f"http://127.0.0.1:{http_port('routing')}").rstrip("/"),
     )
-
-
-# A relayed request's hop on top of the owner's own worst case: connecting, the owner's guard
-# reading the body, the answer back (milliseconds between workers; room for a busy event loop).
-RELAY_MARGIN_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
