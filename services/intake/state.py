@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from schemas.registry import parse_event
 from services.common.follow import Record
 from services.common.logs import get_logger
-from services.intake.domain.registry import Registry, parse_record
+from services.intake.domain.registry import ErasedRecord, Registry, parse_record
 from services.intake.eventlog import IntakeLog
 from services.intake.fhir.taskview import TaskView
 from services.intake.settings import IntakeSettings
@@ -71,18 +71,28 @@ class Intake:
     def on_registry_record(self, key: str, raw: bytes | None) -> None:
         """Apply one registry record read from Kafka; an unreadable one is skipped, not fatal."""
         try:
-            self.registry.apply(key, parse_record(raw))
+            record = parse_record(raw)
+            self.registry.apply(key, record)
         except (ValidationError, KeyError):
             log.warning("unreadable intake registry record skipped", extra={"kind": key[:6]})
+            return
+        if isinstance(record, ErasedRecord):  # the view may have read the case's events first
+            self.tasks.erase(record.case_id)
 
     def on_status_record(self, record: Record) -> None:
-        """Fold one downstream event into the Task view; an unreadable one is skipped."""
+        """Fold one downstream event into the Task view; an unreadable one is skipped, and so
+        is one of a case the registry knows as erased (it arrived late, from another topic)."""
         if not record.value:
-            return  # case topics carry no tombstones; nothing to fold
+            return  # a tombstone: nothing to fold
         try:
-            self.tasks.apply(parse_event(record.topic, record.value))
+            event = parse_event(record.topic, record.value)
         except (ValidationError, KeyError, ValueError):
             log.warning("unreadable status event skipped", extra={"topic": record.topic})
+            return
+        if event.case_id in self.registry.erased:
+            self.tasks.erase(event.case_id)
+            return
+        self.tasks.apply(event)
 
 
 async def get_intake(request: Request) -> Intake:
