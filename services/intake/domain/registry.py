@@ -96,6 +96,7 @@ class Registry:
     erased: dict[str, ErasedRecord] = field(default_factory=dict)
     identities: dict[str, IdentityRecord] = field(default_factory=dict)
     _identities_by_case: dict[str, set[str]] = field(default_factory=dict)
+    _aliases_by_case: dict[str, set[str]] = field(default_factory=dict)
     order: CaseOrder = field(default_factory=CaseOrder)  # Task search: newest first, per owner
     values: ValueIndex = field(default_factory=ValueIndex)  # Task search: by identifier value
 
@@ -116,7 +117,9 @@ class Registry:
             self._index(ident, record)
 
     def _index(self, ident: str, record: AnyRecord) -> None:
-        if isinstance(record, IdentityRecord):
+        if isinstance(record, AliasRecord):
+            self._aliases_by_case.setdefault(record.case_id, set()).add(ident)
+        elif isinstance(record, IdentityRecord):
             self._identities_by_case.setdefault(record.case_id, set()).add(ident)
             if record.scheme == "identifier":
                 self.values.add(record.value, record.case_id)
@@ -125,7 +128,9 @@ class Registry:
             self.values.add(record.referral_id, record.case_id)
 
     def _unindex(self, ident: str, record: AnyRecord) -> None:
-        if isinstance(record, IdentityRecord):
+        if isinstance(record, AliasRecord):
+            self._aliases_by_case.get(record.case_id, set()).discard(ident)
+        elif isinstance(record, IdentityRecord):
             self._identities_by_case.get(record.case_id, set()).discard(ident)
             if record.scheme == "identifier":
                 self.values.remove(record.value, record.case_id)
@@ -152,4 +157,10 @@ class Registry:
 
     def alias_keys_of(self, case_id: str) -> list[str]:
         """Full keys of every alias pointing at `case_id` (erasure tombstones them)."""
-        return sorted(f"alias/{k}" for k, a in self.aliases.items() if a.case_id == case_id)
+        return sorted(f"alias/{k}" for k in self._aliases_by_case.get(case_id, ()))
+
+    def leftovers_of(self, case_id: str) -> list[str]:
+        """Keys of every record still held for `case_id` that erasure tombstones: its state,
+        aliases and identities (all of them, once it is erased, were written too late)."""
+        state = [f"case/{case_id}"] if case_id in self.cases else []
+        return state + self.alias_keys_of(case_id) + self.identity_keys_of(case_id)
