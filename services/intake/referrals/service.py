@@ -12,7 +12,7 @@ from schemas.topics import ERASED_BY_TOMBSTONE, INTAKE_REGISTRY, REFERRAL_EVENTS
 from services.common.auth import Principal
 from services.common.logs import get_logger
 from services.intake.domain import decisions
-from services.intake.domain.decisions import Decision
+from services.intake.domain.decisions import Decision, Rejected
 from services.intake.domain.identity import Name, identity_writes
 from services.intake.domain.ids import case_id_for
 from services.intake.domain.registry import CaseRecord, Via, record_bytes
@@ -21,6 +21,12 @@ from services.intake.metrics import ERASURE_REPAIRS, REQUESTS
 from services.intake.state import Intake
 
 log = get_logger("intake")
+# The largest ReferralReceived intake stores, in bytes. Every downstream service is a faust
+# worker whose producer refuses records over faust's producer_max_request_size (1,000,000) and
+# copies the referral into records of its own, each somewhat larger than the event (triage's
+# case context, routing's content row: ~1 KiB more). At the topic's own limit (1,048,588)
+# intake accepted referrals that no consumer could forward. 900,000 leaves a 10 % margin.
+MAX_REFERRAL_EVENT_BYTES = 900_000
 
 
 def _ensure_ready(intake: Intake) -> None:
@@ -41,7 +47,16 @@ async def _commit(
         ))
     records = [OutRecord(INTAKE_REGISTRY, w.key, record_bytes(w.record)) for w in decision.writes]
     if decision.event is not None:  # the event first: a registry entry never outruns its event
-        records.insert(0, OutRecord(REFERRAL_EVENTS, decision.case_id, decision.event.to_bytes()))
+        event = decision.event.to_bytes()
+        if len(event) > MAX_REFERRAL_EVENT_BYTES:  # refused before anything is written
+            raise Rejected(
+                413, "Referral too large",
+                f"the referral would be stored as a {len(event)}-byte event; at most "
+                f"{MAX_REFERRAL_EVENT_BYTES} bytes are accepted, so that every service can "
+                "forward it: shorten report texts or send fewer imaging studies",
+                kind="referral-too-large",
+            )
+        records.insert(0, OutRecord(REFERRAL_EVENTS, decision.case_id, event))
     if records:
         await intake.log.write(records)
     for write in decision.writes:
