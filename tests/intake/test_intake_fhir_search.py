@@ -18,7 +18,7 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 
 from schemas.topics import INTAKE_REGISTRY
 from services.common.auth import Principal
-from services.intake.domain.registry import CaseRecord, record_bytes
+from services.intake.domain.registry import CaseRecord, ErasedRecord, record_bytes
 from services.intake.eventlog import OutRecord
 from services.intake.fhir import resources, search
 from services.intake.fhir.taskview import CaseProgress, TaskView
@@ -155,3 +155,21 @@ def test_a_cursor_that_is_not_ours_is_a_400_naming_it() -> None:
         response = client.get("/fhir/Task?_cursor=not-a-cursor", headers=NORTH)
     assert response.status_code == 400
     assert "_cursor" in OperationOutcome.model_validate(response.json()).issue[0].diagnostics
+
+
+def test_a_case_erased_while_its_page_is_built_is_left_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Tasks are built one at a time, letting other work run between them (an erasure too)."""
+    with intake_with(stored_cases(3)) as (client, _):
+        intake = client.app.state.intake  # type: ignore[attr-defined]
+        real = resources.task_resource
+
+        def erasing_the_oldest(case: CaseRecord, *args: Any) -> dict[str, Any]:
+            intake.registry.apply("erased/ref-north-gp-0", ErasedRecord(
+                case_id="ref-north-gp-0", referrer_id="ref-north-gp", erased_at=NOW))
+            return real(case, *args)
+
+        monkeypatch.setattr(resources, "task_resource", erasing_the_oldest)
+        bundle = get_bundle(client, "/fhir/Task?_count=3")
+    assert matches(bundle) == ["ref-north-gp-2", "ref-north-gp-1"]

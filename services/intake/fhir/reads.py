@@ -63,7 +63,8 @@ async def search_tasks(
     )
     found = []
     for case in page.cases:
-        found.append(status.task_of(intake, case))
+        if case.case_id not in intake.registry.erased:  # erased while this page was built
+            found.append(status.task_of(intake, case))
         await asyncio.sleep(0)  # ~1 ms each: other requests go between, not after 100 of them
     base = fhir_base(request, intake)
     query = f"?{request.url.query}" if request.url.query else ""
