@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -23,6 +25,7 @@ from services.intake.fhir.reads import router as fhir_reads_router
 from services.intake.fhir.taskview import TaskView
 from services.intake.fhir.views import router as fhir_router
 from services.intake.metrics import REQUESTS
+from services.intake.referrals.service import keep_erasures_converged
 from services.intake.referrals.views import router as referrals_router
 from services.intake.settings import IntakeSettings
 from services.intake.state import Intake, utc_now
@@ -64,9 +67,13 @@ def create_app(
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
         await intake.log.start(intake.on_registry_record)
         await intake.feed.start()
+        converge = asyncio.create_task(keep_erasures_converged(intake), name="intake-erasures")
         try:
             yield
         finally:
+            converge.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await converge
             await intake.feed.stop()
             await intake.log.stop()
 

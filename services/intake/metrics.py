@@ -9,3 +9,7 @@ REQUESTS = Counter(
     "Referral requests by channel and outcome",
     ["via", "outcome"],  # accepted, replayed, updated, cancelled, erased, or a problem kind
 )
+ERASURE_REPAIRS = Counter(
+    "spine_intake_erasure_repairs_total",
+    "Erased cases tombstoned again because a worker wrote for them after the erasure",
+)

@@ -18,12 +18,15 @@ class IntakeSettings:
     rate_limit_per_second: float = 10.0
     task_view_max_cases: int = 20_000  # cases whose FHIR Task status each worker keeps
     fhir_base_url: str = ""  # public FHIR base, e.g. https://host/fhir; default: from the request
+    # How long a record written after a case's erasure may stand before this worker tombstones
+    # the case again (domain/erasure.py): longer than an erasure takes to write its own.
+    erasure_repair_grace_seconds: float = 10.0
 
     @classmethod
     def from_env(cls) -> IntakeSettings:
         """INTAKE_PORT, KAFKA_BOOTSTRAP, INTAKE_SEND_TIMEOUT_SECONDS, INTAKE_RETRY_AFTER_SECONDS,
         INTAKE_MAX_BODY_BYTES, INTAKE_RATE_LIMIT_BURST, INTAKE_RATE_LIMIT_PER_SECOND,
-        INTAKE_TASK_VIEW_MAX_CASES, INTAKE_FHIR_BASE_URL."""
+        INTAKE_TASK_VIEW_MAX_CASES, INTAKE_FHIR_BASE_URL, INTAKE_ERASURE_REPAIR_GRACE_SECONDS."""
         return cls(
             port=http_port("intake"),
             kafka_bootstrap=kafka_bootstrap(),
@@ -36,4 +39,7 @@ class IntakeSettings:
             ),
             task_view_max_cases=env_int("INTAKE_TASK_VIEW_MAX_CASES", cls.task_view_max_cases),
             fhir_base_url=env_str("INTAKE_FHIR_BASE_URL", "").rstrip("/"),
+            erasure_repair_grace_seconds=env_float(
+                "INTAKE_ERASURE_REPAIR_GRACE_SECONDS", cls.erasure_repair_grace_seconds
+            ),
         )

@@ -11,9 +11,11 @@ from fastapi import Request
 from pydantic import ValidationError
 
 from schemas.registry import parse_event
+from schemas.topics import ERASED_BY_TOMBSTONE
 from services.common.follow import Record
 from services.common.logs import get_logger
-from services.intake.domain.registry import Registry, parse_record
+from services.intake.domain.erasure import ErasureWatch
+from services.intake.domain.registry import ErasedRecord, Registry, parse_record
 from services.intake.eventlog import IntakeLog
 from services.intake.fhir.taskview import TaskView
 from services.intake.settings import IntakeSettings
@@ -59,6 +61,7 @@ class Intake:
     registry: Registry = field(default_factory=Registry)
     tasks: TaskView = field(default_factory=TaskView)
     feed: StatusFeed = field(default_factory=LocalFeed)
+    erasures: ErasureWatch = field(default_factory=ErasureWatch)
 
     def is_ready(self) -> bool:
         """Ready once Kafka is connected and the registry has been read to its end."""
@@ -71,18 +74,34 @@ class Intake:
     def on_registry_record(self, key: str, raw: bytes | None) -> None:
         """Apply one registry record read from Kafka; an unreadable one is skipped, not fatal."""
         try:
-            self.registry.apply(key, parse_record(raw))
+            record = parse_record(raw)
+            self.registry.apply(key, record)
         except (ValidationError, KeyError):
             log.warning("unreadable intake registry record skipped", extra={"kind": key[:6]})
+            return
+        if isinstance(record, ErasedRecord):  # the view may have read the case's events first
+            self.tasks.erase(record.case_id)
+        self.erasures.registry_record(self.registry, record, self.clock())
 
     def on_status_record(self, record: Record) -> None:
-        """Fold one downstream event into the Task view; an unreadable one is skipped."""
+        """Fold one downstream event into the Task view; an unreadable one is skipped, and so
+        is one of a case the registry knows as erased (it arrived late, from another topic)."""
+        if record.topic in ERASED_BY_TOMBSTONE and record.key is not None:
+            self.erasures.topic_record(
+                self.registry, record.topic, record.key.decode(errors="replace"),
+                tombstone=not record.value, now=self.clock(),
+            )
         if not record.value:
-            return  # case topics carry no tombstones; nothing to fold
+            return  # a tombstone: nothing to fold
         try:
-            self.tasks.apply(parse_event(record.topic, record.value))
+            event = parse_event(record.topic, record.value)
         except (ValidationError, KeyError, ValueError):
             log.warning("unreadable status event skipped", extra={"topic": record.topic})
+            return
+        if event.case_id in self.registry.erased:
+            self.tasks.erase(event.case_id)
+            return
+        self.tasks.apply(event)
 
 
 async def get_intake(request: Request) -> Intake:

@@ -28,8 +28,13 @@ from schemas.routing import (
     CaseCompleted,
     ReportAmended,
 )
+from schemas.topics import CASE_TRIAGED
+from services.common.follow import Record
+from services.intake.domain.registry import ErasedRecord, record_bytes
+from services.intake.settings import IntakeSettings
+from services.intake.state import Intake
 from services.triage.engine import triage_referral
-from tests.intake.intake_fakes import NOW, bearer, running_intake
+from tests.intake.intake_fakes import NOW, FakeIntakeLog, bearer, running_intake
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "fhir"
 NORTH = bearer("ref-north-gp")
@@ -223,3 +228,26 @@ def test_the_task_quotes_the_referrers_sentence_that_raised_an_emergency_to_conf
              CaseErased(event_id="x", case_id=case_id, occurred_at=NOW,
                         referrer_id="ref-north-gp", requested_by="ops-1"))
         assert SENTENCE not in client.get(f"/fhir/Task/{case_id}", headers=NORTH).text
+
+
+
+def as_record(event: Event, topic: str = CASE_TRIAGED) -> Record:
+    """The event as the status follower reads it."""
+    return Record(topic, 0, 0, event.case_id.encode(), event.to_bytes())
+
+
+def test_status_events_of_a_case_the_registry_knows_as_erased_are_not_held() -> None:
+    """The erased marker (registry) and the case's events (four other topics) arrive in no
+    order: whichever comes first, the Task view ends up holding nothing of the case."""
+    intake = Intake(log=FakeIntakeLog(), settings=IntakeSettings())
+    marker = ErasedRecord(case_id="c-late", referrer_id="ref-north-gp", erased_at=NOW)
+    intake.on_registry_record("erased/c-late", record_bytes(marker))
+    intake.on_status_record(as_record(triaged("c-late", SENTENCE)))  # read after the marker
+    assert intake.tasks.get("c-late") is None
+    intake.on_status_record(as_record(triaged("c-early", SENTENCE)))  # read before it
+    assert intake.tasks.get("c-early") is not None
+    intake.on_registry_record("erased/c-early", record_bytes(
+        marker.model_copy(update={"case_id": "c-early"})))
+    assert intake.tasks.get("c-early") is None
+    intake.on_status_record(as_record(triaged("c-early", SENTENCE, revision=2)))
+    assert intake.tasks.get("c-early") is None

@@ -56,11 +56,23 @@ def _not_found(case_id: str) -> Rejected:
 
 
 def owned_case(registry: Registry, *, case_id: str, referrer_id: str | None) -> CaseRecord:
-    """The case, if `referrer_id` owns it (None = any owner, for ops); others' cases are 404."""
+    """The case, if `referrer_id` owns it (None = any owner, for ops); others' cases are 404.
+    An erased case is gone even while a record another worker wrote after its erasure is still
+    held (it is being tombstoned again, domain/erasure.py)."""
     case = registry.cases.get(case_id)
     if case is None or (referrer_id is not None and case.referrer_id != referrer_id):
         raise _not_found(case_id)
+    if case_id in registry.erased:
+        raise _not_found(case_id)
     return case
+
+
+def _refuse_erased(registry: Registry, *, case_id: str, referrer_id: str | None) -> None:
+    """410 for a change to the caller's erased case, decided on what this worker's registry
+    shows: never a new revision (patient data) written after the erasure."""
+    marker = registry.erased.get(case_id)
+    if marker is not None and referrer_id in (None, marker.referrer_id):
+        raise Rejected(410, "Case erased", f"case {case_id} was erased", kind="case-erased")
 
 
 def referral_as_sent_by(referral: Referral, referrer_id: str) -> Referral:
@@ -138,6 +150,7 @@ def decide_update(
     unmapped: list[str], now: datetime,
 ) -> Decision:
     """A new revision of an open case (re-triaged downstream); an unchanged body replays."""
+    _refuse_erased(registry, case_id=case_id, referrer_id=referrer_id)
     case = owned_case(registry, case_id=case_id, referrer_id=referrer_id)
     if referral.referral_id != case.referral_id:
         raise Rejected(
@@ -164,6 +177,7 @@ def decide_cancellation(
     reason: str = "cancelled by referrer",
 ) -> Decision:
     """Close an open case (routing stops, notify stops clocks); a repeat cancel replays."""
+    _refuse_erased(registry, case_id=case_id, referrer_id=referrer_id)
     case = owned_case(registry, case_id=case_id, referrer_id=referrer_id)
     if case.status == "cancelled":
         return Decision("replayed", case, case_id)
@@ -180,16 +194,18 @@ def decide_cancellation(
 def decide_erasure(
     registry: Registry, *, case_id: str, requested_by: str, now: datetime
 ) -> Decision:
-    """Erase a case's patient data: CaseErased, tombstones for its records, an erased marker."""
+    """Erase a case's patient data: CaseErased, tombstones for its records, an erased marker.
+    A repeat tombstones whatever is still held for the case (an erasure that failed half-way,
+    or records another worker wrote after it)."""
     if case_id in registry.erased:
-        return Decision("replayed", None, case_id)
+        leftovers = tuple(Write(key, None) for key in registry.leftovers_of(case_id))
+        return Decision("replayed", None, case_id, writes=leftovers)
     case = owned_case(registry, case_id=case_id, referrer_id=None)
     event = CaseErased(
         event_id=ids.erased_event_id(case_id=case_id), case_id=case_id, occurred_at=now,
         referrer_id=case.referrer_id, requested_by=requested_by,
     )
     marker = ErasedRecord(case_id=case_id, referrer_id=case.referrer_id, erased_at=utc(now))
-    writes = [Write(ids.erased_key(case_id), marker), Write(ids.case_key(case_id), None)]
-    writes += [Write(key, None) for key in registry.alias_keys_of(case_id)]
-    writes += [Write(key, None) for key in registry.identity_keys_of(case_id)]
+    writes = [Write(ids.erased_key(case_id), marker)]
+    writes += [Write(key, None) for key in registry.leftovers_of(case_id)]
     return Decision("erased", None, case_id, event, tuple(writes))

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, Field, TypeAdapter
 
 from schemas.envelope import Contract
+from services.intake.domain.case_index import CaseOrder, Position, ValueIndex
 
 CaseStatus = Literal["open", "cancelled"]
 Via = Literal["json", "fhir"]
@@ -81,6 +82,11 @@ def record_bytes(record: AnyRecord | None) -> bytes | None:
     return None if record is None else record.model_dump_json().encode()
 
 
+def position(case: CaseRecord) -> Position:
+    """Where the case sits in update order (Task searches page by it)."""
+    return case.updated_at, case.case_id
+
+
 @dataclass
 class Registry:
     """In-memory view of the registry topic; `apply` is last-write-wins per key, like compaction."""
@@ -90,6 +96,9 @@ class Registry:
     erased: dict[str, ErasedRecord] = field(default_factory=dict)
     identities: dict[str, IdentityRecord] = field(default_factory=dict)
     _identities_by_case: dict[str, set[str]] = field(default_factory=dict)
+    _aliases_by_case: dict[str, set[str]] = field(default_factory=dict)
+    order: CaseOrder = field(default_factory=CaseOrder)  # Task search: newest first, per owner
+    values: ValueIndex = field(default_factory=ValueIndex)  # Task search: by identifier value
 
     def apply(self, key: str, record: AnyRecord | None) -> None:
         """Set or (for a tombstone) delete the record under `key`."""
@@ -101,12 +110,33 @@ class Registry:
         if record is not None and record.kind != kind:
             raise KeyError(f"a {record.kind} record under a {kind} key")
         previous = tables[kind].pop(ident, None)
-        if isinstance(previous, IdentityRecord):
-            self._identities_by_case.get(previous.case_id, set()).discard(ident)
+        if previous is not None:
+            self._unindex(ident, previous)
         if record is not None:
             tables[kind][ident] = record
-        if isinstance(record, IdentityRecord):
+            self._index(ident, record)
+
+    def _index(self, ident: str, record: AnyRecord) -> None:
+        if isinstance(record, AliasRecord):
+            self._aliases_by_case.setdefault(record.case_id, set()).add(ident)
+        elif isinstance(record, IdentityRecord):
             self._identities_by_case.setdefault(record.case_id, set()).add(ident)
+            if record.scheme == "identifier":
+                self.values.add(record.value, record.case_id)
+        elif isinstance(record, CaseRecord):
+            self.order.add(record.referrer_id, position(record))
+            self.values.add(record.referral_id, record.case_id)
+
+    def _unindex(self, ident: str, record: AnyRecord) -> None:
+        if isinstance(record, AliasRecord):
+            self._aliases_by_case.get(record.case_id, set()).discard(ident)
+        elif isinstance(record, IdentityRecord):
+            self._identities_by_case.get(record.case_id, set()).discard(ident)
+            if record.scheme == "identifier":
+                self.values.remove(record.value, record.case_id)
+        elif isinstance(record, CaseRecord):
+            self.order.remove(record.referrer_id, position(record))
+            self.values.remove(record.referral_id, record.case_id)
 
     def identity(self, key: str) -> IdentityRecord | None:
         """The identity stored under a full `identity/<hash>` key."""
@@ -127,4 +157,10 @@ class Registry:
 
     def alias_keys_of(self, case_id: str) -> list[str]:
         """Full keys of every alias pointing at `case_id` (erasure tombstones them)."""
-        return sorted(f"alias/{k}" for k, a in self.aliases.items() if a.case_id == case_id)
+        return sorted(f"alias/{k}" for k in self._aliases_by_case.get(case_id, ()))
+
+    def leftovers_of(self, case_id: str) -> list[str]:
+        """Keys of every record still held for `case_id` that erasure tombstones: its state,
+        aliases and identities (all of them, once it is erased, were written too late)."""
+        state = [f"case/{case_id}"] if case_id in self.cases else []
+        return state + self.alias_keys_of(case_id) + self.identity_keys_of(case_id)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from services.intake.fhir import status
+from services.intake.fhir import resources, search, status
 from services.intake.fhir.capability import capability_statement
 from services.intake.fhir.outcome import FHIR_JSON, OUTCOME_RESPONSES
 from services.intake.referrals.views import IntakeDep, Reader
@@ -51,15 +53,33 @@ async def search_tasks(
     identifier: Annotated[str | None, Query(max_length=300)] = None,
     task_status: Annotated[str | None, Query(alias="status", max_length=200)] = None,
     count: Annotated[int, Query(alias="_count", ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(alias="_cursor", max_length=200)] = None,
 ) -> JSONResponse:
-    """Search the caller's Tasks by based-on, identifier and status: a searchset Bundle."""
-    found = status.search_tasks(
+    """Search the caller's Tasks by based-on, identifier and status: a searchset Bundle, one
+    page at a time (follow its `next` link)."""
+    page = search.find_tasks(
         intake=intake, principal=principal, based_on=based_on, identifier=identifier,
-        status=task_status, count=count,
+        status=task_status, count=count, cursor=cursor,
     )
+    found = []
+    for case in page.cases:
+        if case.case_id not in intake.registry.erased:  # erased while this page was built
+            found.append(status.task_of(intake, case))
+        await asyncio.sleep(0)  # ~1 ms each: other requests go between, not after 100 of them
     base = fhir_base(request, intake)
     query = f"?{request.url.query}" if request.url.query else ""
-    return fhir_json(status.resources.searchset(found, f"{base}/Task{query}", base))
+    next_url = None
+    if page.next_cursor:
+        kept = [(k, v) for k, v in request.query_params.multi_items() if k != "_cursor"]
+        next_url = f"{base}/Task?{urlencode([*kept, ('_cursor', page.next_cursor)])}"
+    warning = (
+        f"the search stopped after examining {search.SCAN_LIMIT} cases; follow the next link "
+        "to continue, or narrow it with identifier or based-on" if page.cut_short else None
+    )
+    return fhir_json(resources.searchset(
+        found, f"{base}/Task{query}", base, total=page.total, next_url=next_url,
+        warning=warning,
+    ))
 
 
 @router.get("/ServiceRequest/{request_id}", responses=_RESOURCE, response_class=JSONResponse)

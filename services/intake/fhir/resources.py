@@ -208,11 +208,29 @@ def report_resource(case: CaseRecord, step_id: str, step: Step) -> dict[str, Any
     return validated(resource)
 
 
-def searchset(resources: list[dict[str, Any]], self_url: str, base_url: str) -> dict[str, Any]:
-    """A searchset Bundle of `resources` (all matches: the view is bounded)."""
-    return validated({
-        "resourceType": "Bundle", "type": "searchset", "total": len(resources),
-        "link": [{"relation": "self", "url": self_url}],
-        "entry": [{"fullUrl": f"{base_url}/{r['resourceType']}/{r['id']}", "resource": r,
-                   "search": {"mode": "match"}} for r in resources],
-    })
+def searchset(
+    resources: list[dict[str, Any]], self_url: str, base_url: str, *, total: int | None = None,
+    next_url: str | None = None, warning: str | None = None,
+) -> dict[str, Any]:
+    """A searchset Bundle of one page of `resources`: `total` only when the search counted
+    every match, a `next` link when there may be more, and a warning OperationOutcome entry
+    (search mode `outcome`) when the server stopped the search early."""
+    links = [{"relation": "self", "url": self_url}]
+    if next_url:
+        links.append({"relation": "next", "url": next_url})
+    outcome: list[dict[str, Any]] = [] if not warning else [
+        {"resource": {"resourceType": "OperationOutcome", "issue": [
+            {"severity": "warning", "code": "too-costly", "diagnostics": warning}]},
+         "search": {"mode": "outcome"}}]
+    shell: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "link": links,
+                             "entry": outcome}
+    if total is not None:
+        shell["total"] = total
+    # Each resource was validated when it was built; validating them again inside the Bundle
+    # doubled a page's CPU (~40 ms for 50 Tasks, on the event loop).
+    bundle = validated(shell)
+    bundle["entry"] = [
+        {"fullUrl": f"{base_url}/{r['resourceType']}/{r['id']}", "resource": r,
+         "search": {"mode": "match"}} for r in resources
+    ] + bundle.get("entry", [])
+    return bundle

@@ -200,18 +200,26 @@ _IGNORED = (AssignmentDeclined, OfferExpired)
 
 @dataclass
 class TaskView:
-    """Cases' progress by case id, least recently updated first, capped at `max_cases`."""
+    """Cases' progress by case id, least recently updated first, capped at `max_cases`; and the
+    cases erased lately, whose later events are ignored (capped at `max_erased`)."""
 
     max_cases: int = 20_000
+    max_erased: int = 20_000
     cases: OrderedDict[str, CaseProgress] = field(default_factory=OrderedDict)
+    # The four topics have no order between them: a CaseTriaged (the referrer's sentences) or
+    # an AssignmentCompleted (the report) read after CaseErased would otherwise build a fresh
+    # CaseProgress holding that text until evicted. Intake also consults its registry's
+    # erased markers (every erased case, for good); this set covers what the view read itself.
+    erased: OrderedDict[str, None] = field(default_factory=OrderedDict)
 
     def apply(self, event: Event) -> None:
-        """Fold one event in (idempotent); an erased case is dropped with its referral."""
+        """Fold one event in (idempotent); an erased case is dropped with its referral, and
+        nothing read after that brings it back."""
         if isinstance(event, CaseErased):
-            self.cases.pop(event.case_id, None)
+            self.erase(event.case_id)
             return
         handler = _APPLY.get(type(event))
-        if handler is None:
+        if handler is None or event.case_id in self.erased:
             return
         case = self.cases.pop(event.case_id, None) or CaseProgress(event.case_id)
         handler(case, event)
@@ -220,6 +228,14 @@ class TaskView:
         self.cases[event.case_id] = case  # most recently updated last
         while len(self.cases) > self.max_cases:
             self.cases.popitem(last=False)
+
+    def erase(self, case_id: str) -> None:
+        """Forget the case and ignore its later events."""
+        self.cases.pop(case_id, None)
+        self.erased[case_id] = None
+        self.erased.move_to_end(case_id)
+        while len(self.erased) > self.max_erased:
+            self.erased.popitem(last=False)
 
     def get(self, case_id: str) -> CaseProgress | None:
         """The case's progress, if the view holds it."""

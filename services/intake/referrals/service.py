@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import timedelta
 
 from schemas.referral import Referral
 from schemas.topics import ERASED_BY_TOMBSTONE, INTAKE_REGISTRY, REFERRAL_EVENTS
 from services.common.auth import Principal
 from services.common.logs import get_logger
 from services.intake.domain import decisions
-from services.intake.domain.decisions import Decision
+from services.intake.domain.decisions import Decision, Rejected
 from services.intake.domain.identity import Name, identity_writes
 from services.intake.domain.ids import case_id_for
 from services.intake.domain.registry import CaseRecord, Via, record_bytes
-from services.intake.eventlog import BrokerUnavailable, OutRecord
-from services.intake.metrics import REQUESTS
+from services.intake.eventlog import BrokerUnavailable, OutRecord, RecordTooLarge
+from services.intake.metrics import ERASURE_REPAIRS, REQUESTS
 from services.intake.state import Intake
 
 log = get_logger("intake")
+# The largest ReferralReceived intake stores, in bytes. Every downstream service is a faust
+# worker whose producer refuses records over faust's producer_max_request_size (1,000,000) and
+# copies the referral into records of its own, each somewhat larger than the event (triage's
+# case context, routing's content row: ~1 KiB more). At the topic's own limit (1,048,588)
+# intake accepted referrals that no consumer could forward. 900,000 leaves a 10 % margin.
+MAX_REFERRAL_EVENT_BYTES = 900_000
 
 
 def _ensure_ready(intake: Intake) -> None:
@@ -39,11 +47,22 @@ async def _commit(
         ))
     records = [OutRecord(INTAKE_REGISTRY, w.key, record_bytes(w.record)) for w in decision.writes]
     if decision.event is not None:  # the event first: a registry entry never outruns its event
-        records.insert(0, OutRecord(REFERRAL_EVENTS, decision.case_id, decision.event.to_bytes()))
+        event = decision.event.to_bytes()
+        if len(event) > MAX_REFERRAL_EVENT_BYTES:  # refused before anything is written
+            raise Rejected(
+                413, "Referral too large",
+                f"the referral would be stored as a {len(event)}-byte event; at most "
+                f"{MAX_REFERRAL_EVENT_BYTES} bytes are accepted, so that every service can "
+                "forward it: shorten report texts or send fewer imaging studies",
+                kind="referral-too-large",
+            )
+        records.insert(0, OutRecord(REFERRAL_EVENTS, decision.case_id, event))
     if records:
         await intake.log.write(records)
     for write in decision.writes:
         intake.registry.apply(write.key, write.record)
+    for write in decision.writes:  # decided before an erasure this worker saw meanwhile?
+        intake.erasures.registry_record(intake.registry, write.record, intake.clock())
     if decision.event is not None:  # this worker's Task view need not wait for the topic
         intake.tasks.apply(decision.event)
     REQUESTS.labels(via=via, outcome=decision.outcome).inc()
@@ -108,13 +127,54 @@ async def erase_patient_data(*, intake: Intake, case_id: str, requested_by: str)
     decision = decisions.decide_erasure(
         intake.registry, case_id=case_id, requested_by=requested_by, now=intake.clock(),
     )
+    if decision.outcome == "replayed":
+        # Written again on a repeated request, so a failure half-way is repaired by retrying;
+        # the case topics first, the registry's leftovers last (see repair_erasures).
+        await _tombstone_case_topics(intake, case_id)
+        return await _commit(intake=intake, decision=decision, via="json")
     decision = await _commit(intake=intake, decision=decision, via="json")
-    if decision.outcome in ("erased", "replayed"):
-        # After CaseErased (which consumers still read): a tombstone per case-keyed topic, so
-        # compaction removes every record of the case that held patient data (F3). Written
-        # again on a repeated request, so a failure half-way is repaired by retrying.
-        await intake.log.write([OutRecord(topic, case_id, None) for topic in ERASED_BY_TOMBSTONE])
+    # After CaseErased (which consumers still read): a tombstone per case-keyed topic, so
+    # compaction removes every record of the case that held patient data (F3).
+    await _tombstone_case_topics(intake, case_id)
     return decision
+
+
+async def _tombstone_case_topics(intake: Intake, case_id: str) -> None:
+    await intake.log.write([OutRecord(topic, case_id, None) for topic in ERASED_BY_TOMBSTONE])
+
+
+async def repair_erasures(*, intake: Intake) -> list[str]:
+    """Tombstone again every erased case something was written for after its erasure (by
+    another worker that had not seen it yet: domain/erasure.py); the repaired case ids."""
+    if not (intake.is_ready() and intake.feed.loaded):
+        return []  # on half a view a case's own erasure can look unsettled
+    grace = timedelta(seconds=intake.settings.erasure_repair_grace_seconds)
+    repaired = []
+    for case_id in intake.erasures.due(intake.registry, intake.clock(), grace):
+        leftovers = intake.registry.leftovers_of(case_id)
+        # The case topics first: the registry's tombstones settle the case here, so if they
+        # went first and the topics' failed, nothing would be left to say it needs them.
+        await _tombstone_case_topics(intake, case_id)
+        await intake.log.write([OutRecord(INTAKE_REGISTRY, key, None) for key in leftovers])
+        for key in leftovers:
+            intake.registry.apply(key, None)
+        intake.erasures.repaired(case_id)
+        intake.tasks.erase(case_id)
+        ERASURE_REPAIRS.inc()
+        log.warning("erasure repaired: records written after it tombstoned again",
+                    extra={"case_id": case_id, "registry_records": len(leftovers)})
+        repaired.append(case_id)
+    return repaired
+
+
+async def keep_erasures_converged(intake: Intake, every_seconds: float = 1.0) -> None:
+    """Run repair_erasures for the life of the process; a failed write is retried next time."""
+    while True:
+        await asyncio.sleep(every_seconds)
+        try:
+            await repair_erasures(intake=intake)
+        except (BrokerUnavailable, RecordTooLarge) as exc:
+            log.warning("erasure repair deferred", extra={"error": type(exc).__name__})
 
 
 def visible_case(*, intake: Intake, case_id: str, principal: Principal) -> CaseRecord:

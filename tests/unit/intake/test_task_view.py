@@ -1,15 +1,19 @@
 """The Task view is pure: events of one case in any order (and twice) give the same status; the
-view is capped; an erased case is dropped with its referral."""
+view is capped; an erased case is dropped with its referral and nothing read later (from the
+other topics, in no order with CaseErased) brings its text back."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from itertools import permutations
 
-from schemas.cases import CaseErased, ReferralCancelled
+from schemas.cases import CaseContext, CaseErased, CaseTriaged, ReferralCancelled
 from schemas.envelope import Event
+from schemas.referral import Referral
+from schemas.reports import ReviewReport
 from schemas.routing import AssignmentAccepted, AssignmentCompleted, AssignmentOffered
 from services.intake.fhir.taskview import TaskView, progress_of
+from services.triage.engine import triage_referral
 from tests.intake.intake_fakes import NOW
 
 TWO_TEAMS = ("spine_radiology", "spine_surgery")
@@ -75,3 +79,39 @@ def test_the_view_forgets_the_least_recently_updated_case_past_its_cap() -> None
     view.apply(accepted("b", "spine_surgery"))
     view.apply(offered("d", "spine_surgery"))
     assert list(view.cases) == ["b", "d"]
+
+
+def erased(case_id: str) -> CaseErased:
+    return CaseErased(event_id=f"e-{case_id}", case_id=case_id, occurred_at=NOW, referrer_id="r",
+                      requested_by="ops-1")
+
+
+def triaged(case_id: str) -> CaseTriaged:
+    referral = Referral.model_validate({
+        "referral_id": "r-1", "referral_type": "post_surgery", "region": "lumbar", "age": 50,
+        "sex": "F", "surgeries": [{"procedure": "discectomy", "weeks_before_referral": 30}],
+        "clinical_question": "Jane Doe: both legs numb and new difficulty starting to pee.",
+    })
+    return CaseTriaged(event_id=f"t-{case_id}", case_id=case_id, occurred_at=NOW, revision=1,
+                       context=CaseContext(referrer_id="r", region="lumbar"),
+                       triage=triage_referral(referral))
+
+
+def test_events_read_after_the_erasure_do_not_bring_the_case_back() -> None:
+    view = TaskView()
+    view.apply(triaged("c1"))
+    assert view.get("c1") is not None and view.get("c1").to_confirm  # type: ignore[union-attr]
+    view.apply(erased("c1"))
+    report = completed("c1", "spine_surgery")
+    view.apply(triaged("c1"))  # the referrer's sentences, from case.triaged.v1
+    view.apply(report.model_copy(update={"report": ReviewReport(
+        conclusion="agrees", opinion="Recurrent disc; Jane Doe to be seen.")}))
+    view.apply(offered("c1", "spine_surgery"))
+    assert view.get("c1") is None and "c1" not in view.cases
+
+
+def test_the_erased_set_is_bounded_and_forgets_the_oldest_first() -> None:
+    view = TaskView(max_erased=2)
+    for case_id in ("a", "b", "c"):
+        view.apply(erased(case_id))
+    assert list(view.erased) == ["b", "c"]

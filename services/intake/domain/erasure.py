@@ -1,0 +1,80 @@
+"""Erasure that converges across intake workers: what was written for a case after its
+erasure is found by every worker and tombstoned again (pure: the service writes).
+
+Each worker decides on its own registry view, which trails the topic. Worker A erases a case
+and answers 202; worker B, not yet seeing the `erased/` marker (or having decided just before
+it), stores an update: a ReferralReceived with patient data lands after A's tombstones, so
+compaction would keep it for good, and the registry holds `case/<id>` beside `erased/<id>`.
+So every worker watches for, and remembers as suspects:
+
+- a registry record of the case (state, alias, identity) while its marker is there, or the
+  marker while such records are still there. The registry topic is one partition, and an
+  erasure writes its marker and then the case's tombstones: the second form is normal for the
+  moment between them, and settles by itself;
+- a record other than a tombstone, on a followed topic erasure tombstones, for a case whose
+  marker is there, until a tombstone for the case follows it on that topic.
+
+A suspect still unsettled after a grace period (longer than an erasure takes to write its own
+tombstones) is repaired: tombstones for the case key on every topic erasure tombstones, then
+for its registry records. Whether a case needs repair is judged from the state reached, never
+from the record that raised the suspicion, so re-reading the same records (a restart, a
+reconnect) finds it settled and writes nothing; tombstones never raise a suspicion, so workers
+repairing the same case (each may) do not set each other off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from services.intake.domain.registry import AnyRecord, Registry
+
+
+@dataclass
+class ErasureWatch:
+    """Erased cases something may have been written for after their erasure."""
+
+    suspects: dict[str, datetime] = field(default_factory=dict)  # case id -> first suspected
+    # (topic, case id) of an erased case whose latest record read on that topic is not a
+    # tombstone. Only erased cases are tracked, and a tombstone removes the entry.
+    live: set[tuple[str, str]] = field(default_factory=set)
+
+    def registry_record(self, registry: Registry, record: AnyRecord | None,
+                        now: datetime) -> None:
+        """Note one registry record just applied to `registry`."""
+        if record is not None and self._held_after_erasure(registry, record.case_id):
+            self.suspects.setdefault(record.case_id, now)
+
+    def topic_record(self, registry: Registry, topic: str, case_id: str, *, tombstone: bool,
+                     now: datetime) -> None:
+        """Note one record read on a topic erasure tombstones (keyed by case id)."""
+        if tombstone:
+            self.live.discard((topic, case_id))
+        elif case_id in registry.erased:
+            self.live.add((topic, case_id))
+            self.suspects.setdefault(case_id, now)
+
+    def due(self, registry: Registry, now: datetime, grace: timedelta) -> list[str]:
+        """Suspects still unsettled after `grace`, to repair; settled ones are forgotten."""
+        ready = []
+        for case_id, since in list(self.suspects.items()):
+            if not self.unsettled(registry, case_id):
+                del self.suspects[case_id]
+            elif now - since >= grace:
+                ready.append(case_id)
+        return ready
+
+    def unsettled(self, registry: Registry, case_id: str) -> bool:
+        """The case is erased and something written for it is not tombstoned (as far as this
+        worker has read)."""
+        return self._held_after_erasure(registry, case_id) or (
+            case_id in registry.erased and any(c == case_id for _, c in self.live))
+
+    def repaired(self, case_id: str) -> None:
+        """Its tombstones were written again: nothing of it is left to watch."""
+        self.suspects.pop(case_id, None)
+        self.live = {(t, c) for t, c in self.live if c != case_id}
+
+    @staticmethod
+    def _held_after_erasure(registry: Registry, case_id: str) -> bool:
+        return case_id in registry.erased and bool(registry.leftovers_of(case_id))
