@@ -6,9 +6,11 @@ re-reading the same records writes nothing; and a worker that sees the marker an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+import pytest
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
 from schemas.topics import ERASED_BY_TOMBSTONE, INTAKE_REGISTRY, REFERRAL_EVENTS
@@ -190,3 +192,23 @@ def test_a_worker_that_sees_the_marker_answers_410_to_an_update_or_cancel() -> N
     assert update.headers["content-type"] == "application/problem+json"
     assert others.status_code == shown.status_code == task.status_code == 404
     OperationOutcome.model_validate(task.json())
+
+
+async def test_an_unexpected_failure_does_not_end_the_repairs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = 0
+
+    async def failing(*, intake: object) -> list[str]:
+        nonlocal calls
+        calls += 1
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(service, "repair_erasures", failing)
+    never_used: Intake = object()  # type: ignore[assignment]
+    task = asyncio.create_task(service.keep_erasures_converged(never_used, every_seconds=0.01))
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert calls >= 3  # each pass failed, and the next one still ran

@@ -175,6 +175,8 @@ async def keep_erasures_converged(intake: Intake, every_seconds: float = 1.0) ->
             await repair_erasures(intake=intake)
         except (BrokerUnavailable, RecordTooLarge) as exc:
             log.warning("erasure repair deferred", extra={"error": type(exc).__name__})
+        except Exception as exc:  # anything else must not end the repairs for good
+            log.error("erasure repair failed", extra={"error": type(exc).__name__})
 
 
 def visible_case(*, intake: Intake, case_id: str, principal: Principal) -> CaseRecord:
