@@ -134,32 +134,28 @@ def _cut_all(content: CaseContent, texts: dict[str, str], excess: int) -> dict[s
     return changed
 
 
-def _cut_narratives(content: CaseContent, excess: int) -> CaseContent:
+def _cut_items(content: CaseContent, excess: int, *, items: str, field: str) -> CaseContent:
+    """Cut the `field` text of every entry of the referral's `items` list to a common level."""
     referral = content.referral
     if referral is None:
         return content
     content = content.model_copy()
-    texts = {f"narratives[{i}].text": n.text for i, n in enumerate(referral.narratives)}
+    entries = getattr(referral, items)
+    texts = {f"{items}[{i}].{field}": getattr(e, field)
+             for i, e in enumerate(entries) if getattr(e, field)}
     changed = _cut_all(content, texts, excess)
-    content.referral = referral.model_copy(update={"narratives": [
-        n.model_copy(update={"text": changed.get(f"narratives[{i}].text", n.text)})
-        for i, n in enumerate(referral.narratives)]})
+    content.referral = referral.model_copy(update={items: [
+        e.model_copy(update={field: changed.get(f"{items}[{i}].{field}", getattr(e, field))})
+        for i, e in enumerate(entries)]})
     return content
+
+
+def _cut_narratives(content: CaseContent, excess: int) -> CaseContent:
+    return _cut_items(content, excess, items="narratives", field="text")
 
 
 def _cut_reports(content: CaseContent, excess: int) -> CaseContent:
-    referral = content.referral
-    if referral is None:
-        return content
-    content = content.model_copy()
-    texts = {f"imaging[{i}].report_text": s.report_text
-             for i, s in enumerate(referral.imaging) if s.report_text}
-    changed = _cut_all(content, texts, excess)
-    content.referral = referral.model_copy(update={"imaging": [
-        s.model_copy(update={"report_text": changed.get(f"imaging[{i}].report_text",
-                                                        s.report_text)})
-        for i, s in enumerate(referral.imaging)]})
-    return content
+    return _cut_items(content, excess, items="imaging", field="report_text")
 
 
 def _cut_question(content: CaseContent, excess: int) -> CaseContent:
