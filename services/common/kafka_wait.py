@@ -44,13 +44,19 @@ class KafkaUnavailable(ProblemError):
         self.reason = reason
 
 
+class KafkaAckTimeout(KafkaUnavailable):
+    """The deadline passed before the broker's ack: the record may still be in the producer's
+    buffer and be written after this answer. Repeating a request that is not repeatable
+    (a POST without an Idempotency-Key) could then apply it twice (see forwarding.py)."""
+
+
 async def acknowledged(step: Awaitable[T], *, timeout: float | None = None) -> T:
     """Await `step` (a send and its ack) for at most `timeout` s; KafkaUnavailable otherwise."""
     seconds = timeout if timeout is not None else http_kafka_timeout()
     try:
         return await asyncio.wait_for(step, seconds)
     except TimeoutError as exc:
-        raise KafkaUnavailable("timed out") from exc
+        raise KafkaAckTimeout("timed out") from exc
     except KafkaError as exc:
         raise KafkaUnavailable(type(exc).__name__) from exc
 

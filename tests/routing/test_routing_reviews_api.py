@@ -20,6 +20,7 @@ from schemas.routing import (
     ReportAmended,
 )
 from services.common.auth import mint_token
+from services.common.kafka_wait import KafkaAckTimeout
 from services.routing.api import create_api
 from services.routing.processor import RoutingProcessor
 from tests.routing.fakes import Clock, InProcessGateway, RecordingPublisher, make_processor
@@ -290,3 +291,26 @@ async def test_an_erased_completed_case_refuses_addenda(rig: Any) -> None:
     assert added.headers["content-type"].startswith("application/problem+json")
     assert publisher.events[published:] == []
     assert processor.casedata.report("case-1", "spine_surgery") is None
+
+
+async def test_a_command_kafka_did_not_confirm_is_504_outcome_unknown_without_a_key(
+        rig: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The ack's deadline passed with the record perhaps still in the producer's buffer: a
+    # keyless addendum told "503, retry" was filed twice once the retry went through.
+    client, processor, _ = rig
+    me = await _accepted(client, processor)
+    url = "/assignments/case-1/spine_surgery"
+    assert (await client.post(f"{url}/complete", headers=me, json=REPORT)).status_code == 200
+
+    async def unconfirmed(self: InProcessGateway, command: Any) -> None:
+        raise KafkaAckTimeout("timed out")
+
+    monkeypatch.setattr(InProcessGateway, "submit", unconfirmed)
+    note = {"text": "Operative note received: unchanged."}
+    keyless = await client.post(f"{url}/addenda", headers=me, json=note)
+    assert keyless.status_code == 504, keyless.text
+    body = keyless.json()
+    assert body["type"].endswith("outcome-unknown") and "Retry-After" not in keyless.headers
+    assert body["command_id"] and body["case_id"] == "case-1"
+    keyed = await client.post(f"{url}/addenda", headers=me | {"Idempotency-Key": "k-9"}, json=note)
+    assert keyed.status_code == 503 and keyed.headers["Retry-After"]  # same key, same command

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from schemas.envelope import derive_id
 from schemas.routing import AcceptOffer, AmendReport, CompleteAssignment, DeclineOffer, RequestTeam
+from services.common.kafka_wait import KafkaAckTimeout
 from services.common.problems import ProblemError
 from services.routing.api.gateway import RoutingGateway
 from services.routing.api.specialists.models import AssignmentView, CommandResult, OfferView
@@ -79,11 +80,29 @@ def command_id(
     return derive_id("specialist-command", kind, specialist_id, case_id, step_id, idempotency_key)
 
 
-async def decide(*, gateway: RoutingGateway, command: Command) -> CommandResult:
-    """Send the command through the agent and turn its decision into an HTTP outcome."""
+async def decide(
+    *, gateway: RoutingGateway, command: Command, repeatable: bool,
+) -> CommandResult:
+    """Send the command through the agent and turn its decision into an HTTP outcome.
+
+    `repeatable`: sent under an Idempotency-Key, so a repeat is the same command. Without one,
+    a command whose ack from Kafka did not come in time may still be written, and a retry would
+    be a second command (a second addendum): 504 outcome-unknown naming the command id, as a
+    relay answers (services/common/forwarding.py), not 503 "retry"."""
     if gateway.case_state(command.case_id) is None:  # the agent's answer for strangers, too
         raise ProblemError(404, "Not found", NOT_YOURS.detail)
-    outcome = await gateway.submit(command)
+    try:
+        outcome = await gateway.submit(command)
+    except KafkaAckTimeout:
+        if repeatable:
+            raise
+        raise ProblemError(
+            504, "Gateway Timeout",
+            "Kafka did not confirm the command in time, so it may still be applied. Read the "
+            "case before repeating it; a request sent with an Idempotency-Key may be repeated "
+            "under the same key", kind="outcome-unknown",
+            extra={"case_id": command.case_id, "step_id": command.step_id,
+                   "command_id": command.event_id}) from None
     result = CommandResult(status="pending", detail="decision not yet known",
                            case_id=command.case_id, step_id=command.step_id,
                            command_id=command.event_id)

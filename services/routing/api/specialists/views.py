@@ -42,9 +42,12 @@ def _envelope(
             "occurred_at": datetime.now(UTC), "specialist_id": me.subject}
 
 
-async def _decided(response: Response, gateway: Gateway, command: service.Command) -> CommandResult:
+async def _decided(
+    response: Response, gateway: Gateway, command: service.Command, idempotency_key: str | None,
+) -> CommandResult:
     """The agent's decision: 200 when decided, 202 while pending (409/404 raise)."""
-    result = await service.decide(gateway=gateway, command=command)
+    result = await service.decide(gateway=gateway, command=command,
+                                  repeatable=idempotency_key is not None)
     response.status_code = 200 if result.status == "ok" else 202
     return result
 
@@ -65,7 +68,8 @@ async def accept_offer(
     idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     return await _decided(response, gateway, AcceptOffer(
-        **_envelope("accept", case_id, step_id, me, idempotency_key)))  # type: ignore[arg-type]
+        **_envelope("accept", case_id, step_id, me, idempotency_key)),  # type: ignore[arg-type]
+        idempotency_key)
 
 
 @router.post("/offers/{case_id}/{step_id}/decline", response_model=CommandResult)
@@ -75,7 +79,8 @@ async def decline_offer(
 ) -> CommandResult:
     return await _decided(response, gateway, DeclineOffer(
         reason=body.reason,
-        **_envelope("decline", case_id, step_id, me, idempotency_key)))  # type: ignore[arg-type]
+        **_envelope("decline", case_id, step_id, me, idempotency_key)),  # type: ignore[arg-type]
+        idempotency_key)
 
 
 @router.post("/assignments/{case_id}/{step_id}/complete", response_model=CommandResult)
@@ -86,7 +91,8 @@ async def complete_assignment(
     """Complete with the report (409 if already completed: send an addendum instead)."""
     return await _decided(response, gateway, CompleteAssignment(
         report=body,
-        **_envelope("complete", case_id, step_id, me, idempotency_key)))  # type: ignore[arg-type]
+        **_envelope("complete", case_id, step_id, me, idempotency_key)),  # type: ignore[arg-type]
+        idempotency_key)
 
 
 @router.post("/assignments/{case_id}/{step_id}/addenda", response_model=CommandResult)
@@ -98,7 +104,8 @@ async def add_addendum(
     after a timeout is answered with the first decision instead of filing a second addendum."""
     return await _decided(response, gateway, AmendReport(
         text=body.text,
-        **_envelope("addendum", case_id, step_id, me, idempotency_key)))  # type: ignore[arg-type]
+        **_envelope("addendum", case_id, step_id, me, idempotency_key)),  # type: ignore[arg-type]
+        idempotency_key)
 
 
 @router.post("/assignments/{case_id}/{step_id}/teams", response_model=CommandResult)
@@ -109,4 +116,5 @@ async def request_team(
     """Ask for another team's review of the case; routing adds and offers the step."""
     return await _decided(response, gateway, RequestTeam(
         team=body.team, reason=body.reason,
-        **_envelope("team", case_id, step_id, me, idempotency_key)))  # type: ignore[arg-type]
+        **_envelope("team", case_id, step_id, me, idempotency_key)),  # type: ignore[arg-type]
+        idempotency_key)
