@@ -23,6 +23,7 @@ from services.notify.delivery.webhook import (
 from services.notify.domain.outbox import Notification
 from tests.notify.test_notify_asyncio_backend import Receiver, read_request, serving
 from tests.notify.test_notify_delivery import SECRET, note
+from tests.notify.test_notify_webhook_targets import Resolver
 from tests.unit.notify.notify_builders import T0
 
 BODY = b"ok" * 10
@@ -102,25 +103,12 @@ class Silent:
             writer.close()
 
 
-class Hooks:
-    """Endpoints by subscriber id (the resolver the dispatcher asks)."""
-
-    def __init__(self, urls: dict[str, str]) -> None:
-        self.urls = urls
-
-    def endpoint(self, audience: str, subscriber_id: str) -> Endpoint | None:
-        return Endpoint(self.urls[subscriber_id], SECRET)
-
-    def ready(self) -> bool:
-        return True
-
-
 def page(subscriber: str = "oncall", case_id: str = "c-emergency") -> Notification:
     return note(1, case_id=case_id, subscriber=subscriber).model_copy(
         update={"kind": "emergency_page"})
 
 
-def dispatcher(post: Post, hooks: Hooks, publish: Publish, concurrency: int = 16) -> Dispatcher:
+def dispatcher(post: Post, hooks: Resolver, publish: Publish, concurrency: int = 16) -> Dispatcher:
     return Dispatcher(post=post, resolver=hooks, retry=RetryPolicy(), publish=publish,
                       clock=lambda: T0, concurrency=concurrency)
 
@@ -138,7 +126,7 @@ async def test_a_slow_receiver_with_many_open_cases_does_not_hold_up_an_on_call_
 
     poster = WebhookPoster(timeout_seconds=3.0, check_target=lambda url: None)
     async with serving(slow) as slow_port, serving(oncall) as oncall_port:
-        lanes = dispatcher(poster, Hooks({"ref-slow": f"http://127.0.0.1:{slow_port}/h",
+        lanes = dispatcher(poster, Resolver({"ref-slow": f"http://127.0.0.1:{slow_port}/h",
                                           "oncall": f"http://127.0.0.1:{oncall_port}/h"}),
                            publish)
         try:
@@ -183,7 +171,7 @@ async def test_an_emergency_page_goes_before_what_waits_for_its_own_busy_receive
     """Every specialist behind one hospital gateway, its share of slots (2 of 4) held: the page
     is the next request it gets, not the sixth."""
     held = Held()
-    lanes = dispatcher(held, Hooks({s: f"https://gateway.example/hooks/{s}"
+    lanes = dispatcher(held, Resolver({s: f"https://gateway.example/hooks/{s}"
                                     for s in ("spec-1", "oncall")}), nothing, concurrency=4)
     try:
         for case in range(6):
@@ -204,7 +192,7 @@ async def test_an_emergency_page_goes_before_deliveries_queued_for_a_slot() -> N
     takes the first slot to come free."""
     held = Held()
     hosts = ("slow-1", "slow-2", "a", "b", "c", "oncall")
-    lanes = dispatcher(held, Hooks({h: f"https://{h}.example/h" for h in hosts}), nothing,
+    lanes = dispatcher(held, Resolver({h: f"https://{h}.example/h" for h in hosts}), nothing,
                        concurrency=2)
     try:
         for host in hosts[:-1]:
