@@ -227,9 +227,21 @@ class RoutingProcessor:
                 for delta in lapsed_offers(load, now, limit)]
 
     def on_load_snapshot(self, key: bytes | None, value: bytes | None) -> None:
-        """One record of the load table's changelog, read by every worker (the shared view)."""
-        if key and value:
-            self.loads.put(SpecialistLoad.model_validate_json(value))
+        """One record of the load table's changelog, read by every worker (the shared view).
+
+        Most records a worker reads are its own writes coming back: the row it wrote is still
+        cached with its bytes (load_rows), so it is not parsed again (a parse of a row with 200
+        reviews is ~0.6 ms), and if the view already holds that very model nothing is done.
+        Anything else (another writer's row, an older record of ours) is applied as read.
+        """
+        if not (key and value):
+            return
+        load = self.load_rows.cache.current(key, value)
+        if load is None:
+            load = SpecialistLoad.model_validate_json(value)
+        elif self.loads.get(load.specialist_id) is load:
+            return
+        self.loads.put(load)
 
     def on_directory_record(self, key: bytes | None, value: bytes | None) -> str:
         """Apply one directory record (empty value = removal); returns the specialist id."""

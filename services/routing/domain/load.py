@@ -167,7 +167,11 @@ class LoadBook:
         """Replace one specialist's load (as restored from the load table)."""
         sid = load.specialist_id
         old = self._loads.get(sid)
-        for review in old.reviews if old else ():
+        # Most changes (offers, their answers, releases) leave the reviews as they were, the
+        # very objects (apply_delta copies the list, not its items): re-indexing up to 200
+        # reviews on each was routing's largest cost per load change (issue 13).
+        reindex = old is None or not _same_items(old.reviews, load.reviews)
+        for review in old.reviews if old and reindex else ():
             self._by_case.get((review.case_id, review.team), set()).discard(sid)
             if review.patient_pseudonym:
                 self._by_patient.get((review.patient_pseudonym, review.team), set()).discard(sid)
@@ -180,7 +184,7 @@ class LoadBook:
         self._figures.pop(sid, None)
         for case_id, step_id, at in _slots(load):
             self._slots.setdefault(case_id, {})[(step_id, sid)] = at
-        for review in load.reviews:
+        for review in load.reviews if reindex else ():
             self._by_case.setdefault((review.case_id, review.team), set()).add(sid)
             if review.patient_pseudonym:
                 self._by_patient.setdefault((review.patient_pseudonym, review.team), set()).add(sid)
@@ -211,6 +215,12 @@ class LoadBook:
         """The "case/step" slots a specialist holds as (offers, open assignments)."""
         load = self._loads.get(specialist_id)
         return (sorted(load.offers), sorted(load.open)) if load else ([], [])
+
+
+def _same_items(old: list[Review], new: list[Review]) -> bool:
+    """The same review objects in the same order (identity: an equality check costs as much as
+    the re-indexing it would save)."""
+    return len(old) == len(new) and all(a is b for a, b in zip(old, new, strict=True))
 
 
 def _slots(load: SpecialistLoad | None) -> Iterator[tuple[str, str, datetime]]:
