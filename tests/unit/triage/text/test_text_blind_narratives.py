@@ -35,7 +35,7 @@ TABLES = {"blind_narratives.txt": (as_question, BASE), "blind_letters.txt": (as_
           "blind_hard.txt": (as_question, BASE), "blind_documents.txt": (as_question, BASE),
           "blind_benign.txt": (as_question, BASE), "blind_long.txt": (as_question, BASE),
           "blind_dated.txt": (as_question, BASE), "blind_dated_pre.txt": (as_question, PRE_SURGERY),
-          "blind_forms.txt": (as_question, BASE)}
+          "blind_forms.txt": (as_question, BASE), "blind_threads.txt": (as_question, BASE)}
 # The day the referrals were received (their calendar dates count from it), as the worker reads
 # them; the pre-surgery table's last section was written for a reader with no such day.
 RECEIVED = date(2026, 11, 27)
