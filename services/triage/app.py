@@ -7,9 +7,12 @@ import, like every service: the runner calls it once, tests build the API withou
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 
-from schemas.cases import ReferralReceived
+from schemas.cases import CaseTriaged, ReferralReceived
 from schemas.envelope import Event
 from schemas.topics import CASE_TRIAGED, REFERRAL_EVENTS
 from services.common.consume import EventMeta, dead_letter_topic, process_events, send_event
@@ -22,10 +25,36 @@ from services.common.settings import http_port
 from services.common.worker import FaustService, liveness, readiness, watch_consumer_lag
 from services.triage.engine import triage_referral
 from services.triage.engine.text import warm_pipeline
-from services.triage.handlers import triage_case
+from services.triage.handlers import Engine, triage_case
 
 SERVICE = "triage"
 log = get_logger(SERVICE)
+
+
+def referral_handler(
+    *, publish: Callable[[CaseTriaged], Awaitable[None]], engine: Engine, reader: Executor,
+) -> Callable[[Event, EventMeta], Awaitable[None]]:
+    """The agent's handler: each received referral triaged on `reader`, then published.
+
+    Reading free text is CPU work of up to seconds for a hostile 60,000-character letter
+    (docs/security.md). On the event loop it held everything the loop serves: health probes
+    (the kubelet restarts a pod that does not answer), faust's rebalance callbacks (a member
+    that misses the rebalance timeout is dropped, and the next owner reads the same letter)
+    and offset commits. A reader thread keeps the loop turning; the agent still awaits each
+    referral before the next, so the results and their order are exactly as before.
+    """
+
+    async def handle(event: Event, meta: EventMeta) -> None:
+        if not isinstance(event, ReferralReceived):
+            return  # cancellations are routing's and notify's business
+        triaged = await asyncio.get_running_loop().run_in_executor(
+            reader, partial(triage_case, event, now=datetime.now(UTC), engine=engine))
+        await publish(triaged)
+        log.info("case triaged", extra={"case_id": event.case_id,
+                                        "urgency": triaged.triage.urgency,
+                                        "revision": event.revision})
+
+    return handle
 
 
 def create_app() -> FaustService:
@@ -35,14 +64,13 @@ def create_app() -> FaustService:
     case_triaged = bytes_topic(app, CASE_TRIAGED)
     dead_letters = dead_letter_topic(app)
 
-    async def handle(event: Event, meta: EventMeta) -> None:
-        if not isinstance(event, ReferralReceived):
-            return  # cancellations are routing's and notify's business
-        triaged = triage_case(event, now=datetime.now(UTC), engine=triage_referral)
+    # One reader thread for the engine (see referral_handler), also used to build the pipeline.
+    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="triage-reader")
+
+    async def publish(triaged: CaseTriaged) -> None:
         await send_event(case_triaged, triaged)
-        log.info("case triaged", extra={"case_id": event.case_id,
-                                        "urgency": triaged.triage.urgency,
-                                        "revision": event.revision})
+
+    handle = referral_handler(publish=publish, engine=triage_referral, reader=reader)
 
     @app.agent(referral_events, name="triage-referrals")
     async def triage_referrals(stream: object) -> None:
@@ -56,7 +84,7 @@ def create_app() -> FaustService:
     async def warm_text_reader() -> None:
         # Building the medspaCy pipeline takes seconds: do it at start, off the event loop,
         # rather than on the first referral with free text.
-        await asyncio.get_running_loop().run_in_executor(None, warm_pipeline)
+        await asyncio.get_running_loop().run_in_executor(reader, warm_pipeline)
 
     watch_consumer_lag(app, SERVICE)
     api = service_api(title="spine-router triage")
