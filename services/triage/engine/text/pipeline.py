@@ -127,6 +127,10 @@ def build_pipeline(lex: Lexicon) -> Any:
     import medspacy
     from spacy.language import Language
 
+    from services.triage.engine.text import scopes
+
+    scopes.install()  # the same scopes, without comparing modifiers that cannot meet
+
     nlp = medspacy.load(medspacy_enable=["medspacy_tokenizer", "medspacy_pyrush"])
     if "spine_sentence_cap" not in Language.factories:
         Language.component("spine_sentence_cap", func=cap_sentences)

@@ -1,0 +1,67 @@
+"""ConText's scope update, without comparing modifiers that can never meet.
+
+medspaCy's `ConTextGraph.update_scopes` lets every modifier of a document limit every other
+(same category, or a terminator): all pairs, O(M²) in the document's modifiers. Sentences are
+capped (pipeline.SENTENCE_TOKENS), but the pairs are the whole document's, so 60,000 characters
+of "cannot" (~8,600 negations) took 8 million comparisons, most of triage's 14-17 s for it.
+
+A pair changes something only if their scopes overlap (`limit_scope` returns at once
+otherwise), and a scope only ever shrinks, to a bound taken from a partner's modifier. So take
+each modifier's reach (its scope and its own span) and group modifiers whose reaches overlap,
+transitively: every bound a modifier can ever get comes from its group, so modifiers of two
+groups never overlap (groups that only touch cannot change each other either: a forward scope
+is cut only at a later modifier's start, a backward one at an earlier modifier's end). Running
+the same pairs in the same order within each group gives exactly medspaCy's scopes
+(tests/unit/triage/text/test_text_scopes.py compares the two on every table).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def update_scopes(graph: Any) -> None:
+    """Drop-in for `ConTextGraph.update_scopes` (same pairs, same order, within each group)."""
+    modifiers = graph.modifiers
+    for group in reach_groups(modifiers):
+        for x, first in enumerate(group[:-1]):
+            one = modifiers[first]
+            for second in group[x + 1:]:
+                other = modifiers[second]
+                one.limit_scope(other)
+                other.limit_scope(one)
+
+
+def reach_groups(modifiers: list[Any]) -> list[list[int]]:
+    """Indices of modifiers whose reaches overlap, transitively; each group in list order."""
+    reaches = sorted((min(m.scope_span[0], m.modifier_span[0]),
+                      max(m.scope_span[1], m.modifier_span[1]), i)
+                     for i, m in enumerate(modifiers))
+    groups: list[list[int]] = []
+    end = 0
+    for start, stop, i in reaches:
+        if groups and start < end:  # overlaps the group's reach so far (touching is apart)
+            groups[-1].append(i)
+            end = max(end, stop)
+        else:
+            groups.append([i])
+            end = stop
+    return [sorted(group) for group in groups]
+
+
+def medspacy_update_scopes() -> Any:
+    """medspaCy's own update (all pairs), kept for the equivalence test."""
+    from medspacy.context.context_graph import ConTextGraph
+
+    return _original.get("update_scopes", ConTextGraph.update_scopes)
+
+
+_original: dict[str, Any] = {}
+
+
+def install() -> None:
+    """Use this scope update for every ConText graph in the process (idempotent)."""
+    from medspacy.context.context_graph import ConTextGraph
+
+    _original.setdefault("update_scopes", ConTextGraph.update_scopes)
+    ConTextGraph.update_scopes = update_scopes  # type: ignore[method-assign]
