@@ -65,6 +65,17 @@ class Board:
             return every_row()
 
         self.rig.processor.summary_views = counted  # type: ignore[method-assign]
+        self.off_loop = 0  # own rows read from a thread, racing the agents' cache bookkeeping
+        own_row = self.rig.processor.summary_of
+
+        def on_loop(case_id: str) -> CaseSummary | None:
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                self.off_loop += 1
+            return own_row(case_id)
+
+        self.rig.processor.summary_of = on_loop  # type: ignore[method-assign]
         api = FastAPI()
         install_problem_handlers(api)
         api.include_router(self.worker.dashboard_router())
@@ -94,6 +105,7 @@ def test_polling_a_case_parses_its_row_once_and_never_walks_the_board(
     # The old walk parsed every uncached own row per request: thousands here, not one.
     assert board.parses - before <= 1
     assert board.passes == passes
+    assert board.off_loop == 0
 
 
 @pytest.mark.parametrize("case_id", ["own-0020", "peer-0020"])
