@@ -162,6 +162,11 @@ class NotifyProcessor:
         for _, summary in self.views.items():
             yield summary
 
+    def summary_of(self, case_id: str) -> casefile.CaseSummary | None:
+        """One case's summary (a pending change included), parsed at most once per change and
+        kept: a case looked up by id is polled again (a referrer's status, up to 20/s)."""
+        return self.views.get(case_id)
+
     def unsettled_views(self) -> list[CaseOutline]:
         """The rows of the cases that may stall (settled ones leave the set as they are read)."""
         found: list[CaseOutline] = []

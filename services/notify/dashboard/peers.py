@@ -8,7 +8,8 @@ peer's card trails its owner's by about a second). A case this worker holds come
 table, which is fresher. One it owns but does not hold yet (its table still recovering after a
 rebalance) is shown from here: before, those cards vanished from the board until recovery ended.
 Bounded: at most `max_cases` rows (least recently updated forgotten); a tombstone (erasure)
-removes the row.
+removes the row. A row is parsed at most once per change, whether the board's pass or a lookup of
+its one case (`summary`) asks first.
 """
 
 from __future__ import annotations
@@ -34,17 +35,32 @@ class PeerSummaries:
         if record.key is None:
             return
         case_id = record.key.decode("utf-8", "replace")
-        self._rows.pop(case_id, None)
+        if self._rows.pop(case_id, None) != record.value:
+            # A parse of bytes gone is dropped now, so parses never outnumber the rows kept (a
+            # lookup by id keeps its parse; no board pass may come to sweep it). The same bytes
+            # again (a reconnect re-reads the changelog) keep theirs.
+            self._parser.forget(case_id)
         if record.value:
             self._rows[case_id] = record.value
             while len(self._rows) > self.max_cases:
-                self._rows.popitem(last=False)
+                oldest, _ = self._rows.popitem(last=False)
+                self._parser.forget(oldest)
 
     def summaries(self, local: set[str]) -> Iterator[CaseSummary]:
         """Every case but those this worker holds locally."""
         rows = [(case_id, raw) for case_id, raw in list(self._rows.items())
                 if case_id not in local]
         yield from self._parser.summaries(rows)
+
+    def summary(self, case_id: str) -> CaseSummary | None:
+        """One case's row, parsed at most once per change: a keyed read, not a pass."""
+        raw = self._rows.get(case_id)
+        return None if raw is None else self._parser.parse(case_id, raw)
+
+    @property
+    def parses(self) -> int:
+        """Rows parsed from JSON so far (tests, benches)."""
+        return self._parser.parses
 
     def __len__(self) -> int:
         return len(self._rows)

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import FileResponse
+from starlette.concurrency import run_in_threadpool
 
 from services.common.auth import Principal, require_roles
 from services.common.problems import ProblemError
@@ -164,10 +165,15 @@ def build_router(
     ops_watch = watch or OpsWatch()
     trend_cache: dict[CaseFilter, Trends] = {}
 
-    def find(case_id: str) -> CaseSummary | None:
-        if get_summary is not None:  # a keyed lookup, when the store has one, beats a scan
+    async def find(case_id: str) -> CaseSummary | None:
+        if get_summary is not None:
+            # A keyed lookup (O(1) parses) runs on the event loop, the thread whose agents
+            # change the caches it reads: from FastAPI's thread pool it would race their LRU
+            # bookkeeping. The per-case routes are async for that.
             return get_summary(case_id)
-        return next((s for s in get_summaries() if s.case_id == case_id), None)
+        # Without one, a pass over every case: never on the loop.
+        return await run_in_threadpool(
+            lambda: next((s for s in get_summaries() if s.case_id == case_id), None))
 
     @router.get("/dashboard", include_in_schema=False)
     def dashboard_page() -> FileResponse:
@@ -203,8 +209,8 @@ def build_router(
         return fresh
 
     @router.get("/api/ops/cases/{case_id}/timeline", response_model=CaseTimeline)
-    def case_timeline(case_id: str, principal: OpsCaller) -> CaseTimeline:
-        summary = find(case_id)
+    async def case_timeline(case_id: str, principal: OpsCaller) -> CaseTimeline:
+        summary = await find(case_id)
         if summary is None:
             raise _not_found()
         return CaseTimeline(case_id=summary.case_id, status=summary.status,
@@ -250,8 +256,8 @@ def build_router(
             raise
 
     @router.get("/api/referrals/{case_id}/status", response_model=ReferrerStatus)
-    def referral_status(case_id: str, principal: ReferrerPrincipal) -> ReferrerStatus:
-        summary = find(case_id)
+    async def referral_status(case_id: str, principal: ReferrerPrincipal) -> ReferrerStatus:
+        summary = await find(case_id)
         if summary is None or summary.referrer_id != principal.subject:
             raise _not_found()
         return referrer_status(summary)

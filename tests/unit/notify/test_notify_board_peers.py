@@ -61,3 +61,22 @@ def test_an_offered_cards_row_carries_the_acceptance_deadline_before_any_sla_eve
     assert with_deadlines(stamped, known) is stamped  # nothing missing: the same row
     later = {k: v + timedelta(hours=1) for k, v in known.items()}
     assert summary_deadlines(with_deadlines(stamped, later)) == summary_deadlines(stamped)
+
+
+def test_a_lookup_by_id_and_the_board_share_one_parse_per_change() -> None:
+    peers = PeerSummaries(max_cases=2)
+    peers.on_record(row("a", 1))
+    looked_up = peers.summary("a")
+    assert looked_up is not None and looked_up.case_id == "a"
+    assert [s for s in peers.summaries(local=set())] == [looked_up]
+    assert peers.summary("a") is looked_up and peers.parses == 1
+    peers.on_record(row("a", 1))  # the same bytes again (a reconnect re-reads): still parsed
+    assert peers.summary("a") is looked_up and peers.parses == 1
+    peers.on_record(row("a", 1, CaseSummary(case_id="a", referrer_id="ref-9")))
+    changed = peers.summary("a")
+    assert changed is not None and changed.referrer_id == "ref-9" and peers.parses == 2
+    peers.on_record(row("b", 1))
+    peers.on_record(row("c", 1))  # "a" is forgotten, its parse with it
+    assert peers.summary("a") is None and peers.summary("zz") is None
+    peers.on_record(Record(topic="changelog", partition=1, offset=1, key=b"c", value=None))
+    assert peers.summary("c") is None  # erased
