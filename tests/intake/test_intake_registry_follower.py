@@ -1,5 +1,5 @@
 """Intake's registry follower goes on past a record it cannot apply, and intake is not ready once
-it has stopped (services/intake/eventlog.py).
+a follower of its has stopped (services/intake/eventlog.py, services/intake/state.py).
 
 The registry follower ran as a bare asyncio task: a key that is not UTF-8 (`key.decode()`) or
 an error after the record was parsed (the erasure watch, outside `on_registry_record`'s `try`)
@@ -13,13 +13,14 @@ from datetime import timedelta
 
 import pytest
 
-from schemas.topics import INTAKE_REGISTRY
+from schemas.topics import INTAKE_REGISTRY, REFERRAL_EVENTS
+from services.common.follow import TopicFollower
 from services.intake.domain.erasure import ErasureWatch
 from services.intake.domain.registry import AnyRecord, CaseRecord, Registry, record_bytes
 from services.intake.eventlog import KafkaIntakeLog
 from services.intake.settings import IntakeSettings
 from services.intake.state import Intake
-from tests.intake.intake_fakes import NOW
+from tests.intake.intake_fakes import NOW, FakeIntakeLog
 from tests.unit.common.follower_fakes import FakeTopics, install, until
 
 
@@ -92,3 +93,19 @@ async def test_intake_is_not_ready_once_its_registry_follower_stopped(
     finally:
         await log.stop()
 
+
+async def test_intake_is_not_ready_once_its_status_feed_stopped(topics: FakeTopics) -> None:
+    topics.add(REFERRAL_EVENTS, b"c-1", b"{}")
+    intake = Intake(log=FakeIntakeLog(), settings=IntakeSettings())
+    feed = intake.feed = TopicFollower(bootstrap="fake:9092", topics=[REFERRAL_EVENTS],
+                                       on_record=intake.on_status_record, client_id="test")
+    assert intake.not_ready_reasons() == ["status feed: follower not running"]  # not started
+    await feed.start()
+    try:
+        # Running is enough: referrals never waited for the Task view to load.
+        await until(lambda: intake.not_ready_reasons() == [])
+        topics.fail_with = RuntimeError("an error the follower does not retry")
+        await until(lambda: not feed.alive)
+        assert intake.not_ready_reasons() == ["status feed: follower not running"]
+    finally:
+        await feed.stop()
