@@ -4,9 +4,13 @@ No consumer group, so every worker of a service sees every partition, whatever p
 group gave it (a faust Table holds only the partitions a worker owns). Used for the specialist
 directory and load view (routing, notify), intake's registry and intake's FHIR Task view.
 `loaded` turns true once every partition was read up to the end offsets it had when reading
-began; readiness waits for that, so nothing is decided on half a view. A reconnect re-reads
-from the beginning, so sinks must be idempotent (last record per key wins). Every wait on the
-broker is bounded; broker errors are retried with a capped back-off.
+began; readiness waits for that, so nothing is decided on half a view, and for `alive` (the
+follower still running), so a view that stopped changing is not served as current. A reconnect
+re-reads from the beginning, so sinks must be idempotent (last record per key wins). Every wait
+on the broker is bounded; broker errors are retried with a capped back-off. A record its sink
+cannot apply is passed over (logged, and dead-lettered through `on_error` where the owner gives
+one): it ended the follower before, and in routing the faust app with it, so every worker
+crash-looped on the same record read again at each start.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
@@ -25,6 +29,9 @@ from aiokafka.errors import KafkaError
 from schemas.topics import TopicSpec
 from services.common.meta import EventMeta
 from services.common.topics_admin import ensure_topics
+
+if TYPE_CHECKING:
+    import faust
 
 log = logging.getLogger("spine.follow")
 
@@ -38,6 +45,9 @@ class Record(EventMeta):
 
 
 RecordSink = Callable[[Record], Awaitable[None] | None]
+# Told of a record the sink raised on, after the follower logged it; what it raises ends the
+# pass (a broker error reconnects and reads the record again, anything else stops the follower).
+RecordFailed = Callable[[Record, Exception], Awaitable[None] | None]
 # How long the broker may hold a fetch to gather records (see _batching): a view may trail a
 # write by up to this much more while traffic is light; readiness and reconnects are unaffected.
 # Views of rarely written topics that a request may need at once (the specialist directory)
@@ -52,13 +62,16 @@ class TopicFollower:
         self, *, bootstrap: str, topics: Sequence[str], on_record: RecordSink, client_id: str,
         ensure: Sequence[TopicSpec] = (), timeout_seconds: float = 10.0,
         metadata_timeout_seconds: float = 30.0, batch_ms: int = BATCH_MS,
+        on_error: RecordFailed | None = None,
     ) -> None:
         self.bootstrap, self.topics, self.on_record = bootstrap, tuple(topics), on_record
+        self.on_error = on_error
         self.client_id, self.ensure, self.batch_ms = client_id, tuple(ensure), batch_ms
         self.timeout_seconds = timeout_seconds
         self.metadata_timeout_seconds = metadata_timeout_seconds
         self._loaded = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._running = False
 
     @property
     def topic(self) -> str:
@@ -70,6 +83,23 @@ class TopicFollower:
         """True once every topic was read to the end it had when this worker started reading."""
         return self._loaded.is_set()
 
+    @property
+    def alive(self) -> bool:
+        """True while `run` goes on: started, and neither cancelled nor ended by an error."""
+        return self._running
+
+    @property
+    def healthy(self) -> bool:
+        """Read to its end and still following: what readiness asks of a view."""
+        return self.alive and self.loaded
+
+    @property
+    def problem(self) -> str | None:
+        """Why the view cannot be trusted now, for readiness reasons (None: healthy)."""
+        if not self.alive:
+            return "follower not running"
+        return None if self.loaded else "not read to its end"
+
     async def wait_loaded(self, timeout: float) -> bool:
         """Wait (bounded) until loaded; False on timeout."""
         with contextlib.suppress(TimeoutError):
@@ -79,16 +109,32 @@ class TopicFollower:
     async def start(self) -> None:
         """Begin following in a background task (for apps without a faust task to run it)."""
         self._task = asyncio.create_task(self.run(), name=f"{self.client_id}-follow")
+        self._task.add_done_callback(_retrieve)
 
     async def stop(self) -> None:
-        """Stop the background task started by `start`."""
+        """Stop the background task started by `start` (one that stopped on its own was
+        logged by `run`: its error is not raised again here)."""
         if self._task:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
 
     async def run(self) -> None:
-        """Follow the topics for the life of the worker, reconnecting after broker errors."""
+        """Follow the topics for the life of the worker, reconnecting after broker errors.
+        Anything else ends it, logged, with `alive` false from then on (readiness says so)."""
+        self._running = True
+        try:
+            await self._reconnecting()
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            log.error("topic follower stopped: its view no longer changes",
+                      extra={"topic": self.topic, "error": type(exc).__name__})
+            raise
+        finally:
+            self._running = False
+
+    async def _reconnecting(self) -> None:
         delay = 0.5
         while True:
             try:
@@ -127,12 +173,26 @@ class TopicFollower:
                 batch = await consumer.getmany(timeout_ms=500, max_records=1000)
                 for tp, records in batch.items():
                     for r in records:
-                        done = self.on_record(Record(tp.topic, tp.partition, r.offset, r.key,
-                                                     r.value))
-                        if inspect.isawaitable(done):
-                            await done
+                        await self._apply(Record(tp.topic, tp.partition, r.offset, r.key, r.value))
         finally:
             await consumer.stop()
+
+    async def _apply(self, record: Record) -> None:
+        """One record into the sink; one it cannot apply is passed over, never the end."""
+        try:
+            done = self.on_record(record)
+            if inspect.isawaitable(done):
+                await done
+        except Exception as exc:
+            # Coordinates and the error's type only: keys may be case ids, messages may quote
+            # the record (services/common/errors.py).
+            log.warning("topic follower passed over a record it could not apply",
+                        extra={"topic": record.topic, "partition": record.partition,
+                               "offset": record.offset, "error": type(exc).__name__})
+            if self.on_error is not None:
+                failed = self.on_error(record, exc)
+                if inspect.isawaitable(failed):
+                    await failed
 
     async def _partitions(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
         loop = asyncio.get_running_loop()
@@ -146,6 +206,35 @@ class TopicFollower:
                 raise TimeoutError(f"topics not found: {missing}")
             await consumer._client.force_metadata_update()
             await asyncio.sleep(0.5)
+
+
+def dead_lettering(service: str, dead_letters: faust.TopicT) -> RecordFailed:
+    """A faust service's `on_error`: the record to the dead-letter topic with the reason.
+
+    Every worker of the service reads the record, and reads it again after each reconnect and
+    restart: the dead letter's id is derived from service, topic, partition and offset
+    (`dead_letter_for`), so all of them are one dead letter to its readers. A dead letter that
+    cannot be sent crashes the app (`send_dead_letter`): the record is read again on restart.
+    """
+    # Imported here: consume.py imports faust, and intake's followers run without a faust app.
+    from services.common.consume import dead_letter_for, send_dead_letter
+    from services.common.metrics import DEAD_LETTERS, EVENTS_FAILED
+
+    async def send(record: Record, exc: Exception) -> None:
+        dead = dead_letter_for(service=service, meta=record, raw=record.value or b"", exc=exc,
+                               case_id=None)
+        EVENTS_FAILED.labels(service=service, topic=record.topic).inc()
+        DEAD_LETTERS.labels(service=service, topic=record.topic).inc()
+        await send_dead_letter(dead_letters, dead)
+
+    return send
+
+
+def _retrieve(task: asyncio.Task[None]) -> None:
+    """Take a stopped task's exception: `run` logged its type; asyncio would log its message,
+    which may quote a record, as "never retrieved"."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _batching(batch_ms: int) -> dict[str, int]:

@@ -97,11 +97,11 @@ class KafkaIntakeLog:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self, on_registry_record: RecordSink) -> None:
-        self._tasks = [
-            asyncio.create_task(self._run_producer(), name="intake-producer"),
-            asyncio.create_task(self._registry_follower(on_registry_record).run(),
-                                name="intake-registry"),
-        ]
+        self._tasks = [asyncio.create_task(self._run_producer(), name="intake-producer")]
+        # Started by the follower itself, so readiness sees it stop (`healthy`): as a bare task
+        # it ended in silence while `loaded` stayed true, and intake went on deciding on a
+        # registry frozen at that record.
+        await self._registry_follower(on_registry_record).start()
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -109,15 +109,16 @@ class KafkaIntakeLog:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._registry:
+            await self._registry.stop()
         await self.producer.close()
 
     def is_ready(self) -> bool:
         return not self.not_ready_reasons()
 
     def not_ready_reasons(self) -> list[str]:
-        loaded = [] if self._registry and self._registry.loaded else [
-            "registry: not read to its end yet"]
-        return self.producer.reasons() + loaded
+        problem = self._registry.problem if self._registry else "not read to its end"
+        return self.producer.reasons() + ([f"registry: {problem}"] if problem else [])
 
     async def write(self, records: Sequence[OutRecord]) -> None:
         for record in records:
@@ -152,6 +153,9 @@ class KafkaIntakeLog:
         """The registry read from the beginning (ready at its end), then followed for good."""
 
         def apply(record: Record) -> None:
+            # Registry keys are ASCII (`case/<id>`, ...): one that does not decode is no
+            # registry key, and what it raises the follower logs and passes over. Decoded with
+            # replacement it would be applied under a key nobody wrote.
             if record.key is not None:
                 on_record(record.key.decode(), record.value)
 

@@ -38,6 +38,10 @@ class StatusFeed(Protocol):
     @property
     def loaded(self) -> bool: ...
 
+    @property
+    def alive(self) -> bool:
+        """False once the feed stopped: the Task view and erasure watch no longer change."""
+
 
 class LocalFeed:
     """No downstream topics: the view holds only what this process wrote (tests)."""
@@ -50,6 +54,10 @@ class LocalFeed:
 
     @property
     def loaded(self) -> bool:
+        return True
+
+    @property
+    def alive(self) -> bool:
         return True
 
 
@@ -68,8 +76,11 @@ class Intake:
         return self.log.is_ready()
 
     def not_ready_reasons(self) -> list[str]:
-        """For /health/ready: what keeps intake from taking referrals now ([] = nothing)."""
-        return self.log.not_ready_reasons()
+        """For /health/ready: what keeps intake from taking referrals now ([] = nothing).
+        The status feed counts once it has stopped, not while it loads: referrals never
+        waited for the Task view, but a stopped feed freezes it and the erasure watch."""
+        feed = [] if self.feed.alive else ["status feed: follower not running"]
+        return self.log.not_ready_reasons() + feed
 
     def on_registry_record(self, key: str, raw: bytes | None) -> None:
         """Apply one registry record read from Kafka; an unreadable one is skipped, not fatal."""

@@ -28,14 +28,12 @@ from services.common.consume import (
     EventMeta,
     Handler,
     Parser,
-    dead_letter_for,
     dead_letter_topic,
     process_events,
-    send_dead_letter,
     send_event,
 )
 from services.common.faust_app import bytes_topic, make_app, table_writer
-from services.common.follow import Record, TopicFollower
+from services.common.follow import Record, TopicFollower, dead_lettering
 from services.common.forwarding import table_owner, table_peers
 from services.common.logs import get_logger
 from services.common.partitions import case_partition
@@ -106,15 +104,17 @@ class RoutingWorker:
         )
         # Every worker reads the whole directory: a table would give it to one worker only.
         # Unbatched (batch_ms=0): it changes rarely, and a case right after an edit should see it.
+        # A record a view cannot apply is dead-lettered and passed over (services/common/follow).
+        failed = dead_lettering(SERVICE, self.dead_letters)
         self.directory = TopicFollower(
             bootstrap=kafka_bootstrap(), topics=[SPECIALIST_DIRECTORY],
             on_record=self._on_directory_record, client_id="spine-routing-directory",
-            batch_ms=0)
+            batch_ms=0, on_error=failed)
         # And the whole load view: the table's changelog, read by every worker (owners write).
         self.load_view = TopicFollower(
             bootstrap=kafka_bootstrap(), topics=[loads_table.changelog_topic.get_topic_name()],
             on_record=lambda r: self.processor.on_load_snapshot(r.key, r.value),
-            client_id="spine-routing-load-view")
+            client_id="spine-routing-load-view", on_error=failed)
         self._agent(bytes_topic(app, CASE_TRIAGED), self._on_case_input)
         self._agent(bytes_topic(app, REFERRAL_EVENTS), self._on_referral_event)
         self._agent(self.commands_topic, self._on_case_input)
@@ -193,17 +193,11 @@ class RoutingWorker:
         await self._views_loaded()  # the capacity check needs the profile
         await self.processor.on_load_delta(event)
 
-    async def _on_directory_record(self, record: Record) -> None:
-        """Apply one directory record (empty value = removal); a bad record is dead-lettered."""
-        try:
-            specialist_id = self.processor.on_directory_record(record.key, record.value)
-            log.info("directory updated", extra={"specialist_id": specialist_id})
-        except Exception as exc:  # one bad record must never stop the directory
-            dead = dead_letter_for(service=SERVICE, meta=record, raw=record.value or b"",
-                                   exc=exc, case_id=None)
-            log.warning("dead-lettered directory record", extra={"reason": dead.reason})
-            # Every worker reads the record; the derived id makes their dead letters one.
-            await send_dead_letter(self.dead_letters, dead)
+    def _on_directory_record(self, record: Record) -> None:
+        """Apply one directory record (empty value = removal); what it raises on a bad record,
+        the follower dead-letters (`on_error`)."""
+        specialist_id = self.processor.on_directory_record(record.key, record.value)
+        log.info("directory updated", extra={"specialist_id": specialist_id})
 
     async def _views_loaded(self) -> None:
         """Decide nothing on half a directory or load view: wait (bounded, logged) for both."""

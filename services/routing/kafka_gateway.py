@@ -70,7 +70,8 @@ class KafkaGateway:
 
     def ready(self) -> list[str]:
         views = [] if self.processor.synced else ["routing views: not built"]
-        views += [f"{f.topic}: not read to its end" for f in self.views if not f.loaded]
+        # A view whose follower stopped is frozen, however complete it once was.
+        views += [f"{f.topic}: {f.problem}" for f in self.views if f.problem]
         return self.worker_ready() + views
 
     def live(self) -> list[str]:

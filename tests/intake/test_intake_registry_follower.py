@@ -1,0 +1,111 @@
+"""Intake's registry follower goes on past a record it cannot apply, and intake is not ready once
+a follower of its has stopped (services/intake/eventlog.py, services/intake/state.py).
+
+The registry follower ran as a bare asyncio task: a key that is not UTF-8 (`key.decode()`) or
+an error after the record was parsed (the erasure watch, outside `on_registry_record`'s `try`)
+ended it in silence, `loaded` stayed true and `/health/ready` said 200 while intake decided
+resends and erasures on a registry frozen at that record.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from schemas.topics import INTAKE_REGISTRY, REFERRAL_EVENTS
+from services.common.follow import TopicFollower
+from services.intake.domain.erasure import ErasureWatch
+from services.intake.domain.registry import AnyRecord, CaseRecord, Registry, record_bytes
+from services.intake.eventlog import KafkaIntakeLog
+from services.intake.settings import IntakeSettings
+from services.intake.state import Intake
+from tests.intake.intake_fakes import NOW, FakeIntakeLog
+from tests.unit.common.follower_fakes import FakeTopics, install, until
+
+
+def case(case_id: str) -> bytes | None:
+    return record_bytes(CaseRecord(
+        case_id=case_id, referrer_id="ref-a", referral_id=f"R-{case_id}", revision=1,
+        first_body_hash="h", body_hash="h", updated_at=NOW + timedelta(minutes=1)))
+
+
+class BrokenWatch(ErasureWatch):
+    """An erasure watch that fails on one case: any error past the registry's own `try`."""
+
+    def registry_record(self, registry: Registry, record: AnyRecord | None, now: object) -> None:
+        if record is not None and record.case_id == "c-bad":
+            raise RuntimeError("a bug in the erasure watch")
+
+
+@pytest.fixture
+def topics(monkeypatch: pytest.MonkeyPatch) -> FakeTopics:
+    fake = FakeTopics()
+    install(monkeypatch, fake)
+
+    async def no_producer(self: KafkaIntakeLog) -> None:
+        return None  # the producer is not what these tests are about
+
+    monkeypatch.setattr(KafkaIntakeLog, "_run_producer", no_producer)
+    return fake
+
+
+def registry_reasons(log: KafkaIntakeLog) -> list[str]:
+    return [r for r in log.not_ready_reasons() if r.startswith("registry")]
+
+
+async def test_the_registry_follower_goes_on_past_a_bad_key_and_a_failing_record(
+    topics: FakeTopics,
+) -> None:
+    topics.add(INTAKE_REGISTRY, b"case/c-1", case("c-1"))
+    topics.add(INTAKE_REGISTRY, b"case/\xff\xfe", case("c-x"))  # not UTF-8: no registry key
+    topics.add(INTAKE_REGISTRY, b"case/c-bad", case("c-bad"))
+    topics.add(INTAKE_REGISTRY, b"case/c-2", case("c-2"))
+    log = KafkaIntakeLog(bootstrap="fake:9092", send_timeout=1.0)
+    intake = Intake(log=log, settings=IntakeSettings(), erasures=BrokenWatch())
+    assert registry_reasons(log) == ["registry: not read to its end"]
+    await log.start(intake.on_registry_record)
+    try:
+        await until(lambda: registry_reasons(log) == [])
+        topics.add(INTAKE_REGISTRY, b"case/c-3", case("c-3"))  # and it keeps following
+        await until(lambda: "c-3" in intake.registry.cases)
+        assert sorted(intake.registry.cases) == ["c-1", "c-2", "c-3", "c-bad"]
+        assert registry_reasons(log) == []
+    finally:
+        await log.stop()
+    assert registry_reasons(log) == ["registry: follower not running"]  # stopped on shutdown
+
+
+async def test_intake_is_not_ready_once_its_registry_follower_stopped(
+    topics: FakeTopics,
+) -> None:
+    topics.add(INTAKE_REGISTRY, b"case/c-1", case("c-1"))
+    log = KafkaIntakeLog(bootstrap="fake:9092", send_timeout=1.0)
+    intake = Intake(log=log, settings=IntakeSettings())
+    await log.start(intake.on_registry_record)
+    try:
+        await until(lambda: registry_reasons(log) == [])
+        topics.fail_with = RuntimeError("an error the follower does not retry")
+        # Read to its end once, frozen since: it used to stay ready for good.
+        await until(lambda: registry_reasons(log) == ["registry: follower not running"])
+        assert not intake.is_ready()
+        assert "registry: follower not running" in intake.not_ready_reasons()
+    finally:
+        await log.stop()
+
+
+async def test_intake_is_not_ready_once_its_status_feed_stopped(topics: FakeTopics) -> None:
+    topics.add(REFERRAL_EVENTS, b"c-1", b"{}")
+    intake = Intake(log=FakeIntakeLog(), settings=IntakeSettings())
+    feed = intake.feed = TopicFollower(bootstrap="fake:9092", topics=[REFERRAL_EVENTS],
+                                       on_record=intake.on_status_record, client_id="test")
+    assert intake.not_ready_reasons() == ["status feed: follower not running"]  # not started
+    await feed.start()
+    try:
+        # Running is enough: referrals never waited for the Task view to load.
+        await until(lambda: intake.not_ready_reasons() == [])
+        topics.fail_with = RuntimeError("an error the follower does not retry")
+        await until(lambda: not feed.alive)
+        assert intake.not_ready_reasons() == ["status feed: follower not running"]
+    finally:
+        await feed.stop()
