@@ -129,8 +129,9 @@ class RoutingProcessor:
                 before.offered_to if before else (), self.loads.slots_of(event.case_id),
                 self.clock(), self.policy.offer_hold_limit())
             result = self._reserve_locally(self._decide(before, event, now), now)
-            if isinstance(event, ExpireOffers):  # a lost answer is asked for again
-                result.load_deltas += reservations.unanswered(result.state, now)
+            applied = event.event_id in result.state.applied and result.state is not before
+            if isinstance(event, ExpireOffers) and applied:  # a lost answer is asked for again
+                result.load_deltas += reservations.ask_again(result.state, now)
             for delta in result.load_deltas:  # at once, so the next decision sees this one
                 self.loads.apply(delta)
             for out in result.events:
@@ -140,8 +141,7 @@ class RoutingProcessor:
             self.casedata.apply(event, result, result.state.steps)
             # After publishing: a crash before this write redelivers the input, and the
             # derived ids let consumers drop the repeats. Inputs routing ignored leave no state.
-            changed = event.event_id in result.state.applied and result.state is not before
-            if changed and result.state.status != "new":
+            if applied and result.state.status != "new":
                 self.cases_table[event.case_id.encode()] = result.state.model_dump_json().encode()
                 self._set_due(event.case_id, reservations.next_due(result.state))
         self.replies.resolve(event.event_id, result.outcome)
@@ -272,7 +272,8 @@ class RoutingProcessor:
         self, now: datetime, owns: Callable[[int], bool] = lambda partition: True
     ) -> list[ExpireOffers]:
         """ExpireOffers commands for cases with an offer or retry due on partitions `owns`
-        accepts; same due, same id.
+        accepts; same due, same id (a tick sent again is dropped as a redelivery), and every
+        applied tick moves its case's due on (reservations.next_due), so the next one is new.
 
         The table also holds rows of standby and revoked partitions (faust keeps them in
         memory): only the owner of a case's partition may tick it.

@@ -7,6 +7,11 @@ withdraws the never-published offer and picks the next candidate (which is reser
 An offer withdrawn while still held (timeout, re-triage, cancellation) was never seen by anyone,
 so its OfferExpired is not published either; its "offer_closed" load change still goes out and
 frees whatever the owner granted meanwhile.
+
+An unanswered reservation is sent again on the case's tick, each wait twice the last (30 s up
+to 5 min), and the time of each ask is kept in `CaseRouting.held_asked_at`: every retry is due
+later than the one before, so its tick has a new id. The held offer's own `expires_at` is
+decided by the same ticks like any offer's, whether or not an answer ever comes.
 """
 
 from __future__ import annotations
@@ -29,6 +34,10 @@ NOT_YOURS = CommandOutcome(status="conflict", detail="you hold no offer on this 
 # An answer lost in a crash must not park the case until the offer times out (hours): after
 # this long the reservation is sent again, same id, and its owner answers it again.
 RESERVATION_RETRY = timedelta(seconds=30)
+# An owner that still does not answer (down for long, or its copy of the delta dead-lettered)
+# is asked less and less often: a window of hours costs tens of re-sends, not thousands. The
+# offer's own expiry does not wait for any of this (next_due).
+RESERVATION_RETRY_MAX = timedelta(minutes=5)
 
 
 def _held(state: CaseRouting) -> dict[tuple[str, str], str]:
@@ -38,6 +47,12 @@ def _held(state: CaseRouting) -> dict[tuple[str, str], str]:
         offer = AssignmentOffered.model_validate_json(raw)
         found[(offer.step_id, offer.specialist_id)] = reservation_id
     return found
+
+
+def _next_ask(offered_at: datetime, asked_at: datetime) -> datetime:
+    """When a held reservation last sent at `asked_at` is sent again: the wait since the offer,
+    at least RESERVATION_RETRY, at most RESERVATION_RETRY_MAX (so each wait doubles)."""
+    return asked_at + min(max(asked_at - offered_at, RESERVATION_RETRY), RESERVATION_RETRY_MAX)
 
 
 def hold_offers(result: RoutingResult) -> None:
@@ -53,6 +68,7 @@ def hold_offers(result: RoutingResult) -> None:
             reservation_id = _held(state).get((event.step_id, event.specialist_id))
             if reservation_id is not None:
                 del state.held_offers[reservation_id]
+                state.held_asked_at.pop(reservation_id, None)
                 continue
         if isinstance(event, AssignmentOffered):
             reservation_id = reservations[(event.step_id, event.specialist_id)]
@@ -72,12 +88,13 @@ def refuses_unseen_offer(state: CaseRouting | None, command: Event) -> CommandOu
 
 def on_granted(state: CaseRouting, decided: CapacityDecided) -> RoutingResult:
     """Publish the held offer; a grant for an offer no longer held is released again."""
-    # Only `applied` and `held_offers` change here: copy those two, share the rest (a deep
+    # Only `applied` and the held offers change here: copy those, share the rest (a deep
     # copy of the whole case was ~10 % of routing's CPU in the pipeline, issue 13).
     held = dict(state.held_offers)
     raw = held.pop(decided.reservation_id, None)
+    asked = {rid: at for rid, at in state.held_asked_at.items() if rid in held}
     work = state.model_copy(update={"applied": [*state.applied, decided.event_id],
-                                    "held_offers": held})
+                                    "held_offers": held, "held_asked_at": asked})
     if raw is not None:
         return RoutingResult(work, [AssignmentOffered.model_validate_json(raw)], [])
     step = work.steps.get(decided.step_id)
@@ -103,25 +120,43 @@ def is_held(state: CaseRouting | None, decided: CapacityDecided) -> bool:
 
 
 def next_due(state: CaseRouting) -> datetime | None:
-    """When the case next needs a tick: offers and retries due, or a reservation to ask again."""
+    """When the case next needs a tick: offers and retries due, or a reservation to ask again.
+
+    Each ask moves its next one later (`_next_ask`), so successive dues differ and so do their
+    ticks' derived ids; the earliest offer expiry is always among the candidates.
+    """
     due = state.next_due()
     if state.held_offers and state.status == "open":
-        oldest = min(AssignmentOffered.model_validate_json(raw).occurred_at
-                     for raw in state.held_offers.values())
-        retry = oldest + RESERVATION_RETRY
+        retry = min(_next_ask(offer.occurred_at, state.held_asked_at.get(rid, offer.occurred_at))
+                    for rid, offer in _held_items(state))
         due = min(due, retry) if due else retry
     return due
 
 
-def unanswered(state: CaseRouting, now: datetime) -> list[LoadDelta]:
-    """Reservations waiting longer than RESERVATION_RETRY, to be sent again with the same id."""
+def ask_again(state: CaseRouting, now: datetime) -> list[LoadDelta]:
+    """The held reservations due to be sent again at `now` (same id, so the owner's answer
+    does not change); their ask time is recorded in `state`, which the caller then stores.
+
+    Called for a tick that was applied, never for a redelivered one: a repeated tick asks
+    nothing and leaves the schedule as it was.
+    """
+    if state.status != "open":
+        return []
     pseudonym = state.context.patient_pseudonym if state.context else None
+    asked = {rid: at for rid, at in state.held_asked_at.items() if rid in state.held_offers}
     again = []
-    for reservation_id, raw in state.held_offers.items():
-        offer = AssignmentOffered.model_validate_json(raw)
-        if now - offer.occurred_at >= RESERVATION_RETRY:
-            again.append(LoadDelta(
-                event_id=reservation_id, case_id=state.case_id, occurred_at=offer.occurred_at,
-                specialist_id=offer.specialist_id, step_id=offer.step_id, team=offer.team,
-                change="offered", patient_pseudonym=pseudonym))
+    for reservation_id, offer in _held_items(state):
+        if now < _next_ask(offer.occurred_at, asked.get(reservation_id, offer.occurred_at)):
+            continue
+        asked[reservation_id] = now
+        again.append(LoadDelta(
+            event_id=reservation_id, case_id=state.case_id, occurred_at=offer.occurred_at,
+            specialist_id=offer.specialist_id, step_id=offer.step_id, team=offer.team,
+            change="offered", patient_pseudonym=pseudonym))
+    state.held_asked_at = asked  # a new dict: the input's may be shared (on_granted's copy)
     return again
+
+
+def _held_items(state: CaseRouting) -> list[tuple[str, AssignmentOffered]]:
+    return [(rid, AssignmentOffered.model_validate_json(raw))
+            for rid, raw in state.held_offers.items()]

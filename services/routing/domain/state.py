@@ -125,6 +125,10 @@ class CaseRouting(_State):
     # Offers decided but not yet published: reservation id -> AssignmentOffered JSON, until the
     # specialist's load owner grants the capacity (services/routing/reservations.py).
     held_offers: dict[str, str] = Field(default_factory=dict)
+    # Reservation id -> when it was last sent again, unanswered: the next ask is later still
+    # (reservations.py). Left out of the row while empty, as rows were written before it.
+    held_asked_at: dict[str, AwareDatetime] = Field(default_factory=dict,
+                                                    exclude_if=lambda kept: not kept)
 
     def working_copy(self) -> CaseRouting:
         """A copy a handler may change, nothing shared with this one.
