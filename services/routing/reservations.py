@@ -95,10 +95,12 @@ def on_granted(state: CaseRouting, decided: CapacityDecided) -> RoutingResult:
     asked = {rid: at for rid, at in state.held_asked_at.items() if rid in held}
     work = state.model_copy(update={"applied": [*state.applied, decided.event_id],
                                     "held_offers": held, "held_asked_at": asked})
-    if raw is not None:
+    if raw is not None and state.status == "open":
         return RoutingResult(work, [AssignmentOffered.model_validate_json(raw)], [])
+    # A case cancelled or erased while its offer waited: nobody is offered a stopped case, and
+    # the capacity granted meanwhile is given back.
     step = work.steps.get(decided.step_id)
-    if step is not None and step.offer is not None \
+    if raw is None and step is not None and step.offer is not None \
             and step.offer.specialist_id == decided.specialist_id:
         return RoutingResult(work, [], [])  # published already (a redelivered grant)
     release = LoadDelta(

@@ -18,7 +18,7 @@ from schemas.routing import AssignmentOffered, CapacityDecided, CaseEscalated, O
 from services.routing import reservations
 from services.routing.domain.policy import RoutingPolicy
 from tests.routing.fakes import Clock, RecordingPublisher, Tables, Worker, make_processor
-from tests.unit.routing.builders import NOW, specialist, triaged
+from tests.unit.routing.builders import NOW, cancelled, specialist, triaged
 
 pytestmark = pytest.mark.asyncio
 WINDOW = RoutingPolicy().offer_timeout("soon")  # triaged() is "soon": 4 h
@@ -157,3 +157,21 @@ async def test_a_late_answer_after_the_expiry_is_stale() -> None:
     assert state is not None and state.held_offers == {}
     offer = state.steps["spine_surgery"].offer
     assert offer is not None and offer.specialist_id == "s2"
+
+
+async def test_a_grant_for_a_case_cancelled_meanwhile_offers_nobody_and_frees_the_slot() -> None:
+    clock = Clock(NOW)
+    worker, publisher, _ = make_processor(clock)
+    worker.on_directory_record(b"s1", specialist("s1").model_dump_json().encode())
+    publisher.hold_load = True  # the reservation waits at its owner
+    await worker.on_case_input(triaged("case-a"))
+    await worker.on_case_input(cancelled("case-a"))
+    state = worker.case_state("case-a")
+    assert state is not None and state.status != "open" and state.held_offers
+    publisher.hold_load = False
+    for delta in list(publisher.deltas):  # the owner catches up and grants the reservation
+        await worker.on_load_delta(delta)
+    await worker.bus.drain()
+    assert "AssignmentOffered" not in publisher.types()
+    load = worker.loads.get("s1")
+    assert load is not None and load.offers == {}
