@@ -14,11 +14,10 @@ import pytest
 from aiokafka.errors import KafkaConnectionError
 from pydantic import BaseModel, ConfigDict
 
-from schemas.dead_letter import DeadLettered
 from schemas.envelope import derive_id
-from schemas.topics import DEAD_LETTERS
 from services.common.follow import Record, TopicFollower, dead_lettering
 from tests.unit.common.follower_fakes import FakeTopics, install, until
+from tests.unit.common.test_dead_letters import DeadLetterTopic
 
 TOPIC = "view.v1"
 SECRET = "Jane Doe, NHS 943 476 5919"
@@ -99,32 +98,6 @@ async def test_without_a_hook_it_logs_where_the_record_is_and_the_error_type_onl
     where = {k: getattr(passed, k) for k in ("topic", "partition", "offset", "error")}
     assert where == {"topic": TOPIC, "partition": 0, "offset": 0, "error": "ValueError"}
     assert not any("Jane" in str(r.__dict__) for r in caplog.records)
-
-
-@dataclass
-class FakeApp:
-    crashed_by: BaseException | None = None
-    conf: Any = field(default_factory=lambda: type("Conf", (), {"id": "unit"})())
-
-    async def crash(self, reason: BaseException) -> None:
-        self.crashed_by = reason
-
-
-@dataclass
-class DeadLetterTopic:
-    """What send_dead_letter needs of a faust topic; takes every record."""
-
-    sent: list[DeadLettered] = field(default_factory=list)
-    app: FakeApp = field(default_factory=FakeApp)
-
-    def get_topic_name(self) -> str:
-        return DEAD_LETTERS
-
-    async def send(self, *, key: bytes, value: bytes) -> asyncio.Future[None]:
-        self.sent.append(DeadLettered.from_bytes(value))
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        done.set_result(None)
-        return done
 
 
 async def test_two_workers_dead_letter_a_bad_record_as_one_and_go_on(topics: FakeTopics) -> None:
