@@ -101,3 +101,27 @@ def test_other_media_types_are_415() -> None:
         response = client.post("/fhir/Bundle", content=b"<Bundle/>",
                                headers=NORTH | {"Content-Type": "application/fhir+xml"})
     assert response.status_code == 415
+
+
+def test_every_form_of_an_r4_birth_date_is_answered_never_a_500() -> None:
+    # Review 18: "1975" and "1975-06" (valid R4) were a plain-text 500.
+    ages = {}
+    for born in ("1975", "1975-06", "1975-06-15"):
+        bundle = json.loads(fixture_bytes("fbss-recurrent-disc.message"))
+        bundle["entry"][2]["resource"]["birthDate"] = born
+        with running_intake() as (client, log):
+            response = client.post("/fhir/Bundle", content=json.dumps(bundle),
+                                   headers=NORTH | FHIR_JSON)
+        assert response.status_code == 202, (born, response.text)
+        [event] = log.events()
+        assert isinstance(event, ReferralReceived)
+        ages[born] = event.referral.age
+    assert ages == {"1975": 51, "1975-06": 50, "1975-06-15": 50}  # authored 2026-03-02
+    bundle["entry"][2]["resource"]["birthDate"] = "0001"  # 2,025 years old: past the contract
+    with running_intake() as (client, log):
+        refused = client.post("/fhir/Bundle", content=json.dumps(bundle),
+                              headers=NORTH | FHIR_JSON)
+    assert refused.status_code == 422 and log.records == []
+    assert refused.headers["content-type"] == "application/fhir+json"
+    [issue] = refused.json()["issue"]
+    assert issue["expression"] == ["Bundle.entry[2].resource.birthDate"]

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from schemas.cases import ReferralReceived
-from services.intake.fhir.bundle import FhirRejected, load_bundle
+from services.intake.fhir import bundle as bundle_module
+from services.intake.fhir.bundle import MAX_BUNDLE_ENTRIES, FhirRejected, load_bundle
 from services.intake.fhir.draft import MAX_UNMAPPED_LINES
 from tests.intake.intake_fakes import bearer, running_intake
 
@@ -104,3 +105,41 @@ def test_load_bundle_answers_unreadable_json_itself() -> None:
         with pytest.raises(FhirRejected) as rejected:
             load_bundle(raw)
         assert rejected.value.status == 422 and rejected.value.kind == "json"
+
+
+def with_entries(total: int) -> dict[str, Any]:
+    """The fixture message padded with tiny Basic resources (the review's shape) to `total`."""
+    doc = bundle()
+    filler = {"resource": {"resourceType": "Basic", "code": {}}}
+    doc["entry"] += [filler] * (total - len(doc["entry"]))
+    return doc
+
+
+def test_more_entries_than_the_cap_is_413_naming_bundle_entry() -> None:
+    # Review 18: 19,525 tiny entries fit in 1 MiB and cost up to 1.5 s of validation each.
+    with running_intake() as (client, log):
+        over = client.post("/fhir/Bundle", content=json.dumps(with_entries(MAX_BUNDLE_ENTRIES + 1)),
+                           headers=NORTH | FHIR_JSON)
+        at_cap = client.post("/fhir/Bundle", content=json.dumps(with_entries(MAX_BUNDLE_ENTRIES)),
+                             headers=NORTH | FHIR_JSON)
+    assert over.status_code == 413, over.text
+    assert over.headers["content-type"] == "application/fhir+json"
+    [issue] = over.json()["issue"]
+    assert issue["code"] == "too-costly" and issue["expression"] == ["Bundle.entry"]
+    assert f"at most {MAX_BUNDLE_ENTRIES}" in issue["details"]["text"]
+    assert at_cap.status_code == 202, at_cap.text
+    [event] = log.events()  # only the bundle at the cap was written
+    assert isinstance(event, ReferralReceived)
+
+
+def test_the_entry_cap_is_checked_before_fhir_resources_validates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def validate(data: dict[str, Any]) -> None:
+        raise AssertionError("the bundle reached fhir.resources")
+
+    monkeypatch.setattr(bundle_module, "_validated", validate)
+    with pytest.raises(FhirRejected) as refused:
+        load_bundle(json.dumps(with_entries(19_525)).encode())
+    assert refused.value.status == 413 and refused.value.kind == "fhir-too-costly"
+    assert [e["path"] for e in refused.value.errors or []] == ["Bundle.entry"]

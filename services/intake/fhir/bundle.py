@@ -27,6 +27,12 @@ PRE_R4_TYPES = frozenset({
 _PRE_R4_PROFILE = re.compile(r"(?i)/(stu3|dstu2|r3|3\.0(\.\d+)?)/")
 _FHIR_VERSION_PARAM = re.compile(r"(?i)fhirversion\s*=\s*\"?([0-9.]+)")
 _SAFE_MESSAGE_LEN = 200
+# Validation costs CPU per element, and 1 MiB holds ~19,500 tiny entries (1.5 s of CPU). Real
+# referrals are far below this (the fixtures carry 9-31 entries); one filling the contract
+# (every finding, 30 surgeries and blocks, 20 letters, 50 imaging studies each with a report
+# and three findings, and their practitioners) is about 450. Counted on the raw JSON, before
+# fhir.resources sees it.
+MAX_BUNDLE_ENTRIES = 500
 
 
 class FhirRejected(Exception):
@@ -155,6 +161,15 @@ def _entry_resources(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
+def _check_entry_count(data: dict[str, Any]) -> None:
+    entries = data.get("entry")
+    if isinstance(entries, list) and len(entries) > MAX_BUNDLE_ENTRIES:
+        detail = (f"Bundle.entry holds {len(entries)} entries; at most {MAX_BUNDLE_ENTRIES} "
+                  "are accepted in one referral")
+        raise FhirRejected(413, "Too many entries", detail, kind="fhir-too-costly",
+                           errors=[{"path": "Bundle.entry", "message": detail}])
+
+
 def _check_version(resources: list[dict[str, Any]], content_type: str | None) -> None:
     declared = _FHIR_VERSION_PARAM.search(content_type or "")
     if declared and not declared.group(1).startswith("4.0"):
@@ -210,6 +225,8 @@ def load_bundle(raw: bytes, *, content_type: str | None = None) -> BundleIndex:
     if not isinstance(data, dict) or "resourceType" not in data:
         raise _unprocessable("the body is not a FHIR resource (no resourceType)")
     is_bundle = data["resourceType"] == "Bundle"
+    if is_bundle:
+        _check_entry_count(data)  # first: everything below walks the entries
     _check_version([data] + ([r for _, r in _entry_resources(data)] if is_bundle else []),
                    content_type)
     if not is_bundle:

@@ -32,7 +32,7 @@ from services.intake.fhir.profile import (
     REGION_SYSTEM,
     SNOMED,
 )
-from services.intake.fhir.values import as_date, code_in, extension_values
+from services.intake.fhir.values import age_on, as_date, code_in, extension_values
 
 Action = Literal["submit", "update", "cancel"]
 CANCEL_STATUSES = frozenset({"revoked", "entered-in-error"})
@@ -107,11 +107,14 @@ def _referral_id(entry: Entry) -> str:
     return str(fallback).removeprefix("urn:uuid:")[:100]
 
 
-def _map_patient(draft: Draft, index: BundleIndex, request: Any, referral_date: date) -> None:
+def _map_patient(
+    draft: Draft, index: BundleIndex, request: Any, referral_date: date
+) -> tuple[str, str] | None:
+    """Map the subject Patient; its birthDate (ISO text, maybe partial) and path, for the age."""
     entry = index.resolve(request.subject, "Patient")
     if entry is None:
         draft.unmap("Bundle.entry.resource.subject", "ServiceRequest.subject not in the bundle")
-        return
+        return None
     patient, path = entry.resource, entry.path
     _check_identifier_count(patient.identifier or [], path)
     draft.put("patient.identifiers", [], f"{path}.identifier")
@@ -128,8 +131,7 @@ def _map_patient(draft: Draft, index: BundleIndex, request: Any, referral_date: 
         parts = [*(name.given or []), name.family or ""]
         text = name.text or " ".join(str(p) for p in parts if p).strip()
         draft.put("patient.name", text or None, f"{path}.name")
-    if patient.birthDate:
-        draft.put("patient.birth_date", patient.birthDate.isoformat(), f"{path}.birthDate")
+    born = _birth_date(draft, patient.birthDate, f"{path}.birthDate")
     if patient.gender in GENDER:
         draft.put("sex", GENDER[patient.gender], f"{path}.gender")
     for ext_value in extension_values(patient, EXT_JURISDICTION)[:1]:
@@ -141,6 +143,20 @@ def _map_patient(draft: Draft, index: BundleIndex, request: Any, referral_date: 
     _unknown_extensions(draft, entry, {EXT_JURISDICTION})
     draft.leftover(entry, {"identifier", "name", "birthDate", "gender", "extension",
                            "communication"})
+    return born
+
+
+def _birth_date(draft: Draft, value: date | str | None, path: str) -> tuple[str, str] | None:
+    """A full birthDate is `patient.birth_date`. fhir.resources keeps a partial one ("1975",
+    "1975-06", valid R4) as text, which the contract's date cannot hold without inventing a
+    day: it still gives the age, and the report says the birth date itself was not carried."""
+    if not value:
+        return None
+    if isinstance(value, date):
+        draft.put("patient.birth_date", value.isoformat(), path)
+        return value.isoformat(), path
+    draft.unmap(path, "partial date: used for the age, patient.birth_date needs a full date")
+    return str(value), path
 
 
 def _check_identifier_count(identifiers: list[Any], path: str) -> None:
@@ -203,13 +219,11 @@ def _describe_requester(index: BundleIndex, requester: Entry, referrer: dict[str
         referrer["contact_name"] = text.strip()[:200] or None
 
 
-def _age(draft: Draft, referral_date: date) -> None:
-    born = draft.get("patient.birth_date")
-    if draft.get("age") is None and born:
-        b = date.fromisoformat(born)
-        years = referral_date.year - b.year - ((referral_date.month, referral_date.day) <
-                                               (b.month, b.day))
-        draft.put("age", years, draft.sources["patient.birth_date"])
+def _age(draft: Draft, born: tuple[str, str] | None, referral_date: date) -> None:
+    """The age at the referral date from Patient.birthDate, unless an Observation gave it."""
+    if draft.get("age") is None and born is not None:
+        text, source = born
+        draft.put("age", age_on(text, referral_date), source)
 
 
 def _validated(draft: Draft) -> Referral:
@@ -241,12 +255,12 @@ def map_bundle(index: BundleIndex, *, now: datetime) -> MappedBundle:
     draft = Draft()
     draft.put("referral_id", referral_id, f"{entry.path}.identifier")
     _map_request(draft, index, entry)
-    _map_patient(draft, index, request, referral_date)
+    born = _map_patient(draft, index, request, referral_date)
     map_clinical(draft, index)
     map_procedures(draft, index, entry, referral_date)
     map_imaging(draft, index, referral_date)
     map_narratives(draft, index, entry)
-    _age(draft, referral_date)
+    _age(draft, born, referral_date)
     for unused in index.unused():
         if unused.type not in _STRUCTURAL:
             draft.unmap(unused.path, f"{unused.type} is not used by the spine profile")

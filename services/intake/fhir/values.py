@@ -79,6 +79,16 @@ def as_date(value: date | datetime | str | None) -> date | None:
     return date(*([*parts, 1, 1])[:3])
 
 
+def age_on(born: str, day: date) -> int:
+    """Completed years on `day` of someone born on a FHIR date, full or partial ("1975",
+    "1975-06"). A partial date counts from the start of its period, as `as_date` reads one, so
+    an age the date leaves open is the older of the two: the safer side of triage's age
+    thresholds (e.g. fracture risk from 65). Plain arithmetic, no `date()`, so no valid R4 date
+    (year 0001 to 9999) can raise; an age the contract refuses is a 422 naming the birthDate."""
+    year, month, dom = ([int(part) for part in born[:10].split("-")] + [1, 1])[:3]
+    return day.year - year - ((day.month, day.day) < (month, dom))
+
+
 def weeks_between(earlier: date, later: date) -> float:
     """Whole-day difference in weeks, to one decimal (how the JSON contract states weeks)."""
     return round((later - earlier).days / 7, 1)

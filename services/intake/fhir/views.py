@@ -8,9 +8,9 @@ from fastapi import APIRouter, Header, Request, Response
 
 from services.intake.domain.identity import derivation_key, find_case
 from services.intake.domain.ids import case_id_for
-from services.intake.fhir.bundle import FhirRejected, load_bundle
-from services.intake.fhir.mapping import map_bundle
+from services.intake.fhir.bundle import FhirRejected
 from services.intake.fhir.outcome import OUTCOME_RESPONSES
+from services.intake.fhir.parsing import parse_referral
 from services.intake.fhir.reads import fhir_base
 from services.intake.referrals import service
 from services.intake.referrals.models import CaseReceipt
@@ -39,8 +39,9 @@ async def post_bundle(
         raise FhirRejected(
             415, "Unsupported media type", f"send {' or '.join(MEDIA_TYPES)}", kind="media-type"
         )
-    mapped = map_bundle(
-        load_bundle(await request.body(), content_type=content_type), now=intake.clock()
+    # In a worker thread: one costly bundle must not hold the loop everyone else needs.
+    mapped = await parse_referral(
+        await request.body(), content_type=content_type, now=intake.clock()
     )
     referrer_id, names = principal.subject, mapped.names
     found = find_case(intake.registry, referrer_id=referrer_id, names=names)
