@@ -97,8 +97,10 @@ def build_escalation_router(
         return AckAccepted(case_id=case_id, step_id=step_id, acknowledged_by=principal.subject,
                            command_id=command.event_id)
 
+    # async: the row is read through the parsed-row cache, whose order the agents change on the
+    # event loop; from FastAPI's thread pool the two could race (a KeyError, a 500).
     @router.get("/sla/{case_id}")
-    def sla_state(
+    async def sla_state(
         case_id: str,
         principal: Annotated[Principal, Depends(require_roles("specialist", "ops"))],
     ) -> SlaView:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -98,3 +100,26 @@ def test_a_specialist_sees_sla_state_only_where_they_hold_something(client: Test
     assert stranger.status_code == missing.status_code == 404
     body, other = stranger.json(), missing.json()
     assert body.pop("instance") != other.pop("instance") and body == other
+
+
+def test_the_sla_view_reads_the_row_on_the_event_loop(rig: AgentRig) -> None:
+    # The parsed-row cache is the agents' (event loop); a read from a worker thread raced it.
+    threads: list[bool] = []
+
+    def state_of(case_id: str):  # type: ignore[no-untyped-def]
+        try:
+            asyncio.get_running_loop()
+            threads.append(True)
+        except RuntimeError:  # no loop here: FastAPI's thread pool
+            threads.append(False)
+        return rig.processor.state_of(case_id)
+
+    async def send_command(command: AcknowledgeEscalation) -> None:
+        raise AssertionError("no command expected")
+
+    api = FastAPI()
+    install_problem_handlers(api)
+    api.include_router(build_escalation_router(state_of=state_of, send_command=send_command,
+                                               clock=rig.clock))
+    answer = TestClient(api).get("/sla/case-1", headers=auth("ops", "ops-1"))
+    assert answer.status_code == 200 and threads == [True]
