@@ -13,28 +13,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from anyio import CapacityLimiter, to_thread
-from anyio.lowlevel import RunVar
+from anyio import CapacityLimiter
 
+from services.common.off_loop import off_loop, slots
 from services.intake.fhir.bundle import load_bundle
 from services.intake.fhir.mapping import MappedBundle, map_bundle
 
 # Threads share one GIL, so more slots add no throughput, only contention with the loop's
 # thread; two let a small bundle through beside a costly one.
 PARSE_SLOTS = 2
-# One limiter per event loop, as anyio keeps its own thread limiter: a limiter made in one loop
-# must not be awaited from another (each TestClient runs its own).
-_slots: RunVar[CapacityLimiter] = RunVar("intake_fhir_parse_slots")
+_SLOTS = "intake_fhir_parse_slots"
 
 
 def parse_slots() -> CapacityLimiter:
     """The running event loop's limiter on concurrent FHIR parses."""
-    try:
-        return _slots.get()
-    except LookupError:
-        limiter = CapacityLimiter(PARSE_SLOTS)
-        _slots.set(limiter)
-        return limiter
+    return slots(_SLOTS, PARSE_SLOTS)
 
 
 def _parse(raw: bytes, content_type: str | None, now: datetime) -> MappedBundle:
@@ -44,8 +37,6 @@ def _parse(raw: bytes, content_type: str | None, now: datetime) -> MappedBundle:
 async def parse_referral(
     raw: bytes, *, content_type: str | None, now: datetime
 ) -> MappedBundle:
-    """load_bundle + map_bundle off the event loop; their FhirRejected is raised here as is.
-
-    Not abandoned on cancellation: a client that goes away still holds its slot until its parse
-    ends, so the bound counts every thread actually busy."""
-    return await to_thread.run_sync(_parse, raw, content_type, now, limiter=parse_slots())
+    """load_bundle + map_bundle off the event loop (services/common/off_loop.py); their
+    FhirRejected is raised here as is."""
+    return await off_loop(_parse, raw, content_type, now, name=_SLOTS, size=PARSE_SLOTS)

@@ -185,3 +185,66 @@ def test_a_browser_session_cookie_counts_as_credentials() -> None:
         client.cookies.set("sess", "forged")
         forged = client.post("/things/a", json={"a": 1})
     assert with_cookie.status_code == 200 and forged.status_code == 401
+
+
+async def test_a_large_json_body_is_checked_off_the_event_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Review 18: a 1 MiB body's check (a full parse) ran on the loop, ~150 ms each. The check is
+    # held here until the loop has shown it still turns; inline, the loop could not turn at all.
+    import threading
+
+    from services.common import guard as guard_module
+
+    opened, checking = threading.Event(), threading.Event()
+    on_loop: list[bool] = []
+    real_check = guard_module.check_json
+
+    def held_check(body: bytes, cfg: GuardSettings) -> None:
+        on_loop.append(_loop_running())
+        if len(body) > 100_000:  # the large body only
+            checking.set()
+            assert opened.wait(10), "the test never let the check go"
+        real_check(body, cfg)
+
+    monkeypatch.setattr(guard_module, "check_json", held_check)
+    big = json.dumps({"items": ["x" * 100] * 2000}).encode()  # ~200 KB
+    answers = [await _post(_app(), b'{"small": 1}')]
+    task = asyncio.create_task(_post(_app(), big))
+    while not checking.is_set():
+        await asyncio.sleep(0.005)
+    for _ in range(10):
+        await asyncio.sleep(0)  # the loop goes on while the large body is checked
+    assert not task.done()
+    opened.set()
+    answers.append(await asyncio.wait_for(task, 10))
+    assert answers == [200, 200] and on_loop == [True, False]
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+        return True
+    except RuntimeError:
+        return False
+
+
+async def _post(api: FastAPI, body: bytes) -> int:
+    sent: list[dict[str, Any]] = []
+    chunks = [body]
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": chunks.pop() if chunks else b"",
+                "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/things/a", "query_string": b"",
+             "headers": [(b"content-type", b"application/json"),
+                         (b"content-length", str(len(body)).encode()),
+                         (b"authorization", f"Bearer {_token()}".encode())],
+             "client": ("10.0.0.9", 5000), "http_version": "1.1", "scheme": "http",
+             "server": ("t", 80), "root_path": ""}
+    await api(scope, receive, send)
+    return int(sent[0]["status"])
