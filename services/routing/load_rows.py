@@ -31,3 +31,8 @@ class LoadRows:
         raw = load.model_dump_json().encode()
         self._write(key, raw)
         self.cache.remember(key, raw, load)
+
+    def written(self, key: bytes, raw: bytes) -> SpecialistLoad | None:
+        """The model this worker wrote or read as exactly `raw`, if it is still cached (its
+        own row coming back on the changelog needs no parse)."""
+        return self.cache.current(key, raw)

@@ -236,7 +236,7 @@ class RoutingProcessor:
         """
         if not (key and value):
             return
-        load = self.load_rows.cache.current(key, value)
+        load = self.load_rows.written(key, value)
         if load is None:
             load = SpecialistLoad.model_validate_json(value)
         elif self.loads.get(load.specialist_id) is load:
