@@ -8,11 +8,17 @@ routing's CPU in the pipeline bench. The parsed model is kept with the bytes it 
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping
+import logging
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from typing import TypeVar
+
+from pydantic import ValidationError
 
 from services.common.parse_cache import ParseCache
 from services.routing.domain.load import SpecialistLoad
 
+log = logging.getLogger("spine.routing")
+T = TypeVar("T")
 MAX_CACHED = 4096  # specialists; a row left out is parsed again from the table
 
 
@@ -36,3 +42,15 @@ class LoadRows:
         """The model this worker wrote or read as exactly `raw`, if it is still cached (its
         own row coming back on the changelog needs no parse)."""
         return self.cache.current(key, raw)
+
+
+def readable_rows(
+    rows: Mapping[bytes, bytes], parse: Callable[[bytes], T],
+) -> Iterator[tuple[bytes, T]]:
+    """The rows that parse; one that does not (say, written by a later release) is logged and
+    left out: rebuilding on every rebalance would otherwise crash the worker each time."""
+    for key, raw in rows.items():
+        try:
+            yield key, parse(raw)
+        except ValidationError:
+            log.warning("routing row unreadable", extra={"row": key.decode("utf-8", "replace")})

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, MutableMapping
 from datetime import datetime
 from typing import Protocol
+
+from pydantic import ValidationError
 
 from schemas.directory import Specialist
 from schemas.envelope import Event, derive_id
@@ -35,7 +38,7 @@ from services.routing.domain.load import (
 )
 from services.routing.domain.policy import RoutingPolicy
 from services.routing.domain.state import CaseRouting, new_case
-from services.routing.load_rows import LoadRows
+from services.routing.load_rows import LoadRows, readable_rows
 from services.routing.metrics import (
     CASES_WAITING,
     COMMAND_OUTCOMES,
@@ -51,6 +54,8 @@ LoadWriter = Callable[[bytes, bytes], None]
 # case with more refusals than this waits for the rest over Kafka, as before.
 MAX_LOCAL_RESERVATIONS = 16
 COMMANDS = (AcceptOffer, DeclineOffer, CompleteAssignment, ExpireOffers, CapacityDecided)
+
+log = logging.getLogger("spine.routing")
 
 
 class Publisher(Protocol):
@@ -105,12 +110,11 @@ class RoutingProcessor:
         and the load view also follows the whole load changelog (on_load_snapshot); the table
         rows only add what this worker owns and may have written since.
         """
-        for raw in self.loads_table.values():
-            self.loads.put(SpecialistLoad.model_validate_json(raw))
+        for _, load in readable_rows(self.loads_table, SpecialistLoad.model_validate_json):
+            self.loads.put(load)
         self.due.clear()
         self._due_partition.clear()
-        for key, value in self.cases_table.items():
-            routing = CaseRouting.model_validate_json(value)
+        for key, routing in readable_rows(self.cases_table, CaseRouting.model_validate_json):
             self._set_due(key.decode(), reservations.next_due(routing))
         self.synced = True
 
@@ -192,7 +196,11 @@ class RoutingProcessor:
     def _reserve(self, delta: LoadDelta) -> CapacityDecided:
         """The load owner's decision on one reservation; a granted one is held at once."""
         key = delta.specialist_id.encode()
-        current = self.load_rows.get(key)
+        try:
+            current = self.load_rows.get(key)
+        except ValidationError:
+            log.warning("load row unreadable", extra={"specialist_id": delta.specialist_id})
+            return capacity.decision(delta, capacity.LOAD_UNREADABLE)
         reason = capacity.refusal(current, delta, self.directory.get(delta.specialist_id))
         if reason is None:
             self._put_load(key, apply_delta(current, delta))

@@ -155,3 +155,31 @@ def test_a_load_row_written_from_a_case_handler_goes_to_the_specialists_partitio
     # Not the partition of the case event being handled: the one routing.load.v1 keys it to.
     assert table.changelog == [(case_partition("spec-7", LOAD_PARTITIONS), b"spec-7")]
     assert table.data == {b"spec-7": b"{}"}
+
+
+async def test_an_unreadable_load_row_refuses_its_specialist_and_the_case_moves_on() -> None:
+    # A row written by a later release (a field this one forbids): reading it raised, and the
+    # case input that picked this specialist was dead-lettered, never routed.
+    tables = Tables()
+    tables.loads[b"s1"] = b'{"specialist_id": "s1", "field_of_a_later_release": 1}'
+    worker, publisher, tables = owner_of_every_load(specialist("s1"), specialist("s2"),
+                                                    tables=tables)
+    worker.loads.put(SpecialistLoad(specialist_id="s2", last_assigned_at=NOW))  # s1 ranks first
+    await RoutingProcessor.on_case_input(worker, triaged("case-a"))
+    assert offers(publisher) == {"case-a": "s2"}
+    record = [e.kind for e in worker.case_state("case-a").record]  # type: ignore[union-attr]
+    assert "capacity_refused" in record
+    assert tables.loads[b"s1"] == b'{"specialist_id": "s1", "field_of_a_later_release": 1}'
+
+
+def test_a_rebuild_leaves_out_an_unreadable_row_instead_of_crashing() -> None:
+    # rebuild() runs after every rebalance: a row it cannot parse crashed the worker each time.
+    tables = Tables()
+    tables.loads[b"s1"] = b'{"specialist_id": "s1", "field_of_a_later_release": 1}'
+    tables.loads[b"s2"] = SpecialistLoad(specialist_id="s2", last_assigned_at=NOW) \
+        .model_dump_json().encode()
+    tables.cases[b"case-x"] = b'{"case_id": "case-x", "field_of_a_later_release": 1}'
+    worker, _, _ = owner_of_every_load(specialist("s1"), specialist("s2"), tables=tables)
+    worker.rebuild()
+    assert worker.synced and worker.loads.get("s1") is None
+    assert worker.loads.get("s2") is not None and "case-x" not in worker.due

@@ -16,6 +16,9 @@ from services.routing.domain.eligibility import AT_DAILY_CAPACITY, AT_OPEN_CAPAC
 from services.routing.domain.load import LoadDelta, SpecialistLoad, day_start, figures, slot_key
 
 NOT_IN_DIRECTORY = "not_in_directory"
+# The specialist's load row cannot be read (say, written by a later release): refusing moves the
+# case to the next candidate; an exception would have dead-lettered the case input itself.
+LOAD_UNREADABLE = "load_unreadable"
 
 
 def refusal(load: SpecialistLoad | None, delta: LoadDelta, profile: Profile | None) -> str | None:
