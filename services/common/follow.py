@@ -89,6 +89,12 @@ class TopicFollower:
         return self._running
 
     @property
+    def stopped(self) -> bool:
+        """Started by `start` and ended: it never follows again in this process, so the process
+        wants a restart (liveness), not only to be taken out of rotation (readiness)."""
+        return self._task is not None and self._task.done()
+
+    @property
     def healthy(self) -> bool:
         """Read to its end and still following: what readiness asks of a view."""
         return self.alive and self.loaded

@@ -122,7 +122,8 @@ def create_app(
     api.include_router(referrals_router)
     api.include_router(fhir_router)
     api.include_router(fhir_reads_router)
-    api.include_router(health_router("intake", intake.not_ready_reasons))
+    api.include_router(health_router("intake", intake.not_ready_reasons,
+                                     is_live=intake.live_reasons))
     install_guard(api, service="intake", settings=GuardSettings(
         max_body_bytes=settings.max_body_bytes, rate_limit_burst=settings.rate_limit_burst,
         rate_limit_per_second=settings.rate_limit_per_second,

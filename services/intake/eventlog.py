@@ -58,6 +58,9 @@ class IntakeLog(Protocol):
     def not_ready_reasons(self) -> list[str]:
         """What keeps it from taking writes now ([] = ready)."""
 
+    def wedged_reasons(self) -> list[str]:
+        """What keeps it from ever working again in this process ([] = none): restart it."""
+
     async def write(self, records: Sequence[OutRecord]) -> None:
         """Write records in order, each acknowledged before the next; raises BrokerUnavailable
         or RecordTooLarge."""
@@ -115,6 +118,9 @@ class KafkaIntakeLog:
 
     def is_ready(self) -> bool:
         return not self.not_ready_reasons()
+
+    def wedged_reasons(self) -> list[str]:
+        return ["registry: follower stopped"] if self._registry and self._registry.stopped else []
 
     def not_ready_reasons(self) -> list[str]:
         problem = self._registry.problem if self._registry else "not read to its end"

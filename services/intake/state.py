@@ -42,6 +42,10 @@ class StatusFeed(Protocol):
     def alive(self) -> bool:
         """False once the feed stopped: the Task view and erasure watch no longer change."""
 
+    @property
+    def stopped(self) -> bool:
+        """True once the feed ended for good in this process (liveness: restart it)."""
+
 
 class LocalFeed:
     """No downstream topics: the view holds only what this process wrote (tests)."""
@@ -59,6 +63,10 @@ class LocalFeed:
     @property
     def alive(self) -> bool:
         return True
+
+    @property
+    def stopped(self) -> bool:
+        return False
 
 
 @dataclass
@@ -81,6 +89,12 @@ class Intake:
         waited for the Task view, but a stopped feed freezes it and the erasure watch."""
         feed = [] if self.feed.alive else ["status feed: follower not running"]
         return self.log.not_ready_reasons() + feed
+
+    def live_reasons(self) -> list[str]:
+        """For /health/live: a follower that ended will not follow again in this process, so
+        the pod is restarted rather than left out of rotation for good ([] = live)."""
+        feed = ["status feed: follower stopped"] if self.feed.stopped else []
+        return self.log.wedged_reasons() + feed
 
     def on_registry_record(self, key: str, raw: bytes | None) -> None:
         """Apply one registry record read from Kafka; an unreadable one is skipped, not fatal."""

@@ -42,6 +42,9 @@ class FakeIntakeLog:
     def not_ready_reasons(self) -> list[str]:
         return [] if self.ready else ["fake: not ready"]
 
+    def wedged_reasons(self) -> list[str]:
+        return []
+
     async def write(self, records: Sequence[OutRecord]) -> None:
         if self.fail_writes:
             raise BrokerUnavailable("fake broker down")

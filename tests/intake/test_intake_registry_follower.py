@@ -85,11 +85,14 @@ async def test_intake_is_not_ready_once_its_registry_follower_stopped(
     await log.start(intake.on_registry_record)
     try:
         await until(lambda: registry_reasons(log) == [])
+        assert intake.live_reasons() == []
         topics.fail_with = RuntimeError("an error the follower does not retry")
         # Read to its end once, frozen since: it used to stay ready for good.
         await until(lambda: registry_reasons(log) == ["registry: follower not running"])
         assert not intake.is_ready()
         assert "registry: follower not running" in intake.not_ready_reasons()
+        # It will not follow again in this process: liveness asks for a restart.
+        assert intake.live_reasons() == ["registry: follower stopped"]
     finally:
         await log.stop()
 
@@ -100,6 +103,7 @@ async def test_intake_is_not_ready_once_its_status_feed_stopped(topics: FakeTopi
     feed = intake.feed = TopicFollower(bootstrap="fake:9092", topics=[REFERRAL_EVENTS],
                                        on_record=intake.on_status_record, client_id="test")
     assert intake.not_ready_reasons() == ["status feed: follower not running"]  # not started
+    assert intake.live_reasons() == []  # not started is not stopped: start-up stays live
     await feed.start()
     try:
         # Running is enough: referrals never waited for the Task view to load.
@@ -107,5 +111,7 @@ async def test_intake_is_not_ready_once_its_status_feed_stopped(topics: FakeTopi
         topics.fail_with = RuntimeError("an error the follower does not retry")
         await until(lambda: not feed.alive)
         assert intake.not_ready_reasons() == ["status feed: follower not running"]
+        await until(lambda: feed.stopped)
+        assert intake.live_reasons() == ["status feed: follower stopped"]
     finally:
         await feed.stop()
