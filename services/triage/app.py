@@ -65,6 +65,9 @@ def create_app() -> FaustService:
     dead_letters = dead_letter_topic(app)
 
     # One reader thread for the engine (see referral_handler), also used to build the pipeline.
+    # Not services/common/off_loop: its awaits are not abandoned on cancellation, and a revoke
+    # cancels the agent, which must then stop at once (the rebalance timeout is 10 s) while the
+    # reading ends in its thread.
     reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="triage-reader")
 
     async def publish(triaged: CaseTriaged) -> None:
