@@ -81,3 +81,28 @@ def received_as(name: str) -> Any:
     event = received_now()
     referral = REFERRAL.model_copy(update={"referral_id": name})
     return event.model_copy(update={"referral": referral, "case_id": f"case-{name}"})
+
+
+async def test_a_cancelled_agent_stops_at_once_while_the_reading_ends_in_its_thread() -> None:
+    # A revoke cancels the agent; faust waits for that within the rebalance timeout (10 s), so
+    # the handler must not wait for a long reading to end.
+    reading, release = threading.Event(), threading.Event()
+
+    def slow_engine(referral: Referral, *, as_of: date | None = None) -> TriageResult:
+        reading.set()
+        release.wait(10)
+        return triage_referral(referral, as_of=as_of)
+
+    async def publish(triaged: CaseTriaged) -> None:
+        raise AssertionError("a cancelled reading is not published")
+
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        handle = referral_handler(publish=publish, engine=slow_engine, reader=reader)
+        task: asyncio.Task[None] = asyncio.create_task(
+            handle(received_now(), None))  # type: ignore[arg-type]
+        while not reading.is_set():
+            await asyncio.sleep(0.001)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(task, 1.0)
+        release.set()
