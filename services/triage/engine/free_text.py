@@ -23,9 +23,9 @@ from schemas.triage import (
 )
 from services.triage.engine.picture import ClinicalPicture, build_picture, with_imaging
 from services.triage.engine.rule_table import Thresholds
-from services.triage.engine.text.lexicon import lexicon
+from services.triage.engine.text.lexicon import Lexicon, lexicon
 from services.triage.engine.text.overlay import apply_reading, text_finding
-from services.triage.engine.text.reading import read_texts
+from services.triage.engine.text.reading import Reading, read_texts
 from services.triage.engine.trusted import trusted
 from services.triage.engine.urgency import URGENCY_RANK, fire_urgency_rules
 
@@ -116,6 +116,16 @@ def _higher(fired: list[FiredRule], other: list[FiredRule]) -> list[FiredRule]:
     return list(by_id.values())
 
 
+def _for_region(reading: Reading, lex: Lexicon, region: str) -> Reading:
+    """The reading without mentions of concepts that belong to other regions' referrals."""
+    mentions = tuple(m for m in reading.mentions
+                     if not lex.concepts[m.concept].regions
+                     or region in lex.concepts[m.concept].regions)
+    if len(mentions) == len(reading.mentions):
+        return reading
+    return Reading(mentions, reading.chars_read, reading.chars_skipped)
+
+
 def read_free_text(
     referral: Referral, base: ClinicalPicture, t: Thresholds, as_of: date | None = None
 ) -> TextStep:
@@ -125,7 +135,7 @@ def read_free_text(
     if not texts:
         return TextStep(base, fired_base)
     lex = lexicon()
-    reading = read_texts(texts, lex, as_of)
+    reading = _for_region(read_texts(texts, lex, as_of), lex, referral.region)
     outcome = apply_reading(referral, base.imaging, reading, lex, t)
     picture = base
     fired = fired_base

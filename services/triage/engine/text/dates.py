@@ -28,8 +28,11 @@ MONTH = (r"(?P<month>(?i:jan(?:uary)?|feb(?:ruary)?|apr(?:il)?|june?|july?|aug(?
 DAY = r"(?P<day>[0-3]?\d)(?i:st|nd|rd|th)?"
 YEAR = r"(?:,?\s+(?P<year>(?:19|20)\d\d))?"
 # the words that introduce a date; "on" and "dated" go with it ("on 12/11" is "15 days ago")
-LEAD = (r"(?P<lead>\b(?P<word>(?i:on|dated|since|from|until|till|by|dos|tci|date))\b"
-        r"(?:\s+(?i:of)\s+[A-Za-z]+)?\s*:?\s*(?:(?i:the)\s+)?)?")
+# a weekday between ("on Fri 20/11", "since Tues 24/11") or alone ("Fri 20/11") leads a date too
+WEEKDAY = (r"(?:\b(?i:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues?|weds?"
+           r"|thu(?:rs?)?|fri|sat|sun)\b\.?,?\s+)")
+LEAD = (r"(?P<lead>(?P<head>\b(?P<word>(?i:on|dated|since|from|until|till|by|dos|tci|date))\b"
+        rf"(?:\s+(?i:of)\s+[A-Za-z]+)?\s*:?\s*(?:(?i:the)\s+)?){WEEKDAY}?|{WEEKDAY})?")
 NAMED = (re.compile(rf"{LEAD}\b{DAY}(?:\s+(?i:of))?\s+{MONTH}{YEAR}(?!\w)"),
          re.compile(rf"{LEAD}\b{MONTH}\.?\s+{DAY}\b{YEAR}(?!\w)"))
 NUMERIC = re.compile(
@@ -75,9 +78,10 @@ def relative(when: date, as_of: date) -> str:
     return f"in {-gone} day{'s' if gone < -1 else ''}"
 
 
-def _kept_lead(lead: str | None, word: str | None) -> str:
-    """"since 21/11" keeps its "since", "TCI: 04/12" its "TCI: "; "on" and "dated" go."""
-    return "" if lead is None or (word or "").lower() in ("on", "dated") else lead
+def _kept_lead(head: str | None, word: str | None) -> str:
+    """"since 21/11" keeps its "since", "TCI: 04/12" its "TCI: "; "on", "dated" and a weekday
+    go ("on Fri 20/11" is "7 days ago")."""
+    return "" if head is None or (word or "").lower() in ("on", "dated") else head
 
 
 def _found(text: str, as_of: date) -> list[tuple[int, int, str | None, str | None, date]]:
@@ -87,7 +91,7 @@ def _found(text: str, as_of: date) -> list[tuple[int, int, str | None, str | Non
         month = MONTHS[m.group("month")[:3].lower()]
         when = _day(_year(m.group("year")), month, int(m.group("day")), as_of)
         if when is not None:
-            found.append((m.start(), m.end(), m.group("lead"), m.group("word"), when))
+            found.append((m.start(), m.end(), m.group("head"), m.group("word"), when))
     for m in NUMERIC.finditer(text):
         year = _year(m.group("year"))
         month = int(m.group("month"))
@@ -96,7 +100,7 @@ def _found(text: str, as_of: date) -> list[tuple[int, int, str | None, str | Non
             continue  # "12/7 ago", "4/5", "from 7-8": a count, a grade or a range, not a date
         when = _day(year, month, int(m.group("day")), as_of)
         if when is not None:
-            found.append((m.start(), m.end(), m.group("lead"), m.group("word"), when))
+            found.append((m.start(), m.end(), m.group("head"), m.group("word"), when))
     return sorted(found)
 
 

@@ -20,6 +20,7 @@ CANCELLING = {  # ConText category -> set-aside reason, strongest first
 }
 OPTIONAL_CANCELLING = {"LONGSTANDING": "longstanding_or_stable", "EXPLAINED": "explained"}
 URGENCIES = ("routine", "soon", "urgent", "emergency")
+REGIONS = frozenset({"lumbar", "cervical", "thoracic"})  # schemas.referral's Referral.region
 VALUE_KINDS = ("temperature", "number", "duration_weeks", "volume_ml", "length_mm", "crp_mg_l",
                "days_until", "pain_score", "weeks_ago", "days_ago")
 DATED_KINDS = ("weeks_ago", "days_ago")  # value kinds whose words end on ConText's own "ago"
@@ -95,6 +96,9 @@ class Concept:
     mask: bool = False  # its longer span only hides shorter ones ("fluid retention"): not read
     phrases: tuple[str, ...] = ()
     patterns: tuple[list[dict[str, Any]], ...] = ()
+    # The spine regions whose referrals the concept belongs to (empty: every region). "Both
+    # arms" is radicular only in a cervical referral; in a lumbar one it is another complaint.
+    regions: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +130,7 @@ class Lexicon:
 
 def _concept(name: str, raw: dict[str, Any], rule_ids: set[str]) -> Concept:
     known = {"sets", "value", "fires", "rules", "only_if_absent", "history_counts",
-             "also_cancelled_by", "role", "phrases", "patterns"}
+             "also_cancelled_by", "role", "phrases", "patterns", "regions"}
     if unknown := set(raw) - known:
         raise ValueError(f"lexicon concept {name}: unknown keys {sorted(unknown)}")
     sets = tuple((raw.get("sets") or {}).items())
@@ -148,6 +152,9 @@ def _concept(name: str, raw: dict[str, Any], rule_ids: set[str]) -> Concept:
     if extra - set(OPTIONAL_CANCELLING):
         raise ValueError(f"lexicon concept {name}: also_cancelled_by {sorted(extra)}")
     phrases = tuple(str(p).lower() for p in raw.get("phrases") or ())
+    regions = frozenset(raw.get("regions") or ())
+    if regions - REGIONS:
+        raise ValueError(f"lexicon concept {name}: regions must be among {sorted(REGIONS)}")
     for pattern in raw.get("patterns") or ():
         _check_pattern(name, pattern)
     return Concept(
@@ -156,7 +163,7 @@ def _concept(name: str, raw: dict[str, Any], rule_ids: set[str]) -> Concept:
         only_if_absent=bool(raw.get("only_if_absent")),
         history_counts=bool(raw.get("history_counts")), also_cancelled_by=extra,
         cue=raw.get("role") == "cue", mask=raw.get("role") == "mask", phrases=phrases,
-        patterns=tuple(raw.get("patterns") or ()),
+        patterns=tuple(raw.get("patterns") or ()), regions=regions,
     )
 
 

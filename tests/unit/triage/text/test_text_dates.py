@@ -31,6 +31,11 @@ def dates(text: str) -> list[tuple[str, str]]:
     ("since 21/11 new foot drop", [("since 21/11", "since 6 days ago")]),
     ("clinic on 26/11", [("on 26/11", "1 day ago")]),
     ("seen on 27/11/2026", [("on 27/11/2026", "today")]),
+    # a weekday between the word and the date, or alone before it
+    ("woke up on Fri 20/11 unable", [("on Fri 20/11", "7 days ago")]),
+    ("since Tues 24/11, numb", [("since Tues 24/11", "since 3 days ago")]),
+    ("Wednesday 25/11: fell", [("Wednesday 25/11", "2 days ago")]),
+    ("on Friday 20 November", [("on Friday 20 November", "7 days ago")]),
 ])
 def test_dates_become_the_relative_words_a_letter_would_use(
     text: str, expected: list[tuple[str, str]]
