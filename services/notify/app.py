@@ -139,13 +139,17 @@ class NotifyWorker:
 
         self.dispatcher = Dispatcher(
             post=self.poster, resolver=recipients, retry=settings.retry,
-            publish=publish_outcome, clock=utc_now, owns=lambda n: self.is_owned(n.partition),
+            publish=publish_outcome, clock=utc_now,
+            # Before each attempt: still this worker's case, and still queued (not erased,
+            # displaced or superseded meanwhile).
+            owns=lambda n: self.is_owned(n.partition) and self.processor.queued(n),
             concurrency=settings.delivery_concurrency,
         )
         self.processor = NotifyProcessor(
             cases=self.cases, summaries=summaries, policy=settings.policy, contacts=recipients,
             clock=utc_now, publish=publisher.acknowledged, submit=self.dispatcher.submit,
-            live=self.live.publish, write_cases=table_writer(self.cases),
+            live=self.live.publish, drop_deliveries=self.dispatcher.forget_case,
+            write_cases=table_writer(self.cases),
             write_summaries=table_writer(summaries),
         )
         self.recovered = False

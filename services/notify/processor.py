@@ -24,6 +24,7 @@ from collections.abc import (
 )
 from datetime import datetime
 
+from schemas.cases import CaseErased
 from schemas.envelope import Event
 from schemas.sla import SlaBreached, SlaMet, SlaPaused, SlaResumed, SlaWarningRaised
 from services.common.case_locks import CaseLocks
@@ -57,12 +58,14 @@ class NotifyProcessor:
         publish: Callable[[Sequence[Event]], Awaitable[None]],
         submit: Callable[[Notification], None],
         live: Callable[[Event], None] = lambda event: None,
+        drop_deliveries: Callable[[str], None] = lambda case_id: None,
         write_cases: Writer | None = None, write_summaries: Writer | None = None,
         max_cached: int = DEFAULT_MAX_CACHED,
     ) -> None:
         self.cases, self.summaries = cases, summaries
         self.policy, self.contacts, self.clock = policy, contacts, clock
         self.publish, self.submit, self.live = publish, submit, live
+        self.drop_deliveries = drop_deliveries  # the dispatcher's forget_case
         self.index = DueIndex()
         self.states = ParsedRows(cases, CaseState.from_json, write=write_cases,
                                  max_cached=max_cached)
@@ -82,6 +85,14 @@ class NotifyProcessor:
     def state_of(self, case_id: str) -> CaseState | None:
         """The case's row, parsed."""
         return self.states.get(case_id)
+
+    def queued(self, note: Notification) -> bool:
+        """True while `note` is still in its case's outbox. Delivery asks before each attempt:
+        erasure empties the outbox and a newer message may displace it, and either must stop
+        a lane that holds it (mid-retry for hours, with the referrer's text in it)."""
+        state = self.states.get(note.case_id)
+        return state is not None and any(
+            n.notification_id == note.notification_id for n in state.outbox)
 
     async def handle(self, event: Event, meta: EventMeta) -> None:
         """One consumed event: SLA events are acknowledged before the row is written, so a crash
@@ -124,6 +135,8 @@ class NotifyProcessor:
     def _after(self, event: Event, out: Outcome, partition: int) -> None:
         """After the row: due index, metrics, deliveries handed over, read model folded."""
         self.index.update(out.state)
+        if isinstance(event, CaseErased):  # the row's outbox is empty: so must the lanes be
+            self.drop_deliveries(event.case_id)
         for produced in out.events:
             if isinstance(produced, _SLA_TYPES):
                 step = out.state.steps.get(produced.step_id)

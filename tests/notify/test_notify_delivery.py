@@ -156,7 +156,9 @@ async def test_giving_up_emits_a_final_failure_and_a_dead_letter() -> None:
     assert len(final) == 1 and final[0].attempts == 3 and "HTTP 500" in final[0].reason
     [dead] = rig.of_type(DeadLettered)
     assert dead.source_topic == "notify.outbox" and dead.source_offset == 1
-    assert base64.b64decode(dead.original_value_b64) == webhook_body(n)
+    # ids and kind, not the webhook body (its data may quote the referrer; see erasure lanes)
+    ref = json.loads(base64.b64decode(dead.original_value_b64))
+    assert ref["notification_id"] == n.notification_id and "data" not in ref
 
 
 async def test_total_time_budget_ends_retries() -> None:

@@ -11,7 +11,6 @@ in-memory retry timing is lost.
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import random
 from collections import OrderedDict
@@ -19,7 +18,6 @@ from collections.abc import Awaitable, Callable, Hashable
 from datetime import datetime
 from typing import Protocol
 
-from schemas.dead_letter import DeadLettered
 from schemas.envelope import Event, derive_id
 from schemas.notifications import NotificationDelivered, NotificationFailed
 from services.notify import metrics
@@ -31,11 +29,10 @@ from services.notify.delivery.webhook import (
     Endpoint,
     receiver_of,
 )
-from services.notify.domain.outbox import Notification, webhook_body
+from services.notify.domain.outbox import Notification, dead_letter
 
 log = logging.getLogger("spine.notify.delivery")
 
-OUTBOX_SOURCE = "notify.outbox"  # dead letters of deliveries name the outbox as their source
 SETTLED_MEMORY = 100_000  # ids settled but perhaps still in the table until the outcome is read
 LaneKey = tuple[str, str]  # (subscriber id, case id)
 # The emergency pathway: the on-call page and the referrer's "send the patient now" instruction.
@@ -107,6 +104,15 @@ class Dispatcher:
         for task in list(self._tasks.values()):
             task.cancel()
         await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+    def forget_case(self, case_id: str) -> None:
+        """Stop the case's lanes now (the case was erased): a lane in a retry sleep or a request
+        would otherwise post the referrer's text for hours. Each lane's cleanup drops what it
+        held; anything still in the outbox (only what came after the erasure) the rescan
+        resubmits."""
+        for (_, lane_case), task in list(self._tasks.items()):
+            if lane_case == case_id:
+                task.cancel()
 
     async def _run_lane(self, key: LaneKey) -> None:
         try:
@@ -194,14 +200,8 @@ class Dispatcher:
             "case_id": note.case_id, "notification_id": note.notification_id,
             "audience": note.audience, "kind": note.kind, "reason": reason})
         await self._emit(_failed(note, max(attempts, 1), reason, final=True, now=now))
-        await self._emit(DeadLettered(
-            event_id=derive_id(note.notification_id, "dead-letter"), case_id=note.case_id,
-            occurred_at=now, service="notify", source_topic=OUTBOX_SOURCE,
-            source_partition=note.partition or 0,
-            source_offset=note.seq, reason=reason,
-            original_key_b64=base64.b64encode(note.case_id.encode()).decode(),
-            original_value_b64=base64.b64encode(webhook_body(note)).decode(),
-        ))
+        # Ids, kind and reason only: this may come after the case's erasure tombstone.
+        await self._emit(dead_letter(note, reason, now=now))
 
     async def _emit(self, event: Event) -> None:
         # A lost outcome event only means a redelivery with the same Idempotency-Key later.

@@ -12,13 +12,18 @@ from schemas.envelope import Event
 from schemas.notifications import Audience
 from schemas.triage import Urgency
 from services.notify.domain.escalation import Chain
-from services.notify.domain.outbox import Notification, notification_id
+from services.notify.domain.outbox import (
+    CRITICAL_KINDS,
+    Notification,
+    crowd,
+    dead_letter,
+    notification_id,
+    supersedes,
+    to_displace,
+)
 from services.notify.domain.sla import Clock
 
 APPLIED_MEMORY = 512  # event ids remembered per case: far more than one case ever redelivers
-# Undelivered notifications per case. A case that piles up this many has a dead target; more
-# would only grow the row towards the message size, so further ones are skipped (and counted).
-MAX_OUTBOX = 200
 
 
 class StepInfo(BaseModel):
@@ -106,15 +111,17 @@ class Outcome:
         self, *, audience: Audience, subscriber_id: str | None, kind: str, cause_event_id: str,
         now: datetime, data: dict[str, Any],
     ) -> None:
-        """Queue one message in the case's outbox (once per cause, audience and subscriber)."""
+        """Queue one message in the case's outbox (once per cause, audience and subscriber).
+
+        Within the caps of outbox.py: a routine message past them is dead-lettered, a critical
+        one displaces another (dead-lettered in its place); a newer referral status drops the
+        subscriber's queued older ones.
+        """
         if not subscriber_id:
             self.skipped.append(f"{kind}: no {audience} to notify")
             return
         nid = notification_id(cause_event_id, audience, subscriber_id)
         if any(n.notification_id == nid for n in self.state.outbox):
-            return
-        if len(self.state.outbox) >= MAX_OUTBOX:
-            self.skipped.append(f"outbox_full: {kind} not queued")
             return
         note = Notification(
             notification_id=nid, case_id=self.state.case_id, partition=self.state.partition,
@@ -123,5 +130,26 @@ class Outcome:
             cause_event_id=cause_event_id, created_at=now, data=data,
         )
         self.state.next_seq += 1
+        for old in [n for n in self.state.outbox if supersedes(note, n)]:
+            self._unqueue(old, f"superseded: {old.kind} by a newer status")
+        crowded = crowd(self.state.outbox, subscriber_id)
+        if crowded and kind not in CRITICAL_KINDS:
+            self.skipped.append(f"outbox_full: {kind} not queued")
+            self.events.append(dead_letter(
+                note, f"outbox_full: {kind} not queued, {len(crowded)} undelivered ahead",
+                now=now, why="not-queued"))
+            return
+        if crowded:
+            victim = to_displace(crowded)
+            self._unqueue(victim, f"outbox_full: {victim.kind} displaced by {kind}")
+            self.events.append(dead_letter(
+                victim, f"outbox_full: {victim.kind} displaced by {kind}", now=now,
+                why="displaced"))
         self.state.outbox.append(note)
         self.notifications.append(note)
+
+    def _unqueue(self, note: Notification, reason: str) -> None:
+        """Take a queued message out (its lane checks the outbox before each attempt)."""
+        self.state.outbox = [n for n in self.state.outbox if n is not note]
+        self.notifications = [n for n in self.notifications if n is not note]
+        self.skipped.append(reason)

@@ -9,7 +9,8 @@ import pytest
 
 from services.notify.dashboard.tickets import InvalidTicket, TicketSigner
 from services.notify.delivery.signing import verify
-from services.notify.domain.state import MAX_OUTBOX, CaseState, Outcome
+from services.notify.domain.outbox import MAX_PER_SUBSCRIBER
+from services.notify.domain.state import CaseState, Outcome
 
 NOW = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
 
@@ -27,8 +28,8 @@ def test_non_ascii_webhook_signatures_do_not_verify() -> None:
 
 def test_the_outbox_is_capped() -> None:
     outcome = Outcome(state=CaseState(case_id="c1"))
-    for i in range(MAX_OUTBOX + 5):
-        outcome.notify(audience="ops", subscriber_id="ops-1", kind="sla_warning",
+    for i in range(MAX_PER_SUBSCRIBER + 5):
+        outcome.notify(audience="ops", subscriber_id="ops-1", kind="case_withdrawn",
                        cause_event_id=f"e{i}", now=NOW, data={})
-    assert len(outcome.state.outbox) == MAX_OUTBOX
+    assert len(outcome.state.outbox) == MAX_PER_SUBSCRIBER
     assert len(outcome.skipped) == 5 and outcome.skipped[0].startswith("outbox_full")
