@@ -134,6 +134,9 @@ def _raise_for(outcome: CommandOutcome, command: Command) -> None:
     if outcome.status == "reused":  # as intake's referrals: the second body was not read
         raise ProblemError(409, "Idempotency key reused", outcome.detail,
                            kind="idempotency-key-reused")
+    if outcome.status == "forbidden":  # an accept by a holder no longer eligible
+        raise ProblemError(403, "Forbidden", outcome.detail, kind="not-eligible",
+                           extra={"case_id": command.case_id, "step_id": command.step_id})
     if outcome.status == "invalid":
         raise ProblemError(422, "Unprocessable content", outcome.detail, kind="invalid")
     if outcome.status != "ok":
