@@ -171,10 +171,12 @@ def accept(state: CaseRouting, cmd: AcceptOffer, ctx: Ctx) -> CommandOutcome:
         ctx.note(state, "accept_refused", outcome.detail, step_id=cmd.step_id,
                  specialist_id=cmd.specialist_id)
         return outcome
-    reasons = rules.holder_exclusions(ctx.directory.get(cmd.specialist_id), step.team,
-                                      case_facts(state), ctx.now)
+    reasons = _ruled_out(state, step, cmd.specialist_id, case_facts(state), ctx)
     if reasons:
-        return _no_longer_eligible(state, step, cmd.specialist_id, reasons, ctx)
+        why = "; ".join(dict.fromkeys(_NO_LONGER.get(r, r) for r in reasons))
+        offer_next(state, step, ctx)
+        return CommandOutcome(status="forbidden",
+                              detail=f"you can no longer take this case: {why}")
     step.status, step.offer, step.retry_at = "assigned", None, None
     step.assignee, step.assigned_at = cmd.specialist_id, ctx.now
     ctx.note(state, "accepted", step_id=step.step_id, specialist_id=cmd.specialist_id)
@@ -187,16 +189,28 @@ def accept(state: CaseRouting, cmd: AcceptOffer, ctx: Ctx) -> CommandOutcome:
     return CommandOutcome(status="ok", detail="assigned to you")
 
 
-def _no_longer_eligible(
-    state: CaseRouting, step: PlanStep, specialist_id: str, reasons: list[str], ctx: Ctx,
-) -> CommandOutcome:
-    """The directory changed while the offer was open: withdraw it, ask the next candidate."""
-    ctx.note(state, "no_longer_eligible", ", ".join(reasons), step_id=step.step_id,
-             specialist_id=specialist_id)
-    withdraw(state, step, ctx, reason="withdrawn")
-    offer_next(state, step, ctx)
-    why = "; ".join(dict.fromkeys(_NO_LONGER.get(r, r) for r in reasons))
-    return CommandOutcome(status="forbidden", detail=f"you can no longer take this case: {why}")
+def _ruled_out(
+    state: CaseRouting, step: PlanStep, holder: str, facts: rules.CaseFacts, ctx: Ctx,
+) -> list[str]:
+    """Why the directory now rules out the offer's holder; if it does, the offer is withdrawn
+    (the caller asks the next candidate)."""
+    reasons = rules.holder_exclusions(ctx.directory.get(holder), step.team, facts, ctx.now)
+    if reasons:
+        ctx.note(state, "no_longer_eligible", ", ".join(reasons), step_id=step.step_id,
+                 specialist_id=holder)
+        withdraw(state, step, ctx, reason="withdrawn")
+    return reasons
+
+
+def withdraw_ineligible(state: CaseRouting, ctx: Ctx) -> list[PlanStep]:
+    """Withdraw the offers whose holders the directory now rules out; return their steps.
+
+    On the case's clock tick, which a directory change brings forward for its specialist's
+    cases (RoutingProcessor.on_directory_record): the offer goes at once, not when its window
+    (up to 12 h) ends."""
+    facts = case_facts(state)
+    return [step for step in state.steps.values() if step.offer is not None
+            and _ruled_out(state, step, step.offer.specialist_id, facts, ctx)]
 
 
 def decline(state: CaseRouting, cmd: DeclineOffer, ctx: Ctx) -> CommandOutcome:

@@ -8,7 +8,16 @@ from datetime import date, timedelta
 
 from schemas.directory import Capacity, Licence
 from schemas.routing import OfferExpired
-from tests.unit.routing.builders import NOW, Routing, accept, context, specialist, triaged, types
+from tests.unit.routing.builders import (
+    NOW,
+    Routing,
+    accept,
+    context,
+    specialist,
+    tick,
+    triaged,
+    types,
+)
 
 LATER = NOW + timedelta(hours=1)
 
@@ -90,3 +99,16 @@ def test_a_directory_change_that_leaves_the_holder_eligible_does_not_stop_the_ac
     result = r.send(accept("case-1", "spine_surgery", "a", at=LATER))
     assert result.outcome is not None and result.outcome.status == "ok"
     assert types(result.events) == ["AssignmentAccepted"]
+
+
+def test_a_tick_withdraws_offers_whose_holder_the_directory_now_rules_out() -> None:
+    r = _offered("b")
+    assert r.send(tick("case-1", LATER)).events == []  # still eligible: the offer stays
+    r.directory.put(specialist("a", group_id="group-operating"))
+    r.send(triaged(revision=2, ctx=context(excluded_group_ids=["group-operating"])))
+    assert r.offered_to() == "b"  # (re-triage already withdrew it: the existing path)
+    r.directory.put(specialist("b", active=False))
+    result = r.send(tick("case-1", LATER + timedelta(minutes=1)))
+    assert types(result.events) == ["OfferExpired", "CaseEscalated"]
+    line = [e for e in r.state().record if e.kind == "no_longer_eligible"][-1]
+    assert (line.specialist_id, line.detail) == ("b", "inactive")
