@@ -9,7 +9,6 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
-from schemas.directory import Specialist
 from schemas.envelope import Event, derive_id
 from schemas.routing import (
     AcceptOffer,
@@ -20,13 +19,12 @@ from schemas.routing import (
 )
 from schemas.topics import CASE_PARTITIONS
 from services.common.case_locks import CaseLocks
-from services.common.errors import SafeError
 from services.common.partitions import case_partition
 from services.common.rows import Writer
 from services.routing import reservations
 from services.routing.casedata import CaseData
 from services.routing.domain import capacity
-from services.routing.domain.directory import DirectoryIndex
+from services.routing.domain.directory import DirectoryIndex, apply_record
 from services.routing.domain.handlers import RoutingResult, handle
 from services.routing.domain.load import (
     LoadBook,
@@ -67,10 +65,6 @@ class Publisher(Protocol):
 
     async def capacity_decided(self, decided: CapacityDecided) -> None:
         """To the case's owner, on the commands topic keyed by case id."""
-
-
-class DirectoryRecordError(SafeError):
-    """A directory record that cannot be applied (its message names no personal data)."""
 
 
 class RoutingProcessor:
@@ -252,19 +246,21 @@ class RoutingProcessor:
         self.loads.put(load)
 
     def on_directory_record(self, key: bytes | None, value: bytes | None) -> str:
-        """Apply one directory record (empty value = removal); returns the specialist id."""
-        if not key:
-            raise DirectoryRecordError("directory record without a key")
-        specialist_id = key.decode()
-        if not value:
-            self.directory.remove(specialist_id)
-            DIRECTORY_SIZE.set(len(self.directory))
-            return specialist_id
-        spec = Specialist.model_validate_json(value)  # a ValidationError dead-letters it
-        if spec.specialist_id != specialist_id:
-            raise DirectoryRecordError("directory key and specialist_id differ")
-        self.directory.put(spec)
+        """Apply one directory record (empty value = removal); returns the specialist id.
+
+        A changed or removed entry may rule out a holder of open offers: their cases' ticks are
+        brought forward to now, and a tick withdraws such offers (offers.withdraw_ineligible)
+        rather than leave them open for up to 12 h. A first entry (as every one is when a
+        worker reads the directory from the start) cannot, and ticks nothing."""
+        specialist_id, before = apply_record(self.directory, key, value)
         DIRECTORY_SIZE.set(len(self.directory))
+        after = self.directory.get(specialist_id)
+        if before is not None and (after is None or after.specialist != before.specialist):
+            now = self.clock()
+            for slot in self.loads.holding(specialist_id)[0]:
+                case_id = slot.rsplit("/", 1)[0]
+                if case_id in self.due:  # an open case of this worker's table: ticked soon
+                    self.due[case_id] = min(self.due[case_id], now)
         return specialist_id
 
     def _set_due(self, case_id: str, due: datetime | None) -> None:

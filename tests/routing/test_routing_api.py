@@ -132,3 +132,20 @@ async def test_the_record_shows_why_the_original_surgeons_institution_was_skippe
     by_id = {c["specialist_id"]: c for c in offered["candidates"]}
     assert by_id["a"]["excluded"] == ["conflict_same_institution"]
     assert by_id["b"]["rank"] == 1 and offered["specialist_id"] == "b"
+
+
+async def test_an_accept_after_the_holder_was_deactivated_is_403_and_moves_on(routing) -> None:  # type: ignore[no-untyped-def]
+    client, processor = routing
+    await put(client, specialist("a"), specialist("b"))
+    await processor.on_case_input(triaged())
+    await put(client, specialist("a", active=False))  # while the offer is open
+    response = await client.post("/offers/case-1/spine_surgery/accept",
+                                 headers=auth("specialist", "a"))
+    assert response.status_code == 403, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["type"].endswith("not-eligible") and body["case_id"] == "case-1"
+    assert body["detail"] == "you can no longer take this case: your directory entry is inactive"
+    step = processor.case_state("case-1").steps["spine_surgery"]  # type: ignore[union-attr]
+    assert (step.assignee, step.offer.specialist_id) == (None, "b")  # type: ignore[union-attr]
+    assert (await client.get("/me/offers", headers=auth("specialist", "a"))).json() == []

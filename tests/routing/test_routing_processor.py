@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from schemas.directory import Capacity
 from schemas.topics import CASE_PARTITIONS
 from services.common.partitions import case_partition
-from services.routing.processor import DirectoryRecordError
+from services.routing.domain.directory import DirectoryRecordError
 from tests.routing.fakes import Clock, make_processor
 from tests.unit.routing.builders import NOW, accept, specialist, triaged
 
@@ -149,3 +149,29 @@ async def test_inputs_routing_ignores_leave_no_state() -> None:
     result = await processor.on_case_input(accept("nobody", "spine_surgery", "a"))
     assert result.outcome is not None and result.outcome.status == "not_found"
     assert tables.cases == {}
+
+
+async def test_a_directory_change_ruling_out_a_holder_withdraws_the_offer_at_the_next_tick(
+) -> None:
+    clock = Clock(NOW)
+    processor, published, _ = make_processor(clock)
+    seed(processor, specialist("a"), specialist("b"))
+    await processor.on_case_input(triaged(urgency="routine"))  # a window of hours
+    assert published.events[-1].specialist_id == "a"  # type: ignore[attr-defined]
+    due = processor.due["case-1"]
+    seed(processor, specialist("c"), specialist("b", skills=["endoscopic"]))  # not a's entry
+    seed(processor, specialist("a"))  # the same entry read again
+    assert processor.due["case-1"] == due
+    clock.now = NOW + timedelta(minutes=5)
+    seed(processor, specialist("a", active=False))
+    assert processor.due["case-1"] == clock.now  # ticked now, not when the window ends
+    await run_due(processor, clock)
+    assert published.types()[-2:] == ["OfferExpired", "AssignmentOffered"]
+    assert published.events[-2].reason == "withdrawn"  # type: ignore[attr-defined]
+    assert published.events[-1].specialist_id == "b"  # type: ignore[attr-defined]
+    assert processor.due["case-1"] > clock.now  # back to b's offer window
+    clock.now += timedelta(minutes=1)  # (a tick's id is its due: the same due, the same tick)
+    processor.on_directory_record(b"b", b"")  # removed from the directory
+    await run_due(processor, clock)
+    assert published.types()[-2:] == ["OfferExpired", "AssignmentOffered"]
+    assert published.events[-1].specialist_id == "c"  # type: ignore[attr-defined]

@@ -9,6 +9,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from schemas.directory import ROLE_TEAMS, Specialist
+from services.common.errors import SafeError
 
 
 @lru_cache(maxsize=512)
@@ -138,3 +139,26 @@ class DirectoryIndex:
         if jurisdiction is None:
             return self.team(team)
         return list(self._by_team_jurisdiction.get((team, jurisdiction), {}).values())
+
+
+class DirectoryRecordError(SafeError):
+    """A directory record that cannot be applied (its message names no personal data)."""
+
+
+def apply_record(
+    index: DirectoryIndex, key: bytes | None, value: bytes | None,
+) -> tuple[str, Profile | None]:
+    """Apply one directory topic record (empty value = removal) to `index`: the specialist id
+    and the entry it replaced. A record that does not parse raises (it is dead-lettered)."""
+    if not key:
+        raise DirectoryRecordError("directory record without a key")
+    specialist_id = key.decode()
+    before = index.get(specialist_id)
+    if not value:
+        index.remove(specialist_id)
+        return specialist_id, before
+    spec = Specialist.model_validate_json(value)
+    if spec.specialist_id != specialist_id:
+        raise DirectoryRecordError("directory key and specialist_id differ")
+    index.put(spec)
+    return specialist_id, before

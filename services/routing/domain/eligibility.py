@@ -22,6 +22,7 @@ AT_OPEN_CAPACITY = "at_open_case_capacity"
 AT_DAILY_CAPACITY = "at_daily_new_case_capacity"
 ALREADY_OFFERED = "already_offered_this_case"
 NOT_ON_CALL = "not_on_call_now"
+NOT_LISTED = "not_in_directory"
 
 _WEEK = timedelta(days=7)
 _MAX_WINDOWS = 60  # enough to step over a long absence without looping forever
@@ -148,6 +149,21 @@ def licence_reasons(profile: Profile, case: CaseFacts, now: datetime) -> list[st
     if expiry < case.deadline_day:
         return [LICENCE_ENDS_BEFORE_DEADLINE]
     return []
+
+
+def holder_exclusions(
+    profile: Profile | None, team: str, case: CaseFacts, now: datetime,
+) -> list[str]:
+    """What rules out an offer's holder when they accept: the directory may have changed in the
+    offer window (up to 12 h). The rules no preference relaxes: listed, active, on the team,
+    licensed, no conflict of interest. Capacity is what the offer itself holds, and working
+    hours are moot for someone accepting now."""
+    if profile is None:
+        return [NOT_LISTED]
+    reasons = [] if profile.active else [INACTIVE]
+    if team not in profile.teams:
+        reasons.append(WRONG_TEAM)
+    return reasons + licence_reasons(profile, case, now) + conflicts(profile, case)
 
 
 def hard_exclusions(

@@ -265,7 +265,9 @@ def on_command(state: CaseRouting, cmd: Command, ctx: Ctx) -> CommandOutcome:
         else:
             offers.offer_next(state, step, ctx)
     decide = _COMMANDS.get(type(cmd))
-    if decide is None:  # a clock tick (ExpireOffers): the expiries above were its work
+    if decide is None:  # a clock tick (ExpireOffers): expiries, and holders ruled out since
+        for step in offers.withdraw_ineligible(state, ctx):
+            offers.offer_next(state, step, ctx)
         return CommandOutcome(status="ok", detail="offers checked")
     return decide(state, cmd, ctx)
 

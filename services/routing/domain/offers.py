@@ -16,6 +16,7 @@ from schemas.routing import (
     OfferSummary,
     PlanStepReleased,
 )
+from services.routing.domain import eligibility as rules
 from services.routing.domain.context import Ctx, case_facts, step_facts
 from services.routing.domain.plans import DEFAULT_QUESTION, TEAM_QUESTIONS, attachments_for
 from services.routing.domain.ranking import WithoutOwnSlot, decide, exclusion_summary
@@ -144,8 +145,24 @@ def _holder_problem(
     return CommandOutcome(status="conflict", detail="you hold no offer on this step")
 
 
+# What a holder refused at acceptance is told: plain words, never which practitioner,
+# institution or group the case involves (the record keeps the exact reasons).
+_NO_LONGER = {
+    rules.NOT_LISTED: "you are no longer listed in the specialist directory",
+    rules.INACTIVE: "your directory entry is inactive",
+    rules.WRONG_TEAM: "your role no longer serves this team",
+    rules.NOT_LICENSED: "your licence does not cover this case",
+    rules.LICENCE_EXPIRED: "your licence does not cover this case",
+    rules.LICENCE_ENDS_BEFORE_DEADLINE: "your licence does not cover this case",
+    rules.CONFLICT_PRACTITIONER: "a conflict of interest with this case",
+    rules.CONFLICT_INSTITUTION: "a conflict of interest with this case",
+    rules.CONFLICT_GROUP: "a conflict of interest with this case",
+}
+
+
 def accept(state: CaseRouting, cmd: AcceptOffer, ctx: Ctx) -> CommandOutcome:
-    """The offer's holder takes the step; anyone else (or a late accept) is refused."""
+    """The offer's holder takes the step if still eligible; anyone else (or a late accept) is
+    refused."""
     step = state.steps.get(cmd.step_id)
     if step is not None and step.assignee == cmd.specialist_id and step.status == "assigned":
         return CommandOutcome(status="ok", detail="already assigned to you")
@@ -154,6 +171,12 @@ def accept(state: CaseRouting, cmd: AcceptOffer, ctx: Ctx) -> CommandOutcome:
         ctx.note(state, "accept_refused", outcome.detail, step_id=cmd.step_id,
                  specialist_id=cmd.specialist_id)
         return outcome
+    reasons = _ruled_out(state, step, cmd.specialist_id, case_facts(state), ctx)
+    if reasons:
+        why = "; ".join(dict.fromkeys(_NO_LONGER.get(r, r) for r in reasons))
+        offer_next(state, step, ctx)
+        return CommandOutcome(status="forbidden",
+                              detail=f"you can no longer take this case: {why}")
     step.status, step.offer, step.retry_at = "assigned", None, None
     step.assignee, step.assigned_at = cmd.specialist_id, ctx.now
     ctx.note(state, "accepted", step_id=step.step_id, specialist_id=cmd.specialist_id)
@@ -164,6 +187,30 @@ def accept(state: CaseRouting, cmd: AcceptOffer, ctx: Ctx) -> CommandOutcome:
         deadline=step.deadline or state.deadline,
     ))
     return CommandOutcome(status="ok", detail="assigned to you")
+
+
+def _ruled_out(
+    state: CaseRouting, step: PlanStep, holder: str, facts: rules.CaseFacts, ctx: Ctx,
+) -> list[str]:
+    """Why the directory now rules out the offer's holder; if it does, the offer is withdrawn
+    (the caller asks the next candidate)."""
+    reasons = rules.holder_exclusions(ctx.directory.get(holder), step.team, facts, ctx.now)
+    if reasons:
+        ctx.note(state, "no_longer_eligible", ", ".join(reasons), step_id=step.step_id,
+                 specialist_id=holder)
+        withdraw(state, step, ctx, reason="withdrawn")
+    return reasons
+
+
+def withdraw_ineligible(state: CaseRouting, ctx: Ctx) -> list[PlanStep]:
+    """Withdraw the offers whose holders the directory now rules out; return their steps.
+
+    On the case's clock tick, which a directory change brings forward for its specialist's
+    cases (RoutingProcessor.on_directory_record): the offer goes at once, not when its window
+    (up to 12 h) ends."""
+    facts = case_facts(state)
+    return [step for step in state.steps.values() if step.offer is not None
+            and _ruled_out(state, step, step.offer.specialist_id, facts, ctx)]
 
 
 def decline(state: CaseRouting, cmd: DeclineOffer, ctx: Ctx) -> CommandOutcome:

@@ -7,11 +7,14 @@ from datetime import timedelta
 
 from schemas.cases import CaseErased
 from schemas.routing import AmendReport, RequestTeam
+from services.routing.api.specialists.service import answered_here
+from services.routing.domain.handlers import NOT_YOURS
 from tests.unit.routing.builders import (
     NOW,
     Routing,
     accept,
     complete,
+    decline,
     specialist,
     tick,
     triaged,
@@ -72,3 +75,21 @@ def test_erasure_forgets_the_reviewers_team_request_reason() -> None:
     assert all(step.request_reason is None for step in r.state().steps.values())
     assert "Patientname" not in r.state().model_dump_json()
     assert r.state().steps["spine_radiology"].requested_by == "surg"  # who asked stays
+
+
+def test_the_api_answers_commands_to_an_erased_case_as_the_agent_would() -> None:
+    # The API answers these itself, so their text is never written to the commands topic
+    # (api/specialists/service.answered_here): its answer must be the agent's, word for word.
+    r = Routing(specialist("surg"), specialist("other"))
+    r.send(triaged())
+    r.send(accept("case-1", "spine_surgery", "surg"))
+    r.send(erased())
+    commands = [amend(), request_team(), complete("case-1", "spine_surgery", "surg"),
+                decline("case-1", "spine_surgery", "surg"),
+                accept("case-1", "spine_surgery", "surg"),
+                complete("case-1", "spine_surgery", "other"),  # a stranger to the case
+                accept("case-1", "spine_surgery", "other")]
+    for command in commands:
+        here = answered_here(r.state(), command)
+        assert here is not None and here == r.send(command).outcome, command
+    assert answered_here(None, accept("case-9", "spine_surgery", "surg")) == NOT_YOURS

@@ -11,8 +11,9 @@ from services.common.kafka_wait import KafkaAckTimeout
 from services.common.problems import ProblemError
 from services.routing.api.gateway import RoutingGateway
 from services.routing.api.specialists.models import AssignmentView, CommandResult, OfferView
-from services.routing.domain.handlers import NOT_YOURS
+from services.routing.domain.handlers import CLOSED, NOT_YOURS
 from services.routing.domain.plans import attachments_for
+from services.routing.domain.state import CaseRouting, CommandOutcome, holds_anything
 from services.routing.reservations import is_unpublished
 
 Command = AcceptOffer | DeclineOffer | CompleteAssignment | AmendReport | RequestTeam
@@ -89,8 +90,9 @@ async def decide(
     a command whose ack from Kafka did not come in time may still be written, and a retry would
     be a second command (a second addendum): 504 outcome-unknown naming the command id, as a
     relay answers (services/common/forwarding.py), not 503 "retry"."""
-    if gateway.case_state(command.case_id) is None:  # the agent's answer for strangers, too
-        raise ProblemError(404, "Not found", NOT_YOURS.detail)
+    known = answered_here(gateway.case_state(command.case_id), command)
+    if known is not None:
+        _raise_for(known, command)
     try:
         outcome = await gateway.submit(command)
     except KafkaAckTimeout:
@@ -108,14 +110,35 @@ async def decide(
                            command_id=command.event_id)
     if outcome is None:
         return result
+    _raise_for(outcome, command)
+    return result.model_copy(update={"status": "ok", "detail": outcome.detail})
+
+
+def answered_here(state: CaseRouting | None, command: Command) -> CommandOutcome | None:
+    """The agent's answer when this worker's row already decides it, so the command is never
+    written: unknown case, or an erased one. A command's text (a report, a decline reason, an
+    addendum) may name the patient, and on the compacted commands topic a record written after
+    the erasure's tombstone would outlive the erasure. `erased` is set once and never cleared,
+    so even a stale row (a standby's, during a rebalance) that says so is right."""
+    if state is None:
+        return NOT_YOURS  # the agent's answer for strangers, too
+    if state.erased:  # as handlers.handle decides it: strangers are told nothing
+        return CLOSED if holds_anything(state, command.specialist_id) else NOT_YOURS
+    return None
+
+
+def _raise_for(outcome: CommandOutcome, command: Command) -> None:
+    """The HTTP problem for an outcome other than ok; nothing for ok."""
     if outcome.status == "not_found":
         raise ProblemError(404, "Not found", outcome.detail)
     if outcome.status == "reused":  # as intake's referrals: the second body was not read
         raise ProblemError(409, "Idempotency key reused", outcome.detail,
                            kind="idempotency-key-reused")
+    if outcome.status == "forbidden":  # an accept by a holder no longer eligible
+        raise ProblemError(403, "Forbidden", outcome.detail, kind="not-eligible",
+                           extra={"case_id": command.case_id, "step_id": command.step_id})
     if outcome.status == "invalid":
         raise ProblemError(422, "Unprocessable content", outcome.detail, kind="invalid")
     if outcome.status != "ok":
         raise ProblemError(409, "Conflict", outcome.detail, kind="conflict",
                            extra={"case_id": command.case_id, "step_id": command.step_id})
-    return result.model_copy(update={"status": "ok", "detail": outcome.detail})
