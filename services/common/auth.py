@@ -26,6 +26,9 @@ from services.common.settings import env_str
 
 Role = Literal["referrer", "specialist", "ops", "system"]
 ROLES: tuple[Role, ...] = ("referrer", "specialist", "ops", "system")
+# The subject becomes an id in commands and events, whose fields are bounded (the tightest:
+# notify's acknowledged_by, 100): a longer one failed building them, a 500 mid-request.
+MAX_SUBJECT_CHARS = 100
 
 
 class Principal(BaseModel):
@@ -182,8 +185,11 @@ def _verify(token: str, cfg: AuthConfig) -> tuple[Principal, float]:
     role = claims.get("role")
     if role not in ROLES:
         raise _unauthorized("token has no valid role claim")
+    subject = str(claims["sub"])
+    if not subject.strip() or len(subject) > MAX_SUBJECT_CHARS:
+        raise _unauthorized(f"token subject must be 1 to {MAX_SUBJECT_CHARS} characters")
     scopes = frozenset(str(claims.get("scope", "")).split())
-    return Principal(subject=str(claims["sub"]), role=role, scopes=scopes), float(claims["exp"])
+    return Principal(subject=subject, role=role, scopes=scopes), float(claims["exp"])
 
 
 def principal_from_api_key(key: str) -> Principal:

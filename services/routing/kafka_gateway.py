@@ -91,8 +91,11 @@ class KafkaGateway:
         try:
             await send_event(self.commands_topic, command, wait=True,
                              timeout=self.kafka_wait_seconds)
+            if waiter is None:  # too many requests wait already: sent, decision not awaited
+                return None
             return await asyncio.wait_for(waiter, self.reply_timeout_seconds)
         except TimeoutError:
             return None
         finally:
-            self.replies.forget(command.event_id)
+            if waiter is not None:
+                self.replies.forget(command.event_id, waiter)

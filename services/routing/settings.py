@@ -1,9 +1,12 @@
-"""Routing settings from the environment, with safe local defaults."""
+"""Routing settings from the environment: safe local defaults, and outside development mode
+no start without a real public URL."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
+from services.common.deployment_secrets import development_mode
 from services.common.forwarding import RELAY_MARGIN_SECONDS
 from services.common.kafka_wait import http_kafka_timeout
 from services.common.settings import env_float, env_str, http_port
@@ -22,9 +25,33 @@ def policy_from_env() -> RoutingPolicy:
         sla=load_sla_policy(), relaxation_order=order,
         review_hours_per_case=env_float("ROUTING_REVIEW_HOURS_PER_CASE", 8.0),
         min_cause_probability=env_float("ROUTING_MIN_CAUSE_PROBABILITY", 0.15),
-        public_url=env_str("ROUTING_PUBLIC_URL",
-                           f"http://127.0.0.1:{http_port('routing')}").rstrip("/"),
+        public_url=public_url_from_env(),
     )
+
+
+def public_url_from_env() -> str:
+    """Routing's API as reviewers reach it: the base of every case-view link in offers.
+
+    Outside development mode it must be set, to an absolute https URL: a loopback default put
+    http://127.0.0.1 links into every production offer, and nothing failed.
+    """
+    development = development_mode()
+    url = env_str("ROUTING_PUBLIC_URL", f"http://127.0.0.1:{http_port('routing')}"
+                  if development else "").strip().rstrip("/")
+    if not url:
+        raise ValueError("ROUTING_PUBLIC_URL is not set; outside development mode (SPINE_ENV) "
+                         "set it to the https URL reviewers reach routing at, see docs/deploy.md")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a malformed port raises only when read
+    except ValueError as exc:
+        raise ValueError(f"ROUTING_PUBLIC_URL is not a valid URL: {url!r}") from exc
+    schemes = ("https", "http") if development else ("https",)
+    if parts.scheme not in schemes or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError(f"ROUTING_PUBLIC_URL must be an absolute {' or '.join(schemes)} URL "
+                         f"without query or fragment, e.g. https://routing.example.org; got "
+                         f"{url!r}")
+    return url
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,10 @@ class EnvRead:
             return True  # no default, or a secret (whose default can only be a development one)
         if any(part in self.default_source for part in CHECKOUT_PATHS):
             return True  # a path inside the git checkout, which the image does not contain
-        return any(host in (self.default or "") for host in LOOPBACK)
+        # The source too: an f-string default (f"http://127.0.0.1:{port}") has no literal value,
+        # and ROUTING_PUBLIC_URL's loopback default once slipped past the checks that way.
+        return any(host in text for text in (self.default or "", self.default_source)
+                   for host in LOOPBACK)
 
 
 def load_compose(path: Path = COMPOSE_FILE) -> dict[str, Any]:

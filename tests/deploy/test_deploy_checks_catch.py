@@ -187,6 +187,7 @@ def test_env_walk_finds_reads_and_judges_their_defaults(tmp_path: Path) -> None:
         "        f = env_str('NOTIFY_DIR', str(REPO_ROOT / 'x'))\n"
         "        g = env_str('NOTIFY_MASTER_SECRET', DEV)\n"
         "        h = env_str('NOTIFY_FEATURE', '')\n"
+        "        i = env_str('NOTIFY_LINK', f'http://127.0.0.1:{port}' if dev else '')\n"
     ))
     needs = {r.name: (r.owner, r.needs_deployment_value) for r in env_reads(tmp_path)}
     assert needs == {
@@ -198,6 +199,7 @@ def test_env_walk_finds_reads_and_judges_their_defaults(tmp_path: Path) -> None:
         "NOTIFY_DIR": ("notify", True),
         "NOTIFY_MASTER_SECRET": ("notify", True),
         "NOTIFY_FEATURE": ("notify", False),
+        "NOTIFY_LINK": ("notify", True),
     }
 
 

@@ -112,6 +112,23 @@ async def test_long_and_odd_path_ids_are_422_not_500(routing) -> None:  # type: 
         assert response.status_code == 422, (path, response.text)
 
 
+@pytest.mark.parametrize("subject", ["s" * 129, "s" * 101, "", " "])
+async def test_a_token_whose_subject_cannot_be_an_id_is_401_not_500(  # type: ignore[no-untyped-def]
+    routing, subject: str
+) -> None:
+    # A validly signed token with a 129-character sub: building AcceptOffer (specialist_id at
+    # most 128) raised ValidationError, a 500. Refused where tokens are verified, every service.
+    client, _ = routing
+    for method, path in (("POST", "/offers/case-1/spine_surgery/accept"),
+                         ("POST", "/offers/case-1/spine_surgery/decline"),
+                         ("GET", "/me/offers"), ("GET", "/cases/case-1/review")):
+        response = await client.request(method, path, headers=auth(subject), json={})
+        assert response.status_code == 401, (path, response.text)
+        assert response.json()["detail"] == "token subject must be 1 to 100 characters"
+    longest = await client.post("/offers/case-1/spine_surgery/accept", headers=auth("s" * 100))
+    assert longest.status_code == 404  # a stranger, as any other
+
+
 async def test_odd_time_zones_are_422_not_500(routing) -> None:  # type: ignore[no-untyped-def]
     # F9: "Europe" (a directory under zoneinfo) and names over 255 characters raised OSError.
     client, _ = routing

@@ -54,7 +54,9 @@ class RoutingPolicy:
     min_cause_probability: float = 0.15  # causes below this do not shape skill preferences
     cause_skills: Mapping[str, Mapping[str, tuple[str, ...]]] = field(
         default_factory=lambda: dict(DEFAULT_CAUSE_SKILLS))
-    public_url: str = "http://127.0.0.1:8003"  # routing's API as reviewers reach it (links)
+    # Routing's API as reviewers reach it (offer links). This default serves tests and
+    # development only: outside development mode settings.public_url_from_env requires https.
+    public_url: str = "http://127.0.0.1:8003"
 
     def offer_timeout(self, urgency: Urgency) -> timedelta:
         """How long an offer stays open at this urgency."""
