@@ -38,6 +38,10 @@ class KafkaPublisher:
     async def capacity_decided(self, decided: CapacityDecided) -> None:
         await send_event(self.commands, decided)
 
+    async def forget_commands(self, case_id: str) -> None:
+        # value_serializer "raw": faust would write None as JSON b"null", not a tombstone
+        await self.commands.send(key=case_id.encode(), value=None, value_serializer="raw")
+
 
 class KafkaGateway:
     """The HTTP API's view of this worker: its tables and views for reads, Kafka for writes."""

@@ -26,6 +26,7 @@ from services.routing.casedata import CaseData
 from services.routing.domain import capacity
 from services.routing.domain.directory import DirectoryIndex, apply_record
 from services.routing.domain.handlers import RoutingResult, handle
+from services.routing.domain.idempotency import SPECIALIST_COMMANDS
 from services.routing.domain.load import (
     LoadBook,
     LoadDelta,
@@ -37,13 +38,7 @@ from services.routing.domain.load import (
 from services.routing.domain.policy import RoutingPolicy
 from services.routing.domain.state import CaseRouting, new_case
 from services.routing.load_rows import LoadRows, readable_rows
-from services.routing.metrics import (
-    CASES_WAITING,
-    COMMAND_OUTCOMES,
-    DIRECTORY_SIZE,
-    OFFERS_LAPSED,
-    ROUTING_OUTPUTS,
-)
+from services.routing.metrics import CASES_WAITING, DIRECTORY_SIZE, OFFERS_LAPSED, count_outcome
 from services.routing.replies import ReplyBook
 
 Table = MutableMapping[bytes, bytes]
@@ -65,6 +60,9 @@ class Publisher(Protocol):
 
     async def capacity_decided(self, decided: CapacityDecided) -> None:
         """To the case's owner, on the commands topic keyed by case id."""
+
+    async def forget_commands(self, case_id: str) -> None:
+        """A tombstone for the case on the commands topic (its last record, for compaction)."""
 
 
 class RoutingProcessor:
@@ -134,6 +132,9 @@ class RoutingProcessor:
                 self.loads.apply(delta)
             for out in result.events:
                 await self.publisher.routing_event(out)
+            if before is not None and before.erased and isinstance(event, SPECIALIST_COMMANDS):
+                # written after the erasure's tombstone (a report, a reason): tombstone it again
+                await self.publisher.forget_commands(event.case_id)
             for delta in result.load_deltas:
                 await self.publisher.load_delta(delta)
             self.casedata.apply(event, result, result.state.steps)
@@ -143,7 +144,7 @@ class RoutingProcessor:
                 self.cases_table[event.case_id.encode()] = result.state.model_dump_json().encode()
                 self._set_due(event.case_id, reservations.next_due(result.state))
         self.replies.resolve(event.event_id, result.outcome)
-        _count(event, result)
+        count_outcome(event, result.events, result.outcome)
         return result
 
     def _decide(self, before: CaseRouting | None, event: Event, now: datetime) -> RoutingResult:
@@ -295,10 +296,3 @@ class RoutingProcessor:
             for case_id, due in sorted(due_now)
         ]
 
-
-def _count(event: Event, result: RoutingResult) -> None:
-    for out in result.events:
-        ROUTING_OUTPUTS.labels(event_type=type(out).__name__,
-                               team=getattr(out, "team", "") or "").inc()
-    if result.outcome is not None and not isinstance(event, ExpireOffers):
-        COMMAND_OUTCOMES.labels(command=type(event).__name__, status=result.outcome.status).inc()

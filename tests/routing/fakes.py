@@ -61,6 +61,7 @@ class RecordingPublisher:
         self.events: list[Event] = []
         self.deltas: list[LoadDelta] = []
         self.decisions: list[CapacityDecided] = []
+        self.tombstoned: list[str] = []  # case ids tombstoned on the commands topic
         self.bus = bus or Bus()
         self.hold_load = False
 
@@ -75,6 +76,9 @@ class RecordingPublisher:
     async def capacity_decided(self, decided: CapacityDecided) -> None:
         self.decisions.append(decided)
         self.bus.queue.append(decided)
+
+    async def forget_commands(self, case_id: str) -> None:
+        self.tombstoned.append(case_id)
 
     def types(self) -> list[str]:
         return [type(e).__name__ for e in self.events]

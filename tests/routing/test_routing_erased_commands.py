@@ -13,6 +13,7 @@ import pytest
 
 from schemas.cases import CaseErased
 from schemas.envelope import Event
+from schemas.routing import AcceptOffer, AmendReport
 from services.routing.api import create_api
 from services.routing.domain.state import CommandOutcome
 from services.routing.processor import RoutingProcessor
@@ -103,3 +104,25 @@ async def test_a_stranger_to_an_erased_case_is_told_nothing_and_nothing_is_submi
     assert answer.status_code == unknown.status_code == 404  # as for a case that never was
     assert answer.json()["detail"] == unknown.json()["detail"]
     assert gateway.submitted == []
+
+
+async def test_a_command_that_raced_the_erasure_is_tombstoned_when_the_agent_refuses_it() -> None:
+    """Checked by the API just before the row turned erased, the command was written after the
+    erasure's tombstone: the agent refuses it and writes the case's tombstone again, so the
+    command's text is not the topic's last record for the case."""
+    processor, publisher, _ = make_processor(Clock(datetime.now(UTC)))
+    for sid in ("a", "b"):
+        processor.directory.put(specialist(sid))
+    await _open_case(processor)
+    holder = processor.case_state("case-1").steps["spine_surgery"].offer.specialist_id
+    await processor.on_case_input(AcceptOffer(
+        event_id="acc-1", case_id="case-1", occurred_at=datetime.now(UTC),
+        step_id="spine_surgery", specialist_id=holder))
+    assert publisher.tombstoned == []
+    await _erase(processor)
+    assert publisher.tombstoned == []  # intake writes the erasure's own tombstones
+    result = await processor.on_case_input(AmendReport(
+        event_id="amend-1", case_id="case-1", occurred_at=datetime.now(UTC),
+        step_id="spine_surgery", specialist_id=holder, text=f"{NAME} also reports numbness"))
+    assert result.outcome is not None and result.outcome.status != "ok"
+    assert publisher.tombstoned == ["case-1"]

@@ -93,3 +93,25 @@ def test_the_api_answers_commands_to_an_erased_case_as_the_agent_would() -> None
         here = answered_here(r.state(), command)
         assert here is not None and here == r.send(command).outcome, command
     assert answered_here(None, accept("case-9", "spine_surgery", "surg")) == NOT_YOURS
+
+
+async def test_the_commands_tombstone_is_a_kafka_tombstone_not_json_null() -> None:
+    """faust serialises a None value as JSON (b"null"), which compaction would keep as the
+    case's last record; the publisher must send it raw, i.e. as no value at all."""
+    import faust
+
+    from services.common.faust_app import bytes_topic
+    from services.routing.kafka_gateway import KafkaPublisher
+
+    topic = bytes_topic(faust.App("t-tombstone", broker="kafka://localhost:1"), "cmds")
+    sent: list[tuple[bytes | None, object]] = []
+
+    class Recording:
+        async def send(self, *, key: bytes, value: object, value_serializer: str | None = None,
+                       **_: object) -> None:
+            sent.append((key, topic.prepare_value(value, value_serializer)[0]))
+
+    publisher = KafkaPublisher(events=Recording(), load=Recording(),  # type: ignore[arg-type]
+                               commands=Recording())  # type: ignore[arg-type]
+    await publisher.forget_commands("case-1")
+    assert sent == [(b"case-1", None)]
