@@ -93,6 +93,12 @@ HOSTILE = {
     # forms: a box in every word (each written "| no …"), a yes/no pair in every field
     "'☐ saddle'": "☐ saddle ",
     "'retention ☐ Y ☑ N'": "retention ☐ Y ☑ N ",
+    # nineteenth session (cervical referrals): the arm's radicular gap, a weekday before every
+    # date, root compression's cervical levels, the arms' bilateral pattern
+    "'radiating down into the'": "radiating down into the ",
+    "'on Fri 20/11'": "on Fri 20/11 ",
+    "'foraminal stenosis c6'": "foraminal stenosis c6 ",
+    "'pain in both arms'": "pain in both arms ",
 }
 
 
