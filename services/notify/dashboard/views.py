@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,7 +29,7 @@ from services.notify.casefile.models import ReadModel
 from services.notify.casefile.snapshot import StallRow, short_id
 from services.notify.casefile.trends import Trends, trends
 from services.notify.dashboard.live import LiveFeed
-from services.notify.dashboard.ops_watch import ClockDeadlines, OpsWatch
+from services.notify.dashboard.ops_watch import Assessment, ClockDeadlines, OpsWatch
 from services.notify.dashboard.session import OpsCaller, build_session_router
 from services.notify.dashboard.stream_slots import SlotStream, StreamsFull, StreamSlots
 from services.notify.dashboard.tickets import InvalidTicket, StreamTicket, TicketSigner
@@ -40,6 +41,7 @@ STATIC_FILES = {
     "dashboard.css": "text/css",
 }
 TRENDS_MAX_AGE = timedelta(seconds=30)  # trends move slowly; rebuilding them costs a full scan
+BOARD_CHUNK = 200  # cases read between two turns of the agents, on the loop
 # The page runs only our own script and talks only to its own origin.
 PAGE_HEADERS = {
     "Content-Security-Policy": (
@@ -92,6 +94,17 @@ def _stream_message(message: dict[str, Any]) -> dict[str, str]:
     return {"event": "case_event", "id": str(message["seq"]), "data": json.dumps(message)}
 
 
+async def read_in_turns(rows: Iterable[CaseSummary]) -> list[CaseSummary]:
+    """Every row of a pass over the agents' tables, read on the loop with a turn for the agents
+    every BOARD_CHUNK rows (a pass that parses as it goes is then never one long hold)."""
+    read = []
+    for count, row in enumerate(rows, 1):
+        read.append(row)
+        if count % BOARD_CHUNK == 0:
+            await asyncio.sleep(0)
+    return read
+
+
 class _SnapshotCache:
     """Browsers re-fetch on every event: compute once per new event and view, or when old."""
 
@@ -100,8 +113,8 @@ class _SnapshotCache:
         self.max_views = max_views  # distinct filter combinations kept at once
         self._cached: OrderedDict[CaseFilter, tuple[int, DashboardSnapshot]] = OrderedDict()
 
-    def get(self, view: CaseFilter, version: int, now: datetime,
-            compute: Callable[[], DashboardSnapshot]) -> DashboardSnapshot:
+    async def get(self, view: CaseFilter, version: int, now: datetime,
+                  compute: Callable[[], Awaitable[DashboardSnapshot]]) -> DashboardSnapshot:
         """The cached snapshot if still at `version` and fresh at `now`, else a new one."""
         if (cached := self._cached.get(view)) is not None:
             cached_version, snapshot = cached
@@ -109,7 +122,7 @@ class _SnapshotCache:
             if cached_version == version and timedelta(0) <= age < self.max_age:
                 self._cached.move_to_end(view)
                 return snapshot
-        snapshot = compute()
+        snapshot = await compute()
         self._cached[view] = (version, snapshot)
         self._cached.move_to_end(view)
         while len(self._cached) > self.max_views:
@@ -123,11 +136,36 @@ def build_snapshot(
 ) -> DashboardSnapshot:
     """Forecast and watchdog over every case, then the numbers of the cases the view selects."""
     assessment = watch.assess(cases, deadlines, now)
+    return snapshot_of(cases, view, now, assessment, with_deadlines=deadlines is not None)
+
+
+async def build_snapshot_on_loop(
+    cases: list[CaseSummary], view: CaseFilter, now: datetime, *,
+    deadlines: ClockDeadlines | None, watch: OpsWatch,
+) -> DashboardSnapshot:
+    """build_snapshot() for a route: what reads the agents' state (the SLA clocks' rows, the
+    directory) runs on the event loop, giving the agents a turn every BOARD_CHUNK cases; the
+    numbers, over the summaries already read (never modified in place), in the thread pool."""
+    look = watch.look(now, with_forecast=True)
+    for count, case in enumerate(cases, 1):
+        look.add(case, None if deadlines is None else deadlines(case.case_id))
+        if count % BOARD_CHUNK == 0:
+            await asyncio.sleep(0)
+    assessment = look.finish(report=False)
+    return await run_in_threadpool(lambda: snapshot_of(
+        cases, view, now, assessment, with_deadlines=deadlines is not None))
+
+
+def snapshot_of(
+    cases: list[CaseSummary], view: CaseFilter, now: datetime, assessment: Assessment, *,
+    with_deadlines: bool,
+) -> DashboardSnapshot:
+    """The numbers of the cases `view` selects, given the assessment of every case."""
     risks, known = assessment.risks, assessment.deadlines
     chosen = [c for c in cases if view.matches(
         c, at_risk=c.case_id in risks and risks[c.case_id].at_risk)]
     snapshot = aggregate(chosen, now, deadlines=(lambda cid: known.get(cid, {}))
-                         if deadlines is not None else None, risks=risks)
+                         if with_deadlines else None, risks=risks)
     snapshot.stalled = [StallRow(case_id=s.case_id, short_id=short_id(s.case_id), stage=s.stage,
                                  urgency=s.urgency, since=s.since,
                                  waiting_seconds=s.waiting_seconds)
@@ -171,9 +209,9 @@ def build_router(
             # change the caches it reads: from FastAPI's thread pool it would race their LRU
             # bookkeeping. The per-case routes are async for that.
             return get_summary(case_id)
-        # Without one, a pass over every case: never on the loop.
-        return await run_in_threadpool(
-            lambda: next((s for s in get_summaries() if s.case_id == case_id), None))
+        # Without one (tests), a pass over every case, on the loop too, in turns.
+        return next((s for s in await read_in_turns(get_summaries()) if s.case_id == case_id),
+                    None)
 
     @router.get("/dashboard", include_in_schema=False)
     def dashboard_page() -> FileResponse:
@@ -187,23 +225,32 @@ def build_router(
         return FileResponse(STATIC_DIR / name, media_type=STATIC_FILES[name],
                             headers={"Cache-Control": "no-cache"})
 
+    # The board's routes are async: the summaries and clocks are read through the agents'
+    # parsed-row caches on the event loop, their thread (from FastAPI's thread pool a read
+    # raced the agents' LRU bookkeeping: a KeyError in either). Only the arithmetic over what
+    # was read goes to the thread pool.
     @router.get("/api/ops/summary", response_model=DashboardSnapshot)
-    def ops_summary(
+    async def ops_summary(
         principal: OpsCaller, view: Annotated[CaseFilter, Query()],
     ) -> DashboardSnapshot:
         now = clock()
         # The version is read before the summaries so an event landing meanwhile forces a redo.
-        return snapshots.get(view, live.last_seq, now, lambda: build_snapshot(
-            list(get_summaries()), view, now, deadlines=deadlines, watch=ops_watch))
+        version = live.last_seq
+
+        async def compute() -> DashboardSnapshot:
+            return await build_snapshot_on_loop(await read_in_turns(get_summaries()), view, now,
+                                                deadlines=deadlines, watch=ops_watch)
+
+        return await snapshots.get(view, version, now, compute)
 
     @router.get("/api/ops/trends", response_model=Trends)
-    def ops_trends(principal: OpsCaller, view: Annotated[CaseFilter, Query()]) -> Trends:
+    async def ops_trends(principal: OpsCaller, view: Annotated[CaseFilter, Query()]) -> Trends:
         now = clock()
         cached = trend_cache.get(view)
         if cached is not None and timedelta(0) <= now - cached.generated_at < TRENDS_MAX_AGE:
             return cached
-        chosen = [c for c in get_summaries() if view.matches(c)]
-        trend_cache[view] = fresh = trends(chosen, now)
+        chosen = [c for c in await read_in_turns(get_summaries()) if view.matches(c)]
+        trend_cache[view] = fresh = await run_in_threadpool(trends, chosen, now)
         while len(trend_cache) > 16:
             trend_cache.pop(next(iter(trend_cache)))
         return fresh
@@ -217,7 +264,7 @@ def build_router(
                             referrer_id=summary.referrer_id, entries=summary.timeline)
 
     @router.post("/api/ops/stream-ticket", response_model=StreamTicket)
-    def stream_ticket(principal: OpsCaller) -> StreamTicket:
+    async def stream_ticket(principal: OpsCaller) -> StreamTicket:  # the loop's stream counts
         # Refused here too, where the page can read the 429 and its Retry-After: an
         # EventSource only sees that its connection failed. The stream itself still enforces.
         try:

@@ -15,14 +15,20 @@ import logging
 import random
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from schemas.envelope import Event, derive_id
 from schemas.notifications import NotificationDelivered, NotificationFailed
 from services.notify import metrics
-from services.notify.delivery.retry import RetryPolicy, backoff_delay, gives_up, is_retryable
-from services.notify.delivery.slots import Gate, ReceiverGates
+from services.notify.delivery.retry import (
+    THROTTLED_STATUS,
+    RetryPolicy,
+    backoff_delay,
+    gives_up,
+    is_retryable,
+)
+from services.notify.delivery.slots import Gate, ReceiverGates, ReceiverHolds
 from services.notify.delivery.webhook import (
     PER_RECEIVER_CONNECTIONS,
     AttemptResult,
@@ -69,6 +75,8 @@ class Dispatcher:
         # other half to everyone else).
         self._receivers = ReceiverGates(max(1, min(PER_RECEIVER_CONNECTIONS, concurrency // 2)))
         self._receiver_of = receiver
+        # A prober that went away (cancelled, case moved) frees its turn after two deadlines.
+        self._holds = ReceiverHolds(probe_seconds=2 * retry.timeout_seconds)
         self._lanes: dict[LaneKey, list[Notification]] = {}
         self._tasks: dict[LaneKey, asyncio.Task[None]] = {}
         self._known: set[str] = set()
@@ -155,17 +163,44 @@ class Dispatcher:
                 await self._give_up(note, attempts, "no webhook configured for subscriber")
                 return True
             urgent = note.kind in URGENT_KINDS
+            receiver = self._receiver_of(endpoint.url)
+            # An emergency is never held back by other lanes' throttling: its own attempt
+            # costs the receiver one request, and its retries honour what it is told.
+            me = note.notification_id
+            wait = 0.0 if urgent else self._holds.wait_seconds(receiver, self._clock(), me)
+            if wait > 0:
+                age = (self._clock() - note.created_at).total_seconds()
+                if age + wait > self._retry.max_total_seconds:
+                    await self._give_up(note, attempts, f"{self._holds.reason(receiver)}, "
+                                        f"held past the retry budget after {attempts} attempts")
+                    return True
+                await self._holds.wait(receiver, wait, self._sleep)  # not an attempt
+                continue
             # The receiver's slot first: waiting on a busy receiver must not hold a worker slot.
-            async with self._receivers.slot(self._receiver_of(endpoint.url), urgent=urgent), \
-                    self._requests.slot(urgent=urgent):
-                result = await self._post(endpoint, note)
+            async with self._receivers.slot(receiver, urgent=urgent):
+                # Held meanwhile (the lanes ahead in its queue failed): wait, do not probe.
+                if not urgent and self._holds.wait_seconds(receiver, self._clock(), me) > 0:
+                    continue
+                async with self._requests.slot(urgent=urgent):
+                    result = await self._post(endpoint, note)
             attempts += 1
             metrics.REQUEST_SECONDS.labels(note.audience).observe(result.latency_seconds)
+            now = self._clock()
+            throttled = not result.final and (
+                result.status_code is None or result.status_code in THROTTLED_STATUS)
+            if not throttled:
+                self._holds.answered(receiver, now)
             if result.ok:
                 await self._delivered(note, attempts, result)
                 return True
-            delay = backoff_delay(self._retry, attempts, self._rng)
-            age = (self._clock() - note.created_at).total_seconds()
+            delay = backoff_delay(self._retry, max(attempts, self._holds.failures(receiver) + 1)
+                                  if throttled else attempts, self._rng)
+            if result.retry_after_seconds is not None:  # bounded: a year would only give up
+                delay = max(delay, min(result.retry_after_seconds, self._retry.max_total_seconds))
+            age = (now - note.created_at).total_seconds()
+            if throttled:  # every lane of this receiver waits now, this one too (unless urgent)
+                self._holds.failed(receiver, until=now + timedelta(seconds=delay),
+                                   reason=result.describe())
             if result.final or not is_retryable(result.status_code) or gives_up(
                 self._retry, attempts=attempts, age_seconds=age, next_delay=delay
             ):
@@ -178,6 +213,8 @@ class Dispatcher:
                 # across restarts, without one event per retry of a receiver down for hours.
                 await self._emit(_failed(note, attempts, result.describe(), final=False,
                                          now=self._clock()))
+            if throttled and not urgent:
+                continue  # to wait for the receiver with its other lanes
             await self._sleep(delay)
 
     async def _delivered(self, note: Notification, attempts: int, result: AttemptResult) -> None:

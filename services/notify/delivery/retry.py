@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC
+from email.utils import parsedate_to_datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,3 +39,27 @@ def gives_up(
 ) -> bool:
     """True when another attempt would exceed the attempt or total-time budget."""
     return attempts >= policy.max_attempts or age_seconds + next_delay > policy.max_total_seconds
+
+
+# Answers that speak for the whole receiver, not the one message: it throttles us, is down for
+# a while, or cannot be reached (no status). A 500 may be this message's fault, so it is not.
+THROTTLED_STATUS = frozenset({429, 503})
+_MAX_RETRY_AFTER_CHARS = 64  # an HTTP-date is 29; nothing longer is parsed at all
+
+
+def parse_retry_after(value: str | None, *, now: float) -> float | None:
+    """Seconds a Retry-After header asks for: delta-seconds or an HTTP-date (RFC 9110 10.2.3),
+    measured from `now` (epoch seconds); None for a missing or malformed header. Not bounded
+    here: the dispatcher caps it at the retry budget."""
+    if value is None or len(value) > _MAX_RETRY_AFTER_CHARS:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():  # not "1e9", "-5", "²" or "inf"
+        return float(int(value))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:  # "-0000": an HTTP-date is always GMT
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - now)

@@ -9,14 +9,19 @@ the worker's slots (the dispatcher keeps that share at half of them or less).
 Urgent requests are served before others waiting at either gate, each kind in arrival order: an
 emergency page waits for a slot to come free, never for a queue of other deliveries to drain.
 Every attempt ends by its deadline (webhook.py), which bounds that wait.
+
+ReceiverHolds (below) says when a receiver may be sent to at all: a throttling or unreachable
+receiver is held back for all its lanes at once, not probed by each of them.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 
 class Gate:
@@ -92,3 +97,101 @@ class ReceiverGates:
     def __len__(self) -> int:
         """Receivers with a request under way or waiting."""
         return len(self._gates)
+
+
+MAX_HELD_RECEIVERS = 4096  # receivers held back at once; past it the soonest-free are let go
+
+
+@dataclass
+class _Hold:
+    until: datetime  # no request before this (a Retry-After, or the back-off after a failure)
+    reason: str  # the last answer that set it, e.g. "HTTP 429": for a dead letter's reason
+    failures: int = 0  # in a row: the receiver's own back-off grows with them
+    probe_until: datetime | None = None  # one lane is probing: the others wait for its answer
+    prober: str | None = None
+    changed: asyncio.Event = field(default_factory=asyncio.Event)  # set when the hold ends
+
+
+class ReceiverHolds:
+    """When each receiver may be sent to again, shared by all its lanes.
+
+    A receiver that throttles us (429, 503 with its Retry-After) or cannot be reached is one
+    receiver however many cases wait for it: each (subscriber, case) lane backing off on its
+    own had fifty lanes probing it every few seconds through a Retry-After of an hour. Once
+    its hold has passed, one lane probes; the others wait until that answer ends the hold (or
+    `probe_seconds` pass, should the prober go away). Waiting here is not an attempt.
+    """
+
+    def __init__(self, *, probe_seconds: float, max_receivers: int = MAX_HELD_RECEIVERS) -> None:
+        self._probe = timedelta(seconds=probe_seconds)
+        self._max = max_receivers
+        self._holds: dict[Hashable, _Hold] = {}
+
+    def wait_seconds(self, receiver: Hashable, now: datetime, who: str) -> float:
+        """How long `who` (a lane's message) should wait before sending to `receiver`; 0 means
+        go, as the receiver's one prober if it is held."""
+        hold = self._holds.get(receiver)
+        if hold is None:
+            return 0.0
+        if hold.until > now:
+            return (hold.until - now).total_seconds()
+        if hold.probe_until is not None and hold.probe_until > now and hold.prober != who:
+            return (hold.probe_until - now).total_seconds()
+        hold.probe_until, hold.prober = now + self._probe, who  # the others wait for its answer
+        return 0.0
+
+    def reason(self, receiver: Hashable) -> str:
+        hold = self._holds.get(receiver)
+        return hold.reason if hold is not None else "receiver unavailable"
+
+    def failures(self, receiver: Hashable) -> int:
+        hold = self._holds.get(receiver)
+        return hold.failures if hold is not None else 0
+
+    def failed(self, receiver: Hashable, *, until: datetime, reason: str) -> None:
+        """The receiver throttled us or could not be reached: nothing goes before `until`
+        (a hold set by another lane that ends later stands)."""
+        hold = self._holds.get(receiver)
+        if hold is None:
+            hold = self._holds[receiver] = _Hold(until=until, reason=reason)
+            self._prune(keep=receiver)
+        hold.until, hold.reason = max(hold.until, until), reason
+        hold.failures += 1
+        hold.probe_until = hold.prober = None
+
+    def answered(self, receiver: Hashable, now: datetime) -> None:
+        """Any other answer: the receiver is back, unless a hold (a Retry-After another lane
+        got) still runs; the waiting lanes are woken."""
+        hold = self._holds.get(receiver)
+        if hold is not None and hold.until <= now:
+            self._release(receiver)
+
+    async def wait(
+        self, receiver: Hashable, seconds: float, sleep: Callable[[float], Awaitable[None]]
+    ) -> None:
+        """Sleep `seconds`, or less if the receiver's hold ends first."""
+        hold = self._holds.get(receiver)
+        if hold is None:
+            return
+        sleeping = asyncio.ensure_future(sleep(seconds))
+        woken = asyncio.ensure_future(hold.changed.wait())
+        try:
+            await asyncio.wait({sleeping, woken}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeping.cancel()
+            woken.cancel()
+
+    def _release(self, receiver: Hashable) -> None:
+        self._holds.pop(receiver).changed.set()
+
+    def _prune(self, *, keep: Hashable) -> None:
+        # Receivers are bounded by the directory, but entries of receivers nobody sends to
+        # any more would stay: past the cap, let go those whose hold ends soonest.
+        surplus = len(self._holds) - self._max
+        if surplus > 0:
+            others = [(r, h) for r, h in self._holds.items() if r != keep]
+            for receiver, _ in sorted(others, key=lambda item: item[1].until)[:surplus]:
+                self._release(receiver)
+
+    def __len__(self) -> int:
+        return len(self._holds)

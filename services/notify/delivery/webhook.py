@@ -28,6 +28,7 @@ import httpx
 
 from services.common.checked_connect import TargetRefused, checked_transport
 from services.common.webhook_targets import url_problem
+from services.notify.delivery.retry import THROTTLED_STATUS, parse_retry_after
 from services.notify.delivery.signing import sign
 from services.notify.domain.outbox import Notification, webhook_body
 
@@ -48,6 +49,7 @@ class AttemptResult:
     error: str | None
     latency_seconds: float
     final: bool = False  # a refused target: retrying cannot help
+    retry_after_seconds: float | None = None  # a 429's or 503's Retry-After, if it made sense
 
     @property
     def ok(self) -> bool:
@@ -158,7 +160,7 @@ class WebhookPoster:
             receiver, pool = self._pool(request.url)
             self._busy[receiver] += 1
             async with deadline:
-                status = await _exchange(pool, request)
+                status, retry_after = await _exchange(pool, request)
         except TimeoutError:  # only the deadline: httpx's own timeouts are httpx.HTTPError
             # Retryable like any timeout; cancelling the exchange dropped its connection.
             reason = DEADLINE_EXCEEDED if deadline.expired() else "TimeoutError"
@@ -181,7 +183,10 @@ class WebhookPoster:
                 self._busy[receiver] -= 1
                 if not self._busy[receiver]:
                     del self._busy[receiver]
-        return AttemptResult(status, None, time.perf_counter() - started)
+        wait = (parse_retry_after(retry_after, now=self._wall_clock())
+                if status in THROTTLED_STATUS else None)
+        return AttemptResult(status, None, time.perf_counter() - started,
+                             retry_after_seconds=wait)
 
     async def close(self) -> None:
         """Close the pooled connections."""
@@ -192,8 +197,11 @@ class WebhookPoster:
             await asyncio.gather(*self._closing, return_exceptions=True)
 
 
-async def _exchange(pool: httpx.AsyncBaseTransport, request: httpx.Request) -> int:
-    """Send `request` and read at most MAX_RESPONSE_BYTES of the answer; its status code."""
+async def _exchange(
+    pool: httpx.AsyncBaseTransport, request: httpx.Request
+) -> tuple[int, str | None]:
+    """Send `request` and read at most MAX_RESPONSE_BYTES of the answer; its status code and
+    Retry-After header."""
     response = await pool.handle_async_request(request)
     try:
         seen = 0
@@ -203,4 +211,4 @@ async def _exchange(pool: httpx.AsyncBaseTransport, request: httpx.Request) -> i
                 break  # closing an unread response drops that connection
     finally:
         await response.aclose()
-    return response.status_code
+    return response.status_code, response.headers.get("retry-after")
