@@ -193,10 +193,15 @@ class NotifyWorker:
         return lambda partition: partition is None or partition in owned
 
     def board_summaries(self) -> Iterator[CaseSummary]:
-        """The ops board's cases: this worker's own rows, then every other worker's."""
-        local = list(self.processor.summary_views())
-        yield from local
-        yield from self.peers.summaries({s.case_id for s in local})
+        """The ops board's cases: this worker's own rows, then every other worker's. Lazily:
+        the board reads it in turns (views.read_in_turns), and a list made here first held the
+        loop for the whole parse (200-560 ms at 2,000 cases); the pass is over a snapshot of
+        the table (ParsedRows.items), so agents writing between turns do not disturb it."""
+        local: set[str] = set()
+        for summary in self.processor.summary_views():
+            local.add(summary.case_id)
+            yield summary
+        yield from self.peers.summaries(local)
 
     def board_summary(self, case_id: str) -> CaseSummary | None:
         """One case as board_summaries() has it, by id: this worker's own row, else a peer's.
