@@ -31,6 +31,10 @@ PRE_SURGERY = {"referral_id": "p-1", "referral_type": "pre_surgery", "region": "
 # A cervical referral after an anterior cervical discectomy and fusion, nothing coded.
 CERVICAL = {"referral_id": "c-1", "referral_type": "post_surgery", "region": "cervical", "age": 50,
             "sex": "F", "surgeries": [{"procedure": "acdf", "weeks_before_referral": 20}]}
+# An older patient after a lumbar decompression, nothing coded (RF9's low-energy rule by age).
+ELDERLY = {"referral_id": "e-1", "referral_type": "post_surgery", "region": "lumbar", "age": 78,
+           "sex": "F", "surgeries": [{"procedure": "laminectomy_decompression",
+                                      "weeks_before_referral": 20}]}
 TABLES = {"blind_narratives.txt": (as_question, BASE), "blind_letters.txt": (as_question, BASE),
           "blind_reports.txt": (as_current_report, BASE),
           "blind_letters2.txt": (as_question, BASE), "blind_notes.txt": (as_question, BASE),
@@ -39,7 +43,8 @@ TABLES = {"blind_narratives.txt": (as_question, BASE), "blind_letters.txt": (as_
           "blind_benign.txt": (as_question, BASE), "blind_long.txt": (as_question, BASE),
           "blind_dated.txt": (as_question, BASE), "blind_dated_pre.txt": (as_question, PRE_SURGERY),
           "blind_forms.txt": (as_question, BASE), "blind_threads.txt": (as_question, BASE),
-          "blind_regions.txt": (as_question, CERVICAL)}
+          "blind_regions.txt": (as_question, CERVICAL),
+          "blind_elderly.txt": (as_question, ELDERLY)}
 # The day the referrals were received (their calendar dates count from it), as the worker reads
 # them; the pre-surgery table's last section was written for a reader with no such day.
 RECEIVED = date(2026, 11, 27)
