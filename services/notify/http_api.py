@@ -20,7 +20,9 @@ from services.notify.domain.state import CaseState
 class AckRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    step_id: str | None = Field(default=None, max_length=64)  # None: every chain of the case
+    # None: for ops every chain of the case, for a specialist the steps they hold (the agent
+    # applies that rule itself, with the holders as of the command's turn).
+    step_id: str | None = Field(default=None, max_length=64)
 
 
 class AckAccepted(BaseModel):
@@ -80,13 +82,13 @@ def build_escalation_router(
         principal: Annotated[Principal, Depends(require_roles("specialist", "ops"))],
         request: Annotated[AckRequest | None, Body()] = None,
     ) -> AckAccepted:
-        """Stop the case's escalation chains; applied in order with the case's other events."""
+        """Stop escalation chains (ops: the case's or one step's; a specialist: only of steps
+        they hold); applied in order with the case's other events."""
         state = visible_case(case_id, principal)
         step_id = request.step_id if request else None
-        if principal.role == "specialist" and not any(
-            s.specialist_id == principal.subject and step_id in (None, sid)
-            for sid, s in state.steps.items()
-        ):
+        held = state.steps.get(step_id) if step_id is not None else None
+        if principal.role == "specialist" and step_id is not None and (
+                held is None or held.specialist_id != principal.subject):
             raise ProblemError(403, "Forbidden", "only the assigned specialist or ops may "
                                "acknowledge", kind="forbidden")
         command = AcknowledgeEscalation(

@@ -123,3 +123,34 @@ def test_the_sla_view_reads_the_row_on_the_event_loop(rig: AgentRig) -> None:
                                                clock=rig.clock))
     answer = TestClient(api).get("/sla/case-1", headers=auth("ops", "ops-1"))
     assert answer.status_code == 200 and threads == [True]
+
+
+async def test_a_specialists_ack_without_a_step_leaves_other_specialists_chains() -> None:
+    # Review 19: spec-1's bare ack used to stop s2's chain too, so spec-2's breach paged nobody.
+    rig, flow = AgentRig(), CaseFlow()
+    await rig.feed(flow.offered(rig.clock(), specialist="spec-1", step="s1"))
+    await rig.feed(flow.offered(rig.clock(), specialist="spec-2", step="s2"))
+    rig.clock.set_minutes(100)
+    await rig.run_timer()
+    sent: list[AcknowledgeEscalation] = []
+
+    async def send_command(command: AcknowledgeEscalation) -> None:
+        sent.append(command)
+
+    api = FastAPI()
+    install_problem_handlers(api)
+    api.include_router(build_escalation_router(
+        state_of=rig.processor.state_of, send_command=send_command, clock=rig.clock))
+    client = TestClient(api)
+    other = client.post("/escalations/case-1/ack", json={"step_id": "s2"},
+                        headers=auth("specialist", "spec-1"))
+    assert other.status_code == 403
+    assert other.headers["content-type"].startswith("application/problem+json")
+    mine = client.post("/escalations/case-1/ack", headers=auth("specialist", "spec-1"))
+    assert mine.status_code == 202
+    for command in sent:
+        await rig.feed(command, topic="notify.commands.v1")
+    state = rig.processor.state_of("case-1")
+    assert state is not None
+    assert {c.step_id: (c.status, c.closed_by) for c in state.chains.values()} == {
+        "s1": ("acknowledged", "spec-1"), "s2": ("active", None)}

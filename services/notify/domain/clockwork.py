@@ -75,13 +75,23 @@ def stop_all(out: Outcome, *, by: str, now: datetime) -> None:
         out.state.chains[key] = escalation.close(chain, status="resolved", by=by)
 
 
-def acknowledge(out: Outcome, *, step_id: str | None, by: str) -> int:
-    """Stop the case's active chains (or one step's); returns how many were stopped."""
+def acknowledge(
+    out: Outcome, *, step_id: str | None, by: str, holder: str | None = None
+) -> int:
+    """Stop the case's active chains (or one step's); returns how many were stopped.
+
+    With `holder`, only chains of steps that specialist holds now stop: one specialist must
+    never silence the chain that pages ops and a lead about another's step.
+    """
     stopped = 0
     for key, chain in list(out.state.chains.items()):
-        if chain.status == "active" and step_id in (None, chain.step_id):
-            out.state.chains[key] = escalation.close(chain, status="acknowledged", by=by)
-            stopped += 1
+        if chain.status != "active" or step_id not in (None, chain.step_id):
+            continue
+        step = out.state.steps.get(chain.step_id)
+        if holder is not None and (step is None or step.specialist_id != holder):
+            continue
+        out.state.chains[key] = escalation.close(chain, status="acknowledged", by=by)
+        stopped += 1
     return stopped
 
 

@@ -16,7 +16,8 @@ class CheckClocks(Event):
 
 
 class AcknowledgeEscalation(Event):
-    """Someone took responsibility: the case's escalation chains (or one step's) stop."""
+    """Someone took responsibility: the case's escalation chains (or one step's) stop; a
+    specialist's only for the steps they hold when it is applied (`role` says whose it is)."""
 
     event_type: Literal["AcknowledgeEscalation"] = "AcknowledgeEscalation"
     step_id: str | None = None

@@ -280,7 +280,9 @@ def _tick(out: Outcome, event: CheckClocks, ctx: Context) -> None:
 
 
 def _acknowledged(out: Outcome, event: AcknowledgeEscalation, ctx: Context) -> None:
-    clockwork.acknowledge(out, step_id=event.step_id, by=event.acknowledged_by)
+    # Not only the HTTP edge: no command on the topic may let a specialist stop another's chain.
+    holder = event.acknowledged_by if event.role == "specialist" else None
+    clockwork.acknowledge(out, step_id=event.step_id, by=event.acknowledged_by, holder=holder)
     # The paged surgeon acknowledging an emergency is exactly what its acceptance clock awaits.
     for step_id, step in out.state.steps.items():
         if (step.urgency == "emergency" and step.specialist_id == event.acknowledged_by
