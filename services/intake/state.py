@@ -1,4 +1,4 @@
-"""The intake process's state: the registry view, the Kafka log and the clock."""
+"""The intake process's state: the registry view, the Kafka log, the clock and the locks."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from schemas.registry import parse_event
 from schemas.topics import ERASED_BY_TOMBSTONE
+from services.common.case_locks import CaseLocks
 from services.common.follow import Record
 from services.common.logs import get_logger
 from services.intake.domain.erasure import ErasureWatch
@@ -78,6 +79,9 @@ class Intake:
     tasks: TaskView = field(default_factory=TaskView)
     feed: StatusFeed = field(default_factory=LocalFeed)
     erasures: ErasureWatch = field(default_factory=ErasureWatch)
+    # Held from a decision until its result is applied (referrals/service.py), per case and
+    # per Idempotency-Key: this worker's requests never decide on the same registry state.
+    locks: CaseLocks = field(default_factory=CaseLocks)
 
     def is_ready(self) -> bool:
         """Ready once Kafka is connected and the registry has been read to its end."""

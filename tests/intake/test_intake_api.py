@@ -49,6 +49,19 @@ def test_idempotency_key_reused_with_another_body_is_409_problem() -> None:
     assert "Idempotency-Key" in problem["detail"] and problem["instance"] == "/referrals"
 
 
+def test_idempotency_key_first_sent_on_a_resend_refuses_another_body_later() -> None:
+    keyed = NORTH | {"Idempotency-Key": "key-7"}
+    with running_intake() as (client, log):
+        first = client.post("/referrals", json=referral_body(), headers=NORTH)
+        replay = client.post("/referrals", json=referral_body(), headers=keyed)
+        other = client.post("/referrals", json=referral_body(referral_id="R-OTHER"), headers=keyed)
+    assert replay.status_code == 200 and replay.json() == first.json()
+    assert other.status_code == 409
+    assert other.headers["content-type"] == "application/problem+json"
+    assert other.json()["type"].endswith("/idempotency-key-reused")
+    assert len(log.events()) == 1  # the key's record is a registry write, never an event
+
+
 def test_same_referral_id_with_changed_body_is_409_pointing_to_put() -> None:
     with running_intake() as (client, _):
         case_id = client.post("/referrals", json=referral_body(), headers=NORTH).json()["case_id"]

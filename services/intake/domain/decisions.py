@@ -26,6 +26,10 @@ from services.intake.domain.registry import (
 
 Outcome = Literal["accepted", "replayed", "updated", "cancelled", "erased"]
 Record = AnyRecord
+# Idempotency-Keys recorded for one case: the one it was opened under, and any first sent on a
+# resend (a client with a new key per retry). Past the cap a resend's new key is not recorded:
+# it still replays, and the case's registry records stay bounded.
+MAX_ALIASES_PER_CASE = 20
 
 
 class Rejected(Exception):
@@ -131,6 +135,9 @@ def decide_submission(
                 f"referral_id already opened case {case_id} with different content; "
                 f"use PUT /referrals/{case_id} to send a new revision", kind="referral-id-reused",
             )
+        if alias is None and idempotency_key:  # a key first used on a resend
+            first_use = _alias_write(registry, alias_key, existing, digest)
+            return Decision("replayed", existing, case_id, writes=first_use)
         return Decision("replayed", existing, case_id)
     case = CaseRecord(
         case_id=case_id, referrer_id=referrer_id, referral_id=referral.referral_id, revision=1,
@@ -143,6 +150,17 @@ def decide_submission(
         writes.append(Write(alias_key, record))
     event = _received(case, referral, now=now, unmapped=unmapped)
     return Decision("accepted", case, case_id, event, tuple(writes))
+
+
+def _alias_write(
+    registry: Registry, key: str, case: CaseRecord, digest: str
+) -> tuple[Write, ...]:
+    """Record a key first sent on a resend (no event: nothing new happened to the case), so the
+    key then refuses another body (409) like any used key; none past the case's cap."""
+    if len(registry.alias_keys_of(case.case_id)) >= MAX_ALIASES_PER_CASE:
+        return ()
+    record = AliasRecord(case_id=case.case_id, referrer_id=case.referrer_id, body_hash=digest)
+    return (Write(key, record),)
 
 
 def decide_update(

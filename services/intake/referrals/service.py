@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from datetime import timedelta
 
@@ -14,7 +15,7 @@ from services.common.logs import get_logger
 from services.intake.domain import decisions
 from services.intake.domain.decisions import Decision, Rejected
 from services.intake.domain.identity import Name, identity_writes
-from services.intake.domain.ids import case_id_for
+from services.intake.domain.ids import alias_key, case_id_for, case_key
 from services.intake.domain.registry import CaseRecord, Via, record_bytes
 from services.intake.eventlog import BrokerUnavailable, OutRecord, RecordTooLarge
 from services.intake.metrics import ERASURE_REPAIRS, REQUESTS
@@ -33,6 +34,24 @@ def _ensure_ready(intake: Intake) -> None:
     if not intake.is_ready():
         # Without the whole registry we cannot tell a resend from a new referral.
         raise BrokerUnavailable("intake is not connected to Kafka yet")
+
+
+@contextlib.asynccontextmanager
+async def _holding(intake: Intake, *keys: str) -> AsyncIterator[None]:
+    """Hold `keys` (a case, an Idempotency-Key) from the decision until its result is applied:
+    a second request for them on this worker then decides on the first one's outcome, not on
+    the registry both started from (replicas still race: docs/intake.md). Taken in sorted order,
+    so two requests sharing keys cannot deadlock. The holder only awaits Kafka writes, each
+    bounded by the send timeout; the wait is bounded by it too, so a queue of requests behind
+    an unacknowledged write answers 503 (nothing written, retry) rather than piling up."""
+    async with contextlib.AsyncExitStack() as held:
+        try:
+            async with asyncio.timeout(intake.settings.send_timeout_seconds):
+                for key in sorted(set(keys)):
+                    await held.enter_async_context(intake.locks.hold(key))
+        except TimeoutError:
+            raise BrokerUnavailable("an earlier write for this case is not acknowledged") from None
+        yield
 
 
 async def _commit(
@@ -83,17 +102,21 @@ async def submit_referral(
     `revise_existing` (a FHIR update message) an existing case gets a new revision instead."""
     _ensure_ready(intake)
     case_id = case_id or case_id_for(referrer_id=referrer_id, referral_id=referral.referral_id)
-    if revise_existing and case_id in intake.registry.cases:
-        return await update_referral(
-            intake=intake, case_id=case_id, referral=referral, referrer_id=referrer_id, via=via,
-            unmapped=unmapped, names=names,
+    keys = [case_key(case_id)]
+    if idempotency_key:
+        keys.append(alias_key(referrer_id=referrer_id, idempotency_key=idempotency_key))
+    async with _holding(intake, *keys):
+        if revise_existing and case_id in intake.registry.cases:
+            return await _update(
+                intake=intake, case_id=case_id, referral=referral, referrer_id=referrer_id,
+                via=via, unmapped=unmapped, names=names,
+            )
+        decision = decisions.decide_submission(
+            intake.registry, referral=referral, referrer_id=referrer_id,
+            idempotency_key=idempotency_key, via=via, unmapped=unmapped or [],
+            now=intake.clock(), case_id=case_id,
         )
-    decision = decisions.decide_submission(
-        intake.registry, referral=referral, referrer_id=referrer_id,
-        idempotency_key=idempotency_key, via=via, unmapped=unmapped or [], now=intake.clock(),
-        case_id=case_id,
-    )
-    return await _commit(intake=intake, decision=decision, via=via, names=names)
+        return await _commit(intake=intake, decision=decision, via=via, names=names)
 
 
 async def update_referral(
@@ -102,6 +125,17 @@ async def update_referral(
 ) -> Decision:
     """Store a new revision of the referrer's open case (it is re-triaged downstream)."""
     _ensure_ready(intake)
+    async with _holding(intake, case_key(case_id)):
+        return await _update(
+            intake=intake, case_id=case_id, referral=referral, referrer_id=referrer_id,
+            via=via, unmapped=unmapped, names=names,
+        )
+
+
+async def _update(
+    *, intake: Intake, case_id: str, referral: Referral, referrer_id: str, via: Via,
+    unmapped: list[str] | None, names: Sequence[Name],
+) -> Decision:
     decision = decisions.decide_update(
         intake.registry, case_id=case_id, referral=referral, referrer_id=referrer_id, via=via,
         unmapped=unmapped or [], now=intake.clock(),
@@ -115,28 +149,30 @@ async def cancel_referral(
 ) -> Decision:
     """Cancel the referrer's case: routing stops, notify stops the clocks."""
     _ensure_ready(intake)
-    decision = decisions.decide_cancellation(
-        intake.registry, case_id=case_id, referrer_id=referrer_id, now=intake.clock(),
-    )
-    return await _commit(intake=intake, decision=decision, via=via, names=names)
+    async with _holding(intake, case_key(case_id)):
+        decision = decisions.decide_cancellation(
+            intake.registry, case_id=case_id, referrer_id=referrer_id, now=intake.clock(),
+        )
+        return await _commit(intake=intake, decision=decision, via=via, names=names)
 
 
 async def erase_patient_data(*, intake: Intake, case_id: str, requested_by: str) -> Decision:
     """Erase a case's patient data (ops): CaseErased plus tombstones on the registry."""
     _ensure_ready(intake)
-    decision = decisions.decide_erasure(
-        intake.registry, case_id=case_id, requested_by=requested_by, now=intake.clock(),
-    )
-    if decision.outcome == "replayed":
-        # Written again on a repeated request, so a failure half-way is repaired by retrying;
-        # the case topics first, the registry's leftovers last (see repair_erasures).
+    async with _holding(intake, case_key(case_id)):
+        decision = decisions.decide_erasure(
+            intake.registry, case_id=case_id, requested_by=requested_by, now=intake.clock(),
+        )
+        if decision.outcome == "replayed":
+            # Written again on a repeated request, so a failure half-way is repaired by
+            # retrying; the case topics first, the registry's leftovers last (repair_erasures).
+            await _tombstone_case_topics(intake, case_id)
+            return await _commit(intake=intake, decision=decision, via="json")
+        decision = await _commit(intake=intake, decision=decision, via="json")
+        # After CaseErased (which consumers still read): a tombstone per case-keyed topic, so
+        # compaction removes every record of the case that held patient data (F3).
         await _tombstone_case_topics(intake, case_id)
-        return await _commit(intake=intake, decision=decision, via="json")
-    decision = await _commit(intake=intake, decision=decision, via="json")
-    # After CaseErased (which consumers still read): a tombstone per case-keyed topic, so
-    # compaction removes every record of the case that held patient data (F3).
-    await _tombstone_case_topics(intake, case_id)
-    return decision
+        return decision
 
 
 async def _tombstone_case_topics(intake: Intake, case_id: str) -> None:

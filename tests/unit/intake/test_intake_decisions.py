@@ -9,6 +9,7 @@ import pytest
 from schemas.cases import CaseErased, ReferralCancelled, ReferralReceived
 from services.intake.domain import ids
 from services.intake.domain.decisions import (
+    MAX_ALIASES_PER_CASE,
     Decision,
     Rejected,
     decide_cancellation,
@@ -89,6 +90,30 @@ def test_idempotency_key_resend_replays_the_case() -> None:
     registry = Registry()
     first = submit(registry, key="k-1")
     assert submit(registry, key="k-1").case_id == first.case_id
+
+
+def test_key_first_used_on_a_resend_is_recorded_then_refuses_another_body() -> None:
+    registry = Registry()
+    first = submit(registry)  # no key
+    again = submit(registry, key="k-7")
+    assert again.outcome == "replayed" and again.case_id == first.case_id
+    assert again.event is None  # nothing new happened to the case: no event
+    assert [w.key for w in again.writes] == [ids.alias_key(referrer_id="ref-a",
+                                                           idempotency_key="k-7")]
+    assert submit(registry, key="k-7").writes == ()  # recorded once
+    with pytest.raises(Rejected) as info:
+        submit(registry, key="k-7", referral_id="R-OTHER")
+    assert info.value.status == 409 and info.value.kind == "idempotency-key-reused"
+
+
+def test_keys_first_used_on_resends_are_capped_per_case() -> None:
+    registry = Registry()
+    case_id = submit(registry, key="k-0").case_id
+    for n in range(1, MAX_ALIASES_PER_CASE + 5):
+        assert submit(registry, key=f"k-{n}").outcome == "replayed"
+    assert len(registry.alias_keys_of(case_id)) == MAX_ALIASES_PER_CASE
+    late = submit(registry, key="k-late")
+    assert late.outcome == "replayed" and late.writes == ()  # still answered, not recorded
 
 
 def test_update_raises_the_revision_and_recomputes_missing_records() -> None:
