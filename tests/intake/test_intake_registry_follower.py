@@ -5,6 +5,10 @@ The registry follower ran as a bare asyncio task: a key that is not UTF-8 (`key.
 an error after the record was parsed (the erasure watch, outside `on_registry_record`'s `try`)
 ended it in silence, `loaded` stayed true and `/health/ready` said 200 while intake decided
 resends and erasures on a registry frozen at that record.
+
+Its view of a case never goes back: a worker reads its own writes back BATCH_MS later, and the
+older record of a case overwrote the newer one, so a cancelled case took an update
+(`Registry.apply`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from datetime import timedelta
 
 import pytest
 
+from schemas.cases import ReferralCancelled, ReferralReceived
 from schemas.topics import INTAKE_REGISTRY, REFERRAL_EVENTS
 from services.common.follow import TopicFollower
 from services.intake.domain.erasure import ErasureWatch
@@ -20,14 +25,16 @@ from services.intake.domain.registry import AnyRecord, CaseRecord, Registry, rec
 from services.intake.eventlog import KafkaIntakeLog
 from services.intake.settings import IntakeSettings
 from services.intake.state import Intake
-from tests.intake.intake_fakes import NOW, FakeIntakeLog
+from tests.intake.intake_fakes import NOW, FakeIntakeLog, bearer, running_intake
 from tests.unit.common.follower_fakes import FakeTopics, install, until
+from tests.unit.intake.intake_builders import referral_body
 
 
-def case(case_id: str) -> bytes | None:
+def case(case_id: str, revision: int = 1, status: str = "open") -> bytes | None:
     return record_bytes(CaseRecord(
-        case_id=case_id, referrer_id="ref-a", referral_id=f"R-{case_id}", revision=1,
-        first_body_hash="h", body_hash="h", updated_at=NOW + timedelta(minutes=1)))
+        case_id=case_id, referrer_id="ref-a", referral_id=f"R-{case_id}", revision=revision,
+        first_body_hash="h", body_hash=f"h{revision}", status=status,  # type: ignore[arg-type]
+        updated_at=NOW + timedelta(minutes=revision)))
 
 
 class BrokenWatch(ErasureWatch):
@@ -115,3 +122,21 @@ async def test_intake_is_not_ready_once_its_status_feed_stopped(topics: FakeTopi
         assert intake.live_reasons() == ["status feed: follower stopped"]
     finally:
         await feed.stop()
+
+
+def test_a_worker_reading_its_own_writes_back_keeps_the_case_cancelled() -> None:
+    north = bearer("ref-north-gp")
+    with running_intake() as (client, log):
+        cid = client.post("/referrals", json=referral_body(), headers=north).json()["case_id"]
+        client.put(f"/referrals/{cid}", json=referral_body(age=60), headers=north)
+        assert client.delete(f"/referrals/{cid}", headers=north).json()["status"] == "cancelled"
+        intake = client.app.state.intake  # type: ignore[attr-defined]
+        for record in [r for r in log.records if r.topic == INTAKE_REGISTRY]:
+            intake.on_registry_record(record.key, record.value)  # the follower's batch, late
+            held = intake.registry.cases[cid]
+            assert (held.status, held.revision) == ("cancelled", 2)
+        late = client.put(f"/referrals/{cid}", json=referral_body(age=75), headers=north)
+    assert late.status_code == 409 and late.json()["type"].endswith("/case-closed")
+    assert [(type(e), getattr(e, "revision", None)) for e in log.events()] == [
+        (ReferralReceived, 1), (ReferralReceived, 2), (ReferralCancelled, None)]
+
