@@ -6,9 +6,10 @@ an error after the record was parsed (the erasure watch, outside `on_registry_re
 ended it in silence, `loaded` stayed true and `/health/ready` said 200 while intake decided
 resends and erasures on a registry frozen at that record.
 
-Its view of a case never goes back: a worker reads its own writes back BATCH_MS later, and the
-older record of a case overwrote the newer one, so a cancelled case took an update
-(`Registry.apply`).
+Its view never goes back, and intake is not ready while a reconnect re-reads it: a worker reads
+its own writes back BATCH_MS later, and a reconnect re-read the topic from the beginning with
+`loaded` still set; the older record of a case overwrote the newer one, and a cancelled case
+took an update (`Registry.apply`, services/common/follow.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from aiokafka.errors import KafkaConnectionError
 
 from schemas.cases import ReferralCancelled, ReferralReceived
 from schemas.topics import INTAKE_REGISTRY, REFERRAL_EVENTS
@@ -140,3 +142,31 @@ def test_a_worker_reading_its_own_writes_back_keeps_the_case_cancelled() -> None
     assert [(type(e), getattr(e, "revision", None)) for e in log.events()] == [
         (ReferralReceived, 1), (ReferralReceived, 2), (ReferralCancelled, None)]
 
+
+async def test_intake_is_not_ready_while_a_reconnect_reads_the_registry_again(
+    topics: FakeTopics,
+) -> None:
+    topics.add(INTAKE_REGISTRY, b"case/c-1", case("c-1"))
+    topics.add(INTAKE_REGISTRY, b"case/c-1", case("c-1", revision=2))
+    topics.add(INTAKE_REGISTRY, b"case/c-1", case("c-1", revision=2, status="cancelled"))
+    log = KafkaIntakeLog(bootstrap="fake:9092", send_timeout=1.0)
+    intake = Intake(log=log, settings=IntakeSettings())
+    ready_when_applied: list[bool] = []
+
+    def sink(key: str, raw: bytes | None) -> None:
+        ready_when_applied.append(registry_reasons(log) == [])
+        intake.on_registry_record(key, raw)
+
+    await log.start(sink)
+    try:
+        await until(lambda: registry_reasons(log) == [])
+        topics.fail_with = KafkaConnectionError("broker away")  # a blip: the follower retries
+        await until(lambda: topics.consumers > 1)
+        topics.fail_with = None
+        await until(lambda: len(ready_when_applied) == 6, seconds=6.0)  # read again from 0
+        assert ready_when_applied == [False] * 6  # not ready on a re-read in progress
+        await until(lambda: registry_reasons(log) == [])  # and ready again at its end
+        held = intake.registry.cases["c-1"]
+        assert (held.status, held.revision) == ("cancelled", 2)
+    finally:
+        await log.stop()
