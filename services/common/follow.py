@@ -6,7 +6,9 @@ directory and load view (routing, notify), intake's registry and intake's FHIR T
 `loaded` turns true once every partition was read up to the end offsets it had when reading
 began; readiness waits for that, so nothing is decided on half a view, and for `alive` (the
 follower still running), so a view that stopped changing is not served as current. A reconnect
-re-reads from the beginning, so sinks must be idempotent (last record per key wins). Every wait
+re-reads from the beginning, so sinks must be idempotent (last record per key wins), and
+`loaded` is false again until that re-read reaches the end: meanwhile the view holds older
+states of keys (intake's registry took updates for cases it had cancelled). Every wait
 on the broker is bounded; broker errors are retried with a capped back-off. A record its sink
 cannot apply is passed over (logged, and dead-lettered through `on_error` where the owner gives
 one): it ended the follower before, and in routing the faust app with it, so every worker
@@ -80,7 +82,8 @@ class TopicFollower:
 
     @property
     def loaded(self) -> bool:
-        """True once every topic was read to the end it had when this worker started reading."""
+        """True once every topic was read to the end it had when this worker started reading
+        (again, after a reconnect)."""
         return self._loaded.is_set()
 
     @property
@@ -170,6 +173,7 @@ class TopicFollower:
             await asyncio.wait_for(consumer.start(), self.timeout_seconds)
             partitions = await self._partitions(consumer)
             consumer.assign(partitions)
+            self._loaded.clear()  # read again from the start: older states until the end
             await consumer.seek_to_beginning(*partitions)
             ends = await asyncio.wait_for(consumer.end_offsets(partitions), self.timeout_seconds)
             while True:

@@ -5,6 +5,11 @@ The registry follower ran as a bare asyncio task: a key that is not UTF-8 (`key.
 an error after the record was parsed (the erasure watch, outside `on_registry_record`'s `try`)
 ended it in silence, `loaded` stayed true and `/health/ready` said 200 while intake decided
 resends and erasures on a registry frozen at that record.
+
+Its view never goes back, and intake is not ready while a reconnect re-reads it: a worker reads
+its own writes back BATCH_MS later, and a reconnect re-read the topic from the beginning with
+`loaded` still set; the older record of a case overwrote the newer one, and a cancelled case
+took an update (`Registry.apply`, services/common/follow.py).
 """
 
 from __future__ import annotations
@@ -12,7 +17,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from aiokafka.errors import KafkaConnectionError
 
+from schemas.cases import ReferralCancelled, ReferralReceived
 from schemas.topics import INTAKE_REGISTRY, REFERRAL_EVENTS
 from services.common.follow import TopicFollower
 from services.intake.domain.erasure import ErasureWatch
@@ -20,14 +27,16 @@ from services.intake.domain.registry import AnyRecord, CaseRecord, Registry, rec
 from services.intake.eventlog import KafkaIntakeLog
 from services.intake.settings import IntakeSettings
 from services.intake.state import Intake
-from tests.intake.intake_fakes import NOW, FakeIntakeLog
+from tests.intake.intake_fakes import NOW, FakeIntakeLog, bearer, running_intake
 from tests.unit.common.follower_fakes import FakeTopics, install, until
+from tests.unit.intake.intake_builders import referral_body
 
 
-def case(case_id: str) -> bytes | None:
+def case(case_id: str, revision: int = 1, status: str = "open") -> bytes | None:
     return record_bytes(CaseRecord(
-        case_id=case_id, referrer_id="ref-a", referral_id=f"R-{case_id}", revision=1,
-        first_body_hash="h", body_hash="h", updated_at=NOW + timedelta(minutes=1)))
+        case_id=case_id, referrer_id="ref-a", referral_id=f"R-{case_id}", revision=revision,
+        first_body_hash="h", body_hash=f"h{revision}", status=status,  # type: ignore[arg-type]
+        updated_at=NOW + timedelta(minutes=revision)))
 
 
 class BrokenWatch(ErasureWatch):
@@ -115,3 +124,49 @@ async def test_intake_is_not_ready_once_its_status_feed_stopped(topics: FakeTopi
         assert intake.live_reasons() == ["status feed: follower stopped"]
     finally:
         await feed.stop()
+
+
+def test_a_worker_reading_its_own_writes_back_keeps_the_case_cancelled() -> None:
+    north = bearer("ref-north-gp")
+    with running_intake() as (client, log):
+        cid = client.post("/referrals", json=referral_body(), headers=north).json()["case_id"]
+        client.put(f"/referrals/{cid}", json=referral_body(age=60), headers=north)
+        assert client.delete(f"/referrals/{cid}", headers=north).json()["status"] == "cancelled"
+        intake = client.app.state.intake  # type: ignore[attr-defined]
+        for record in [r for r in log.records if r.topic == INTAKE_REGISTRY]:
+            intake.on_registry_record(record.key, record.value)  # the follower's batch, late
+            held = intake.registry.cases[cid]
+            assert (held.status, held.revision) == ("cancelled", 2)
+        late = client.put(f"/referrals/{cid}", json=referral_body(age=75), headers=north)
+    assert late.status_code == 409 and late.json()["type"].endswith("/case-closed")
+    assert [(type(e), getattr(e, "revision", None)) for e in log.events()] == [
+        (ReferralReceived, 1), (ReferralReceived, 2), (ReferralCancelled, None)]
+
+
+async def test_intake_is_not_ready_while_a_reconnect_reads_the_registry_again(
+    topics: FakeTopics,
+) -> None:
+    topics.add(INTAKE_REGISTRY, b"case/c-1", case("c-1"))
+    topics.add(INTAKE_REGISTRY, b"case/c-1", case("c-1", revision=2))
+    topics.add(INTAKE_REGISTRY, b"case/c-1", case("c-1", revision=2, status="cancelled"))
+    log = KafkaIntakeLog(bootstrap="fake:9092", send_timeout=1.0)
+    intake = Intake(log=log, settings=IntakeSettings())
+    ready_when_applied: list[bool] = []
+
+    def sink(key: str, raw: bytes | None) -> None:
+        ready_when_applied.append(registry_reasons(log) == [])
+        intake.on_registry_record(key, raw)
+
+    await log.start(sink)
+    try:
+        await until(lambda: registry_reasons(log) == [])
+        topics.fail_with = KafkaConnectionError("broker away")  # a blip: the follower retries
+        await until(lambda: topics.consumers > 1)
+        topics.fail_with = None
+        await until(lambda: len(ready_when_applied) == 6, seconds=6.0)  # read again from 0
+        assert ready_when_applied == [False] * 6  # not ready on a re-read in progress
+        await until(lambda: registry_reasons(log) == [])  # and ready again at its end
+        held = intake.registry.cases["c-1"]
+        assert (held.status, held.revision) == ("cancelled", 2)
+    finally:
+        await log.stop()

@@ -5,6 +5,15 @@ Four record kinds share the topic, told apart by their key prefix and `kind`:
 name a sender gives the referral: FHIR identifier, bundle or message id, or a fullUrl within one
 sender; see services/intake/fhir/identity.py) and `erased/<case id>` (marker left after erasure).
 None of them holds patient data; a value of None is a tombstone.
+
+A case's state never goes back (`case_order`): each worker reads its own writes back about
+BATCH_MS later (services/common/follow.py), and a key written twice meanwhile had its older
+record overwrite the newer one, so a cancelled case took an update. The other kinds keep the
+last record: an alias or identity is written only while its key is not held, so no worker
+writes one twice, and an erased marker is never tombstoned. A record of any kind read back
+after its tombstone (an erasure) is held again until the tombstone is read back too; meanwhile
+the case's erased marker decides every request (410 or 404), and the erasure watch repairs
+only what is still held past its grace period (services/intake/domain/erasure.py).
 """
 
 from __future__ import annotations
@@ -82,6 +91,14 @@ def record_bytes(record: AnyRecord | None) -> bytes | None:
     return None if record is None else record.model_dump_json().encode()
 
 
+def case_order(case: CaseRecord) -> tuple[bool, int]:
+    """Where a state sits in its case's life; `apply` never trades one for an earlier one.
+    Cancelled is final (nothing updates or reopens it, and downstream routing stops the case
+    for good), so it outranks every open revision, even a higher one another worker wrote in a
+    race. Not `updated_at`: that is the deciding worker's wall clock, no order across workers."""
+    return case.status == "cancelled", case.revision
+
+
 def position(case: CaseRecord) -> Position:
     """Where the case sits in update order (Task searches page by it)."""
     return case.updated_at, case.case_id
@@ -89,7 +106,8 @@ def position(case: CaseRecord) -> Position:
 
 @dataclass
 class Registry:
-    """In-memory view of the registry topic; `apply` is last-write-wins per key, like compaction."""
+    """In-memory view of the registry topic: the last record per key, like compaction, except
+    that a case's state never goes back (`case_order`)."""
 
     cases: dict[str, CaseRecord] = field(default_factory=dict)
     aliases: dict[str, AliasRecord] = field(default_factory=dict)
@@ -101,7 +119,9 @@ class Registry:
     values: ValueIndex = field(default_factory=ValueIndex)  # Task search: by identifier value
 
     def apply(self, key: str, record: AnyRecord | None) -> None:
-        """Set or (for a tombstone) delete the record under `key`."""
+        """Set or (for a tombstone) delete the record under `key`; an earlier state of a held
+        case is ignored. An equal one is applied: the same state read back, or two workers'
+        writes of one state, where the later in the topic is the one compaction keeps."""
         kind, _, ident = key.partition("/")
         tables: dict[str, dict[str, Any]] = {
             "case": self.cases, "alias": self.aliases, "erased": self.erased,
@@ -109,6 +129,9 @@ class Registry:
         }
         if record is not None and record.kind != kind:
             raise KeyError(f"a {record.kind} record under a {kind} key")
+        held = self.cases.get(ident) if kind == "case" else None
+        if isinstance(record, CaseRecord) and held and case_order(record) < case_order(held):
+            return
         previous = tables[kind].pop(ident, None)
         if previous is not None:
             self._unindex(ident, previous)
