@@ -6,7 +6,9 @@ valueString of observations outside the profile, DocumentReference attachments (
 Binary in the bundle) and stand-alone Binary letters, as text/plain, text/html or a PDF text
 layer. ServiceRequest.note is `clinical_question` and DiagnosticReport text is the imaging
 report (both mapped elsewhere, both read by triage). At most MAX_NARRATIVES texts are kept; the
-rest, and attachments that cannot be read, are listed as unmapped so a human reads them.
+rest, and attachments that cannot be read, are listed as unmapped so a human reads them. Reading
+attachments is bounded by one ReadBudget per bundle (attachments.py), and stops at the narrative
+cap: an attachment the budget left unread, or read in part, is listed as unmapped too.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from services.intake.fhir.attachments import attachment_text
+from services.intake.fhir.attachments import ReadBudget, Reading, attachment_text
 from services.intake.fhir.bundle import BundleIndex, Entry
 from services.intake.fhir.draft import Draft
 from services.intake.fhir.profile import FINDING_SYSTEM, LOINC, LOINC_FINDINGS
@@ -29,19 +31,25 @@ _INACTIVE = frozenset({"inactive", "resolved", "remission"})
 _REFUTED = frozenset({"refuted", "entered-in-error"})
 CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+FULL = f"more than {MAX_NARRATIVES} free texts; not read by triage"
 
 
 class _Narratives:
-    def __init__(self, draft: Draft) -> None:
+    def __init__(self, draft: Draft, budget: ReadBudget) -> None:
         self.draft = draft
+        self.budget = budget
         self.count = 0
+
+    @property
+    def full(self) -> bool:
+        return self.count >= MAX_NARRATIVES
 
     def add(self, source: str, text: Any, path: str) -> None:
         text = str(text or "").strip()[:MAX_CHARS]
         if not text:
             return
-        if self.count >= MAX_NARRATIVES:
-            self.draft.unmap(path, f"more than {MAX_NARRATIVES} free texts; not read by triage")
+        if self.full:
+            self.draft.unmap(path, FULL)
             return
         self.count += 1
         self.draft.extend("narratives", [{"source": source, "text": text}], path)
@@ -74,22 +82,39 @@ def _coded_texts(out: _Narratives, entry: Entry) -> None:
         out.add(f"{kind}.note", note.text, f"{path}.note[{i}]")
 
 
+def _read(out: _Narratives, source: str, reading: Reading, path: str, what: str) -> None:
+    """The text as a narrative; what was not read as unmapped (reasons are fixed text: content
+    types are sender input)."""
+    if reading.text is not None:
+        out.add(source, reading.text, path)
+        if not reading.whole:
+            out.draft.unmap(path, f"{what} read in part: over the reading budget; the rest not "
+                                  "read by triage")
+    elif not reading.whole:
+        out.draft.unmap(path, f"{what} not read: over the reading budget; not read by triage")
+    else:
+        out.draft.unmap(path, f"{what} without readable text; not read by triage")
+
+
 def _letter(out: _Narratives, index: BundleIndex, entry: Entry) -> None:
     for i, content in enumerate(entry.resource.content or []):
         attachment = content.attachment
         # resolve() marks the Binary used, so it is not read a second time on its own.
         binary = index.resolve(SimpleNamespace(reference=attachment.url), "Binary")
-        text = attachment_text(attachment, binary.resource if binary is not None else None)
         path = f"{entry.path}.content[{i}].attachment"
-        if text is None:  # the reason is fixed text: content types are sender input
-            out.draft.unmap(path, "attachment without readable text; not read by triage")
-        else:
-            out.add("DocumentReference", text, path)
+        if out.full:  # its text could not be kept: not worth decoding
+            out.draft.unmap(path, FULL)
+            continue
+        reading = attachment_text(attachment, binary.resource if binary is not None else None,
+                                  budget=out.budget)
+        _read(out, "DocumentReference", reading, path, "attachment")
 
 
-def map_narratives(draft: Draft, index: BundleIndex, request: Entry) -> None:
+def map_narratives(
+    draft: Draft, index: BundleIndex, request: Entry, *, budget: ReadBudget | None = None
+) -> None:
     """Every free text in the bundle, with its source, and the referrer's priority."""
-    out = _Narratives(draft)
+    out = _Narratives(draft, budget if budget is not None else ReadBudget())
     resource = request.resource
     if resource.priority in PRIORITIES:
         draft.put("referrer_priority", resource.priority, f"{request.path}.priority")
@@ -105,8 +130,8 @@ def map_narratives(draft: Draft, index: BundleIndex, request: Entry) -> None:
         if entry.index in index.used:
             continue  # read as a DocumentReference's attachment
         index.use(entry)
-        text = attachment_text(entry.resource)
-        if text is None:
-            draft.unmap(entry.path, "Binary without readable text; not read by triage")
-        else:
-            out.add("Binary", text, entry.path)
+        if out.full:
+            draft.unmap(entry.path, FULL)
+            continue
+        _read(out, "Binary", attachment_text(entry.resource, budget=out.budget), entry.path,
+              "Binary")

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from services.intake.fhir.attachments import ReadBudget
 from services.intake.fhir.attachments import attachment_text as read_attachment
 from services.intake.fhir.profile import DIRECTORY_ID_SYSTEM, VALUE_SYSTEM
 
@@ -102,9 +103,9 @@ def directory_id(resource: Any) -> str | None:
     return None
 
 
-def attachment_text(attachment: Any) -> str | None:
+def attachment_text(attachment: Any, *, budget: ReadBudget | None = None) -> str | None:
     """Text of an inline text/plain, text/html or PDF Attachment (bounded; see attachments)."""
-    return read_attachment(attachment)
+    return read_attachment(attachment, budget=budget).text
 
 
 def extension_values(resource: Any, url: str) -> list[Any]:
