@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from services.intake.fhir.attachments import ReadBudget
+from services.intake.fhir.attachments import attachment_text as read_attachment
 from services.intake.fhir.bundle import BundleIndex, Entry
 from services.intake.fhir.clinical import is_imaging_finding
 from services.intake.fhir.draft import Draft
@@ -24,7 +26,6 @@ from services.intake.fhir.profile import (
 )
 from services.intake.fhir.values import (
     as_date,
-    attachment_text,
     code_in,
     element_values,
     weeks_between,
@@ -47,8 +48,16 @@ def _study_uid(study: Any) -> str | None:
     return None
 
 
-def _report_text(report: Any) -> str | None:
-    texts = [t for t in (attachment_text(a) for a in report.presentedForm or []) if t]
+def _report_text(draft: Draft, entry: Entry, budget: ReadBudget) -> str | None:
+    report = entry.resource
+    texts: list[str] = []
+    for i, attachment in enumerate(report.presentedForm or []):
+        reading = read_attachment(attachment, budget=budget)
+        if reading.text:
+            texts.append(reading.text)
+        if not reading.whole:  # the reason is fixed text: content types are sender input
+            draft.unmap(f"{entry.path}.presentedForm[{i}]",
+                        "report not read in full: over the reading budget; not read by triage")
     if report.conclusion:
         texts.append(str(report.conclusion))
     return "\n\n".join(texts) or None
@@ -73,10 +82,10 @@ def _put_finding(draft: Draft, study: dict[str, Any], entry: Entry, position: in
 
 def _add_report(
     draft: Draft, index: BundleIndex, entry: Entry, study: dict[str, Any], position: int,
-    referral_date: date,
+    referral_date: date, budget: ReadBudget,
 ) -> None:
     report = entry.resource
-    text = _report_text(report)
+    text = _report_text(draft, entry, budget)
     if text:
         study["report_text"] = text
     parties = party_ids(draft, index, list(report.performer or []) +
@@ -94,8 +103,11 @@ def _add_report(
                            "issued", "basedOn"})
 
 
-def map_imaging(draft: Draft, index: BundleIndex, referral_date: date) -> None:
+def map_imaging(
+    draft: Draft, index: BundleIndex, referral_date: date, *, budget: ReadBudget | None = None
+) -> None:
     """Every ImagingStudy and DiagnosticReport, with their findings, in bundle order."""
+    budget = budget if budget is not None else ReadBudget()
     studies: dict[int, tuple[dict[str, Any], int]] = {}  # entry index -> (study, position)
     for entry in index.of_type("ImagingStudy"):
         index.use(entry)
@@ -128,7 +140,7 @@ def map_imaging(draft: Draft, index: BundleIndex, referral_date: date) -> None:
             draft.extend("imaging", [study], entry.path)
             target = entry
         study, position = studies[target.index]
-        _add_report(draft, index, entry, study, position, referral_date)
+        _add_report(draft, index, entry, study, position, referral_date, budget)
     for entry in index.of_type("Observation"):
         if is_imaging_finding(entry) and entry.index not in index.used:
             index.use(entry)

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from schemas.referral import MAX_PATIENT_IDENTIFIERS, Referral
 from services.intake.domain.identity import Name
+from services.intake.fhir.attachments import ReadBudget
 from services.intake.fhir.bundle import BundleIndex, Entry, FhirRejected
 from services.intake.fhir.clinical import map_clinical
 from services.intake.fhir.draft import Draft, capped_report
@@ -258,8 +259,9 @@ def map_bundle(index: BundleIndex, *, now: datetime) -> MappedBundle:
     born = _map_patient(draft, index, request, referral_date)
     map_clinical(draft, index)
     map_procedures(draft, index, entry, referral_date)
-    map_imaging(draft, index, referral_date)
-    map_narratives(draft, index, entry)
+    budget = ReadBudget()  # one for every attachment of the bundle
+    map_imaging(draft, index, referral_date, budget=budget)
+    map_narratives(draft, index, entry, budget=budget)
     _age(draft, born, referral_date)
     for unused in index.unused():
         if unused.type not in _STRUCTURAL:

@@ -13,6 +13,7 @@ import time
 import zlib
 
 from services.intake.fhir.attachments import (
+    MAX_ATTACHMENTS,
     MAX_PAGE_BYTES,
     MAX_PAGE_FONTS,
     ReadBudget,
@@ -180,3 +181,15 @@ def test_attachments_past_the_narrative_cap_are_not_decoded() -> None:
     assert len(draft.data["narratives"]) == MAX_NARRATIVES
     full = [u for u in draft.unmapped if f"more than {MAX_NARRATIVES} free texts" in u]
     assert len(full) == 2  # the PDF letter and the Binary, listed without being opened
+
+
+def test_imaging_reports_and_letters_share_the_bundle_budget() -> None:
+    pdf_data = letter("application/pdf", text_pdf("No compression."))["content"][0]["attachment"]
+    modality = {"system": "https://spine-router.example/fhir/CodeSystem/imaging-modality",
+                "code": "mri"}
+    report = {"resourceType": "DiagnosticReport", "status": "final",
+              "code": {"coding": [modality]}, "presentedForm": [pdf_data]}
+    result = mapped(bundle(*[report] * MAX_ATTACHMENTS, letter("text/plain", CES_LETTER.encode())))
+    assert result.referral is not None and result.referral.narratives == []
+    assert [s.report_text for s in result.referral.imaging] == ["No compression."] * MAX_ATTACHMENTS
+    assert any("attachment not read: over the reading budget" in u for u in result.unmapped)
