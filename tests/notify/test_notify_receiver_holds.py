@@ -136,11 +136,46 @@ async def test_an_unreachable_receiver_is_probed_by_one_lane_at_a_time() -> None
     submit_cases(d)
     await time.advance(600)
     # Without the hold each of the 50 lanes retried on its own back-off: hundreds of calls.
-    assert len(receiver.calls) < 15 and set(receiver.calls) == {"case-0"}
+    # With it one probe at a time, at most every 30 s (1, 2, 4, 8, 16, then 30 s apart).
+    assert len(receiver.calls) < 30 and set(receiver.calls) == {"case-0"}
     receiver.accepting = True
     await time.advance(600)
     await d.idle()
     assert len([e for e in events if isinstance(e, NotificationDelivered)]) == CASES
+
+
+async def test_a_receiver_back_from_an_outage_gets_its_backlog_within_half_a_minute() -> None:
+    # Chaos (a 60 s outage): every lane's failure counted as one more for the receiver, and the
+    # hold grew to the 300 s retry cap, past the backlog's drain. Only a probe's failure counts
+    # now, and a receiver without a Retry-After is probed at least every 30 s.
+    receiver, time, events = Throttling(status=None, retry_after=None), VirtualTime(), []
+    d = dispatcher(receiver, time, events)
+    receiver.open.clear()  # the first requests are all under way when the receiver goes away
+    submit_cases(d)
+    await settle()
+    receiver.open.set()
+    await time.advance(70)
+    receiver.accepting = True
+    await time.advance(31)
+    await asyncio.wait_for(d.idle(), 5)
+    assert len([e for e in events if isinstance(e, NotificationDelivered)]) == CASES
+
+
+async def test_an_emergencys_retries_follow_its_own_attempts_not_other_lanes_failures() -> None:
+    receiver, time, events = Throttling(status=None, retry_after=None), VirtualTime(), []
+    d = dispatcher(receiver, time, events)
+    receiver.open.clear()  # the first requests are all under way when the receiver goes away
+    submit_cases(d)  # fifty lanes failing against the same receiver
+    d.submit(note(1, case_id="urgent", subscriber="ref-1").model_copy(
+        update={"kind": "emergency_page"}))
+    await settle()
+    receiver.open.set()
+    await time.advance(20)
+    receiver.accepting = True
+    await time.advance(20)  # its own back-off (rng 0.5): retries at 0.5, 1.5, 3.5 ... 31.5 s
+    delivered = [e.case_id for e in events if isinstance(e, NotificationDelivered)]
+    assert "urgent" in delivered
+    await d.close()
 
 
 async def test_a_receiver_held_past_the_budget_dead_letters_every_lane_in_time() -> None:
@@ -193,8 +228,7 @@ def test_retry_after_is_delta_seconds_or_an_http_date_and_garbage_is_ignored() -
 def test_held_receivers_are_capped() -> None:
     holds = ReceiverHolds(probe_seconds=20, max_receivers=3)
     for i in range(10):
-        holds.failed(("http", f"r{i}", None), until=T0 + timedelta(seconds=100 - i),
-                     reason="HTTP 503")
+        holds.failed(("http", f"r{i}", None), now=T0, retry_after=100 - i, reason="HTTP 503")
     assert len(holds) == 3
     assert holds.wait_seconds(("http", "r9", None), T0, "n") == 91  # the latest kept
 

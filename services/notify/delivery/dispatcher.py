@@ -15,7 +15,7 @@ import logging
 import random
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
 from schemas.envelope import Event, derive_id
@@ -76,7 +76,8 @@ class Dispatcher:
         self._receivers = ReceiverGates(max(1, min(PER_RECEIVER_CONNECTIONS, concurrency // 2)))
         self._receiver_of = receiver
         # A prober that went away (cancelled, case moved) frees its turn after two deadlines.
-        self._holds = ReceiverHolds(probe_seconds=2 * retry.timeout_seconds)
+        self._holds = ReceiverHolds(probe_seconds=2 * retry.timeout_seconds,
+                                    base_seconds=retry.base_seconds)
         self._lanes: dict[LaneKey, list[Notification]] = {}
         self._tasks: dict[LaneKey, asyncio.Task[None]] = {}
         self._known: set[str] = set()
@@ -193,13 +194,16 @@ class Dispatcher:
             if result.ok:
                 await self._delivered(note, attempts, result)
                 return True
-            delay = backoff_delay(self._retry, max(attempts, self._holds.failures(receiver) + 1)
-                                  if throttled else attempts, self._rng)
-            if result.retry_after_seconds is not None:  # bounded: a year would only give up
-                delay = max(delay, min(result.retry_after_seconds, self._retry.max_total_seconds))
+            # This lane's own back-off (an emergency's, which no hold keeps back: its retries
+            # follow its own attempts, not how many other lanes failed).
+            delay = backoff_delay(self._retry, attempts, self._rng)
+            retry_after = None if result.retry_after_seconds is None else min(
+                result.retry_after_seconds, self._retry.max_total_seconds)  # a year: give up
+            if retry_after is not None:
+                delay = max(delay, retry_after)
             age = (now - note.created_at).total_seconds()
             if throttled:  # every lane of this receiver waits now, this one too (unless urgent)
-                self._holds.failed(receiver, until=now + timedelta(seconds=delay),
+                self._holds.failed(receiver, now=now, retry_after=retry_after,
                                    reason=result.describe())
             if result.final or not is_retryable(result.status_code) or gives_up(
                 self._retry, attempts=attempts, age_seconds=age, next_delay=delay

@@ -100,6 +100,11 @@ class ReceiverGates:
 
 
 MAX_HELD_RECEIVERS = 4096  # receivers held back at once; past it the soonest-free are let go
+# A receiver that gave no Retry-After is probed again after base * 2^(failed probes - 1), at
+# most this long: one request a half-minute costs it nothing, and a receiver back after an
+# outage gets its backlog within that (chaos: a 60 s outage held 229 offers past the drain
+# when the hold took every lane's failure as one more and grew to the 300 s retry cap).
+RECEIVER_PROBE_CAP_SECONDS = 30.0
 
 
 @dataclass
@@ -122,8 +127,10 @@ class ReceiverHolds:
     `probe_seconds` pass, should the prober go away). Waiting here is not an attempt.
     """
 
-    def __init__(self, *, probe_seconds: float, max_receivers: int = MAX_HELD_RECEIVERS) -> None:
+    def __init__(self, *, probe_seconds: float, base_seconds: float = 1.0,
+                 max_receivers: int = MAX_HELD_RECEIVERS) -> None:
         self._probe = timedelta(seconds=probe_seconds)
+        self._base = base_seconds
         self._max = max_receivers
         self._holds: dict[Hashable, _Hold] = {}
 
@@ -144,19 +151,21 @@ class ReceiverHolds:
         hold = self._holds.get(receiver)
         return hold.reason if hold is not None else "receiver unavailable"
 
-    def failures(self, receiver: Hashable) -> int:
-        hold = self._holds.get(receiver)
-        return hold.failures if hold is not None else 0
-
-    def failed(self, receiver: Hashable, *, until: datetime, reason: str) -> None:
-        """The receiver throttled us or could not be reached: nothing goes before `until`
-        (a hold set by another lane that ends later stands)."""
+    def failed(self, receiver: Hashable, *, now: datetime, retry_after: float | None,
+               reason: str) -> None:
+        """The receiver throttled us or could not be reached: nothing goes to it before its
+        `retry_after`, else before its own back-off (a hold that ends later stands). Only a
+        failure with no hold running counts towards that back-off (the first, or a probe's):
+        the requests already under way when it failed say nothing new."""
         hold = self._holds.get(receiver)
         if hold is None:
-            hold = self._holds[receiver] = _Hold(until=until, reason=reason)
+            hold = self._holds[receiver] = _Hold(until=now, reason=reason)
             self._prune(keep=receiver)
-        hold.until, hold.reason = max(hold.until, until), reason
-        hold.failures += 1
+        if hold.until <= now:
+            hold.failures += 1
+        wait = retry_after if retry_after is not None else min(
+            RECEIVER_PROBE_CAP_SECONDS, self._base * 2 ** min(hold.failures - 1, 30))
+        hold.until, hold.reason = max(hold.until, now + timedelta(seconds=wait)), reason
         hold.probe_until = hold.prober = None
 
     def answered(self, receiver: Hashable, now: datetime) -> None:
