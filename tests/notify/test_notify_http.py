@@ -34,8 +34,8 @@ def sent() -> list[AcknowledgeEscalation]:
     return []
 
 
-@pytest.fixture
-def client(rig: AgentRig, sent: list[AcknowledgeEscalation]) -> TestClient:
+def escalation_client(rig: AgentRig, sent: list[AcknowledgeEscalation]) -> TestClient:
+    """The escalation routes over the rig's agent; commands sent are kept in `sent`."""
     async def send_command(command: AcknowledgeEscalation) -> None:
         sent.append(command)
 
@@ -44,6 +44,11 @@ def client(rig: AgentRig, sent: list[AcknowledgeEscalation]) -> TestClient:
     api.include_router(build_escalation_router(
         state_of=rig.processor.state_of, send_command=send_command, clock=rig.clock))
     return TestClient(api)
+
+
+@pytest.fixture
+def client(rig: AgentRig, sent: list[AcknowledgeEscalation]) -> TestClient:
+    return escalation_client(rig, sent)
 
 
 def test_ops_acknowledges_and_the_command_reaches_the_agent(
@@ -133,15 +138,7 @@ async def test_a_specialists_ack_without_a_step_leaves_other_specialists_chains(
     rig.clock.set_minutes(100)
     await rig.run_timer()
     sent: list[AcknowledgeEscalation] = []
-
-    async def send_command(command: AcknowledgeEscalation) -> None:
-        sent.append(command)
-
-    api = FastAPI()
-    install_problem_handlers(api)
-    api.include_router(build_escalation_router(
-        state_of=rig.processor.state_of, send_command=send_command, clock=rig.clock))
-    client = TestClient(api)
+    client = escalation_client(rig, sent)
     other = client.post("/escalations/case-1/ack", json={"step_id": "s2"},
                         headers=auth("specialist", "spec-1"))
     assert other.status_code == 403
