@@ -9,8 +9,6 @@ import pytest
 
 from services.notify.dashboard.tickets import InvalidTicket, TicketSigner
 from services.notify.delivery.signing import verify
-from services.notify.domain.outbox import MAX_PER_SUBSCRIBER
-from services.notify.domain.state import CaseState, Outcome
 
 NOW = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
 
@@ -26,10 +24,4 @@ def test_non_ascii_webhook_signatures_do_not_verify() -> None:
     assert verify(b"k", "1000", b"{}", "sha256=é", now=1000.0) is False
 
 
-def test_the_outbox_is_capped() -> None:
-    outcome = Outcome(state=CaseState(case_id="c1"))
-    for i in range(MAX_PER_SUBSCRIBER + 5):
-        outcome.notify(audience="ops", subscriber_id="ops-1", kind="case_withdrawn",
-                       cause_event_id=f"e{i}", now=NOW, data={})
-    assert len(outcome.state.outbox) == MAX_PER_SUBSCRIBER
-    assert len(outcome.skipped) == 5 and outcome.skipped[0].startswith("outbox_full")
+# The outbox's bounds (per subscriber, per case, critical kinds): test_notify_outbox_caps.py.
