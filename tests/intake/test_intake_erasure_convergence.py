@@ -213,3 +213,35 @@ async def test_an_unexpected_failure_does_not_end_the_repairs(
     with contextlib.suppress(asyncio.CancelledError):
         await task
     assert calls >= 3  # each pass failed, and the next one still ran
+
+
+async def test_a_late_record_read_while_a_repair_writes_is_repaired_again() -> None:
+    """Worker C repairs a case; while its tombstones are in flight another worker's late
+    ReferralReceived lands after them and C reads it. The repair must not forget it: it was
+    written after C's tombstones, so compaction would keep the patient's text."""
+    log, clock = FakeIntakeLog(), Clock()
+    case_id, _, late = await erased_elsewhere(log)
+    late_event = next(r for r in late if r.topic == REFERRAL_EVENTS)
+    c = worker(log, clock)
+    read(c, log.records)
+    clock.now += GRACE
+
+    class RacingLog(FakeIntakeLog):
+        raced = False
+
+        async def write(self, records: Sequence[OutRecord]) -> None:
+            await super().write(records)
+            if not self.raced and any(r.value is None for r in records):
+                self.raced = True  # the late record lands after the tombstones; C reads it
+                later = OutRecord(REFERRAL_EVENTS, case_id, late_event.value)
+                self.records.append(later)
+                read(c, [later])
+
+    racing = RacingLog()
+    racing.records = log.records
+    c.log = racing
+    assert await service.repair_erasures(intake=c) == [case_id]
+    assert SECRET.encode() in b"".join(v or b"" for v in survivors(racing).values())
+    clock.now += GRACE
+    assert await service.repair_erasures(intake=c) == [case_id]  # found again, repaired again
+    assert_erased(racing, case_id)

@@ -38,12 +38,15 @@ class ErasureWatch:
     # (topic, case id) of an erased case whose latest record read on that topic is not a
     # tombstone. Only erased cases are tracked, and a tombstone removes the entry.
     live: set[tuple[str, str]] = field(default_factory=set)
+    # Suspicious records noted per suspect: a repair forgets the case only if none came in
+    # while its tombstones were in flight (one landing after them must be repaired again).
+    noted: dict[str, int] = field(default_factory=dict)
 
     def registry_record(self, registry: Registry, record: AnyRecord | None,
                         now: datetime) -> None:
         """Note one registry record just applied to `registry`."""
         if record is not None and self._held_after_erasure(registry, record.case_id):
-            self.suspects.setdefault(record.case_id, now)
+            self._suspect(record.case_id, now)
 
     def topic_record(self, registry: Registry, topic: str, case_id: str, *, tombstone: bool,
                      now: datetime) -> None:
@@ -52,7 +55,7 @@ class ErasureWatch:
             self.live.discard((topic, case_id))
         elif case_id in registry.erased:
             self.live.add((topic, case_id))
-            self.suspects.setdefault(case_id, now)
+            self._suspect(case_id, now)
 
     def due(self, registry: Registry, now: datetime, grace: timedelta) -> list[str]:
         """Suspects still unsettled after `grace`, to repair; settled ones are forgotten."""
@@ -60,6 +63,7 @@ class ErasureWatch:
         for case_id, since in list(self.suspects.items()):
             if not self.unsettled(registry, case_id):
                 del self.suspects[case_id]
+                self.noted.pop(case_id, None)
             elif now - since >= grace:
                 ready.append(case_id)
         return ready
@@ -70,10 +74,24 @@ class ErasureWatch:
         return self._held_after_erasure(registry, case_id) or (
             case_id in registry.erased and any(c == case_id for _, c in self.live))
 
-    def repaired(self, case_id: str) -> None:
-        """Its tombstones were written again: nothing of it is left to watch."""
+    def mark(self, case_id: str) -> int:
+        """Taken before a repair writes: what `repaired` compares with."""
+        return self.noted.get(case_id, 0)
+
+    def repaired(self, case_id: str, mark: int, now: datetime) -> None:
+        """Its tombstones were written again: nothing of it is left to watch, unless a record
+        was noted since `mark` (it may have landed after them): then the case stays a suspect,
+        its grace counted afresh, and is repaired again."""
+        if self.noted.get(case_id, 0) != mark:
+            self.suspects[case_id] = now
+            return
         self.suspects.pop(case_id, None)
+        self.noted.pop(case_id, None)
         self.live = {(t, c) for t, c in self.live if c != case_id}
+
+    def _suspect(self, case_id: str, now: datetime) -> None:
+        self.suspects.setdefault(case_id, now)
+        self.noted[case_id] = self.noted.get(case_id, 0) + 1
 
     @staticmethod
     def _held_after_erasure(registry: Registry, case_id: str) -> bool:

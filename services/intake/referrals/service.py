@@ -187,15 +187,19 @@ async def repair_erasures(*, intake: Intake) -> list[str]:
     grace = timedelta(seconds=intake.settings.erasure_repair_grace_seconds)
     repaired = []
     for case_id in intake.erasures.due(intake.registry, intake.clock(), grace):
-        leftovers = intake.registry.leftovers_of(case_id)
-        # The case topics first: the registry's tombstones settle the case here, so if they
-        # went first and the topics' failed, nothing would be left to say it needs them.
-        await _tombstone_case_topics(intake, case_id)
-        await intake.log.write([OutRecord(INTAKE_REGISTRY, key, None) for key in leftovers])
-        for key in leftovers:
-            intake.registry.apply(key, None)
-        intake.erasures.repaired(case_id)
-        intake.tasks.erase(case_id)
+        # Under the case's lock, as a request would be: an erasure replayed meanwhile on this
+        # worker then writes after the repair, not between its reads and its writes.
+        async with _holding(intake, case_key(case_id)):
+            mark = intake.erasures.mark(case_id)
+            leftovers = intake.registry.leftovers_of(case_id)
+            # The case topics first: the registry's tombstones settle the case here, so if
+            # they went first and the topics' failed, nothing would say it needs them.
+            await _tombstone_case_topics(intake, case_id)
+            await intake.log.write([OutRecord(INTAKE_REGISTRY, key, None) for key in leftovers])
+            for key in leftovers:
+                intake.registry.apply(key, None)
+            intake.erasures.repaired(case_id, mark, intake.clock())
+            intake.tasks.erase(case_id)
         ERASURE_REPAIRS.inc()
         log.warning("erasure repaired: records written after it tombstoned again",
                     extra={"case_id": case_id, "registry_records": len(leftovers)})
