@@ -36,3 +36,7 @@ class CaseLocks:
 
     def __len__(self) -> int:
         return len(self._held)
+
+    def waiting(self) -> int:
+        """How many wait for a case someone else holds."""
+        return sum(users[0] - 1 for _, users in self._held.values())

@@ -218,20 +218,21 @@ class RequestGuard:
                 raise Refused(401, exc.title, exc.detail, exc.kind, "unauthenticated",
                               headers=exc.headers) from None
         has_body = _has_body(scope, headers)
-        if principal is None:
-            self._charge(_address(scope))
-            if has_body:  # nobody's body is read before we know who sent it
-                raise Refused(401, "Unauthorized", "credentials required", "unauthorized",
-                              "unauthenticated",
-                              headers={"WWW-Authenticate": 'Bearer realm="spine-router"'})
-        else:
-            self._charge(f"principal:{principal.role}:{principal.subject}")
+        caller = f"principal:{principal.role}:{principal.subject}" if principal else _address(
+            scope)
+        self._charge(caller)
+        if principal is None and has_body:  # nobody's body is read before we know who sent it
+            raise Refused(401, "Unauthorized", "credentials required", "unauthorized",
+                          "unauthenticated",
+                          headers={"WWW-Authenticate": 'Bearer realm="spine-router"'})
         if not has_body:
             return receive
         body = await self._read_body(headers, receive)
         if _may_be_json(headers.get("content-type", "")):
-            if len(body) > INLINE_JSON_BYTES:  # ~150 ms of parsing per MiB: not on the loop
-                await off_loop(check_json, body, self.cfg, name="guard_json", size=JSON_SLOTS)
+            if len(body) > INLINE_JSON_BYTES:  # ~150 ms of parsing per MiB: not on the loop,
+                # and in the caller's turn (services/common/off_loop.py)
+                await off_loop(check_json, body, self.cfg, name="guard_json", size=JSON_SLOTS,
+                               caller=caller)
             else:
                 check_json(body, self.cfg)
         return _replay(body, receive)

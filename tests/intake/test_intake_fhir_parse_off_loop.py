@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from services.common import off_loop
 from services.intake.fhir import parsing
 from services.intake.fhir.bundle import BundleIndex, load_bundle
 from tests.intake.intake_fakes import bearer, running_intake
@@ -144,5 +145,58 @@ def _waiting_for_a_slot(client: Any, expected: int) -> int:
             waiting = client.portal.call(lambda: parsing.parse_slots().statistics().tasks_waiting)
             if waiting >= expected or deadline.wait(0.01):
                 return int(waiting)
+    finally:
+        timer.cancel()
+
+
+def test_one_referrers_burst_does_not_queue_ahead_of_another_referrer(gate: Gate) -> None:
+    """Referrer A sends three bundles at once, then B sends one: B's is parsed while A's first
+    still is, rather than after all of A's (the slots' queue is first come, first served)."""
+    body, other = FIXTURE.read_bytes(), FIXTURE.read_bytes() + b" "
+    starts: list[bytes] = []
+    load = gate.load
+
+    def recording(raw: bytes, *, content_type: str | None = None) -> BundleIndex:
+        starts.append(raw)
+        return load(raw, content_type=content_type)
+
+    answers: list[httpx.Response] = []
+
+    def post(raw: bytes, referrer: str) -> None:
+        answers.append(client.post("/fhir/Bundle", content=raw,
+                                   headers=bearer(referrer) | FHIR_JSON))
+
+    parsing.load_bundle = recording  # type: ignore[assignment]  # undone by the gate fixture
+    with running_intake() as (client, _):
+        burst = [threading.Thread(target=post, args=(body, "ref-a"), daemon=True)
+                 for _ in range(3)]
+        for thread in burst:
+            thread.start()
+        gate.wait_started(1)
+        _wait_arrived(client, gate, 3)  # all three of A's have reached the parse
+        late = threading.Thread(target=post, args=(other, "ref-b"), daemon=True)
+        late.start()
+        gate.wait_started(1)
+        second, still_first = starts[1], gate.running
+        gate.opened.set()
+        for thread in [*burst, late]:
+            thread.join(WAIT * 4)
+    assert second == other, "B waited behind A's burst"
+    assert still_first == 2 and gate.peak <= parsing.PARSE_SLOTS
+    assert sorted(a.status_code for a in answers) == [200, 200, 202, 202]  # A resent twice
+
+
+def _wait_arrived(client: Any, gate: Gate, expected: int) -> None:
+    """Until `expected` parses run or wait (for a slot or for their referrer's turn)."""
+    def arrived() -> int:
+        stats = parsing.parse_slots().statistics()
+        return gate.running + stats.tasks_waiting + off_loop.waiting_turns(parsing._SLOTS)
+
+    deadline = threading.Event()
+    timer = threading.Timer(WAIT, deadline.set)
+    timer.start()
+    try:
+        while client.portal.call(arrived) < expected and not deadline.wait(0.01):
+            pass
     finally:
         timer.cancel()

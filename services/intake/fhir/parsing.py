@@ -6,7 +6,8 @@ those). Run inside the async route they held intake's event loop, so health prob
 other referrer waited behind one referrer's bundles (review 18: /health/live took 9.7 s). In a
 thread the loop keeps serving between the parse's bytecodes (the GIL is handed over every few
 milliseconds). At most PARSE_SLOTS parses run at once per event loop: a burst queues for a slot
-instead of taking the thread pool FastAPI's sync dependencies and file responses share.
+instead of taking the thread pool FastAPI's sync dependencies and file responses share, and
+one parse per referrer at a time waits for one (the slots go round the referrers).
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ def _parse(raw: bytes, content_type: str | None, now: datetime) -> MappedBundle:
 
 
 async def parse_referral(
-    raw: bytes, *, content_type: str | None, now: datetime
+    raw: bytes, *, content_type: str | None, now: datetime, referrer_id: str,
 ) -> MappedBundle:
-    """load_bundle + map_bundle off the event loop (services/common/off_loop.py); their
-    FhirRejected is raised here as is."""
-    return await off_loop(_parse, raw, content_type, now, name=_SLOTS, size=PARSE_SLOTS)
+    """load_bundle + map_bundle off the event loop (services/common/off_loop.py), in the
+    referrer's turn; their FhirRejected is raised here as is."""
+    return await off_loop(_parse, raw, content_type, now, name=_SLOTS, size=PARSE_SLOTS,
+                          caller=referrer_id)

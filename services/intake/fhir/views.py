@@ -41,7 +41,8 @@ async def post_bundle(
         )
     # In a worker thread: one costly bundle must not hold the loop everyone else needs.
     mapped = await parse_referral(
-        await request.body(), content_type=content_type, now=intake.clock()
+        await request.body(), content_type=content_type, now=intake.clock(),
+        referrer_id=principal.subject,
     )
     referrer_id, names = principal.subject, mapped.names
     found = find_case(intake.registry, referrer_id=referrer_id, names=names)
