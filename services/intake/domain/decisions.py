@@ -55,6 +55,14 @@ class Decision:
     writes: tuple[Write, ...] = ()
 
 
+def _key_reused() -> Rejected:
+    return Rejected(
+        409, "Idempotency key reused",
+        "this Idempotency-Key was first used with a different body; "
+        "send a new key for a new referral or revision", kind="idempotency-key-reused",
+    )
+
+
 def _not_found(case_id: str) -> Rejected:
     return Rejected(404, "Not found", f"no case {case_id} for this client", kind="not-found")
 
@@ -116,11 +124,7 @@ def decide_submission(
     alias = registry.alias(alias_key) if idempotency_key else None
     if alias is not None:
         if alias.body_hash != digest:
-            raise Rejected(
-                409, "Idempotency key reused",
-                "this Idempotency-Key was first used with a different body; "
-                "send a new key for a new referral", kind="idempotency-key-reused",
-            )
+            raise _key_reused()
         case_id = alias.case_id
     if case_id in registry.erased:
         raise Rejected(
@@ -155,8 +159,9 @@ def decide_submission(
 def _alias_write(
     registry: Registry, key: str, case: CaseRecord, digest: str
 ) -> tuple[Write, ...]:
-    """Record a key first sent on a resend (no event: nothing new happened to the case), so the
-    key then refuses another body (409) like any used key; none past the case's cap."""
+    """Record a key first sent on a resend (no event: nothing new happened to the case) or on
+    a new revision, so the key then refuses another body (409) like any used key; none past
+    the case's cap (a revision still goes through, its key unrecorded)."""
     if len(registry.alias_keys_of(case.case_id)) >= MAX_ALIASES_PER_CASE:
         return ()
     record = AliasRecord(case_id=case.case_id, referrer_id=case.referrer_id, body_hash=digest)
@@ -165,9 +170,12 @@ def _alias_write(
 
 def decide_update(
     registry: Registry, *, case_id: str, referral: Referral, referrer_id: str, via: Via,
-    unmapped: list[str], now: datetime,
+    unmapped: list[str], now: datetime, idempotency_key: str | None = None,
 ) -> Decision:
-    """A new revision of an open case (re-triaged downstream); an unchanged body replays."""
+    """A new revision of an open case (re-triaged downstream); an unchanged body replays.
+    An Idempotency-Key follows a submission's rules: a retry under it replays, even after a
+    later revision (else a late retry would put stale clinical content back), and another
+    body under it is 409; a new revision records it."""
     _refuse_erased(registry, case_id=case_id, referrer_id=referrer_id)
     case = owned_case(registry, case_id=case_id, referrer_id=referrer_id)
     if referral.referral_id != case.referral_id:
@@ -177,8 +185,15 @@ def decide_update(
         )
     referral = referral_as_sent_by(referral, referrer_id)
     digest = ids.body_hash(referral)
-    if digest == case.body_hash:
+    alias_key = ids.alias_key(referrer_id=referrer_id, idempotency_key=idempotency_key or "")
+    alias = registry.alias(alias_key) if idempotency_key else None
+    if alias is not None:
+        if alias.body_hash != digest or alias.case_id != case_id:
+            raise _key_reused()
         return Decision("replayed", case, case_id)
+    if digest == case.body_hash:
+        first_use = _alias_write(registry, alias_key, case, digest) if idempotency_key else ()
+        return Decision("replayed", case, case_id, writes=first_use)
     if case.status != "open":
         raise Rejected(409, "Case closed", f"case {case_id} is {case.status}", kind="case-closed")
     updated = case.model_copy(update={
@@ -187,7 +202,10 @@ def decide_update(
         "updated_at": utc(now),
     })
     event = _received(updated, referral, now=now, unmapped=unmapped)
-    return Decision("updated", updated, case_id, event, (Write(ids.case_key(case_id), updated),))
+    writes: tuple[Write, ...] = (Write(ids.case_key(case_id), updated),)
+    if idempotency_key:
+        writes += _alias_write(registry, alias_key, case, digest)
+    return Decision("updated", updated, case_id, event, writes)
 
 
 def decide_cancellation(

@@ -109,7 +109,7 @@ async def submit_referral(
         if revise_existing and case_id in intake.registry.cases:
             return await _update(
                 intake=intake, case_id=case_id, referral=referral, referrer_id=referrer_id,
-                via=via, unmapped=unmapped, names=names,
+                via=via, unmapped=unmapped, names=names, idempotency_key=idempotency_key,
             )
         decision = decisions.decide_submission(
             intake.registry, referral=referral, referrer_id=referrer_id,
@@ -122,23 +122,27 @@ async def submit_referral(
 async def update_referral(
     *, intake: Intake, case_id: str, referral: Referral, referrer_id: str, via: Via = "json",
     unmapped: list[str] | None = None, names: Sequence[Name] = (),
+    idempotency_key: str | None = None,
 ) -> Decision:
     """Store a new revision of the referrer's open case (it is re-triaged downstream)."""
     _ensure_ready(intake)
-    async with _holding(intake, case_key(case_id)):
+    keys = [case_key(case_id)]
+    if idempotency_key:
+        keys.append(alias_key(referrer_id=referrer_id, idempotency_key=idempotency_key))
+    async with _holding(intake, *keys):
         return await _update(
             intake=intake, case_id=case_id, referral=referral, referrer_id=referrer_id,
-            via=via, unmapped=unmapped, names=names,
+            via=via, unmapped=unmapped, names=names, idempotency_key=idempotency_key,
         )
 
 
 async def _update(
     *, intake: Intake, case_id: str, referral: Referral, referrer_id: str, via: Via,
-    unmapped: list[str] | None, names: Sequence[Name],
+    unmapped: list[str] | None, names: Sequence[Name], idempotency_key: str | None,
 ) -> Decision:
     decision = decisions.decide_update(
         intake.registry, case_id=case_id, referral=referral, referrer_id=referrer_id, via=via,
-        unmapped=unmapped or [], now=intake.clock(),
+        unmapped=unmapped or [], now=intake.clock(), idempotency_key=idempotency_key,
     )
     return await _commit(intake=intake, decision=decision, via=via, names=names)
 

@@ -55,11 +55,13 @@ async def get_referral(case_id: CaseId, principal: Reader, intake: IntakeDep) ->
 @router.put("/{case_id}", status_code=202, response_model=CaseReceipt)
 async def put_referral(
     case_id: CaseId, referral: Referral, principal: Submitter, intake: IntakeDep,
-    response: Response,
+    response: Response, idempotency_key: IdempotencyKey = None,
 ) -> CaseReceipt:
-    """A new revision of the case (re-triaged downstream)."""
+    """A new revision of the case (re-triaged downstream); a retry under its
+    Idempotency-Key replays, another body under the key is 409."""
     decision = await service.update_referral(
         intake=intake, case_id=case_id, referral=referral, referrer_id=principal.subject,
+        idempotency_key=idempotency_key,
     )
     return answer(decision, response)
 

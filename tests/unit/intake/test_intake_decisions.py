@@ -131,6 +131,47 @@ def test_update_raises_the_revision_and_recomputes_missing_records() -> None:
     assert submit(registry, imaging=[]).outcome == "replayed"
 
 
+def update(registry: Registry, case_id: str, key: str | None, **body: object) -> Decision:
+    return applied(registry, decide_update(
+        registry, case_id=case_id, referral=referral(**body), referrer_id="ref-a", via="json",
+        unmapped=[], now=NOW, idempotency_key=key,
+    ))
+
+
+def test_an_update_under_a_key_records_it_and_its_retry_replays_after_a_later_revision() -> None:
+    registry = Registry()
+    case_id = submit(registry).case_id
+    first = update(registry, case_id, "u-1", age=60)
+    assert first.outcome == "updated"
+    assert ids.alias_key(referrer_id="ref-a", idempotency_key="u-1") in [
+        w.key for w in first.writes]
+    assert update(registry, case_id, "u-2", age=61).outcome == "updated"
+    retry = update(registry, case_id, "u-1", age=60)
+    assert retry.outcome == "replayed" and retry.event is None and retry.writes == ()
+    assert registry.cases[case_id].revision == 3
+    with pytest.raises(Rejected) as info:
+        update(registry, case_id, "u-1", age=62)
+    assert info.value.status == 409 and info.value.kind == "idempotency-key-reused"
+
+
+def test_a_key_used_for_another_case_refuses_an_update() -> None:
+    registry = Registry()
+    submit(registry, key="k-1")
+    other = submit(registry, referral_id="REF-2").case_id
+    with pytest.raises(Rejected) as info:
+        update(registry, other, "k-1", referral_id="REF-2", age=60)
+    assert info.value.kind == "idempotency-key-reused"
+
+
+def test_keys_of_updates_are_capped_per_case_and_updates_past_the_cap_still_go_through() -> None:
+    registry = Registry()
+    case_id = submit(registry, key="k-0").case_id
+    for n in range(1, MAX_ALIASES_PER_CASE + 3):
+        assert update(registry, case_id, f"k-{n}", age=20 + n).outcome == "updated"
+    assert len(registry.alias_keys_of(case_id)) == MAX_ALIASES_PER_CASE
+    assert registry.cases[case_id].revision == MAX_ALIASES_PER_CASE + 3
+
+
 def test_update_of_another_referrers_case_is_not_found() -> None:
     registry = Registry()
     case_id = submit(registry, referrer="ref-a").case_id
