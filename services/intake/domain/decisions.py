@@ -210,11 +210,19 @@ def decide_update(
 
 def decide_cancellation(
     registry: Registry, *, case_id: str, referrer_id: str, now: datetime,
-    reason: str = "cancelled by referrer",
+    reason: str = "cancelled by referrer", completed: bool = False,
 ) -> Decision:
-    """Close an open case (routing stops, notify stops clocks); a repeat cancel replays."""
+    """Close an open case (routing stops, notify stops clocks); a repeat cancel replays.
+    `completed`: the Task view saw the case completed. Its opinion is given and a completed
+    Task is final (routing ignores a late cancel too), so the cancel is refused."""
     _refuse_erased(registry, case_id=case_id, referrer_id=referrer_id)
     case = owned_case(registry, case_id=case_id, referrer_id=referrer_id)
+    if completed:
+        raise Rejected(
+            409, "Case completed",
+            f"case {case_id} is completed: every requested opinion is reported",
+            kind="case-completed",
+        )
     if case.status == "cancelled":
         return Decision("replayed", case, case_id)
     cancelled = case.model_copy(update={"status": "cancelled", "updated_at": utc(now)})

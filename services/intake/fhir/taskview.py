@@ -253,13 +253,15 @@ class Progress:
 
 
 def progress_of(case: CaseProgress | None, *, cancelled: bool = False) -> Progress:
-    """The Task status (IHE 360X / BaRS closed loop) and business status of a case."""
+    """The Task status (IHE 360X / BaRS closed loop) and business status of a case.
+    Completed first: a completed Task is final, and a cancel intake took before it saw the
+    completion was ignored by routing (the reports stand)."""
+    if case is not None and case.completed:
+        return Progress("completed", "report-available", "every requested opinion is reported")
     if cancelled or (case is not None and case.cancelled):
         return Progress("cancelled", "cancelled", "the referral was cancelled")
     if case is None:
         return Progress("requested", "stored", "stored; waiting for triage")
-    if case.completed:
-        return Progress("completed", "report-available", "every requested opinion is reported")
     teams = len(case.steps)
     done = sum(s.state == "completed" for s in case.steps.values())
     taken = sum(s.state in ("accepted", "completed") for s in case.steps.values())

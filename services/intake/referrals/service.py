@@ -151,11 +151,15 @@ async def cancel_referral(
     *, intake: Intake, case_id: str, referrer_id: str, via: Via = "json",
     names: Sequence[Name] = (),
 ) -> Decision:
-    """Cancel the referrer's case: routing stops, notify stops the clocks."""
+    """Cancel the referrer's case: routing stops, notify stops the clocks. Refused once the
+    Task view saw the case completed; a cancel before it saw that goes through (routing and
+    notify ignore it for a completed case: docs/intake.md)."""
     _ensure_ready(intake)
     async with _holding(intake, case_key(case_id)):
+        progress = intake.tasks.get(case_id)
         decision = decisions.decide_cancellation(
             intake.registry, case_id=case_id, referrer_id=referrer_id, now=intake.clock(),
+            completed=progress is not None and progress.completed,
         )
         return await _commit(intake=intake, decision=decision, via=via, names=names)
 

@@ -205,6 +205,16 @@ def test_cancellation_closes_the_case_once() -> None:
     assert info.value.kind == "case-closed"
 
 
+def test_a_cancellation_of_a_completed_case_is_refused() -> None:
+    registry = Registry()
+    case_id = submit(registry).case_id
+    with pytest.raises(Rejected) as info:
+        decide_cancellation(registry, case_id=case_id, referrer_id="ref-a", now=NOW,
+                            completed=True)
+    assert info.value.status == 409 and info.value.kind == "case-completed"
+    assert registry.cases[case_id].status == "open"
+
+
 def test_erasure_tombstones_case_and_aliases_and_blocks_reuse() -> None:
     registry = Registry()
     case_id = submit(registry, key="k-9").case_id

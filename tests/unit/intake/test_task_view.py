@@ -11,7 +11,12 @@ from schemas.cases import CaseContext, CaseErased, CaseTriaged, ReferralCancelle
 from schemas.envelope import Event
 from schemas.referral import Referral
 from schemas.reports import ReviewReport
-from schemas.routing import AssignmentAccepted, AssignmentCompleted, AssignmentOffered
+from schemas.routing import (
+    AssignmentAccepted,
+    AssignmentCompleted,
+    AssignmentOffered,
+    CaseCompleted,
+)
 from services.intake.fhir.taskview import TaskView, progress_of
 from services.triage.engine import triage_referral
 from tests.intake.intake_fakes import NOW
@@ -70,6 +75,19 @@ def test_cancelled_wins_over_progress_and_erasure_forgets_the_case() -> None:
     view.apply(CaseErased(event_id="y", case_id="c1", occurred_at=NOW, referrer_id="r",
                           requested_by="ops-1"))
     assert view.get("c1") is None
+
+
+def test_completed_is_final_whatever_order_a_cancel_arrives_in() -> None:
+    cancel = ReferralCancelled(event_id="x", case_id="c1", occurred_at=NOW, referrer_id="r")
+    done = CaseCompleted(event_id="d", case_id="c1", occurred_at=NOW, report_refs=["r-1"])
+    events: list[Event] = [accepted("c1", "spine_surgery"), completed("c1", "spine_surgery"),
+                           done, cancel]
+    for order in permutations(events):
+        view = TaskView()
+        for event in order:
+            view.apply(event)
+        assert progress_of(view.get("c1")).status == "completed"
+        assert progress_of(view.get("c1"), cancelled=True).status == "completed"
 
 
 def test_the_view_forgets_the_least_recently_updated_case_past_its_cap() -> None:
