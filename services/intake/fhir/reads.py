@@ -27,9 +27,11 @@ def fhir_base(request: Request, intake: Intake) -> str:
     return intake.settings.fhir_base_url or str(request.base_url).rstrip("/") + "/fhir"
 
 
-def fhir_json(resource: dict[str, Any]) -> JSONResponse:
+def fhir_json(
+    resource: dict[str, Any], status_code: int = 200, headers: dict[str, str] | None = None,
+) -> JSONResponse:
     """An R4 resource as application/fhir+json."""
-    return JSONResponse(resource, media_type=FHIR_JSON)
+    return JSONResponse(resource, status_code=status_code, headers=headers, media_type=FHIR_JSON)
 
 
 @router.get("/metadata", responses=_RESOURCE, response_class=JSONResponse)

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from services.intake.domain.identity import derivation_key, find_case
 from services.intake.domain.ids import case_id_for
 from services.intake.fhir.bundle import FhirRejected
-from services.intake.fhir.outcome import OUTCOME_RESPONSES
+from services.intake.fhir.negotiation import stored_outcome, wants_fhir_json
+from services.intake.fhir.outcome import FHIR_JSON, OUTCOME_RESPONSES
 from services.intake.fhir.parsing import parse_referral
-from services.intake.fhir.reads import fhir_base
+from services.intake.fhir.reads import fhir_base, fhir_json
+from services.intake.fhir.status import task_of
 from services.intake.referrals import service
 from services.intake.referrals.models import CaseReceipt
 from services.intake.referrals.views import IdempotencyKey, IntakeDep, Submitter, answer
@@ -25,15 +28,23 @@ _BUNDLE_BODY = {
 }
 
 
+_TASK = {"content": {FHIR_JSON: {"schema": {"type": "object", "description": "FHIR R4 Task"}}},
+         "description": "the case's Task when Accept names application/fhir+json (or _format "
+                        "is json); otherwise the CaseReceipt"}
+
+
 @router.post(
     "/Bundle", status_code=202, response_model=CaseReceipt,
-    openapi_extra={"requestBody": _BUNDLE_BODY},
+    openapi_extra={"requestBody": _BUNDLE_BODY}, responses={200: _TASK, 202: _TASK},
 )
 async def post_bundle(
     request: Request, principal: Submitter, intake: IntakeDep, response: Response,
     content_type: Annotated[str | None, Header()] = None, idempotency_key: IdempotencyKey = None,
-) -> CaseReceipt:
-    """Map the bundle's ServiceRequest to a referral; a revoked one cancels the case."""
+    accept: Annotated[str | None, Header()] = None,
+    fmt: Annotated[str | None, Query(alias="_format", max_length=100)] = None,
+) -> CaseReceipt | JSONResponse:
+    """Map the bundle's ServiceRequest to a referral; a revoked one cancels the case. A FHIR
+    client (Accept application/fhir+json) gets the case's Task, anyone else the receipt."""
     media = (content_type or "").split(";")[0].strip().lower()
     if media not in MEDIA_TYPES:
         raise FhirRejected(
@@ -61,5 +72,10 @@ async def post_bundle(
             idempotency_key=idempotency_key, via="fhir", unmapped=mapped.unmapped,
             revise_existing=mapped.action == "update", case_id=case_id, names=names,
         )
-    response.headers["Location"] = f"{fhir_base(request, intake)}/Task/{decision.case_id}"
-    return answer(decision, response)
+    location = f"{fhir_base(request, intake)}/Task/{decision.case_id}"
+    response.headers["Location"] = location
+    receipt = answer(decision, response)
+    if decision.case is None or not wants_fhir_json(accept=accept, fmt=fmt):
+        return receipt  # the documented receipt, for clients that did not ask for FHIR
+    resource = task_of(intake, decision.case) if intake.feed.loaded else stored_outcome()
+    return fhir_json(resource, response.status_code, {"Location": location})

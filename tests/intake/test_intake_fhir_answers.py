@@ -1,0 +1,73 @@
+"""What POST /fhir/Bundle answers: a FHIR client (Accept application/fhir+json, or
+`_format=json`) gets the case's Task as application/fhir+json with the same status code and
+Location; any other client the documented CaseReceipt."""
+
+from __future__ import annotations
+
+from fhir.resources.R4B.task import Task
+
+from services.intake.state import LocalFeed
+from tests.intake.intake_fakes import bearer, running_intake
+from tests.intake.test_intake_fhir_api import fixture_bytes
+
+NORTH = bearer("ref-north-gp")
+SEND = {"Content-Type": "application/fhir+json"}
+MESSAGE = fixture_bytes("fbss-recurrent-disc.message")
+
+
+def test_a_fhir_client_gets_the_cases_task_with_the_status_code_and_location() -> None:
+    asks = NORTH | SEND | {"Accept": "application/fhir+json; fhirVersion=4.0"}
+    with running_intake() as (client, _):
+        created = client.post("/fhir/Bundle", content=MESSAGE, headers=asks)
+        again = client.post("/fhir/Bundle", content=MESSAGE, headers=asks)
+        read = client.get(created.headers["location"], headers=NORTH).json()
+        revoked = client.post("/fhir/Bundle", headers=asks,
+                              content=fixture_bytes("fbss-recurrent-disc.cancel.message"))
+    assert created.status_code == 202 and again.status_code == 200
+    assert created.headers["content-type"] == "application/fhir+json"
+    task = Task.model_validate(created.json())
+    assert task.status == "requested"
+    assert created.headers["location"] == f"http://testserver/fhir/Task/{task.id}"
+    assert created.json() == read and again.json() == read
+    assert again.headers["location"] == created.headers["location"]
+    assert revoked.status_code == 202 and revoked.json()["status"] == "cancelled"
+
+
+def test_format_json_asks_for_the_task_as_the_accept_header_does() -> None:
+    with running_intake() as (client, _):
+        created = client.post("/fhir/Bundle?_format=json", content=MESSAGE, headers=NORTH | SEND)
+    assert created.status_code == 202
+    assert created.headers["content-type"] == "application/fhir+json"
+    assert created.json()["resourceType"] == "Task"
+
+
+def test_other_clients_keep_the_receipt() -> None:
+    with running_intake() as (client, _):
+        plain = client.post("/fhir/Bundle", content=MESSAGE, headers=NORTH | SEND)
+        json_only = client.post("/fhir/Bundle", content=MESSAGE,
+                                headers=NORTH | SEND | {"Accept": "application/json"})
+        refused = client.post("/fhir/Bundle", content=MESSAGE, headers=NORTH | SEND | {
+            "Accept": "application/fhir+json;q=0, application/json"})
+    for answer in (plain, json_only, refused):
+        assert answer.headers["content-type"] == "application/json"
+        assert "resourceType" not in answer.json() and answer.json()["case_id"]
+    assert plain.status_code == 202 and json_only.status_code == 200
+
+
+class LoadingFeed(LocalFeed):
+    """A status feed still reading the downstream topics to their end."""
+
+    @property
+    def loaded(self) -> bool:
+        return False
+
+
+def test_before_the_status_view_loaded_a_fhir_client_gets_an_informational_outcome() -> None:
+    with running_intake() as (client, _):
+        client.app.state.intake.feed = LoadingFeed()  # type: ignore[attr-defined]
+        created = client.post("/fhir/Bundle", content=MESSAGE,
+                              headers=NORTH | SEND | {"Accept": "application/fhir+json"})
+    assert created.status_code == 202 and "/fhir/Task/" in created.headers["location"]
+    outcome = created.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert outcome["issue"][0]["severity"] == "information"
