@@ -1,6 +1,7 @@
-"""What POST /fhir/Bundle answers: a FHIR client (Accept application/fhir+json, or
-`_format=json`) gets the case's Task as application/fhir+json with the same status code and
-Location; any other client the documented CaseReceipt."""
+"""What the FHIR base answers in which format. POST /fhir/Bundle: a FHIR client (Accept
+application/fhir+json, or `_format=json`) gets the case's Task as application/fhir+json with the
+same status code and Location; any other client the documented CaseReceipt. A client that
+accepts no JSON (FHIR XML only) gets 406, never a body it said it cannot read."""
 
 from __future__ import annotations
 
@@ -71,3 +72,30 @@ def test_before_the_status_view_loaded_a_fhir_client_gets_an_informational_outco
     outcome = created.json()
     assert outcome["resourceType"] == "OperationOutcome"
     assert outcome["issue"][0]["severity"] == "information"
+
+
+XML_ONLY = {"Accept": "application/fhir+xml"}
+
+
+def test_a_client_accepting_only_fhir_xml_is_406_operation_outcome_and_nothing_is_written() -> None:
+    with running_intake() as (client, log):
+        case_id = client.post("/fhir/Bundle", content=MESSAGE, headers=NORTH | SEND).json()[
+            "case_id"]
+        written = len(log.records)
+        refused = [
+            client.get("/fhir/metadata", headers=XML_ONLY),
+            client.get(f"/fhir/Task/{case_id}", headers=NORTH | XML_ONLY),
+            client.get(f"/fhir/Task/{case_id}?_format=xml", headers=NORTH),
+            client.get("/fhir/Task?_format=application/fhir%2Bxml", headers=NORTH),
+            client.post("/fhir/Bundle", content=MESSAGE, headers=NORTH | SEND | XML_ONLY),
+        ]
+        served = [client.get(f"/fhir/Task/{case_id}", headers=NORTH | {"Accept": accept})
+                  for accept in ("application/fhir+xml, application/fhir+json;q=0.5",
+                                 "text/html,*/*;q=0.8", "application/json", "")]
+    for answer in refused:
+        assert answer.status_code == 406, (answer.request.url, answer.status_code)
+        assert answer.headers["content-type"] == "application/fhir+json"
+        assert answer.json()["resourceType"] == "OperationOutcome"
+        assert answer.json()["issue"][0]["code"] == "not-supported"
+    assert len(log.records) == written
+    assert [answer.status_code for answer in served] == [200] * 4

@@ -29,7 +29,7 @@ OUTCOME_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"description": "OperationOutcome",
              "content": {FHIR_JSON: {"schema": {"type": "object",
                                                 "description": "FHIR R4 OperationOutcome"}}}}
-    for status in (400, 401, 403, 404, 409, 410, 413, 415, 422, 429, 503)
+    for status in (400, 401, 403, 404, 406, 409, 410, 413, 415, 422, 429, 503)
 }
 
 

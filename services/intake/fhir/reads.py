@@ -6,16 +6,20 @@ import asyncio
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from services.intake.fhir import resources, search, status
 from services.intake.fhir.capability import capability_statement
+from services.intake.fhir.negotiation import acceptable
 from services.intake.fhir.outcome import FHIR_JSON, OUTCOME_RESPONSES
 from services.intake.referrals.views import IntakeDep, Reader
 from services.intake.state import Intake
 
-router = APIRouter(prefix="/fhir", tags=["fhir"], responses=OUTCOME_RESPONSES)
+router = APIRouter(
+    prefix="/fhir", tags=["fhir"], responses=OUTCOME_RESPONSES,
+    dependencies=[Depends(acceptable)],
+)
 FhirId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9\-.]+$")]
 _RESOURCE: dict[int | str, dict[str, Any]] = {
     200: {"content": {FHIR_JSON: {"schema": {"type": "object"}}}, "description": "R4 resource"}

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from services.intake.domain.identity import derivation_key, find_case
 from services.intake.domain.ids import case_id_for
 from services.intake.fhir.bundle import FhirRejected
-from services.intake.fhir.negotiation import stored_outcome, wants_fhir_json
+from services.intake.fhir.negotiation import acceptable, stored_outcome, wants_fhir_json
 from services.intake.fhir.outcome import FHIR_JSON, OUTCOME_RESPONSES
 from services.intake.fhir.parsing import parse_referral
 from services.intake.fhir.reads import fhir_base, fhir_json
@@ -19,7 +19,10 @@ from services.intake.referrals import service
 from services.intake.referrals.models import CaseReceipt
 from services.intake.referrals.views import IdempotencyKey, IntakeDep, Submitter, answer
 
-router = APIRouter(prefix="/fhir", tags=["fhir"], responses=OUTCOME_RESPONSES)
+router = APIRouter(
+    prefix="/fhir", tags=["fhir"], responses=OUTCOME_RESPONSES,
+    dependencies=[Depends(acceptable)],
+)
 MEDIA_TYPES = ("application/fhir+json", "application/json")
 _BUNDLE_BODY = {
     "required": True,
