@@ -173,3 +173,15 @@ def test_a_case_erased_while_its_page_is_built_is_left_out(
         monkeypatch.setattr(resources, "task_resource", erasing_the_oldest)
         bundle = get_bundle(client, "/fhir/Task?_count=3")
     assert matches(bundle) == ["ref-north-gp-2", "ref-north-gp-1"]
+
+
+def test_the_links_list_only_the_parameters_the_search_applied() -> None:
+    with intake_with(stored_cases(3)) as (client, _):
+        bundle = get_bundle(client, "/fhir/Task?_sort=-authored&statuss=x&status=requested"
+                                    "&_count=2&_format=json")
+        links = {link["relation"]: link["url"] for link in bundle["link"]}
+        second = get_bundle(client, next_link(bundle) or "")
+    assert links["self"] == "http://testserver/fhir/Task?status=requested&_count=2"
+    assert links["next"].startswith(links["self"] + "&_cursor=")
+    [own] = [link["url"] for link in second["link"] if link["relation"] == "self"]
+    assert own == links["next"]  # a page's self link is the link that led to it

@@ -73,17 +73,21 @@ async def search_tasks(
             found.append(status.task_of(intake, case))
         await asyncio.sleep(0)  # ~1 ms each: other requests go between, not after 100 of them
     base = fhir_base(request, intake)
-    query = f"?{request.url.query}" if request.url.query else ""
+    # The links list the parameters this search applied, with the values it used (FHIR asks
+    # that `self` show what was used): unknown ones (`_sort`, typos) were ignored.
+    applied = [(name, str(value)) for name, value in (
+        ("based-on", based_on), ("identifier", identifier), ("status", task_status),
+        ("_count", count)) if value is not None]
+    self_query = [*applied, *([("_cursor", cursor)] if cursor else [])]
     next_url = None
     if page.next_cursor:
-        kept = [(k, v) for k, v in request.query_params.multi_items() if k != "_cursor"]
-        next_url = f"{base}/Task?{urlencode([*kept, ('_cursor', page.next_cursor)])}"
+        next_url = f"{base}/Task?{urlencode([*applied, ('_cursor', page.next_cursor)])}"
     warning = (
         f"the search stopped after examining {search.SCAN_LIMIT} cases; follow the next link "
         "to continue, or narrow it with identifier or based-on" if page.cut_short else None
     )
     return fhir_json(resources.searchset(
-        found, f"{base}/Task{query}", base, total=page.total, next_url=next_url,
+        found, f"{base}/Task?{urlencode(self_query)}", base, total=page.total, next_url=next_url,
         warning=warning,
     ))
 
