@@ -56,6 +56,8 @@ def _on_received(s: CaseSummary, e: cases.ReferralReceived) -> None:
 
 def _on_cancelled(s: CaseSummary, e: cases.ReferralCancelled) -> None:
     s.referrer_id = s.referrer_id or e.referrer_id
+    if s.stages.completed is not None:
+        return  # the opinion is given: routing ignores a late cancel, and so do we
     _mark_stage(s, "cancelled", e.occurred_at)
     stop_open_clocks(s, e.occurred_at)
 
@@ -263,10 +265,12 @@ IGNORED_EVENT_TYPES = frozenset({"ExpireOffers", "CapacityDecided"})
 
 
 def _status(stages: StageTimes) -> CaseStatus:
-    if stages.cancelled is not None:
-        return "cancelled"
+    # Completed first: routing completes only a case it has not stopped, so a cancel read
+    # before the CaseCompleted (another topic) came after the completion and changed nothing.
     if stages.completed is not None:
         return "completed"
+    if stages.cancelled is not None:
+        return "cancelled"
     return next((st for st in _STATUS_ORDER if getattr(stages, st) is not None), "received")
 
 

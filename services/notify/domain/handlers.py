@@ -108,6 +108,8 @@ def _received(out: Outcome, event: ReferralReceived, ctx: Context) -> None:
 
 def _cancelled(out: Outcome, event: ReferralCancelled, ctx: Context) -> None:
     out.state.referrer_id = out.state.referrer_id or event.referrer_id
+    if out.state.completed:
+        return  # told status_completed; routing keeps the case completed, so the reports stand
     out.state.closed = True
     clockwork.stop_all(out, by="cancelled", now=ctx.now)
     _tell_referrer(out, ctx, event, "status_cancelled")
@@ -226,7 +228,7 @@ def _report_amended(out: Outcome, event: ReportAmended, ctx: Context) -> None:
 
 
 def _case_completed(out: Outcome, event: CaseCompleted, ctx: Context) -> None:
-    out.state.closed = True
+    out.state.closed = out.state.completed = True
     clockwork.stop_all(out, by="case_completed", now=ctx.now)
     _tell_referrer(out, ctx, event, "status_completed", report_refs=list(event.report_refs))
 

@@ -52,6 +52,9 @@ class CaseState(BaseModel):
     # refuses unknown fields, so a worker of the previous release reading a row this one wrote
     # (a rolling deploy) would fail on every row that carried `"erased": false`.
     erased: bool = Field(default=False, exclude_if=lambda erased: not erased)
+    # Set by CaseCompleted, never cleared: a later cancel changes nothing (routing ignores it
+    # too). Written only when set, for the same reason as `erased`.
+    completed: bool = Field(default=False, exclude_if=lambda completed: not completed)
     steps: dict[str, StepInfo] = Field(default_factory=dict)
     clocks: dict[str, Clock] = Field(default_factory=dict)
     chains: dict[str, Chain] = Field(default_factory=dict)

@@ -161,6 +161,22 @@ def test_cancellation_stops_routing_and_names_the_holders() -> None:
     assert r.send(triaged(revision=2)).events == []
 
 
+def test_a_cancel_after_completion_changes_nothing() -> None:
+    # The referrer may cancel after the last report: the second opinion is given and stands
+    # (notify and intake keep the case completed too).
+    r = Routing(*TEAM)
+    r.send(triaged())
+    r.send(accept("case-1", "spine_surgery", "surg"))
+    r.send(complete("case-1", "spine_surgery", "surg"))
+    before = r.state().model_copy(deep=True)
+    assert before.status == "completed"
+    late = r.send(cancelled("case-1"), now=NOW + timedelta(days=3))
+    assert late.events == [] and late.load_deltas == []
+    after = r.state()
+    assert after.status == "completed"
+    assert after.steps == before.steps and after.context == before.context
+
+
 def test_erasure_stops_routing_and_forgets_the_pseudonym() -> None:
     r = Routing(*TEAM)
     r.send(triaged(ctx=context(patient_pseudonym="p-9")))
