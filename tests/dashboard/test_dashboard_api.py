@@ -94,6 +94,20 @@ def test_a_referrer_cannot_tell_another_referrers_case_from_a_missing_one(
     assert other.json()["detail"] == unknown.json()["detail"]
 
 
+def test_a_referral_system_reads_the_status_of_its_own_cases_only(client: TestClient) -> None:
+    # An integrated EHR signs in with its API key (role `system`, subject = its referrer id):
+    # it polls the cases it referred, as intake lets it read their Task.
+    own = client.get("/api/referrals/case-late/status", headers=bearer("system", "ref-1"))
+    assert own.status_code == 200, own.text
+    assert (own.json()["case_id"], own.json()["status"]) == ("case-late", "accepted")
+    other = client.get("/api/referrals/case-fine/status", headers=bearer("system", "ref-1"))
+    unknown = client.get("/api/referrals/no-such/status", headers=bearer("system", "ref-1"))
+    assert other.status_code == unknown.status_code == 404
+    assert other.json()["detail"] == unknown.json()["detail"]
+    stranger = client.get("/api/referrals/case-late/status", headers=bearer("system", "ref-2"))
+    assert stranger.status_code == 404
+
+
 def test_referrer_status_needs_a_referrer_token(client: TestClient) -> None:
     path = "/api/referrals/case-late/status"
     assert client.get(path).status_code == 401

@@ -150,6 +150,27 @@ async def test_complete_requires_a_report_once_then_addenda(rig: Any) -> None:
     assert [r["step_id"] for r in listed] == ["spine_surgery"]
 
 
+async def test_a_referral_system_reads_the_reports_of_its_own_cases_only(rig: Any) -> None:
+    # status_report_ready names this report_ref to the referrer's system, which holds an API
+    # key (role `system`, subject = its referrer id) rather than a person's token.
+    client, processor, _ = rig
+    me = await _accepted(client, processor)
+    done = await client.post("/assignments/case-1/spine_surgery/complete", headers=me,
+                             json=REPORT)
+    assert done.status_code == 200, done.text
+    ref, own, other = "/cases/case-1/reports/spine_surgery", auth("system", "ref-1"), auth(
+        "system", "ref-2")
+    got = await client.get(ref, headers=own)
+    assert got.status_code == 200, got.text
+    assert got.json()["report"]["opinion"] == REPORT["opinion"]
+    listed = await client.get("/cases/case-1/reports", headers=own)
+    assert [r["step_id"] for r in listed.json()] == ["spine_surgery"]
+    assert (await client.get(ref, headers=other)).status_code == 404
+    assert (await client.get("/cases/case-1/reports", headers=other)).status_code == 404
+    # The reviewers' case view stays theirs (and ops').
+    assert (await client.get("/cases/case-1/review", headers=own)).status_code == 403
+
+
 async def test_a_retried_addendum_under_the_same_idempotency_key_is_filed_once(rig: Any) -> None:
     # Each request got a fresh command id: a client retrying after a timeout filed a second
     # addendum. Under one Idempotency-Key the retry is the same command, answered, not redone.

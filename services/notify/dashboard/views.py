@@ -53,7 +53,9 @@ PAGE_HEADERS = {
     "Cache-Control": "no-store",
 }
 
-ReferrerPrincipal = Annotated[Principal, Depends(require_roles("referrer"))]
+# A referral system's API key (role `system`) has its referrer id as subject, as at intake:
+# it reads the cases it referred, like the referrer's own token (the same subject check).
+ReferrerPrincipal = Annotated[Principal, Depends(require_roles("referrer", "system"))]
 
 
 class CaseTimeline(ReadModel):

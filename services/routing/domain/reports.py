@@ -110,12 +110,21 @@ def amend(
     return CommandOutcome(status="ok", detail=f"report version {step.report_version}")
 
 
+REFERRER_ROLES = ("referrer", "system")  # a person's token or the referral system's API key
+
+
+def referred_by(state: CaseRouting, *, role: str, subject: str) -> bool:
+    """The caller is the case's referrer: by token or API key, the subject is the referrer id."""
+    return (role in REFERRER_ROLES and state.context is not None
+            and state.context.referrer_id == subject)
+
+
 def readable_by(state: CaseRouting, stored: StoredReport, *, role: str, subject: str) -> bool:
     """Ops, the case's referrer, the author, and reviewers of later steps that depend on it."""
     if role == "ops":
         return True
-    if role == "referrer":
-        return state.context is not None and state.context.referrer_id == subject
+    if role in REFERRER_ROLES:
+        return referred_by(state, role=role, subject=subject)
     if role != "specialist":
         return False
     if stored.specialist_id == subject:

@@ -12,7 +12,7 @@ from services.routing.api.gateway import RoutingGateway
 from services.routing.api.reviews.models import CaseReview, ImagingView, PatientView, ReviewStep
 from services.routing.domain.content import Cut
 from services.routing.domain.plans import DEFAULT_QUESTION, TEAM_QUESTIONS, attachments_for
-from services.routing.domain.reports import readable_by
+from services.routing.domain.reports import readable_by, referred_by
 from services.routing.domain.state import CaseRouting, PlanStep
 
 Holding = Literal["offer", "assignment", "none"]
@@ -128,8 +128,7 @@ def reports_for(
         raise _not_found()
     found = gateway.casedata.reports(case_id, state.steps)
     readable = [r for r in found if readable_by(state, r, role=role, subject=subject)]
-    mine = role == "ops" or (role == "referrer" and state.context is not None
-                             and state.context.referrer_id == subject)
+    mine = role == "ops" or referred_by(state, role=role, subject=subject)
     if not readable and not mine and not any(
             _holding(s, subject) != "none" for s in state.steps.values()):
         raise _not_found()

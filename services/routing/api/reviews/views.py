@@ -14,7 +14,10 @@ from services.routing.api.reviews.models import CaseReview
 
 router = APIRouter(tags=["reviews"])
 Reviewer = Annotated[Principal, Depends(require_roles("specialist", "ops"))]
-Reader = Annotated[Principal, Depends(require_roles("specialist", "ops", "referrer"))]
+# `system`: a referral system's API key, subject = its referrer id (as at intake); reads
+# the reports of the cases it referred, like the referrer (domain/reports.readable_by).
+Reader = Annotated[
+    Principal, Depends(require_roles("specialist", "ops", "referrer", "system"))]
 
 
 @router.get("/cases/{case_id}/review", response_model=CaseReview)
