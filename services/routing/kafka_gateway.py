@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import faust
@@ -71,6 +72,9 @@ class KafkaGateway:
     @property
     def casedata(self) -> Any:
         return self.processor.casedata
+
+    def now(self) -> datetime:
+        return self.processor.clock()
 
     def ready(self) -> list[str]:
         views = [] if self.processor.synced else ["routing views: not built"]

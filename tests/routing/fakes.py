@@ -148,6 +148,9 @@ class InProcessGateway:
     def case_state(self, case_id: str):  # type: ignore[no-untyped-def]
         return self.processor.case_state(case_id)
 
+    def now(self) -> datetime:
+        return self.processor.clock()
+
     async def publish_specialist(self, specialist_id: str, spec: Specialist | None) -> None:
         value = spec.model_dump_json().encode() if spec else b""
         self.processor.on_directory_record(specialist_id.encode(), value)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -13,7 +13,7 @@ from services.common.auth import mint_token
 from services.routing.api import create_api
 from services.routing.processor import RoutingProcessor
 from tests.routing.fakes import Clock, InProcessGateway, make_processor
-from tests.unit.routing.builders import context, specialist, triaged
+from tests.unit.routing.builders import NOW, context, specialist, triaged
 
 
 def auth(role: str, subject: str) -> dict[str, str]:
@@ -25,7 +25,8 @@ OPS = auth("ops", "ops-1")
 
 @pytest.fixture
 async def routing() -> AsyncIterator[tuple[httpx.AsyncClient, RoutingProcessor]]:
-    # The API stamps commands with the wall clock, so the case is triaged on it too.
+    # The API stamps commands with this clock (the gateway's, as in the service): it stands
+    # still, so no offer lapses mid-test.
     processor, _, _ = make_processor(Clock(datetime.now(UTC)))
     api = create_api(InProcessGateway(processor))
     transport = httpx.ASGITransport(app=api)
@@ -90,6 +91,29 @@ async def test_offer_accept_complete_over_http(routing) -> None:  # type: ignore
     assert record["status"] == "completed"
     assert record["report_refs"] == ["/cases/case-1/reports/spine_surgery"]
     assert [e["kind"] for e in record["record"]][:3] == ["triaged", "released", "offered"]
+
+
+async def test_commands_are_stamped_by_the_services_clock() -> None:
+    # The routes stamp a command with the clock the service was given (the processor's), not
+    # the wall clock: a test's clock decides offer expiry and SLA times end to end.
+    clock = Clock(NOW)
+    processor, publisher, _ = make_processor(clock)
+    processor.directory.put(specialist("a"))
+    api = create_api(InProcessGateway(processor))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=api),
+                                 base_url="http://routing") as client:
+        await processor.on_case_input(triaged())
+        me = auth("specialist", "a")
+        clock.now = NOW + timedelta(minutes=5)
+        accepted = await client.post("/offers/case-1/spine_surgery/accept", headers=me)
+        assert accepted.status_code == 200, accepted.text
+        clock.now = NOW + timedelta(hours=3)
+        done = await client.post("/assignments/case-1/spine_surgery/complete", headers=me,
+                                 json={"conclusion": "agrees", "opinion": "opinion"})
+        assert done.status_code == 200, done.text
+    stamps = {type(e).__name__: e.occurred_at for e in publisher.events}
+    assert stamps["AssignmentAccepted"] == NOW + timedelta(minutes=5)
+    assert stamps["AssignmentCompleted"] == NOW + timedelta(hours=3)
 
 
 async def test_decline_and_wrong_holder_are_answered_clearly(routing) -> None:  # type: ignore[no-untyped-def]

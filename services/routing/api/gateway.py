@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Protocol
 
 from fastapi import Depends, FastAPI, Request
@@ -32,6 +33,10 @@ class RoutingGateway(Protocol):
         """True/[] when it can work now; else False or the reasons (see /health/ready)."""
 
     def case_state(self, case_id: str) -> CaseRouting | None: ...
+
+    def now(self) -> datetime:
+        """The service's clock (the processor's): commands from the routes carry it, and the
+        processor decides a command at its stamp."""
 
     async def publish_specialist(self, specialist_id: str, spec: Specialist | None) -> None:
         """Produce a directory record (None = tombstone) and wait for the broker's ack."""

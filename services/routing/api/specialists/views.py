@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Response
@@ -35,11 +34,14 @@ IdempotencyKey = Annotated[
 
 def _envelope(
     kind: str, case_id: str, step_id: str, me: Principal, idempotency_key: str | None,
+    gateway: Gateway,
 ) -> dict[str, object]:
     event_id = service.command_id(kind=kind, specialist_id=me.subject, case_id=case_id,
                                   step_id=step_id, idempotency_key=idempotency_key)
+    # The service's clock, not the wall's: the processor decides a command at this stamp
+    # (offer expiry, SLA times), so a test's clock must govern it as it governs the rest.
     return {"event_id": event_id, "case_id": case_id, "step_id": step_id,
-            "occurred_at": datetime.now(UTC), "specialist_id": me.subject}
+            "occurred_at": gateway.now(), "specialist_id": me.subject}
 
 
 async def _decided(
@@ -68,7 +70,7 @@ async def accept_offer(
     idempotency_key: IdempotencyKey = None,
 ) -> CommandResult:
     return await _decided(response, gateway, AcceptOffer(
-        **_envelope("accept", case_id, step_id, me, idempotency_key)),  # type: ignore[arg-type]
+        **_envelope("accept", case_id, step_id, me, idempotency_key, gateway)),  # type: ignore[arg-type]
         idempotency_key)
 
 
@@ -79,7 +81,7 @@ async def decline_offer(
 ) -> CommandResult:
     return await _decided(response, gateway, DeclineOffer(
         reason=body.reason,
-        **_envelope("decline", case_id, step_id, me, idempotency_key)),  # type: ignore[arg-type]
+        **_envelope("decline", case_id, step_id, me, idempotency_key, gateway)),  # type: ignore[arg-type]
         idempotency_key)
 
 
@@ -91,7 +93,7 @@ async def complete_assignment(
     """Complete with the report (409 if already completed: send an addendum instead)."""
     return await _decided(response, gateway, CompleteAssignment(
         report=body,
-        **_envelope("complete", case_id, step_id, me, idempotency_key)),  # type: ignore[arg-type]
+        **_envelope("complete", case_id, step_id, me, idempotency_key, gateway)),  # type: ignore[arg-type]
         idempotency_key)
 
 
@@ -104,7 +106,7 @@ async def add_addendum(
     after a timeout is answered with the first decision instead of filing a second addendum."""
     return await _decided(response, gateway, AmendReport(
         text=body.text,
-        **_envelope("addendum", case_id, step_id, me, idempotency_key)),  # type: ignore[arg-type]
+        **_envelope("addendum", case_id, step_id, me, idempotency_key, gateway)),  # type: ignore[arg-type]
         idempotency_key)
 
 
@@ -116,5 +118,5 @@ async def request_team(
     """Ask for another team's review of the case; routing adds and offers the step."""
     return await _decided(response, gateway, RequestTeam(
         team=body.team, reason=body.reason,
-        **_envelope("team", case_id, step_id, me, idempotency_key)),  # type: ignore[arg-type]
+        **_envelope("team", case_id, step_id, me, idempotency_key, gateway)),  # type: ignore[arg-type]
         idempotency_key)
