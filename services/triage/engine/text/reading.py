@@ -24,7 +24,7 @@ from services.triage.engine.text.lexicon import (
 )
 from services.triage.engine.text.mention import MAX_QUOTE, MAX_SENTENCE, Mention
 from services.triage.engine.text.pipeline import CUE_GROUP, pipeline
-from services.triage.engine.text.scores import compared
+from services.triage.engine.text.scores import compared, misread_site_scores
 from services.triage.engine.text.spelling import Respelled, respell, speller_for
 from services.triage.engine.text.values import value_of
 
@@ -288,6 +288,8 @@ def read_texts(texts: list[tuple[str, str]], lex: Lexicon, as_of: date | None = 
     for index, doc in enumerate(nlp.pipe(w.text for w in written)):
         mentions.extend(_doc_mentions(doc, index, kept[index][0], lex, written[index]))
     mentions.extend(_combine(mentions, lex))
+    misread = misread_site_scores(mentions)
+    mentions = [m for m in mentions if m not in misread]
     mentions.extend(compared(mentions, [w.original for w in written], lex.concepts.keys()))
     mentions = _answered(mentions)
     reported = [m for m in mentions if not lex.concepts[m.concept].cue]

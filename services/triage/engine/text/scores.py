@@ -26,6 +26,12 @@ MM_RE = re.compile(r"\bmm\b", re.IGNORECASE)
 # A score the words before put in the past: "improved from 9/10 to 3/10", "was 8/10 pre-op".
 EARLIER_RE = re.compile(r"\b(from|was|were|previously|before|pre-?op\w*|used to be|initially|"
                         r"originally)\s+(about\s+|around\s+|an?\s+|at\s+)?$", re.IGNORECASE)
+# "the same pain has come back at 7/10", "sciatica as pre-op back at 8/10": back as in returned,
+# so the score names no site
+RETURNED_RE = re.compile(r"\b(come|came|comes|coming|is|'s|was|were|has|gone|went|got|"
+                         r"pre-?op)\s+$", re.IGNORECASE)
+# A break just before the first digit: "leg, 2/10" (not "sciatica, leg 8/10")
+LOOSE_RE = re.compile(r"^[^\d]*[,;:(.|]\s*\d")
 LIMB, BACK, GENERAL = "limb_pain_score", "back_pain_score", "general_pain_score"
 LEG_DOMINANT, BACK_DOMINANT = "leg_dominant_pain", "back_dominant_pain"
 
@@ -62,10 +68,35 @@ def _earlier(m: Mention, text: str) -> bool:
     return EARLIER_RE.search(text[max(m.start - 30, 0):m.start]) is not None
 
 
+def misread_site_scores(mentions: list[Mention]) -> list[Mention]:
+    """One score read for two sites: "8/10 leg, 2/10 back" gives "leg , 2/10" and "2/10 back";
+    "leg 8/10 back 3/10" gives "leg 8/10" and "8/10 back". The site the score follows without a
+    break keeps it ("leg 8/10"); past a comma it is the next site's ("2/10 back")."""
+    out = []
+    for index in {m.text_index for m in mentions}:
+        backs = [m for m in _counted(mentions, BACK) if m.text_index == index]
+        for limb in (m for m in _counted(mentions, LIMB) if m.text_index == index):
+            for back in (b for b in backs if _overlaps(limb, [b])):
+                out.append(back if _follows_its_site(limb) else limb)
+    return out
+
+
+def _follows_its_site(m: Mention) -> bool:
+    """"leg 8/10", "sciatica 8/10": the site's words run into the score; "leg, 2/10" do not."""
+    return LOOSE_RE.match(m.span) is None
+
+
+def _returned(m: Mention, text: str) -> bool:
+    return m.span[:4].lower() == "back" and RETURNED_RE.search(
+        text[max(m.start - 25, 0):m.start]) is not None
+
+
 def _one_text(mentions: list[Mention], text: str) -> list[Mention]:
     limbs, backs = _counted(mentions, LIMB), _counted(mentions, BACK)
+    returned = [m for m in backs if _returned(m, text)]
+    backs = [m for m in backs if m not in returned]
     derived: list[Mention] = []
-    generals = [g for g in _counted(mentions, GENERAL)
+    generals = [g for g in _counted(mentions, GENERAL) + returned
                 if not _overlaps(g, limbs + backs) and not _earlier(g, text)]
     if not limbs and generals:
         best = max(generals, key=lambda m: m.number or 0)

@@ -35,6 +35,9 @@ CERVICAL = {"referral_id": "c-1", "referral_type": "post_surgery", "region": "ce
 ELDERLY = {"referral_id": "e-1", "referral_type": "post_surgery", "region": "lumbar", "age": 78,
            "sex": "F", "surgeries": [{"procedure": "laminectomy_decompression",
                                       "weeks_before_referral": 20}]}
+# Three weeks after a microdiscectomy: the early rules (RF11, fever alone) apply, nothing coded.
+EARLY = {"referral_id": "y-1", "referral_type": "post_surgery", "region": "lumbar", "age": 45,
+         "sex": "M", "surgeries": [{"procedure": "microdiscectomy", "weeks_before_referral": 3}]}
 TABLES = {"blind_narratives.txt": (as_question, BASE), "blind_letters.txt": (as_question, BASE),
           "blind_reports.txt": (as_current_report, BASE),
           "blind_letters2.txt": (as_question, BASE), "blind_notes.txt": (as_question, BASE),
@@ -44,7 +47,8 @@ TABLES = {"blind_narratives.txt": (as_question, BASE), "blind_letters.txt": (as_
           "blind_dated.txt": (as_question, BASE), "blind_dated_pre.txt": (as_question, PRE_SURGERY),
           "blind_forms.txt": (as_question, BASE), "blind_threads.txt": (as_question, BASE),
           "blind_regions.txt": (as_question, CERVICAL),
-          "blind_elderly.txt": (as_question, ELDERLY)}
+          "blind_elderly.txt": (as_question, ELDERLY),
+          "blind_early.txt": (as_question, EARLY)}
 # The day the referrals were received (their calendar dates count from it), as the worker reads
 # them; the pre-surgery table's last section was written for a reader with no such day.
 RECEIVED = date(2026, 11, 27)

@@ -92,3 +92,37 @@ def test_an_unattributed_score_counts_for_the_leg_only_when_the_text_says_so(
     found = [m for m in read_texts([("q", text)], lexicon()).mentions
              if m.concept == "limb_pain_score"]
     assert max((m.number or 0 for m in found), default=None) == limb
+
+
+def limb_scores(text: str) -> list[float | None]:
+    return [m.number for m in read_texts([("clinical_question", text)], lexicon()).mentions
+            if m.concept == "limb_pain_score" and m.reason is None]
+
+
+@pytest.mark.parametrize(("text", "limb"), [
+    # the score before its site (blind_early.txt): the leg's words used to reach the back's 2
+    ("Persistent left sciatica, 8/10 leg, 2/10 back.", 8),
+    ("MRI: recurrent disc. 9/10 leg, 3/10 back.", 9),
+])
+def test_a_score_written_before_its_site_is_that_sites(text: str, limb: float) -> None:
+    assert limb_scores(text) == [limb]
+    assert [reason for _, reason in mentions(text)["leg_dominant_pain"]] == [None]
+
+
+@pytest.mark.parametrize("text", [
+    "Exactly the same pain has come back at 7/10, back 2/10.",  # back as in returned
+    "Same L sciatica as pre-op back at 8/10 (back 2/10).",
+    "The old sciatica is back, down the back of my left leg, 7-8/10, back is about 2.",
+    "A burning pain in the top of my foot, 9/10. My back is only sore, maybe 3.",
+])
+def test_back_as_in_returned_and_lay_back_scores(text: str) -> None:
+    found = mentions(text)
+    assert [reason for _, reason in found["leg_dominant_pain"]] == [None]
+    assert "back_dominant_pain" not in found
+
+
+def test_a_score_between_two_sites_is_the_one_it_follows() -> None:
+    """blind_elderly.txt: "leg 8/10 back 3/10" also reads as "8/10 back"; the leg keeps its 8."""
+    text = "Admitted with R sciatica, leg 8/10 back 3/10. MRI: disc extrusion."
+    assert limb_scores(text) == [8]
+    assert [reason for _, reason in mentions(text)["leg_dominant_pain"]] == [None]
