@@ -1,4 +1,5 @@
-"""Who is calling: bearer JWTs (HS256 or RS256) with a role and scopes, or API keys for systems.
+"""Who is calling: bearer JWTs (HS256, RS256 or ES256) with a role and scopes, or API keys for
+systems.
 
 No secret lives in the repository. In development mode (SPINE_ENV=development) without
 AUTH_JWT_SECRET a random secret is created once per checkout under .run/ (0600, git-ignored)
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine
@@ -29,6 +31,8 @@ ROLES: tuple[Role, ...] = ("referrer", "specialist", "ops", "system")
 # The subject becomes an id in commands and events, whose fields are bounded (the tightest:
 # notify's acknowledged_by, 100): a longer one failed building them, a 500 mid-request.
 MAX_SUBJECT_CHARS = 100
+
+log = logging.getLogger(__name__)
 
 
 class Principal(BaseModel):
@@ -168,19 +172,18 @@ def _verify(token: str, cfg: AuthConfig) -> tuple[Principal, float]:
     # probes and scrapes (triage) never pays for them (issue 13: 150 MB per service).
     import jwt
 
-    key, algorithms = (
-        (cfg.public_key, ["RS256", "ES256"]) if cfg.public_key else (cfg.secret, ["HS256"])
-    )
+    key, algorithm = _public_key(cfg.public_key) if cfg.public_key else (cfg.secret, "HS256")
     if key is None:
-        raise _unauthorized("no token verification key configured")
+        raise _unauthorized("no usable token verification key configured")
     try:
         claims = jwt.decode(
-            token, key, algorithms=algorithms, audience=cfg.audience, issuer=cfg.issuer,
+            token, key, algorithms=[algorithm], audience=cfg.audience, issuer=cfg.issuer,
             options={"require": ["sub", "exp"]},
         )
     except jwt.ExpiredSignatureError as exc:
         raise _unauthorized("token expired") from exc
-    except jwt.InvalidTokenError as exc:
+    except jwt.PyJWTError as exc:  # not only InvalidTokenError: a token of another key type
+        # raised InvalidKeyError past the guard, a 500 never charged to its address (review 3a)
         raise _unauthorized("invalid token") from exc
     role = claims.get("role")
     if role not in ROLES:
@@ -190,6 +193,28 @@ def _verify(token: str, cfg: AuthConfig) -> tuple[Principal, float]:
         raise _unauthorized(f"token subject must be 1 to {MAX_SUBJECT_CHARS} characters")
     scopes = frozenset(str(claims.get("scope", "")).split())
     return Principal(subject=subject, role=role, scopes=scopes), float(claims["exp"])
+
+
+@lru_cache(maxsize=2)
+def _public_key(pem: str) -> tuple[Any, str]:
+    """The configured public key, parsed once, and the one algorithm it verifies: a token is
+    checked against its key type's algorithm only, never the one its header names."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    try:
+        key = load_pem_public_key(pem.encode())
+    except (ValueError, UnsupportedAlgorithm):
+        key = None
+    if isinstance(key, rsa.RSAPublicKey):
+        return key, "RS256"
+    if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
+        return key, "ES256"
+    # Loaded lazily (see _verify), so said on the first token, once, not at start-up.
+    log.error("AUTH_JWT_PUBLIC_KEY is not a PEM RSA or P-256 EC public key: "
+              "every bearer token is refused")
+    return None, "none"
 
 
 def principal_from_api_key(key: str) -> Principal:
