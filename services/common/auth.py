@@ -22,7 +22,12 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, Header
 from pydantic import BaseModel, ConfigDict
 
-from services.common.deployment_secrets import dev_path, required_secret
+from services.common.deployment_secrets import (
+    MissingSecret,
+    dev_path,
+    development_mode,
+    required_secret,
+)
 from services.common.problems import ProblemError
 from services.common.settings import env_str
 
@@ -71,11 +76,17 @@ def config() -> AuthConfig:
     secret = None if public_key and not env_str("AUTH_JWT_SECRET", "") else required_secret(
         "AUTH_JWT_SECRET",
         dev_path=Path(env_str("AUTH_DEV_SECRET_FILE", str(dev_path("dev-jwt-secret")))))
+    issuer = env_str("AUTH_JWT_ISSUER", "").strip() or None
+    if public_key and issuer is None and not development_mode():
+        # Without an issuer PyJWT checks none: any token the IdP's key signed for the
+        # audience (another tenant's, another application's) would be accepted (review 3a).
+        raise MissingSecret("AUTH_JWT_ISSUER must be set with AUTH_JWT_PUBLIC_KEY (SPINE_ENV "
+                            "is not 'development'): the IdP's issuer URL, as in its tokens' iss")
     return AuthConfig(
         secret=secret,
         public_key=public_key,
         audience=env_str("AUTH_JWT_AUDIENCE", "spine-router"),
-        issuer=env_str("AUTH_JWT_ISSUER", "") or None,
+        issuer=issuer,
         api_keys=_api_keys(),
     )
 
@@ -185,14 +196,18 @@ def _verify(token: str, cfg: AuthConfig) -> tuple[Principal, float]:
     except jwt.PyJWTError as exc:  # not only InvalidTokenError: a token of another key type
         # raised InvalidKeyError past the guard, a 500 never charged to its address (review 3a)
         raise _unauthorized("invalid token") from exc
-    role = claims.get("role")
-    if role not in ROLES:
-        raise _unauthorized("token has no valid role claim")
-    subject = str(claims["sub"])
-    if not subject.strip() or len(subject) > MAX_SUBJECT_CHARS:
-        raise _unauthorized(f"token subject must be 1 to {MAX_SUBJECT_CHARS} characters")
     scopes = frozenset(str(claims.get("scope", "")).split())
-    return Principal(subject=subject, role=role, scopes=scopes), float(claims["exp"])
+    return _principal("token", claims["sub"], claims.get("role"), scopes), float(claims["exp"])
+
+
+def _principal(source: str, subject: object, role: object, scopes: frozenset[str]) -> Principal:
+    """A token's or an API key's caller, whose subject and role can be ids in commands."""
+    if role not in ROLES:
+        raise _unauthorized(f"{source} has no valid role")
+    subject = str(subject)
+    if not subject.strip() or len(subject) > MAX_SUBJECT_CHARS:
+        raise _unauthorized(f"{source} subject must be 1 to {MAX_SUBJECT_CHARS} characters")
+    return Principal(subject=subject, role=role, scopes=scopes)  # type: ignore[arg-type]
 
 
 @lru_cache(maxsize=2)
@@ -223,11 +238,10 @@ def principal_from_api_key(key: str) -> Principal:
     if entry is None:
         raise _unauthorized("unknown API key")
     scopes = entry.get("scopes") or []
-    return Principal(
-        subject=str(entry["subject"]),
-        role=entry.get("role", "system"),  # type: ignore[arg-type]
-        scopes=frozenset(str(s) for s in scopes),  # type: ignore[attr-defined]
-    )
+    # The same subject bound as a token's: it becomes the referrer id in bounded fields.
+    return _principal(
+        "API key", entry.get("subject", ""), entry.get("role", "system"),
+        frozenset(str(s) for s in scopes))  # type: ignore[attr-defined]
 
 
 def principal_from_headers(authorization: str | None, x_api_key: str | None) -> Principal | None:

@@ -2,7 +2,8 @@
 
 SPINE_ENV=development (set by ./dev, the demo, bench and the tests) allows generated secrets in
 files under .run/ (mode 0600, git-ignored). Anything else, including unset, is a deployment:
-a service refuses to start unless every secret it needs is set and long enough to be real.
+a service refuses to start unless every secret it needs is set and long enough to be real, and
+an IdP's public key comes with its issuer (AUTH_JWT_ISSUER, services/common/auth.py).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ MIN_SECRET_CHARS = 32
 
 
 class MissingSecret(RuntimeError):
-    """A secret a deployment must set is missing or too weak (the message names the variable)."""
+    """A secret a deployment must set, or a setting that guards one, is missing or too weak (the
+    message names the variable)."""
 
 
 def weak_secret(value: str) -> bool:

@@ -24,6 +24,7 @@ def production(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
     monkeypatch.delenv("SPINE_ENV", raising=False)
     monkeypatch.delenv("AUTH_JWT_SECRET", raising=False)
     monkeypatch.delenv("AUTH_JWT_PUBLIC_KEY", raising=False)
+    monkeypatch.delenv("AUTH_JWT_ISSUER", raising=False)
     monkeypatch.delenv("NOTIFY_WEBHOOK_MASTER_SECRET", raising=False)
     auth.config.cache_clear()
     yield monkeypatch
@@ -41,9 +42,24 @@ def test_no_jwt_key_means_no_start_outside_development(production: pytest.Monkey
     assert auth.config().secret == REAL
 
 
-def test_a_public_key_alone_is_enough(production: pytest.MonkeyPatch) -> None:
+def test_a_public_key_with_its_issuer_is_enough(production: pytest.MonkeyPatch) -> None:
     production.setenv("AUTH_JWT_PUBLIC_KEY", "-----BEGIN PUBLIC KEY-----\nx\n")
-    assert auth.config().secret is None
+    production.setenv("AUTH_JWT_ISSUER", "https://idp.example.org/")
+    assert auth.config().secret is None and auth.config().issuer == "https://idp.example.org/"
+
+
+def test_a_public_key_without_an_issuer_means_no_start_outside_development(
+        production: pytest.MonkeyPatch) -> None:
+    # Review 3a, S3: with no issuer PyJWT checks none, so any token the IdP's key signed for
+    # the audience (another tenant's, another application's) was accepted.
+    production.setenv("AUTH_JWT_PUBLIC_KEY", "-----BEGIN PUBLIC KEY-----\nx\n")
+    with pytest.raises(MissingSecret, match="AUTH_JWT_ISSUER"):
+        create_app(IntakeSettings(), log=FakeIntakeLog())
+    production.setenv("AUTH_JWT_ISSUER", "   ")
+    with pytest.raises(MissingSecret, match="AUTH_JWT_ISSUER"):
+        auth.config()
+    production.setenv("SPINE_ENV", "development")  # development keeps the old behaviour
+    assert auth.config().public_key and auth.config().issuer is None
 
 
 @pytest.mark.parametrize("value", [None, "", "   ", "dev-only-notify-master-secret"])
