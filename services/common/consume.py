@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import time
 from collections.abc import AsyncIterable, Awaitable, Callable
@@ -11,9 +12,9 @@ from typing import Any
 
 import faust
 
-from schemas.dead_letter import DeadLettered
+from schemas.dead_letter import ORIGINAL_KEPT_FROM, DeadLettered
 from schemas.envelope import Event, derive_id
-from schemas.registry import parse_event
+from schemas.registry import TOPIC_EVENTS, parse_event
 from schemas.topics import DEAD_LETTERS
 from services.common.errors import describe_exception
 from services.common.kafka_wait import send_acknowledged
@@ -72,10 +73,15 @@ def dead_letter_for(
     *, service: str, meta: EventMeta, raw: bytes, exc: BaseException, case_id: str | None
 ) -> DeadLettered:
     """The dead-letter record for one failed message; its id is stable across redeliveries.
-    An original larger than the caps above is kept as its first bytes, marked truncated."""
+    The original is copied only from topics without patient data (ORIGINAL_KEPT_FROM); an
+    original larger than the caps above is kept as its first bytes, marked truncated."""
     key = meta.key[:MAX_ORIGINAL_KEY_BYTES] if meta.key is not None else None
-    value = raw[:MAX_ORIGINAL_VALUE_BYTES]
-    cut = len(value) < len(raw) or (key is not None and len(key) < len(meta.key or b""))
+    cut = key is not None and len(key) < len(meta.key or b"")
+    if meta.topic in ORIGINAL_KEPT_FROM:
+        value = raw[:MAX_ORIGINAL_VALUE_BYTES]
+        cut = cut or len(value) < len(raw)
+    else:  # written after the case's erasure, a copy would outlive it on deadletter.v1
+        value = _withheld(meta.topic, raw)
     return DeadLettered(
         event_id=derive_id("dead-letter", service, meta.topic, meta.partition, meta.offset),
         case_id=case_id or "unknown",
@@ -90,6 +96,20 @@ def dead_letter_for(
         original_truncated=cut,
         original_value_size=len(raw) if cut else None,
     )
+
+
+def _withheld(topic: str, raw: bytes) -> bytes:
+    """What a dead letter from a patient-data topic says of the original: its size and event
+    type (only a type the topic carries: any other string could be the patient's text)."""
+    reference: dict[str, object] = {"withheld": True, "size": len(raw)}
+    try:
+        doc = json.loads(raw)
+    except (ValueError, RecursionError):  # not JSON (the reason says so), or nested too deep
+        doc = None
+    kind = doc.get("event_type") if isinstance(doc, dict) else None
+    if kind in {m.model_fields["event_type"].default for m in TOPIC_EVENTS.get(topic, ())}:
+        reference["event_type"] = kind
+    return json.dumps(reference, sort_keys=True, separators=(",", ":")).encode()
 
 
 async def send_dead_letter(dead_letters: faust.TopicT, record: DeadLettered) -> None:
