@@ -4,6 +4,7 @@ still processed: one bad event never stops an agent."""
 from __future__ import annotations
 
 import base64
+import json
 import uuid
 from datetime import UTC, datetime
 
@@ -36,7 +37,6 @@ def test_malformed_referral_is_dead_lettered_and_the_next_is_triaged(
     garbage = b'{"event_type": "ReferralReceived", "case_id": "' + bad_case.encode() + b'", "age": '
     wrong_field = _received(bad_case + "-2").model_dump(mode="json")
     wrong_field["referral"]["symptoms"] = {"nrs_back": 14}  # out of range: 0-10
-    import json
 
     produce(kafka_bootstrap, topics.REFERRAL_EVENTS, [
         (bad_case.encode(), garbage),
@@ -58,7 +58,11 @@ def test_malformed_referral_is_dead_lettered_and_the_next_is_triaged(
     garbage_letter = by_case[bad_case]
     assert garbage_letter.source_topic == topics.REFERRAL_EVENTS
     assert garbage_letter.service == "triage"
-    assert base64.b64decode(garbage_letter.original_value_b64) == garbage
+    # referral.events.v1 carries patient data: the dead letter keeps the location, not the bytes
+    assert json.loads(base64.b64decode(garbage_letter.original_value_b64)) == {
+        "withheld": True, "size": len(garbage)}
+    assert garbage_letter.source_offset >= 0 and garbage_letter.original_key_b64 == (
+        base64.b64encode(bad_case.encode()).decode())
     assert "invalid JSON" in garbage_letter.reason or "ValidationError" in garbage_letter.reason
     range_letter = by_case[bad_case + "-2"]
     assert "referral.symptoms.nrs_back" in range_letter.reason
