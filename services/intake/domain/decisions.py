@@ -63,6 +63,12 @@ def _key_reused() -> Rejected:
     )
 
 
+def _completed(case_id: str, then: str) -> Rejected:
+    return Rejected(409, "Case completed",
+                    f"case {case_id} is completed: every requested opinion is reported; {then}",
+                    kind="case-completed")
+
+
 def _not_found(case_id: str) -> Rejected:
     return Rejected(404, "Not found", f"no case {case_id} for this client", kind="not-found")
 
@@ -171,11 +177,14 @@ def _alias_write(
 def decide_update(
     registry: Registry, *, case_id: str, referral: Referral, referrer_id: str, via: Via,
     unmapped: list[str], now: datetime, idempotency_key: str | None = None,
+    completed: bool = False,
 ) -> Decision:
     """A new revision of an open case (re-triaged downstream); an unchanged body replays.
     An Idempotency-Key follows a submission's rules: a retry under it replays, even after a
     later revision (else a late retry would put stale clinical content back), and another
-    body under it is 409; a new revision records it."""
+    body under it is 409; a new revision records it. `completed` (the Task view saw every
+    opinion reported): a new revision is refused, as routing would ignore its triage and the
+    new information would reach nobody; the referrer sends a new referral."""
     _refuse_erased(registry, case_id=case_id, referrer_id=referrer_id)
     case = owned_case(registry, case_id=case_id, referrer_id=referrer_id)
     if referral.referral_id != case.referral_id:
@@ -194,6 +203,8 @@ def decide_update(
     if digest == case.body_hash:
         first_use = _alias_write(registry, alias_key, case, digest) if idempotency_key else ()
         return Decision("replayed", case, case_id, writes=first_use)
+    if completed:
+        raise _completed(case_id, "send new information as a new referral")
     if case.status != "open":
         raise Rejected(409, "Case closed", f"case {case_id} is {case.status}", kind="case-closed")
     updated = case.model_copy(update={
@@ -218,11 +229,7 @@ def decide_cancellation(
     _refuse_erased(registry, case_id=case_id, referrer_id=referrer_id)
     case = owned_case(registry, case_id=case_id, referrer_id=referrer_id)
     if completed:
-        raise Rejected(
-            409, "Case completed",
-            f"case {case_id} is completed: every requested opinion is reported",
-            kind="case-completed",
-        )
+        raise _completed(case_id, "it cannot be cancelled")
     if case.status == "cancelled":
         return Decision("replayed", case, case_id)
     cancelled = case.model_copy(update={"status": "cancelled", "updated_at": utc(now)})

@@ -140,9 +140,11 @@ async def _update(
     *, intake: Intake, case_id: str, referral: Referral, referrer_id: str, via: Via,
     unmapped: list[str] | None, names: Sequence[Name], idempotency_key: str | None,
 ) -> Decision:
+    progress = intake.tasks.get(case_id)
     decision = decisions.decide_update(
         intake.registry, case_id=case_id, referral=referral, referrer_id=referrer_id, via=via,
         unmapped=unmapped or [], now=intake.clock(), idempotency_key=idempotency_key,
+        completed=progress is not None and progress.completed,
     )
     return await _commit(intake=intake, decision=decision, via=via, names=names)
 
