@@ -10,7 +10,10 @@ each answer is written that way before reading (spelling.respell keeps the quote
 - a box before an item: ticked, the item stands; empty, it reads "| no item" (an unticked
   entry of a "tick any that apply" list is not present, and "|" keeps its "no" to itself);
 - a box, a tick or a cross right after a label, "(+)" / "(-)", "+ve" / "-ve", and a capital
-  "Y" / "N" closing a field, are that label's answer.
+  "Y" / "N" closing a field, are that label's answer;
+- a screen's question and its one-word answer: "Night pain? No." is "night pain: no", "Cancer?
+  Yes - breast 2010" is "cancer: yes - breast 2010" (a "?" before a term, "?CES", is a query and
+  stays as written).
 
 Boxes across table columns ("| Saddle anaesthesia |   | X |") are left as written: which
 column is "yes" is in a header the reading does not follow.
@@ -40,6 +43,9 @@ AFTER_LABEL = (
     re.compile(r"(?<=[A-Za-z)])\s*:?\s*(?P<answer>[✓✔✗✘]|\(\s?[+-]\s?\)|[+-]ve\b)"),
 )
 YES_MARKS = ("✓", "✔", "+", "Y")
+# "Night pain? No.", "Saddle? N", "Fever? Nil": a one-word answer closing its field
+QUESTION = re.compile(r"(?<=[A-Za-z)])\s*\?\s*(?P<answer>(?i:yes|no|nil|none|negative|neg|denies"
+                      r"|denied|y|n))\b(?=\s*(?:[|,;.\-\u2013]|\s\s|$))")
 # A long form has a hundred boxes; the words are longer than a box ("☐ x" is "| no x"), so past
 # this many the text is read as written and stays bounded (as dates.MAX_DATES).
 MAX_ANSWERS = 200
@@ -84,6 +90,9 @@ def form_answers(text: str) -> list[tuple[int, int, str]]:
         found.append((m.start(), m.end(), "; " if _ticked(m.group("box")) else " | no "))
     for m in (m for pattern in AFTER_LABEL for m in pattern.finditer(text)):
         found.append((m.start(), m.end(), _answer(m.group("answer"))))
+    for m in QUESTION.finditer(text):
+        found.append((m.start(), m.end(), ": yes" if m.group("answer").lower() in ("yes", "y")
+                      else ": no"))
     kept: list[tuple[int, int, str]] = []
     for start, end, words in sorted(found, key=lambda f: (f[0], -f[1])):  # the longest first
         if not kept or start >= kept[-1][1]:

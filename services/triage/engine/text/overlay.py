@@ -24,6 +24,9 @@ MAX_FINDINGS = 50
 MAX_SET_ASIDE = 50
 MAX_SURGERIES = 30  # the referral's own cap on its list (schemas/referral.py)
 FAHRENHEIT_FROM = 90.0  # a temperature above this is Fahrenheit
+# A fall in weight this large (kg, two weights in the text) is weight loss: scales and clothes
+# move a kilogram from day to day (a heuristic, like the brief's own thresholds).
+WEIGHT_DROP_KG = 2.0
 TEMPERATURE_RANGE_C = (30.0, 45.0)
 WEEKS_PER = {"week": 1.0, "wk": 1.0, "month": 52 / 12, "year": 52.0}
 PER_DECILITRE = re.compile(r"mg\s*/\s*dl\b", re.IGNORECASE)
@@ -77,6 +80,8 @@ def _value(concept: Concept, default: Any, m: Mention, t: Thresholds) -> tuple[A
     if concept.value == "volume_ml":  # the concept's field value, if the volume reaches it
         return (default, None) if m.number >= t.post_void_residual_ml else (None,
                                                                            "below_threshold")
+    if concept.value == "weight_drop_kg":  # a weight that fell, by the threshold or more
+        return (default, None) if m.number >= WEIGHT_DROP_KG else (None, "below_threshold")
     if concept.value == "crp_mg_l":  # mg/dL (US) is ten times mg/L
         return (m.number * 10 if PER_DECILITRE.search(m.span) else m.number), None
     if concept.value == "duration_weeks":

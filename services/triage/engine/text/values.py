@@ -12,6 +12,23 @@ THOUSANDS_RE = re.compile(r"\d{1,3}(?:,\d{3})+")
 MM_RE = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d)?)\s*mm\b", re.IGNORECASE)
 
 
+KG_RE = re.compile(r"(\d{2,3}(?:[.,]\d)?)\s*(?:kgs?|kilos?)\b", re.IGNORECASE)
+# between two weights: the second is the earlier one ("52.4kg (was 59.6kg in July)")
+EARLIER_SECOND_RE = re.compile(r"\(|\b(?:was|from|previously|prev|before|usual)\b", re.IGNORECASE)
+
+
+def weight_drop(text: str) -> float | None:
+    """Kilograms lost between the two weights of a span: "61kg in Aug -> 55kg today" is 6, "52.4kg
+    (was 59.6kg)" 7.2; a gain is negative."""
+    found = list(KG_RE.finditer(text))
+    if len(found) < 2:
+        return None
+    first, second = (float(m.group(1).replace(",", ".")) for m in found[:2])
+    if EARLIER_SECOND_RE.search(text[found[0].end():found[1].start()]):
+        first, second = second, first
+    return round(first - second, 1)
+
+
 def number(text: str) -> float | None:
     # The span's text, not token by token: the tokenizer splits "1,200" into 1 , 200.
     found = NUMBER_RE.search(text)
@@ -30,7 +47,7 @@ def millimetres(text: str) -> float | None:
 
 # value kind -> how its words give the number (every other kind: the first number in them)
 READERS = {"length_mm": millimetres, "days_until": days_ahead, "weeks_ago": weeks_ago,
-           "days_ago": days_ago, "pain_score": pain_score}
+           "days_ago": days_ago, "pain_score": pain_score, "weight_drop_kg": weight_drop}
 
 
 def value_of(kind: str | None, text: str) -> float | None:

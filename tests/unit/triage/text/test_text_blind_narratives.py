@@ -48,7 +48,8 @@ TABLES = {"blind_narratives.txt": (as_question, BASE), "blind_letters.txt": (as_
           "blind_forms.txt": (as_question, BASE), "blind_threads.txt": (as_question, BASE),
           "blind_regions.txt": (as_question, CERVICAL),
           "blind_elderly.txt": (as_question, ELDERLY),
-          "blind_early.txt": (as_question, EARLY)}
+          "blind_early.txt": (as_question, EARLY),
+          "blind_malignancy.txt": (as_question, BASE)}
 # The day the referrals were received (their calendar dates count from it), as the worker reads
 # them; the pre-surgery table's last section was written for a reader with no such day.
 RECEIVED = date(2026, 11, 27)

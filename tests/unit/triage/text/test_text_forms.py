@@ -81,3 +81,23 @@ def test_forms_answered_no_are_routine_and_answered_yes_are_not(text: str, expec
 def test_only_the_first_answers_of_a_text_are_written() -> None:
     # the words are longer than the boxes: hostile text must not grow past the reading limit
     assert len(form_answers("☐ x " * (MAX_ANSWERS + 50))) == MAX_ANSWERS
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Night pain? No. Weight loss? No.", "Night pain: no. Weight loss: no."),
+    ("Cancer? Yes - breast 2010. Fever? Nil", "Cancer: yes - breast 2010. Fever: no"),
+    ("Saddle? N | Bladder? Y", "Saddle: no | Bladder: yes"),
+    ("?CES - saddle numbness", "?CES - saddle numbness"),  # a query before a term stays
+    ("Could this be infection? No idea.", "Could this be infection? No idea."),  # not an answer
+])
+def test_a_screens_question_and_one_word_answer(text: str, expected: str) -> None:
+    assert written(text) == expected
+
+
+def test_a_red_flag_screen_answered_no_fires_nothing_but_the_cancer_history() -> None:
+    """blind_malignancy.txt: every "? No" read as a yes made this RF8."""
+    result = triage_referral(Referral.model_validate({**BASE, "clinical_question": (
+        "Red flag screen: Night pain? No. Weight loss? No. Cancer? Yes - breast 2010. "
+        "Fever? No. Saddle? No. Bladder/bowel? Normal.")}))
+    assert result.urgency == "routine"
+    assert [f.concept for f in result.text_findings] == ["cancer_history"]

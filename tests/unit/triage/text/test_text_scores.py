@@ -126,3 +126,30 @@ def test_a_score_between_two_sites_is_the_one_it_follows() -> None:
     text = "Admitted with R sciatica, leg 8/10 back 3/10. MRI: disc extrusion."
     assert limb_scores(text) == [8]
     assert [reason for _, reason in mentions(text)["leg_dominant_pain"]] == [None]
+
+
+@pytest.mark.parametrize(("text", "drop"), [
+    ("Weight 61kg in Aug -> 55kg today", 6.0),
+    ("weight 52.4kg (was 59.6kg in July)", 7.2),
+    ("wt 71.2kg (Aug 77.0kg)", 5.8),
+    ("weight 60kg in May, 63 kg now", -3.0),  # a gain
+])
+def test_two_weights_give_the_fall_from_the_earlier(text: str, drop: float) -> None:
+    from services.triage.engine.text.values import weight_drop
+    assert weight_drop(text) == drop
+
+
+@pytest.mark.parametrize(("text", "loss"), [
+    ("Weight 61kg in Aug -> 55kg today, not trying, eating ok.", True),
+    ("Weight 60kg in May, 63 kg now.", False),  # a gain
+    ("Weight 61kg in Aug, 60kg today.", False),  # a kilogram is the scales, not a loss
+    ("wt 71.2kg (Aug 77.0kg), dieting since the summer.", False),  # explained
+])
+def test_a_fall_in_weight_of_two_kilograms_is_weight_loss(text: str, loss: bool) -> None:
+    """With a cancer history, weight loss is RF8 (blind_malignancy.txt)."""
+    from schemas.referral import Referral
+    from services.triage.engine import triage_referral
+    from tests.unit.triage.text.test_text_narratives import BASE
+    result = triage_referral(Referral.model_validate(
+        {**BASE, "clinical_question": f"Myeloma in remission. {text}"}))
+    assert (result.urgency == "urgent") is loss
