@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import faust
+from faust.transport.drivers.aiokafka import Producer as AIOKafkaProducer
 
 from schemas.topics import ALL_TOPICS, CASE_PARTITIONS, MAX_RECORD_BYTES, PATIENT_DATA, TopicSpec
 from services.common.memory_store import Store as MemoryStore
@@ -14,6 +19,72 @@ from services.common.safe_offsets import use_safe_offsets
 from services.common.settings import data_dir, env_float, env_int, env_str, kafka_bootstrap
 
 _PARTITIONS = {spec.name: spec.partitions for spec in ALL_TOPICS}
+log = logging.getLogger("spine.producer")
+# Set while a caller sends a record whose acknowledgement it awaits itself (kafka_wait.py).
+_CALLER_AWAITS: ContextVar[bool] = ContextVar("spine_caller_awaits", default=False)
+
+
+class SendNotLanded(Exception):
+    """A send that nobody awaited failed: no input offset may be committed past it."""
+
+
+@contextmanager
+def caller_awaits() -> Iterator[None]:
+    """Sends made inside are the caller's to check (an HTTP 503, a dead letter sent again):
+    their failure does not stop the worker's commits."""
+    token = _CALLER_AWAITS.set(True)
+    try:
+        yield
+    finally:
+        _CALLER_AWAITS.reset(token)
+
+
+class LandedProducer(AIOKafkaProducer):
+    """faust's producer, whose flush fails when a send it flushed failed.
+
+    faust commits input offsets only after `producer.flush()` (faust/transport/consumer.py,
+    `_commit_offsets`), but aiokafka's flush waits for the batches without looking at how they
+    ended (`MessageAccumulator.flush`: `asyncio.wait`), and faust only logs a failed send
+    (`Topic._on_published`). A broker away for longer than `producer_request_timeout` thus made
+    an agent's output fail while its input was committed: a referral read, never triaged.
+    Here every send that its caller does not await (agents' outputs, table changelogs, ticks)
+    must have landed when a flush returns; one that failed crashes the app instead (the liveness
+    probe fails and the worker is restarted) and the commit is not made, so the input is read
+    again from the last commit. No send waits for its ack: the cost is paid at commit time only.
+    """
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        # Sends not yet known to have landed: pending, or failed (kept: every later flush fails).
+        self._unconfirmed: set[asyncio.Future[Any]] = set()
+
+    async def send(self, *args: Any, **kwargs: Any) -> Any:
+        ack = await super().send(*args, **kwargs)
+        if not _CALLER_AWAITS.get() and isinstance(ack, asyncio.Future):
+            self._unconfirmed.add(ack)
+            ack.add_done_callback(self._landed)
+        return ack
+
+    def _landed(self, ack: asyncio.Future[Any]) -> None:
+        if not ack.cancelled() and ack.exception() is None:
+            self._unconfirmed.discard(ack)
+
+    async def flush(self) -> None:
+        await super().flush()
+        pending = set(self._unconfirmed)
+        if pending:  # their batches are done; their futures settle within a turn or two
+            await asyncio.wait(pending)
+        failed = [ack for ack in pending if ack in self._unconfirmed
+                  and (ack.cancelled() or ack.exception() is not None)]
+        if not failed:
+            return
+        first = failed[0]
+        reason = "cancelled" if first.cancelled() else type(first.exception()).__name__
+        exc = SendNotLanded(f"{len(failed)} send(s) failed ({reason})")
+        log.critical("a send failed: the worker stops so its inputs are read again",
+                     extra={"failed": len(failed), "error": reason})
+        await self.app.crash(exc)
+        raise exc
 
 
 def make_app(service: str, **overrides: Any) -> faust.App:
@@ -35,6 +106,9 @@ def make_app(service: str, **overrides: Any) -> faust.App:
         # more referrals/s, less CPU and a lower p50 than 1 ms; 5 ms only added latency).
         # Batches still form while a request is in flight.
         "producer_linger_ms": env_int("KAFKA_LINGER_MS", 0),
+        # How long a send may wait for the broker before it fails (faust's default: 1200 s).
+        # Tests shorten it to reach a failed send in seconds; see LandedProducer.
+        "producer_request_timeout": env_float("FAUST_PRODUCER_REQUEST_TIMEOUT", 1200.0),
         "broker_commit_every": env_int("FAUST_COMMIT_EVERY", 100),
         "broker_commit_interval": env_float("FAUST_COMMIT_INTERVAL", 1.0),
         "stream_wait_empty": False,
@@ -51,6 +125,7 @@ def make_app(service: str, **overrides: Any) -> faust.App:
     settings.update(overrides)
     # The prefix lets test runs and demos share a broker without sharing consumer groups.
     app = faust.App(env_str("FAUST_APP_PREFIX", "") + f"spine-{service}", **settings)
+    app.transport.Producer = LandedProducer  # type: ignore[misc]  # no commit past a lost send
     return use_safe_offsets(app)  # no commit past an unhandled message (safe_offsets.py)
 
 

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import faust
 from aiokafka.errors import KafkaError
 
+from services.common.faust_app import caller_awaits
 from services.common.problems import ProblemError
 from services.common.settings import env_float, env_int
 
@@ -67,7 +68,8 @@ async def send_acknowledged(
     """Send one record through faust and wait for the broker's ack, bounded (see module doc)."""
 
     async def send_and_ack() -> Any:
-        fut = await topic.send(key=key, value=value)
+        with caller_awaits():  # its failure is this caller's answer, not the worker's crash
+            fut = await topic.send(key=key, value=value)
         return await fut
 
     return await acknowledged(send_and_ack(), timeout=timeout)
