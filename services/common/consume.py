@@ -52,8 +52,9 @@ async def send_event(
 ) -> Any:
     """Send an event keyed by its case id (or `key`).
 
-    Inside an agent, faust attaches the send to the current event and flushes the producer
-    before committing the input offset, so at-least-once holds without waiting for each ack.
+    Inside an agent nothing waits for the ack: faust flushes the producer before committing
+    the input offset, and a send that failed makes that flush crash the worker instead, so the
+    input is read again (LandedProducer, faust_app.py). At-least-once without a wait per event.
     `wait=True` awaits the broker's acknowledgement (for HTTP handlers that must not answer early),
     bounded (`timeout`, default KAFKA_HTTP_WAIT_SECONDS): past the deadline it raises
     KafkaUnavailable, a 503 with Retry-After. Otherwise the acknowledgement is returned for
