@@ -2,8 +2,9 @@
 
 Why SLA events are awaited: the agent publishes them *before* writing the case row that records
 them as raised, so a crash in between raises them again (same derived ids) instead of losing
-them. Faust flushes the producer before committing input offsets, but that only protects the
-input; it does not order the changelog write after the SLA event. Both share one producer, yet
+them. Faust flushes the producer before committing input offsets (and a send that failed
+makes that flush crash the worker: LandedProducer, services/common/faust_app.py), but that only
+protects the input; it does not order the changelog write after the SLA event. Both share one producer, yet
 they go to different partitions (possibly on different brokers) and one batch can be retried
 after the other succeeded, so only the acknowledgement proves the event is durable. The cost is
 one round trip per event that raised something (a minority: most events raise nothing), and the
@@ -11,7 +12,8 @@ events of one outcome share it: all are sent, then all acknowledgements awaited.
 
 Delivery outcomes need no such wait: losing one only means the outbox entry stays and the
 webhook is sent again after a restart with the same Idempotency-Key; so they are sent without
-blocking the delivery lane, and a failed send is logged.
+blocking the delivery lane; a failed one stops the worker at its next commit (LandedProducer),
+and the restart sends the webhook again from the outbox.
 """
 
 from __future__ import annotations
