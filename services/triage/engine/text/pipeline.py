@@ -24,8 +24,15 @@ CUE_GROUP = "text_cues"
 SENTENCE_TOKENS = (100, 160)
 NEW_CLAUSE = "NEW_CLAUSE"  # a lexicon context category: where a negation's reach ends
 _lock = threading.Lock()
-# id(lexicon) -> (lexicon, nlp); holding the lexicon keeps its id from being reused.
-_pipelines: dict[int, tuple[Lexicon, Any]] = {}
+# id(lexicon) -> (lexicon, nlp, strings when built); holding the lexicon keeps its id unused.
+_pipelines: dict[int, tuple[Lexicon, Any, int]] = {}
+# spaCy 3.7 keeps every string a pipeline has read (its StringStore never lets go: review 20, a
+# made-up surname was still there after the referral; a 2,000-word letter of new words added
+# ~2,800 strings and ~1.8 MB for good). 3.8's memory zones would release them, but medspaCy
+# 1.3 needs spaCy < 3.8 on Python 3.11. So a pipeline that has learnt this many strings is
+# dropped after the reading in hand and the next one builds afresh (~0.5 s): memory stays
+# bounded, and what a referral's words leave in the process lasts until then at most.
+MAX_NEW_STRINGS = 10_000
 
 
 def silence_pyrush() -> None:
@@ -162,5 +169,17 @@ def pipeline(lex: Lexicon) -> Any:
         with _lock:
             entry = _pipelines.get(id(lex))
             if entry is None:
-                entry = _pipelines[id(lex)] = (lex, build_pipeline(lex))
+                nlp = build_pipeline(lex)
+                entry = _pipelines[id(lex)] = (lex, nlp, len(nlp.vocab.strings))
     return entry[1]
+
+
+def forget_if_grown(lex: Lexicon) -> bool:
+    """Drop the lexicon's pipeline once it holds MAX_NEW_STRINGS strings more than when built
+    (called after a reading); the next `pipeline` call builds a fresh one. True if dropped."""
+    with _lock:
+        entry = _pipelines.get(id(lex))
+        if entry is None or len(entry[1].vocab.strings) - entry[2] < MAX_NEW_STRINGS:
+            return False
+        del _pipelines[id(lex)]
+        return True

@@ -23,7 +23,7 @@ from services.triage.engine.text.lexicon import (
     Lexicon,
 )
 from services.triage.engine.text.mention import MAX_QUOTE, MAX_SENTENCE, Mention
-from services.triage.engine.text.pipeline import CUE_GROUP, pipeline
+from services.triage.engine.text.pipeline import CUE_GROUP, forget_if_grown, pipeline
 from services.triage.engine.text.scores import compared, misread_site_scores
 from services.triage.engine.text.spelling import Respelled, respell, speller_for
 from services.triage.engine.text.values import value_of
@@ -287,6 +287,7 @@ def read_texts(texts: list[tuple[str, str]], lex: Lexicon, as_of: date | None = 
     mentions: list[Mention] = []
     for index, doc in enumerate(nlp.pipe(w.text for w in written)):
         mentions.extend(_doc_mentions(doc, index, kept[index][0], lex, written[index]))
+    forget_if_grown(lex)  # spaCy keeps every string it read (pipeline.py)
     mentions.extend(_combine(mentions, lex))
     misread = misread_site_scores(mentions)
     mentions = [m for m in mentions if m not in misread]

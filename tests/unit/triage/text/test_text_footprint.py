@@ -37,3 +37,25 @@ def test_the_triage_worker_loads_no_jwt_library_until_a_token_comes() -> None:
                          text=True, timeout=120, check=True,
                          env={**os.environ, "SPINE_ENV": "development"}).stdout.split()
     assert out == ["False", "ops"]
+
+
+def test_the_words_a_letter_taught_the_pipeline_do_not_stay_for_good(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Review 20: spaCy 3.7 keeps every string it has read, so a patient's name stayed in
+    triage's memory and a referrer sending new words grew the worker without end. Past the
+    bound the pipeline is dropped and built afresh: the name is gone, the strings bounded."""
+    import importlib
+
+    from services.triage.engine.text.lexicon import lexicon
+    from services.triage.engine.text.reading import read_texts
+
+    # the module (the package exports its `pipeline` function under the same name)
+    pipelines = importlib.import_module("services.triage.engine.text.pipeline")
+    lex = lexicon()
+    monkeypatch.setattr(pipelines, "MAX_NEW_STRINGS", 300)
+    read_texts([("q", "Saddle numbness since Monday.")], lex)
+    fresh = len(pipelines.pipeline(lex).vocab.strings)
+    words = " ".join(f"zq{i}x" for i in range(400))  # 400 words no pipeline has seen
+    read_texts([("q", f"Mrs Quortleworth reports saddle numbness. {words}.")], lex)
+    strings = pipelines.pipeline(lex).vocab.strings
+    assert "Quortleworth" not in strings and "zq7x" not in strings
+    assert len(strings) < fresh + 300
