@@ -4,11 +4,12 @@ Why SLA events are awaited: the agent publishes them *before* writing the case r
 them as raised, so a crash in between raises them again (same derived ids) instead of losing
 them. Faust flushes the producer before committing input offsets (and a send that failed
 makes that flush crash the worker: LandedProducer, services/common/faust_app.py), but that only
-protects the input; it does not order the changelog write after the SLA event. Both share one producer, yet
-they go to different partitions (possibly on different brokers) and one batch can be retried
-after the other succeeded, so only the acknowledgement proves the event is durable. The cost is
-one round trip per event that raised something (a minority: most events raise nothing), and the
-events of one outcome share it: all are sent, then all acknowledgements awaited.
+protects the input; it does not order the changelog write after the SLA event. Both share one
+producer, yet they go to different partitions (possibly on different brokers) and one batch can
+be retried after the other succeeded, so only the acknowledgement proves the event is durable.
+The cost is one round trip per event that raised something (a minority: most events raise
+nothing), and the events of one outcome share it: all are sent, then all acknowledgements
+awaited.
 
 Delivery outcomes need no such wait: losing one only means the outbox entry stays and the
 webhook is sent again after a restart with the same Idempotency-Key; so they are sent without
