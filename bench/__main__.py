@@ -1,5 +1,6 @@
-"""`./dev bench [pipeline|triage|routing|notify|fhir_status|dashboard|floor|webhook]`: run one
-benchmark, or all of them."""
+"""`./dev bench [pipeline|triage|routing|notify|fhir_status|dashboard|floor|webhook|splitter]`:
+run one benchmark, or all of them. (`python -m bench.splitter_equivalence [--hostile]` checks, not
+times, the sentence splitter: it is no benchmark.)"""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ BENCHES = {
     "dashboard": "bench.dashboard_bench",
     "floor": "bench.floor_bench",
     "webhook": "bench.webhook_bench",
+    "splitter": "bench.splitter_bench",
 }
 
 
