@@ -21,32 +21,20 @@ import os
 import signal
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
 from schemas import topics
-from schemas.cases import ReferralReceived
-from schemas.referral import Referral
 from scripts.localsystem import LocalBroker, ServiceProcess, service_env
+from tests.support.big_referral import small_received
 from tests.support.kafka_io import produce_events, wait_for_events
 from tests.support.polling import wait_until
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
 
 SEND_TIMEOUT = 2.0  # producer_request_timeout in the triage worker under test
-
-
-def _received(case_id: str) -> ReferralReceived:
-    referral = Referral(
-        referral_id=f"r-{case_id}", referral_type="post_surgery", region="lumbar", age=52, sex="F",
-    )
-    return ReferralReceived(
-        event_id=f"ev-{case_id}", case_id=case_id, occurred_at=datetime.now(UTC),
-        referrer_id="ref-test", referral=referral,
-    )
 
 
 def _triaged(bootstrap: str, case_id: str, timeout: float) -> bool:
@@ -85,14 +73,14 @@ def test_a_referral_whose_result_send_failed_is_triaged_after_the_outage(
     try:
         worker.wait_healthy(120)
         warm = f"warm-{uuid.uuid4().hex[:8]}"  # the group is assigned, the reader warm
-        produce_events(broker.bootstrap, topics.REFERRAL_EVENTS, [_received(warm)])
+        produce_events(broker.bootstrap, topics.REFERRAL_EVENTS, [small_received(warm)])
         assert _triaged(broker.bootstrap, warm, timeout=60)
 
         case_id = f"lost-{uuid.uuid4().hex[:8]}"
         assert worker.proc is not None
         os.kill(worker.proc.pid, signal.SIGSTOP)
         try:
-            produce_events(broker.bootstrap, topics.REFERRAL_EVENTS, [_received(case_id)])
+            produce_events(broker.bootstrap, topics.REFERRAL_EVENTS, [small_received(case_id)])
             time.sleep(1.0)  # the broker answers the pending fetch with it
             broker.stop()
         finally:

@@ -6,27 +6,16 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 
 from schemas import topics
-from schemas.cases import CaseTriaged, ReferralReceived
+from schemas.cases import CaseTriaged
 from schemas.dead_letter import DeadLettered
-from schemas.referral import Referral
+from tests.support.big_referral import small_received
 from tests.support.kafka_io import produce, produce_events, wait_for_events
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
-
-
-def _received(case_id: str) -> ReferralReceived:
-    referral = Referral(
-        referral_id=f"r-{case_id}", referral_type="post_surgery", region="lumbar", age=52, sex="F",
-    )
-    return ReferralReceived(
-        event_id=f"ev-{case_id}", case_id=case_id, occurred_at=datetime.now(UTC),
-        referrer_id="ref-test", referral=referral,
-    )
 
 
 def test_malformed_referral_is_dead_lettered_and_the_next_is_triaged(
@@ -35,14 +24,14 @@ def test_malformed_referral_is_dead_lettered_and_the_next_is_triaged(
     start_system(("triage",))
     bad_case, good_case = f"bad-{uuid.uuid4().hex[:8]}", f"good-{uuid.uuid4().hex[:8]}"
     garbage = b'{"event_type": "ReferralReceived", "case_id": "' + bad_case.encode() + b'", "age": '
-    wrong_field = _received(bad_case + "-2").model_dump(mode="json")
+    wrong_field = small_received(bad_case + "-2").model_dump(mode="json")
     wrong_field["referral"]["symptoms"] = {"nrs_back": 14}  # out of range: 0-10
 
     produce(kafka_bootstrap, topics.REFERRAL_EVENTS, [
         (bad_case.encode(), garbage),
         ((bad_case + "-2").encode(), json.dumps(wrong_field).encode()),
     ])
-    produce_events(kafka_bootstrap, topics.REFERRAL_EVENTS, [_received(good_case)])
+    produce_events(kafka_bootstrap, topics.REFERRAL_EVENTS, [small_received(good_case)])
 
     triaged = wait_for_events(
         kafka_bootstrap, topics.CASE_TRIAGED,

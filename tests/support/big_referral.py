@@ -37,3 +37,14 @@ def big_received(case_id: str = "case-1", *, reports: int = 50, report_chars: in
     return ReferralReceived(event_id=f"recv-{case_id}", case_id=case_id,
                             occurred_at=datetime.now(UTC), referrer_id="ref-1",
                             referral=Referral.model_validate(body))
+
+
+def small_received(case_id: str) -> ReferralReceived:
+    """The smallest valid referral event (nothing coded): routine, triaged at once."""
+    referral = Referral(
+        referral_id=f"r-{case_id}", referral_type="post_surgery", region="lumbar", age=52, sex="F",
+    )
+    return ReferralReceived(
+        event_id=f"ev-{case_id}", case_id=case_id, occurred_at=datetime.now(UTC),
+        referrer_id="ref-test", referral=referral,
+    )
