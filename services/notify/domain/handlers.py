@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +15,6 @@ from schemas.routing import (
     AssignmentDeclined,
     AssignmentOffered,
     CaseCompleted,
-    CaseEscalated,
     EmergencyAssigned,
     OfferExpired,
     PlanExtended,
@@ -27,7 +25,9 @@ from schemas.routing import (
 from schemas.sla import ClockKind
 from schemas.triage import text_flags_to_confirm
 from services.notify.domain import clockwork, sla
-from services.notify.domain.commands import AcknowledgeEscalation, CheckClocks, ReportStall
+from services.notify.domain.commands import CheckClocks
+from services.notify.domain.context import Context
+from services.notify.domain.ops_handlers import OPS_HANDLERS
 from services.notify.domain.policy import NotifyPolicy
 from services.notify.domain.state import APPLIED_MEMORY, CaseState, Contacts, Outcome, StepInfo
 
@@ -39,15 +39,6 @@ BOTH_CLOCKS: tuple[ClockKind, ...] = ("acceptance", "turnaround")
 # queued messages, and RoutingStopped tells the holders to stop work with routing's fixed
 # reason (routing emits it on the erasure, so it usually arrives after it).
 AFTER_ERASURE = (CheckClocks, NotificationDelivered, NotificationFailed, RoutingStopped)
-
-
-@dataclass(frozen=True)
-class Context:
-    """What every handler may consult besides the state: the policy, contacts and the clock."""
-
-    policy: NotifyPolicy
-    contacts: Contacts
-    now: datetime
 
 
 def apply_event(
@@ -233,33 +224,6 @@ def _case_completed(out: Outcome, event: CaseCompleted, ctx: Context) -> None:
     _tell_referrer(out, ctx, event, "status_completed", report_refs=list(event.report_refs))
 
 
-def _escalated(out: Outcome, event: CaseEscalated, ctx: Context) -> None:
-    data = {"step_id": event.step_id, "team": event.team, "reason": event.reason}
-    if event.escalate_to == "team_lead":
-        step = out.state.steps.get(event.step_id)
-        lead = event.team_lead_id or ctx.contacts.team_lead_for(
-            step.specialist_id if step else None, event.team
-        )
-        if lead is not None:
-            out.notify(audience="team_lead", subscriber_id=lead, kind="case_escalated",
-                       cause_event_id=event.event_id, now=ctx.now, data=data)
-            return  # without a known lead the escalation falls through to ops
-    for ops in ctx.contacts.ops_ids():
-        out.notify(audience="ops", subscriber_id=ops, kind="case_escalated",
-                   cause_event_id=event.event_id, now=ctx.now, data=data)
-
-
-def _stall_reported(out: Outcome, event: ReportStall, ctx: Context) -> None:
-    if out.state.closed:
-        return  # the case ended between the watchdog's look and this command
-    data = {"stage": event.stage, "waiting_seconds": round(event.waiting_seconds),
-            "source_topic": event.source_topic, "urgency": out.state.urgency}
-    recipients: list[str | None] = [*ctx.contacts.ops_ids()] or [None]
-    for ops in recipients:  # nobody to tell is recorded as skipped
-        out.notify(audience="ops", subscriber_id=ops, kind="case_stalled",
-                   cause_event_id=event.event_id, now=ctx.now, data=data)
-
-
 def _stopped(out: Outcome, event: RoutingStopped, ctx: Context) -> None:
     out.state.closed = True
     clockwork.stop_all(out, by="routing_stopped", now=ctx.now)
@@ -277,36 +241,6 @@ def _erased(out: Outcome, event: CaseErased, ctx: Context) -> None:
     clockwork.stop_all(out, by="erased", now=ctx.now)
 
 
-def _tick(out: Outcome, event: CheckClocks, ctx: Context) -> None:
-    clockwork.tick(out, policy=ctx.policy, contacts=ctx.contacts, now=ctx.now)
-
-
-def _acknowledged(out: Outcome, event: AcknowledgeEscalation, ctx: Context) -> None:
-    # Not only the HTTP edge: no command on the topic may let a specialist stop another's chain.
-    holder = event.acknowledged_by if event.role == "specialist" else None
-    clockwork.acknowledge(out, step_id=event.step_id, by=event.acknowledged_by, holder=holder)
-    # The paged surgeon acknowledging an emergency is exactly what its acceptance clock awaits.
-    for step_id, step in out.state.steps.items():
-        if (step.urgency == "emergency" and step.specialist_id == event.acknowledged_by
-                and event.step_id in (None, step_id)):
-            clockwork.meet_clock(out, step_id=step_id, kind="acceptance",
-                                 cause_id=event.event_id, now=ctx.now)
-
-
-def _delivery_settled(
-    out: Outcome, event: NotificationDelivered | NotificationFailed, ctx: Context
-) -> None:
-    state = out.state
-    if isinstance(event, NotificationFailed) and not event.final:
-        state.outbox = [
-            n.model_copy(update={"attempts": max(n.attempts, event.attempts)})
-            if n.notification_id == event.notification_id else n
-            for n in state.outbox
-        ]
-        return
-    state.outbox = [n for n in state.outbox if n.notification_id != event.notification_id]
-
-
 _HANDLERS: dict[type[Event], Callable[[Outcome, Any, Context], None]] = {
     ReferralReceived: _received,
     ReferralCancelled: _cancelled,
@@ -322,11 +256,6 @@ _HANDLERS: dict[type[Event], Callable[[Outcome, Any, Context], None]] = {
     PlanExtended: _plan_extended,
     ReviewDeadlineChanged: _deadline_changed,
     ReportAmended: _report_amended,
-    CaseEscalated: _escalated,
     RoutingStopped: _stopped,
-    CheckClocks: _tick,
-    AcknowledgeEscalation: _acknowledged,
-    ReportStall: _stall_reported,
-    NotificationDelivered: _delivery_settled,
-    NotificationFailed: _delivery_settled,
+    **OPS_HANDLERS,
 }

@@ -1,0 +1,18 @@
+"""What every notify handler may consult besides the case: the policy, contacts and the clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from services.notify.domain.policy import NotifyPolicy
+from services.notify.domain.state import Contacts
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every handler may consult besides the state: the policy, contacts and the clock."""
+
+    policy: NotifyPolicy
+    contacts: Contacts
+    now: datetime
