@@ -99,6 +99,14 @@ HOSTILE = {
     "'on Fri 20/11'": "on Fri 20/11 ",
     "'foraminal stenosis c6'": "foraminal stenosis c6 ",
     "'pain in both arms'": "pain in both arms ",
+    # twentieth session: two weights in every field (weight_fall's gap), a screen's "? No" in
+    # every field, the plantarflexion and "new pain down the right leg" gaps, a score before
+    # its site
+    "'wt 61kg (was 70kg)'": "wt 61kg (was 70kg) ",
+    "'Night pain? No.'": "Night pain? No. ",
+    "'cant go up on my'": "cant go up on my ",
+    "'new pain down my right'": "new pain down my right ",
+    "', 8/10 leg'": ", 8/10 leg ",
 }
 
 

@@ -8,7 +8,7 @@ mentions ("possible", "?", "query") count: the safer reading.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date
@@ -144,13 +144,19 @@ def _longest(spans: list[Any], fill_ins: frozenset[str] = frozenset(),
     except inside a mask, whose whole point is to hide ("walking distance unlimited").
     """
     kept = _per_label(spans)
+    # a span holding s starts no earlier than the longest span's length before it: a window,
+    # not every pair (a hostile letter dense with findings has thousands of spans)
+    by_start = sorted(kept, key=lambda o: o.start)
+    starts = [o.start for o in by_start]
+    longest = max((o.end - o.start for o in kept), default=0)
     return [
         s for s in kept
         if not any(
             (s.label_ not in fill_ins or o.label_ in masks)
             and o.label_ != s.label_ and o.start <= s.start and s.end <= o.end
             and (o.end - o.start) > (s.end - s.start)
-            for o in kept
+            for o in by_start[bisect_left(starts, s.start - longest):
+                              bisect_right(starts, s.start)]
         )
     ]
 

@@ -10,6 +10,7 @@ A leg score above the back score is leg-dominant pain, the reverse back-dominant
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Set as AbstractSet
 from dataclasses import replace
 
@@ -53,8 +54,19 @@ def _counted(mentions: list[Mention], concept: str) -> list[Mention]:
             and m.number is not None]
 
 
-def _overlaps(m: Mention, others: list[Mention]) -> bool:
-    return any(o.start < m.start + len(m.span) and m.start < o.start + len(o.span) for o in others)
+class _ByStart:
+    """Mentions by where they start: those overlapping a span are found in a window, not by
+    comparing every pair (a letter of 60,000 characters dense with scores has thousands)."""
+
+    def __init__(self, mentions: list[Mention]) -> None:
+        self.items = sorted(mentions, key=lambda m: m.start)
+        self.starts = [m.start for m in self.items]
+        self.longest = max((len(m.span) for m in mentions), default=0)
+
+    def overlapping(self, m: Mention) -> list[Mention]:
+        low = bisect_left(self.starts, m.start - self.longest)
+        high = bisect_left(self.starts, m.start + len(m.span))
+        return [o for o in self.items[low:high] if m.start < o.start + len(o.span)]
 
 
 def _joined(first: Mention, second: Mention, concept: str) -> Mention:
@@ -74,9 +86,9 @@ def misread_site_scores(mentions: list[Mention]) -> list[Mention]:
     break keeps it ("leg 8/10"); past a comma it is the next site's ("2/10 back")."""
     out = []
     for index in {m.text_index for m in mentions}:
-        backs = [m for m in _counted(mentions, BACK) if m.text_index == index]
+        backs = _ByStart([m for m in _counted(mentions, BACK) if m.text_index == index])
         for limb in (m for m in _counted(mentions, LIMB) if m.text_index == index):
-            for back in (b for b in backs if _overlaps(limb, [b])):
+            for back in backs.overlapping(limb):
                 out.append(back if _follows_its_site(limb) else limb)
     return out
 
@@ -96,8 +108,9 @@ def _one_text(mentions: list[Mention], text: str) -> list[Mention]:
     returned = [m for m in backs if _returned(m, text)]
     backs = [m for m in backs if m not in returned]
     derived: list[Mention] = []
+    sited = _ByStart(limbs + backs)
     generals = [g for g in _counted(mentions, GENERAL) + returned
-                if not _overlaps(g, limbs + backs) and not _earlier(g, text)]
+                if not sited.overlapping(g) and not _earlier(g, text)]
     if not limbs and generals:
         best = max(generals, key=lambda m: m.number or 0)
         back = max((m.number or 0 for m in backs), default=None)

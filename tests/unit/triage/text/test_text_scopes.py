@@ -17,7 +17,8 @@ from services.triage.engine.text.pipeline import pipeline
 
 HERE = Path(__file__).parent
 HOSTILE = ["cannot " * 400, "no saddle anaesthesia, " * 150, "not now no new, but not. " * 120,
-           "denies bladder or bowel symptoms but has saddle numbness " * 40]
+           "denies bladder or bowel symptoms but has saddle numbness " * 40,
+           "Night pain? No. " * 300]
 
 
 def texts() -> Iterator[str]:
@@ -30,13 +31,15 @@ def texts() -> Iterator[str]:
     yield from HOSTILE
 
 
-def read(nlp: Any, text: str, update: Any) -> list[tuple[Any, ...]]:
-    original = ConTextGraph.update_scopes
+def read(nlp: Any, text: str, update: Any, apply: Any = None) -> list[tuple[Any, ...]]:
+    original, original_apply = ConTextGraph.update_scopes, ConTextGraph.apply_modifiers
     ConTextGraph.update_scopes = update  # type: ignore[method-assign]
+    ConTextGraph.apply_modifiers = apply or original_apply  # type: ignore[method-assign]
     try:
         doc = nlp(text)
     finally:
         ConTextGraph.update_scopes = original  # type: ignore[method-assign]
+        ConTextGraph.apply_modifiers = original_apply  # type: ignore[method-assign]
     graph = doc._.context_graph
     return ([(m.modifier_span, m.scope_span, m.category) for m in graph.modifiers]
             + [((t.start, t.end), m.modifier_span) for t, m in graph.edges])
@@ -48,6 +51,18 @@ def test_the_grouped_update_gives_medspacys_scopes_and_edges() -> None:
     for text in texts():
         ours = read(nlp, text, scopes.update_scopes)
         assert ours == read(nlp, text, scopes.medspacy_update_scopes()), text[:80]
+        checked += 1
+    assert checked > 300
+
+
+def test_the_windowed_apply_gives_medspacys_edges_in_order() -> None:
+    """scopes.apply_modifiers asks only the modifiers whose scope can reach a target."""
+    nlp = pipeline(lexicon())
+    checked = 0
+    for text in texts():
+        ours = read(nlp, text, scopes.update_scopes, scopes.apply_modifiers)
+        theirs = read(nlp, text, scopes.update_scopes, scopes.medspacy_apply_modifiers())
+        assert ours == theirs, text[:80]
         checked += 1
     assert checked > 300
 
