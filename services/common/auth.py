@@ -232,6 +232,14 @@ def _public_key(pem: str) -> tuple[Any, str]:
     return None, "none"
 
 
+def check_public_key() -> None:
+    """At start-up (the request guard's install): a configured public key that is no PEM RSA or
+    P-256 EC key stops the service, instead of refusing every token once it runs."""
+    pem = config().public_key
+    if pem is not None and _public_key(pem)[0] is None:
+        raise MissingSecret("AUTH_JWT_PUBLIC_KEY is not a PEM RSA or P-256 EC public key")
+
+
 def principal_from_api_key(key: str) -> Principal:
     """Look up a system client's API key by its hash; raises ProblemError(401)."""
     entry = config().api_keys.get(hash_api_key(key))

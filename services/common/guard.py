@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl
 from prometheus_client import Counter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.common.auth import Principal, principal_from_headers
+from services.common.auth import Principal, check_public_key, principal_from_headers
 from services.common.auth import config as auth_config
 from services.common.off_loop import off_loop
 from services.common.problems import ProblemError, problem
@@ -322,5 +322,6 @@ def install_guard(
     """Put the request guard in front of a FastAPI app. Every service does this at start-up,
     so reading the auth settings here makes a service without a real key refuse to start."""
     auth_config()
+    check_public_key()
     api.add_middleware(  # type: ignore[attr-defined]
         RequestGuard, service=service, settings=settings, session_cookie=session_cookie)

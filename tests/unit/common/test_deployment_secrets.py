@@ -48,6 +48,26 @@ def test_a_public_key_with_its_issuer_is_enough(production: pytest.MonkeyPatch) 
     assert auth.config().secret is None and auth.config().issuer == "https://idp.example.org/"
 
 
+def test_a_public_key_that_is_no_usable_key_means_no_start(
+        production: pytest.MonkeyPatch) -> None:
+    """It used to start and refuse every token, with one log line on the first."""
+    production.setenv("AUTH_JWT_ISSUER", "https://idp.example.org/")
+    production.setenv("AUTH_JWT_PUBLIC_KEY", "-----BEGIN PUBLIC KEY-----\nx\n")
+    with pytest.raises(MissingSecret, match="AUTH_JWT_PUBLIC_KEY"):
+        create_app(IntakeSettings(), log=FakeIntakeLog())
+    auth.config.cache_clear()
+    production.setenv("AUTH_JWT_PUBLIC_KEY", rsa_public_pem())
+    create_app(IntakeSettings(), log=FakeIntakeLog())  # a real key starts
+
+
+def rsa_public_pem() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
 def test_a_public_key_without_an_issuer_means_no_start_outside_development(
         production: pytest.MonkeyPatch) -> None:
     # Review 3a, S3: with no issuer PyJWT checks none, so any token the IdP's key signed for
