@@ -49,22 +49,38 @@ def silence_pyrush() -> None:
     logger.disable("medspacy")
 
 
-def without_quickumls() -> None:
-    """Keep QuickUMLS (and nltk under it) out of the process: ~18 MB and 245 modules.
+def without_unused_modules() -> None:
+    """Keep modules the reading never uses out of the process (issue 13: 150 MB per service).
 
-    `medspacy.util` imports QuickUMLS's spaCy component unconditionally, only to register a
-    UMLS matcher we never enable (`build_pipeline` names its components). A placeholder module
-    stands in for it; enabling "medspacy_quickumls" would then fail loudly at build time. Triage
-    was 169 MB RSS with it, over issue 13's 150 MB per service.
+    - QuickUMLS and nltk under it (~18 MB, 245 modules): `medspacy.util` imports QuickUMLS's
+      spaCy component unconditionally, only to register a UMLS matcher we never enable
+      (`build_pipeline` names its components); enabling "medspacy_quickumls" would fail loudly.
+      Triage was 169 MB RSS with it.
+    - spaCy's command line (~9.5 MB, 240 modules: typer, weasel, requests, jinja2, urllib3):
+      `spacy/__init__` imports it for `spacy.info` alone, which nothing here calls; the
+      placeholder's `info` says so if anything ever does. Only before spaCy is first imported:
+      once it is, its command line is already in.
+    Placeholders have no `__file__`, so a test can tell them from the real modules.
     """
     if "quickumls" not in sys.modules:
         placeholder = types.ModuleType("quickumls")
         placeholder.spacy_component = None  # type: ignore[attr-defined]
         sys.modules["quickumls"] = placeholder
+    if "spacy" not in sys.modules and "spacy.cli" not in sys.modules:
+        cli = types.ModuleType("spacy.cli")
+        cli.__path__ = []  # a package, so that "spacy.cli.info" resolves to the one below
+        info = types.ModuleType("spacy.cli.info")
+        info.info = _no_spacy_cli  # type: ignore[attr-defined]
+        sys.modules["spacy.cli"], sys.modules["spacy.cli.info"] = cli, info
+
+
+def _no_spacy_cli(*_args: Any, **_kwargs: Any) -> None:
+    raise RuntimeError("spaCy's command line is left out of the triage worker "
+                       "(services/triage/engine/text/pipeline.py: without_unused_modules)")
 
 
 def _default_context_rules(drop: frozenset[str]) -> list[Any]:
-    without_quickumls()
+    without_unused_modules()
     import medspacy
     from medspacy.context import ConTextRule
 
@@ -136,7 +152,7 @@ def cap_sentences(doc: Any) -> Any:
 def build_pipeline(lex: Lexicon) -> Any:
     """A fresh pipeline for the lexicon (slow: about half a second; use `pipeline`)."""
     silence_pyrush()
-    without_quickumls()
+    without_unused_modules()
     import medspacy
     from spacy.language import Language
 

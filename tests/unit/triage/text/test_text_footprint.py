@@ -1,5 +1,6 @@
-"""Triage's footprint (issue 13: 150 MB per service): medspaCy without QuickUMLS and nltk, and no
-token verification library in a worker that verifies no tokens."""
+"""Triage's footprint (issue 13: 150 MB per service): medspaCy without QuickUMLS and nltk, spaCy
+without its command line, and no token verification library in a worker that verifies no
+tokens."""
 
 from __future__ import annotations
 
@@ -17,16 +18,27 @@ from tests.unit.triage.builders import fired, triage
 result = triage(clinical_question="Both legs painful since the weekend and new difficulty "
                                   "starting to pee.")
 print(result.urgency, "RF1_CES_established" in fired(result),
-      "nltk" in sys.modules, getattr(sys.modules.get("quickumls"), "__file__", None))
+      "nltk" in sys.modules, getattr(sys.modules.get("quickumls"), "__file__", None),
+      getattr(sys.modules.get("spacy.cli"), "__file__", None),
+      [m for m in ("typer", "weasel", "requests") if m in sys.modules])
 """
 
 
-def test_the_letter_is_read_without_quickumls_or_nltk_in_the_process() -> None:
+def test_the_letter_is_read_without_quickumls_nltk_or_spacys_command_line() -> None:
     out = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True,
                          text=True, timeout=120, check=True).stdout.split()
-    # Read as before (a written cauda equina is an emergency) with neither package loaded:
-    # the placeholder module has no file.
-    assert out == ["emergency", "True", "False", "None"]
+    # Read as before (a written cauda equina is an emergency) with none of them loaded: the
+    # placeholder modules have no file, and what spaCy's command line pulls in (~9.5 MB) is out.
+    assert out == ["emergency", "True", "False", "None", "None", "[]"]
+
+
+def test_spacys_command_line_says_it_is_left_out_if_called() -> None:
+    probe = ("from services.triage.engine.text.pipeline import without_unused_modules\n"
+             "without_unused_modules()\nimport spacy\n"
+             "try:\n    spacy.info()\nexcept RuntimeError as e:\n    print('refused', e)")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120, check=True).stdout
+    assert out.startswith("refused spaCy's command line is left out")
 
 
 def test_the_triage_worker_loads_no_jwt_library_until_a_token_comes() -> None:
