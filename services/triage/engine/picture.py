@@ -37,13 +37,14 @@ class ImagingSummary:
     screw_lucency_mm: float = 0.0  # largest reported
     discitis_signs: bool = False
     fluid_collection: bool = False
+    fusion_status: str = "none"  # from the newest study that states one
 
 
 def summarise_imaging(studies: tuple[ImagingStudy, ...]) -> ImagingSummary:
     """Fold the findings of every current study into one summary (one pass: hot path)."""
     if not studies:
         return NO_IMAGING
-    cauda, lucency = "none", 0.0
+    cauda, lucency, fusion = "none", 0.0, "none"
     bone = fracture = breakage = malposition = concordant = False
     no_compression = discitis = fluid = moderate_central = False
     for study in studies:
@@ -63,13 +64,15 @@ def summarise_imaging(studies: tuple[ImagingStudy, ...]) -> ImagingSummary:
         no_compression = no_compression or f.no_neural_compression
         discitis = discitis or f.discitis_osteomyelitis_signs != "none"
         fluid = fluid or f.fluid_collection_or_abscess
+        if fusion == "none":  # studies come newest first
+            fusion = f.fusion_status
     return ImagingSummary(
         cauda_equina_compression=cauda, bone_lesion=bone, new_fracture=fracture,
         hardware_breakage_or_migration=breakage, hardware_malposition=malposition,
         concordant_compression=concordant,
         any_compression=concordant or moderate_central or cauda == "present",
         no_neural_compression=no_compression, screw_lucency_mm=lucency,
-        discitis_signs=discitis, fluid_collection=fluid,
+        discitis_signs=discitis, fluid_collection=fluid, fusion_status=fusion,
     )
 
 
@@ -85,7 +88,7 @@ class ClinicalPicture:
     weeks_since_surgery: float | None  # smallest weeks_before_referral; None before surgery
     studies: tuple[ImagingStudy, ...]  # studies not predating the last surgery, newest first
     imaging: ImagingSummary
-    fusion_status: str  # from the newest study that states one
+    fusion_status: str  # from the newest study that states one, or the text's worse reading
     limb_dominant_radicular: bool  # limb-dominant, radicular distribution, not claudicant
     back_dominant_axial: bool
     claudicant: bool
@@ -168,7 +171,8 @@ def with_imaging(p: ClinicalPicture, overlay: dict[str, object]) -> ClinicalPict
         "present"
     )
     return dataclasses.replace(
-        p, imaging=imaging, infection_signs=_infection_signs(p.referral, imaging, p.crp_abnormal)
+        p, imaging=imaging, fusion_status=imaging.fusion_status,
+        infection_signs=_infection_signs(p.referral, imaging, p.crp_abnormal),
     )
 
 
@@ -188,18 +192,13 @@ def build_picture(referral: Referral, t: Thresholds) -> ClinicalPicture:
     )
     crp = crp_is_abnormal(referral, weeks, t)
     fever_c = referral.red_flags.fever_c
-    fusion_status = "none"
-    for study in studies:  # newest first
-        if study.findings.fusion_status != "none":
-            fusion_status = study.findings.fusion_status
-            break
     return ClinicalPicture(
         referral=referral,
         surgery_class=surgery_class_of(referral),
         weeks_since_surgery=weeks,
         studies=studies,
         imaging=imaging,
-        fusion_status=fusion_status,
+        fusion_status=imaging.fusion_status,
         limb_dominant_radicular=(
             limb_dominant and not claudicant
             and symptoms.pain_distribution in RADICULAR_DISTRIBUTIONS

@@ -68,6 +68,8 @@ def days_ahead(text: str) -> float | None:
 SHORTHAND_RE = re.compile(r"\b(\d{1,3})\s*/\s*(7|52|12)\b(?!\s*/\s*\d)")  # not a date
 SHORTHAND_DAYS = {"7": 1, "52": 7, "12": 30}
 LAST_RE = re.compile(rf"\blast\s+(?:week|weekend|{WEEKDAY})\b", re.IGNORECASE)
+# "since Saturday": the latest such day, at most a week back ("since last Saturday" is LAST_RE)
+SINCE_WEEKDAY_RE = re.compile(rf"\bsince\s+{WEEKDAY}\b", re.IGNORECASE)
 YESTERDAY_RE = re.compile(r"\byesterday\b", re.IGNORECASE)
 
 
@@ -80,6 +82,8 @@ def days_ago(text: str) -> int | None:
         return counted
     if LAST_RE.search(text):
         return 13  # "last week", "last Tuesday": at most 13 days back
+    if SINCE_WEEKDAY_RE.search(text):
+        return 7
     if YESTERDAY_RE.search(text):
         return 1
     return None

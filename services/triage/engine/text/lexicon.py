@@ -60,6 +60,7 @@ FIELD_ORDERS: dict[str, tuple[str, ...] | None] = {
     "imaging.hardware_malposition": None,
     "imaging.cauda_equina_compression": ("none", "equivocal", "present"),
     "imaging.screw_lucency_mm": None,
+    "imaging.fusion_status": ("none", "solid", "incomplete", "absent"),
     # 3.2's soon modifier: raised like a red-flag field (a higher limb score, compression seen)
     "symptoms.nrs_limb": None,
     "imaging.concordant_compression": None,

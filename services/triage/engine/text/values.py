@@ -9,7 +9,8 @@ from services.triage.engine.text.scores import pain_score
 
 NUMBER_RE = re.compile(r"\d{1,3}(?:,\d{3})+(?!\d)|\d+(?:[.,]\d+)?")
 THOUSANDS_RE = re.compile(r"\d{1,3}(?:,\d{3})+")
-MM_RE = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d)?)\s*mm\b", re.IGNORECASE)
+MM_RE = re.compile(r"(?<![\d.,])((?:less\s+than|under|below|<)\s*)?(\d{1,2}(?:[.,]\d)?)\s*mm\b",
+                   re.IGNORECASE)
 
 
 KG_RE = re.compile(r"(\d{2,3}(?:[.,]\d)?)\s*(?:kgs?|kilos?)\b", re.IGNORECASE)
@@ -40,8 +41,12 @@ def number(text: str) -> float | None:
 
 
 def millimetres(text: str) -> float | None:
-    """The largest "N mm" in a span: "from 1 mm to 2 mm" is 2, and "S1" is not a number."""
-    sizes = [float(n.replace(",", ".")) for n in MM_RE.findall(text)]
+    """The largest "N mm" in a span: "from 1 mm to 2 mm" is 2, "less than 1 mm" 0.9, and "S1"
+    is not a number."""
+    # "less than 1 mm" is just under it (a tenth: reports give sizes to a tenth), so a bound
+    # stays on its side of the brief's 1 mm and 2 mm
+    sizes = [float(n.replace(",", ".")) - (0.1 if bound else 0.0)
+             for bound, n in MM_RE.findall(text)]
     return max(sizes) if sizes else None
 
 
