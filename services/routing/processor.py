@@ -182,24 +182,25 @@ class RoutingProcessor:
                 break
             for delta in mine:
                 result.load_deltas.remove(delta)
-                answer = self._decide(result.state, self._reserve(delta), now)
+                answer = self._decide(result.state, self._reserve(delta, now), now)
                 result.state = answer.state
                 result.events += answer.events
                 result.load_deltas += answer.load_deltas
         return result
 
-    def _reserve(self, delta: LoadDelta) -> CapacityDecided:
-        """The load owner's decision on one reservation; a granted one is held at once."""
+    def _reserve(self, delta: LoadDelta, now: datetime) -> CapacityDecided:
+        """The load owner's decision on one reservation, stamped `now`; a granted one is held
+        at once."""
         key = delta.specialist_id.encode()
         try:
             current = self.load_rows.get(key)
         except ValidationError:
             log.warning("load row unreadable", extra={"specialist_id": delta.specialist_id})
-            return capacity.decision(delta, capacity.LOAD_UNREADABLE)
+            return capacity.decision(delta, capacity.LOAD_UNREADABLE, at=now)
         reason = capacity.refusal(current, delta, self.directory.get(delta.specialist_id))
         if reason is None:
             self._put_load(key, apply_delta(current, delta))
-        return capacity.decision(delta, reason)
+        return capacity.decision(delta, reason, at=now)
 
     def _put_load(self, key: bytes, updated: SpecialistLoad) -> None:
         self.load_rows.put(key, updated)
@@ -213,7 +214,7 @@ class RoutingProcessor:
         The row is written before the answer is sent (a replay grants a held slot again).
         """
         if delta.change == "offered":
-            await self.publisher.capacity_decided(self._reserve(delta))
+            await self.publisher.capacity_decided(self._reserve(delta, self.clock()))
             return
         key = delta.specialist_id.encode()
         before = self.load_rows.get(key)

@@ -9,6 +9,8 @@ publishes the offer only once granted (services/routing/reservations.py).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from schemas.envelope import derive_id
 from schemas.routing import CapacityDecided
 from services.routing.domain.directory import Profile
@@ -38,11 +40,19 @@ def refusal(load: SpecialistLoad | None, delta: LoadDelta, profile: Profile | No
     return None
 
 
-def decision(delta: LoadDelta, reason: str | None) -> CapacityDecided:
-    """The answer to the case's owner; its id derives from the reservation's."""
+def decision(delta: LoadDelta, reason: str | None, *, at: datetime) -> CapacityDecided:
+    """The answer to the case's owner, stamped `at` (when it was decided); its id derives from
+    the reservation's.
+
+    The case decides the answer at its stamp (commands carry their clock), and a refusal offers
+    the next candidate then. Stamped with the reservation's own time, a refusal that came late
+    (a load owner down or lagging, asked again every few minutes) offered the next candidate
+    back-dated to the first offer: an offer window of 4 h left them minutes. A redelivered
+    reservation is answered again with a later stamp but the same id, which the case drops.
+    """
     return CapacityDecided(
         event_id=derive_id("capacity-decided", delta.event_id), case_id=delta.case_id,
-        occurred_at=delta.occurred_at, reservation_id=delta.event_id, step_id=delta.step_id,
+        occurred_at=at, reservation_id=delta.event_id, step_id=delta.step_id,
         specialist_id=delta.specialist_id, team=delta.team, granted=reason is None,
         reason=reason or "",
     )

@@ -1,0 +1,59 @@
+"""Offers held for their capacity reservation, and what the case does when the answer is late
+or the case stops first (review 21)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from schemas.directory import Capacity
+from schemas.routing import AssignmentOffered
+from services.routing.domain.load import SpecialistLoad
+from services.routing.domain.policy import RoutingPolicy
+from tests.routing.fakes import Clock, RecordingPublisher, Tables, Worker, make_processor
+from tests.unit.routing.builders import NOW, specialist, triaged
+
+pytestmark = pytest.mark.asyncio
+WINDOW = RoutingPolicy().offer_timeout("soon")  # triaged() is "soon": 4 h
+ONE = Capacity(max_open_cases=1, max_new_per_day=5)
+
+
+def seed(worker: Worker, *specs) -> None:  # type: ignore[no-untyped-def]
+    for spec in specs:
+        worker.on_directory_record(spec.specialist_id.encode(), spec.model_dump_json().encode())
+
+
+async def held_case(
+    *specs, case_id: str = "case-a", **triage
+) -> tuple[Worker, RecordingPublisher, Tables, Clock]:
+    """A case whose first offer waits for a load owner that has not answered yet."""
+    clock = Clock(NOW)
+    worker, pub, tables = make_processor(clock)
+    seed(worker, *specs)
+    pub.hold_load = True
+    await worker.on_case_input(triaged(case_id, **triage))
+    return worker, pub, tables, clock
+
+
+def offered(pub: RecordingPublisher) -> list[AssignmentOffered]:
+    return [e for e in pub.events if isinstance(e, AssignmentOffered)]
+
+
+async def test_a_late_refusal_gives_the_next_candidate_a_whole_window() -> None:
+    worker, pub, tables, clock = await held_case(specialist("s1", capacity=ONE), specialist("s2"))
+    # s1 is full on the owner's table (a case the asking worker's view had not seen yet), and
+    # the owner answers 3 h 50 min into the 4 h window (down, or lagging behind).
+    full = SpecialistLoad(specialist_id="s1", open={"case-z/spine_surgery": NOW})
+    tables.loads[b"s1"] = full.model_dump_json().encode()
+    late = NOW + timedelta(hours=3, minutes=50)
+    clock.now, pub.hold_load = late, False
+    (reservation,) = [d for d in pub.deltas if d.change == "offered"]
+    pub.bus.queue.append(reservation)
+    await pub.bus.drain()
+    (offer,) = offered(pub)
+    assert offer.specialist_id == "s2"
+    # It was back-dated to s1's offer: offered at 10:00 "expiring" at 14:00, told at 13:50.
+    assert (offer.occurred_at, offer.offer_expires_at) == (late, late + WINDOW)
+    step = worker.case_state("case-a").steps["spine_surgery"]  # type: ignore[union-attr]
+    assert step.offer is not None and step.offer.expires_at == late + WINDOW
