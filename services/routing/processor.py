@@ -162,6 +162,7 @@ class RoutingProcessor:
         result = handle(before, event, directory=self.directory, loads=self.loads,
                         policy=self.policy, now=now)
         reservations.hold_offers(result)
+        reservations.name_only_the_told(before, result)
         return result
 
     def _reserve_locally(self, result: RoutingResult, now: datetime) -> RoutingResult:

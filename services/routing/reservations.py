@@ -25,6 +25,7 @@ from schemas.routing import (
     CapacityDecided,
     DeclineOffer,
     OfferExpired,
+    RoutingStopped,
 )
 from services.routing.domain.handlers import RoutingResult
 from services.routing.domain.load import LoadDelta
@@ -76,6 +77,23 @@ def hold_offers(result: RoutingResult) -> None:
             continue
         kept.append(event)
     result.events = kept
+
+
+def name_only_the_told(before: CaseRouting | None, result: RoutingResult) -> None:
+    """Leave out of RoutingStopped the specialists whose only hold on the case is an offer
+    still waiting for its reservation: nobody told them of it, and notify would send them a
+    "case withdrawn" notice, with the referrer's reason, for a case they never heard of."""
+    if before is None or not before.held_offers or not any(
+            isinstance(e, RoutingStopped) for e in result.events):
+        return
+    held = set(_held(before))
+    told = {step.offer.specialist_id for sid, step in before.steps.items()
+            if step.offer is not None and (sid, step.offer.specialist_id) not in held}
+    told |= {step.assignee for step in before.steps.values()
+             if step.assignee and step.status == "assigned"}
+    result.events = [
+        e.model_copy(update={"specialist_ids": [s for s in e.specialist_ids if s in told]})
+        if isinstance(e, RoutingStopped) else e for e in result.events]
 
 
 def refuses_unseen_offer(state: CaseRouting | None, command: Event) -> CommandOutcome | None:

@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 
 from schemas.directory import Capacity
-from schemas.routing import AssignmentOffered
+from schemas.routing import AssignmentOffered, RoutingStopped
 from services.routing.domain.load import SpecialistLoad
 from services.routing.domain.policy import RoutingPolicy
 from tests.routing.fakes import Clock, RecordingPublisher, Tables, Worker, make_processor
-from tests.unit.routing.builders import NOW, specialist, triaged
+from tests.unit.routing.builders import NOW, accept, cancelled, specialist, triaged
 
 pytestmark = pytest.mark.asyncio
 WINDOW = RoutingPolicy().offer_timeout("soon")  # triaged() is "soon": 4 h
@@ -57,3 +57,32 @@ async def test_a_late_refusal_gives_the_next_candidate_a_whole_window() -> None:
     assert (offer.occurred_at, offer.offer_expires_at) == (late, late + WINDOW)
     step = worker.case_state("case-a").steps["spine_surgery"]  # type: ignore[union-attr]
     assert step.offer is not None and step.offer.expires_at == late + WINDOW
+
+
+async def test_a_cancelled_case_names_only_specialists_who_were_told_of_it() -> None:
+    worker, pub, _, _ = await held_case(specialist("s1"), specialist("s2"))
+    await worker.on_case_input(cancelled("case-a"))
+    (stopped,) = [e for e in pub.events if isinstance(e, RoutingStopped)]
+    # s1's offer was never published: no "case withdrawn" notice for a case they never saw.
+    assert stopped.specialist_ids == []
+    assert offered(pub) == []
+    # Their reservation is released all the same.
+    assert [(d.specialist_id, d.change) for d in pub.deltas if d.change != "offered"] == [
+        ("s1", "released")]
+
+
+async def test_a_cancelled_case_still_names_holders_of_published_offers_and_assignees() -> None:
+    worker, pub, _, _ = await held_case(
+        specialist("r1", role="neuroradiologist"), specialist("p1", role="pain_medicine"),
+        teams=("spine_radiology", "pain_medicine"))
+    # The radiology reservation is granted and accepted; pain's is still held.
+    (radiology,) = [d for d in pub.deltas if d.change == "offered" and d.specialist_id == "r1"]
+    pub.hold_load = False
+    pub.bus.queue.append(radiology)
+    await pub.bus.drain()
+    pub.hold_load = True
+    assert [o.specialist_id for o in offered(pub)] == ["r1"]
+    await worker.on_case_input(accept("case-a", "spine_radiology", "r1"))
+    await worker.on_case_input(cancelled("case-a"))
+    (stopped,) = [e for e in pub.events if isinstance(e, RoutingStopped)]
+    assert stopped.specialist_ids == ["r1"]
