@@ -5,14 +5,24 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
 import pytest
 
 from schemas.directory import Capacity
 from schemas.routing import AssignmentOffered, RoutingStopped
+from services.common.auth import mint_token
+from services.routing.api import create_api
 from services.routing.domain.load import SpecialistLoad
 from services.routing.domain.policy import RoutingPolicy
-from tests.routing.fakes import Clock, RecordingPublisher, Tables, Worker, make_processor
-from tests.unit.routing.builders import NOW, accept, cancelled, specialist, triaged
+from tests.routing.fakes import (
+    Clock,
+    InProcessGateway,
+    RecordingPublisher,
+    Tables,
+    Worker,
+    make_processor,
+)
+from tests.unit.routing.builders import NOW, accept, cancelled, complete, specialist, triaged
 
 pytestmark = pytest.mark.asyncio
 WINDOW = RoutingPolicy().offer_timeout("soon")  # triaged() is "soon": 4 h
@@ -86,3 +96,33 @@ async def test_a_cancelled_case_still_names_holders_of_published_offers_and_assi
     await worker.on_case_input(cancelled("case-a"))
     (stopped,) = [e for e in pub.events if isinstance(e, RoutingStopped)]
     assert stopped.specialist_ids == ["r1"]
+
+
+async def test_an_offer_waiting_for_its_reservation_opens_neither_case_view_nor_reports() -> None:
+    worker, pub, _, clock = await held_case(
+        specialist("r1", role="neuroradiologist"), specialist("s1"),
+        teams=("spine_radiology", "spine_surgery"))
+    (radiology,) = [d for d in pub.deltas if d.change == "offered"]
+    pub.hold_load = False
+    pub.bus.queue.append(radiology)
+    await pub.bus.drain()
+    await worker.on_case_input(accept("case-a", "spine_radiology", "r1", at=clock.now))
+    pub.hold_load = True  # surgery's reservation, sent on completion, waits for its answer
+    await worker.on_case_input(complete("case-a", "spine_radiology", "r1", at=clock.now))
+    step = worker.case_state("case-a").steps["spine_surgery"]  # type: ignore[union-attr]
+    assert step.offer is not None and step.offer.specialist_id == "s1"
+    me = {"Authorization": f"Bearer {mint_token(subject='s1', role='specialist')}"}
+    api = httpx.ASGITransport(app=create_api(InProcessGateway(worker)))
+    async with httpx.AsyncClient(transport=api, base_url="http://routing") as client:
+        paths = ["/cases/case-a/review", "/cases/case-a/reports",
+                 "/cases/case-a/reports/spine_radiology"]
+        # Not offered to s1 yet (and never, if the reservation is refused): as /me/offers.
+        assert (await client.get("/me/offers", headers=me)).json() == []
+        assert [(await client.get(p, headers=me)).status_code for p in paths] == [404] * 3
+        (surgery,) = [d for d in pub.deltas if d.change == "offered" and d.specialist_id == "s1"]
+        pub.hold_load = False
+        pub.bus.queue.append(surgery)
+        await pub.bus.drain()  # granted: the offer is published
+        assert [o["case_id"] for o in (await client.get("/me/offers", headers=me)).json()] == [
+            "case-a"]
+        assert [(await client.get(p, headers=me)).status_code for p in paths] == [200] * 3

@@ -14,6 +14,7 @@ from services.routing.domain.content import Cut
 from services.routing.domain.plans import DEFAULT_QUESTION, TEAM_QUESTIONS, attachments_for
 from services.routing.domain.reports import readable_by, referred_by
 from services.routing.domain.state import CaseRouting, PlanStep
+from services.routing.reservations import is_unpublished
 
 Holding = Literal["offer", "assignment", "none"]
 
@@ -21,6 +22,19 @@ Holding = Literal["offer", "assignment", "none"]
 def _not_found(what: str = "no such case") -> ProblemError:
     # The same answer for "does not exist" and "not yours": existence is not leaked.
     return ProblemError(404, "Not found", what, kind="not-found")
+
+
+def _as_told(state: CaseRouting | None) -> CaseRouting | None:
+    """The case as its specialists were told of it: an offer still waiting for its capacity
+    reservation is nobody's yet (as on /me/offers). Counted, it let that specialist read the
+    case view and the reports it depends on before the offer was published, or when it was
+    refused and never published at all."""
+    if state is None or not state.held_offers:
+        return state
+    steps = {sid: step.model_copy(update={"offer": None})
+             if step.offer is not None and is_unpublished(state, sid, step.offer.specialist_id)
+             else step for sid, step in state.steps.items()}
+    return state.model_copy(update={"steps": steps})
 
 
 def _holding(step: PlanStep, subject: str) -> Holding:
@@ -63,7 +77,7 @@ def _step_view(state: CaseRouting, step: PlanStep, holding: Holding) -> ReviewSt
 
 def case_review(*, gateway: RoutingGateway, role: str, subject: str, case_id: str) -> CaseReview:
     """The case as a reviewer needs it; identifiers only for one who has accepted a step."""
-    state = gateway.case_state(case_id)
+    state = _as_told(gateway.case_state(case_id))
     if state is None:
         raise _not_found()
     holdings = {sid: _holding(step, subject) for sid, step in state.steps.items()}
@@ -111,7 +125,7 @@ def report_for(
     *, gateway: RoutingGateway, role: str, subject: str, case_id: str, step_id: str
 ) -> StoredReport:
     """One step's report, for ops, the referrer, its author and reviewers of later steps."""
-    state = gateway.case_state(case_id)
+    state = _as_told(gateway.case_state(case_id))
     stored = gateway.casedata.report(case_id, step_id) if state else None
     if state is None or stored is None or not readable_by(state, stored, role=role,
                                                           subject=subject):
@@ -123,7 +137,7 @@ def reports_for(
     *, gateway: RoutingGateway, role: str, subject: str, case_id: str
 ) -> list[StoredReport]:
     """Every report on the case the caller may read (404 if the case is not theirs at all)."""
-    state = gateway.case_state(case_id)
+    state = _as_told(gateway.case_state(case_id))
     if state is None:
         raise _not_found()
     found = gateway.casedata.reports(case_id, state.steps)
