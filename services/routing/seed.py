@@ -53,6 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as exc:
         print(f"invalid directory file: {describe_validation_error(exc)}", file=sys.stderr)
         return 2
+    except json.JSONDecodeError as exc:  # a traceback named neither the problem nor the place
+        print(f"invalid directory file: not JSON ({exc.msg}, line {exc.lineno} column "
+              f"{exc.colno})", file=sys.stderr)
+        return 2
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"cannot read directory file {args.file}: {type(exc).__name__}", file=sys.stderr)
+        return 2
     bootstrap = args.bootstrap or kafka_bootstrap()
     asyncio.run(publish(specialists, bootstrap))
     print(f"published {len(specialists)} specialists to {SPECIALIST_DIRECTORY} on {bootstrap}")
