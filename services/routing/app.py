@@ -99,7 +99,7 @@ class RoutingWorker:
             publisher=publisher, policy=settings.policy, clock=lambda: datetime.now(UTC),
             replies=self.replies, content=content_table,  # type: ignore[arg-type]
             reports=reports_table,  # type: ignore[arg-type]
-            reserve_here=self.owns_load, write_load=load_writer(loads_table),
+            reserve_here=self.reserves_here, write_load=load_writer(loads_table),
             write_content=table_writer(content_table),
         )
         # Every worker reads the whole directory: a table would give it to one worker only.
@@ -211,6 +211,17 @@ class RoutingWorker:
         partition = case_partition(specialist_id, LOAD_PARTITIONS)
         return any(tp.partition == partition and tp.topic == ROUTING_LOAD
                    for tp in self.app.assignor.assigned_actives())
+
+    def reserves_here(self, specialist_id: str) -> bool:
+        """Whether a case handler may decide this specialist's reservation itself (issue 13).
+
+        Not while a rebalance runs: the assignment it reads is the one being revoked, and a
+        handler that was waiting (for its case's lock, for the views) when the revocation
+        flushed the producer would write the load row to a partition another worker may
+        already have recovered, which never sees it: the offer goes out uncounted there. Over
+        Kafka the reservation reaches whoever owns the partition once the rebalance is over.
+        """
+        return not self.app.rebalancing and self.owns_load(specialist_id)
 
     def owned_case_partitions(self) -> set[int]:
         """The case partitions this worker is the active owner of."""

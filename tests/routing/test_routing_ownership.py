@@ -18,3 +18,22 @@ def test_owned_case_partitions_are_the_active_case_triaged_ones(
     monkeypatch.setattr(worker.app.assignor, "assigned_actives",
                         lambda: {TP(CASE_TRIAGED, 3), TP(CASE_TRIAGED, 6), TP(ROUTING_LOAD, 1)})
     assert worker.owned_case_partitions() == {3, 6}
+
+
+def test_no_reservation_is_decided_locally_while_a_rebalance_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from services.common.partitions import case_partition
+    from services.routing.app import LOAD_PARTITIONS, RoutingWorker
+    from services.routing.settings import load_settings
+
+    worker = RoutingWorker(load_settings())
+    mine = TP(ROUTING_LOAD, case_partition("s1", LOAD_PARTITIONS))
+    monkeypatch.setattr(worker.app.assignor, "assigned_actives", lambda: {mine})
+    worker.app.rebalancing = False
+    assert worker.processor.reserve_here("s1")
+    # The assignment still names the partition being revoked: the row written now could land
+    # after its next owner recovered it. Over Kafka instead.
+    worker.app.rebalancing = True
+    assert not worker.processor.reserve_here("s1")
+    assert worker.owns_load("s1")  # the lapse sweep's ownership is unchanged
