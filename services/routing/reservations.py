@@ -25,6 +25,7 @@ from schemas.routing import (
     CapacityDecided,
     DeclineOffer,
     OfferExpired,
+    ReviewDeadlineChanged,
     RoutingStopped,
 )
 from services.routing.domain.handlers import RoutingResult
@@ -80,20 +81,30 @@ def hold_offers(result: RoutingResult) -> None:
 
 
 def name_only_the_told(before: CaseRouting | None, result: RoutingResult) -> None:
-    """Leave out of RoutingStopped the specialists whose only hold on the case is an offer
-    still waiting for its reservation: nobody told them of it, and notify would send them a
-    "case withdrawn" notice, with the referrer's reason, for a case they never heard of."""
-    if before is None or not before.held_offers or not any(
-            isinstance(e, RoutingStopped) for e in result.events):
+    """Name no specialist whose hold on a step is an offer still waiting for its reservation:
+    nobody told them of it. In RoutingStopped notify sent them a "case withdrawn" notice, with
+    the referrer's reason, for a case they never heard of; in ReviewDeadlineChanged, a new
+    deadline for it (the offer, once published, carries the deadline as it then stands)."""
+    held = set(_held(before)) if before is not None and before.held_offers else set()
+    held |= set(_held(result.state)) if result.state.held_offers else set()
+    if not held or not any(isinstance(e, RoutingStopped | ReviewDeadlineChanged)
+                           for e in result.events):
         return
-    held = set(_held(before))
-    told = {step.offer.specialist_id for sid, step in before.steps.items()
-            if step.offer is not None and (sid, step.offer.specialist_id) not in held}
-    told |= {step.assignee for step in before.steps.values()
-             if step.assignee and step.status == "assigned"}
-    result.events = [
-        e.model_copy(update={"specialist_ids": [s for s in e.specialist_ids if s in told]})
-        if isinstance(e, RoutingStopped) else e for e in result.events]
+    told = set()
+    if before is not None:
+        told = {step.offer.specialist_id for sid, step in before.steps.items()
+                if step.offer is not None and (sid, step.offer.specialist_id) not in held}
+        told |= {step.assignee for step in before.steps.values()
+                 if step.assignee and step.status == "assigned"}
+    events: list[Event] = []
+    for e in result.events:
+        if isinstance(e, RoutingStopped):
+            e = e.model_copy(update={"specialist_ids": [s for s in e.specialist_ids
+                                                        if s in told]})
+        elif isinstance(e, ReviewDeadlineChanged) and (e.step_id, e.specialist_id) in held:
+            e = e.model_copy(update={"specialist_id": None})
+        events.append(e)
+    result.events = events
 
 
 def refuses_unseen_offer(state: CaseRouting | None, command: Event) -> CommandOutcome | None:
@@ -105,16 +116,32 @@ def refuses_unseen_offer(state: CaseRouting | None, command: Event) -> CommandOu
 
 
 def on_granted(state: CaseRouting, decided: CapacityDecided) -> RoutingResult:
-    """Publish the held offer; a grant for an offer no longer held is released again."""
+    """Publish the held offer as the case now stands; a grant for an offer no longer held is
+    released again, and one that comes after the offer's expiry publishes nothing (the tick
+    withdraws the offer and frees the slot)."""
     # Only `applied` and the held offers change here: copy those, share the rest (a deep
     # copy of the whole case was ~10 % of routing's CPU in the pipeline, issue 13).
+    step = state.steps.get(decided.step_id)
+    offer = step.offer if step is not None else None
+    if offer is not None and offer.specialist_id != decided.specialist_id:
+        offer = None
+    if offer is not None and offer.expires_at <= decided.occurred_at and is_held(state, decided):
+        return RoutingResult(state.model_copy(
+            update={"applied": [*state.applied, decided.event_id]}), [], [])
     held = dict(state.held_offers)
     raw = held.pop(decided.reservation_id, None)
     asked = {rid: at for rid, at in state.held_asked_at.items() if rid in held}
     work = state.model_copy(update={"applied": [*state.applied, decided.event_id],
                                     "held_offers": held, "held_asked_at": asked})
     if raw is not None and state.status == "open":
-        return RoutingResult(work, [AssignmentOffered.model_validate_json(raw)], [])
+        published = AssignmentOffered.model_validate_json(raw)
+        if step is not None and offer is not None:
+            # A re-triage while it waited raised the urgency, brought the deadline forward and
+            # cut the offer's window in the row: the held copy still said what it was decided as.
+            published = published.model_copy(update={
+                "urgency": state.urgency, "deadline": step.deadline or state.deadline,
+                "offer_expires_at": offer.expires_at})
+        return RoutingResult(work, [published], [])
     # A case cancelled or erased while its offer waited: nobody is offered a stopped case, and
     # the capacity granted meanwhile is given back.
     step = work.steps.get(decided.step_id)

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from schemas.directory import Capacity
-from schemas.routing import AssignmentOffered, RoutingStopped
+from schemas.routing import AssignmentOffered, OfferExpired, ReviewDeadlineChanged, RoutingStopped
 from services.common.auth import mint_token
 from services.routing.api import create_api
 from services.routing.domain.load import SpecialistLoad
@@ -126,3 +126,48 @@ async def test_an_offer_waiting_for_its_reservation_opens_neither_case_view_nor_
         assert [o["case_id"] for o in (await client.get("/me/offers", headers=me)).json()] == [
             "case-a"]
         assert [(await client.get(p, headers=me)).status_code for p in paths] == [200] * 3
+
+
+async def retriaged_while_held() -> tuple[Worker, RecordingPublisher, Clock]:
+    """s1's "soon" offer (4 h) waits for its reservation; an hour later the case is re-triaged
+    urgent: review deadline forward, the offer's expiry cut to 30 min from then."""
+    worker, pub, _, clock = await held_case(specialist("s1"), specialist("s2"))
+    clock.now = NOW + timedelta(hours=1)
+    retriage = triaged("case-a", urgency="urgent", revision=2)
+    await worker.on_case_input(retriage.model_copy(update={"occurred_at": clock.now}))
+    return worker, pub, clock
+
+
+async def grant(pub: RecordingPublisher, specialist_id: str) -> None:
+    (reservation,) = [d for d in pub.deltas
+                      if d.change == "offered" and d.specialist_id == specialist_id]
+    pub.hold_load = False
+    pub.bus.queue.append(reservation)
+    await pub.bus.drain()
+
+
+async def test_an_offer_granted_after_a_retriage_is_published_as_the_case_now_stands() -> None:
+    worker, pub, clock = await retriaged_while_held()
+    step = worker.case_state("case-a").steps["spine_surgery"]  # type: ignore[union-attr]
+    assert step.offer is not None and step.offer.expires_at == NOW + timedelta(minutes=90)
+    # Nobody was told of s1's offer yet: the deadline change names no holder (the offer will).
+    (moved,) = [e for e in pub.events if isinstance(e, ReviewDeadlineChanged)]
+    assert moved.specialist_id is None and moved.deadline == step.deadline
+    clock.now = NOW + timedelta(minutes=65)
+    await grant(pub, "s1")
+    (offer,) = offered(pub)
+    # It said "soon", the old deadline and an expiry 2 h 55 min later than the real one.
+    assert (offer.urgency, offer.deadline, offer.offer_expires_at) == (
+        "urgent", step.deadline, step.offer.expires_at)
+
+
+async def test_a_grant_after_the_offers_expiry_publishes_nothing_and_frees_the_slot() -> None:
+    worker, pub, clock = await retriaged_while_held()
+    clock.now = NOW + timedelta(minutes=95)  # past the shortened expiry, before the next tick
+    await grant(pub, "s1")
+    assert offered(pub) == []  # s1 is not told of an offer that is already over
+    await worker.on_case_input(worker.due_ticks(clock.now)[0])
+    assert not any(isinstance(e, OfferExpired) for e in pub.events)
+    assert ("s1", "offer_closed") in [(d.specialist_id, d.change) for d in pub.deltas]
+    step = worker.case_state("case-a").steps["spine_surgery"]  # type: ignore[union-attr]
+    assert step.offer is not None and step.offer.specialist_id == "s2"
