@@ -58,7 +58,10 @@ def apply_delta(load: SpecialistLoad | None, delta: LoadDelta) -> SpecialistLoad
     reviews, last = list(current.reviews), current.last_assigned_at
     slot = slot_key(delta.case_id, delta.step_id)
     if delta.change == "offered":
-        offers[slot] = delta.occurred_at
+        # A copy arriving after the slot was accepted (a re-sent reservation from a former
+        # case owner) is granted again, but must not count the step twice.
+        if slot not in open_:
+            offers[slot] = delta.occurred_at
     elif delta.change == "offer_closed":
         offers.pop(slot, None)
     elif delta.change == "lapsed":  # only the hold it was sent for: a new offer stays held
