@@ -20,6 +20,7 @@ from services.common.errors import describe_validation_error
 from services.common.kafka_wait import acknowledged
 from services.common.settings import REPO_ROOT, kafka_bootstrap
 from services.common.topics_admin import ensure_topics
+from services.routing.domain.directory import weekday_problems
 
 DEFAULT_FILE = REPO_ROOT / "deploy" / "seed" / "specialists.json"
 
@@ -59,6 +60,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except (OSError, UnicodeDecodeError) as exc:
         print(f"cannot read directory file {args.file}: {type(exc).__name__}", file=sys.stderr)
+        return 2
+    problems = [p for n, spec in enumerate(specialists) for p in weekday_problems(spec, f"{n}.")]
+    if problems:  # the API refuses these too (422); each would stall routing's decisions
+        print("invalid directory file: " + "; ".join(f"{p['path']}: {p['message']}"
+                                                      for p in problems), file=sys.stderr)
         return 2
     bootstrap = args.bootstrap or kafka_bootstrap()
     asyncio.run(publish(specialists, bootstrap))

@@ -56,6 +56,16 @@ class Profile:
         return bool(self.weekdays) and self.start_minute != self.end_minute
 
 
+WEEKDAYS = range(7)  # Monday = 0, as datetime.weekday()
+
+
+def weekday_problems(spec: Specialist, prefix: str = "") -> list[dict[str, str]]:
+    """A directory entry's working days that are no weekday, as errors naming each field."""
+    return [{"path": f"{prefix}working_hours.weekdays.{i}",
+             "message": "must be a weekday from 0 (Monday) to 6 (Sunday)"}
+            for i, day in enumerate(spec.working_hours.weekdays) if day not in WEEKDAYS]
+
+
 def compile_profile(spec: Specialist) -> Profile:
     """Digest one directory entry."""
     licences: dict[str, date] = {}
@@ -70,7 +80,10 @@ def compile_profile(spec: Specialist) -> Profile:
         languages=frozenset(language_tag(x) for x in spec.languages),
         licences=licences,
         zone=zone_of(spec.time_zone),
-        weekdays=frozenset(hours.weekdays),
+        # Only real weekdays: with none of 0-6 the search for working time stepped a day at a
+        # time to year 9999 (1.5 s of a stalled loop, then OverflowError) for every decision
+        # near a deadline the entry took part in, and those cases were dead-lettered.
+        weekdays=frozenset(day for day in hours.weekdays if day in WEEKDAYS),
         start_minute=hours.start.hour * 60 + hours.start.minute,
         end_minute=hours.end.hour * 60 + hours.end.minute,
         absences=tuple(sorted((a.starts_at, a.ends_at) for a in spec.absences)),

@@ -10,7 +10,7 @@ from schemas.directory import ROLE_TEAMS, Specialist
 from services.common.problems import ProblemError
 from services.common.webhook_targets import url_problem
 from services.routing.api.gateway import RoutingGateway
-from services.routing.domain.directory import language_tag, zone_of
+from services.routing.domain.directory import language_tag, weekday_problems, zone_of
 
 
 def validate_entry(*, specialist_id: str, spec: Specialist) -> None:
@@ -22,6 +22,7 @@ def validate_entry(*, specialist_id: str, spec: Specialist) -> None:
         errors.append({"path": "time_zone", "message": "unknown IANA time zone"})
     if spec.webhook_url is not None and (refused := url_problem(spec.webhook_url)):
         errors.append({"path": "webhook_url", "message": f"refused webhook target: {refused}"})
+    errors += weekday_problems(spec)
     windows = [("absences", i, w.starts_at, w.ends_at) for i, w in enumerate(spec.absences)]
     windows += [("on_call", i, w.starts_at, w.ends_at) for i, w in enumerate(spec.on_call)]
     for field, i, starts_at, ends_at in windows:
