@@ -15,4 +15,7 @@ class Context:
 
     policy: NotifyPolicy
     contacts: Contacts
-    now: datetime
+    now: datetime  # processing time: when messages are queued, when ticks look at the clocks
+    # When the event happened (never after `now`): clocks start, meet, pause, resume and stop
+    # then, so an input read late (lag, restart, rebalance) counts from routing's instant.
+    at: datetime

@@ -61,12 +61,20 @@ def apply_event(
     out = Outcome(state=current)
     if handler is None or event.event_id in current.applied:
         return out
-    handler(out, event, Context(policy=policy, contacts=contacts, now=now))
+    handler(out, event, Context(policy=policy, contacts=contacts, now=now,
+                                at=event_time(event, now)))
     if not isinstance(event, (CheckClocks, NotificationDelivered, NotificationFailed)):
         # Ticks and outcomes are idempotent by state; remembering them would crowd out real ids.
         current.applied = [*current.applied, event.event_id][-APPLIED_MEMORY:]
     clockwork.refresh_next_due(current, policy, now)
     return out
+
+
+def event_time(event: Event, now: datetime) -> datetime:
+    """When a clock transition caused by `event` took place: when it happened, as its producer
+    stamped it (a late read must not hand out budget), but never in the future (a producer's
+    clock ahead of ours). A tick looks at the clocks as of now."""
+    return now if isinstance(event, CheckClocks) else min(event.occurred_at, now)
 
 
 def _tell_referrer(out: Outcome, ctx: Context, event: Event, kind: str, **data: Any) -> None:
@@ -88,12 +96,12 @@ def _received(out: Outcome, event: ReferralReceived, ctx: Context) -> None:
     was_waiting = bool(state.waiting_for)
     state.waiting_for = list(event.missing_records)
     if state.waiting_for:
-        clockwork.pause_all(out, cause_id=event.event_id, reason="waiting_for_records", now=ctx.now)
+        clockwork.pause_all(out, cause_id=event.event_id, reason="waiting_for_records", now=ctx.at)
         _tell_referrer(out, ctx, event, "status_waiting_for_records",
                        revision=event.revision, missing_records=state.waiting_for)
         return
     if was_waiting:
-        clockwork.resume_all(out, cause_id=event.event_id, now=ctx.now)
+        clockwork.resume_all(out, cause_id=event.event_id, now=ctx.at)
     _tell_referrer(out, ctx, event, "status_received", revision=event.revision)
 
 
@@ -102,7 +110,7 @@ def _cancelled(out: Outcome, event: ReferralCancelled, ctx: Context) -> None:
     if out.state.completed:
         return  # told status_completed; routing keeps the case completed, so the reports stand
     out.state.closed = True
-    clockwork.stop_all(out, by="cancelled", now=ctx.now)
+    clockwork.stop_all(out, by="cancelled", now=ctx.at)
     _tell_referrer(out, ctx, event, "status_cancelled")
 
 
@@ -121,7 +129,7 @@ def _offered(out: Outcome, event: AssignmentOffered, ctx: Context) -> None:
         team=event.team, urgency=event.urgency, specialist_id=event.specialist_id
     )
     clockwork.start_clock(out, kind="acceptance", step_id=event.step_id, team=event.team,
-                          urgency=event.urgency, policy=ctx.policy, now=ctx.now)
+                          urgency=event.urgency, policy=ctx.policy, now=ctx.at)
     out.notify(audience="specialist", subscriber_id=event.specialist_id,
                kind="assignment_offered", cause_event_id=event.event_id, now=ctx.now,
                data=_offer_data(event))
@@ -162,9 +170,9 @@ def _accepted(out: Outcome, event: AssignmentAccepted, ctx: Context) -> None:
         team=event.team, urgency=event.urgency, specialist_id=event.specialist_id
     )
     clockwork.meet_clock(out, step_id=event.step_id, kind="acceptance",
-                         cause_id=event.event_id, now=ctx.now)
+                         cause_id=event.event_id, now=ctx.at)
     clockwork.start_clock(out, kind="turnaround", step_id=event.step_id, team=event.team,
-                          urgency=event.urgency, policy=ctx.policy, now=ctx.now,
+                          urgency=event.urgency, policy=ctx.policy, now=ctx.at,
                           due_at=event.deadline)
     _tell_referrer(out, ctx, event, "status_assigned", step_id=event.step_id, team=event.team,
                    urgency=event.urgency, accepted_by=event.specialist_id,
@@ -178,7 +186,7 @@ def _emergency(out: Outcome, event: EmergencyAssigned, ctx: Context) -> None:
     )
     for kind in BOTH_CLOCKS:  # acknowledge within minutes, report within hours
         clockwork.start_clock(out, kind=kind, step_id=event.step_id, team=event.team,
-                              urgency="emergency", policy=ctx.policy, now=ctx.now,
+                              urgency="emergency", policy=ctx.policy, now=ctx.at,
                               due_at=event.deadline if kind == "turnaround" else None)
     out.notify(audience="specialist", subscriber_id=event.specialist_id, kind="emergency_page",
                cause_event_id=event.event_id, now=ctx.now,
@@ -190,7 +198,7 @@ def _emergency(out: Outcome, event: EmergencyAssigned, ctx: Context) -> None:
 def _completed_step(out: Outcome, event: AssignmentCompleted, ctx: Context) -> None:
     for kind in BOTH_CLOCKS:  # an emergency may report without accepting
         clockwork.meet_clock(out, step_id=event.step_id, kind=kind,
-                             cause_id=event.event_id, now=ctx.now)
+                             cause_id=event.event_id, now=ctx.at)
     _tell_referrer(out, ctx, event, "status_report_ready", step_id=event.step_id,
                    team=event.team, report_ref=event.report_ref)
 
@@ -220,13 +228,13 @@ def _report_amended(out: Outcome, event: ReportAmended, ctx: Context) -> None:
 
 def _case_completed(out: Outcome, event: CaseCompleted, ctx: Context) -> None:
     out.state.closed = out.state.completed = True
-    clockwork.stop_all(out, by="case_completed", now=ctx.now)
+    clockwork.stop_all(out, by="case_completed", now=ctx.at)
     _tell_referrer(out, ctx, event, "status_completed", report_refs=list(event.report_refs))
 
 
 def _stopped(out: Outcome, event: RoutingStopped, ctx: Context) -> None:
     out.state.closed = True
-    clockwork.stop_all(out, by="routing_stopped", now=ctx.now)
+    clockwork.stop_all(out, by="routing_stopped", now=ctx.at)
     for specialist in event.specialist_ids:  # offer holders and assignees stop work on it
         out.notify(audience="specialist", subscriber_id=specialist, kind="case_withdrawn",
                    cause_event_id=event.event_id, now=ctx.now, data={"reason": event.reason})
@@ -238,7 +246,7 @@ def _erased(out: Outcome, event: CaseErased, ctx: Context) -> None:
     # Undelivered notifications may carry the referrer's sentences (confirm_from_text); the row's
     # latest value is what compaction keeps on the changelog, so an erased case sends nothing more.
     out.state.outbox = []
-    clockwork.stop_all(out, by="erased", now=ctx.now)
+    clockwork.stop_all(out, by="erased", now=ctx.at)
 
 
 _HANDLERS: dict[type[Event], Callable[[Outcome, Any, Context], None]] = {

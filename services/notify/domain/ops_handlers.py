@@ -56,7 +56,7 @@ def acknowledged(out: Outcome, event: AcknowledgeEscalation, ctx: Context) -> No
         if (step.urgency == "emergency" and step.specialist_id == event.acknowledged_by
                 and event.step_id in (None, step_id)):
             clockwork.meet_clock(out, step_id=step_id, kind="acceptance",
-                                 cause_id=event.event_id, now=ctx.now)
+                                 cause_id=event.event_id, now=ctx.at)
 
 
 def delivery_settled(

@@ -188,7 +188,10 @@ def resume(clock: Clock, *, case_id: str, cause_id: str, now: datetime) -> Clock
     """Consume budget again from `now`; the deadline moves out by the time spent paused."""
     if clock.status != "paused":
         return clock, []
-    resumed = clock.model_copy(update={"running_since": now, "status": "running"})
+    # Never from before the clock began (transitions are dated by their events, and a
+    # referral's revision may be read after a later offer on another topic).
+    since = max(now, clock.started_at)
+    resumed = clock.model_copy(update={"running_since": since, "status": "running"})
     event = SlaResumed.model_validate(
         _envelope(resumed, case_id, derive_id(cause_id, clock.key, "resumed"), now)
     )
