@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -26,6 +26,7 @@ from services.notify.domain.calendar import (
 )
 
 ClockStatus = Literal["running", "paused", "met", "stopped"]
+_MIN_BUDGET = timedelta(seconds=1)  # a clock's budget is never zero (fractions divide by it)
 
 
 class Clock(BaseModel):
@@ -74,10 +75,11 @@ def start_clock(
     With `due_at` it runs on wall time to exactly that instant and never pauses.
     """
     if due_at is not None:
+        start = _fixed_start(now, due_at)
         return Clock(
             kind=kind, step_id=step_id, team=team, urgency=urgency,
-            target_seconds=max((due_at - now).total_seconds(), 1.0), calendar=None,
-            started_at=now, running_since=now, fixed=True,
+            target_seconds=(due_at - start).total_seconds(), calendar=None,
+            started_at=start, running_since=start, fixed=True,
         )
     return Clock(
         kind=kind, step_id=step_id, team=team, urgency=urgency, target_seconds=target_seconds,
@@ -86,12 +88,21 @@ def start_clock(
     )
 
 
+def _fixed_start(now: datetime, due_at: datetime) -> datetime:
+    """Where a fixed clock's budget begins: `now`, or a second before a deadline that is not
+    ahead of it (routing's review deadline counts from triage, so an acceptance can come after
+    it). The deadline stays exactly routing's either way; a budget clamped to one second from
+    `now` breached against an instant nobody set, and `late_by_seconds` said ~0."""
+    return min(now, due_at - _MIN_BUDGET)
+
+
 def retarget(clock: Clock, due_at: datetime) -> Clock:
     """A fixed-deadline clock moved to a new deadline (warnings already raised stay raised)."""
     if not clock.fixed or clock.status in ("met", "stopped"):
         return clock
-    target = max((due_at - clock.started_at).total_seconds(), 1.0)
-    return clock.model_copy(update={"target_seconds": target})
+    start = _fixed_start(clock.started_at, due_at)  # fixed clocks never pause: since = start
+    return clock.model_copy(update={"target_seconds": (due_at - start).total_seconds(),
+                                    "started_at": start, "running_since": start})
 
 
 def elapsed_seconds(clock: Clock, now: datetime) -> float:
