@@ -149,3 +149,15 @@ def test_summary_is_recomputed_after_each_published_event_or_when_old(
     store.apply(ev.received("quieter", 160))
     clock.now = ev.at(201)
     assert open_cases() == 4
+
+
+def test_an_erased_case_is_no_longer_in_its_referrers_status(
+    client: TestClient, store: FakeCaseStore,
+) -> None:
+    # Intake answers a read of an erased case 404 (docs/security.md); the referrer's status of
+    # it here used to go on listing its teams, reviewers and report due times.
+    store.apply(ev.erased("case-late", 190))
+    erased = client.get("/api/referrals/case-late/status", headers=bearer("referrer", "ref-1"))
+    unknown = client.get("/api/referrals/no-such/status", headers=bearer("referrer", "ref-1"))
+    assert erased.status_code == unknown.status_code == 404
+    assert erased.json()["detail"] == unknown.json()["detail"]

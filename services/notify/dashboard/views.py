@@ -307,7 +307,9 @@ def build_router(
     @router.get("/api/referrals/{case_id}/status", response_model=ReferrerStatus)
     async def referral_status(case_id: str, principal: ReferrerPrincipal) -> ReferrerStatus:
         summary = await find(case_id)
-        if summary is None or summary.referrer_id != principal.subject:
+        # An erased case is gone for its referrer, as at intake (a read there is 404): the
+        # same answer as a case that never existed.
+        if summary is None or summary.erased or summary.referrer_id != principal.subject:
             raise _not_found()
         return referrer_status(summary)
 
