@@ -175,7 +175,12 @@ def _on_deadline_changed(s: CaseSummary, e: routing.ReviewDeadlineChanged) -> No
     step.review_due = e.deadline
     clock = s.clocks.get(f"{e.step_id}:turnaround")
     if clock is not None and clock.is_open:
+        if clock.updated_at is not None and e.occurred_at < clock.updated_at:
+            return  # a later SLA event already carries the deadline in force
         clock.deadline = e.deadline
+        # An SLA event raised before the change (sla.events.v1 is read apart from routing's
+        # topic) must not put the old deadline back (on_sla_event keeps the newer).
+        clock.updated_at = e.occurred_at
 
 
 def _on_step_completed(s: CaseSummary, e: routing.AssignmentCompleted) -> None:
