@@ -105,6 +105,8 @@ def tick(out: Outcome, *, policy: NotifyPolicy, contacts: Contacts, now: datetim
             out.events.append(event)
             _on_alarm(out, event, contacts=contacts, now=now)
     for key, chain in list(out.state.chains.items()):
+        if _held(out.state, key):
+            continue
         out.state.chains[key], steps = escalation.due_steps(
             chain, policy.escalation[chain.urgency], now
         )
@@ -165,8 +167,15 @@ def refresh_next_due(state: CaseState, policy: NotifyPolicy, now: datetime) -> N
     """Record the earliest instant anything on this case falls due, for the timer's index."""
     candidates = [sla.next_due(c, policy.warn_fractions, now) for c in state.clocks.values()]
     candidates += [
-        escalation.next_due(ch, policy.escalation[ch.urgency]) for ch in state.chains.values()
+        escalation.next_due(ch, policy.escalation[ch.urgency])
+        for key, ch in state.chains.items() if not _held(state, key)
     ]
     due = [c for c in candidates if c is not None]
     state.next_due_at = min(due) if due else None
 
+
+def _held(state: CaseState, key: str) -> bool:
+    """A chain waits while its clock is paused: the referrer owes records, the clock consumes
+    no budget, so nobody is chased about it (its due steps go out once the clock runs again)."""
+    clock = state.clocks.get(key)
+    return clock is not None and clock.status == "paused"
