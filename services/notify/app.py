@@ -235,12 +235,7 @@ class NotifyWorker:
         @app.timer(interval=settings.tick_seconds)
         async def check_due_clocks() -> None:
             """Send a tick for every case whose warning, breach or escalation step is due."""
-            if not self.recovered:
-                return
-            now = utc_now()
-            for case_id in processor.due_cases(self.ownership()):
-                tick = CheckClocks(event_id=str(uuid.uuid4()), case_id=case_id, occurred_at=now)
-                await send_event(self.commands, tick)
+            await self.send_due_ticks()
 
         @app.timer(interval=settings.scan_seconds)
         async def rescan_cases() -> None:
@@ -263,6 +258,20 @@ class NotifyWorker:
                 state = processor.state_of(stall.case_id)
                 if self.is_owned(state.partition if state else None):
                     await send_event(self.commands, stall_command(stall, now))
+
+    async def send_due_ticks(self) -> int:
+        """A tick for every owned case with something due; returns how many were sent. Not
+        before the tables are recovered, nor before the directory is read: a chain's lead step
+        names the assignee's lead from it, and at start-up went to the file's lead or nobody
+        (the chain then moved past that step for good)."""
+        if not self.recovered or not self.directory.loaded:
+            return 0
+        now, sent = utc_now(), 0
+        for case_id in self.processor.due_cases(self.ownership()):
+            tick = CheckClocks(event_id=str(uuid.uuid4()), case_id=case_id, occurred_at=now)
+            await send_event(self.commands, tick)
+            sent += 1
+        return sent
 
     def _lifecycle(self) -> None:
         app, processor = self.app, self.processor
