@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated
@@ -10,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.envelope import derive_id
 from services.common.auth import Principal, require_roles
 from services.common.problems import ProblemError
 from services.notify.domain import sla
@@ -59,6 +59,17 @@ class SlaView(BaseModel):
     pending_notifications: int
 
 
+def ack_id(state: CaseState, step_id: str | None, principal: Principal) -> str:
+    """The command id of an ack: what it acknowledges (case, caller, step, the chains active
+    now), so a retried or repeated ack is one id the agent applies once. A random id per
+    request pushed the case's real event ids out of its bounded memory of applied ids, and
+    a routing event redelivered afterwards was applied (its webhooks sent) again."""
+    active = sorted(f"{key}={chain.trigger_event_id}" for key, chain in state.chains.items()
+                    if chain.status == "active")
+    return derive_id(state.case_id, "ack", principal.role, principal.subject, step_id or "*",
+                     *active)
+
+
 def build_escalation_router(
     *, state_of: Callable[[str], CaseState | None],
     send_command: Callable[[AcknowledgeEscalation], Awaitable[None]],
@@ -91,9 +102,13 @@ def build_escalation_router(
                 held is None or held.specialist_id != principal.subject):
             raise ProblemError(403, "Forbidden", "only the assigned specialist or ops may "
                                "acknowledge", kind="forbidden")
+        if step_id is not None and held is None:
+            raise ProblemError(404, "Not Found", "step_id names no step of this case",
+                               kind="not-found")
         command = AcknowledgeEscalation(
-            event_id=str(uuid.uuid4()), case_id=case_id, occurred_at=clock(), step_id=step_id,
-            acknowledged_by=principal.subject, role=principal.role,  # type: ignore[arg-type]
+            event_id=ack_id(state, step_id, principal), case_id=case_id, occurred_at=clock(),
+            step_id=step_id, acknowledged_by=principal.subject,
+            role=principal.role,  # type: ignore[arg-type]
         )
         await send_command(command)
         return AckAccepted(case_id=case_id, step_id=step_id, acknowledged_by=principal.subject,
