@@ -65,6 +65,13 @@ def clock_key(step_id: str, kind: ClockKind) -> str:
     return f"{step_id}:{kind}"
 
 
+def pausable(urgency: Urgency, *, fixed: bool = False) -> bool:
+    """Whether owed records may pause a clock: not one running to routing's deadline, and not
+    the emergency pathway's (a paged surgeon's acknowledgement cannot wait for an MRI report;
+    paused, an unanswered page warned, breached and escalated to nobody)."""
+    return not fixed and urgency != "emergency"
+
+
 def start_clock(
     *, kind: ClockKind, step_id: str, team: str, urgency: Urgency, target_seconds: float,
     calendar: BusinessCalendar | None, now: datetime, paused: bool = False,
@@ -83,8 +90,9 @@ def start_clock(
         )
     return Clock(
         kind=kind, step_id=step_id, team=team, urgency=urgency, target_seconds=target_seconds,
-        calendar=calendar, started_at=now, running_since=None if paused else now,
-        status="paused" if paused else "running",
+        calendar=calendar, started_at=now,
+        running_since=None if paused and pausable(urgency) else now,
+        status="paused" if paused and pausable(urgency) else "running",
     )
 
 
@@ -181,8 +189,8 @@ def evaluate(
 def pause(
     clock: Clock, *, case_id: str, cause_id: str, reason: str, now: datetime
 ) -> ClockChange:
-    """Stop consuming budget while the case waits on the referrer."""
-    if clock.status != "running" or clock.fixed:
+    """Stop consuming budget while the case waits on the referrer (never an emergency's)."""
+    if clock.status != "running" or not pausable(clock.urgency, fixed=clock.fixed):
         return clock, []
     event = SlaPaused.model_validate(
         {**_envelope(clock, case_id, derive_id(cause_id, clock.key, "paused"), now),
