@@ -26,6 +26,10 @@ def start_clock(
     key = sla.clock_key(step_id, kind)
     if key in out.state.clocks:
         return  # a re-offer after a decline keeps counting against the same acceptance budget
+    if out.state.closed:
+        # Cancelled (another topic: read before an offer routing made just before it saw the
+        # cancel), completed, stopped or erased: nothing more to count, warn or escalate.
+        return
     out.state.clocks[key] = sla.start_clock(
         kind=kind, step_id=step_id, team=team, urgency=urgency,
         target_seconds=policy.target_seconds(urgency, kind, team),
