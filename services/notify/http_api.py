@@ -60,14 +60,17 @@ class SlaView(BaseModel):
 
 
 def ack_id(state: CaseState, step_id: str | None, principal: Principal) -> str:
-    """The command id of an ack: what it acknowledges (case, caller, step, the chains active
-    now), so a retried or repeated ack is one id the agent applies once. A random id per
-    request pushed the case's real event ids out of its bounded memory of applied ids, and
-    a routing event redelivered afterwards was applied (its webhooks sent) again."""
-    active = sorted(f"{key}={chain.trigger_event_id}" for key, chain in state.chains.items()
-                    if chain.status == "active")
+    """The command id of an ack: what it acknowledges (case, caller, step, and what it can
+    end now: active chains, open emergency acknowledgement clocks), so a retried or repeated
+    ack is one id the agent applies once. A random id per request pushed the case's real event
+    ids out of its bounded memory of applied ids, and a routing event redelivered afterwards
+    was applied (its webhooks sent) again."""
+    active = [f"{key}={chain.trigger_event_id}" for key, chain in state.chains.items()
+              if chain.status == "active"]
+    active += [key for key, clock in state.clocks.items() if clock.kind == "acceptance"
+               and clock.urgency == "emergency" and clock.status in ("running", "paused")]
     return derive_id(state.case_id, "ack", principal.role, principal.subject, step_id or "*",
-                     *active)
+                     *sorted(active))
 
 
 def build_escalation_router(

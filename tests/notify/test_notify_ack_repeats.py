@@ -64,3 +64,19 @@ async def test_ops_naming_a_step_the_case_does_not_have_is_told_so() -> None:
                            headers=auth("ops", "ops-7"))
     assert response.status_code == 404 and "step_id" in response.json()["detail"]
     assert sent == []
+
+
+async def test_a_second_page_is_acknowledged_by_the_same_surgeon() -> None:
+    # No chain is active before either ack; the second page's clock still makes it news.
+    rig, flow = AgentRig(), CaseFlow()
+    await rig.feed(flow.emergency(rig.clock(), step="e1"))
+    sent: list[AcknowledgeEscalation] = []
+    client = escalation_client(rig, sent)
+    client.post("/escalations/case-1/ack", headers=auth("specialist", "oncall-1"))
+    await rig.feed(sent[-1], topic="notify.commands.v1")
+    await rig.feed(flow.emergency(rig.clock(), step="e2"))
+    client.post("/escalations/case-1/ack", headers=auth("specialist", "oncall-1"))
+    await rig.feed(sent[-1], topic="notify.commands.v1")
+    state = rig.processor.state_of("case-1")
+    assert state is not None
+    assert [state.clocks[f"{s}:acceptance"].status for s in ("e1", "e2")] == ["met", "met"]
