@@ -252,7 +252,7 @@ class NotifyWorker:
             now = utc_now()
             forecast = self.ops_watch.forecast_due(now)  # every case; stalls need only a few
             look = self.ops_watch.look(now, with_forecast=forecast)
-            await processor.watch(look.add, every_row=forecast)
+            await processor.watch(look.add, every_row=forecast, owned=self.ownership())
             found = look.finish(report=True)
             for stall in found.new_stalls:  # ops hear of it through the case's command lane
                 state = processor.state_of(stall.case_id)

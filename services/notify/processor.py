@@ -191,7 +191,10 @@ class NotifyProcessor:
                 found.append(view)
         return found
 
-    async def watch(self, add: Look, *, every_row: bool, clocks: bool = True) -> int:
+    async def watch(
+        self, add: Look, *, every_row: bool, clocks: bool = True,
+        owned: Callable[[int | None], bool] | None = None,
+    ) -> int:
         """Give the timer's look the rows it reads, each with its running deadlines from
         notify's clocks; returns how many. Every open row (the forecast's), which also rebuilds
         the set of cases that may stall from them (recovery replaces rows behind the agents'
@@ -204,14 +207,18 @@ class NotifyProcessor:
         Thousands would hold the loop for seconds, so the agents, HTTP and the group heartbeat
         get a turn between chunks. A case the agents folded meanwhile keeps the place they gave
         it (the snapshot may be older). Without `clocks` (a pass that only rebuilds the set) the
-        case rows are not read and `add` is given empty deadlines.
+        case rows are not read and `add` is given empty deadlines. With `owned`, rows of cases
+        another worker owns are left out: faust goes on consuming standby changelogs into the
+        same tables, and such a case was counted in two workers' gauges and alarms.
         """
-        running = self._running if clocks else (lambda case_id: {})
         if not every_row:
-            views = self.unsettled_views()
-            for view in views:
-                add(view, running(view.case_id))
-            return len(views)
+            fed = 0
+            for view in self.unsettled_views():
+                running = self._running(view.case_id, clocks=clocks, owned=owned)
+                if running is not None:
+                    add(view, running)
+                    fed += 1
+            return fed
         may, seen, fed = set(), set(), 0
         self._folded_meanwhile = set()
         try:
@@ -219,9 +226,12 @@ class NotifyProcessor:
             for count, (case_id, view) in enumerate(rows, 1):
                 if view.is_open:
                     seen.add(case_id)
+                    running = self._running(case_id, clocks=clocks, owned=owned)
+                    if running is None:
+                        continue  # another worker's (a standby copy): it looks at it itself
                     if may_stall(view):
                         may.add(case_id)
-                    add(view, running(case_id))
+                    add(view, running)
                     fed += 1
                 else:
                     self.closed.add(case_id)
@@ -234,10 +244,19 @@ class NotifyProcessor:
                                            if case_id in folded or case_id not in seen}
         return fed
 
-    def _running(self, case_id: str) -> dict[str, datetime]:
-        """{"<step>:<clock>": deadline} of the case's running clocks (its row read, not kept)."""
+    def _running(
+        self, case_id: str, *, clocks: bool, owned: Callable[[int | None], bool] | None,
+    ) -> dict[str, datetime] | None:
+        """{"<step>:<clock>": deadline} of the case's running clocks (its row read, not kept;
+        empty without `clocks`); None if `owned` says another worker owns the case."""
+        if not clocks and owned is None:
+            return {}
         state = self.states.get(case_id, keep=False)
-        return {} if state is None else sla.running_deadlines(state.clocks.values(), self.clock())
+        if state is None:
+            return {}
+        if owned is not None and not owned(state.partition):
+            return None
+        return sla.running_deadlines(state.clocks.values(), self.clock()) if clocks else {}
 
     def _track(self, view: CaseOutline) -> None:
         if self._folded_meanwhile is not None:
