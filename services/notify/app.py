@@ -10,7 +10,7 @@ Rows are written behind and flushed before each offset commit (services.common.w
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from datetime import UTC, datetime
 
 import faust
@@ -170,7 +170,11 @@ class NotifyWorker:
         for name, channel in consumed:
             self._agent(name, channel,
                         parse_command if name == topics.NOTIFY_COMMANDS else parse_event)
-        write_rows_behind(app, flush=self.processor.flush, forget=self.processor.forget,
+        def forget_revoked(partitions: Collection[int]) -> int:
+            self.dispatcher.forget_settled(partitions)  # their rows may come back unsettled
+            return self.processor.forget(partitions)
+
+        write_rows_behind(app, flush=self.processor.flush, forget=forget_revoked,
                           input_topics={name for name, _ in consumed})
         watch_consumer_lag(app, SERVICE)
         self._timers()

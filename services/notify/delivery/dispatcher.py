@@ -14,7 +14,7 @@ import asyncio
 import logging
 import random
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Collection, Hashable
 from datetime import datetime
 from typing import Protocol
 
@@ -81,7 +81,7 @@ class Dispatcher:
         self._lanes: dict[LaneKey, list[Notification]] = {}
         self._tasks: dict[LaneKey, asyncio.Task[None]] = {}
         self._known: set[str] = set()
-        self._settled: OrderedDict[str, None] = OrderedDict()
+        self._settled: OrderedDict[str, int | None] = OrderedDict()  # id -> case partition
 
     def submit(self, note: Notification) -> None:
         """Queue a notification unless it is already queued or settled (rescans are harmless)."""
@@ -114,6 +114,16 @@ class Dispatcher:
             task.cancel()
         await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
 
+    def forget_settled(self, partitions: Collection[int]) -> int:
+        """Forget what was settled for cases of revoked partitions; returns how many. Their
+        unwritten rows are dropped, so a row coming back with its partition may still list a
+        message delivered here: remembered as settled, its resubmission was skipped and the
+        entry stayed in the outbox for good (counted against the cap, never settled)."""
+        gone = [nid for nid, partition in self._settled.items() if partition in partitions]
+        for nid in gone:
+            del self._settled[nid]
+        return len(gone)
+
     def forget_case(self, case_id: str) -> None:
         """Stop the case's lanes now (the case was erased): a lane in a retry sleep or a request
         would otherwise post the referrer's text for hours. Each lane's cleanup drops what it
@@ -135,7 +145,7 @@ class Dispatcher:
                 self._lanes[key].pop(0)
                 self._known.discard(note.notification_id)
                 if settled:  # an unsettled one is resubmitted if its partition comes back
-                    self._remember_settled(note.notification_id)
+                    self._remember_settled(note.notification_id, note.partition)
                 metrics.OUTBOX_PENDING.set(len(self._known))
         finally:
             self._tasks.pop(key, None)
@@ -145,8 +155,8 @@ class Dispatcher:
                 for note in self._lanes.pop(key):
                     self._known.discard(note.notification_id)
 
-    def _remember_settled(self, notification_id: str) -> None:
-        self._settled[notification_id] = None
+    def _remember_settled(self, notification_id: str, partition: int | None) -> None:
+        self._settled[notification_id] = partition
         while len(self._settled) > SETTLED_MEMORY:
             self._settled.popitem(last=False)
 
