@@ -184,6 +184,15 @@ def _emergency(out: Outcome, event: EmergencyAssigned, ctx: Context) -> None:
     out.state.steps[event.step_id] = StepInfo(
         team=event.team, urgency="emergency", specialist_id=event.specialist_id
     )
+    # The page is on the step an earlier urgent offer may have opened a clock on (routing's
+    # spine surgery step): that clock and its chain give way to the emergency's, or the
+    # surgeon's 15 minutes would run on the offer's hours.
+    key = sla.clock_key(event.step_id, "acceptance")
+    earlier = out.state.clocks.get(key)
+    if earlier is not None and earlier.urgency != "emergency" and earlier.status in (
+            "running", "paused"):
+        del out.state.clocks[key]
+        out.state.chains.pop(key, None)
     for kind in BOTH_CLOCKS:  # acknowledge within minutes, report within hours
         clockwork.start_clock(out, kind=kind, step_id=event.step_id, team=event.team,
                               urgency="emergency", policy=ctx.policy, now=ctx.at,

@@ -159,6 +159,14 @@ def _envelope(clock: Clock, case_id: str, event_id: str, now: datetime) -> dict[
     }
 
 
+def _alarm_id(case_id: str, clock: Clock, *what: object) -> str:
+    """A warning's or breach's id: the same on every replay. An emergency's names its urgency:
+    its clock may replace an urgent one on the same step (a re-triage), whose alarms must not
+    pass for the emergency's."""
+    emergency = ("emergency",) if clock.urgency == "emergency" else ()
+    return derive_id(case_id, clock.key, *what, *emergency)
+
+
 def evaluate(
     clock: Clock, *, case_id: str, fractions: tuple[float, ...], now: datetime
 ) -> ClockChange:
@@ -173,14 +181,14 @@ def evaluate(
     base = _envelope(clock, case_id, "", now)
     if used >= clock.target_seconds:
         late = max(0.0, (now - deadline(clock, now)).total_seconds())
-        base["event_id"] = derive_id(case_id, clock.key, "breached")
+        base["event_id"] = _alarm_id(case_id, clock, "breached")
         breach = SlaBreached.model_validate({**base, "late_by_seconds": late})
         return clock.model_copy(update={"breached": True, "fired": tuple(fractions)}), [breach]
     crossed = [f for f in fractions if f * clock.target_seconds <= used and f not in clock.fired]
     if not crossed:
         return clock, []
     top = max(crossed)
-    base["event_id"] = derive_id(case_id, clock.key, "warning", top)
+    base["event_id"] = _alarm_id(case_id, clock, "warning", top)
     warning = SlaWarningRaised.model_validate({**base, "elapsed_fraction": top})
     fired = tuple(sorted({*clock.fired, *crossed}))
     return clock.model_copy(update={"fired": fired}), [warning]
