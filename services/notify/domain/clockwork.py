@@ -8,7 +8,7 @@ from typing import Any
 from schemas.envelope import derive_id
 from schemas.notifications import Audience
 from schemas.sla import ClockKind, SlaBreached, SlaEvent
-from schemas.triage import Urgency
+from schemas.triage import URGENCY_ORDER, Urgency
 from services.notify.domain import escalation, sla
 from services.notify.domain.policy import NotifyPolicy
 from services.notify.domain.state import CaseState, Contacts, Outcome
@@ -24,8 +24,17 @@ def start_clock(
     clock then ends exactly there.
     """
     key = sla.clock_key(step_id, kind)
-    if key in out.state.clocks:
-        return  # a re-offer after a decline keeps counting against the same acceptance budget
+    existing = out.state.clocks.get(key)
+    if existing is not None:
+        # A re-offer keeps counting against the same budget, held to the stricter urgency if
+        # routing re-offers at one (a re-triage): a routine clock kept its 24 h for an urgent
+        # step. The emergency's page brings its own clock (handlers._emergency).
+        if URGENCY_ORDER.index(urgency) > URGENCY_ORDER.index(existing.urgency) and (
+                urgency != "emergency"):
+            out.state.clocks[key] = sla.tighten(
+                existing, urgency=urgency, target_seconds=policy.target_seconds(
+                    urgency, kind, team), calendar=policy.calendar_for(team, urgency), now=now)
+        return
     if out.state.closed:
         # Cancelled (another topic: read before an offer routing made just before it saw the
         # cancel), completed, stopped or erased: nothing more to count, warn or escalate.

@@ -113,6 +113,22 @@ def retarget(clock: Clock, due_at: datetime) -> Clock:
                                     "started_at": start, "running_since": start})
 
 
+def tighten(
+    clock: Clock, *, urgency: Urgency, target_seconds: float,
+    calendar: BusinessCalendar | None, now: datetime,
+) -> Clock:
+    """A running or paused clock held to a stricter urgency's budget, counted from its own start:
+    what it consumed stays consumed (in its old calendar up to `now`, in the new one after),
+    warnings raised stay raised. A met, stopped or fixed clock is left as it is."""
+    if clock.fixed or clock.status not in ("running", "paused"):
+        return clock
+    since = clock.running_since
+    return clock.model_copy(update={
+        "urgency": urgency, "target_seconds": min(target_seconds, clock.target_seconds),
+        "calendar": calendar, "consumed_seconds": elapsed_seconds(clock, now),
+        "running_since": None if since is None else max(now, since)})
+
+
 def elapsed_seconds(clock: Clock, now: datetime) -> float:
     """Budget consumed up to `now`."""
     if clock.running_since is None:
