@@ -15,7 +15,8 @@ class Context:
 
     policy: NotifyPolicy
     contacts: Contacts
-    now: datetime  # processing time: when messages are queued, when ticks look at the clocks
+    now: datetime  # processing time: when ticks look at the clocks
     # When the event happened (never after `now`): clocks start, meet, pause, resume and stop
-    # then, so an input read late (lag, restart, rebalance) counts from routing's instant.
+    # then, so an input read late (lag, restart, rebalance) counts from routing's instant; the
+    # messages it causes are dated then too, so applying it again yields the same bodies.
     at: datetime

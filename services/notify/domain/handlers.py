@@ -85,7 +85,7 @@ def _tell_referrer(out: Outcome, ctx: Context, event: Event, kind: str, **data: 
     # The case's FHIR Task (intake's FHIR base), for referral systems that follow status in FHIR.
     task = {"fhir_task": {"reference": f"Task/{event.case_id}"}}
     out.notify(audience="referrer", subscriber_id=referrer, kind=kind,
-               cause_event_id=event.event_id, now=ctx.now, data=data | task)
+               cause_event_id=event.event_id, now=ctx.at, data=data | task)
 
 
 def _received(out: Outcome, event: ReferralReceived, ctx: Context) -> None:
@@ -131,7 +131,7 @@ def _offered(out: Outcome, event: AssignmentOffered, ctx: Context) -> None:
     clockwork.start_clock(out, kind="acceptance", step_id=event.step_id, team=event.team,
                           urgency=event.urgency, policy=ctx.policy, now=ctx.at)
     out.notify(audience="specialist", subscriber_id=event.specialist_id,
-               kind="assignment_offered", cause_event_id=event.event_id, now=ctx.now,
+               kind="assignment_offered", cause_event_id=event.event_id, now=ctx.at,
                data=_offer_data(event))
 
 
@@ -161,7 +161,7 @@ def _offer_gone(out: Outcome, event: AssignmentDeclined | OfferExpired, ctx: Con
     if isinstance(event, OfferExpired):  # the decliner knows; the holder of a lapsed offer not
         out.notify(audience="specialist", subscriber_id=event.specialist_id,
                    kind="offer_withdrawn" if event.reason == "withdrawn" else "offer_expired",
-                   cause_event_id=event.event_id, now=ctx.now,
+                   cause_event_id=event.event_id, now=ctx.at,
                    data={"step_id": event.step_id, "team": event.team, "reason": event.reason})
 
 
@@ -198,7 +198,7 @@ def _emergency(out: Outcome, event: EmergencyAssigned, ctx: Context) -> None:
                               urgency="emergency", policy=ctx.policy, now=ctx.at,
                               due_at=event.deadline if kind == "turnaround" else None)
     out.notify(audience="specialist", subscriber_id=event.specialist_id, kind="emergency_page",
-               cause_event_id=event.event_id, now=ctx.now,
+               cause_event_id=event.event_id, now=ctx.at,
                data={"step_id": event.step_id, "team": event.team, "urgency": "emergency"})
     _tell_referrer(out, ctx, event, "status_emergency", instruction=EMERGENCY_INSTRUCTION,
                    team=event.team)
@@ -218,7 +218,7 @@ def _deadline_changed(out: Outcome, event: ReviewDeadlineChanged, ctx: Context) 
     if clock is not None:
         out.state.clocks[key] = sla.retarget(clock, event.deadline)
     out.notify(audience="specialist", subscriber_id=event.specialist_id,
-               kind="review_deadline_changed", cause_event_id=event.event_id, now=ctx.now,
+               kind="review_deadline_changed", cause_event_id=event.event_id, now=ctx.at,
                data={"step_id": event.step_id, "team": event.team,
                      "deadline": event.deadline.isoformat()})
 
@@ -246,7 +246,7 @@ def _stopped(out: Outcome, event: RoutingStopped, ctx: Context) -> None:
     clockwork.stop_all(out, by="routing_stopped", now=ctx.at)
     for specialist in event.specialist_ids:  # offer holders and assignees stop work on it
         out.notify(audience="specialist", subscriber_id=specialist, kind="case_withdrawn",
-                   cause_event_id=event.event_id, now=ctx.now, data={"reason": event.reason})
+                   cause_event_id=event.event_id, now=ctx.at, data={"reason": event.reason})
 
 
 def _erased(out: Outcome, event: CaseErased, ctx: Context) -> None:

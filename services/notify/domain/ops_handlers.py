@@ -25,11 +25,11 @@ def escalated(out: Outcome, event: CaseEscalated, ctx: Context) -> None:
         )
         if lead is not None:
             out.notify(audience="team_lead", subscriber_id=lead, kind="case_escalated",
-                       cause_event_id=event.event_id, now=ctx.now, data=data)
+                       cause_event_id=event.event_id, now=ctx.at, data=data)
             return  # without a known lead the escalation falls through to ops
     for ops in ctx.contacts.ops_ids():
         out.notify(audience="ops", subscriber_id=ops, kind="case_escalated",
-                   cause_event_id=event.event_id, now=ctx.now, data=data)
+                   cause_event_id=event.event_id, now=ctx.at, data=data)
 
 
 def stall_reported(out: Outcome, event: ReportStall, ctx: Context) -> None:
@@ -40,7 +40,7 @@ def stall_reported(out: Outcome, event: ReportStall, ctx: Context) -> None:
     recipients: list[str | None] = [*ctx.contacts.ops_ids()] or [None]
     for ops in recipients:  # nobody to tell is recorded as skipped
         out.notify(audience="ops", subscriber_id=ops, kind="case_stalled",
-                   cause_event_id=event.event_id, now=ctx.now, data=data)
+                   cause_event_id=event.event_id, now=ctx.at, data=data)
 
 
 def tick(out: Outcome, event: CheckClocks, ctx: Context) -> None:

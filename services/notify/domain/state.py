@@ -116,6 +116,10 @@ class Outcome:
     ) -> None:
         """Queue one message in the case's outbox (once per cause, audience and subscriber).
 
+        `now` dates it: handlers pass when its cause happened (`Context.at`), never the read
+        time, so the same event applied again (a redelivery, a row lost before its commit)
+        queues the same bytes under the same Idempotency-Key.
+
         Within the caps of outbox.py: a routine message past them is dead-lettered, a critical
         one displaces another (dead-lettered in its place); a newer referral status drops the
         subscriber's queued older ones.
