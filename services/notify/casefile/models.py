@@ -213,13 +213,36 @@ class CaseOutline(ReadModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def sla_state(self) -> OpenSlaState | None:
-        """The worst state among the open clocks; None once the case is closed."""
+        """The worst state among the open clocks, as notify's clocks count; None once closed.
+
+        Owed records pause only the clocks notify pauses (its `sla.pausable`): never the
+        emergency pathway's, nor a turnaround running to routing's deadline. A clock started
+        while records are owed raises no SlaPaused, so the wait itself marks those "paused".
+        The case is "paused" only while none of its clocks counts: a paged emergency showed
+        "paused" while its 15-minute clock ran.
+        """
         if not self.is_open:
             return None
-        states = {c.state for c in self.clocks.values() if c.is_open}
-        if self.waiting_for_records:
-            states.add("paused")
+        clocks = [c for c in self.clocks.values() if c.is_open]
+        held = self.waiting_for_records
+        states = {"paused" if held and c.state == "on_track" and self._pausable(c) else c.state
+                  for c in clocks}
+        if any(st.emergency and st.status != "completed" for st in self.steps.values()):
+            # A page's clocks count from the page, before any SLA event puts them here.
+            states.add("on_track")
+        elif held and not clocks:
+            states.add("paused")  # nothing counts yet: the first clock would start paused
+        if "on_track" in states:
+            states.discard("paused")  # something counts
         return next((s for s in _SEVERITY if s in states), "on_track")
+
+    def _pausable(self, clock: SlaClock) -> bool:
+        """Whether notify pauses this clock while records are owed (its sla.pausable)."""
+        step = self.steps.get(clock.step_id)
+        if clock.urgency == "emergency" or (step is not None and step.emergency):
+            return False
+        return not (clock.clock == "turnaround" and step is not None
+                    and step.review_due is not None)  # runs to routing's deadline
 
     @property
     def next_deadline(self) -> AwareDatetime | None:
