@@ -281,6 +281,7 @@ def _status(stages: StageTimes) -> CaseStatus:
 
 # Every list that grows with events is capped (oldest dropped), so no row outgrows a message.
 MAX_TIMELINE = 400
+TRIMMED_MEMORY = 512  # ids of trimmed lines kept for dedupe, as the domain's CaseState.applied
 MAX_LIST_ITEMS = 100
 _CAPPED = ("escalations", "breaches", "deliveries", "report_refs")
 _SPECIALIST_COMMANDS = frozenset({
@@ -311,7 +312,10 @@ def apply_event(summary: CaseSummary | None, event: Event) -> CaseSummary | None
     updated.status = _status(updated.stages)
     updated.timeline.append(entry_for(event))
     updated.timeline.sort(key=lambda entry: entry.at)
-    del updated.timeline[:-MAX_TIMELINE]
+    trimmed = [entry.event_id for entry in updated.timeline[:-MAX_TIMELINE]]
+    if trimmed:  # the oldest-dated lines go, maybe this event's own: still remembered as applied
+        updated.trimmed_ids = [*updated.trimmed_ids, *trimmed][-TRIMMED_MEMORY:]
+        del updated.timeline[:-MAX_TIMELINE]
     for name in _CAPPED:
         del getattr(updated, name)[:-MAX_LIST_ITEMS]
     del updated.offers.acceptance_seconds[:-MAX_LIST_ITEMS]

@@ -17,6 +17,7 @@ ClockState = Literal["on_track", "warning", "breached", "paused", "met", "stoppe
 OpenSlaState = Literal["on_track", "warning", "breached", "paused"]
 _LIST_FIELDS = (
     "missing_records", "teams", "escalations", "breaches", "deliveries", "report_refs", "timeline",
+    "trimmed_ids",
 )
 _SEVERITY: tuple[OpenSlaState, ...] = ("breached", "warning", "paused", "on_track")
 ActorKind = Literal["referrer", "specialist", "ops", "system"]
@@ -257,6 +258,11 @@ class CaseSummary(CaseOutline):
     """Everything ops and the referrer may see about one case; safe to serialise and display."""
 
     timeline: list[TimelineEntry] = Field(default_factory=list)
+    # Ids of applied events whose lines the timeline's cap trimmed (the newest TRIMMED_MEMORY),
+    # so a redelivery of one is still known: an event dated before the newest lines was dropped
+    # from the timeline at once and applied again (counters, lists) on every redelivery. Old
+    # rows parse without it; a previous release ignores it (unknown fields are ignored).
+    trimmed_ids: list[str] = Field(default_factory=list)
 
     def mutable_copy(self) -> CaseSummary:
         """A copy whose containers and nested state are its own; list items are immutable."""
@@ -271,5 +277,6 @@ class CaseSummary(CaseOutline):
         })
 
     def has_applied(self, event_id: str) -> bool:
-        """Whether this event id is already in the timeline (redelivery check)."""
-        return any(entry.event_id == event_id for entry in self.timeline)
+        """Whether this event was applied: its line is in the timeline, or was trimmed from it."""
+        return event_id in self.trimmed_ids or any(
+            entry.event_id == event_id for entry in self.timeline)
