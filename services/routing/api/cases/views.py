@@ -14,8 +14,9 @@ from services.routing.domain.state import CaseRouting
 router = APIRouter(tags=["cases"])
 
 
+# Async: the agents' table is read on the event loop, their thread (not FastAPI's thread pool).
 @router.get("/cases/{case_id}/routing", response_model=CaseRouting)
-def case_routing(
+async def case_routing(
     case_id: str, gateway: Gateway, _: Annotated[Principal, Depends(require_roles("ops"))]
 ) -> CaseRouting:
     state = gateway.case_state(case_id)

@@ -34,13 +34,16 @@ async def delete_specialist(
     return DirectoryWrite(specialist_id=specialist_id, applied=applied)
 
 
+# Async reads: the directory index is changed by the directory follower on the event loop; a
+# pass over it from the thread pool could see it change mid-way. One pass over in-memory
+# profiles, no parsing: cheap enough to run on the loop in one piece.
 @router.get("/{specialist_id}", response_model=Specialist)
-def get_specialist(specialist_id: str, gateway: Gateway, _: Ops) -> Specialist:
+async def get_specialist(specialist_id: str, gateway: Gateway, _: Ops) -> Specialist:
     return service.get_specialist(gateway=gateway, specialist_id=specialist_id)
 
 
 @router.get("", response_model=SpecialistList)
-def list_specialists(
+async def list_specialists(
     gateway: Gateway, _: Ops,
     role: Role | None = None, team: str | None = None, jurisdiction: str | None = None,
     language: str | None = None, skill: str | None = None, active: bool | None = None,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 from schemas.envelope import derive_id
@@ -23,11 +25,70 @@ def _slots(held: list[str]) -> list[tuple[str, str]]:
     return [tuple(slot.rsplit("/", 1)) for slot in held]  # type: ignore[misc]
 
 
+# Case rows read on the event loop between two turns of the agents (a route reading hundreds of
+# slots, each a row parse, would otherwise hold them up; as notify's board, BOARD_CHUNK).
+READ_CHUNK = 100
+States = Mapping[str, CaseRouting | None]
+
+
+async def read_states(
+    gateway: RoutingGateway, case_ids: Iterable[str],
+) -> dict[str, CaseRouting | None]:
+    """The routing state of each case, read on the event loop (the agents' thread: from
+    FastAPI's thread pool a read raced the parsed-row caches they change), with a turn for the
+    agents every READ_CHUNK rows. Each row is read whole between two turns, so it is consistent."""
+    states: dict[str, CaseRouting | None] = {}
+    for count, case_id in enumerate(dict.fromkeys(case_ids), 1):
+        states[case_id] = gateway.case_state(case_id)
+        if count % READ_CHUNK == 0:
+            await asyncio.sleep(0)
+    return states
+
+
+def held(gateway: RoutingGateway, specialist_id: str) -> tuple[list[tuple[str, str]], ...]:
+    """The (case, step) slots a specialist holds as (offers, open assignments)."""
+    offers, assignments = gateway.loads.holding(specialist_id)
+    return _slots(offers), _slots(assignments)
+
+
+def _read_now(gateway: RoutingGateway, slots: list[tuple[str, str]]) -> States:
+    return {case_id: gateway.case_state(case_id) for case_id, _ in slots}
+
+
 def offers_for(*, gateway: RoutingGateway, specialist_id: str) -> list[OfferView]:
-    """Open offers this specialist holds, soonest expiry first."""
+    """Open offers this specialist holds, soonest expiry first (read at once: tests, tools)."""
+    slots = held(gateway, specialist_id)[0]
+    return offer_views(slots, _read_now(gateway, slots), specialist_id)
+
+
+def assignments_for(*, gateway: RoutingGateway, specialist_id: str) -> list[AssignmentView]:
+    """Open assignments of this specialist, earliest deadline first (read at once)."""
+    slots = held(gateway, specialist_id)[1]
+    return assignment_views(slots, _read_now(gateway, slots), specialist_id)
+
+
+async def offers_read_in_turns(*, gateway: RoutingGateway, specialist_id: str) -> list[OfferView]:
+    """offers_for() for the route: on the event loop, in turns (read_states)."""
+    slots = held(gateway, specialist_id)[0]
+    return offer_views(slots, await read_states(gateway, (c for c, _ in slots)), specialist_id)
+
+
+async def assignments_read_in_turns(
+    *, gateway: RoutingGateway, specialist_id: str,
+) -> list[AssignmentView]:
+    """assignments_for() for the route: on the event loop, in turns (read_states)."""
+    slots = held(gateway, specialist_id)[1]
+    return assignment_views(slots, await read_states(gateway, (c for c, _ in slots)),
+                            specialist_id)
+
+
+def offer_views(
+    slots: list[tuple[str, str]], states: States, specialist_id: str,
+) -> list[OfferView]:
+    """Open offers this specialist holds among `states`, soonest expiry first."""
     views = []
-    for case_id, step_id in _slots(gateway.loads.holding(specialist_id)[0]):
-        state = gateway.case_state(case_id)
+    for case_id, step_id in slots:
+        state = states.get(case_id)
         step = state.steps.get(step_id) if state else None
         if state is None or step is None or step.offer is None:
             continue
@@ -45,11 +106,13 @@ def offers_for(*, gateway: RoutingGateway, specialist_id: str) -> list[OfferView
     return sorted(views, key=lambda v: v.expires_at)
 
 
-def assignments_for(*, gateway: RoutingGateway, specialist_id: str) -> list[AssignmentView]:
-    """Open assignments of this specialist, earliest deadline first."""
+def assignment_views(
+    slots: list[tuple[str, str]], states: States, specialist_id: str,
+) -> list[AssignmentView]:
+    """Open assignments of this specialist among `states`, earliest deadline first."""
     views = []
-    for case_id, step_id in _slots(gateway.loads.holding(specialist_id)[1]):
-        state = gateway.case_state(case_id)
+    for case_id, step_id in slots:
+        state = states.get(case_id)
         step = state.steps.get(step_id) if state else None
         if state is None or step is None or step.assignee != specialist_id:
             continue

@@ -54,14 +54,17 @@ async def _decided(
     return result
 
 
+# The read routes are async: they read the agents' tables, views and parsed-row caches on the
+# event loop, the agents' thread. As sync routes they ran in FastAPI's thread pool and raced the
+# agents' cache bookkeeping (a KeyError, so a 500 on a GET), as notify's board once did.
 @router.get("/me/offers", response_model=list[OfferView])
-def my_offers(gateway: Gateway, me: Me) -> list[OfferView]:
-    return service.offers_for(gateway=gateway, specialist_id=me.subject)
+async def my_offers(gateway: Gateway, me: Me) -> list[OfferView]:
+    return await service.offers_read_in_turns(gateway=gateway, specialist_id=me.subject)
 
 
 @router.get("/me/assignments", response_model=list[AssignmentView])
-def my_assignments(gateway: Gateway, me: Me) -> list[AssignmentView]:
-    return service.assignments_for(gateway=gateway, specialist_id=me.subject)
+async def my_assignments(gateway: Gateway, me: Me) -> list[AssignmentView]:
+    return await service.assignments_read_in_turns(gateway=gateway, specialist_id=me.subject)
 
 
 @router.post("/offers/{case_id}/{step_id}/accept", response_model=CommandResult)
