@@ -10,6 +10,11 @@ from schemas.envelope import Contract, Event
 from schemas.referral import Referral
 from schemas.triage import TriageResult
 
+# A surgery planned further out than ten years is no date to review before: the referral's own
+# bound (ProposedSurgery.days_until_scheduled). Unbounded here, a huge value overflowed routing's
+# deadline arithmetic (OverflowError) and the CaseTriaged was dead-lettered with no field named.
+SURGERY_DAYS_MAX = 3650
+
 
 class ReferralReceived(Event):
     """Intake stored a new referral, or a new revision of an open one (revision > 1)."""
@@ -50,7 +55,7 @@ class CaseContext(Contract):
     excluded_institution_ids: list[str] = Field(default_factory=list)
     excluded_group_ids: list[str] = Field(default_factory=list)
     related_case_ids: list[str] = Field(default_factory=list)
-    surgery_in_days: int | None = None
+    surgery_in_days: int | None = Field(default=None, ge=0, le=SURGERY_DAYS_MAX)
     missing_records: list[str] = Field(default_factory=list)
 
 

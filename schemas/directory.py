@@ -36,7 +36,9 @@ class Licence(Contract):
 
 
 class WorkingHours(Contract):
-    weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4])  # Monday = 0
+    # Monday = 0. At most the seven days of a week (distinct: refused at routing's PUT, while a
+    # stored entry with a repeat still reads, as a set); an unbounded list was read in full.
+    weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4], max_length=7)
     start: time = time(8, 0)
     end: time = time(18, 0)
 

@@ -60,10 +60,18 @@ WEEKDAYS = range(7)  # Monday = 0, as datetime.weekday()
 
 
 def weekday_problems(spec: Specialist, prefix: str = "") -> list[dict[str, str]]:
-    """A directory entry's working days that are no weekday, as errors naming each field."""
-    return [{"path": f"{prefix}working_hours.weekdays.{i}",
-             "message": "must be a weekday from 0 (Monday) to 6 (Sunday)"}
-            for i, day in enumerate(spec.working_hours.weekdays) if day not in WEEKDAYS]
+    """A directory entry's working days that are no weekday, or a day named twice, as errors
+    naming each field (the schema bounds the list at seven; a stored repeat still reads)."""
+    problems, seen = [], set()
+    for i, day in enumerate(spec.working_hours.weekdays):
+        path = f"{prefix}working_hours.weekdays.{i}"
+        if day not in WEEKDAYS:
+            problems.append({"path": path,
+                             "message": "must be a weekday from 0 (Monday) to 6 (Sunday)"})
+        elif day in seen:
+            problems.append({"path": path, "message": "names a day already listed"})
+        seen.add(day)
+    return problems
 
 
 def compile_profile(spec: Specialist) -> Profile:

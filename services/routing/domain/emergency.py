@@ -9,6 +9,7 @@ from services.routing.domain.context import Ctx, case_facts
 from services.routing.domain.eligibility import emergency_exclusions
 from services.routing.domain.load import day_start
 from services.routing.domain.offers import escalate, withdraw
+from services.routing.domain.plans import surgery_days
 from services.routing.domain.ranking import WithoutOwnSlot
 from services.routing.domain.state import CandidateOutcome, CaseRouting, PlanStep
 
@@ -24,7 +25,7 @@ def emergency_step(state: CaseRouting, ctx: Ctx) -> PlanStep:
     step.depends_on, step.emergency = [], True
     if state.context is not None and state.triaged_at is not None:
         due = ctx.policy.sla.review_due(urgency="emergency", team=step.team, triaged_at=ctx.now,
-                                        surgery_in_days=state.context.surgery_in_days)
+                                        surgery_in_days=surgery_days(state.context))
         step.deadline = min(step.deadline, due) if step.deadline else due
     return step
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from schemas.routing import PlanExtended, RequestTeam
 from services.routing.domain.context import Ctx
-from services.routing.domain.plans import DEPENDS_ON, NOT_ROUTED
+from services.routing.domain.plans import DEPENDS_ON, NOT_ROUTED, surgery_days
 from services.routing.domain.state import CaseRouting, CommandOutcome, PlanStep
 
 
@@ -31,7 +31,7 @@ def request_team(state: CaseRouting, cmd: RequestTeam, ctx: Ctx) -> CommandOutco
     if state.context is not None:
         deadline = ctx.policy.sla.review_due(
             urgency=state.urgency, team=cmd.team, triaged_at=ctx.now,
-            surgery_in_days=state.context.surgery_in_days)
+            surgery_in_days=surgery_days(state.context))
     state.steps[cmd.team] = PlanStep(
         step_id=cmd.team, team=cmd.team,
         depends_on=[d for d in DEPENDS_ON.get(cmd.team, ()) if d in live],

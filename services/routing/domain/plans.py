@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from schemas.cases import CaseContext
+from schemas.cases import SURGERY_DAYS_MAX, CaseContext
 from schemas.triage import TriageResult, Urgency
 from services.routing.domain.policy import REGION_SKILL_TEAMS, RoutingPolicy
 from services.routing.domain.state import CaseRouting, PlanStep
@@ -71,13 +71,21 @@ def desired_skills(
     return {team: sorted(skills) for team, skills in wanted.items() if skills}
 
 
+def surgery_days(context: CaseContext) -> int | None:
+    """Days to the planned surgery, within the contract's bound even for a context built without
+    validation (model_construct, model_copy(update=...)): past it, triaged_at + days overflowed
+    datetime (OverflowError) and the case's event went to the dead-letter topic."""
+    days = context.surgery_in_days
+    return None if days is None else min(max(days, 0), SURGERY_DAYS_MAX)
+
+
 def review_deadline(
     urgency: Urgency, context: CaseContext, triaged_at: datetime, policy: RoutingPolicy,
     team: str | None = None,
 ) -> datetime:
     """When the opinion is due (the team's, if it differs): turnaround, or before surgery."""
     return policy.sla.review_due(urgency=urgency, team=team, triaged_at=triaged_at,
-                                 surgery_in_days=context.surgery_in_days)
+                                 surgery_in_days=surgery_days(context))
 
 
 def set_step_deadlines(
