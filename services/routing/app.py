@@ -46,6 +46,7 @@ from services.routing.kafka_gateway import KafkaGateway, KafkaPublisher
 from services.routing.processor import RoutingProcessor
 from services.routing.replies import ReplyBook
 from services.routing.settings import RoutingSettings, load_settings
+from services.routing.ticks import SentTicks, send_due_ticks
 
 SERVICE = "routing"
 log = get_logger(SERVICE)
@@ -153,6 +154,8 @@ class RoutingWorker:
             """Keep this worker's view of every specialist's load current."""
             await self.load_view.run()
 
+        sent = SentTicks()  # a tick goes out once while it waits (ticks.py), not every look
+
         @app.timer(interval=self.settings.expiry_scan_seconds)
         async def expire_offers() -> None:
             """Turn due offer timeouts into ExpireOffers commands; the agent decides,
@@ -160,8 +163,9 @@ class RoutingWorker:
             if not processor.synced:
                 return
             owned = self.owned_case_partitions()  # once per tick, not once per open case
-            for tick in processor.due_ticks(datetime.now(UTC), owned.__contains__):
-                await send_event(self.commands_topic, tick)
+            now = datetime.now(UTC)
+            await send_due_ticks(processor.due_ticks(now, owned.__contains__), now, sent,
+                                 lambda tick: send_event(self.commands_topic, tick))
 
         @app.timer(interval=LAPSE_SCAN_SECONDS)
         async def lapse_offers() -> None:
