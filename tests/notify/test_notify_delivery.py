@@ -170,6 +170,19 @@ async def test_total_time_budget_ends_retries() -> None:
     assert len(receivers.calls) == 5  # waits of 5 s each: the 6th would start after 25 s
 
 
+async def test_the_budget_counts_from_the_lane_not_from_a_late_read_cause() -> None:
+    """A message is dated by its cause event (identical bodies on re-application); a cause read
+    7 h late (after an outage) still gets its retries, not one attempt and a dead letter."""
+    receivers = FakeReceivers({"spec-1": 3})
+    retry = RetryPolicy(base_seconds=10, cap_seconds=10, max_attempts=1000, max_total_seconds=22)
+    rig = Rig(receivers, retry=retry)
+    rig.now = T0 + timedelta(hours=7)
+    rig.dispatcher.submit(note(1))  # created_at T0: its cause happened 7 h before the read
+    await rig.dispatcher.idle()
+    assert receivers.delivered == [("spec-1", "c1", 1)] and len(receivers.calls) == 4
+    assert rig.of_type(DeadLettered) == []
+
+
 async def test_client_errors_are_not_retried() -> None:
     receivers = FakeReceivers({"spec-1": 1}, status=400)
     rig = Rig(receivers)

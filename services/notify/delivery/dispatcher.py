@@ -161,8 +161,15 @@ class Dispatcher:
             self._settled.popitem(last=False)
 
     async def _deliver(self, note: Notification) -> bool:
-        """Deliver or give up (True); False if the case moved to another worker meanwhile."""
+        """Deliver or give up (True); False if the case moved to another worker meanwhile.
+
+        The retry budget counts from when this lane began on the message, not from its
+        `created_at`: that is the cause event's time (so a body re-queued after a redelivery is
+        the same bytes), and a cause read hours late (an outage, a backlog) must still get its
+        whole budget: an emergency page read 6 h late would have had one attempt. A restart
+        begins the budget again; the attempt count carries over (`note.attempts`)."""
         attempts = note.attempts
+        begun = self._clock()
         while True:
             if not self._owns(note):
                 return False
@@ -180,7 +187,7 @@ class Dispatcher:
             me = note.notification_id
             wait = 0.0 if urgent else self._holds.wait_seconds(receiver, self._clock(), me)
             if wait > 0:
-                age = (self._clock() - note.created_at).total_seconds()
+                age = (self._clock() - begun).total_seconds()
                 if age + wait > self._retry.max_total_seconds:
                     await self._give_up(note, attempts, f"{self._holds.reason(receiver)}, "
                                         f"held past the retry budget after {attempts} attempts")
@@ -211,7 +218,7 @@ class Dispatcher:
                 result.retry_after_seconds, self._retry.max_total_seconds)  # a year: give up
             if retry_after is not None:
                 delay = max(delay, retry_after)
-            age = (now - note.created_at).total_seconds()
+            age = (now - begun).total_seconds()
             if throttled:  # every lane of this receiver waits now, this one too (unless urgent)
                 self._holds.failed(receiver, now=now, retry_after=retry_after,
                                    reason=result.describe())
