@@ -107,6 +107,13 @@ HOSTILE = {
     "'cant go up on my'": "cant go up on my ",
     "'new pain down my right'": "new pain down my right ",
     "', 8/10 leg'": ", 8/10 leg ",
+    # twenty-first session: the crash-to-speed gap (12 words), a screw "... is broke", the
+    # fear modifier, a weekday after "since", a bound on a lucency
+    "'crash on the motorway'": "crash on the motorway ",
+    "'screw on the right side'": "screw on the right side ",
+    "'I'm terrified'": "I'm terrified ",
+    "'since Saturday'": "since Saturday ",
+    "'less than 1 mm lucency'": "less than 1 mm lucency ",
 }
 
 
