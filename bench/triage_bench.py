@@ -114,6 +114,9 @@ HOSTILE = {
     "'I'm terrified'": "I'm terrified ",
     "'since Saturday'": "since Saturday ",
     "'less than 1 mm lucency'": "less than 1 mm lucency ",
+    # the pre-surgery cervical table's patterns: falling serial grades, a constant pain at night
+    "'4+/5, 24/10 4/5,'": "4+/5, 24/10 4/5, ",
+    "'constant pain in the neck'": "constant pain in the neck ",
 }
 
 

@@ -41,6 +41,9 @@ EARLY = {"referral_id": "y-1", "referral_type": "post_surgery", "region": "lumba
 # Years after a fusion (failed back surgery syndrome): an L4/5 TLIF 150 weeks ago, age 58 M.
 LATE = {"referral_id": "l-1", "referral_type": "post_surgery", "region": "lumbar", "age": 58,
         "sex": "M", "surgeries": [{"procedure": "tlif", "weeks_before_referral": 150}]}
+# Facing neck surgery: a pre-surgery cervical referral, age 62 F, nothing coded.
+PRE_CERVICAL = {"referral_id": "pc-1", "referral_type": "pre_surgery", "region": "cervical",
+                "age": 62, "sex": "F"}
 TABLES = {"blind_narratives.txt": (as_question, BASE), "blind_letters.txt": (as_question, BASE),
           "blind_reports.txt": (as_current_report, BASE),
           "blind_letters2.txt": (as_question, BASE), "blind_notes.txt": (as_question, BASE),
@@ -53,7 +56,8 @@ TABLES = {"blind_narratives.txt": (as_question, BASE), "blind_letters.txt": (as_
           "blind_elderly.txt": (as_question, ELDERLY),
           "blind_early.txt": (as_question, EARLY),
           "blind_malignancy.txt": (as_question, BASE),
-          "blind_late.txt": (as_question, LATE)}
+          "blind_late.txt": (as_question, LATE),
+          "blind_precervical.txt": (as_question, PRE_CERVICAL)}
 # The day the referrals were received (their calendar dates count from it), as the worker reads
 # them; the pre-surgery table's last section was written for a reader with no such day.
 RECEIVED = date(2026, 11, 27)
