@@ -36,9 +36,12 @@ class Licence(Contract):
 
 
 class WorkingHours(Contract):
-    # Monday = 0. At most the seven days of a week (distinct: refused at routing's PUT, while a
-    # stored entry with a repeat still reads, as a set); an unbounded list was read in full.
-    weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4], max_length=7)
+    # Monday = 0. Routing's PUT and seeder refuse a day outside 0-6 or named twice, so a new
+    # entry has at most seven. The contract's bound is looser on purpose: entries stored before
+    # (the API took any list) may repeat days, and a directory record that no longer parses drops
+    # its specialist from routing and notify on every worker (review of review 21). It only
+    # bounds what a record can make a reader hold.
+    weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4], max_length=64)
     start: time = time(8, 0)
     end: time = time(18, 0)
 

@@ -61,10 +61,13 @@ def test_routing_clamps_a_surgery_date_that_reached_it_unvalidated() -> None:
     assert routing.state().deadline <= NOW + timedelta(days=SURGERY_DAYS_MAX)
 
 
-def test_working_hours_take_seven_days_at_most_naming_the_field() -> None:
+def test_working_hours_are_bounded_but_a_stored_entry_with_repeats_still_reads() -> None:
     assert WorkingHours(weekdays=[0, 1, 2, 3, 4, 5, 6]).weekdays == [0, 1, 2, 3, 4, 5, 6]
+    # Stored before the API refused repeats: it must still parse, or its specialist would drop
+    # out of every worker's directory (the API refuses it now: the test below).
+    assert len(WorkingHours(weekdays=[0, 0, 1, 1, 2, 2, 3, 3, 4, 4]).weekdays) == 10
     with pytest.raises(ValidationError) as refused:
-        WorkingHours(weekdays=[0, 1, 2, 3, 4, 5, 6, 0])
+        WorkingHours(weekdays=[0] * 65)
     assert refused.value.errors()[0]["loc"] == ("weekdays",)
 
 
