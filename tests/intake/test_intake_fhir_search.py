@@ -185,3 +185,24 @@ def test_the_links_list_only_the_parameters_the_search_applied() -> None:
     assert links["next"].startswith(links["self"] + "&_cursor=")
     [own] = [link["url"] for link in second["link"] if link["relation"] == "self"]
     assert own == links["next"]  # a page's self link is the link that led to it
+
+
+def test_a_case_cancelled_between_pages_is_neither_skipped_nor_repeated() -> None:
+    """Pages are in the order cases were opened: a cancellation (a registry write with a new
+    `updated_at`) between two pages used to move a case not yet listed ahead of the cursor,
+    and no later page listed it."""
+    earlier = [OutRecord(INTAKE_REGISTRY, f"case/old-{i}", record_bytes(CaseRecord(
+        case_id=f"old-{i}", referrer_id="ref-north-gp", referral_id=f"R-{i}", revision=1,
+        first_body_hash="h", body_hash="h", updated_at=NOW - timedelta(minutes=30 - i),
+    ))) for i in range(30)]
+    with intake_with(earlier) as (client, _):
+        seen: list[str] = []
+        url: str | None = "/fhir/Task?_count=7"
+        while url:
+            bundle = get_bundle(client, url)
+            seen += matches(bundle)
+            url = next_link(bundle)
+            if len(seen) == 7:  # the oldest case, on the last page, is cancelled meanwhile
+                cancelled = client.delete("/referrals/old-0", headers=NORTH)
+                assert cancelled.status_code == 202, cancelled.text
+    assert seen == [f"old-{i}" for i in reversed(range(30))]

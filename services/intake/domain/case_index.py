@@ -1,9 +1,9 @@
 """Indexes over the registry's cases, so a Task search reads only the cases it could return.
 
 A search looks at one referrer's cases newest first (`CaseOrder`: per referrer and overall, kept
-sorted by last update as records arrive, so a search never sorts) or at the few cases carrying
-an identifier value (`ValueIndex`: referral ids and the identifiers senders gave). Both are
-maintained by `Registry.apply`; neither holds anything the registry does not.
+sorted by when each case was opened as records arrive, so a search never sorts) or at the few
+cases carrying an identifier value (`ValueIndex`: referral ids and the identifiers senders
+gave). Both are maintained by `Registry.apply`; neither holds anything the registry does not.
 """
 
 from __future__ import annotations
@@ -13,18 +13,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-Position = tuple[datetime, str]  # (updated_at, case id): where a case sits in update order
+Position = tuple[datetime, str]  # (opened at, case id): where a case sits in search order
 ALL = ""  # CaseOrder's key for every referrer's cases (ops searches); no referrer id is empty
 
 
 @dataclass
 class CaseOrder:
-    """Case ids by last update, oldest first, per referrer and for all referrers."""
+    """Case ids by when they were opened, oldest first, per referrer and for all referrers."""
 
     _lists: dict[str, list[Position]] = field(default_factory=dict)
 
     def add(self, referrer_id: str, position: Position) -> None:
-        # Records mostly arrive in update order, so insertion is nearly always at the end.
+        # Records mostly arrive in that order, so insertion is nearly always at the end.
         for key in (referrer_id, ALL):
             insort(self._lists.setdefault(key, []), position)
 

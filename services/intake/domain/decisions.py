@@ -153,6 +153,7 @@ def decide_submission(
         case_id=case_id, referrer_id=referrer_id, referral_id=referral.referral_id, revision=1,
         first_body_hash=digest, body_hash=digest, received_via=via,
         missing_records=missing_records(referral), unmapped=unmapped, updated_at=utc(now),
+        received_at=utc(now),
     )
     writes = [Write(ids.case_key(case_id), case)]
     if idempotency_key:
@@ -160,6 +161,12 @@ def decide_submission(
         writes.append(Write(alias_key, record))
     event = _received(case, referral, now=now, unmapped=unmapped)
     return Decision("accepted", case, case_id, event, tuple(writes))
+
+
+def _received_at(case: CaseRecord) -> datetime:
+    """The case's search position kept through a change: a record from before `received_at`
+    existed sat at its `updated_at`, so that is where it stays."""
+    return case.received_at or case.updated_at
 
 
 def _alias_write(
@@ -210,7 +217,7 @@ def decide_update(
     updated = case.model_copy(update={
         "revision": case.revision + 1, "body_hash": digest, "received_via": via,
         "missing_records": missing_records(referral), "unmapped": unmapped,
-        "updated_at": utc(now),
+        "updated_at": utc(now), "received_at": _received_at(case),
     })
     event = _received(updated, referral, now=now, unmapped=unmapped)
     writes: tuple[Write, ...] = (Write(ids.case_key(case_id), updated),)
@@ -232,7 +239,9 @@ def decide_cancellation(
         raise _completed(case_id, "it cannot be cancelled")
     if case.status == "cancelled":
         return Decision("replayed", case, case_id)
-    cancelled = case.model_copy(update={"status": "cancelled", "updated_at": utc(now)})
+    cancelled = case.model_copy(update={
+        "status": "cancelled", "updated_at": utc(now), "received_at": _received_at(case),
+    })
     event = ReferralCancelled(
         event_id=ids.cancelled_event_id(case_id=case_id, revision=case.revision),
         case_id=case_id, occurred_at=now, referrer_id=case.referrer_id, reason=reason,

@@ -45,6 +45,9 @@ class CaseRecord(Contract):
     missing_records: list[str] = Field(default_factory=list)
     unmapped: list[str] = Field(default_factory=list)
     updated_at: AwareDatetime
+    # When the case was opened; never changes, so Task search pages stay put while cases are
+    # updated. None on records written before it existed (they page by `updated_at`).
+    received_at: AwareDatetime | None = None
 
 
 class AliasRecord(Contract):
@@ -100,8 +103,10 @@ def case_order(case: CaseRecord) -> tuple[bool, int]:
 
 
 def position(case: CaseRecord) -> Position:
-    """Where the case sits in update order (Task searches page by it)."""
-    return case.updated_at, case.case_id
+    """Where the case sits in Task search order: when it was opened, which no later update or
+    cancellation changes. By last update, a case updated between two pages jumped ahead of the
+    cursor and the later pages skipped it (a referral system syncing its Tasks lost it)."""
+    return case.received_at or case.updated_at, case.case_id
 
 
 @dataclass

@@ -7,9 +7,9 @@ caller's own cases newest first (the registry's per-referrer order, no sorting).
 on cheap fields (owner, identifiers, status derived from the Task view) and no Task resource is
 built here: the caller builds the page only. One request examines at most SCAN_LIMIT cases; a
 page cut short by it says so (an OperationOutcome entry) and its `next` link carries on from the
-last case examined. Paging is by cursor, the (last update, case id) of the last case a page
-covered, so new cases never shift later pages; a case updated meanwhile moves to the front and
-is not repeated.
+last case examined. Paging is by cursor, the (time opened, case id) of the last case a page
+covered: new cases go to the front, before the first page, and an update or cancellation moves
+no case, so later pages neither skip nor repeat one.
 """
 
 from __future__ import annotations
