@@ -206,3 +206,25 @@ def test_a_case_cancelled_between_pages_is_neither_skipped_nor_repeated() -> Non
                 cancelled = client.delete("/referrals/old-0", headers=NORTH)
                 assert cancelled.status_code == 202, cancelled.text
     assert seen == [f"old-{i}" for i in reversed(range(30))]
+
+
+def test_a_case_cancelled_while_its_page_is_built_reads_cancelled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each Task is built from the case as it is when built: a cancellation applied between two
+    Tasks of a page made the later one read `requested`."""
+    with intake_with(stored_cases(3)) as (client, _):
+        intake = client.app.state.intake  # type: ignore[attr-defined]
+        real = resources.task_resource
+        oldest = intake.registry.cases["ref-north-gp-0"]
+
+        def cancelling_the_oldest(case: CaseRecord, *args: Any) -> dict[str, Any]:
+            intake.registry.apply("case/ref-north-gp-0", oldest.model_copy(
+                update={"status": "cancelled", "updated_at": NOW + timedelta(hours=1)}))
+            return real(case, *args)
+
+        monkeypatch.setattr(resources, "task_resource", cancelling_the_oldest)
+        bundle = get_bundle(client, "/fhir/Task?_count=3")
+    statuses = {e["resource"]["id"]: e["resource"]["status"] for e in bundle["entry"]}
+    assert statuses == {"ref-north-gp-2": "requested", "ref-north-gp-1": "requested",
+                        "ref-north-gp-0": "cancelled"}

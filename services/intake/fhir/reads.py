@@ -68,8 +68,11 @@ async def search_tasks(
         status=task_status, count=count, cursor=cursor,
     )
     found = []
-    for case in page.cases:
-        if case.case_id not in intake.registry.erased:  # erased while this page was built
+    for listed in page.cases:
+        # The case as it is now, not as the page found it: requests run between two Tasks, and
+        # one that cancelled the case made its Task read `requested` (a stale status).
+        case = intake.registry.cases.get(listed.case_id)
+        if case is not None and case.case_id not in intake.registry.erased:  # erased meanwhile
             found.append(status.task_of(intake, case))
         await asyncio.sleep(0)  # ~1 ms each: other requests go between, not after 100 of them
     base = fhir_base(request, intake)
