@@ -93,6 +93,26 @@ def _refuse_erased(registry: Registry, *, case_id: str, referrer_id: str | None)
         raise Rejected(410, "Case erased", f"case {case_id} was erased", kind="case-erased")
 
 
+def entity_tag(case: CaseRecord) -> str:
+    """The case's ETag: its revision (weak: the receipt's bytes are not what is compared)."""
+    return f'W/"{case.revision}"'
+
+
+def _refuse_stale(case: CaseRecord, if_match: str | None) -> None:
+    """412 when the client's If-Match names no revision the case is at: it decided on an older
+    revision than the one stored (RFC 9110 13.1.1; weak comparison, `*` matches any case)."""
+    if if_match is None:
+        return
+    tags = {t.strip().removeprefix("W/").strip('"') for t in if_match.split(",")}
+    if "*" not in tags and str(case.revision) not in tags:
+        raise Rejected(
+            412, "Precondition failed",
+            f"If-Match names no current revision of case {case.case_id} (it is at revision "
+            f"{case.revision}, ETag {entity_tag(case)}): read it again, then resend",
+            kind="precondition-failed",
+        )
+
+
 def referral_as_sent_by(referral: Referral, referrer_id: str) -> Referral:
     """The referral with its referrer set to the authenticated client, whatever the body said."""
     sent = referral.referrer
@@ -184,14 +204,16 @@ def _alias_write(
 def decide_update(
     registry: Registry, *, case_id: str, referral: Referral, referrer_id: str, via: Via,
     unmapped: list[str], now: datetime, idempotency_key: str | None = None,
-    completed: bool = False,
+    completed: bool = False, if_match: str | None = None,
 ) -> Decision:
     """A new revision of an open case (re-triaged downstream); an unchanged body replays.
     An Idempotency-Key follows a submission's rules: a retry under it replays, even after a
     later revision (else a late retry would put stale clinical content back), and another
     body under it is 409; a new revision records it. `completed` (the Task view saw every
     opinion reported): a new revision is refused, as routing would ignore its triage and the
-    new information would reach nobody; the referrer sends a new referral."""
+    new information would reach nobody; the referrer sends a new referral. `if_match` (the
+    header): a new revision only on the revision it names, else 412; replays go first, so a
+    retry of an update that was stored still replays."""
     _refuse_erased(registry, case_id=case_id, referrer_id=referrer_id)
     case = owned_case(registry, case_id=case_id, referrer_id=referrer_id)
     if referral.referral_id != case.referral_id:
@@ -210,6 +232,7 @@ def decide_update(
     if digest == case.body_hash:
         first_use = _alias_write(registry, alias_key, case, digest) if idempotency_key else ()
         return Decision("replayed", case, case_id, writes=first_use)
+    _refuse_stale(case, if_match)
     if completed:
         raise _completed(case_id, "send new information as a new referral")
     if case.status != "open":
@@ -228,7 +251,7 @@ def decide_update(
 
 def decide_cancellation(
     registry: Registry, *, case_id: str, referrer_id: str, now: datetime,
-    reason: str = "cancelled by referrer", completed: bool = False,
+    reason: str = "cancelled by referrer", completed: bool = False, if_match: str | None = None,
 ) -> Decision:
     """Close an open case (routing stops, notify stops clocks); a repeat cancel replays.
     `completed`: the Task view saw the case completed. Its opinion is given and a completed
@@ -239,6 +262,7 @@ def decide_cancellation(
         raise _completed(case_id, "it cannot be cancelled")
     if case.status == "cancelled":
         return Decision("replayed", case, case_id)
+    _refuse_stale(case, if_match)
     cancelled = case.model_copy(update={
         "status": "cancelled", "updated_at": utc(now), "received_at": _received_at(case),
     })

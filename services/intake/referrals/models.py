@@ -63,5 +63,5 @@ class ProblemDetails(BaseModel):
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
     status: {"model": ProblemDetails, "content": {"application/problem+json": {}}}
-    for status in (401, 403, 404, 409, 410, 413, 422, 429, 503)
+    for status in (401, 403, 404, 409, 410, 412, 413, 422, 429, 503)
 }

@@ -122,9 +122,10 @@ async def submit_referral(
 async def update_referral(
     *, intake: Intake, case_id: str, referral: Referral, referrer_id: str, via: Via = "json",
     unmapped: list[str] | None = None, names: Sequence[Name] = (),
-    idempotency_key: str | None = None,
+    idempotency_key: str | None = None, if_match: str | None = None,
 ) -> Decision:
-    """Store a new revision of the referrer's open case (it is re-triaged downstream)."""
+    """Store a new revision of the referrer's open case (it is re-triaged downstream); with
+    `if_match`, only on the revision it names (checked under the case's lock)."""
     _ensure_ready(intake)
     keys = [case_key(case_id)]
     if idempotency_key:
@@ -133,25 +134,27 @@ async def update_referral(
         return await _update(
             intake=intake, case_id=case_id, referral=referral, referrer_id=referrer_id,
             via=via, unmapped=unmapped, names=names, idempotency_key=idempotency_key,
+            if_match=if_match,
         )
 
 
 async def _update(
     *, intake: Intake, case_id: str, referral: Referral, referrer_id: str, via: Via,
     unmapped: list[str] | None, names: Sequence[Name], idempotency_key: str | None,
+    if_match: str | None = None,
 ) -> Decision:
     progress = intake.tasks.get(case_id)
     decision = decisions.decide_update(
         intake.registry, case_id=case_id, referral=referral, referrer_id=referrer_id, via=via,
         unmapped=unmapped or [], now=intake.clock(), idempotency_key=idempotency_key,
-        completed=progress is not None and progress.completed,
+        completed=progress is not None and progress.completed, if_match=if_match,
     )
     return await _commit(intake=intake, decision=decision, via=via, names=names)
 
 
 async def cancel_referral(
     *, intake: Intake, case_id: str, referrer_id: str, via: Via = "json",
-    names: Sequence[Name] = (),
+    names: Sequence[Name] = (), if_match: str | None = None,
 ) -> Decision:
     """Cancel the referrer's case: routing stops, notify stops the clocks. Refused once the
     Task view saw the case completed; a cancel before it saw that goes through (routing and
@@ -161,7 +164,7 @@ async def cancel_referral(
         progress = intake.tasks.get(case_id)
         decision = decisions.decide_cancellation(
             intake.registry, case_id=case_id, referrer_id=referrer_id, now=intake.clock(),
-            completed=progress is not None and progress.completed,
+            completed=progress is not None and progress.completed, if_match=if_match,
         )
         return await _commit(intake=intake, decision=decision, via=via, names=names)
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Header, Path, Response
 
 from schemas.referral import Referral
 from services.common.auth import Principal, require_roles
-from services.intake.domain.decisions import Decision
+from services.intake.domain.decisions import Decision, entity_tag
 from services.intake.referrals import service
 from services.intake.referrals.models import PROBLEM_RESPONSES, CaseReceipt
 from services.intake.state import Intake, get_intake
@@ -24,11 +24,19 @@ IdempotencyKey = Annotated[
     str | None,
     Header(min_length=1, max_length=200, description="resends with the same key replay"),
 ]
+IfMatch = Annotated[
+    str | None,
+    Header(min_length=1, max_length=200,
+           description='the ETag read (W/"<revision>"): a change to another revision is 412'),
+]
 
 
 def answer(decision: Decision, response: Response) -> CaseReceipt:
-    """202 for what was just stored, 200 for a replay of what was stored before."""
+    """202 for what was just stored, 200 for a replay of what was stored before; the ETag
+    names the revision the answer shows."""
     response.status_code = 200 if decision.outcome == "replayed" else 202
+    if decision.case is not None:
+        response.headers["ETag"] = entity_tag(decision.case)
     return CaseReceipt.of_decision(decision)
 
 
@@ -47,42 +55,50 @@ async def post_referral(
 
 
 @router.get("/{case_id}", response_model=CaseReceipt)
-async def get_referral(case_id: CaseId, principal: Reader, intake: IntakeDep) -> CaseReceipt:
-    """The case's intake state; a referral system sees only its own cases."""
-    return CaseReceipt.of(service.visible_case(intake=intake, case_id=case_id, principal=principal))
+async def get_referral(
+    case_id: CaseId, principal: Reader, intake: IntakeDep, response: Response,
+) -> CaseReceipt:
+    """The case's intake state; a referral system sees only its own cases. Its ETag goes in
+    If-Match of a PUT or DELETE, which then applies to this revision only."""
+    case = service.visible_case(intake=intake, case_id=case_id, principal=principal)
+    response.headers["ETag"] = entity_tag(case)
+    return CaseReceipt.of(case)
 
 
 @router.put("/{case_id}", status_code=202, response_model=CaseReceipt)
 async def put_referral(
     case_id: CaseId, referral: Referral, principal: Submitter, intake: IntakeDep,
-    response: Response, idempotency_key: IdempotencyKey = None,
+    response: Response, idempotency_key: IdempotencyKey = None, if_match: IfMatch = None,
 ) -> CaseReceipt:
     """A new revision of the case (re-triaged downstream); a retry under its
-    Idempotency-Key replays, another body under the key is 409."""
+    Idempotency-Key replays, another body under the key is 409; an If-Match naming another
+    revision than the stored one is 412."""
     decision = await service.update_referral(
         intake=intake, case_id=case_id, referral=referral, referrer_id=principal.subject,
-        idempotency_key=idempotency_key,
+        idempotency_key=idempotency_key, if_match=if_match,
     )
     return answer(decision, response)
 
 
 @router.delete("/{case_id}", status_code=202, response_model=CaseReceipt)
 async def delete_referral(
-    case_id: CaseId, principal: Submitter, intake: IntakeDep, response: Response
+    case_id: CaseId, principal: Submitter, intake: IntakeDep, response: Response,
+    if_match: IfMatch = None,
 ) -> CaseReceipt:
-    """Cancel the case."""
+    """Cancel the case (with If-Match, only at the revision it names, else 412)."""
     decision = await service.cancel_referral(
-        intake=intake, case_id=case_id, referrer_id=principal.subject
+        intake=intake, case_id=case_id, referrer_id=principal.subject, if_match=if_match,
     )
     return answer(decision, response)
 
 
 @router.post("/{case_id}/cancel", status_code=202, response_model=CaseReceipt)
 async def cancel_referral(
-    case_id: CaseId, principal: Submitter, intake: IntakeDep, response: Response
+    case_id: CaseId, principal: Submitter, intake: IntakeDep, response: Response,
+    if_match: IfMatch = None,
 ) -> CaseReceipt:
     """Cancel the case (for clients that cannot send DELETE)."""
-    return await delete_referral(case_id, principal, intake, response)
+    return await delete_referral(case_id, principal, intake, response, if_match)
 
 
 @router.delete("/{case_id}/patient-data", status_code=202, response_model=CaseReceipt)
