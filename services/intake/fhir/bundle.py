@@ -246,7 +246,32 @@ def load_bundle(raw: bytes, *, content_type: str | None = None) -> BundleIndex:
         for i, e in enumerate(bundle.entry or []) if e.resource is not None
     ]
     _require_message_source(entries)
+    _require_unique_full_urls(entries)
     return BundleIndex(bundle, entries)
+
+
+def _require_unique_full_urls(entries: list[Entry]) -> None:
+    """R4 bdl-7: a fullUrl names one resource in a Bundle (two versions of it at most, told
+    apart by meta.versionId). fhir.resources does not check it, and references resolve to the
+    first entry of a fullUrl: a second resource under it was read as the first one's (a Patient
+    sharing the ServiceRequest's fullUrl was 422 'birthDate missing') or silently passed over
+    (a second Practitioner under the requester's fullUrl). Refused, naming the entry."""
+    seen: dict[str, set[str | None]] = {}
+    errors = []
+    for entry in entries:
+        if not entry.full_url:
+            continue
+        meta = getattr(entry.resource, "meta", None)
+        version = str(meta.versionId) if meta is not None and meta.versionId else None
+        versions = seen.setdefault(entry.full_url, set())
+        if versions and (version is None or version in versions or None in versions):
+            errors.append({"path": f"Bundle.entry[{entry.index}].fullUrl",
+                           "message": "fullUrl already used by an earlier entry (bdl-7)"})
+        versions.add(version)
+    if errors:
+        raise FhirRejected(422, "Invalid FHIR R4 Bundle",
+                           f"{len(errors)} element(s) violate FHIR R4", kind="fhir-invalid",
+                           errors=errors)
 
 
 def _require_message_source(entries: list[Entry]) -> None:

@@ -33,7 +33,7 @@ from services.intake.fhir.profile import (
     REGION_SYSTEM,
     SNOMED,
 )
-from services.intake.fhir.values import age_on, as_date, code_in, extension_values
+from services.intake.fhir.values import age_on, code_in, extension_values, referral_day
 
 Action = Literal["submit", "update", "cancel"]
 CANCEL_STATUSES = frozenset({"revoked", "entered-in-error"})
@@ -252,7 +252,7 @@ def map_bundle(index: BundleIndex, *, now: datetime) -> MappedBundle:
     names = referral_names(index, entry)
     if action == "cancel":
         return MappedBundle(action, referral_id, names=names)
-    referral_date = as_date(request.authoredOn) or now.date()
+    referral_date = referral_day(request.authoredOn, now.date())
     draft = Draft()
     draft.put("referral_id", referral_id, f"{entry.path}.identifier")
     _map_request(draft, index, entry)

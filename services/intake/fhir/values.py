@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -78,6 +78,23 @@ def as_date(value: date | datetime | str | None) -> date | None:
         return value
     parts = [int(p) for p in str(value)[:10].split("-")]
     return date(*([*parts, 1, 1])[:3])
+
+
+def referral_day(value: date | datetime | str | None, received: date) -> date:
+    """The day a referral was written, from ServiceRequest.authoredOn. A partial one ("2026",
+    "2026-03", valid R4) is the day received if that falls in its period, else the period's
+    nearest end: read from its start, every study and surgery after 1 January looked like the
+    future (a 422 on `imaging.weeks_ago` for a referral R4 allows). A full date is itself;
+    without one, the day received."""
+    first = as_date(value)
+    if first is None or not isinstance(value, str):
+        return first or received
+    year, *month = (int(p) for p in value[:10].split("-"))
+    if not month or month[0] == 12:
+        last = date(year, 12, 31)
+    else:
+        last = date(year, month[0] + 1, 1) - timedelta(days=1)
+    return max(first, min(last, received))
 
 
 def age_on(born: str, day: date) -> int:

@@ -125,6 +125,7 @@ def test_duplicate_finding_keeps_the_first_and_reports_the_second() -> None:
     bundle = fixture("facet-no-imaging.collection")
     bundle["entry"].append(copy.deepcopy(bundle["entry"][5]))  # neuro_exam.facet_loading_positive
     bundle["entry"][-1]["resource"]["valueBoolean"] = False
+    bundle["entry"][-1]["fullUrl"] += "-2"  # its own resource (one fullUrl, one resource: bdl-7)
     result = mapped(bundle)
     assert result.referral is not None and result.referral.neuro_exam.facet_loading_positive
     assert result.unmapped == [
