@@ -56,6 +56,9 @@ class MappedBundle:
     referral: Referral | None = None  # None for a cancellation
     unmapped: list[str] = field(default_factory=list)
     names: list[Name] = field(default_factory=list)  # how the sender names it, preferred first
+    # The referral's day came from the day received (no full authoredOn): its week counts
+    # depend on that day, so a resend on another day maps differently unless given the first.
+    dated_on_receipt: bool = False
 
 
 def _invalid(detail: str, errors: list[dict[str, str]] | None = None) -> FhirRejected:
@@ -267,4 +270,5 @@ def map_bundle(index: BundleIndex, *, now: datetime) -> MappedBundle:
         if unused.type not in _STRUCTURAL:
             draft.unmap(unused.path, f"{unused.type} is not used by the spine profile")
     unmapped = capped_report(sorted(draft.unmapped, key=_natural))
-    return MappedBundle(action, referral_id, _validated(draft), unmapped, names)
+    dated = not isinstance(request.authoredOn, date)  # absent or partial (a str)
+    return MappedBundle(action, referral_id, _validated(draft), unmapped, names, dated)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -18,6 +19,7 @@ from services.intake.fhir.status import task_of
 from services.intake.referrals import service
 from services.intake.referrals.models import CaseReceipt
 from services.intake.referrals.views import IdempotencyKey, IntakeDep, Submitter, answer
+from services.intake.state import Intake
 
 router = APIRouter(
     prefix="/fhir", tags=["fhir"], responses=OUTCOME_RESPONSES,
@@ -54,13 +56,21 @@ async def post_bundle(
             415, "Unsupported media type", f"send {' or '.join(MEDIA_TYPES)}", kind="media-type"
         )
     # In a worker thread: one costly bundle must not hold the loop everyone else needs.
+    body = await request.body()
     mapped = await parse_referral(
-        await request.body(), content_type=content_type, now=intake.clock(),
-        referrer_id=principal.subject,
+        body, content_type=content_type, now=intake.clock(), referrer_id=principal.subject,
     )
     referrer_id, names = principal.subject, mapped.names
     found = find_case(intake.registry, referrer_id=referrer_id, names=names)
     case_id = found or case_id_for(referrer_id=referrer_id, referral_id=derivation_key(names))
+    opened = _opened_on(intake, case_id) if mapped.action == "submit" else None
+    if mapped.dated_on_receipt and opened is not None and opened.date() != intake.clock().date():
+        # A resend of a bundle dated by its receipt (no full authoredOn), on a later day:
+        # mapped as on the day the case was opened, so the same bundle is the same referral
+        # (it replays) rather than other week counts (409). Costs a second parse, rarely.
+        mapped = await parse_referral(
+            body, content_type=content_type, now=opened, referrer_id=principal.subject,
+        )
     if mapped.referral is None:  # only a cancellation carries no referral
         decision = await service.cancel_referral(
             intake=intake, case_id=case_id, referrer_id=referrer_id, via="fhir", names=names
@@ -82,3 +92,13 @@ async def post_bundle(
         return receipt  # the documented receipt, for clients that did not ask for FHIR
     resource = task_of(intake, decision.case) if intake.feed.loaded else stored_outcome()
     return fhir_json(resource, response.status_code, {"Location": location})
+
+
+def _opened_on(intake: Intake, case_id: str) -> datetime | None:
+    """When the case was opened, if this worker knows it (a record from before `received_at`
+    existed tells only while open at revision 1, where its last update is its opening)."""
+    case = intake.registry.cases.get(case_id)
+    if case is None:
+        return None
+    untouched = case.revision == 1 and case.status == "open"
+    return case.received_at or (case.updated_at if untouched else None)
