@@ -90,7 +90,8 @@ def create_app(
     async def _rejected(request: Request, exc: Rejected) -> JSONResponse:
         REQUESTS.labels(via=_via(request), outcome=exc.kind).inc()
         return problem(
-            exc.status, exc.title, exc.detail, instance=request.url.path, kind=exc.kind
+            exc.status, exc.title, exc.detail, instance=request.url.path, kind=exc.kind,
+            errors=exc.errors,
         )
 
     @api.exception_handler(FhirRejected)

@@ -154,7 +154,20 @@ def test_a_cursor_that_is_not_ours_is_a_400_naming_it() -> None:
     with intake_with(stored_cases(3)) as (client, _):
         response = client.get("/fhir/Task?_cursor=not-a-cursor", headers=NORTH)
     assert response.status_code == 400
-    assert "_cursor" in OperationOutcome.model_validate(response.json()).issue[0].diagnostics
+    [issue] = OperationOutcome.model_validate(response.json()).issue
+    assert issue.expression == ["_cursor"] and "_cursor" in (issue.details.text or "")
+
+
+def test_every_invalid_search_parameter_is_named_in_expression() -> None:
+    """The search's own 400s named the parameter in prose only, with no `expression` (as
+    FastAPI's 422s for `_count` have): a client could not tell which parameter to fix."""
+    with intake_with(stored_cases(1)) as (client, _):
+        for query, parameter in (("status=done", "status"), ("based-on=Patient/1", "based-on"),
+                                 ("_cursor=xyz", "_cursor"), ("_count=0", "_count")):
+            response = client.get(f"/fhir/Task?{query}", headers=NORTH)
+            assert response.status_code in (400, 422), query
+            [issue] = OperationOutcome.model_validate(response.json()).issue
+            assert (issue.code, issue.expression) == ("invalid", [parameter]), query
 
 
 def test_a_case_erased_while_its_page_is_built_is_left_out(

@@ -35,9 +35,13 @@ MAX_ALIASES_PER_CASE = 20
 class Rejected(Exception):
     """The request cannot be honoured; `kind` names the problem, `detail` holds no patient data."""
 
-    def __init__(self, status: int, title: str, detail: str, *, kind: str) -> None:
+    def __init__(
+        self, status: int, title: str, detail: str, *, kind: str,
+        errors: list[dict[str, str]] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.status, self.title, self.detail, self.kind = status, title, detail, kind
+        self.errors = errors  # [{path, message}]: the field or parameter at fault
 
 
 @dataclass(frozen=True)

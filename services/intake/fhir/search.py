@@ -47,8 +47,10 @@ class TaskPage:
     cut_short: bool  # SCAN_LIMIT reached before the search ended
 
 
-def _invalid(detail: str) -> Rejected:
-    return Rejected(400, "Invalid search", detail, kind="invalid-search")
+def _invalid(detail: str, parameter: str) -> Rejected:
+    """400 naming the parameter (the OperationOutcome issue's `expression`)."""
+    return Rejected(400, "Invalid search", detail, kind="invalid-search",
+                    errors=[{"path": parameter, "message": detail}])
 
 
 def encode_cursor(at: Position) -> str:
@@ -64,9 +66,10 @@ def decode_cursor(cursor: str) -> Position:
         moment, _, case_id = raw.partition("|")
         at = datetime.fromisoformat(moment)
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise _invalid("_cursor is not a cursor from a next link of this server") from exc
+        raise _invalid("_cursor is not a cursor from a next link of this server",
+                       "_cursor") from exc
     if at.tzinfo is None or not case_id:
-        raise _invalid("_cursor is not a cursor from a next link of this server")
+        raise _invalid("_cursor is not a cursor from a next link of this server", "_cursor")
     return at, case_id
 
 
@@ -113,12 +116,12 @@ def find_tasks(
     owner = None if principal.role == "ops" else principal.subject
     statuses = set(status.split(",")) if status else None
     if statuses and not statuses <= TASK_STATUSES:
-        raise _invalid("status must be FHIR task-status codes")
+        raise _invalid("status must be FHIR task-status codes", "status")
     wanted_case = None
     if based_on:
         wanted_case = based_on.rsplit("/", 1)[-1]
         if "/" in based_on and based_on.rsplit("/", 2)[-2] != "ServiceRequest":
-            raise _invalid("based-on must reference a ServiceRequest")
+            raise _invalid("based-on must reference a ServiceRequest", "based-on")
     before = decode_cursor(cursor) if cursor else None
     system, value = _token(identifier) if identifier else (None, "")
     page: list[CaseRecord] = []
