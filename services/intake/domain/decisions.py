@@ -208,7 +208,7 @@ def _alias_write(
 def decide_update(
     registry: Registry, *, case_id: str, referral: Referral, referrer_id: str, via: Via,
     unmapped: list[str], now: datetime, idempotency_key: str | None = None,
-    completed: bool = False, if_match: str | None = None,
+    completed: bool = False, if_match: str | None = None, seen_revision: int = 0,
 ) -> Decision:
     """A new revision of an open case (re-triaged downstream); an unchanged body replays.
     An Idempotency-Key follows a submission's rules: a retry under it replays, even after a
@@ -217,7 +217,8 @@ def decide_update(
     opinion reported): a new revision is refused, as routing would ignore its triage and the
     new information would reach nobody; the referrer sends a new referral. `if_match` (the
     header): a new revision only on the revision it names, else 412; replays go first, so a
-    retry of an update that was stored still replays."""
+    retry of an update that was stored still replays. `seen_revision`: the highest revision
+    read back from the event topic (the Task view); the new one is numbered past it too."""
     _refuse_erased(registry, case_id=case_id, referrer_id=referrer_id)
     case = owned_case(registry, case_id=case_id, referrer_id=referrer_id)
     if referral.referral_id != case.referral_id:
@@ -241,8 +242,11 @@ def decide_update(
         raise _completed(case_id, "send new information as a new referral")
     if case.status != "open":
         raise Rejected(409, "Case closed", f"case {case_id} is {case.status}", kind="case-closed")
+    # Past the registry's revision and past any the topic holds: an update whose event landed
+    # but whose registry record did not (a timeout between them) left the registry behind,
+    # and a second event of that revision number is dropped downstream as stale.
     updated = case.model_copy(update={
-        "revision": case.revision + 1, "body_hash": digest, "received_via": via,
+        "revision": max(case.revision, seen_revision) + 1, "body_hash": digest, "received_via": via,
         "missing_records": missing_records(referral), "unmapped": unmapped,
         "updated_at": utc(now), "received_at": _received_at(case),
     })

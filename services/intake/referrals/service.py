@@ -148,6 +148,7 @@ async def _update(
         intake.registry, case_id=case_id, referral=referral, referrer_id=referrer_id, via=via,
         unmapped=unmapped or [], now=intake.clock(), idempotency_key=idempotency_key,
         completed=progress is not None and progress.completed, if_match=if_match,
+        seen_revision=progress.revision if progress is not None else 0,
     )
     return await _commit(intake=intake, decision=decision, via=via, names=names)
 
