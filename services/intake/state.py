@@ -10,12 +10,14 @@ from typing import Protocol
 from fastapi import Request
 from pydantic import ValidationError
 
+from schemas.cases import CaseErased, ReferralReceived
 from schemas.registry import parse_event
 from schemas.topics import ERASED_BY_TOMBSTONE
 from services.common.case_locks import CaseLocks
 from services.common.follow import Record
 from services.common.logs import get_logger
 from services.intake.domain.erasure import ErasureWatch
+from services.intake.domain.orphans import OrphanWatch
 from services.intake.domain.registry import ErasedRecord, Registry, parse_record
 from services.intake.eventlog import IntakeLog
 from services.intake.fhir.taskview import TaskView
@@ -79,6 +81,7 @@ class Intake:
     tasks: TaskView = field(default_factory=TaskView)
     feed: StatusFeed = field(default_factory=LocalFeed)
     erasures: ErasureWatch = field(default_factory=ErasureWatch)
+    orphans: OrphanWatch = field(default_factory=OrphanWatch)  # events without registry record
     # Held from a decision until its result is applied (referrals/service.py), per case and
     # per Idempotency-Key: this worker's requests never decide on the same registry state.
     locks: CaseLocks = field(default_factory=CaseLocks)
@@ -110,6 +113,7 @@ class Intake:
             return
         if isinstance(record, ErasedRecord):  # the view may have read the case's events first
             self.tasks.erase(record.case_id)
+            self.orphans.erased(record.case_id)
         self.erasures.registry_record(self.registry, record, self.clock())
 
     def on_status_record(self, record: Record) -> None:
@@ -130,6 +134,11 @@ class Intake:
         if event.case_id in self.registry.erased:
             self.tasks.erase(event.case_id)
             return
+        if isinstance(event, CaseErased):
+            self.orphans.erased(event.case_id)
+        elif isinstance(event, ReferralReceived) and self.log.is_ready():
+            # Only against a registry read to its end: before that every case looks missing.
+            self.orphans.received(self.registry, event, self.clock())
         self.tasks.apply(event)
 
 

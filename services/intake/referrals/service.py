@@ -28,6 +28,10 @@ log = get_logger("intake")
 # case context, routing's content row: ~1 KiB more). At the topic's own limit (1,048,588)
 # intake accepted referrals that no consumer could forward. 900,000 leaves a 10 % margin.
 MAX_REFERRAL_EVENT_BYTES = 900_000
+# How long a case may be on referral.events.v1 without its registry record before the record is
+# rebuilt from the event: far past a write's own acknowledgement (INTAKE_SEND_TIMEOUT_SECONDS)
+# and its read-back, so only a write that failed half-way is repaired.
+ORPHAN_GRACE = timedelta(seconds=60)
 
 
 def _ensure_ready(intake: Intake) -> None:
@@ -221,12 +225,36 @@ async def repair_erasures(*, intake: Intake) -> list[str]:
     return repaired
 
 
+async def repair_orphans(intake: Intake) -> list[str]:
+    """Write the registry record of every case whose ReferralReceived landed without it (a
+    timeout between the two writes, the client never retrying: domain/orphans.py), so intake
+    can read, cancel and erase it; the case ids written."""
+    if not (intake.is_ready() and intake.feed.loaded):
+        return []
+    repaired = []
+    for record in intake.orphans.due(intake.registry, intake.clock(), ORPHAN_GRACE):
+        async with _holding(intake, case_key(record.case_id)):
+            if record.case_id in intake.registry.cases or record.case_id in intake.registry.erased:
+                continue  # written or erased meanwhile
+            await intake.log.write(
+                [OutRecord(INTAKE_REGISTRY, case_key(record.case_id), record_bytes(record))])
+            intake.registry.apply(case_key(record.case_id), record)
+            intake.erasures.registry_record(intake.registry, record, intake.clock())
+            intake.orphans.repaired(record.case_id)
+        log.warning("case without registry record: rebuilt from its event",
+                    extra={"case_id": record.case_id, "revision": record.revision})
+        repaired.append(record.case_id)
+    return repaired
+
+
 async def keep_erasures_converged(intake: Intake, every_seconds: float = 1.0) -> None:
-    """Run repair_erasures for the life of the process; a failed write is retried next time."""
+    """Run repair_erasures and repair_orphans for the life of the process; a failed write is
+    retried next time."""
     while True:
         await asyncio.sleep(every_seconds)
         try:
             await repair_erasures(intake=intake)
+            await repair_orphans(intake)
         except (BrokerUnavailable, RecordTooLarge) as exc:
             log.warning("erasure repair deferred", extra={"error": type(exc).__name__})
         except Exception as exc:  # anything else must not end the repairs for good

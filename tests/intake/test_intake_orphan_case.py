@@ -1,0 +1,83 @@
+"""A new case whose ReferralReceived landed but whose registry record did not (the write timed
+out between the two: 503), and whose client never retried: triage and routing work it, yet
+intake answered 404 to its read, its cancellation and its erasure, so its patient data could
+not be erased. Every worker now rebuilds the registry record from the event it reads, once the
+record is still missing after a grace period."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from fastapi.testclient import TestClient
+
+from schemas.topics import REFERRAL_EVENTS
+from services.common.follow import Record
+from services.intake.app import create_app
+from services.intake.eventlog import BrokerUnavailable, OutRecord
+from services.intake.referrals.service import ORPHAN_GRACE, repair_orphans
+from services.intake.settings import IntakeSettings
+from tests.intake.intake_fakes import NOW, FakeIntakeLog, bearer
+from tests.unit.intake.intake_builders import referral_body
+
+NORTH = bearer("ref-north-gp")
+OPS = bearer("ops-1", role="ops")
+
+
+class EventOnlyLog(FakeIntakeLog):
+    """Writes the event of the next batch, then times out before its registry records."""
+
+    cut = False
+
+    async def write(self, records: Sequence[OutRecord]) -> None:
+        if self.cut:
+            self.cut = False
+            self.records.append(records[0])
+            raise BrokerUnavailable("no acknowledgement in time")
+        await super().write(records)
+
+
+def test_a_case_whose_registry_record_was_lost_is_rebuilt_and_can_be_erased() -> None:
+    clock = [NOW]
+
+    def now() -> datetime:
+        return clock[0]
+
+    log = EventOnlyLog()
+    app = create_app(IntakeSettings(rate_limit_burst=10_000), log=log, clock=now)
+    with TestClient(app) as client:
+        intake = app.state.intake
+        log.cut = True
+        lost = client.post("/referrals", json=referral_body(), headers=NORTH)
+        assert lost.status_code == 503
+        [landed] = [r for r in log.records if r.topic == REFERRAL_EVENTS]
+        intake.on_status_record(Record(landed.topic, 0, 0, landed.key.encode(), landed.value))
+        case_id = landed.key
+        assert client.portal.call(repair_orphans, intake) == []  # within its grace: waits
+        clock[0] = NOW + ORPHAN_GRACE + timedelta(seconds=1)
+        assert client.portal.call(repair_orphans, intake) == [case_id]
+        read = client.get(f"/referrals/{case_id}", headers=NORTH)
+        assert read.status_code == 200 and read.json()["revision"] == 1
+        resend = client.post("/referrals", json=referral_body(), headers=NORTH)
+        assert resend.status_code == 200 and resend.json()["case_id"] == case_id
+        erased = client.delete(f"/referrals/{case_id}/patient-data", headers=OPS)
+        assert erased.status_code == 202, erased.text
+        assert client.get(f"/referrals/{case_id}", headers=NORTH).status_code == 404
+        # Its event read again (a reconnect) does not bring the erased case back.
+        intake.on_status_record(Record(landed.topic, 0, 0, landed.key.encode(), landed.value))
+        clock[0] += ORPHAN_GRACE * 2
+        assert client.portal.call(repair_orphans, intake) == []
+
+
+def test_a_registry_record_that_follows_its_event_settles_the_case() -> None:
+    log = FakeIntakeLog()
+    app = create_app(IntakeSettings(rate_limit_burst=10_000), log=log, clock=lambda: NOW)
+    with TestClient(app) as client:
+        intake = app.state.intake
+        client.post("/referrals", json=referral_body(), headers=NORTH)
+        [event] = [r for r in log.records if r.topic == REFERRAL_EVENTS]
+        intake.on_status_record(Record(event.topic, 0, 0, event.key.encode(), event.value))
+        assert intake.orphans.suspects == {}
+        written = len(log.records)
+        intake.clock = lambda: NOW + ORPHAN_GRACE * 2
+        assert client.portal.call(repair_orphans, intake) == [] and len(log.records) == written
