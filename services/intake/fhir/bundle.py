@@ -98,6 +98,7 @@ class BundleIndex:
                     self._by_ref.setdefault(tail, entry)
             if entry.resource.id:
                 self._by_ref.setdefault(f"{entry.type}/{entry.resource.id}", entry)
+        self._by_ref.update(_contained(self.entries))
 
     def of_type(self, resource_type: str) -> list[Entry]:
         """Entries holding `resource_type`, in bundle order."""
@@ -121,6 +122,24 @@ class BundleIndex:
     def unused(self) -> list[Entry]:
         """Entries no mapper used."""
         return [e for e in self.entries if e.index not in self.used]
+
+
+def _contained(entries: list[Entry]) -> dict[str, Entry]:
+    """`#id` -> the contained resource, for ids that name one contained resource in the whole
+    bundle. R4 resolves `#id` inside the referencing resource; without knowing which one refers,
+    an id two containers share is left unresolved rather than guessed. Unresolved (before this,
+    always), a contained Patient made a valid bundle 422 'Patient.birthDate missing' and a
+    contained requester's name was not read. A contained resource no mapper reads is still
+    listed as its container's `contained` in `unmapped`."""
+    found: dict[str, Entry | None] = {}
+    for entry in entries:
+        for j, inner in enumerate(getattr(entry.resource, "contained", None) or []):
+            if inner.id:
+                key = f"#{inner.id}"
+                # Negative indices: a contained resource is never an entry of its own.
+                found[key] = None if key in found else Entry(
+                    -1 - len(found), None, inner, f"{entry.path}.contained[{j}]")
+    return {key: entry for key, entry in found.items() if entry is not None}
 
 
 def _type_id_tail(ref: str) -> str | None:

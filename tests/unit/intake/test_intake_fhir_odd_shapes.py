@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 from datetime import date
+from typing import Any
 
 from services.intake.fhir.values import referral_day
 from tests.unit.intake.test_intake_fhir_mapping import fixture, mapped, rejected
@@ -55,3 +56,32 @@ def test_referral_day_of_partial_dates_stays_in_their_period() -> None:
     assert referral_day("9999-12", received) == date(9999, 12, 1)
     assert referral_day(None, received) == received
     assert referral_day(date(2026, 1, 5), received) == date(2026, 1, 5)
+
+
+def _contain(bundle: dict[str, Any], container: int, contained: int, element: str) -> None:
+    """Move entry `contained` into entry `container`, referenced from its `element` as #id."""
+    inner = bundle["entry"].pop(contained)["resource"]
+    inner["id"] = f"c{contained}"
+    bundle["entry"][container]["resource"].setdefault("contained", []).append(inner)
+    bundle["entry"][container]["resource"][element] = {"reference": f"#c{contained}"}
+
+
+def test_a_contained_patient_and_requester_are_read_through_their_local_reference() -> None:
+    full = mapped(fixture("fbss-recurrent-disc.message")).referral
+    bundle = fixture("fbss-recurrent-disc.message")
+    _contain(bundle, 1, 5, "requester")  # the Organization: requester of the ServiceRequest
+    _contain(bundle, 1, 2, "subject")  # the Patient
+    result = mapped(bundle)
+    assert result.referral is not None and full is not None
+    assert result.referral.patient == full.patient and result.referral.age == full.age
+    assert result.referral.referrer == full.referrer.model_copy(update={"contact_name": None})
+    assert not any("contained[" in path for path in result.unmapped)
+
+
+def test_a_local_reference_two_containers_share_is_not_guessed() -> None:
+    bundle = fixture("fbss-recurrent-disc.message")
+    twin = copy.deepcopy(bundle["entry"][2]["resource"])
+    _contain(bundle, 1, 2, "subject")
+    twin["id"] = "c2"
+    bundle["entry"][5]["resource"]["contained"] = [twin]  # an Organization holding a "#c2"
+    assert rejected(bundle).status == 422  # no Patient: refused, never read from the wrong one
