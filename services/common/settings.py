@@ -38,6 +38,19 @@ def env_float(name: str, default: float) -> float:
         raise ValueError(f"environment variable {name} must be a number") from exc
 
 
+def env_bool(name: str, default: bool) -> bool:
+    """A yes/no setting (true/false, 1/0, yes/no, on/off); anything else fails loudly at
+    start-up, naming the variable."""
+    raw = (os.environ.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"environment variable {name} must be true or false")
+
+
 def kafka_bootstrap() -> str:
     """host:port list of the Kafka brokers."""
     return env_str("KAFKA_BOOTSTRAP", "127.0.0.1:9092")

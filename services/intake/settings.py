@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.common.settings import env_float, env_int, env_str, http_port, kafka_bootstrap
+from services.common.settings import (
+    env_bool,
+    env_float,
+    env_int,
+    env_str,
+    http_port,
+    kafka_bootstrap,
+)
 
 
 @dataclass(frozen=True)
@@ -21,12 +28,17 @@ class IntakeSettings:
     # How long a record written after a case's erasure may stand before this worker tombstones
     # the case again (domain/erasure.py): longer than an erasure takes to write its own.
     erasure_repair_grace_seconds: float = 10.0
+    # Whether case records carry `received_at` (when the case was opened). A worker of a release
+    # before it refuses such records (strict parsing), so a rolling update from one sets this
+    # false until every worker runs this release, then unsets it (docs/intake.md).
+    registry_received_at: bool = True
 
     @classmethod
     def from_env(cls) -> IntakeSettings:
         """INTAKE_PORT, KAFKA_BOOTSTRAP, INTAKE_SEND_TIMEOUT_SECONDS, INTAKE_RETRY_AFTER_SECONDS,
         INTAKE_MAX_BODY_BYTES, INTAKE_RATE_LIMIT_BURST, INTAKE_RATE_LIMIT_PER_SECOND,
-        INTAKE_TASK_VIEW_MAX_CASES, INTAKE_FHIR_BASE_URL, INTAKE_ERASURE_REPAIR_GRACE_SECONDS."""
+        INTAKE_TASK_VIEW_MAX_CASES, INTAKE_FHIR_BASE_URL, INTAKE_ERASURE_REPAIR_GRACE_SECONDS,
+        INTAKE_REGISTRY_RECEIVED_AT."""
         return cls(
             port=http_port("intake"),
             kafka_bootstrap=kafka_bootstrap(),
@@ -42,4 +54,6 @@ class IntakeSettings:
             erasure_repair_grace_seconds=env_float(
                 "INTAKE_ERASURE_REPAIR_GRACE_SECONDS", cls.erasure_repair_grace_seconds
             ),
+            registry_received_at=env_bool("INTAKE_REGISTRY_RECEIVED_AT",
+                                          cls.registry_received_at),
         )

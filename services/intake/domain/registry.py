@@ -94,6 +94,22 @@ def record_bytes(record: AnyRecord | None) -> bytes | None:
     return None if record is None else record.model_dump_json().encode()
 
 
+def as_written(record: AnyRecord | None, *, received_at: bool) -> AnyRecord | None:
+    """The record as this worker writes it: without `received_at` while a rolling update from a
+    release that refuses the field runs (IntakeSettings.registry_received_at), so the record
+    it applies itself is the one every worker reads back."""
+    if isinstance(record, CaseRecord):
+        return case_as_written(record, received_at=received_at)
+    return record
+
+
+def case_as_written(record: CaseRecord, *, received_at: bool) -> CaseRecord:
+    """`as_written` for a case record."""
+    if received_at or record.received_at is None:
+        return record
+    return record.model_copy(update={"received_at": None})
+
+
 def case_order(case: CaseRecord) -> tuple[bool, int]:
     """Where a state sits in its case's life; `apply` never trades one for an earlier one.
     Cancelled is final (nothing updates or reopens it, and downstream routing stops the case

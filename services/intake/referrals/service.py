@@ -16,7 +16,13 @@ from services.intake.domain import decisions
 from services.intake.domain.decisions import Decision, Rejected
 from services.intake.domain.identity import Name, identity_writes
 from services.intake.domain.ids import alias_key, case_id_for, case_key
-from services.intake.domain.registry import CaseRecord, Via, record_bytes
+from services.intake.domain.registry import (
+    CaseRecord,
+    Via,
+    as_written,
+    case_as_written,
+    record_bytes,
+)
 from services.intake.eventlog import BrokerUnavailable, OutRecord, RecordTooLarge
 from services.intake.metrics import ERASURE_REPAIRS, REQUESTS
 from services.intake.state import Intake
@@ -68,6 +74,9 @@ async def _commit(
             intake.registry, case_id=decision.case_id, referrer_id=decision.case.referrer_id,
             names=names,
         ))
+    with_opened = intake.settings.registry_received_at
+    decision = replace(decision, writes=tuple(
+        replace(w, record=as_written(w.record, received_at=with_opened)) for w in decision.writes))
     records = [OutRecord(INTAKE_REGISTRY, w.key, record_bytes(w.record)) for w in decision.writes]
     if decision.event is not None:  # the event first: a registry entry never outruns its event
         event = decision.event.to_bytes()
@@ -232,7 +241,8 @@ async def repair_orphans(intake: Intake) -> list[str]:
     if not (intake.is_ready() and intake.feed.loaded):
         return []
     repaired = []
-    for record in intake.orphans.due(intake.registry, intake.clock(), ORPHAN_GRACE):
+    for due in intake.orphans.due(intake.registry, intake.clock(), ORPHAN_GRACE):
+        record = case_as_written(due, received_at=intake.settings.registry_received_at)
         async with _holding(intake, case_key(record.case_id)):
             if record.case_id in intake.registry.cases or record.case_id in intake.registry.erased:
                 continue  # written or erased meanwhile
