@@ -32,9 +32,9 @@ WEEKS_PER = {"week": 1.0, "wk": 1.0, "month": 52 / 12, "year": 52.0}
 PER_DECILITRE = re.compile(r"mg\s*/\s*dl\b", re.IGNORECASE)
 UNIT_RE = re.compile(r"\b(week|wk|month|year)s?\b", re.IGNORECASE)
 # Grades the urgency rules treat alike: a suspected nonunion is incomplete or absent to
-# MOD_suspected_nonunion, and which of the two a study says is the referrer's coding to keep
-# (the cause model weighs them apart): text raises "none" or "solid" to either, never one to
-# the other.
+# MOD_suspected_nonunion, and which of the two a coded study says is the referrer's to keep (the
+# cause model weighs them apart): text raises a coded "none" or "solid" to either, never a coded
+# one to the other. Between the text's own readings the worse wins, whatever their order.
 SAME_TO_THE_RULES = {"imaging.fusion_status": frozenset({"incomplete", "absent"})}
 # An optional section text can fill in, with what its required fields hold when the text alone
 # names it (this copy feeds the rules only; missing_data still reads the referral as sent).
@@ -61,8 +61,6 @@ class TextOutcome:
 
 
 def _worse(path: str, new: Any, old: Any) -> bool:
-    if {new, old} <= SAME_TO_THE_RULES.get(path, frozenset()):
-        return False
     order = FIELD_ORDERS[path]
     if order is not None:
         return order.index(str(new)) > order.index(str(old if old is not None else order[0]))
@@ -162,7 +160,10 @@ class _Builder:
         if section == "surgeries":
             return self.newer_operation(float(value), ref)
         if section == "imaging":
+            coded = name not in self.out.imaging
             old = self.out.imaging.get(name, getattr(self.base_imaging, name))
+            if coded and {value, old} <= SAME_TO_THE_RULES.get(path, frozenset()):
+                return False
             if not _worse(path, value, old):
                 return False
             self.out.imaging[name] = value

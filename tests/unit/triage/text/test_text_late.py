@@ -41,6 +41,13 @@ def test_the_text_s_nonunion_waits_for_the_year_and_overrides_a_coded_solid_fusi
     result = late("Second opinion please.", **graded)
     assert result.urgency == "soon" and result.text_findings == []
     assert "fusion_incomplete" in [f.feature for c in result.likely_causes for f in c.factors]
+    # Between the text's own readings the worse wins, in either order.
+    for text in ("CT: incomplete fusion at L4/5; non-union.", "CT: non-union at L4/5; incomplete "
+                 "fusion."):
+        with_study = {"imaging": [study("ct", weeks_ago=2)]}  # features read a current study
+        features = [f.feature for c in late(text, **with_study).likely_causes
+                    for f in c.factors]
+        assert "fusion_absent_ge_12m" in features, text
 
 
 def test_a_lucency_given_as_a_bound_stays_on_its_side_of_the_threshold() -> None:
