@@ -135,6 +135,11 @@ def on_granted(state: CaseRouting, decided: CapacityDecided) -> RoutingResult:
                                     "held_offers": held, "held_asked_at": asked})
     if raw is not None and state.status == "open":
         published = AssignmentOffered.model_validate_json(raw)
+        # Published when granted: the specialist hears of it now, and notify's acceptance clock
+        # starts at the event's time (an offer held for hours breached as it arrived). The id
+        # stays the one decided, so a repeat is still one offer.
+        published = published.model_copy(
+            update={"occurred_at": max(published.occurred_at, decided.occurred_at)})
         if step is not None and offer is not None:
             # A re-triage while it waited raised the urgency, brought the deadline forward and
             # cut the offer's window in the row: the held copy still said what it was decided as.

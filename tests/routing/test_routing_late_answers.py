@@ -159,6 +159,8 @@ async def test_an_offer_granted_after_a_retriage_is_published_as_the_case_now_st
     # It said "soon", the old deadline and an expiry 2 h 55 min later than the real one.
     assert (offer.urgency, offer.deadline, offer.offer_expires_at) == (
         "urgent", step.deadline, step.offer.expires_at)
+    # Dated when it is published (notify's acceptance clock starts then), same id as decided.
+    assert offer.occurred_at == clock.now
 
 
 async def test_a_grant_after_the_offers_expiry_publishes_nothing_and_frees_the_slot() -> None:
