@@ -175,12 +175,11 @@ def _on_deadline_changed(s: CaseSummary, e: routing.ReviewDeadlineChanged) -> No
     step.review_due = e.deadline
     clock = s.clocks.get(f"{e.step_id}:turnaround")
     if clock is not None and clock.is_open:
-        if clock.updated_at is not None and e.occurred_at < clock.updated_at:
-            return  # a later SLA event already carries the deadline in force
-        clock.deadline = e.deadline
-        # An SLA event raised before the change (sla.events.v1 is read apart from routing's
-        # topic) must not put the old deadline back (on_sla_event keeps the newer).
-        clock.updated_at = e.occurred_at
+        # Routing's changes arrive in order on one partition, so each one stands, and SLA
+        # events no longer move a moved deadline (clocks.on_sla_event): a warning raised against
+        # the old one and read after the change cannot put it back, nor can one dated by a
+        # later tick hide the change (review of review 21).
+        clock.deadline = clock.routing_deadline = e.deadline
 
 
 def _on_step_completed(s: CaseSummary, e: routing.AssignmentCompleted) -> None:

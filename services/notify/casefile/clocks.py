@@ -82,12 +82,18 @@ def on_sla_event(s: CaseSummary, e: Any) -> None:
         _record_breach(s, clock, e)
     elif isinstance(e, sla.SlaMet):
         close_clock(s, e.step_id, e.clock, e.occurred_at)
-    if clock.updated_at is not None and e.occurred_at < clock.updated_at:
-        return  # an older pause/resume or deadline must not undo a newer one
-    clock.updated_at = e.occurred_at
-    clock.deadline = e.deadline
-    if isinstance(e, sla.SlaPaused | sla.SlaResumed):
+    if isinstance(e, sla.SlaPaused | sla.SlaResumed) and (
+            clock.paused_changed_at is None or e.occurred_at >= clock.paused_changed_at):
+        # Pauses and resumes are dated by their cause (intake's revision), alarms by notify's
+        # tick: a pause dated before an alarm already applied was dropped, and the board said
+        # "warning" while notify held the clock paused (review of review 21).
+        clock.paused_changed_at = e.occurred_at
         clock.paused = isinstance(e, sla.SlaPaused)
+    if clock.updated_at is not None and e.occurred_at < clock.updated_at:
+        return  # an older deadline must not undo a newer one
+    clock.updated_at = e.occurred_at
+    # Once routing has moved the deadline, its own (ordered) events say where it is.
+    clock.deadline = e.deadline if clock.routing_deadline is None else clock.routing_deadline
 
 
 def _record_breach(s: CaseSummary, clock: SlaClock, e: sla.SlaBreached) -> None:

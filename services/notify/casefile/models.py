@@ -81,6 +81,11 @@ class SlaClock(ReadModel):
     closed_at: AwareDatetime | None = None  # met: the step moved on (accepted, reported)
     stopped_at: AwareDatetime | None = None  # the case was cancelled or completed around it
     updated_at: AwareDatetime | None = None  # newest SLA event applied, so older ones lose
+    # newest pause or resume applied: ordered among themselves, not against alarms (dated by
+    # notify's ticks) nor routing's deadline changes (dated by routing's clock)
+    paused_changed_at: AwareDatetime | None = None
+    # the deadline routing's latest ReviewDeadlineChanged set: it stands against SLA events
+    routing_deadline: AwareDatetime | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -40,3 +40,30 @@ def test_a_warning_read_before_the_change_and_a_later_one_agree() -> None:
     ])
     clock = summary.clocks["s1:turnaround"]
     assert clock.deadline == ev.at(800) and clock.warned_fraction == 0.9
+
+
+def test_a_change_read_after_a_later_ticks_warning_still_moves_the_deadline() -> None:
+    """The warning is dated by notify's tick (720), later than routing's change (710), and
+    still carries the old deadline: the change stands."""
+    summary = ev.case([
+        ev.received("c1", 0), ev.offered("c1", 1), ev.accepted("c1", 2),
+        ev.sla("warning", "c1", 720, deadline=1000, clock="turnaround"),
+        moved(710, to=800),
+    ])
+    assert summary.clocks["s1:turnaround"].deadline == ev.at(800)
+
+
+def test_a_pause_dated_before_an_alarm_already_applied_still_pauses() -> None:
+    """A pause is dated by its cause (intake's revision at 30), the warning by the tick (40)."""
+    summary = ev.case([
+        ev.received("c1", 0), ev.offered("c1", 1),
+        ev.sla("warning", "c1", 40, deadline=100),
+        ev.sla("paused", "c1", 30, deadline=100),
+    ])
+    clock = summary.clocks["s1:acceptance"]
+    assert clock.paused and clock.warned_fraction == 0.75
+    resumed = ev.case([
+        ev.received("c1", 0), ev.offered("c1", 1), ev.sla("paused", "c1", 30, deadline=100),
+        ev.sla("warning", "c1", 40, deadline=100), ev.sla("resumed", "c1", 35, deadline=105),
+    ])
+    assert not resumed.clocks["s1:acceptance"].paused
