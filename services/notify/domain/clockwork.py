@@ -34,6 +34,10 @@ def start_clock(
             out.state.clocks[key] = sla.tighten(
                 existing, urgency=urgency, target_seconds=policy.target_seconds(
                     urgency, kind, team), calendar=policy.calendar_for(team, urgency), now=now)
+            chain = out.state.chains.get(key)
+            if chain is not None and chain.status == "active":
+                # its schedule follows the clock's urgency (escalation delays per urgency)
+                out.state.chains[key] = chain.model_copy(update={"urgency": urgency})
         return
     if out.state.closed:
         # Cancelled (another topic: read before an offer routing made just before it saw the

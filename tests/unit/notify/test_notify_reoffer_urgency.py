@@ -37,3 +37,15 @@ def test_a_reoffer_at_a_lower_urgency_keeps_the_stricter_budget() -> None:
     out = h.apply(flow.offered(at(60), specialist="spec-2", urgency="routine"))
     clock = out.state.clocks["s1:acceptance"]
     assert (clock.urgency, clock.target_seconds) == ("urgent", 7200)
+
+
+def test_an_active_chain_takes_the_stricter_urgency_with_its_clock() -> None:
+    """A routine clock warned (its chain on routine's delays), then re-offered urgent: the
+    chain escalates on urgent's schedule, as the clock now counts."""
+    h, flow = Harness(), CaseFlow()
+    h.apply(flow.offered(at(0), urgency="routine"))
+    h.apply(flow.tick(at(19 * 60)))  # past 0.75 of routine's 24 h: a warning starts the chain
+    assert h.state.chains["s1:acceptance"].urgency == "routine"
+    h.apply(flow.declined(at(19 * 60 + 5)))
+    out = h.apply(flow.offered(at(19 * 60 + 10), specialist="spec-2", urgency="urgent"))
+    assert out.state.chains["s1:acceptance"].urgency == "urgent"
