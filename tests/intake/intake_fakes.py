@@ -58,6 +58,19 @@ class FakeIntakeLog:
         ]
 
 
+class EventOnlyLog(FakeIntakeLog):
+    """Writes the event of the next batch, then times out before its registry records."""
+
+    cut = False
+
+    async def write(self, records: Sequence[OutRecord]) -> None:
+        if self.cut:
+            self.cut = False
+            self.records.append(records[0])
+            raise BrokerUnavailable("no acknowledgement in time")
+        await super().write(records)
+
+
 @contextmanager
 def running_intake(
     log: FakeIntakeLog | None = None, **settings: object

@@ -6,7 +6,6 @@ record is still missing after a grace period."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from fastapi.testclient import TestClient
@@ -14,27 +13,13 @@ from fastapi.testclient import TestClient
 from schemas.topics import REFERRAL_EVENTS
 from services.common.follow import Record
 from services.intake.app import create_app
-from services.intake.eventlog import BrokerUnavailable, OutRecord
 from services.intake.referrals.service import ORPHAN_GRACE, repair_orphans
 from services.intake.settings import IntakeSettings
-from tests.intake.intake_fakes import NOW, FakeIntakeLog, bearer
+from tests.intake.intake_fakes import NOW, EventOnlyLog, FakeIntakeLog, bearer
 from tests.unit.intake.intake_builders import referral_body
 
 NORTH = bearer("ref-north-gp")
 OPS = bearer("ops-1", role="ops")
-
-
-class EventOnlyLog(FakeIntakeLog):
-    """Writes the event of the next batch, then times out before its registry records."""
-
-    cut = False
-
-    async def write(self, records: Sequence[OutRecord]) -> None:
-        if self.cut:
-            self.cut = False
-            self.records.append(records[0])
-            raise BrokerUnavailable("no acknowledgement in time")
-        await super().write(records)
 
 
 def test_a_case_whose_registry_record_was_lost_is_rebuilt_and_can_be_erased() -> None:

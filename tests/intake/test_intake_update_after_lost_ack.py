@@ -7,29 +7,13 @@ highest one the Task view has read from referral.events.v1."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from schemas.cases import ReferralReceived
 from schemas.topics import REFERRAL_EVENTS
 from services.common.follow import Record
-from services.intake.eventlog import BrokerUnavailable, OutRecord
-from tests.intake.intake_fakes import FakeIntakeLog, bearer, running_intake
+from tests.intake.intake_fakes import EventOnlyLog, bearer, running_intake
 from tests.unit.intake.intake_builders import referral_body
 
 NORTH = bearer("ref-north-gp")
-
-
-class EventOnlyLog(FakeIntakeLog):
-    """Writes the event of the next batch, then times out before its registry records."""
-
-    cut = False
-
-    async def write(self, records: Sequence[OutRecord]) -> None:
-        if self.cut:
-            self.cut = False
-            self.records.append(records[0])
-            raise BrokerUnavailable("no acknowledgement in time")
-        await super().write(records)
 
 
 def test_the_update_after_a_half_written_one_gets_a_new_revision_number() -> None:
