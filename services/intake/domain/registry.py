@@ -90,8 +90,14 @@ def parse_record(raw: bytes | None) -> AnyRecord | None:
 
 
 def record_bytes(record: AnyRecord | None) -> bytes | None:
-    """A registry value's wire bytes (None stays None: a tombstone)."""
-    return None if record is None else record.model_dump_json().encode()
+    """A registry value's wire bytes (None stays None: a tombstone). A case record without
+    `received_at` leaves the key out, not null: a worker of a release before it refuses any
+    key it does not know, null or not (the rollout flag's whole point)."""
+    if record is None:
+        return None
+    if isinstance(record, CaseRecord) and record.received_at is None:
+        return record.model_dump_json(exclude={"received_at"}).encode()
+    return record.model_dump_json().encode()
 
 
 def as_written(record: AnyRecord | None, *, received_at: bool) -> AnyRecord | None:
