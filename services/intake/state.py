@@ -110,6 +110,8 @@ class Intake:
             self.registry.apply(key, record)
         except (ValidationError, KeyError):
             log.warning("unreadable intake registry record skipped", extra={"kind": key[:6]})
+            if key.startswith("case/"):
+                self.orphans.unreadable_record(key.removeprefix("case/"))
             return
         if isinstance(record, ErasedRecord):  # the view may have read the case's events first
             self.tasks.erase(record.case_id)

@@ -66,3 +66,50 @@ def test_a_registry_record_that_follows_its_event_settles_the_case() -> None:
         written = len(log.records)
         intake.clock = lambda: NOW + ORPHAN_GRACE * 2
         assert client.portal.call(repair_orphans, intake) == [] and len(log.records) == written
+
+
+def test_a_case_whose_registry_record_this_worker_could_not_read_is_never_rebuilt() -> None:
+    """A rollback past a field, a damaged record: the case is missing to this worker only, and
+    rebuilding it from its event would write a cancelled case back as open."""
+    clock = [NOW]
+    log = EventOnlyLog()
+    app = create_app(IntakeSettings(rate_limit_burst=10_000), log=log, clock=lambda: clock[0])
+    with TestClient(app) as client:
+        intake = app.state.intake
+        log.cut = True
+        assert client.post("/referrals", json=referral_body(), headers=NORTH).status_code == 503
+        [landed] = [r for r in log.records if r.topic == REFERRAL_EVENTS]
+        case_id = landed.key
+        # its record as a later release wrote it: a field this worker does not know
+        intake.on_registry_record(f"case/{case_id}", b'{"kind": "case", "case_id": "'
+                                  + case_id.encode() + b'", "from_the_future": 1}')
+        intake.on_status_record(Record(landed.topic, 0, 0, landed.key.encode(), landed.value))
+        clock[0] = NOW + ORPHAN_GRACE + timedelta(seconds=1)
+        assert client.portal.call(repair_orphans, intake) == []
+
+
+def test_an_erasure_repair_that_keeps_failing_does_not_stop_orphan_repairs(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+    import contextlib
+
+    from services.intake.referrals import service
+
+    calls: list[str] = []
+
+    async def failing_erasures(*, intake: object) -> None:
+        calls.append("erasures")
+        raise RuntimeError("a bug in the erasure repair")
+
+    async def orphans(intake: object) -> list[str]:
+        calls.append("orphans")
+        return []
+
+    monkeypatch.setattr(service, "repair_erasures", failing_erasures)
+    monkeypatch.setattr(service, "repair_orphans", orphans)
+
+    async def run() -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(service.keep_erasures_converged(object(), every_seconds=0), 0.05)
+
+    asyncio.run(run())
+    assert calls.count("orphans") >= 2 and calls.count("erasures") >= 2

@@ -24,6 +24,7 @@ from services.intake.domain.registry import CaseRecord, Registry
 # read late settles its suspect; past the cap a new suspect waits for the next read of its
 # event (a restart or reconnect reads the topic again).
 MAX_SUSPECTS = 1_000
+MAX_UNREADABLE = 10_000
 
 
 @dataclass
@@ -31,11 +32,24 @@ class OrphanWatch:
     """Cases seen on the event topic but not in the registry: case id -> (first seen, record)."""
 
     suspects: dict[str, tuple[datetime, CaseRecord]] = field(default_factory=dict)
+    # Cases whose registry record this worker could not read (a release rolled back past a
+    # field, a damaged record): missing to this worker only, so never rebuilt, or a cancelled
+    # case would be written back open. Past the cap, no case is rebuilt at all.
+    unreadable: set[str] = field(default_factory=set)
+    blind: bool = False  # more unreadable records than it can remember: repair nothing
+
+    def unreadable_record(self, case_id: str) -> None:
+        """This worker skipped the case's registry record: leave the case alone."""
+        self.suspects.pop(case_id, None)
+        if len(self.unreadable) < MAX_UNREADABLE:
+            self.unreadable.add(case_id)
+        else:
+            self.blind = True
 
     def received(self, registry: Registry, event: ReferralReceived, now: datetime) -> None:
         """Note one ReferralReceived read from the topic."""
         case_id = event.case_id
-        if case_id in registry.cases or case_id in registry.erased:
+        if case_id in registry.cases or case_id in registry.erased or case_id in self.unreadable:
             return
         held = self.suspects.get(case_id)
         if held is not None and held[1].revision >= event.revision:
@@ -60,7 +74,10 @@ class OrphanWatch:
     def due(self, registry: Registry, now: datetime, grace: timedelta) -> list[CaseRecord]:
         """Records to write: suspects still missing from the registry after `grace`. Settled
         ones (the registry holds the case, or it was erased) are forgotten."""
-        ready = []
+        ready: list[CaseRecord] = []
+        if self.blind:
+            self.suspects.clear()
+            return ready
         for case_id, (since, record) in list(self.suspects.items()):
             if case_id in registry.cases or case_id in registry.erased:
                 del self.suspects[case_id]

@@ -262,13 +262,16 @@ async def keep_erasures_converged(intake: Intake, every_seconds: float = 1.0) ->
     retried next time."""
     while True:
         await asyncio.sleep(every_seconds)
-        try:
-            await repair_erasures(intake=intake)
-            await repair_orphans(intake)
-        except (BrokerUnavailable, RecordTooLarge) as exc:
-            log.warning("erasure repair deferred", extra={"error": type(exc).__name__})
-        except Exception as exc:  # anything else must not end the repairs for good
-            log.error("erasure repair failed", extra={"error": type(exc).__name__})
+        # Each on its own: an erasure repair that keeps failing must not stop orphan repairs
+        # (nor the other way round).
+        for name, repair in (("erasure", lambda: repair_erasures(intake=intake)),
+                             ("orphan", lambda: repair_orphans(intake))):
+            try:
+                await repair()
+            except (BrokerUnavailable, RecordTooLarge) as exc:
+                log.warning("%s repair deferred", name, extra={"error": type(exc).__name__})
+            except Exception as exc:  # anything else must not end the repairs for good
+                log.error("%s repair failed", name, extra={"error": type(exc).__name__})
 
 
 def visible_case(*, intake: Intake, case_id: str, principal: Principal) -> CaseRecord:
