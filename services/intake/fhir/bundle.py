@@ -129,8 +129,8 @@ def _contained(entries: list[Entry]) -> dict[str, Entry]:
     bundle. R4 resolves `#id` inside the referencing resource; without knowing which one refers,
     an id two containers share is left unresolved rather than guessed. Unresolved (before this,
     always), a contained Patient made a valid bundle 422 'Patient.birthDate missing' and a
-    contained requester's name was not read. A contained resource no mapper reads is still
-    listed as its container's `contained` in `unmapped`."""
+    contained requester's name was not read. (A contained resource nothing refers to is not
+    listed in `unmapped`: left as found.)"""
     found: dict[str, Entry | None] = {}
     for entry in entries:
         for j, inner in enumerate(getattr(entry.resource, "contained", None) or []):
