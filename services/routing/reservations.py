@@ -125,7 +125,7 @@ def on_granted(state: CaseRouting, decided: CapacityDecided) -> RoutingResult:
     offer = step.offer if step is not None else None
     if offer is not None and offer.specialist_id != decided.specialist_id:
         offer = None
-    if offer is not None and offer.expires_at <= decided.occurred_at and is_held(state, decided):
+    if offer is not None and not offer.open_at(decided.occurred_at) and is_held(state, decided):
         return RoutingResult(state.model_copy(
             update={"applied": [*state.applied, decided.event_id]}), [], [])
     held = dict(state.held_offers)

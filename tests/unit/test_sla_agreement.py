@@ -4,7 +4,7 @@ policy gives (schemas.sla_policy)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -38,6 +38,9 @@ class _Gateway:
 
     def case_state(self, case_id: str):  # type: ignore[no-untyped-def]
         return self.routing.states.get(case_id)
+
+    def now(self) -> datetime:  # the service's clock: offers are shown as open at this time
+        return NOW
 
 
 def _walk(policy: SlaPolicy, urgency: Urgency, team: Team) -> dict[str, object]:

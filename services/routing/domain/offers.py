@@ -125,12 +125,20 @@ def expire_due(state: CaseRouting, ctx: Ctx) -> list[PlanStep]:
     """Expire offers past their timeout; return those steps plus escalated steps due a retry."""
     due: list[PlanStep] = []
     for step in state.steps.values():
-        if step.offer is not None and step.offer.expires_at <= ctx.now:
+        if step.offer is not None and not step.offer.open_at(ctx.now):
             withdraw(state, step, ctx)
             due.append(step)
         elif step.status == "escalated" and step.retry_at and step.retry_at <= ctx.now:
             due.append(step)
     return due
+
+
+# An answer to an offer whose window had closed: the same whether the case's tick closed it
+# first or the answer itself did (on_command expires due offers before deciding a command).
+OFFER_EXPIRED = CommandOutcome(status="conflict", detail="your offer expired before this answer",
+                               reason="offer_expired")
+# What closed a specialist's offer on a step, as the record says (its latest such line).
+_OFFER_LINES = ("offered", "expired", "withdrawn", "declined", "accepted")
 
 
 def _holder_problem(
@@ -141,8 +149,20 @@ def _holder_problem(
     if step.status in ("assigned", "completed"):
         return CommandOutcome(status="conflict", detail="step already assigned to someone else")
     if specialist_id in state.offered_to:
+        if _last_offer_line(state, step.step_id, specialist_id) == "expired":
+            return OFFER_EXPIRED
         return CommandOutcome(status="conflict", detail="your offer is no longer open")
     return CommandOutcome(status="conflict", detail="you hold no offer on this step")
+
+
+def _last_offer_line(state: CaseRouting, step_id: str, specialist_id: str) -> str | None:
+    """The kind of the record's latest offer line for this specialist on this step (None once
+    the record's cap has trimmed it: the answer is then the plain "no longer open")."""
+    for entry in reversed(state.record):
+        if entry.step_id == step_id and entry.specialist_id == specialist_id \
+                and entry.kind in _OFFER_LINES:
+            return entry.kind
+    return None
 
 
 # What a holder refused at acceptance is told: plain words, never which practitioner,

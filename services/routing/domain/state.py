@@ -38,6 +38,12 @@ class Offer(_State):
     attempt: int
     relaxed: list[str] = Field(default_factory=list)
 
+    def open_at(self, now: datetime) -> bool:
+        """Whether the offer can still be answered at `now`. The one rule for the tick that
+        closes it, the commands that answer it and the reads that show it: between its expiry
+        and the tick, a read that still showed it open offered an accept that could only fail."""
+        return now < self.expires_at
+
 
 class PlanStep(_State):
     step_id: str
@@ -94,6 +100,9 @@ class CommandOutcome(_State):
 
     status: OutcomeStatus
     detail: str
+    # Why, for a client to act on (the problem type of the HTTP answer); left out of the row
+    # when unset, so rows keep the shape the previous release wrote.
+    reason: str | None = Field(default=None, exclude_if=lambda kept: kept is None)
 
 
 class CaseRouting(_State):

@@ -127,6 +127,19 @@ def test_a_late_accept_expires_the_offer_and_is_refused() -> None:
     assert types(result.events) == ["OfferExpired", "AssignmentOffered"]
 
 
+def test_an_answer_after_expiry_is_refused_naming_it_whether_or_not_the_tick_ran() -> None:
+    r = Routing(specialist("a"))
+    r.send(triaged("case-1"))
+    r.send(triaged("case-2"))
+    late = NOW + SOON_TIMEOUT  # the offers' expiry itself: no longer open
+    r.send(tick("case-2", late))
+    answers = [r.send(accept("case-1", "spine_surgery", "a", late)).outcome,
+               r.send(accept("case-2", "spine_surgery", "a", late)).outcome,
+               r.send(decline("case-1", "spine_surgery", "a", late)).outcome]
+    assert {(o.status, o.reason, o.detail) for o in answers if o} == {
+        ("conflict", "offer_expired", "your offer expired before this answer")}
+
+
 def test_redelivery_changes_nothing() -> None:
     r = Routing(specialist("a"), specialist("b"))
     r.send(triaged())

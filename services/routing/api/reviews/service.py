@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from schemas.envelope import derive_id
@@ -24,16 +25,21 @@ def _not_found(what: str = "no such case") -> ProblemError:
     return ProblemError(404, "Not found", what, kind="not-found")
 
 
-def _as_told(state: CaseRouting | None) -> CaseRouting | None:
-    """The case as its specialists were told of it: an offer still waiting for its capacity
-    reservation is nobody's yet (as on /me/offers). Counted, it let that specialist read the
-    case view and the reports it depends on before the offer was published, or when it was
-    refused and never published at all."""
-    if state is None or not state.held_offers:
+def _as_told(state: CaseRouting | None, now: datetime) -> CaseRouting | None:
+    """The case as its specialists were told of it at `now` (the service's clock): an offer
+    still waiting for its capacity reservation is nobody's yet (as on /me/offers); counted, it
+    let that specialist read the case view and the reports it depends on before the offer was
+    published, or when it was refused and never published at all. An offer past its expiry is
+    nobody's any more, as once the case's tick has closed it (until then the view let a holder
+    whose offer had lapsed read on)."""
+    if state is None:
         return state
-    steps = {sid: step.model_copy(update={"offer": None})
-             if step.offer is not None and is_unpublished(state, sid, step.offer.specialist_id)
-             else step for sid, step in state.steps.items()}
+    closed = {sid for sid, step in state.steps.items() if step.offer is not None and (
+        not step.offer.open_at(now) or is_unpublished(state, sid, step.offer.specialist_id))}
+    if not closed:
+        return state
+    steps = {sid: step.model_copy(update={"offer": None}) if sid in closed else step
+             for sid, step in state.steps.items()}
     return state.model_copy(update={"steps": steps})
 
 
@@ -77,7 +83,7 @@ def _step_view(state: CaseRouting, step: PlanStep, holding: Holding) -> ReviewSt
 
 def case_review(*, gateway: RoutingGateway, role: str, subject: str, case_id: str) -> CaseReview:
     """The case as a reviewer needs it; identifiers only for one who has accepted a step."""
-    state = _as_told(gateway.case_state(case_id))
+    state = _as_told(gateway.case_state(case_id), gateway.now())
     if state is None:
         raise _not_found()
     holdings = {sid: _holding(step, subject) for sid, step in state.steps.items()}
@@ -125,7 +131,7 @@ def report_for(
     *, gateway: RoutingGateway, role: str, subject: str, case_id: str, step_id: str
 ) -> StoredReport:
     """One step's report, for ops, the referrer, its author and reviewers of later steps."""
-    state = _as_told(gateway.case_state(case_id))
+    state = _as_told(gateway.case_state(case_id), gateway.now())
     stored = gateway.casedata.report(case_id, step_id) if state else None
     if state is None or stored is None or not readable_by(state, stored, role=role,
                                                           subject=subject):
@@ -137,7 +143,7 @@ def reports_for(
     *, gateway: RoutingGateway, role: str, subject: str, case_id: str
 ) -> list[StoredReport]:
     """Every report on the case the caller may read (404 if the case is not theirs at all)."""
-    state = _as_told(gateway.case_state(case_id))
+    state = _as_told(gateway.case_state(case_id), gateway.now())
     if state is None:
         raise _not_found()
     found = gateway.casedata.reports(case_id, state.steps)

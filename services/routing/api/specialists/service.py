@@ -58,7 +58,7 @@ def _read_now(gateway: RoutingGateway, slots: list[tuple[str, str]]) -> States:
 def offers_for(*, gateway: RoutingGateway, specialist_id: str) -> list[OfferView]:
     """Open offers this specialist holds, soonest expiry first (read at once: tests, tools)."""
     slots = held(gateway, specialist_id)[0]
-    return offer_views(slots, _read_now(gateway, slots), specialist_id)
+    return offer_views(slots, _read_now(gateway, slots), specialist_id, gateway.now())
 
 
 def assignments_for(*, gateway: RoutingGateway, specialist_id: str) -> list[AssignmentView]:
@@ -70,7 +70,8 @@ def assignments_for(*, gateway: RoutingGateway, specialist_id: str) -> list[Assi
 async def offers_read_in_turns(*, gateway: RoutingGateway, specialist_id: str) -> list[OfferView]:
     """offers_for() for the route: on the event loop, in turns (read_states)."""
     slots = held(gateway, specialist_id)[0]
-    return offer_views(slots, await read_states(gateway, (c for c, _ in slots)), specialist_id)
+    states = await read_states(gateway, (c for c, _ in slots))
+    return offer_views(slots, states, specialist_id, gateway.now())
 
 
 async def assignments_read_in_turns(
@@ -83,9 +84,10 @@ async def assignments_read_in_turns(
 
 
 def offer_views(
-    slots: list[tuple[str, str]], states: States, specialist_id: str,
+    slots: list[tuple[str, str]], states: States, specialist_id: str, now: datetime,
 ) -> list[OfferView]:
-    """Open offers this specialist holds among `states`, soonest expiry first."""
+    """Offers this specialist holds among `states` that are open at `now` (the service's
+    clock), soonest expiry first."""
     views = []
     for case_id, step_id in slots:
         state = states.get(case_id)
@@ -95,6 +97,11 @@ def offer_views(
         mine = step.offer.specialist_id == specialist_id
         if not mine or is_unpublished(state, step_id, specialist_id):
             continue  # an offer still waiting for its capacity reservation is nobody's yet
+        if not step.offer.open_at(now):
+            # Left out, not listed as expired: the list is what the specialist can still
+            # answer, and it is what the case's tick (due now) leaves; notify's offer_expired
+            # webhook tells them it lapsed.
+            continue
         views.append(OfferView(
             case_id=case_id, step_id=step_id, team=step.team, urgency=state.urgency,
             offered_at=step.offer.offered_at, expires_at=step.offer.expires_at,
@@ -202,6 +209,7 @@ def _raise_for(outcome: CommandOutcome, command: Command) -> None:
                            extra={"case_id": command.case_id, "step_id": command.step_id})
     if outcome.status == "invalid":
         raise ProblemError(422, "Unprocessable content", outcome.detail, kind="invalid")
-    if outcome.status != "ok":
-        raise ProblemError(409, "Conflict", outcome.detail, kind="conflict",
+    if outcome.status != "ok":  # the domain's reason, when it names one, is the problem type
+        kind = outcome.reason.replace("_", "-") if outcome.reason else "conflict"
+        raise ProblemError(409, "Conflict", outcome.detail, kind=kind,
                            extra={"case_id": command.case_id, "step_id": command.step_id})
