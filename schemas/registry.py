@@ -27,6 +27,7 @@ from schemas.routing import (
     EmergencyAssigned,
     ExpireOffers,
     OfferExpired,
+    OfferExpiryChanged,
     PlanExtended,
     PlanStepReleased,
     ReportAmended,
@@ -46,7 +47,7 @@ TOPIC_EVENTS: dict[str, tuple[type[Event], ...]] = {
     topics.ROUTING_EVENTS: (
         AssignmentOffered, AssignmentAccepted, AssignmentDeclined, OfferExpired, CaseEscalated,
         EmergencyAssigned, PlanStepReleased, AssignmentCompleted, CaseCompleted, RoutingStopped,
-        ReportAmended, PlanExtended, ReviewDeadlineChanged,
+        ReportAmended, PlanExtended, ReviewDeadlineChanged, OfferExpiryChanged,
     ),
     topics.SLA_EVENTS: (SlaWarningRaised, SlaBreached, SlaPaused, SlaResumed, SlaMet),
     topics.NOTIFICATION_EVENTS: (NotificationDelivered, NotificationFailed),

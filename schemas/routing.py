@@ -105,6 +105,17 @@ class ReviewDeadlineChanged(_StepEvent):
     specialist_id: str | None = None  # the offer holder or assignee, to tell
 
 
+class OfferExpiryChanged(_StepEvent):
+    """A re-triage cut an open offer's window short: its holder must answer by the new time
+    (the offer of `attempt`, as `AssignmentOffered` told it, otherwise unchanged)."""
+
+    event_type: Literal["OfferExpiryChanged"] = "OfferExpiryChanged"
+    specialist_id: str  # the offer's holder, to tell
+    urgency: Urgency  # the case's urgency now (the re-triage raised it)
+    offer_expires_at: AwareDatetime
+    attempt: int = Field(ge=1)
+
+
 class PlanExtended(_StepEvent):
     """A reviewer asked for another team; routing added its step (released like any other)."""
 
@@ -131,7 +142,7 @@ class RoutingStopped(Event):
 RoutingEvent = (
     AssignmentOffered | AssignmentAccepted | AssignmentDeclined | OfferExpired | CaseEscalated
     | EmergencyAssigned | PlanStepReleased | AssignmentCompleted | CaseCompleted | RoutingStopped
-    | ReportAmended | PlanExtended | ReviewDeadlineChanged
+    | ReportAmended | PlanExtended | ReviewDeadlineChanged | OfferExpiryChanged
 )
 
 

@@ -98,6 +98,15 @@ def _on_offered(s: CaseSummary, e: routing.AssignmentOffered) -> None:
     start_clock(s, e.step_id, "acceptance", e.occurred_at)
 
 
+def _on_offer_shortened(s: CaseSummary, e: routing.OfferExpiryChanged) -> None:
+    step = _step(s, e)
+    # Only the offer it names, while it is open: one read late (after the offer was declined or
+    # made again) must not put an old window back on the step.
+    if step.status == "offered" and step.specialist_id == e.specialist_id \
+            and step.attempts == e.attempt:
+        step.offer_expires_at = e.offer_expires_at
+
+
 def _accept(s: CaseSummary, step: StepState, specialist_id: str, at: datetime) -> None:
     step.status = "accepted" if step.status != "completed" else step.status
     step.specialist_id = specialist_id
@@ -240,6 +249,7 @@ _HANDLERS: dict[str, Handler] = {
     "AssignmentAccepted": _on_accepted,
     "AssignmentDeclined": _on_declined,
     "OfferExpired": _on_expired,
+    "OfferExpiryChanged": _on_offer_shortened,
     "CaseEscalated": _on_escalated,
     "EmergencyAssigned": _on_emergency,
     "PlanStepReleased": _on_released,

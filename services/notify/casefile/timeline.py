@@ -19,6 +19,9 @@ _CHANGED_FIELDS: dict[str, tuple[str, ...]] = {
     "AssignmentAccepted": ("step_id", "team", "specialist_id"),
     "AssignmentDeclined": ("step_id", "team", "specialist_id"),
     "OfferExpired": ("step_id", "team", "specialist_id", "reason"),
+    "OfferExpiryChanged": (
+        "step_id", "team", "specialist_id", "attempt", "offer_expires_at", "urgency",
+    ),
     "CaseEscalated": ("step_id", "team", "escalate_to", "team_lead_id", "attempts", "reason"),
     "EmergencyAssigned": ("step_id", "team", "specialist_id"),
     "PlanStepReleased": ("step_id", "team", "depends_on"),

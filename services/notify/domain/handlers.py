@@ -17,6 +17,7 @@ from schemas.routing import (
     CaseCompleted,
     EmergencyAssigned,
     OfferExpired,
+    OfferExpiryChanged,
     PlanExtended,
     ReportAmended,
     ReviewDeadlineChanged,
@@ -165,6 +166,17 @@ def _offer_gone(out: Outcome, event: AssignmentDeclined | OfferExpired, ctx: Con
                    data={"step_id": event.step_id, "team": event.team, "reason": event.reason})
 
 
+def _offer_shortened(out: Outcome, event: OfferExpiryChanged, ctx: Context) -> None:
+    # A re-triage cut the holder's window: their app shows the time they were first given,
+    # and an accept after the new one is refused. Routing names only holders it told of the
+    # offer, and its events of a case come in order, so this precedes any end of that offer.
+    out.notify(audience="specialist", subscriber_id=event.specialist_id,
+               kind="offer_expiry_changed", cause_event_id=event.event_id, now=ctx.at,
+               data={"step_id": event.step_id, "team": event.team, "urgency": event.urgency,
+                     "offer_expires_at": event.offer_expires_at.isoformat(),
+                     "attempt": event.attempt})
+
+
 def _accepted(out: Outcome, event: AssignmentAccepted, ctx: Context) -> None:
     out.state.steps[event.step_id] = StepInfo(
         team=event.team, urgency=event.urgency, specialist_id=event.specialist_id
@@ -266,6 +278,7 @@ _HANDLERS: dict[type[Event], Callable[[Outcome, Any, Context], None]] = {
     AssignmentOffered: _offered,
     AssignmentDeclined: _offer_gone,
     OfferExpired: _offer_gone,
+    OfferExpiryChanged: _offer_shortened,
     AssignmentAccepted: _accepted,
     EmergencyAssigned: _emergency,
     AssignmentCompleted: _completed_step,

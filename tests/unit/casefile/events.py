@@ -20,6 +20,7 @@ from schemas.routing import (
     CaseEscalated,
     EmergencyAssigned,
     OfferExpired,
+    OfferExpiryChanged,
     PlanStepReleased,
     RoutingStopped,
 )
@@ -104,6 +105,17 @@ def offered(
         **_step(case_id, minutes, step, team),
         specialist_id=specialist, urgency=urgency, offer_expires_at=at(minutes + 60),
         attempt=attempt, deadline=None if review_due is None else at(review_due),
+    )
+
+
+def offer_shortened(
+    case_id: str, minutes: float, *, expires: float, specialist: str = "sp-1", step: str = "s1",
+    team: str = "spine_surgery", attempt: int = 1, urgency: str = "urgent",
+) -> OfferExpiryChanged:
+    return OfferExpiryChanged(
+        event_id=derive_id("offer-expiry", case_id, step, attempt, minutes),
+        **_step(case_id, minutes, step, team), specialist_id=specialist, urgency=urgency,
+        offer_expires_at=at(expires), attempt=attempt,
     )
 
 

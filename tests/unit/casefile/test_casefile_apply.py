@@ -283,6 +283,24 @@ def test_every_registered_event_type_has_a_handler_or_is_deliberately_ignored() 
     assert names == set(_HANDLERS) | IGNORED_EVENT_TYPES
 
 
+def test_a_shortened_offer_window_shows_on_its_step_and_in_the_timeline() -> None:
+    s = fold([ev.received("c1", 0), ev.triaged("c1", 5), ev.offered("c1", 10)])
+    assert s.steps["s1"].offer_expires_at == ev.at(70)
+    s = apply_event(s, ev.offer_shortened("c1", 20, expires=50))
+    assert s.steps["s1"].offer_expires_at == ev.at(50)
+    entry = s.timeline[-1]
+    assert (entry.event_type, entry.actor_kind, entry.actor) == (
+        "OfferExpiryChanged", "system", "routing")
+    assert entry.changes == {"step_id": "s1", "team": "spine_surgery", "specialist_id": "sp-1",
+                             "attempt": 1, "offer_expires_at": ev.at(50).isoformat(),
+                             "urgency": "urgent"}
+    # One of an earlier attempt (read late, or its offer since declined) moves nothing.
+    later = fold([ev.declined("c1", 21), ev.offered("c1", 22, specialist="sp-2", attempt=2),
+                  ev.offer_shortened("c1", 23, expires=30, attempt=1)], s)
+    assert later.steps["s1"].offer_expires_at == ev.at(82)
+    assert later.offers.offered == 2  # not another offer
+
+
 def test_redelivery_changes_nothing_and_the_input_is_not_modified() -> None:
     once = fold(lifecycle())
     snapshot = once.model_dump()
@@ -296,6 +314,7 @@ def every_kind_of_event() -> list[Event]:
         ev.received("c1", 0, missing=("mri",)), ev.received("c1", 1, revision=2),
         ev.triaged("c1", 5), ev.offered("c1", 10), ev.declined("c1", 11),
         ev.offered("c1", 12, specialist="sp-2", attempt=2, review_due=900),
+        ev.offer_shortened("c1", 13, expires=43, specialist="sp-2", attempt=2),
         ev.sla("warning", "c1", 40, deadline=60), ev.sla("paused", "c1", 41, deadline=60),
         ev.sla("resumed", "c1", 45, deadline=64), ev.sla("breached", "c1", 65, deadline=64),
         ev.sla("breached", "c1", 70, deadline=64), ev.escalated("c1", 71),

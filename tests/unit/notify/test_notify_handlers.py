@@ -6,7 +6,13 @@ from datetime import timedelta
 
 from schemas.notifications import NotificationDelivered, NotificationFailed
 from schemas.reports import ReportAddendum
-from schemas.routing import OfferExpired, OfferSummary, PlanExtended, ReportAmended
+from schemas.routing import (
+    OfferExpired,
+    OfferExpiryChanged,
+    OfferSummary,
+    PlanExtended,
+    ReportAmended,
+)
 from schemas.sla import SlaBreached, SlaMet, SlaPaused, SlaResumed, SlaWarningRaised
 from services.notify.domain import sla
 from tests.unit.notify.notify_builders import T0, CaseFlow, FakeContacts, Harness
@@ -250,6 +256,22 @@ def test_the_holder_of_an_expired_or_withdrawn_offer_is_told() -> None:
     told = [n for n in h.notifications if n[2].startswith("offer_")]
     assert told == [("specialist", "spec-1", "offer_expired"),
                     ("specialist", "spec-2", "offer_withdrawn")]
+
+
+def test_the_holder_of_a_shortened_offer_is_told_its_new_expiry_once() -> None:
+    h, flow = Harness(), CaseFlow()
+    h.apply(flow.offered(at(0), urgency="soon"))
+    shortened = OfferExpiryChanged(
+        event_id="short-1", case_id="case-1", occurred_at=at(30), step_id="s1",
+        team="spine_surgery", specialist_id="spec-1", urgency="urgent",
+        offer_expires_at=at(60), attempt=1)
+    note = h.apply(shortened).notifications[0]
+    assert (note.audience, note.subscriber_id, note.kind) == (
+        "specialist", "spec-1", "offer_expiry_changed")
+    assert note.data == {"step_id": "s1", "team": "spine_surgery", "urgency": "urgent",
+                         "offer_expires_at": at(60).isoformat(), "attempt": 1}
+    assert note.created_at == at(30)
+    assert h.apply(shortened).notifications == []  # redelivered: nothing queued again
 
 
 def test_the_referrer_hears_of_added_teams_and_amended_reports() -> None:
