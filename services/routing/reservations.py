@@ -25,6 +25,7 @@ from schemas.routing import (
     CapacityDecided,
     DeclineOffer,
     OfferExpired,
+    OfferExpiryChanged,
     ReviewDeadlineChanged,
     RoutingStopped,
 )
@@ -84,11 +85,12 @@ def name_only_the_told(before: CaseRouting | None, result: RoutingResult) -> Non
     """Name no specialist whose hold on a step is an offer still waiting for its reservation:
     nobody told them of it. In RoutingStopped notify sent them a "case withdrawn" notice, with
     the referrer's reason, for a case they never heard of; in ReviewDeadlineChanged, a new
-    deadline for it (the offer, once published, carries the deadline as it then stands)."""
+    deadline for it; an OfferExpiryChanged would tell them of the offer itself (the offer,
+    once published, carries the deadline and expiry as they then stand: on_granted)."""
     held = set(_held(before)) if before is not None and before.held_offers else set()
     held |= set(_held(result.state)) if result.state.held_offers else set()
-    if not held or not any(isinstance(e, RoutingStopped | ReviewDeadlineChanged)
-                           for e in result.events):
+    if not held or not any(isinstance(e, RoutingStopped | ReviewDeadlineChanged
+                                      | OfferExpiryChanged) for e in result.events):
         return
     told = set()
     if before is not None:
@@ -103,6 +105,8 @@ def name_only_the_told(before: CaseRouting | None, result: RoutingResult) -> Non
                                                         if s in told]})
         elif isinstance(e, ReviewDeadlineChanged) and (e.step_id, e.specialist_id) in held:
             e = e.model_copy(update={"specialist_id": None})
+        elif isinstance(e, OfferExpiryChanged) and (e.step_id, e.specialist_id) in held:
+            continue
         events.append(e)
     result.events = events
 

@@ -9,7 +9,13 @@ import httpx
 import pytest
 
 from schemas.directory import Capacity
-from schemas.routing import AssignmentOffered, OfferExpired, ReviewDeadlineChanged, RoutingStopped
+from schemas.routing import (
+    AssignmentOffered,
+    OfferExpired,
+    OfferExpiryChanged,
+    ReviewDeadlineChanged,
+    RoutingStopped,
+)
 from services.common.auth import mint_token
 from services.routing.api import create_api
 from services.routing.domain.load import SpecialistLoad
@@ -150,9 +156,11 @@ async def test_an_offer_granted_after_a_retriage_is_published_as_the_case_now_st
     worker, pub, clock = await retriaged_while_held()
     step = worker.case_state("case-a").steps["spine_surgery"]  # type: ignore[union-attr]
     assert step.offer is not None and step.offer.expires_at == NOW + timedelta(minutes=90)
-    # Nobody was told of s1's offer yet: the deadline change names no holder (the offer will).
+    # Nobody was told of s1's offer yet: the deadline change names no holder (the offer will),
+    # and the shortened window is not announced to them either.
     (moved,) = [e for e in pub.events if isinstance(e, ReviewDeadlineChanged)]
     assert moved.specialist_id is None and moved.deadline == step.deadline
+    assert not any(isinstance(e, OfferExpiryChanged) for e in pub.events)
     clock.now = NOW + timedelta(minutes=65)
     await grant(pub, "s1")
     (offer,) = offered(pub)

@@ -19,20 +19,27 @@ from schemas.routing import (
     ExpireOffers,
     PlanStepReleased,
     RequestTeam,
-    ReviewDeadlineChanged,
     RoutingStopped,
 )
 from schemas.triage import URGENCY_ORDER, TriageResult
-from services.routing.domain import emergency, extension, idempotency, offers, plans, reports
-from services.routing.domain.context import Ctx, case_facts
+from services.routing.domain import (
+    emergency,
+    extension,
+    idempotency,
+    offers,
+    plans,
+    reports,
+    retriage_news,
+)
+from services.routing.domain.context import Ctx
 from services.routing.domain.directory import DirectoryIndex
-from services.routing.domain.eligibility import conflicts
 from services.routing.domain.load import LoadDelta
 from services.routing.domain.policy import RoutingPolicy
 from services.routing.domain.ranking import LoadView
 from services.routing.domain.state import (
     CaseRouting,
     CommandOutcome,
+    PlanStep,
     bounded,
     holds_anything,
     new_case,
@@ -146,52 +153,28 @@ def retriage(state: CaseRouting, event: CaseTriaged, ctx: Ctx) -> None:
             existing.depends_on = step.depends_on
     before = {sid: step.deadline for sid, step in state.steps.items()}
     plans.set_step_deadlines(state, urgency, event.context, ctx.now, ctx.policy)
-    announce_deadlines(state, before, ctx)
+    retriage_news.announce_deadlines(state, before, ctx)
     for team, skills in plans.desired_skills(triage, event.context, teams, ctx.policy).items():
         state.desired_skills[team] = sorted(set(state.desired_skills.get(team, [])) | set(skills))
     ctx.note(state, "retriaged", f"revision {event.revision}; urgency {urgency}")
-    facts_conflicted = _conflicted_holders(state, ctx)
+    facts_conflicted = retriage_news.conflicted_holders(state, ctx)
+    shortened: list[tuple[PlanStep, int]] = []
     for step in state.steps.values():
         if step.offer is None:
             continue
         if step.offer.specialist_id in facts_conflicted:
             offers.withdraw(state, step, ctx, reason="withdrawn")
             offers.offer_next(state, step, ctx)
-        else:
-            step.offer.expires_at = min(step.offer.expires_at, shortest)
+        elif shortest < step.offer.expires_at:
+            step.offer.expires_at = shortest
+            shortened.append((step, step.offer.attempt))
     if triage.emergency_pathway and not state.emergency:
         state.emergency = True
-        emergency.assign_on_call(state, ctx)
+        emergency.assign_on_call(state, ctx)  # withdraws the surgery step's offer, if any
     release_ready(state, ctx)
-
-
-def announce_deadlines(
-    state: CaseRouting, before: dict[str, datetime | None], ctx: Ctx
-) -> None:
-    """Tell about every announced, still open step whose deadline a re-triage brought forward."""
-    for sid, step in state.steps.items():
-        old = before.get(sid)
-        if step.deadline is None or old is None or step.deadline >= old:
-            continue
-        if step.status in ("waiting", "completed", "cancelled") and step.offer is None:
-            continue  # not announced yet, or over: nobody holds a deadline to correct
-        holder = step.offer.specialist_id if step.offer else step.assignee
-        ctx.note(state, "deadline_moved", f"now {step.deadline.isoformat()}", step_id=sid)
-        ctx.emit(state, ReviewDeadlineChanged(
-            event_id=ctx.event_id("deadline", sid), case_id=state.case_id, occurred_at=ctx.now,
-            step_id=sid, team=step.team, deadline=step.deadline, specialist_id=holder,
-        ))
-
-
-def _conflicted_holders(state: CaseRouting, ctx: Ctx) -> set[str]:
-    """Offer holders that the updated exclusions now rule out."""
-    facts = case_facts(state)
-    found = set()
-    for step in state.steps.values():
-        profile = ctx.directory.get(step.offer.specialist_id) if step.offer else None
-        if profile is not None and conflicts(profile, facts):
-            found.add(profile.specialist_id)
-    return found
+    for step, attempt in shortened:
+        if step.offer is not None and step.offer.attempt == attempt:  # not withdrawn since
+            retriage_news.announce_shortened(state, step, ctx)
 
 
 def release_ready(state: CaseRouting, ctx: Ctx) -> None:
