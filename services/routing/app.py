@@ -66,7 +66,7 @@ def create_app(settings: RoutingSettings | None = None) -> FaustService:
         worker_live=liveness(worker.app),
         directory_wait_seconds=worker.settings.directory_wait_seconds,
         reply_timeout_seconds=worker.settings.reply_timeout_seconds,
-        kafka_wait_seconds=worker.settings.kafka_wait_seconds)
+        kafka_wait_seconds=worker.settings.kafka_wait_seconds, answers_for=worker.answers_for)
     app = worker.app
     api = create_api(gateway, owner_of=table_owner(app, worker.cases_table),
                      me=lambda: str(app.conf.canonical_url),
@@ -226,6 +226,14 @@ class RoutingWorker:
         Kafka the reservation reaches whoever owns the partition once the rebalance is over.
         """
         return not self.app.rebalancing and self.owns_load(specialist_id)
+
+    def answers_for(self, case_id: str) -> bool:
+        """Whether this worker's case table speaks for the case now (api/gateway.py): the active
+        owner of its partition, outside a rebalance. faust's `rebalancing` lasts from the
+        revocation to the end of table recovery, the window in which a new owner serves HTTP
+        from a table still being restored."""
+        return not self.app.rebalancing and (
+            case_partition(case_id, CASE_PARTITIONS) in self.owned_case_partitions())
 
     def owned_case_partitions(self) -> set[int]:
         """The case partitions this worker is the active owner of."""

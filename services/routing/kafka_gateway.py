@@ -53,6 +53,7 @@ class KafkaGateway:
         worker_ready: Callable[[], list[str]], worker_live: Callable[[], list[str]],
         directory_wait_seconds: float, reply_timeout_seconds: float,
         kafka_wait_seconds: float | None = None,
+        answers_for: Callable[[str], bool] = lambda case_id: True,
     ) -> None:
         self.processor, self.replies, self.views = processor, replies, views
         self.directory_topic, self.commands_topic = directory_topic, commands_topic
@@ -60,6 +61,7 @@ class KafkaGateway:
         self.directory_wait_seconds = directory_wait_seconds
         self.reply_timeout_seconds = reply_timeout_seconds
         self.kafka_wait_seconds = kafka_wait_seconds  # None: KAFKA_HTTP_WAIT_SECONDS
+        self.answers_for = answers_for  # RoutingWorker.answers_for
 
     @property
     def directory(self) -> Any:

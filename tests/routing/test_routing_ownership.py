@@ -37,3 +37,24 @@ def test_no_reservation_is_decided_locally_while_a_rebalance_runs(
     worker.app.rebalancing = True
     assert not worker.processor.reserve_here("s1")
     assert worker.owns_load("s1")  # the lapse sweep's ownership is unchanged
+
+
+def test_the_case_table_speaks_for_owned_cases_only_outside_a_rebalance(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from schemas.topics import CASE_PARTITIONS
+    from services.common.partitions import case_partition
+    from services.routing.app import RoutingWorker
+    from services.routing.settings import load_settings
+
+    worker = RoutingWorker(load_settings())
+    mine = case_partition("case-1", CASE_PARTITIONS)
+    other = next(f"case-{n}" for n in range(2, 100)
+                 if case_partition(f"case-{n}", CASE_PARTITIONS) != mine)
+    monkeypatch.setattr(worker.app.assignor, "assigned_actives",
+                        lambda: {TP(CASE_TRIAGED, mine)})
+    worker.app.rebalancing = False
+    assert worker.answers_for("case-1") and not worker.answers_for(other)
+    # From revocation to the end of table recovery the row may not be read yet (a new owner).
+    worker.app.rebalancing = True
+    assert not worker.answers_for("case-1")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 
 from services.common.auth import Principal, require_roles
 from services.common.problems import ProblemError
-from services.routing.api.gateway import Gateway
+from services.routing.api.gateway import Gateway, not_found_here
 from services.routing.domain.state import CaseRouting
 
 router = APIRouter(tags=["cases"])
@@ -21,5 +21,6 @@ async def case_routing(
 ) -> CaseRouting:
     state = gateway.case_state(case_id)
     if state is None:
-        raise ProblemError(404, "Not found", "routing has not seen this case")
+        raise not_found_here(gateway, case_id,
+                             ProblemError(404, "Not found", "routing has not seen this case"))
     return state

@@ -9,7 +9,7 @@ from schemas.envelope import derive_id
 from schemas.referral import ImagingStudy, Referral
 from schemas.reports import StoredReport
 from services.common.problems import ProblemError
-from services.routing.api.gateway import RoutingGateway
+from services.routing.api.gateway import RoutingGateway, not_found_here
 from services.routing.api.reviews.models import CaseReview, ImagingView, PatientView, ReviewStep
 from services.routing.domain.content import Cut
 from services.routing.domain.plans import DEFAULT_QUESTION, TEAM_QUESTIONS, attachments_for
@@ -20,9 +20,13 @@ from services.routing.reservations import is_unpublished
 Holding = Literal["offer", "assignment", "none"]
 
 
-def _not_found(what: str = "no such case") -> ProblemError:
-    # The same answer for "does not exist" and "not yours": existence is not leaked.
-    return ProblemError(404, "Not found", what, kind="not-found")
+def _not_found(
+    gateway: RoutingGateway, case_id: str, what: str = "no such case",
+) -> ProblemError:
+    # The same answer for "does not exist" and "not yours": existence is not leaked. From a
+    # worker whose table does not speak for the case yet (a rebalance), "retry" instead.
+    return not_found_here(gateway, case_id, ProblemError(404, "Not found", what,
+                                                         kind="not-found"))
 
 
 def _as_told(state: CaseRouting | None, now: datetime) -> CaseRouting | None:
@@ -85,10 +89,10 @@ def case_review(*, gateway: RoutingGateway, role: str, subject: str, case_id: st
     """The case as a reviewer needs it; identifiers only for one who has accepted a step."""
     state = _as_told(gateway.case_state(case_id), gateway.now())
     if state is None:
-        raise _not_found()
+        raise _not_found(gateway, case_id)
     holdings = {sid: _holding(step, subject) for sid, step in state.steps.items()}
     if role != "ops" and not any(h != "none" for h in holdings.values()):
-        raise _not_found()
+        raise _not_found(gateway, case_id)
     content = gateway.casedata.content(case_id)
     referral = content.referral if content else None
     triage = content.triage if content else None
@@ -135,7 +139,7 @@ def report_for(
     stored = gateway.casedata.report(case_id, step_id) if state else None
     if state is None or stored is None or not readable_by(state, stored, role=role,
                                                           subject=subject):
-        raise _not_found("no such report")
+        raise _not_found(gateway, case_id, "no such report")
     return stored
 
 
@@ -145,11 +149,11 @@ def reports_for(
     """Every report on the case the caller may read (404 if the case is not theirs at all)."""
     state = _as_told(gateway.case_state(case_id), gateway.now())
     if state is None:
-        raise _not_found()
+        raise _not_found(gateway, case_id)
     found = gateway.casedata.reports(case_id, state.steps)
     readable = [r for r in found if readable_by(state, r, role=role, subject=subject)]
     mine = role == "ops" or referred_by(state, role=role, subject=subject)
     if not readable and not mine and not any(
             _holding(s, subject) != "none" for s in state.steps.values()):
-        raise _not_found()
+        raise _not_found(gateway, case_id)
     return readable

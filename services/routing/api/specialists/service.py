@@ -11,7 +11,7 @@ from schemas.envelope import derive_id
 from schemas.routing import AcceptOffer, AmendReport, CompleteAssignment, DeclineOffer, RequestTeam
 from services.common.kafka_wait import KafkaAckTimeout
 from services.common.problems import ProblemError
-from services.routing.api.gateway import RoutingGateway
+from services.routing.api.gateway import RoutingGateway, taking_over
 from services.routing.api.specialists.models import AssignmentView, CommandResult, OfferView
 from services.routing.domain.handlers import CLOSED, NOT_YOURS
 from services.routing.domain.plans import attachments_for
@@ -160,7 +160,11 @@ async def decide(
     a command whose ack from Kafka did not come in time may still be written, and a retry would
     be a second command (a second addendum): 504 outcome-unknown naming the command id, as a
     relay answers (services/common/forwarding.py), not 503 "retry"."""
-    known = answered_here(gateway.case_state(command.case_id), command)
+    state = gateway.case_state(command.case_id)
+    if state is None and not gateway.answers_for(command.case_id):
+        # Not "no such case": this worker is taking the case over and has not read it yet.
+        raise taking_over()
+    known = answered_here(state, command)
     if known is not None:
         _raise_for(known, command)
     try:
