@@ -15,6 +15,7 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 
 from schemas.topics import ERASED_BY_TOMBSTONE, INTAKE_REGISTRY, REFERRAL_EVENTS
 from services.common.follow import Record
+from services.intake.domain.identity import Name, find_case, identity_key
 from services.intake.eventlog import OutRecord
 from services.intake.referrals import service
 from services.intake.settings import IntakeSettings
@@ -91,6 +92,32 @@ async def test_a_case_record_read_after_the_marker_gets_every_tombstone_again() 
     read(a, log.records[-len(ERASED_BY_TOMBSTONE) - 1:])  # its own tombstones, read back
     a.clock.now += GRACE  # type: ignore[attr-defined]
     assert await service.repair_erasures(intake=a) == [] and len(log.records) == written
+
+
+async def test_a_name_recorded_after_the_erasure_is_repaired_and_kept_as_erased() -> None:
+    """B's late update named the referral anew (a FHIR message's identifier): the repair
+    tombstones that name and keeps its hash, so a message by it is 410 on every worker."""
+    log = FakeIntakeLog()
+    a, b = worker(log), worker(log)
+    stored = await service.submit_referral(intake=a, referral=referral(), referrer_id="ref-a",
+                                           idempotency_key=None)
+    read(b, log.records)
+    await service.erase_patient_data(intake=a, case_id=stored.case_id, requested_by="ops-1")
+    before = len(log.records)
+    late = Name("identifier", "https://north-gp.example/ids", "LATE-1")
+    await service.update_referral(intake=b, case_id=stored.case_id, referrer_id="ref-a",
+                                  referral=referral(clinical_question=SECRET), names=[late])
+    read(a, [r for r in log.records[before:] if r.topic == INTAKE_REGISTRY])
+    a.clock.now += GRACE  # type: ignore[attr-defined]
+    assert await service.repair_erasures(intake=a) == [stored.case_id]
+    assert_erased(log, stored.case_id)
+    key = identity_key("ref-a", late)
+    assert survivors(log)[(INTAKE_REGISTRY, key)] is None
+    restarted = worker(log)
+    read(restarted, log.records)
+    for intake in (a, restarted):
+        assert find_case(intake.registry, referrer_id="ref-a", names=[late]) == stored.case_id
+        assert not intake.erasures.unsettled(intake.registry, stored.case_id)
 
 
 async def test_the_marker_read_after_the_case_record_converges_too() -> None:

@@ -19,6 +19,7 @@ from services.intake.domain.registry import (
     AliasRecord,
     AnyRecord,
     CaseRecord,
+    ErasedNameRecord,
     ErasedRecord,
     Registry,
     Via,
@@ -289,15 +290,28 @@ def decide_erasure(
     """Erase a case's patient data: CaseErased, tombstones for its records, an erased marker.
     A repeat tombstones whatever is still held for the case (an erasure that failed half-way,
     or records another worker wrote after it)."""
-    if case_id in registry.erased:
-        leftovers = tuple(Write(key, None) for key in registry.leftovers_of(case_id))
-        return Decision("replayed", None, case_id, writes=leftovers)
+    marker = registry.erased.get(case_id)
+    if marker is not None:
+        return Decision("replayed", None, case_id,
+                        writes=erasure_writes(registry, case_id, marker.referrer_id))
     case = owned_case(registry, case_id=case_id, referrer_id=None)
     event = CaseErased(
         event_id=ids.erased_event_id(case_id=case_id), case_id=case_id, occurred_at=now,
         referrer_id=case.referrer_id, requested_by=requested_by,
     )
     marker = ErasedRecord(case_id=case_id, referrer_id=case.referrer_id, erased_at=utc(now))
-    writes = [Write(ids.erased_key(case_id), marker)]
-    writes += [Write(key, None) for key in registry.leftovers_of(case_id)]
-    return Decision("erased", None, case_id, event, tuple(writes))
+    writes = (Write(ids.erased_key(case_id), marker),
+              *erasure_writes(registry, case_id, case.referrer_id))
+    return Decision("erased", None, case_id, event, writes)
+
+
+def erasure_writes(registry: Registry, case_id: str, referrer_id: str) -> tuple[Write, ...]:
+    """What erasing a case writes after its marker: an `erased-name/` record for each of its
+    names (their hashes only), so a message naming the case by any of them answers 410, then
+    a tombstone for every record still held for it. The names' records go first: no moment
+    has the case's names neither live nor kept as erased."""
+    leftovers = registry.leftovers_of(case_id)
+    kept = ErasedNameRecord(case_id=case_id, referrer_id=referrer_id)
+    names = tuple(Write(ids.erased_name_key(key), kept)
+                  for key in leftovers if key.startswith("identity/"))
+    return names + tuple(Write(key, None) for key in leftovers)

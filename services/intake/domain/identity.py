@@ -46,11 +46,19 @@ def derivation_key(names: Sequence[Name]) -> str:
 
 
 def find_case(registry: Registry, *, referrer_id: str, names: Sequence[Name]) -> str | None:
-    """The case any of the names already points at, trying the preferred name first."""
-    for name in names:
-        record = registry.identity(identity_key(referrer_id, name))
+    """The case any of the names already points at, trying the preferred name first; else the
+    erased case one of them named (its requests then answer 410 Gone, as by case id: erasure
+    tombstones the names, and a message naming the case by one its id does not derive from
+    answered 404, or as an update opened a new case with the patient's data)."""
+    keys = [identity_key(referrer_id, name) for name in names]
+    for key in keys:
+        record = registry.identity(key)
         if record is not None:
             return record.case_id
+    for key in keys:
+        erased = registry.erased_name(key)
+        if erased is not None:
+            return erased.case_id
     return None
 
 
@@ -58,14 +66,15 @@ def identity_writes(
     registry: Registry, *, case_id: str, referrer_id: str, names: Sequence[Name]
 ) -> tuple[Write, ...]:
     """Records for the names not yet known, in order of preference while the case has room for
-    them (MAX_NAMES_PER_CASE); a name already taken by another case stays put."""
+    them (MAX_NAMES_PER_CASE); a name already taken by another case, or by an erased one,
+    stays put."""
     writes: list[Write] = []
     room = MAX_NAMES_PER_CASE - len(registry.identity_keys_of(case_id))
     for name in dict.fromkeys(names):
         if len(writes) >= room:
             break
         key = identity_key(referrer_id, name)
-        if registry.identity(key) is None:
+        if registry.identity(key) is None and registry.erased_name(key) is None:
             writes.append(Write(key, IdentityRecord(
                 case_id=case_id, referrer_id=referrer_id, scheme=name.scheme,
                 system=name.system, value=name.value,

@@ -49,3 +49,8 @@ def case_key(case_id: str) -> str:
 def erased_key(case_id: str) -> str:
     """Registry key of the marker left after a case's patient data was erased."""
     return f"erased/{case_id}"
+
+
+def erased_name_key(identity_key: str) -> str:
+    """Registry key kept for a name of an erased case: its `identity/<hash>` key's hash."""
+    return f"erased-name/{identity_key.partition('/')[2]}"

@@ -1,16 +1,17 @@
 """The idempotency registry: what intake has stored, rebuilt from the compacted registry topic.
 
-Four record kinds share the topic, told apart by their key prefix and `kind`:
+Five record kinds share the topic, told apart by their key prefix and `kind`:
 `case/<case id>` (state of a case), `alias/<hash>` (an Idempotency-Key), `identity/<hash>` (one
 name a sender gives the referral: FHIR identifier, bundle or message id, or a fullUrl within one
-sender; see services/intake/fhir/identity.py) and `erased/<case id>` (marker left after erasure).
+sender; see services/intake/fhir/identity.py), `erased/<case id>` (marker left after erasure)
+and `erased-name/<hash>` (an erased case's name, by the hash of its identity key only).
 None of them holds patient data; a value of None is a tombstone.
 
 A case's state never goes back (`case_order`): each worker reads its own writes back about
 BATCH_MS later (services/common/follow.py), and a key written twice meanwhile had its older
 record overwrite the newer one, so a cancelled case took an update. The other kinds keep the
 last record: an alias or identity is written only while its key is not held, so no worker
-writes one twice, and an erased marker is never tombstoned. A record of any kind read back
+writes one twice, and an erased marker or name is never tombstoned. A record of any kind read back
 after its tombstone (an erasure) is held again until the tombstone is read back too; meanwhile
 the case's erased marker decides every request (410 or 404), and the erasure watch repairs
 only what is still held past its grace period (services/intake/domain/erasure.py).
@@ -79,7 +80,18 @@ class ErasedRecord(Contract):
     erased_at: AwareDatetime
 
 
-AnyRecord = CaseRecord | AliasRecord | IdentityRecord | ErasedRecord
+class ErasedNameRecord(Contract):
+    """A name of an erased case, under its identity key's hash (`erased-name/<hash>`): the name
+    itself is tombstoned with the case, yet a message naming the case by it must answer 410
+    like a request by case id, not 404 (or open a new case). The hash reveals no more than the
+    case id kept in the erased marker, itself a hash of the referral id."""
+
+    kind: Literal["erased-name"] = "erased-name"
+    case_id: str
+    referrer_id: str
+
+
+AnyRecord = CaseRecord | AliasRecord | IdentityRecord | ErasedRecord | ErasedNameRecord
 RegistryRecord = Annotated[AnyRecord, Field(discriminator="kind")]
 _RECORD = TypeAdapter(RegistryRecord)
 
@@ -140,6 +152,7 @@ class Registry:
     aliases: dict[str, AliasRecord] = field(default_factory=dict)
     erased: dict[str, ErasedRecord] = field(default_factory=dict)
     identities: dict[str, IdentityRecord] = field(default_factory=dict)
+    erased_names: dict[str, ErasedNameRecord] = field(default_factory=dict)  # by identity hash
     _identities_by_case: dict[str, set[str]] = field(default_factory=dict)
     _aliases_by_case: dict[str, set[str]] = field(default_factory=dict)
     order: CaseOrder = field(default_factory=CaseOrder)  # Task search: newest first, per owner
@@ -152,7 +165,7 @@ class Registry:
         kind, _, ident = key.partition("/")
         tables: dict[str, dict[str, Any]] = {
             "case": self.cases, "alias": self.aliases, "erased": self.erased,
-            "identity": self.identities,
+            "identity": self.identities, "erased-name": self.erased_names,
         }
         if record is not None and record.kind != kind:
             raise KeyError(f"a {record.kind} record under a {kind} key")
@@ -191,6 +204,10 @@ class Registry:
     def identity(self, key: str) -> IdentityRecord | None:
         """The identity stored under a full `identity/<hash>` key."""
         return self.identities.get(key.partition("/")[2])
+
+    def erased_name(self, key: str) -> ErasedNameRecord | None:
+        """The erased case a full `identity/<hash>` key named, once it was erased."""
+        return self.erased_names.get(key.partition("/")[2])
 
     def identity_keys_of(self, case_id: str) -> list[str]:
         """Full keys of every identity naming `case_id` (erasure tombstones them)."""

@@ -218,13 +218,17 @@ async def repair_erasures(*, intake: Intake) -> list[str]:
         # worker then writes after the repair, not between its reads and its writes.
         async with _holding(intake, case_key(case_id)):
             mark = intake.erasures.mark(case_id)
-            leftovers = intake.registry.leftovers_of(case_id)
+            marker = intake.registry.erased[case_id]  # a suspect is an erased case
+            # Tombstones for its leftovers, and erased-name records for the names among them.
+            writes = decisions.erasure_writes(intake.registry, case_id, marker.referrer_id)
+            leftovers = [w.key for w in writes if w.record is None]
             # The case topics first: the registry's tombstones settle the case here, so if
             # they went first and the topics' failed, nothing would say it needs them.
             await _tombstone_case_topics(intake, case_id)
-            await intake.log.write([OutRecord(INTAKE_REGISTRY, key, None) for key in leftovers])
-            for key in leftovers:
-                intake.registry.apply(key, None)
+            await intake.log.write([OutRecord(INTAKE_REGISTRY, w.key, record_bytes(w.record))
+                                    for w in writes])
+            for write in writes:
+                intake.registry.apply(write.key, write.record)
             intake.erasures.repaired(case_id, mark, intake.clock())
             intake.tasks.erase(case_id)
         ERASURE_REPAIRS.inc()

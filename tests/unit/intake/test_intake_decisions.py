@@ -18,7 +18,8 @@ from services.intake.domain.decisions import (
     decide_update,
     owned_case,
 )
-from services.intake.domain.registry import Registry
+from services.intake.domain.identity import Name, find_case, identity_key
+from services.intake.domain.registry import IdentityRecord, Registry
 from tests.unit.intake.intake_builders import NOW, referral
 
 
@@ -233,6 +234,28 @@ def test_erasure_tombstones_case_and_aliases_and_blocks_reuse() -> None:
     assert info.value.status == 410
     assert decide_erasure(
         registry, case_id=case_id, requested_by="ops-1", now=NOW).outcome == "replayed"
+
+
+def test_a_name_written_after_the_erasure_is_kept_as_erased_when_tombstoned_again() -> None:
+    """Another worker, not yet seeing the marker, recorded a new name for the case: the
+    replayed erasure (as the erasure repair) tombstones it and keeps its hash, so a message by
+    that name too finds the erased case (410), never a new one."""
+    registry = Registry()
+    case_id = submit(registry).case_id
+    applied(registry, decide_erasure(registry, case_id=case_id, requested_by="ops", now=NOW))
+    late = Name("identifier", "https://north-gp.example/ids", "LATE-1")
+    assert find_case(registry, referrer_id="ref-a", names=[late]) is None
+    registry.apply(identity_key("ref-a", late), IdentityRecord(
+        case_id=case_id, referrer_id="ref-a", scheme="identifier",
+        system=late.system, value=late.value))
+    again = applied(registry, decide_erasure(
+        registry, case_id=case_id, requested_by="ops", now=NOW))
+    assert again.outcome == "replayed"
+    assert [w.key for w in again.writes] == [
+        ids.erased_name_key(identity_key("ref-a", late)), identity_key("ref-a", late)]
+    assert registry.identity_keys_of(case_id) == []
+    assert find_case(registry, referrer_id="ref-a", names=[late]) == case_id
+    assert find_case(registry, referrer_id="ref-b", names=[late]) is None
 
 
 def test_ops_may_see_any_case_referrers_only_their_own() -> None:
