@@ -98,22 +98,34 @@ def _refuse_erased(registry: Registry, *, case_id: str, referrer_id: str | None)
         raise Rejected(410, "Case erased", f"case {case_id} was erased", kind="case-erased")
 
 
+def version_id(case: CaseRecord) -> str:
+    """What the case's ETag names: everything a conditional request guards, i.e. each state
+    intake stores. The revision alone while open (the tags issued before cancels counted), and
+    `<revision>-cancelled` once cancelled: a cancel changes the case, yet may not bump the
+    revision, which numbers the referral's content for every consumer (ReferralReceived,
+    routing's stale check). As FHIR's meta.versionId, it changes whenever the case does and is
+    a valid FHIR id."""
+    return str(case.revision) if case.status == "open" else f"{case.revision}-{case.status}"
+
+
 def entity_tag(case: CaseRecord) -> str:
-    """The case's ETag: its revision (weak: the receipt's bytes are not what is compared)."""
-    return f'W/"{case.revision}"'
+    """The case's ETag (weak: the receipt's bytes are not what is compared)."""
+    return f'W/"{version_id(case)}"'
 
 
 def _refuse_stale(case: CaseRecord, if_match: str | None) -> None:
-    """412 when the client's If-Match names no revision the case is at: it decided on an older
-    revision than the one stored (RFC 9110 13.1.1; weak comparison, `*` matches any case)."""
+    """412 when the client's If-Match names no state the case is in: it decided on an older
+    revision, or on the case open before a cancel (RFC 9110 13.1.1; weak comparison, `*`
+    matches any case)."""
     if if_match is None:
         return
     tags = {t.strip().removeprefix("W/").strip('"') for t in if_match.split(",")}
-    if "*" not in tags and str(case.revision) not in tags:
+    if "*" not in tags and version_id(case) not in tags:
         raise Rejected(
             412, "Precondition failed",
-            f"If-Match names no current revision of case {case.case_id} (it is at revision "
-            f"{case.revision}, ETag {entity_tag(case)}): read it again, then resend",
+            f"If-Match names no current version of case {case.case_id} (it is at revision "
+            f"{case.revision}, {case.status}, ETag {entity_tag(case)}): read it again, then "
+            "resend",
             kind="precondition-failed",
         )
 

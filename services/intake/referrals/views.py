@@ -27,7 +27,8 @@ IdempotencyKey = Annotated[
 IfMatch = Annotated[
     str | None,
     Header(min_length=1, max_length=200,
-           description='the ETag read (W/"<revision>"): a change to another revision is 412'),
+           description='the ETag read (W/"<revision>", W/"<revision>-cancelled"): a change '
+                       'to a case no longer in that state is 412'),
 ]
 
 
