@@ -241,3 +241,30 @@ def test_a_case_cancelled_while_its_page_is_built_reads_cancelled(
     statuses = {e["resource"]["id"]: e["resource"]["status"] for e in bundle["entry"]}
     assert statuses == {"ref-north-gp-2": "requested", "ref-north-gp-1": "requested",
                         "ref-north-gp-0": "cancelled"}
+
+
+def test_a_status_search_lists_no_task_whose_status_changed_before_it_was_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The status filter was judged when the page was chosen, the Task built later (other
+    requests run between two Tasks): a case cancelled in between was listed, reading
+    `cancelled`, in a search for `requested` Tasks. The filter now applies to the Task built."""
+    with intake_with(stored_cases(3)) as (client, _):
+        intake = client.app.state.intake  # type: ignore[attr-defined]
+        real = resources.task_resource
+        oldest = intake.registry.cases["ref-north-gp-0"]
+
+        def cancelling_the_oldest(case: CaseRecord, *args: Any) -> dict[str, Any]:
+            # another worker's cancel, read back while this page is being built
+            intake.registry.apply("case/ref-north-gp-0", oldest.model_copy(
+                update={"status": "cancelled", "updated_at": NOW + timedelta(hours=1)}))
+            return real(case, *args)
+
+        monkeypatch.setattr(resources, "task_resource", cancelling_the_oldest)
+        requested = get_bundle(client, "/fhir/Task?status=requested&_count=3")
+        monkeypatch.setattr(resources, "task_resource", real)
+        cancelled = get_bundle(client, "/fhir/Task?status=cancelled")
+    assert matches(requested) == ["ref-north-gp-2", "ref-north-gp-1"]
+    assert {e["resource"]["status"] for e in requested["entry"]} == {"requested"}
+    assert requested.get("total") == 2  # the first page saw every match: its count is right
+    assert matches(cancelled) == ["ref-north-gp-0"]

@@ -73,7 +73,9 @@ async def search_tasks(
         # one that cancelled the case made its Task read `requested` (a stale status).
         case = intake.registry.cases.get(listed.case_id)
         if case is not None and case.case_id not in intake.registry.erased:  # erased meanwhile
-            found.append(status.task_of(intake, case))
+            task = status.task_of(intake, case)
+            if page.admits(task):  # judged on the Task as built, not as the page found it
+                found.append(task)
         await asyncio.sleep(0)  # ~1 ms each: other requests go between, not after 100 of them
     base = fhir_base(request, intake)
     # The links list the parameters this search applied, with the values it used (FHIR asks
@@ -89,8 +91,10 @@ async def search_tasks(
         f"the search stopped after examining {search.SCAN_LIMIT} cases; follow the next link "
         "to continue, or narrow it with identifier or based-on" if page.cut_short else None
     )
+    # A page that saw every match counts what it lists: a case may have left it meanwhile.
+    total = len(found) if page.total is not None else None
     return fhir_json(resources.searchset(
-        found, f"{base}/Task?{urlencode(self_query)}", base, total=page.total, next_url=next_url,
+        found, f"{base}/Task?{urlencode(self_query)}", base, total=total, next_url=next_url,
         warning=warning,
     ))
 

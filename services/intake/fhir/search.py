@@ -5,11 +5,13 @@ A search runs on intake's event loop, so it may not scale with the registry (20,
 `based-on`, the few carrying the `identifier` value (the registry's value index), or the
 caller's own cases newest first (the registry's per-referrer order, no sorting). Each is judged
 on cheap fields (owner, identifiers, status derived from the Task view) and no Task resource is
-built here: the caller builds the page only. One request examines at most SCAN_LIMIT cases; a
-page cut short by it says so (an OperationOutcome entry) and its `next` link carries on from the
-last case examined. Paging is by cursor, the (time opened, case id) of the last case a page
-covered: new cases go to the front, before the first page, and an update or cancellation moves
-no case, so later pages neither skip nor repeat one.
+built here: the caller builds the page only, and drops a Task whose status no longer matches
+(`TaskPage.admits`: the case changed between the page's choice and the Task's building). One
+request examines at most SCAN_LIMIT cases; a page cut short by it says so (an OperationOutcome
+entry) and its `next` link carries on from the last case examined. Paging is by cursor, the
+(time opened, case id) of the last case a page covered: new cases go to the front, before the
+first page, and an update or cancellation moves no case, so later pages neither skip nor repeat
+one.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import binascii
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from services.common.auth import Principal
 from services.intake.domain.case_index import Position
@@ -45,6 +48,15 @@ class TaskPage:
     total: int | None  # matches of the whole search, when this request saw every candidate
     next_cursor: str | None  # where the next page starts, if there may be more
     cut_short: bool  # SCAN_LIMIT reached before the search ended
+    statuses: frozenset[str] | None = None  # the status filter, if any
+
+    def admits(self, task: dict[str, Any]) -> bool:
+        """Whether a Task built for the page still has a status the search asked for. The page
+        was chosen on each case's status then; its Tasks are built one at a time, other
+        requests running between them, so a case cancelled (or triaged, completed) meanwhile
+        was listed under a status its Task no longer had. Owner and identifiers do not need
+        judging again: they never change, or only grow (erasure is judged by the caller)."""
+        return self.statuses is None or task.get("status") in self.statuses
 
 
 def _invalid(detail: str, parameter: str) -> Rejected:
@@ -114,7 +126,7 @@ def find_tasks(
     at most SCAN_LIMIT cases examined."""
     ensure_loaded(intake)
     owner = None if principal.role == "ops" else principal.subject
-    statuses = set(status.split(",")) if status else None
+    statuses = frozenset(status.split(",")) if status else None
     if statuses and not statuses <= TASK_STATUSES:
         raise _invalid("status must be FHIR task-status codes", "status")
     wanted_case = None
@@ -146,12 +158,13 @@ def find_tasks(
     return TaskPage(
         cases=page, examined=examined, total=len(page) if complete and before is None else None,
         next_cursor=encode_cursor(next_at) if next_at else None, cut_short=cut_short,
+        statuses=statuses,
     )
 
 
 def _matches(
     intake: Intake, case: CaseRecord, *, owner: str | None, system: str | None, value: str,
-    identifier: bool, statuses: set[str] | None,
+    identifier: bool, statuses: frozenset[str] | None,
 ) -> bool:
     """Whether the case's Task would match, judged without building it."""
     if owner is not None and case.referrer_id != owner:
