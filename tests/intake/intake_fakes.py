@@ -59,14 +59,16 @@ class FakeIntakeLog:
 
 
 class EventOnlyLog(FakeIntakeLog):
-    """Writes the event of the next batch, then times out before its registry records."""
+    """Writes the next batch up to its event (what goes before it too), then times out before
+    the registry records that follow it."""
 
     cut = False
 
     async def write(self, records: Sequence[OutRecord]) -> None:
         if self.cut:
             self.cut = False
-            self.records.append(records[0])
+            topics = [r.topic for r in records]
+            self.records.extend(records[:topics.index(REFERRAL_EVENTS) + 1])
             raise BrokerUnavailable("no acknowledgement in time")
         await super().write(records)
 

@@ -10,16 +10,19 @@ from datetime import datetime, timedelta
 
 from fastapi.testclient import TestClient
 
-from schemas.topics import REFERRAL_EVENTS
+from schemas.topics import INTAKE_REGISTRY, REFERRAL_EVENTS
 from services.common.follow import Record
 from services.intake.app import create_app
 from services.intake.referrals.service import ORPHAN_GRACE, repair_orphans
 from services.intake.settings import IntakeSettings
 from tests.intake.intake_fakes import NOW, EventOnlyLog, FakeIntakeLog, bearer
+from tests.intake.test_intake_fhir_identity import message
 from tests.unit.intake.intake_builders import referral_body
 
 NORTH = bearer("ref-north-gp")
 OPS = bearer("ops-1", role="ops")
+FIRST_ID = {"system": "https://north-gp.example/referrals", "value": "NGP-2026-0042"}
+SECOND_ID = {"system": "https://ubrn.example/ids", "value": "UBRN-000123"}
 
 
 def test_a_case_whose_registry_record_was_lost_is_rebuilt_and_can_be_erased() -> None:
@@ -113,3 +116,42 @@ def test_an_erasure_repair_that_keeps_failing_does_not_stop_orphan_repairs(monke
 
     asyncio.run(run())
     assert calls.count("orphans") >= 2 and calls.count("erasures") >= 2
+
+
+def test_a_rebuilt_fhir_case_is_found_by_the_senders_identifiers() -> None:
+    """Its names (ServiceRequest identifiers, message id, fullUrl) were registry records written
+    after the event, so they were lost with the case record, and the event does not carry them:
+    a Task search by `system|value` of the sender's identifier, or by its second identifier,
+    missed the rebuilt case, and a cancel naming it by one was 404. They are now written before
+    the event (they say nothing about the case existing), so they outlive a lost case record."""
+    clock = [NOW]
+    log = EventOnlyLog()
+    bundle = message(identifier=True)
+    bundle["entry"][1]["resource"]["identifier"].append(SECOND_ID)
+    app = create_app(IntakeSettings(rate_limit_burst=10_000), log=log, clock=lambda: clock[0])
+    with TestClient(app) as client:
+        intake = app.state.intake
+        log.cut = True
+        lost = client.post("/fhir/Bundle", json=bundle, headers=NORTH)
+        assert lost.status_code == 503
+        [landed] = [r for r in log.records if r.topic == REFERRAL_EVENTS]
+        case_id = landed.key
+        for record in log.records:  # what the two followers read of the half-written batch
+            if record.topic == INTAKE_REGISTRY:
+                intake.on_registry_record(record.key, record.value)
+        intake.on_status_record(Record(landed.topic, 0, 0, landed.key.encode(), landed.value))
+        clock[0] = NOW + ORPHAN_GRACE + timedelta(seconds=1)
+        assert client.portal.call(repair_orphans, intake) == [case_id]
+        written = len(log.records)
+        assert client.portal.call(repair_orphans, intake) == []
+        found = {}
+        for ident in (f"{FIRST_ID['system']}|{FIRST_ID['value']}",
+                      f"{SECOND_ID['system']}|{SECOND_ID['value']}"):
+            search = client.get("/fhir/Task", params={"identifier": ident}, headers=NORTH)
+            found[ident] = [e["resource"]["id"] for e in search.json().get("entry", [])]
+        task = client.get(f"/fhir/Task/{case_id}", headers=NORTH).json()
+        resent = client.post("/fhir/Bundle", json=bundle, headers=NORTH)
+        assert len(log.records) == written  # the resend replays: nothing written again
+    assert list(found.values()) == [[case_id], [case_id]]
+    assert FIRST_ID in task["identifier"] and SECOND_ID in task["identifier"]
+    assert resent.status_code == 200 and resent.json()["case_id"] == case_id

@@ -8,7 +8,10 @@ erased). A retry of the POST writes the record; a client that gives up never doe
 worker notes a ReferralReceived read from `referral.events.v1` for a case its registry does not
 hold, and one still missing after a grace period (far longer than a write takes to be read back)
 is written to the registry, rebuilt from the event (which carries everything the record holds
-except the Idempotency-Key, which stays unrecorded). Erased cases are never noted or rebuilt.
+except the Idempotency-Key, which stays unrecorded). A FHIR case's names (`identity/` records:
+the sender's identifiers, message and bundle ids, fullUrl) are not on the event either; they are
+written before it (referrals/service.py, `_commit`), so they outlive the lost case record and
+the rebuilt case is found by them. Erased cases are never noted or rebuilt.
 """
 
 from __future__ import annotations

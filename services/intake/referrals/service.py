@@ -13,7 +13,7 @@ from schemas.topics import ERASED_BY_TOMBSTONE, INTAKE_REGISTRY, REFERRAL_EVENTS
 from services.common.auth import Principal
 from services.common.logs import get_logger
 from services.intake.domain import decisions
-from services.intake.domain.decisions import Decision, Rejected
+from services.intake.domain.decisions import Decision, Rejected, Write
 from services.intake.domain.identity import Name, identity_writes
 from services.intake.domain.ids import alias_key, case_id_for, case_key
 from services.intake.domain.registry import (
@@ -67,18 +67,27 @@ async def _holding(intake: Intake, *keys: str) -> AsyncIterator[None]:
 async def _commit(
     *, intake: Intake, decision: Decision, via: Via, names: Sequence[Name] = (),
 ) -> Decision:
-    """Write the decision's event, then its registry records; apply them once acknowledged.
-    `names` (FHIR referral names) are recorded for the case, so later messages find it."""
+    """Write the case's new names, the decision's event, then its other registry records;
+    apply them once acknowledged. `names` (FHIR referral names) are recorded for the case, so
+    later messages find it.
+
+    A case or alias record never outruns its event: the registry would claim a case downstream
+    never saw, and a resend would replay it. A name claims nothing (it points messages at a
+    case id, which the names derive anyway), so names go before the event: a write that times
+    out after the event loses the case record, which the orphan repair rebuilds from the event,
+    but the event carries no names, and a case rebuilt without them was missed by a Task search
+    by the sender's identifier and by messages naming it so (domain/orphans.py)."""
+    named: tuple[Write, ...] = ()
     if names and decision.case is not None:
-        decision = replace(decision, writes=decision.writes + identity_writes(
+        named = identity_writes(
             intake.registry, case_id=decision.case_id, referrer_id=decision.case.referrer_id,
             names=names,
-        ))
+        )
     with_opened = intake.settings.registry_received_at
-    decision = replace(decision, writes=tuple(
+    decision = replace(decision, writes=named + tuple(
         replace(w, record=as_written(w.record, received_at=with_opened)) for w in decision.writes))
     records = [OutRecord(INTAKE_REGISTRY, w.key, record_bytes(w.record)) for w in decision.writes]
-    if decision.event is not None:  # the event first: a registry entry never outruns its event
+    if decision.event is not None:  # after the names, before the records that claim the case
         event = decision.event.to_bytes()
         if len(event) > MAX_REFERRAL_EVENT_BYTES:  # refused before anything is written
             raise Rejected(
@@ -88,7 +97,7 @@ async def _commit(
                 "forward it: shorten report texts or send fewer imaging studies",
                 kind="referral-too-large",
             )
-        records.insert(0, OutRecord(REFERRAL_EVENTS, decision.case_id, event))
+        records.insert(len(named), OutRecord(REFERRAL_EVENTS, decision.case_id, event))
     if records:
         await intake.log.write(records)
     for write in decision.writes:
