@@ -1,4 +1,5 @@
-"""What a submission, update, cancellation or erasure does, given the registry: pure decisions.
+"""What a submission, update or cancellation does, given the registry: pure decisions (an
+erasure's: domain/erasure.py).
 
 Each decision names the event to produce (if any) and the registry writes that must follow it;
 the caller writes them to Kafka in that order and only then answers the client.
@@ -10,17 +11,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from schemas.cases import CaseErased, ReferralCancelled, ReferralReceived
+from schemas.cases import ReferralCancelled, ReferralReceived
 from schemas.envelope import Event, utc
 from schemas.referral import Referral, Referrer
-from services.intake.domain import ids
+from services.intake.domain import ids, versions
 from services.intake.domain.missing_records import missing_records
 from services.intake.domain.registry import (
     AliasRecord,
     AnyRecord,
     CaseRecord,
-    ErasedNameRecord,
-    ErasedRecord,
     Registry,
     Via,
 )
@@ -98,34 +97,15 @@ def _refuse_erased(registry: Registry, *, case_id: str, referrer_id: str | None)
         raise Rejected(410, "Case erased", f"case {case_id} was erased", kind="case-erased")
 
 
-def version_id(case: CaseRecord) -> str:
-    """What the case's ETag names: everything a conditional request guards, i.e. each state
-    intake stores. The revision alone while open (the tags issued before cancels counted), and
-    `<revision>-cancelled` once cancelled: a cancel changes the case, yet may not bump the
-    revision, which numbers the referral's content for every consumer (ReferralReceived,
-    routing's stale check). As FHIR's meta.versionId, it changes whenever the case does and is
-    a valid FHIR id."""
-    return str(case.revision) if case.status == "open" else f"{case.revision}-{case.status}"
-
-
-def entity_tag(case: CaseRecord) -> str:
-    """The case's ETag (weak: the receipt's bytes are not what is compared)."""
-    return f'W/"{version_id(case)}"'
-
-
 def _refuse_stale(case: CaseRecord, if_match: str | None) -> None:
     """412 when the client's If-Match names no state the case is in: it decided on an older
-    revision, or on the case open before a cancel (RFC 9110 13.1.1; weak comparison, `*`
-    matches any case)."""
-    if if_match is None:
-        return
-    tags = {t.strip().removeprefix("W/").strip('"') for t in if_match.split(",")}
-    if "*" not in tags and version_id(case) not in tags:
+    revision, or on the case open before a cancel (RFC 9110 13.1.1)."""
+    if if_match is not None and not versions.matches(case, if_match):
         raise Rejected(
             412, "Precondition failed",
             f"If-Match names no current version of case {case.case_id} (it is at revision "
-            f"{case.revision}, {case.status}, ETag {entity_tag(case)}): read it again, then "
-            "resend",
+            f"{case.revision}, {case.status}, ETag {versions.entity_tag(case)}): read it again, "
+            "then resend",
             kind="precondition-failed",
         )
 
@@ -294,36 +274,3 @@ def decide_cancellation(
     return Decision(
         "cancelled", cancelled, case_id, event, (Write(ids.case_key(case_id), cancelled),)
     )
-
-
-def decide_erasure(
-    registry: Registry, *, case_id: str, requested_by: str, now: datetime
-) -> Decision:
-    """Erase a case's patient data: CaseErased, tombstones for its records, an erased marker.
-    A repeat tombstones whatever is still held for the case (an erasure that failed half-way,
-    or records another worker wrote after it)."""
-    marker = registry.erased.get(case_id)
-    if marker is not None:
-        return Decision("replayed", None, case_id,
-                        writes=erasure_writes(registry, case_id, marker.referrer_id))
-    case = owned_case(registry, case_id=case_id, referrer_id=None)
-    event = CaseErased(
-        event_id=ids.erased_event_id(case_id=case_id), case_id=case_id, occurred_at=now,
-        referrer_id=case.referrer_id, requested_by=requested_by,
-    )
-    marker = ErasedRecord(case_id=case_id, referrer_id=case.referrer_id, erased_at=utc(now))
-    writes = (Write(ids.erased_key(case_id), marker),
-              *erasure_writes(registry, case_id, case.referrer_id))
-    return Decision("erased", None, case_id, event, writes)
-
-
-def erasure_writes(registry: Registry, case_id: str, referrer_id: str) -> tuple[Write, ...]:
-    """What erasing a case writes after its marker: an `erased-name/` record for each of its
-    names (their hashes only), so a message naming the case by any of them answers 410, then
-    a tombstone for every record still held for it. The names' records go first: no moment
-    has the case's names neither live nor kept as erased."""
-    leftovers = registry.leftovers_of(case_id)
-    kept = ErasedNameRecord(case_id=case_id, referrer_id=referrer_id)
-    names = tuple(Write(ids.erased_name_key(key), kept)
-                  for key in leftovers if key.startswith("identity/"))
-    return names + tuple(Write(key, None) for key in leftovers)

@@ -1,5 +1,11 @@
-"""Erasure that converges across intake workers: what was written for a case after its
-erasure is found by every worker and tombstoned again (pure: the service writes).
+"""Erasure: what erasing a case writes, and how it converges across intake workers (pure: the
+service writes).
+
+An erasure writes CaseErased (no patient data), an `erased/` marker, an `erased-name/` record
+per name of the case (the hash of its identity key only: a message naming the erased case by
+any name answers 410, not 404) and tombstones for the case's registry records.
+
+What was written for a case after its erasure is found by every worker and tombstoned again.
 
 Each worker decides on its own registry view, which trails the topic. Worker A erases a case
 and answers 202; worker B, not yet seeing the `erased/` marker (or having decided just before
@@ -27,7 +33,44 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from services.intake.domain.registry import AnyRecord, Registry
+from schemas.cases import CaseErased
+from schemas.envelope import utc
+from services.intake.domain import ids
+from services.intake.domain.decisions import Decision, Write, owned_case
+from services.intake.domain.registry import AnyRecord, ErasedNameRecord, ErasedRecord, Registry
+
+
+def decide_erasure(
+    registry: Registry, *, case_id: str, requested_by: str, now: datetime
+) -> Decision:
+    """Erase a case's patient data: CaseErased, tombstones for its records, an erased marker.
+    A repeat tombstones whatever is still held for the case (an erasure that failed half-way,
+    or records another worker wrote after it)."""
+    marker = registry.erased.get(case_id)
+    if marker is not None:
+        return Decision("replayed", None, case_id,
+                        writes=erasure_writes(registry, case_id, marker.referrer_id))
+    case = owned_case(registry, case_id=case_id, referrer_id=None)
+    event = CaseErased(
+        event_id=ids.erased_event_id(case_id=case_id), case_id=case_id, occurred_at=now,
+        referrer_id=case.referrer_id, requested_by=requested_by,
+    )
+    marker = ErasedRecord(case_id=case_id, referrer_id=case.referrer_id, erased_at=utc(now))
+    writes = (Write(ids.erased_key(case_id), marker),
+              *erasure_writes(registry, case_id, case.referrer_id))
+    return Decision("erased", None, case_id, event, writes)
+
+
+def erasure_writes(registry: Registry, case_id: str, referrer_id: str) -> tuple[Write, ...]:
+    """What erasing a case writes after its marker: an `erased-name/` record for each of its
+    names (their hashes only), so a message naming the case by any of them answers 410, then
+    a tombstone for every record still held for it. The names' records go first: no moment
+    has the case's names neither live nor kept as erased."""
+    leftovers = registry.leftovers_of(case_id)
+    kept = ErasedNameRecord(case_id=case_id, referrer_id=referrer_id)
+    names = tuple(Write(ids.erased_name_key(key), kept)
+                  for key in leftovers if key.startswith("identity/"))
+    return names + tuple(Write(key, None) for key in leftovers)
 
 
 @dataclass

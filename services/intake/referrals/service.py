@@ -12,7 +12,7 @@ from schemas.referral import Referral
 from schemas.topics import ERASED_BY_TOMBSTONE, INTAKE_REGISTRY, REFERRAL_EVENTS
 from services.common.auth import Principal
 from services.common.logs import get_logger
-from services.intake.domain import decisions
+from services.intake.domain import decisions, erasure
 from services.intake.domain.decisions import Decision, Rejected, Write
 from services.intake.domain.identity import Name, identity_writes
 from services.intake.domain.ids import alias_key, case_id_for, case_key
@@ -196,7 +196,7 @@ async def erase_patient_data(*, intake: Intake, case_id: str, requested_by: str)
     """Erase a case's patient data (ops): CaseErased plus tombstones on the registry."""
     _ensure_ready(intake)
     async with _holding(intake, case_key(case_id)):
-        decision = decisions.decide_erasure(
+        decision = erasure.decide_erasure(
             intake.registry, case_id=case_id, requested_by=requested_by, now=intake.clock(),
         )
         if decision.outcome == "replayed":
@@ -229,7 +229,7 @@ async def repair_erasures(*, intake: Intake) -> list[str]:
             mark = intake.erasures.mark(case_id)
             marker = intake.registry.erased[case_id]  # a suspect is an erased case
             # Tombstones for its leftovers, and erased-name records for the names among them.
-            writes = decisions.erasure_writes(intake.registry, case_id, marker.referrer_id)
+            writes = erasure.erasure_writes(intake.registry, case_id, marker.referrer_id)
             leftovers = [w.key for w in writes if w.record is None]
             # The case topics first: the registry's tombstones settle the case here, so if
             # they went first and the topics' failed, nothing would say it needs them.

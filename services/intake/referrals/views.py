@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Header, Path, Response
 
 from schemas.referral import Referral
 from services.common.auth import Principal, require_roles
-from services.intake.domain.decisions import Decision, entity_tag
+from services.intake.domain.decisions import Decision
+from services.intake.domain.versions import entity_tag
 from services.intake.referrals import service
 from services.intake.referrals.models import PROBLEM_RESPONSES, CaseReceipt
 from services.intake.state import Intake, get_intake

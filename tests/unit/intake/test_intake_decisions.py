@@ -13,11 +13,11 @@ from services.intake.domain.decisions import (
     Decision,
     Rejected,
     decide_cancellation,
-    decide_erasure,
     decide_submission,
     decide_update,
     owned_case,
 )
+from services.intake.domain.erasure import decide_erasure
 from services.intake.domain.identity import Name, find_case, identity_key
 from services.intake.domain.registry import IdentityRecord, Registry
 from tests.unit.intake.intake_builders import NOW, referral
