@@ -117,6 +117,13 @@ HOSTILE = {
     # the pre-surgery cervical table's patterns: falling serial grades, a constant pain at night
     "'4+/5, 24/10 4/5,'": "4+/5, 24/10 4/5, ",
     "'constant pain in the neck'": "constant pain in the neck ",
+    # twenty-second session (the first week after the operation): a CRP series in every field
+    # (crp_series' 22-token gap), the wiping clause's gap, discharge advice, "as bad as before"
+    "'CRP POD2 96, POD4 55,'": "CRP POD2 96, POD4 55, ",
+    "'POD4 55 →'": "POD4 55 → ",
+    "'when I wipe'": "when I wipe ",
+    "'return to ED if'": "return to ED if ",
+    "'leg as bad as before the op'": "leg as bad as before the op ",
 }
 
 

@@ -22,7 +22,8 @@ OPTIONAL_CANCELLING = {"LONGSTANDING": "longstanding_or_stable", "EXPLAINED": "e
 URGENCIES = ("routine", "soon", "urgent", "emergency")
 REGIONS = frozenset({"lumbar", "cervical", "thoracic"})  # schemas.referral's Referral.region
 VALUE_KINDS = ("temperature", "number", "duration_weeks", "volume_ml", "length_mm", "crp_mg_l",
-               "days_until", "pain_score", "weeks_ago", "days_ago", "weight_drop_kg")
+               "days_until", "pain_score", "weeks_ago", "days_ago", "weight_drop_kg", "crp_rise",
+               "crp_latest")
 DATED_KINDS = ("weeks_ago", "days_ago")  # value kinds whose words end on ConText's own "ago"
 # Structured fields text may stand for, with the order in which a value is "worse" (raising
 # only). None means a number (higher is worse) or a boolean (true is worse).

@@ -26,6 +26,7 @@ from services.triage.engine.text.mention import MAX_QUOTE, MAX_SENTENCE, Mention
 from services.triage.engine.text.pipeline import CUE_GROUP, forget_if_grown, pipeline
 from services.triage.engine.text.scores import compared, misread_site_scores
 from services.triage.engine.text.spelling import Respelled, respell, speller_for
+from services.triage.engine.text.trends import from_series
 from services.triage.engine.text.values import value_of
 
 SPAN_GROUP = "medspacy_spans"
@@ -295,6 +296,7 @@ def read_texts(texts: list[tuple[str, str]], lex: Lexicon, as_of: date | None = 
         mentions.extend(_doc_mentions(doc, index, kept[index][0], lex, written[index]))
     forget_if_grown(lex)  # spaCy keeps every string it read (pipeline.py)
     mentions.extend(_combine(mentions, lex))
+    mentions = from_series(mentions, lex.concepts.keys())  # a CRP written as a series (trends.py)
     misread = misread_site_scores(mentions)
     mentions = [m for m in mentions if m not in misread]
     mentions.extend(compared(mentions, [w.original for w in written], lex.concepts.keys()))

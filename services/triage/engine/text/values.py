@@ -6,6 +6,7 @@ import re
 
 from services.triage.engine.text.days import days_ago, days_ahead, weeks_ago
 from services.triage.engine.text.scores import pain_score
+from services.triage.engine.text.trends import crp_latest, crp_rise
 
 NUMBER_RE = re.compile(r"\d{1,3}(?:,\d{3})+(?!\d)|\d+(?:[.,]\d+)?")
 THOUSANDS_RE = re.compile(r"\d{1,3}(?:,\d{3})+")
@@ -52,7 +53,8 @@ def millimetres(text: str) -> float | None:
 
 # value kind -> how its words give the number (every other kind: the first number in them)
 READERS = {"length_mm": millimetres, "days_until": days_ahead, "weeks_ago": weeks_ago,
-           "days_ago": days_ago, "pain_score": pain_score, "weight_drop_kg": weight_drop}
+           "days_ago": days_ago, "pain_score": pain_score, "weight_drop_kg": weight_drop,
+           "crp_rise": crp_rise, "crp_latest": crp_latest}
 
 
 def value_of(kind: str | None, text: str) -> float | None:

@@ -44,6 +44,11 @@ LATE = {"referral_id": "l-1", "referral_type": "post_surgery", "region": "lumbar
 # Facing neck surgery: a pre-surgery cervical referral, age 62 F, nothing coded.
 PRE_CERVICAL = {"referral_id": "pc-1", "referral_type": "pre_surgery", "region": "cervical",
                 "age": 62, "sex": "F"}
+# The first week after a two-level lumbar decompression, age 71 F (ward notes dated by the
+# post-operative day), nothing coded.
+FIRST_WEEK = {"referral_id": "fw-1", "referral_type": "post_surgery", "region": "lumbar",
+              "age": 71, "sex": "F", "surgeries": [{"procedure": "laminectomy_decompression",
+                                                    "weeks_before_referral": 1}]}
 TABLES = {"blind_narratives.txt": (as_question, BASE), "blind_letters.txt": (as_question, BASE),
           "blind_reports.txt": (as_current_report, BASE),
           "blind_letters2.txt": (as_question, BASE), "blind_notes.txt": (as_question, BASE),
@@ -57,7 +62,8 @@ TABLES = {"blind_narratives.txt": (as_question, BASE), "blind_letters.txt": (as_
           "blind_early.txt": (as_question, EARLY),
           "blind_malignancy.txt": (as_question, BASE),
           "blind_late.txt": (as_question, LATE),
-          "blind_precervical.txt": (as_question, PRE_CERVICAL)}
+          "blind_precervical.txt": (as_question, PRE_CERVICAL),
+          "blind_firstweek.txt": (as_question, FIRST_WEEK)}
 # The day the referrals were received (their calendar dates count from it), as the worker reads
 # them; the pre-surgery table's last section was written for a reader with no such day.
 RECEIVED = date(2026, 11, 27)
