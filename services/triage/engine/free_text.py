@@ -23,6 +23,7 @@ from schemas.triage import (
 )
 from services.triage.engine.picture import ClinicalPicture, build_picture, with_imaging
 from services.triage.engine.rule_table import Thresholds
+from services.triage.engine.text.dates import writes_month_first
 from services.triage.engine.text.lexicon import Lexicon, lexicon
 from services.triage.engine.text.overlay import apply_reading, text_finding
 from services.triage.engine.text.reading import Reading, read_texts
@@ -135,7 +136,9 @@ def read_free_text(
     if not texts:
         return TextStep(base, fired_base)
     lex = lexicon()
-    reading = _for_region(read_texts(texts, lex, as_of), lex, referral.region)
+    reading = _for_region(
+        read_texts(texts, lex, as_of, writes_month_first(referral.patient.jurisdiction)), lex,
+        referral.region)
     outcome = apply_reading(referral, base.imaging, reading, lex, t)
     picture = base
     fired = fired_base

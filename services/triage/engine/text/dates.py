@@ -8,7 +8,9 @@ rules: "on 12/11/2026" reads as "15 days ago", "on 3 December" as "in 6 days". T
 goes through the same patterns and context rules as a letter that wrote the relative words
 (spelling.py keeps the quote as written).
 
-Dates are day first (UK). A date without a year is the nearest such day; a numeric one without
+Dates are day first (UK), except for a patient whose jurisdiction writes them month first (the
+United States and its territories, the Philippines: `month_first`): "since 10/11" is 11 October
+there, 10 November here. A date without a year is the nearest such day; a numeric one without
 a year is a date only after a word that introduces one ("on 12/11", "since 21/11", "TCI
 04/12", "Date of surgery: 04/12"), never before "ago" or "post" ("12/7 ago" and "2/52 post-op"
 are counts of days and weeks) and never over 5 or 10 ("from 5/5 to 3/5" is a power grade, "from
@@ -38,6 +40,11 @@ NAMED = (re.compile(rf"{LEAD}\b{DAY}(?:\s+(?i:of))?\s+{MONTH}{YEAR}(?!\w)"),
 NUMERIC = re.compile(
     rf"{LEAD}(?<![\w/.\-])(?P<day>[0-3]?\d)(?P<sep>[/.\-])(?P<month>[01]?\d)"
     r"(?:(?P=sep)(?P<year>(?:19|20)?\d\d))?(?![\w/]|[.\-]\d)")
+NUMERIC_MONTH_FIRST = re.compile(
+    rf"{LEAD}(?<![\w/.\-])(?P<month>[01]?\d)(?P<sep>[/.\-])(?P<day>[0-3]?\d)"
+    r"(?:(?P=sep)(?P<year>(?:19|20)?\d\d))?(?![\w/]|[.\-]\d)")
+# ISO 3166 countries (the part of `Patient.jurisdiction` before "-") that write month first
+MONTH_FIRST_COUNTRIES = frozenset({"US", "PR", "GU", "VI", "AS", "MP", "UM", "PH"})
 COUNT_AFTER = re.compile(r"\s*(?i:ago|post|after|p/?o\b|postop)")
 # year-less "N/5" and "N/10" are a power grade and a pain score ("from 5/5 to 3/5", "(4/5)")
 SCORE_DENOMINATORS = (5, 10)
@@ -46,6 +53,12 @@ WINDOW = timedelta(days=366)
 # is "since 26 days ago"), so past this many the text is read as written and stays bounded.
 MAX_DATES = 64
 ONSET_WORDS = ("since", "from")
+
+
+def writes_month_first(jurisdiction: str | None) -> bool:
+    """Whether referrals from this jurisdiction ("US-TX", "GB-ENG") write numeric dates month
+    first."""
+    return (jurisdiction or "").split("-", 1)[0].strip().upper() in MONTH_FIRST_COUNTRIES
 
 
 def _year(written: str | None) -> int | None:
@@ -84,7 +97,8 @@ def _kept_lead(head: str | None, word: str | None) -> str:
     return "" if head is None or (word or "").lower() in ("on", "dated") else head
 
 
-def _found(text: str, as_of: date) -> list[tuple[int, int, str | None, str | None, date]]:
+def _found(text: str, as_of: date, month_first: bool = False
+           ) -> list[tuple[int, int, str | None, str | None, date]]:
     """(start, end, the words before, their first word, the date) of every date written."""
     found = []
     for m in (m for pattern in NAMED for m in pattern.finditer(text)):
@@ -92,10 +106,12 @@ def _found(text: str, as_of: date) -> list[tuple[int, int, str | None, str | Non
         when = _day(_year(m.group("year")), month, int(m.group("day")), as_of)
         if when is not None:
             found.append((m.start(), m.end(), m.group("head"), m.group("word"), when))
-    for m in NUMERIC.finditer(text):
+    for m in (NUMERIC_MONTH_FIRST if month_first else NUMERIC).finditer(text):
         year = _year(m.group("year"))
         month = int(m.group("month"))
-        if year is None and (m.group("lead") is None or month in SCORE_DENOMINATORS
+        # the second number of "4/5" or "8/10" is a grade's or a score's whichever comes first
+        second = int(m.group("day" if month_first else "month"))
+        if year is None and (m.group("lead") is None or second in SCORE_DENOMINATORS
                              or m.group("sep") == "-" or COUNT_AFTER.match(text, m.end())):
             continue  # "12/7 ago", "4/5", "from 7-8": a count, a grade or a range, not a date
         when = _day(year, month, int(m.group("day")), as_of)
@@ -104,12 +120,13 @@ def _found(text: str, as_of: date) -> list[tuple[int, int, str | None, str | Non
     return sorted(found)
 
 
-def calendar_dates(text: str, as_of: date) -> list[tuple[int, int, str, bool]]:
+def calendar_dates(text: str, as_of: date,
+                   month_first: bool = False) -> list[tuple[int, int, str, bool]]:
     """(start, end, relative words, whether it dates an onset) for the first `MAX_DATES`
     calendar dates within a year of `as_of`. "since 22/11" and "from 22/11" date an onset; "on
     20/11", "DOS 12/11" only say when something happened (reading.py: no worsening cue)."""
     dated: list[tuple[int, int, str, bool]] = []
-    for start, end, lead, word, when in _found(text, as_of):
+    for start, end, lead, word, when in _found(text, as_of, month_first):
         if abs(when - as_of) > WINDOW or (dated and start < dated[-1][1]):
             continue
         onset = (word or "").lower() in ONSET_WORDS

@@ -282,15 +282,17 @@ def _answered(mentions: list[Mention]) -> list[Mention]:
             for m in mentions]
 
 
-def read_texts(texts: list[tuple[str, str]], lex: Lexicon, as_of: date | None = None) -> Reading:
+def read_texts(texts: list[tuple[str, str]], lex: Lexicon, as_of: date | None = None,
+               month_first: bool = False) -> Reading:
     """Every mention in (source, text) pairs, cues dropped, combinations added, in text order;
-    calendar dates read against `as_of`, the day the referral was received (None: not read)."""
+    calendar dates read against `as_of`, the day the referral was received (None: not read),
+    month first where the referral comes from a jurisdiction that writes them so (dates.py)."""
     kept, skipped = bounded([(s, t) for s, t in texts if t and t.strip()], lex.max_text_chars)
     if not kept:
         return Reading((), 0, skipped)
     nlp = pipeline(lex)
     speller = speller_for(lex.words)
-    written = [respell(text, speller, as_of) for _, text in kept]
+    written = [respell(text, speller, as_of, month_first) for _, text in kept]
     mentions: list[Mention] = []
     for index, doc in enumerate(nlp.pipe(w.text for w in written)):
         mentions.extend(_doc_mentions(doc, index, kept[index][0], lex, written[index]))

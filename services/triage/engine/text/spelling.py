@@ -177,7 +177,8 @@ class Respelled:
         return i >= 0 and end <= self.dates[i][1]
 
 
-def respell(text: str, speller: Speller, as_of: date | None = None) -> Respelled:
+def respell(text: str, speller: Speller, as_of: date | None = None,
+            month_first: bool = False) -> Respelled:
     """The text with its dictation and spelling slips mended, its calendar dates as relative
     words when the day of receipt is known (dates.py), and where each change lies."""
     # (start, rank, end, meant, a date saying when?): dictation and dates first
@@ -187,7 +188,7 @@ def respell(text: str, speller: Speller, as_of: date | None = None) -> Respelled
     found.extend((start, 0, end, words, False) for start, end, words in form_answers(text))
     if as_of is not None:
         found.extend((start, 0, end, words, not onset)
-                     for start, end, words, onset in calendar_dates(text, as_of))
+                     for start, end, words, onset in calendar_dates(text, as_of, month_first))
     for m in WORD_RE.finditer(text):
         mended = speller.mend(m.group())
         if mended is not None:

@@ -9,7 +9,7 @@ import pytest
 
 from schemas.referral import Referral
 from services.triage.engine import triage_referral
-from services.triage.engine.text.dates import MAX_DATES, calendar_dates
+from services.triage.engine.text.dates import MAX_DATES, calendar_dates, writes_month_first
 from tests.unit.triage.text.test_text_blind_narratives import PRE_SURGERY
 from tests.unit.triage.text.test_text_narratives import BASE
 
@@ -135,3 +135,45 @@ def test_a_date_that_says_when_is_no_worsening_and_one_that_says_since_when_is(
 def test_only_since_and_from_date_an_onset() -> None:
     text = "seen on 20/11; since 21/11 worse; from 22/11 off work; DOS 12/11/2026"
     assert [onset for *_, onset in calendar_dates(text, RECEIVED)] == [False, True, True, False]
+
+
+@pytest.mark.parametrize(("jurisdiction", "expected"), [
+    ("US-TX", True), ("us", True), ("PR", True), ("PH-00", True),
+    ("GB-ENG", False), ("CA-ON", False), ("", False), (None, False),
+])
+def test_month_first_jurisdictions(jurisdiction: str | None, expected: bool) -> None:
+    assert writes_month_first(jurisdiction) is expected
+
+
+@pytest.mark.parametrize(("text", "day_first", "month_first"), [
+    ("since 10/11 new foot drop", "since 17 days ago", "since 47 days ago"),
+    ("on 11/20/2026", None, "7 days ago"),  # no 20th month: a US date only
+    ("since 11/20", None, "since 7 days ago"),
+    ("TCI 12/04/2026", "TCI 229 days ago", "TCI in 7 days"),
+    ("since Tues 11/24, numb", None, "since 3 days ago"),
+])
+def test_a_us_referral_reads_numeric_dates_month_first(
+    text: str, day_first: str | None, month_first: str | None
+) -> None:
+    def read(first: bool) -> str | None:
+        found = calendar_dates(text, RECEIVED, month_first=first)
+        return found[0][2] if found else None
+    assert (read(False), read(True)) == (day_first, month_first)
+
+
+@pytest.mark.parametrize("text", [
+    "power 4/5 and EHL 3/5", "pain down from 8/10 since 3/10", "power fell from 5/5 to 3/5",
+])
+def test_month_first_grades_and_scores_stay_grades_and_scores(text: str) -> None:
+    assert calendar_dates(text, RECEIVED, month_first=True) == []
+
+
+def test_a_us_referral_s_operation_date_is_read_month_first() -> None:
+    text = "Fusion L4-5 booked, TCI 12/04/2026 with Dr Ruiz. Leg pain 6/10."
+
+    def urgency(jurisdiction: str) -> str:
+        fields = {**PRE_SURGERY, "patient": {"jurisdiction": jurisdiction},
+                  "clinical_question": text}
+        return triage_referral(Referral.model_validate(fields), as_of=RECEIVED).urgency
+    # 4 December in Texas (within 14 days: 3.2's soon); 12 April, long past, in England
+    assert (urgency("US-TX"), urgency("GB-ENG")) == ("soon", "routine")
