@@ -25,6 +25,12 @@ DELIVERY_LATENCY = Histogram(
     "notify_delivery_latency_seconds", "Time from queueing to successful delivery", ["audience"],
     buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 6 * 3600),
 )
+ALARM_DELAY = Histogram(
+    "notify_sla_alarm_delay_seconds",
+    "From when an SLA warning or breach fell due (its occurred_at) to when a tick raised it",
+    ["event_type"],
+    buckets=(1, 5, 10, 30, 60, 300, 900, 3600, 6 * 3600),
+)
 REQUEST_SECONDS = Histogram(
     "notify_webhook_request_seconds", "Duration of one webhook request", ["audience"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),

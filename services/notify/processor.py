@@ -45,6 +45,9 @@ from services.notify.due_index import DueIndex
 log = logging.getLogger("spine.notify")
 
 _SLA_TYPES = (SlaWarningRaised, SlaBreached, SlaPaused, SlaResumed, SlaMet)
+# An alarm raised this much after it fell due is logged (the case id): a tick lags by seconds,
+# an outage by its length.
+LATE_ALARM_SECONDS = 60.0
 WATCH_CHUNK = 50  # rows read between two turns of the loop (~5 ms of parsing on a quiet core)
 Look = Callable[[CaseOutline, Mapping[str, datetime]], None]  # the timer's look (OpsWatch.look)
 
@@ -142,6 +145,8 @@ class NotifyProcessor:
                 step = out.state.steps.get(produced.step_id)
                 metrics.SLA_EVENTS.labels(produced.event_type, produced.clock, produced.urgency,
                                           step.team if step else "unknown").inc()
+            if isinstance(produced, (SlaWarningRaised, SlaBreached)):
+                self._raised(produced)
         for note in out.notifications:
             metrics.NOTIFICATIONS_QUEUED.labels(note.audience, note.kind).inc()
             self.submit(note)
@@ -150,6 +155,17 @@ class NotifyProcessor:
             log.debug("notification skipped", extra={"case_id": event.case_id, "reason": reason})
         if not isinstance(event, CheckClocks):  # ticks would only flood the timeline
             self._fold_summary(event, partition, out.state)
+
+    def _raised(self, alarm: SlaWarningRaised | SlaBreached) -> None:
+        """How late a tick raised an alarm. The alarm (and every message it causes) is dated
+        when it fell due, so that it is the same bytes when raised again; when it was noticed
+        (late after an outage) shows here, and in the case's delivery lines, not in it."""
+        delay = max(0.0, (self.clock() - alarm.occurred_at).total_seconds())
+        metrics.ALARM_DELAY.labels(alarm.event_type).observe(delay)
+        if delay >= LATE_ALARM_SECONDS:
+            log.info("SLA alarm raised late", extra={
+                "case_id": alarm.case_id, "event_type": alarm.event_type,
+                "clock": alarm.clock, "delay_seconds": round(delay)})
 
     def _fold_summary(self, event: Event, partition: int, state: CaseState) -> None:
         before = self.views.get(event.case_id)

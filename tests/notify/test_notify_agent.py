@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from prometheus_client import REGISTRY
+
 from schemas.sla import SlaBreached, SlaWarningRaised
 from services.notify.casefile import CaseSummary
 from services.notify.domain.state import CaseState
@@ -37,17 +39,27 @@ async def test_a_restart_between_warning_and_breach_changes_nothing() -> None:
     assert len(ids) == len(set(ids))
 
 
+def alarm_delays(event_type: str) -> float:
+    return REGISTRY.get_sample_value(
+        "notify_sla_alarm_delay_seconds_sum", {"event_type": event_type}) or 0.0
+
+
 async def test_a_restart_long_after_the_deadline_still_breaches_once() -> None:
     rig, flow = AgentRig(), CaseFlow()
     await rig.feed(flow.offered(rig.clock()))
     restarted = await rig.restart()
     restarted.clock.set_minutes(600)
+    delays = alarm_delays("SlaBreached")
     assert await restarted.run_timer() == 1
+    assert alarm_delays("SlaBreached") - delays == 480 * 60  # how late it was raised
     assert await restarted.run_timer() == 0  # the tick is not sent again while it is in flight
     published = [type(e) for e in restarted.published]
     assert published == [SlaBreached]
     breach = restarted.published[0]
-    assert isinstance(breach, SlaBreached) and breach.late_by_seconds == 480 * 60
+    # dated when it fell due, so a tick after a lost row raises the same bytes (the delivery
+    # lines and notify_sla_alarm_delay_seconds show how late it was raised)
+    assert isinstance(breach, SlaBreached) and breach.occurred_at == breach.deadline
+    assert breach.late_by_seconds == 0
 
 
 async def test_escalation_reaches_assignee_then_lead_then_ops() -> None:

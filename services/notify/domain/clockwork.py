@@ -113,27 +113,54 @@ def acknowledge(
 
 
 def tick(out: Outcome, *, policy: NotifyPolicy, contacts: Contacts, now: datetime) -> None:
-    """Raise due warnings and breaches, start or sharpen chains, send due escalation steps."""
+    """Raise the warnings and breaches due by `now`, start or sharpen chains, send due steps.
+
+    Each is dated when it fell due, and all are taken in that order (an alarm before a step due
+    at the same instant, which then quotes it): a later tick on the same row raises the same
+    alarms and steps, with the same sequence numbers, before anything that fell due since,
+    so a message raised again after its row was lost is the same bytes under the same key.
+    """
+    alarms: list[SlaEvent] = []
     for key, clock in list(out.state.clocks.items()):
         out.state.clocks[key], events = sla.evaluate(
             clock, case_id=out.state.case_id, fractions=policy.warn_fractions, now=now
         )
-        for event in events:
-            out.events.append(event)
-            _on_alarm(out, event, contacts=contacts, now=now)
-    for key, chain in list(out.state.chains.items()):
-        if _held(out.state, key):
+        alarms += events
+    alarms.sort(key=lambda alarm: alarm.occurred_at)  # stable: clock order breaks ties
+    while True:
+        step = _next_step(out.state, policy, now)
+        if alarms and (step is None or alarms[0].occurred_at <= step[0]):
+            alarm = alarms.pop(0)
+            out.events.append(alarm)
+            _on_alarm(out, alarm, contacts=contacts)
+        elif step is not None:
+            at, key = step
+            chain = out.state.chains[key]
+            out.state.chains[key], issued = escalation.take_step(
+                chain, policy.escalation[chain.urgency], now)
+            if issued is not None:
+                cause = derive_id(chain.origin_event_id, "escalation-step", issued.index)
+                _escalate(out, out.state.chains[key], issued.audience, cause, contacts, at,
+                          {"escalation_step": issued.index})
+        else:
+            return
+
+
+def _next_step(
+    state: CaseState, policy: NotifyPolicy, now: datetime
+) -> tuple[datetime, str] | None:
+    """The earliest escalation step due by `now` among the chains that may go on, and its chain."""
+    found: tuple[datetime, str] | None = None
+    for key, chain in state.chains.items():
+        if _held(state, key):
             continue
-        out.state.chains[key], steps = escalation.due_steps(
-            chain, policy.escalation[chain.urgency], now
-        )
-        for step in steps:
-            cause = derive_id(chain.origin_event_id, "escalation-step", step.index)
-            _escalate(out, out.state.chains[key], step.audience, cause, contacts, now,
-                      {"escalation_step": step.index})
+        due = escalation.next_due(chain, policy.escalation[chain.urgency])
+        if due is not None and due <= now and (found is None or due < found[0]):
+            found = (due, key)
+    return found
 
 
-def _on_alarm(out: Outcome, event: SlaEvent, *, contacts: Contacts, now: datetime) -> None:
+def _on_alarm(out: Outcome, event: SlaEvent, *, contacts: Contacts) -> None:
     trigger: escalation.Trigger = (
         "sla_breached" if isinstance(event, SlaBreached) else "sla_warning"
     )
@@ -142,20 +169,23 @@ def _on_alarm(out: Outcome, event: SlaEvent, *, contacts: Contacts, now: datetim
     if chain is None:
         out.state.chains[key] = escalation.start_chain(
             step_id=event.step_id, clock=event.clock, urgency=event.urgency, trigger=trigger,
-            event_id=event.event_id, now=now,
+            event_id=event.event_id, now=event.occurred_at,
         )
-        return  # its first step (the assignee, delay 0) goes out in the same tick
+        return  # its first step (the assignee, delay 0) is taken next, at the same instant
     out.state.chains[key], reached = escalation.retrigger(
         chain, trigger=trigger, event_id=event.event_id
     )
     for audience in reached:
-        _escalate(out, out.state.chains[key], audience, event.event_id, contacts, now, {})
+        _escalate(out, out.state.chains[key], audience, event.event_id, contacts,
+                  event.occurred_at, {})
 
 
 def _escalate(
     out: Outcome, chain: escalation.Chain, audience: Audience, cause_id: str,
-    contacts: Contacts, now: datetime, extra: dict[str, Any],
+    contacts: Contacts, at: datetime, extra: dict[str, Any],
 ) -> None:
+    """One alarm or step message per recipient, dated `at` (when it fell due), the clock's
+    deadline and elapsed fraction taken there: the same bytes whenever it is raised."""
     state = out.state
     step = state.steps.get(chain.step_id)
     clock = state.clocks.get(sla.clock_key(chain.step_id, chain.clock))
@@ -166,8 +196,8 @@ def _escalate(
         "trigger_event_id": chain.trigger_event_id, **extra,
     }
     if clock is not None:
-        data["deadline"] = sla.deadline(clock, now).isoformat()
-        data["elapsed_fraction"] = round(sla.elapsed_seconds(clock, now) / clock.target_seconds, 3)
+        data["deadline"] = sla.deadline(clock, at).isoformat()
+        data["elapsed_fraction"] = round(sla.elapsed_seconds(clock, at) / clock.target_seconds, 3)
     recipients: list[str | None]
     if audience == "specialist":
         recipients = [assignee]
@@ -177,7 +207,7 @@ def _escalate(
         recipients = list(contacts.ops_ids()) or [None]
     for subscriber in recipients:
         out.notify(audience=audience, subscriber_id=subscriber, kind=chain.trigger,
-                   cause_event_id=cause_id, now=now, data=data)
+                   cause_event_id=cause_id, now=at, data=data)
 
 
 def refresh_next_due(state: CaseState, policy: NotifyPolicy, now: datetime) -> None:

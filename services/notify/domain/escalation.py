@@ -24,7 +24,7 @@ class Chain(BaseModel):
     step_id: str
     clock: ClockKind
     urgency: Urgency
-    started_at: datetime
+    started_at: datetime  # what the schedule counts from: when the starting alarm fell due
     origin_event_id: str  # the SLA event that started the chain: seeds its step ids
     trigger: Trigger
     trigger_event_id: str  # the latest (most severe) SLA event, quoted in every message
@@ -61,7 +61,10 @@ def start_chain(
     *, step_id: str, clock: ClockKind, urgency: Urgency, trigger: Trigger, event_id: str,
     now: datetime,
 ) -> Chain:
-    """A chain started by a warning or breach; its first step is due at once (delay 0)."""
+    """A chain started by a warning or breach, its schedule counted from `now`: the instant
+    the alarm fell due (sla.alarm_instant), so the steps' dates depend on the case alone. An
+    alarm raised late (an outage) finds the steps whose time passed due at once: the lead and
+    ops hear of a case past its deadline as they would have had notify been running."""
     return Chain(
         step_id=step_id, clock=clock, urgency=urgency, started_at=now, origin_event_id=event_id,
         trigger=trigger, trigger_event_id=event_id,
@@ -76,23 +79,22 @@ def next_due(chain: Chain, policy: EscalationPolicy) -> datetime | None:
     return None if offset is None else chain.started_at + timedelta(seconds=offset)
 
 
-def due_steps(
+def take_step(
     chain: Chain, policy: EscalationPolicy, now: datetime
-) -> tuple[Chain, list[EscalationStep]]:
-    """Issue every step due by `now`, once; repeats missed during an outage collapse into one."""
-    steps: list[EscalationStep] = []
-    sent = chain.sent
-    while chain.status == "active":
-        offset = _offset(policy, sent)
-        if offset is None or chain.started_at + timedelta(seconds=offset) > now:
-            break
-        step = EscalationStep(audience=_audience(sent), index=sent)
-        if steps and sent >= len(LEVELS) and steps[-1].index >= len(LEVELS):
-            steps[-1] = step  # a later repeat supersedes an earlier one not yet sent
-        else:
-            steps.append(step)
-        sent += 1
-    return chain.model_copy(update={"sent": sent}), steps
+) -> tuple[Chain, EscalationStep | None]:
+    """Issue the chain's next step, which the caller found due (`next_due`) by `now`.
+
+    One step at a time, so a tick can take every chain's steps and the alarms in the order
+    they fell due. A repeat is passed over (None) when the next repeat is due by `now` too:
+    repeats missed during an outage collapse into the latest one.
+    """
+    index = chain.sent
+    advanced = chain.model_copy(update={"sent": index + 1})
+    following = _offset(policy, index + 1)
+    if (index >= len(LEVELS) and following is not None
+            and chain.started_at + timedelta(seconds=following) <= now):
+        return advanced, None
+    return advanced, EscalationStep(audience=_audience(index), index=index)
 
 
 def retrigger(chain: Chain, *, trigger: Trigger, event_id: str) -> tuple[Chain, list[Audience]]:

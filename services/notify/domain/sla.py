@@ -40,9 +40,10 @@ class Clock(BaseModel):
     urgency: Urgency
     target_seconds: float
     calendar: BusinessCalendar | None = None
-    started_at: datetime
+    started_at: datetime  # when it began counting (a fixed clock: even past its deadline)
     consumed_seconds: float = 0.0  # budget used before `running_since`
-    running_since: datetime | None = None  # None unless running
+    # None unless running; a fixed clock's budget may begin before `started_at` (_fixed_start)
+    running_since: datetime | None = None
     status: ClockStatus = "running"
     fired: tuple[float, ...] = ()  # warning fractions already raised (or skipped past)
     breached: bool = False
@@ -79,14 +80,16 @@ def start_clock(
 ) -> Clock:
     """A new clock, running from `now` (or paused from the start while the case waits).
 
-    With `due_at` it runs on wall time to exactly that instant and never pauses.
+    With `due_at` it runs on wall time to exactly that instant and never pauses; it starts at
+    `now` even when that deadline is behind it (its budget then begins a second before the
+    deadline), so a breach it falls into at once is dated at its start (`alarm_instant`).
     """
     if due_at is not None:
         start = _fixed_start(now, due_at)
         return Clock(
             kind=kind, step_id=step_id, team=team, urgency=urgency,
             target_seconds=(due_at - start).total_seconds(), calendar=None,
-            started_at=start, running_since=start, fixed=True,
+            started_at=now, running_since=start, fixed=True,
         )
     return Clock(
         kind=kind, step_id=step_id, team=team, urgency=urgency, target_seconds=target_seconds,
@@ -108,9 +111,9 @@ def retarget(clock: Clock, due_at: datetime) -> Clock:
     """A fixed-deadline clock moved to a new deadline (warnings already raised stay raised)."""
     if not clock.fixed or clock.status in ("met", "stopped"):
         return clock
-    start = _fixed_start(clock.started_at, due_at)  # fixed clocks never pause: since = start
+    start = _fixed_start(clock.started_at, due_at)  # fixed clocks never pause
     return clock.model_copy(update={"target_seconds": (due_at - start).total_seconds(),
-                                    "started_at": start, "running_since": start})
+                                    "running_since": start})
 
 
 def tighten(
@@ -147,6 +150,17 @@ def instant_at(clock: Clock, budget_seconds: float, now: datetime) -> datetime:
         # in wall time so late_by stays meaningful.
         return add_business_seconds(None, base, budget_seconds - already)
     return add_business_seconds(clock.calendar, base, budget_seconds - already)
+
+
+def alarm_instant(clock: Clock, budget_seconds: float, now: datetime) -> datetime:
+    """When a running clock fell due for the alarm at `budget_seconds` (a warning's threshold,
+    or the breach's target), from its state alone: what dates the alarm and everything it
+    causes, so an alarm raised again by a later tick (its row lost before the commit) is the
+    same bytes. Never before the clock began running: a budget already spent when the clock
+    took it (a stricter urgency) or a deadline already behind a fixed clock's start fell due
+    then."""
+    began = max(clock.started_at, clock.running_since or clock.started_at)
+    return max(instant_at(clock, budget_seconds, now), began)
 
 
 def deadline(clock: Clock, now: datetime) -> datetime:
@@ -190,21 +204,24 @@ def evaluate(
 
     After an outage that slept through 0.75, 0.9 and the deadline, one breach is raised and the
     skipped warnings are marked fired: three alarms for one late case would only be noise.
+    The alarm is dated when it fell due (`alarm_instant`), not at `now`: `late_by_seconds` is
+    how far past the deadline that was (0 unless the clock began past it).
     """
     if clock.status != "running" or clock.breached:
         return clock, []
     used = elapsed_seconds(clock, now)
-    base = _envelope(clock, case_id, "", now)
     if used >= clock.target_seconds:
-        late = max(0.0, (now - deadline(clock, now)).total_seconds())
-        base["event_id"] = _alarm_id(case_id, clock, "breached")
+        when = alarm_instant(clock, clock.target_seconds, now)
+        base = _envelope(clock, case_id, _alarm_id(case_id, clock, "breached"), when)
+        late = max(0.0, (when - deadline(clock, when)).total_seconds())
         breach = SlaBreached.model_validate({**base, "late_by_seconds": late})
         return clock.model_copy(update={"breached": True, "fired": tuple(fractions)}), [breach]
     crossed = [f for f in fractions if f * clock.target_seconds <= used and f not in clock.fired]
     if not crossed:
         return clock, []
     top = max(crossed)
-    base["event_id"] = _alarm_id(case_id, clock, "warning", top)
+    when = alarm_instant(clock, top * clock.target_seconds, now)
+    base = _envelope(clock, case_id, _alarm_id(case_id, clock, "warning", top), when)
     warning = SlaWarningRaised.model_validate({**base, "elapsed_fraction": top})
     fired = tuple(sorted({*clock.fired, *crossed}))
     return clock.model_copy(update={"fired": fired}), [warning]

@@ -16,10 +16,21 @@ def chain() -> escalation.Chain:
                                   trigger="sla_warning", event_id="w1", now=T0)
 
 
+def due_steps(
+    current: escalation.Chain, policy: EscalationPolicy, now: datetime
+) -> tuple[escalation.Chain, list[escalation.EscalationStep]]:
+    """Every step due by `now`, taken one at a time as a tick takes them."""
+    steps = []
+    while (due := escalation.next_due(current, policy)) is not None and due <= now:
+        current, step = escalation.take_step(current, policy, now)
+        steps += [step] if step is not None else []
+    return current, steps
+
+
 def run_until(minutes_list: list[int]) -> list[tuple[int, str, int]]:
     current, seen = chain(), []
     for minute in minutes_list:
-        current, steps = escalation.due_steps(current, POLICY, T0 + timedelta(minutes=minute))
+        current, steps = due_steps(current, POLICY, T0 + timedelta(minutes=minute))
         seen += [(minute, s.audience, s.index) for s in steps]
     return seen
 
@@ -36,16 +47,16 @@ def test_an_outage_sends_each_level_once_and_one_repeat() -> None:
 
 
 def test_acknowledgement_stops_the_chain() -> None:
-    current, _ = escalation.due_steps(chain(), POLICY, T0)
+    current, _ = due_steps(chain(), POLICY, T0)
     current = escalation.close(current, status="acknowledged", by="ops-1")
-    later, steps = escalation.due_steps(current, POLICY, T0 + timedelta(hours=5))
+    later, steps = due_steps(current, POLICY, T0 + timedelta(hours=5))
     assert steps == []
     assert escalation.next_due(later, POLICY) is None
     assert escalation.close(later, status="resolved", by="x").closed_by == "ops-1"
 
 
 def test_retrigger_tells_only_the_levels_already_reached() -> None:
-    current, _ = escalation.due_steps(chain(), POLICY, T0 + timedelta(minutes=10))
+    current, _ = due_steps(chain(), POLICY, T0 + timedelta(minutes=10))
     current, reached = escalation.retrigger(current, trigger="sla_breached", event_id="b1")
     assert reached == ["specialist", "team_lead"]
     assert current.trigger_event_id == "b1" and current.origin_event_id == "w1"
@@ -54,5 +65,5 @@ def test_retrigger_tells_only_the_levels_already_reached() -> None:
 def test_next_due_follows_the_schedule() -> None:
     current = chain()
     assert escalation.next_due(current, POLICY) == T0
-    current, _ = escalation.due_steps(current, POLICY, T0)
+    current, _ = due_steps(current, POLICY, T0)
     assert escalation.next_due(current, POLICY) == T0 + timedelta(minutes=10)

@@ -4,6 +4,8 @@ Routing counts the review deadline from triage, so a step accepted late (or a re
 brings the deadline forward past the clock's start) hands notify a deadline already behind it.
 The clock used to clamp its budget to one second from its start: the breach then named a
 deadline routing never set and `late_by_seconds` of about zero, however late the report was.
+The breach is dated when it fell due, the clock's start (not by the tick that noticed it), and
+`late_by_seconds` says how far past the deadline that was.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ def test_an_acceptance_after_the_review_deadline_breaches_against_that_deadline(
     out = h.apply(flow.tick(at(101)))
     breaches = [e for e in out.events if isinstance(e, SlaBreached)]
     assert len(breaches) == 1 and breaches[0].step_id == "s1"
-    assert breaches[0].deadline == at(40) and breaches[0].late_by_seconds == 61 * 60
+    assert breaches[0].deadline == at(40) and breaches[0].late_by_seconds == 60 * 60
+    assert breaches[0].occurred_at == at(100)  # accepted an hour after the review deadline
 
 
 def test_a_deadline_moved_before_the_clocks_start_is_kept_exactly() -> None:
@@ -42,7 +45,9 @@ def test_a_deadline_moved_before_the_clocks_start_is_kept_exactly() -> None:
     assert sla.deadline(out.state.clocks["s1:turnaround"], at(110)) == at(90)
     out = h.apply(flow.tick(at(111)))
     breach = next(e for e in out.events if isinstance(e, SlaBreached))
-    assert breach.deadline == at(90) and breach.late_by_seconds == 21 * 60
+    # moved behind the clock's start (accepted at 100): it fell due there, 10 minutes late
+    assert breach.deadline == at(90) and breach.late_by_seconds == 10 * 60
+    assert breach.occurred_at == at(100)
 
 
 def test_a_deadline_exactly_now_breaches_now() -> None:
