@@ -15,8 +15,8 @@ class Context:
 
     policy: NotifyPolicy
     contacts: Contacts
-    now: datetime  # processing time: when ticks look at the clocks
-    # When the event happened (never after `now`): clocks start, meet, pause, resume and stop
-    # then, so an input read late (lag, restart, rebalance) counts from routing's instant; the
-    # messages it causes are dated then too, so applying it again yields the same bodies.
+    # When the event happened (never after the read): clocks start, meet, pause, resume and
+    # stop then, so an input read late (lag, restart, rebalance) counts from routing's instant;
+    # the messages it causes are dated then too, so applying it again yields the same bodies.
+    # A tick looks at the clocks as of then (handlers.event_time).
     at: datetime

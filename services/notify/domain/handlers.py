@@ -62,8 +62,7 @@ def apply_event(
     out = Outcome(state=current)
     if handler is None or event.event_id in current.applied:
         return out
-    handler(out, event, Context(policy=policy, contacts=contacts, now=now,
-                                at=event_time(event, now)))
+    handler(out, event, Context(policy=policy, contacts=contacts, at=event_time(event, now)))
     if not isinstance(event, (CheckClocks, NotificationDelivered, NotificationFailed)):
         # Ticks and outcomes are idempotent by state; remembering them would crowd out real ids.
         current.applied = [*current.applied, event.event_id][-APPLIED_MEMORY:]
@@ -74,8 +73,11 @@ def apply_event(
 def event_time(event: Event, now: datetime) -> datetime:
     """When a clock transition caused by `event` took place: when it happened, as its producer
     stamped it (a late read must not hand out budget), but never in the future (a producer's
-    clock ahead of ours). A tick looks at the clocks as of now."""
-    return now if isinstance(event, CheckClocks) else min(event.occurred_at, now)
+    clock ahead of ours). A tick looks at the clocks as of when the timer sent it, not as of
+    its read: read again after a crash (its row lost before the commit), it raises exactly
+    what it raised, the same alarms with the same sequence numbers; what fell due since is
+    the next tick's (the row's next due instant is already past, so the timer sends one)."""
+    return min(event.occurred_at, now)
 
 
 def _tell_referrer(out: Outcome, ctx: Context, event: Event, kind: str, **data: Any) -> None:

@@ -44,7 +44,7 @@ def stall_reported(out: Outcome, event: ReportStall, ctx: Context) -> None:
 
 
 def tick(out: Outcome, event: CheckClocks, ctx: Context) -> None:
-    clockwork.tick(out, policy=ctx.policy, contacts=ctx.contacts, now=ctx.now)
+    clockwork.tick(out, policy=ctx.policy, contacts=ctx.contacts, now=ctx.at)
 
 
 def acknowledged(out: Outcome, event: AcknowledgeEscalation, ctx: Context) -> None:

@@ -128,6 +128,16 @@ def test_a_later_tick_takes_what_fell_due_in_the_same_order_and_sequence() -> No
     assert same_bytes_under_same_ids(first, later) == 2  # b's warning and its message
 
 
+def test_the_same_tick_read_again_later_raises_exactly_what_it_raised() -> None:
+    # A crash before the commit: the tick is read again from the command topic, minutes later.
+    prior, _ = committed(one_offer(), 89)
+    first, again = tick(prior, 95), tick(prior, 95, read_at=130)
+    assert [e.to_bytes() for e in again.events] == [e.to_bytes() for e in first.events]
+    assert [webhook_body(n) for n in again.notifications] == [
+        webhook_body(n) for n in first.notifications]
+    assert again.state.to_json() == first.state.to_json()
+
+
 def test_an_alarm_raised_late_finds_its_chain_where_the_schedule_puts_it() -> None:
     # Nothing ran from 80 to 200 minutes (an outage): the breach fell due at 120, its chain
     # counts from there, so the lead (+30 min) and ops (+60 min) hear at once, each message
