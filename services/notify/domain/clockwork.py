@@ -76,12 +76,16 @@ def pause_all(out: Outcome, *, cause_id: str, reason: str, now: datetime) -> Non
 
 
 def resume_all(out: Outcome, *, cause_id: str, now: datetime) -> None:
-    """The records arrived: every paused clock counts again from `now`."""
+    """The records arrived: every paused clock counts again from `now`, and its chain's steps
+    still to come move out by the time it spent paused."""
     for key, clock in list(out.state.clocks.items()):
-        out.state.clocks[key], events = sla.resume(
-            clock, case_id=out.state.case_id, cause_id=cause_id, now=now
-        )
+        resumed, events = sla.resume(clock, case_id=out.state.case_id, cause_id=cause_id,
+                                     now=now)
+        out.state.clocks[key] = resumed
         out.events.extend(events)
+        chain = out.state.chains.get(key)
+        if chain is not None:
+            out.state.chains[key] = escalation.hold(chain, sla.paused_seconds(clock, resumed))
 
 
 def stop_all(out: Outcome, *, by: str, now: datetime) -> None:
@@ -223,6 +227,6 @@ def refresh_next_due(state: CaseState, policy: NotifyPolicy, now: datetime) -> N
 
 def _held(state: CaseState, key: str) -> bool:
     """A chain waits while its clock is paused: the referrer owes records, the clock consumes
-    no budget, so nobody is chased about it (its due steps go out once the clock runs again)."""
+    no budget, so nobody is chased about it (on resume its steps move out by the pause)."""
     clock = state.clocks.get(key)
     return clock is not None and clock.status == "paused"

@@ -24,7 +24,9 @@ class Chain(BaseModel):
     step_id: str
     clock: ClockKind
     urgency: Urgency
-    started_at: datetime  # what the schedule counts from: when the starting alarm fell due
+    # what the schedule counts from: when the starting alarm fell due, moved out by the time its
+    # clock spent paused since (hold)
+    started_at: datetime
     origin_event_id: str  # the SLA event that started the chain: seeds its step ids
     trigger: Trigger
     trigger_event_id: str  # the latest (most severe) SLA event, quoted in every message
@@ -104,6 +106,16 @@ def retrigger(chain: Chain, *, trigger: Trigger, event_id: str) -> tuple[Chain, 
     reached = sorted({_audience(i) for i in range(chain.sent)}, key=LEVELS.index)
     updated = chain.model_copy(update={"trigger": trigger, "trigger_event_id": event_id})
     return updated, reached
+
+
+def hold(chain: Chain, seconds: float) -> Chain:
+    """Its clock was paused for `seconds` (wall time): the steps still to come fall due that
+    much later, keeping their spacing, as the clock's own deadline moved out. A pause stops
+    the chain's clock as it stops the SLA clock: the steps whose time passed while the
+    referrer owed records all went out at once on resume."""
+    if chain.status != "active" or seconds <= 0:
+        return chain
+    return chain.model_copy(update={"started_at": chain.started_at + timedelta(seconds=seconds)})
 
 
 def close(chain: Chain, *, status: ChainStatus, by: str) -> Chain:

@@ -47,6 +47,11 @@ class Clock(BaseModel):
     status: ClockStatus = "running"
     fired: tuple[float, ...] = ()  # warning fractions already raised (or skipped past)
     breached: bool = False
+    # When it last stopped counting: met or stopped, or, while paused, since when (on resume
+    # its escalation chain's steps move out by as much; None again once it runs). Not a field
+    # of its own: the model refuses unknown fields, and a worker of the previous release (a
+    # rolling deploy) would fail on every row with a paused clock. A clock paused before this
+    # resumes without moving its chain.
     ended_at: datetime | None = None
     # Runs to a deadline set from the shared SLA policy (routing's): shown everywhere alike, so
     # it never pauses; the acceptance clock pauses while records are owed.
@@ -239,7 +244,7 @@ def pause(
     )
     paused = clock.model_copy(
         update={"consumed_seconds": elapsed_seconds(clock, now), "running_since": None,
-                "status": "paused"}
+                "status": "paused", "ended_at": now}
     )
     return paused, [event]
 
@@ -251,11 +256,22 @@ def resume(clock: Clock, *, case_id: str, cause_id: str, now: datetime) -> Clock
     # Never from before the clock began (transitions are dated by their events, and a
     # referral's revision may be read after a later offer on another topic).
     since = max(now, clock.started_at)
-    resumed = clock.model_copy(update={"running_since": since, "status": "running"})
+    resumed = clock.model_copy(update={"running_since": since, "status": "running",
+                                       "ended_at": None})
     event = SlaResumed.model_validate(
         _envelope(resumed, case_id, derive_id(cause_id, clock.key, "resumed"), now)
     )
     return resumed, [event]
+
+
+def paused_seconds(paused: Clock, resumed: Clock) -> float:
+    """Wall seconds a clock spent paused, from its state before and after `resume`: what its
+    escalation chain's remaining steps move out by (0 if not known: a clock paused before
+    this release, or a resume that changed nothing)."""
+    since = paused.ended_at if paused.status == "paused" else None
+    if since is None or resumed.status != "running" or resumed.running_since is None:
+        return 0.0
+    return max(0.0, (resumed.running_since - since).total_seconds())
 
 
 def meet(clock: Clock, *, case_id: str, cause_id: str, now: datetime) -> ClockChange:
