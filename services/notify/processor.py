@@ -10,7 +10,6 @@ commit and forget() for revoked partitions.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections import Counter
 from collections.abc import (
     Awaitable,
@@ -26,11 +25,10 @@ from datetime import datetime
 
 from schemas.cases import CaseErased
 from schemas.envelope import Event
-from schemas.sla import SlaBreached, SlaMet, SlaPaused, SlaResumed, SlaWarningRaised
 from services.common.case_locks import CaseLocks
 from services.common.consume import EventMeta
 from services.common.rows import DEFAULT_MAX_CACHED, ParsedRows, Writer
-from services.notify import casefile, metrics
+from services.notify import casefile, metrics, outcome_metrics
 from services.notify.casefile.clocks import with_deadlines
 from services.notify.casefile.models import CaseOutline
 from services.notify.domain import sla
@@ -42,12 +40,6 @@ from services.notify.domain.state import CaseState, Contacts, Outcome
 from services.notify.domain.watchdog import may_stall
 from services.notify.due_index import DueIndex
 
-log = logging.getLogger("spine.notify")
-
-_SLA_TYPES = (SlaWarningRaised, SlaBreached, SlaPaused, SlaResumed, SlaMet)
-# An alarm raised this much after it fell due is logged (the case id): a tick lags by seconds,
-# an outage by its length.
-LATE_ALARM_SECONDS = 60.0
 WATCH_CHUNK = 50  # rows read between two turns of the loop (~5 ms of parsing on a quiet core)
 Look = Callable[[CaseOutline, Mapping[str, datetime]], None]  # the timer's look (OpsWatch.look)
 
@@ -140,32 +132,11 @@ class NotifyProcessor:
         self.index.update(out.state)
         if isinstance(event, CaseErased):  # the row's outbox is empty: so must the lanes be
             self.drop_deliveries(event.case_id)
-        for produced in out.events:
-            if isinstance(produced, _SLA_TYPES):
-                step = out.state.steps.get(produced.step_id)
-                metrics.SLA_EVENTS.labels(produced.event_type, produced.clock, produced.urgency,
-                                          step.team if step else "unknown").inc()
-            if isinstance(produced, (SlaWarningRaised, SlaBreached)):
-                self._raised(produced)
+        outcome_metrics.count(event, out, self.clock())
         for note in out.notifications:
-            metrics.NOTIFICATIONS_QUEUED.labels(note.audience, note.kind).inc()
             self.submit(note)
-        for reason in out.skipped:
-            metrics.NOTIFICATIONS_SKIPPED.labels(reason.split(":", 1)[0]).inc()
-            log.debug("notification skipped", extra={"case_id": event.case_id, "reason": reason})
         if not isinstance(event, CheckClocks):  # ticks would only flood the timeline
             self._fold_summary(event, partition, out.state)
-
-    def _raised(self, alarm: SlaWarningRaised | SlaBreached) -> None:
-        """How late a tick raised an alarm. The alarm (and every message it causes) is dated
-        when it fell due, so that it is the same bytes when raised again; when it was noticed
-        (late after an outage) shows here, and in the case's delivery lines, not in it."""
-        delay = max(0.0, (self.clock() - alarm.occurred_at).total_seconds())
-        metrics.ALARM_DELAY.labels(alarm.event_type).observe(delay)
-        if delay >= LATE_ALARM_SECONDS:
-            log.info("SLA alarm raised late", extra={
-                "case_id": alarm.case_id, "event_type": alarm.event_type,
-                "clock": alarm.clock, "delay_seconds": round(delay)})
 
     def _fold_summary(self, event: Event, partition: int, state: CaseState) -> None:
         before = self.views.get(event.case_id)
