@@ -44,7 +44,7 @@ from services.notify.dashboard.stream_slots import StreamSlots
 from services.notify.dashboard.views import build_router
 from services.notify.delivery.dispatcher import Dispatcher
 from services.notify.delivery.webhook import WebhookPoster
-from services.notify.directory import DirectoryCache
+from services.notify.directory import DirectoryCache, DirectoryWait
 from services.notify.domain.commands import CheckClocks, parse_command
 from services.notify.http_api import build_escalation_router
 from services.notify.processor import NotifyProcessor
@@ -151,6 +151,11 @@ class NotifyWorker:
             live=self.live.publish, drop_deliveries=self.dispatcher.forget_case,
             write_cases=table_writer(self.cases),
             write_summaries=table_writer(summaries),
+            # A tick read again after a restart, or an escalation to a lead routing did not
+            # name, waits for the directory as the timer does (send_due_ticks).
+            wait_for_directory=DirectoryWait(
+                lambda: self.directory.loaded,
+                timeout_seconds=settings.directory_wait_seconds).until_loaded,
         )
         self.recovered = False
         # Every worker's cases on this worker's board (dashboard/peers.py).

@@ -31,6 +31,11 @@ ALARM_DELAY = Histogram(
     ["event_type"],
     buckets=(1, 5, 10, 30, 60, 300, 900, 3600, 6 * 3600),
 )
+DIRECTORY_WAITS = Counter(
+    "notify_directory_waits_total",
+    "Events held for the specialist directory's first load, by how the wait ended",
+    ["outcome"],  # loaded, timed_out (then applied without it, as before)
+)
 REQUEST_SECONDS = Histogram(
     "notify_webhook_request_seconds", "Duration of one webhook request", ["audience"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),

@@ -34,6 +34,7 @@ from services.notify.casefile.models import CaseOutline
 from services.notify.domain import sla
 from services.notify.domain.commands import CheckClocks
 from services.notify.domain.handlers import apply_event
+from services.notify.domain.ops_handlers import needs_directory
 from services.notify.domain.outbox import Notification
 from services.notify.domain.policy import NotifyPolicy
 from services.notify.domain.state import CaseState, Contacts, Outcome
@@ -56,11 +57,15 @@ class NotifyProcessor:
         drop_deliveries: Callable[[str], None] = lambda case_id: None,
         write_cases: Writer | None = None, write_summaries: Writer | None = None,
         max_cached: int = DEFAULT_MAX_CACHED,
+        wait_for_directory: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.cases, self.summaries = cases, summaries
         self.policy, self.contacts, self.clock = policy, contacts, clock
         self.publish, self.submit, self.live = publish, submit, live
         self.drop_deliveries = drop_deliveries  # the dispatcher's forget_case
+        # Holds events that name a team lead from the directory until it is read (bounded):
+        # directory.DirectoryWait.until_loaded in the worker.
+        self.wait_for_directory = wait_for_directory
         self.index = DueIndex()
         self.states = ParsedRows(cases, CaseState.from_json, write=write_cases,
                                  max_cached=max_cached)
@@ -91,7 +96,11 @@ class NotifyProcessor:
 
     async def handle(self, event: Event, meta: EventMeta) -> None:
         """One consumed event: SLA events are acknowledged before the row is written, so a crash
-        in between re-raises them (same ids) rather than forgetting them."""
+        in between re-raises them (same ids) rather than forgetting them. One that may name a
+        team lead waits for the directory first (outside the case lock: deliveries settle
+        meanwhile)."""
+        if self.wait_for_directory is not None and needs_directory(event):
+            await self.wait_for_directory()
         async with self.locks.hold(event.case_id):  # the row must not change while we publish
             out = await self._apply(event, meta.partition)
         self._after(event, out, meta.partition)

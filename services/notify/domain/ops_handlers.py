@@ -16,6 +16,17 @@ from services.notify.domain.context import Context
 from services.notify.domain.state import Outcome
 
 
+def needs_directory(event: Event) -> bool:
+    """True if applying `event` may name a recipient from the specialist directory (the
+    assignee's team lead): a tick (a chain's lead step) or an escalation to a team lead that
+    routing did not name. Applied before the directory is read, it falls back to the
+    subscribers file's lead for the team, or ops; the agent holds it until then."""
+    if isinstance(event, CheckClocks):
+        return True
+    return (isinstance(event, CaseEscalated) and event.escalate_to == "team_lead"
+            and not event.team_lead_id)
+
+
 def escalated(out: Outcome, event: CaseEscalated, ctx: Context) -> None:
     data = {"step_id": event.step_id, "team": event.team, "reason": event.reason}
     if event.escalate_to == "team_lead":
