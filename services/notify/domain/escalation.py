@@ -110,9 +110,9 @@ def retrigger(chain: Chain, *, trigger: Trigger, event_id: str) -> tuple[Chain, 
 
 def hold(chain: Chain, seconds: float) -> Chain:
     """Its clock was paused for `seconds` (wall time): the steps still to come fall due that
-    much later, keeping their spacing, as the clock's own deadline moved out. A pause stops
-    the chain's clock as it stops the SLA clock: the steps whose time passed while the
-    referrer owed records all went out at once on resume."""
+    much later, keeping their spacing, as the clock's own deadline moved out (a pause stops
+    the chain's clock as it stops the SLA clock; before, every step whose time passed while
+    the referrer owed records went out at once on resume)."""
     if chain.status != "active" or seconds <= 0:
         return chain
     return chain.model_copy(update={"started_at": chain.started_at + timedelta(seconds=seconds)})
