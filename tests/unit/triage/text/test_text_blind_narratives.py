@@ -49,6 +49,11 @@ PRE_CERVICAL = {"referral_id": "pc-1", "referral_type": "pre_surgery", "region":
 FIRST_WEEK = {"referral_id": "fw-1", "referral_type": "post_surgery", "region": "lumbar",
               "age": 71, "sex": "F", "surgeries": [{"procedure": "laminectomy_decompression",
                                                     "weeks_before_referral": 1}]}
+# Written in the United States ten weeks after an instrumented L4-5 fusion, age 52 M: the
+# patient's jurisdiction has numeric dates read month first (text/dates.py), nothing else coded.
+US = {"referral_id": "us-1", "referral_type": "post_surgery", "region": "lumbar", "age": 52,
+      "sex": "M", "patient": {"jurisdiction": "US-TX"},
+      "surgeries": [{"procedure": "fusion_instrumented", "weeks_before_referral": 10}]}
 TABLES = {"blind_narratives.txt": (as_question, BASE), "blind_letters.txt": (as_question, BASE),
           "blind_reports.txt": (as_current_report, BASE),
           "blind_letters2.txt": (as_question, BASE), "blind_notes.txt": (as_question, BASE),
@@ -63,7 +68,8 @@ TABLES = {"blind_narratives.txt": (as_question, BASE), "blind_letters.txt": (as_
           "blind_malignancy.txt": (as_question, BASE),
           "blind_late.txt": (as_question, LATE),
           "blind_precervical.txt": (as_question, PRE_CERVICAL),
-          "blind_firstweek.txt": (as_question, FIRST_WEEK)}
+          "blind_firstweek.txt": (as_question, FIRST_WEEK),
+          "blind_us.txt": (as_question, US)}
 # The day the referrals were received (their calendar dates count from it), as the worker reads
 # them; the pre-surgery table's last section was written for a reader with no such day.
 RECEIVED = date(2026, 11, 27)
