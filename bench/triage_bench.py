@@ -124,6 +124,10 @@ HOSTILE = {
     "'when I wipe'": "when I wipe ",
     "'return to ED if'": "return to ED if ",
     "'leg as bad as before the op'": "leg as bad as before the op ",
+    # the US table: a month-first date after every CRP (a series with its unit each), the 911
+    # precaution's forward reach
+    "'CRP 11/10/26: 1.6 mg/dL;'": "CRP 11/10/26: 1.6 mg/dL; ",
+    "'call 911 or go to the ER for'": "call 911 or go to the ER for ",
 }
 
 

@@ -108,3 +108,42 @@ def test_the_same_pain_as_before_scored_after_the_comparison_is_the_limb_score()
             "2/10. MRI (26/11): residual left paracentral disc protrusion at L4/5 contacting and "
             "displacing the left L5 nerve root.")
     assert fired(first_week(text)) == {"MOD_limb_pain_concordant_compression": "soon"}
+
+
+@pytest.mark.parametrize("text", [  # review 22: each read urgent, as the older, lower CRP
+    "CRP 150, up from 60. T 38.4 tonight. Wound dry.",
+    "CRP 150 POD6 (60 POD4). T 38.4 tonight. Wound dry.",
+    "CRP 150 (27/11), 60 (25/11). T 38.4 tonight. Wound dry.",
+    "CRP 150 today, 60 two days ago. T 38.4 tonight.",
+    "CRP 150 today and 60 yesterday. T 38.4 tonight.",
+    "CRP now 150, was 60. T 38.4 tonight.",
+    "Bloods: CRP 150, 60 on Weds. T 38.4 tonight.",
+])
+def test_a_series_never_reads_a_high_crp_lower_than_its_highest_value(text: str) -> None:
+    assert first_week(text).urgency == "emergency"
+
+
+@pytest.mark.parametrize("text", [
+    "CRP 150 POD6, 60 POD4. Apyrexial, wound dry.",  # labels after their values
+    "CRP trend: POD4 55.25, POD6 181.75. Apyrexial, wound dry.",  # two decimals
+])
+def test_a_high_or_rising_crp_with_labels_after_values_stays_abnormal(text: str) -> None:
+    assert first_week(text).urgency == "urgent"
+
+
+@pytest.mark.parametrize(("text", "urgency"), [  # review 22: current red flags kept
+    ("She had to return to A&E with new numbness between her legs and urinary retention last "
+     "night.", "emergency"),
+    ("Seen with her husband who has noticed new urinary incontinence and saddle numbness since "
+     "Monday.", "emergency"),
+    ("Opinion on whether her new foot drop and saddle numbness need urgent decompression "
+     "please.", "emergency"),
+    ("Weakness of both legs, same since surgery.", "emergency"),
+    ("New weakness in both legs after the operation, no change since surgery, can't lift "
+     "either foot.", "emergency"),
+    ("Complications are: wound infection with pus discharging, T 38.6 today.", "emergency"),
+    ("Temp 38.9 at 06:00, afebrile since antipyretics given. CRP 180.", "emergency"),
+    ("T 39.1 this morning with rigors, apyrexial since paracetamol. Wound oozing.", "emergency"),
+])
+def test_advice_and_history_rules_leave_a_current_red_flag_alone(text: str, urgency: str) -> None:
+    assert first_week(text).urgency == urgency

@@ -77,3 +77,19 @@ def test_a_question_about_loose_screws_is_no_finding_of_them() -> None:
     text = ('"there\'s a 2 mm halo around the L4 screws" is what the radiologist told me. I want '
             "a second opinion on whether the screws are loose. No fever, legs fine.")
     assert "RF10_implant_failure" not in rules(text)
+
+
+@pytest.mark.parametrize("text", [  # review 22: a denial reached the positives after it
+    "ROS: denies fever/chills, positive for saddle anesthesia and urinary retention x2 days.",
+    "ROS: Denies fever, chills, endorses saddle anesthesia and urinary retention since yesterday.",
+    "ROS: Denies fever, chills, weight loss, + saddle anesthesia, + urinary retention.",
+    "Both legs weak since 10/01, not getting better, worse over the last 3 days.",
+])
+def test_a_review_of_systems_positive_or_a_worsening_is_read(text: str) -> None:
+    assert rules(text) & {"RF1_CES_established", "RF2_CES_suspected_bilateral"}
+
+
+def test_a_crp_in_mg_per_decilitre_before_a_full_stop_is_ten_times_the_number() -> None:
+    # 12.4 mg/dL is 124 mg/L: with the fever, RF5
+    assert "RF5_postop_infection_systemic" in rules(
+        "C-Reactive Protein 12.4 mg/dL. Tmax 101.3 F. Wound oozing.")
