@@ -276,7 +276,7 @@ class NotifyWorker:
         if not self.recovered or not self.directory.loaded:
             return 0
         now, sent = utc_now(), 0
-        for case_id in self.processor.due_cases(self.ownership()):
+        for case_id in self.processor.due_cases(self.ownership(), now):
             tick = CheckClocks(event_id=str(uuid.uuid4()), case_id=case_id, occurred_at=now)
             await send_event(self.commands, tick)
             sent += 1

@@ -69,7 +69,7 @@ class NotifySettings:
     dashboard_streams_total: int = 256
     # How long, in all, the agents hold events that name a team lead from the specialist
     # directory for its first load (directory.DirectoryWait); then they apply them without it.
-    directory_wait_seconds: float = 30.0
+    directory_wait_seconds: float = 10.0
 
 
 def load_settings() -> NotifySettings:
@@ -91,5 +91,5 @@ def load_settings() -> NotifySettings:
         board_max_cases=env_int("NOTIFY_BOARD_MAX_CASES", 50_000),
         dashboard_streams_per_principal=env_int("NOTIFY_DASHBOARD_STREAMS_PER_PRINCIPAL", 4),
         dashboard_streams_total=env_int("NOTIFY_DASHBOARD_STREAMS_TOTAL", 256),
-        directory_wait_seconds=env_float("NOTIFY_DIRECTORY_WAIT_SECONDS", 30.0),
+        directory_wait_seconds=env_float("NOTIFY_DIRECTORY_WAIT_SECONDS", 10.0),
     )

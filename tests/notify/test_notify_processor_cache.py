@@ -188,3 +188,15 @@ async def test_a_rescan_forgets_the_due_cases_of_partitions_handed_over() -> Non
 
     await rig.processor.rescan(lambda partition: True)  # and back: its row is read again
     assert list(rig.processor.due_cases(lambda partition: True)) == ["case-1"]
+
+
+async def test_cases_are_due_by_the_instant_their_ticks_carry() -> None:
+    # review 22: the tick was stamped before the index read the clock; a case falling due between
+    # the two got a tick that, evaluated as of its stamp, raised nothing, and waited 30 s more
+    rig, flow = AgentRig(commit_every_event=False), CaseFlow()
+    await rig.feed(flow.offered(rig.clock()))
+    await rig.processor.rescan(lambda partition: True)
+    rig.clock.set_minutes(95)
+    stamp = rig.clock() - timedelta(minutes=30)  # before anything fell due
+    assert list(rig.processor.due_cases(lambda partition: True, stamp)) == []
+    assert list(rig.processor.due_cases(lambda partition: True, rig.clock())) == ["case-1"]

@@ -85,3 +85,15 @@ async def test_reads_during_the_takeover_are_retry_and_a_stranger_still_learns_n
     # Once the table speaks for the case, a case routing never saw is 404 as before.
     assert (await client.get("/cases/nope/review", headers=A)).status_code == 404
     assert (await client.post("/offers/nope/spine_surgery/accept", headers=A)).status_code == 404
+
+
+async def test_a_stranger_s_command_tells_no_existing_case_from_an_unknown_one(takeover) -> None:  # type: ignore[no-untyped-def]
+    # review 22: with the row already restored (or a standby's copy) a stranger's accept was
+    # written to Kafka and came back 404, while an unknown case was 503: existence leaked
+    client, gateway, old, new = takeover
+    new.cases.update(old.cases)  # the row is here, the worker still does not speak for it
+    stranger = {**A, "Authorization": f"Bearer {mint_token(subject='b', role='specialist')}"}
+    existing = await client.post("/offers/case-1/spine_surgery/accept", headers=stranger)
+    unknown = await client.post("/offers/nope/spine_surgery/accept", headers=stranger)
+    assert (existing.status_code, unknown.status_code) == (503, 503)
+    assert gateway.submitted == 0  # and nothing written for a case this worker does not own

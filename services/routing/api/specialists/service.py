@@ -160,10 +160,12 @@ async def decide(
     a command whose ack from Kafka did not come in time may still be written, and a retry would
     be a second command (a second addendum): 504 outcome-unknown naming the command id, as a
     relay answers (services/common/forwarding.py), not 503 "retry"."""
-    state = gateway.case_state(command.case_id)
-    if state is None and not gateway.answers_for(command.case_id):
-        # Not "no such case": this worker is taking the case over and has not read it yet.
+    if not gateway.answers_for(command.case_id):
+        # Not "no such case": this worker is taking the case over, or its copy is a standby's.
+        # Whatever its table holds, it neither decides nor writes the command: a 404 for a row
+        # it holds and a 503 for one it lacks told a stranger which cases exist (review 22).
         raise taking_over()
+    state = gateway.case_state(command.case_id)
     known = answered_here(state, command)
     if known is not None:
         _raise_for(known, command)
