@@ -267,11 +267,18 @@ def resume(clock: Clock, *, case_id: str, cause_id: str, now: datetime) -> Clock
 def paused_seconds(paused: Clock, resumed: Clock) -> float:
     """Wall seconds a clock spent paused, from its state before and after `resume`: what its
     escalation chain's remaining steps move out by (0 if not known: a clock paused before
-    this release, or a resume that changed nothing)."""
+    this release, or a resume that changed nothing).
+
+    Never more than the clock's life less the budget it consumed (budget, which every release
+    keeps, counts only while running, a business second at most a wall second): the previous
+    release neither sets nor clears `ended_at`, so after its resume and pause the instant may
+    be an older pause of this one, and the chain moved by the hours run since (review 22, N1)."""
     since = paused.ended_at if paused.status == "paused" else None
     if since is None or resumed.status != "running" or resumed.running_since is None:
         return 0.0
-    return max(0.0, (resumed.running_since - since).total_seconds())
+    claimed = (resumed.running_since - since).total_seconds()
+    idle = (resumed.running_since - paused.started_at).total_seconds() - paused.consumed_seconds
+    return max(0.0, min(claimed, idle))
 
 
 def meet(clock: Clock, *, case_id: str, cause_id: str, now: datetime) -> ClockChange:

@@ -6,8 +6,10 @@ their spacing, each due later by the time spent paused."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import timedelta
 
+from services.notify.domain import sla
 from services.notify.domain.policy import EscalationPolicy, NotifyPolicy
 from tests.unit.notify.notify_builders import POLICY, T0, CaseFlow, Harness
 
@@ -113,3 +115,49 @@ def test_a_resume_after_the_breach_moves_what_is_left_of_the_chain() -> None:
     sent = escalation_steps([(125, 185)], 320)
     assert sent == [(90, "specialist", 0), (110, "team_lead", 1), (190, "ops", 2),
                     (250, "ops", 3), (310, "ops", 4)]
+
+
+# Review 22, N1: the previous release neither sets nor clears `ended_at` on pause or resume, so
+# a pause instant written by this release can outlive a resume and a pause of the previous one
+# (a rolling deploy, a rollback then roll-forward). Held from that stale instant, the chain
+# moved out by the hours its clock had since been running.
+def _as_previous_release(h: Harness, change: Callable[[sla.Clock], sla.Clock]) -> None:
+    """Rewrite every clock of the row as the previous release's pause or resume does."""
+    assert h.state is not None
+    h.state = h.state.model_copy(update={"clocks": {
+        key: change(clock) for key, clock in h.state.clocks.items()}})
+
+
+def test_a_pause_instant_left_by_a_previous_release_moves_the_chain_by_no_more_than_the_pauses(
+) -> None:
+    h, flow = Harness(policy=SPACED), CaseFlow()
+    h.apply(flow.received(at(0)))
+    h.apply(flow.offered(at(0)))
+    h.apply(flow.tick(at(90)))  # the 0.75 warning starts the chain at 90
+    h.apply(flow.received(at(100), missing=("mri_report",), revision=2))  # this release pauses
+    assert h.state is not None
+    (key,) = h.state.chains
+    before = h.state.chains[key].started_at
+    # The previous release resumes at 110 (f15936a's sla.resume: ended_at left as it was)...
+    _as_previous_release(h, lambda c: c.model_copy(update={
+        "running_since": max(at(110), c.started_at), "status": "running"}))
+    # ... the clock runs 4 h 40 min, and the previous release pauses it again (ended_at kept).
+    _as_previous_release(h, lambda c: c.model_copy(update={
+        "consumed_seconds": sla.elapsed_seconds(c, at(390)), "running_since": None,
+        "status": "paused"}))
+    out = h.apply(flow.received(at(400), revision=3))  # this release resumes
+    moved = out.state.chains[key].started_at - before
+    assert moved <= timedelta(minutes=20)  # paused 10 min, then 10 more; not 5 h
+    assert moved == timedelta(minutes=20)  # and the pauses it did not hold are held now
+
+
+def test_paused_seconds_never_exceeds_the_time_the_clock_was_not_running() -> None:
+    clock = sla.start_clock(kind="acceptance", step_id="s1", team="t", urgency="urgent",
+                            target_seconds=7200, calendar=None, now=at(0))
+    paused, _ = sla.pause(clock, case_id="c", cause_id="p1", reason="r", now=at(30))
+    # ended_at says 30, yet the row has since consumed 100 min (a previous release ran it).
+    stale = paused.model_copy(update={"consumed_seconds": 100 * 60})
+    resumed, _ = sla.resume(stale, case_id="c", cause_id="r1", now=at(110))
+    assert sla.paused_seconds(stale, resumed) == 10 * 60  # 110 min since start, 100 running
+    fresh, _ = sla.resume(paused, case_id="c", cause_id="r1", now=at(110))
+    assert sla.paused_seconds(paused, fresh) == 80 * 60  # this release's own pause: unchanged
