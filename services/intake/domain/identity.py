@@ -45,18 +45,26 @@ def derivation_key(names: Sequence[Name]) -> str:
     return first.value if first.scheme == "identifier" else "|".join(first)
 
 
-def find_case(registry: Registry, *, referrer_id: str, names: Sequence[Name]) -> str | None:
-    """The case any of the names already points at, trying the preferred name first; else the
-    erased case one of them named (its requests then answer 410 Gone, as by case id: erasure
-    tombstones the names, and a message naming the case by one its id does not derive from
-    answered 404, or as an update opened a new case with the patient's data)."""
-    keys = [identity_key(referrer_id, name) for name in names]
-    for key in keys:
+def find_case(
+    registry: Registry, *, referrer_id: str, names: Sequence[Name], submit: bool = False,
+) -> str | None:
+    """The case the most preferred name that names one points at, live or erased (an erased
+    case's requests then answer 410 Gone, as by case id: erasure tombstones the names, and a
+    message naming the case by one its id does not derive from answered 404, or as an update
+    opened a new case with the patient's data).
+
+    One pass in order of preference, each name tried live then erased: with every live name
+    tried first, a message naming an erased case by its identifier and a live one by a reused
+    bundle id or fullUrl was applied to the live case (the erased patient's data onto another
+    case). A `submit` (a new referral) is Gone only by its first name, the one its case id
+    derives from: a secondary name it shares with an erased case does not make a new
+    referral_id 410 (that name stays with the erased case: identity_writes)."""
+    for position, name in enumerate(names):
+        key = identity_key(referrer_id, name)
         record = registry.identity(key)
         if record is not None:
             return record.case_id
-    for key in keys:
-        erased = registry.erased_name(key)
+        erased = registry.erased_name(key) if position == 0 or not submit else None
         if erased is not None:
             return erased.case_id
     return None

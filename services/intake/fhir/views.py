@@ -61,7 +61,8 @@ async def post_bundle(
         body, content_type=content_type, now=intake.clock(), referrer_id=principal.subject,
     )
     referrer_id, names = principal.subject, mapped.names
-    found = find_case(intake.registry, referrer_id=referrer_id, names=names)
+    found = find_case(intake.registry, referrer_id=referrer_id, names=names,
+                      submit=mapped.action == "submit")
     case_id = found or case_id_for(referrer_id=referrer_id, referral_id=derivation_key(names))
     opened = _opened_on(intake, case_id) if mapped.action == "submit" else None
     if mapped.dated_on_receipt and opened is not None and opened.date() != intake.clock().date():
