@@ -73,17 +73,6 @@ def erasure_writes(registry: Registry, case_id: str, referrer_id: str) -> tuple[
     return names + tuple(Write(key, None) for key in leftovers)
 
 
-def stray_name_writes(registry: Registry, case_id: str) -> tuple[Write, ...]:
-    """Tombstones for the names of a case that does not exist: a FHIR case's names are written
-    before its event (referrals/service.py, `_commit`), so an event write that failed, never
-    retried, left them (the sender's identifiers in clear) with no case to erase them by. None
-    for a held or erased case (decide_erasure erases those), and no `erased-name/` records:
-    there was no case, so a resend of the referral may open it and name it again."""
-    if case_id in registry.cases or case_id in registry.erased:
-        return ()
-    return tuple(Write(key, None) for key in registry.identity_keys_of(case_id))
-
-
 @dataclass
 class ErasureWatch:
     """Erased cases something may have been written for after their erasure."""

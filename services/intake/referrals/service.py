@@ -196,14 +196,9 @@ async def erase_patient_data(*, intake: Intake, case_id: str, requested_by: str)
     """Erase a case's patient data (ops): CaseErased plus tombstones on the registry."""
     _ensure_ready(intake)
     async with _holding(intake, case_key(case_id)):
-        try:
-            decision = erasure.decide_erasure(
-                intake.registry, case_id=case_id, requested_by=requested_by, now=intake.clock(),
-            )
-        except Rejected as refused:
-            if refused.status == 404:  # still 404: no case; but no names of it left either
-                await _forget_stray_names(intake, case_id)
-            raise
+        decision = erasure.decide_erasure(
+            intake.registry, case_id=case_id, requested_by=requested_by, now=intake.clock(),
+        )
         if decision.outcome == "replayed":
             # Written again on a repeated request, so a failure half-way is repaired by
             # retrying; the case topics first, the registry's leftovers last (repair_erasures).
@@ -214,22 +209,6 @@ async def erase_patient_data(*, intake: Intake, case_id: str, requested_by: str)
         # compaction removes every record of the case that held patient data (F3).
         await _tombstone_case_topics(intake, case_id)
         return decision
-
-
-async def _forget_stray_names(intake: Intake, case_id: str) -> None:
-    """Tombstone the names a failed write left for a case that never came to be (their event
-    never landed), so an erasure by its id removes them. Not for a case whose event this
-    worker saw: the orphan repair rebuilds it, found by those names, and erases it then."""
-    if case_id in intake.orphans.suspects:
-        return
-    writes = erasure.stray_name_writes(intake.registry, case_id)
-    if not writes:
-        return
-    await intake.log.write([OutRecord(INTAKE_REGISTRY, w.key, None) for w in writes])
-    for write in writes:
-        intake.registry.apply(write.key, None)
-    log.warning("erasure of an unknown case: names left by a failed write tombstoned",
-                extra={"case_id": case_id, "registry_records": len(writes)})
 
 
 async def _tombstone_case_topics(intake: Intake, case_id: str) -> None:
