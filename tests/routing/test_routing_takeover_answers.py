@@ -97,3 +97,14 @@ async def test_a_stranger_s_command_tells_no_existing_case_from_an_unknown_one(t
     unknown = await client.post("/offers/nope/spine_surgery/accept", headers=stranger)
     assert (existing.status_code, unknown.status_code) == (503, 503)
     assert gateway.submitted == 0  # and nothing written for a case this worker does not own
+
+
+async def test_the_holder_s_command_on_a_row_the_worker_kept_is_taken_during_the_takeover(
+    takeover,  # type: ignore[no-untyped-def]
+) -> None:
+    # second review of review 22: every command was 503 for the whole rebalance and recovery,
+    # the holder's too, where its row was already here
+    client, _gateway, old, new = takeover
+    new.cases.update(old.cases)
+    answer = await client.post("/offers/case-1/spine_surgery/accept", headers=A)
+    assert answer.status_code == 200, answer.text

@@ -160,12 +160,14 @@ async def decide(
     a command whose ack from Kafka did not come in time may still be written, and a retry would
     be a second command (a second addendum): 504 outcome-unknown naming the command id, as a
     relay answers (services/common/forwarding.py), not 503 "retry"."""
-    if not gateway.answers_for(command.case_id):
-        # Not "no such case": this worker is taking the case over, or its copy is a standby's.
-        # Whatever its table holds, it neither decides nor writes the command: a 404 for a row
-        # it holds and a 503 for one it lacks told a stranger which cases exist (review 22).
-        raise taking_over()
     state = gateway.case_state(command.case_id)
+    if not gateway.answers_for(command.case_id) and (
+            state is None or not holds_anything(state, command.specialist_id)):
+        # Not "no such case": this worker is taking the case over, or its copy is a standby's.
+        # A caller its row names (the holder or assignee) is served as before; anyone else gets
+        # 503 whether or not a row is here: a 404 for a held row and a 503 for none told a
+        # stranger which cases exist (review 22).
+        raise taking_over()
     known = answered_here(state, command)
     if known is not None:
         _raise_for(known, command)
