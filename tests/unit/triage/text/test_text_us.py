@@ -93,3 +93,12 @@ def test_a_crp_in_mg_per_decilitre_before_a_full_stop_is_ten_times_the_number() 
     # 12.4 mg/dL is 124 mg/L: with the fever, RF5
     assert "RF5_postop_infection_systemic" in rules(
         "C-Reactive Protein 12.4 mg/dL. Tmax 101.3 F. Wound oozing.")
+
+
+def test_a_field_answered_denies_denies_its_own_label_only() -> None:
+    # second review of review 22 (wrong at f15936a too): the answer reached back over the comma
+    # to the finding before it
+    assert "RF1_CES_established" in rules(
+        "Urinary retention, saddle anaesthesia - denies; bowels normal.")
+    assert "RF1_CES_established" not in rules(
+        "Red flags discussed: saddle anaesthesia - denies; bladder - normal; bowel - normal.")
