@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -101,3 +102,50 @@ def test_a_red_flag_screen_answered_no_fires_nothing_but_the_cancer_history() ->
         "Fever? No. Saddle? No. Bladder/bowel? Normal.")}))
     assert result.urgency == "routine"
     assert [f.concept for f in result.text_findings] == ["cancer_history"]
+
+
+# A field answered with the finding itself: the label names the organ, the answer is what is
+# wrong with it ("Bowels: no control"). ": no" there is the finding, not the field's denial.
+FIELD_FINDINGS = [
+    ("I have no control of my bowels since Monday", "emergency"),
+    ("Bowels: no control since Monday.", "emergency"),
+    ("Bowels - no control", "emergency"),
+    ("Bowels: accidents x3 since Sunday", "emergency"),
+    ("PR: lax tone", "emergency"),
+    ("Bladder: can't tell when it's full since Monday", "emergency"),
+    ("Bladder: no feeling of needing to go since Monday", "emergency"),
+    ("Bladder: not emptying fully since Monday", "emergency"),
+    ("Waterworks: can't feel when I go since Tuesday", "emergency"),
+    ("Wee: can't feel it coming out", "emergency"),
+    ("Pee: won't come since last night", "emergency"),
+    ("Stream: poor, new since Monday", "emergency"),
+    ("Saddle: no feeling since Monday", "emergency"),
+    ("Perineum: reduced sensation", "emergency"),
+    ("Bottom: numb", "emergency"),
+    ("Erections: none since Tuesday, new", "emergency"),
+    ("Sexual function: lost since Tuesday", "emergency"),
+    ("Legs: both numb since Sunday", "emergency"),
+    ("Sensation: reduced both legs since Sunday, getting worse", "emergency"),
+    # the same labels answered with a denial or a normal finding
+    ("Bowels: no control issues", "routine"),
+    ("Bowels: no accidents", "routine"),
+    ("Bladder: doesn't feel any different", "routine"),
+    ("Bladder: no feeling of incomplete emptying", "routine"),
+    ("Bladder: no sensation changes", "routine"),
+    ("Saddle: normal", "routine"),
+    ("PR: normal tone", "routine"),
+    ("Perineum: normal sensation", "routine"),
+    ("Bottom: not numb", "routine"),
+    ("Erections: normal", "routine"),
+    ("Legs: both fine", "routine"),
+    ("Stream: good", "routine"),
+    ("Pee: no problems", "routine"),
+    ("Legs: both numb for 3 years, unchanged", "routine"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), FIELD_FINDINGS)
+def test_a_field_answered_with_its_finding(text: str, expected: str) -> None:
+    fields: dict[str, Any] = {**BASE, "clinical_question": text}
+    result = triage_referral(Referral.model_validate(fields), as_of=date(2026, 11, 27))
+    assert result.urgency == expected
