@@ -13,7 +13,8 @@ each answer is written that way before reading (spelling.respell keeps the quote
   "Y" / "N" closing a field, are that label's answer;
 - a screen's question and its one-word answer: "Night pain? No." is "night pain: no", "Cancer?
   Yes - breast 2010" is "cancer: yes - breast 2010" (a "?" before a term, "?CES", is a query and
-  stays as written).
+  stays as written);
+- a conversation's question and the short answer opening the next turn (dialogue.py).
 
 Boxes across table columns ("| Saddle anaesthesia |   | X |") are left as written: which
 column is "yes" is in a header the reading does not follow.
@@ -22,6 +23,8 @@ column is "yes" is in a header the reading does not follow.
 from __future__ import annotations
 
 import re
+
+from services.triage.engine.text.dialogue import dialogue_answers
 
 TICKED = r"(?:☑|☒|✅|\[\s*[xX✓✔]\s*\]|\(\s*[xX✓✔]\s*\))"
 EMPTY = r"(?:☐|□|\[\s?\]|\(\s?\))"
@@ -93,6 +96,7 @@ def form_answers(text: str) -> list[tuple[int, int, str]]:
     for m in QUESTION.finditer(text):
         found.append((m.start(), m.end(), ": yes" if m.group("answer").lower() in ("yes", "y")
                       else ": no"))
+    found.extend(dialogue_answers(text))
     kept: list[tuple[int, int, str]] = []
     for start, end, words in sorted(found, key=lambda f: (f[0], -f[1])):  # the longest first
         if not kept or start >= kept[-1][1]:

@@ -69,7 +69,8 @@ TABLES = {"blind_narratives.txt": (as_question, BASE), "blind_letters.txt": (as_
           "blind_late.txt": (as_question, LATE),
           "blind_precervical.txt": (as_question, PRE_CERVICAL),
           "blind_firstweek.txt": (as_question, FIRST_WEEK),
-          "blind_us.txt": (as_question, US)}
+          "blind_us.txt": (as_question, US),
+          "blind_calls.txt": (as_question, BASE)}
 # The day the referrals were received (their calendar dates count from it), as the worker reads
 # them; the pre-surgery table's last section was written for a reader with no such day.
 RECEIVED = date(2026, 11, 27)

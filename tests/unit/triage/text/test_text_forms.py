@@ -149,3 +149,53 @@ def test_a_field_answered_with_its_finding(text: str, expected: str) -> None:
     fields: dict[str, Any] = {**BASE, "clinical_question": text}
     result = triage_referral(Referral.model_validate(fields), as_of=date(2026, 11, 27))
     assert result.urgency == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a turn's short answer goes after the question it answers
+    ("Dr: Any weakness, numbness down below, bladder? | Pt: none.",
+     "Dr: Any weakness, numbness down below, bladder?: no |."),
+    ("Nurse: Any weakness? | Interpreter: She says no.", "Nurse: Any weakness?: no |."),
+    ("[Surgery 08:20] Any numbness? | [Daughter 08:21] not really",
+     "[Surgery 08:20] Any numbness?: no |"),
+    ("Q: Any accidents? A: God no, the opposite!", "Q: Any accidents?: no |, the opposite!"),
+    ("Nurse: Pain in both legs? | Interpreter: Only the right.",
+     "Nurse: Pain in both legs?: no |."),
+    ("Clinic: Any wound problems, fever, sweats? | Me: no none of those | Clinic: Thanks",
+     "Clinic: Any wound problems, fever, sweats?: no | | Clinic: Thanks"),
+    # one answer to every question of the turn
+    ("Dr: Numbness in the saddle area? Bladder? | Pt: no.",
+     "Dr: Numbness in the saddle area, Bladder?: no |."),
+    # a "no" taken back is the answer's correction
+    ("Q: Any weight loss? A: No. Well, actually, yes, down 6 kilos.",
+     "Q: Any weight loss?: yes |. Well, actually, yes, down 6 kilos."),
+    # a value goes on the question's line
+    ("Handler: Temperature? | Caller: 38.0, I did it twice",
+     "Handler: Temperature: 38.0, I did it twice"),
+    # left as written: a question with its own negation, a field's label, an answer that says
+    # something ("no control")
+    ("Dr: No fever then? | Pt: 38.5 last night", "Dr: No fever then? | Pt: 38.5 last night"),
+    ("Fever? | Bladder: no", "Fever? | Bladder: no"),
+    ("Dr: How's the bladder? | Pt: no control since Monday",
+     "Dr: How's the bladder? | Pt: no control since Monday"),
+])
+def test_a_conversations_answer_is_written_after_its_question(text: str, expected: str) -> None:
+    assert written(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Video consult. Dr: Any weakness, numbness down below, bladder? | Pt: none. | Dr: OK.",
+     "routine"),
+    ("Dr: Numbness down below? | Pt: yes, since Tuesday", "emergency"),
+    # the answer's "no" keeps to its question: the turn's own words and the turn before count
+    ("Dr: Any numbness down below? | Pt: no, but I can't feel it when I wipe since Monday",
+     "emergency"),
+    ("Pt: my left foot is weak since Monday, 3/5. | Dr: Any numbness down below? | Pt: no.",
+     "emergency"),
+    ("Handler: Have you taken your temperature? | Caller: 38.0, I did it twice | Handler: "
+     "Anything with the wound? | Caller: there's redness round the top of the scar", "emergency"),
+])
+def test_a_conversation_is_read_by_its_answers(text: str, expected: str) -> None:
+    fields: dict[str, Any] = {**BASE, "clinical_question": text}
+    result = triage_referral(Referral.model_validate(fields), as_of=date(2026, 11, 27))
+    assert result.urgency == expected
