@@ -70,7 +70,8 @@ TABLES = {"blind_narratives.txt": (as_question, BASE), "blind_letters.txt": (as_
           "blind_precervical.txt": (as_question, PRE_CERVICAL),
           "blind_firstweek.txt": (as_question, FIRST_WEEK),
           "blind_us.txt": (as_question, US),
-          "blind_calls.txt": (as_question, BASE)}
+          "blind_calls.txt": (as_question, BASE),
+          "blind_englishes.txt": (as_question, LATE)}
 # The day the referrals were received (their calendar dates count from it), as the worker reads
 # them; the pre-surgery table's last section was written for a reader with no such day.
 RECEIVED = date(2026, 11, 27)
