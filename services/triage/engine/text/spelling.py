@@ -5,7 +5,8 @@ Referrals are typed in a hurry and dictated to speech recognition: "incontinance
 slip in the one word that matters hides a red flag. Two kinds of mend, both narrow:
 
 - dictation: spoken punctuation ("full stop", "comma", "new paragraph") and a few
-  misrecognitions of the red-flag terms (`DICTATION`);
+  misrecognitions of the red-flag terms (`DICTATION`), and Scots negatives ("cannae", "nae":
+  `SCOTS`);
 - spelling: a word of five letters or more that the lexicon does not know becomes the one
   lexicon word it is a single slip from (a letter missing, extra, wrong or two swapped), with the
   same first letter. Never a word of English (`spelling_protected.txt`: the English words one
@@ -55,6 +56,22 @@ DICTATION = tuple((re.compile(rf"\b{pattern}\b", re.IGNORECASE), meant) for patt
     (r"in\s+continent\s+of", "incontinent of"),
     (r"sigh\s+attic(?:a)?", "sciatica"),
     (r"boat\s+legs", "both legs"),
+))
+# Scots negatives (blind englishes table): "I cannae feel the paper" is "cannot feel", and "nae
+# numbness roond his backside" a denial ("nae" is no English word; whole words only)
+SCOTS = tuple((re.compile(rf"\b{pattern}\b", re.IGNORECASE), meant) for pattern, meant in (
+    (r"canna(?:e)?", "cannot"),
+    (r"couldna(?:e)?", "could not"),
+    (r"(?:dinna(?:e)?|dinnae)", "do not"),
+    (r"didna(?:e)?", "did not"),
+    (r"(?:doesnae|disnae|disna)", "does not"),
+    (r"isna(?:e)?", "is not"),
+    (r"wasna(?:e)?", "was not"),
+    (r"wouldna(?:e)?", "would not"),
+    (r"(?:willnae|winnae|wullnae)", "will not"),
+    (r"(?:havenae|hivnae|havnae)", "have not"),
+    (r"hasna(?:e)?", "has not"),
+    (r"nae", "no"),
 ))
 # "i.e." and "e.g." end no sentence ("4/5 ... ten days ago, i.e. not progressing")
 ABBREVIATIONS = tuple((re.compile(pattern, re.IGNORECASE), meant) for pattern, meant in (
@@ -183,7 +200,7 @@ def respell(text: str, speller: Speller, as_of: date | None = None,
     words when the day of receipt is known (dates.py), and where each change lies."""
     # (start, rank, end, meant, a date saying when?): dictation and dates first
     found: list[tuple[int, int, int, str, bool]] = []
-    for pattern, meant in DICTATION + ABBREVIATIONS:
+    for pattern, meant in DICTATION + SCOTS + ABBREVIATIONS:
         found.extend((m.start(), 0, m.end(), meant, False) for m in pattern.finditer(text))
     found.extend((start, 0, end, words, False) for start, end, words in form_answers(text))
     if as_of is not None:
