@@ -16,6 +16,8 @@ from tests.support.broker import LocalBroker, external_bootstrap
 os.environ.setdefault("SPINE_ENV", "development")
 # Every process started by tests shares one throwaway signing secret, never a repo secret.
 os.environ.setdefault("AUTH_JWT_SECRET", "test-only-secret-" + os.urandom(16).hex())
+# And one relay-signing secret, so every worker of a multi-worker test accepts its peers' relays.
+os.environ.setdefault("SPINE_PEER_SECRET", "test-only-peer-secret-" + os.urandom(16).hex())
 # Suites that drive many requests with one token are not about rate limits; the guard's own
 # tests set their limits explicitly.
 os.environ.setdefault("HTTP_RATE_LIMIT_BURST", "100000")

@@ -7,7 +7,7 @@ The acceptance and turnaround budgets are the shared SLA policy (services.common
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,8 @@ class NotifySettings:
     master_secret: str
     delivery_concurrency: int
     port: int
+    # Signs and checks relays between notify's workers (services/common/peer_signature.py).
+    peer_secret: str = field(repr=False)
     board_max_cases: int = 50_000  # other workers' case rows each worker keeps for its board
     # Live dashboard streams held open at once (dashboard/stream_slots.py): each costs a task,
     # a queue and a socket for as long as its client stays.
@@ -88,6 +90,8 @@ def load_settings() -> NotifySettings:
                                       dev_path=dev_path("dev-notify-master-secret")),
         delivery_concurrency=env_int("NOTIFY_DELIVERY_CONCURRENCY", 16),
         port=http_port("notify"),
+        # The same on every worker: generated (0600) in development mode, else required.
+        peer_secret=required_secret("SPINE_PEER_SECRET", dev_path=dev_path("dev-peer-secret")),
         board_max_cases=env_int("NOTIFY_BOARD_MAX_CASES", 50_000),
         dashboard_streams_per_principal=env_int("NOTIFY_DASHBOARD_STREAMS_PER_PRINCIPAL", 4),
         dashboard_streams_total=env_int("NOTIFY_DASHBOARD_STREAMS_TOTAL", 256),

@@ -1,12 +1,12 @@
 """Routing settings from the environment: safe local defaults, and outside development mode
-no start without a real public URL."""
+no start without a real public URL and peer secret."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from services.common.deployment_secrets import development_mode
+from services.common.deployment_secrets import dev_path, development_mode, required_secret
 from services.common.forwarding import RELAY_MARGIN_SECONDS
 from services.common.kafka_wait import http_kafka_timeout
 from services.common.settings import env_float, env_str, http_port
@@ -61,6 +61,8 @@ class RoutingSettings:
     reply_timeout_seconds: float  # how long the HTTP API waits for the agent's decision
     directory_wait_seconds: float  # how long PUT/DELETE wait to see their change applied
     policy: RoutingPolicy
+    # Signs and checks relays between routing's workers (services/common/peer_signature.py).
+    peer_secret: str = field(repr=False)
     kafka_wait_seconds: float = 5.0  # how long a command waits for Kafka's ack (KAFKA_HTTP_...)
 
     @property
@@ -79,5 +81,7 @@ def load_settings() -> RoutingSettings:
         reply_timeout_seconds=env_float("ROUTING_REPLY_TIMEOUT_SECONDS", 10.0),
         directory_wait_seconds=env_float("ROUTING_DIRECTORY_WAIT_SECONDS", 5.0),
         policy=policy_from_env(),
+        # The same on every worker: generated (0600) in development mode, else required.
+        peer_secret=required_secret("SPINE_PEER_SECRET", dev_path=dev_path("dev-peer-secret")),
         kafka_wait_seconds=http_kafka_timeout(),
     )

@@ -14,6 +14,7 @@ from services.common.deployment_secrets import MissingSecret, dev_secret_file, r
 from services.intake.app import create_app
 from services.intake.settings import IntakeSettings
 from services.notify.config import load_settings
+from services.routing.settings import load_settings as routing_settings
 from tests.intake.intake_fakes import FakeIntakeLog
 
 REAL = "r" * 48
@@ -26,6 +27,7 @@ def production(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
     monkeypatch.delenv("AUTH_JWT_PUBLIC_KEY", raising=False)
     monkeypatch.delenv("AUTH_JWT_ISSUER", raising=False)
     monkeypatch.delenv("NOTIFY_WEBHOOK_MASTER_SECRET", raising=False)
+    monkeypatch.delenv("SPINE_PEER_SECRET", raising=False)
     auth.config.cache_clear()
     yield monkeypatch
     monkeypatch.undo()
@@ -92,7 +94,27 @@ def test_notify_refuses_a_missing_empty_or_published_master_secret(
     with pytest.raises(MissingSecret, match="NOTIFY_WEBHOOK_MASTER_SECRET"):
         load_settings()
     production.setenv("NOTIFY_WEBHOOK_MASTER_SECRET", REAL)
+    production.setenv("SPINE_PEER_SECRET", REAL)
     assert load_settings().master_secret == REAL
+
+
+@pytest.mark.parametrize("value", [None, "", "short", "dev-only-peer-secret-" + "x" * 40])
+def test_routing_and_notify_refuse_a_missing_or_weak_peer_secret(
+    production: pytest.MonkeyPatch, value: str | None
+) -> None:
+    # Their workers trust a request marked as relayed only when this secret signed the mark:
+    # without a real one any client could mark its own requests (services/common/forwarding).
+    production.setenv("ROUTING_PUBLIC_URL", "https://routing.example.org")
+    production.setenv("NOTIFY_WEBHOOK_MASTER_SECRET", REAL)
+    if value is not None:
+        production.setenv("SPINE_PEER_SECRET", value)
+    for load in (routing_settings, load_settings):
+        with pytest.raises(MissingSecret, match="SPINE_PEER_SECRET"):
+            load()
+    peer = "p" * 48
+    production.setenv("SPINE_PEER_SECRET", peer)
+    assert routing_settings().peer_secret == peer == load_settings().peer_secret
+    assert peer not in repr(routing_settings()) + repr(load_settings())
 
 
 def test_development_secrets_are_generated_private_and_stable(

@@ -125,11 +125,12 @@ REVIEWED = {"referrers": [  # review 17's subs.json: a variable not set, a file 
 
 @pytest.fixture
 def deployed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
-    """Outside development mode, with real master and JWT secrets."""
+    """Outside development mode, with real master, peer and JWT secrets."""
     monkeypatch.delenv("SPINE_ENV", raising=False)
     monkeypatch.delenv("NOTIFY_SECRET_REF_A", raising=False)
     monkeypatch.setenv("NOTIFY_WEBHOOK_MASTER_SECRET", "m" * 40)
     monkeypatch.setenv("AUTH_JWT_SECRET", "a" * 40)
+    monkeypatch.setenv("SPINE_PEER_SECRET", "p" * 40)
     monkeypatch.setenv("NOTIFY_SUBSCRIBERS_FILE", str(tmp_path / "subscribers.json"))
     return monkeypatch
 

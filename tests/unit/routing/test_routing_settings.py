@@ -13,6 +13,7 @@ def production(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     monkeypatch.delenv("SPINE_ENV", raising=False)
     monkeypatch.delenv("ROUTING_PUBLIC_URL", raising=False)
     monkeypatch.delenv("ROUTING_PORT", raising=False)
+    monkeypatch.setenv("SPINE_PEER_SECRET", "p" * 40)
     return monkeypatch
 
 
