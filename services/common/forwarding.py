@@ -4,9 +4,10 @@ Faust workers of one service split the case partitions between them, and a case'
 replies and its commands' outcomes live on the owner only. Each worker advertises its HTTP
 address as faust's `canonical_url`; the group's assignment tells every worker which address
 owns which partition of a table. A request for a case owned elsewhere is relayed there once
-(marked, so it is never relayed again), with a bounded wait; while ownership is unknown (a
-rebalance) the local worker answers. Runs inside the request guard, so only checked requests
-travel.
+(marked and signed, so it is never relayed again: services/common/peer_signature.py), with a
+bounded wait; while ownership is unknown (a rebalance) the local worker answers. A marking
+without a valid peer signature is dropped and the request handled as any client's. Runs inside
+the request guard, so only checked requests travel.
 
 The wait must outlast the owner's own worst case (`timeout_seconds`; routing derives it from
 its Kafka and reply waits), or a command the owner accepts is answered "retry" here. When the
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -30,9 +32,16 @@ import httpx
 from schemas.topics import CASE_PARTITIONS
 from services.common.logs import get_logger
 from services.common.partitions import case_partition
+from services.common.peer_signature import (
+    RELAY_HEADERS,
+    carries_relay_headers,
+    rejection,
+    relay_headers,
+    request_target,
+    without_relay_headers,
+)
 from services.common.problems import MEDIA_TYPE, PROBLEM_TYPE_BASE
 
-FORWARDED = "x-spine-forwarded-by"
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "upgrade", "host",
                "content-length", "te", "trailer", "proxy-authorization", "proxy-authenticate"}
 log = get_logger("forwarding")
@@ -70,14 +79,21 @@ def table_owner(app: faust.App, table: Any) -> OwnerOf:
 
 
 class ForwardToOwner:
-    """ASGI middleware relaying requests on per-case paths to the case's owner."""
+    """ASGI middleware relaying requests on per-case paths to the case's owner.
+
+    `peer_secret` signs this worker's relays and checks other workers' (the same on every
+    worker of the service); `clock` gives unix seconds for signing and checking."""
 
     def __init__(
         self, app: Any, *, paths: Sequence[str], owner_of: OwnerOf, me: Callable[[], str],
-        timeout_seconds: float = 5.0, max_body_bytes: int = 1_048_576,
+        peer_secret: str, timeout_seconds: float = 5.0, max_body_bytes: int = 1_048_576,
         lists: dict[str, str] | None = None, peers: Callable[[], list[str]] = list,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        if not peer_secret:  # an empty key is one anybody can sign with
+            raise ValueError("forwarding needs a peer secret (SPINE_PEER_SECRET)")
         self.app, self.owner_of, self.me = app, owner_of, me
+        self.secret, self.clock = peer_secret.encode("utf-8"), clock
         self.lists, self.peers = lists or {}, peers
         self.patterns = [re.compile(p) for p in paths]
         self.timeout, self.max_body = timeout_seconds, max_body_bytes
@@ -90,10 +106,26 @@ class ForwardToOwner:
                 return match["case_id"]
         return None
 
+    def _route(self, path: str) -> str:
+        """The path's template, for logs: never the path itself (it names a case)."""
+        if path in self.lists:
+            return path
+        return next((p.pattern for p in self.patterns if p.fullmatch(path)), "other")
+
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or _header(scope, FORWARDED) is not None:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if carries_relay_headers(scope):
+            reason = rejection(self.secret, scope, self.clock())
+            if reason is None:  # a peer relayed it: answered here, never relayed again
+                await self.app(scope, receive, send)
+                return
+            # A client's (or a misconfigured peer's) marking: answered as for any client, by
+            # the owner, so a client setting it by mistake still gets the right answer.
+            log.warning("relay headers without a valid peer signature ignored",
+                        extra={"reason": reason, "route": self._route(scope["path"])})
+            scope = without_relay_headers(scope)
         if scope["path"] in self.lists and scope["method"] == "GET":
             await self._gather(scope, receive, send)
             return
@@ -164,15 +196,20 @@ class ForwardToOwner:
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=httpx.Timeout(
                 self.timeout, connect=min(self.timeout, CONNECT_SECONDS)))
-        url = target + scope["raw_path"].decode("latin-1")
-        if scope.get("query_string"):
-            url += "?" + scope["query_string"].decode("latin-1")
+        url = target + request_target(scope["raw_path"], scope.get("query_string", b"")
+                                      ).decode("latin-1")
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]
-                   if k.decode("latin-1").lower() not in _HOP_BY_HOP]
-        headers.append((FORWARDED, self.me()))
+                   if k.decode("latin-1").lower() not in _HOP_BY_HOP | RELAY_HEADERS]
         try:
-            return await self._client.request(scope["method"], url, headers=headers,
-                                              content=body)
+            request = self._client.build_request(scope["method"], url, headers=headers,
+                                                 content=body)
+            # Signed over the target as it goes on the wire (httpx may re-encode the URL).
+            sent = request.url.raw_path.partition(b"?")
+            for name, value in relay_headers(
+                    self.secret, method=scope["method"], target=request_target(sent[0], sent[2]),
+                    forwarded_by=self.me(), now=self.clock()):
+                request.headers[name] = value
+            return await self._client.send(request)
         except Exception as exc:  # any failure to hear back is "did not answer", not a 500:
             # besides httpx's own errors, anyio under uvloop raises AttributeError when a peer
             # closes a fresh connection as it goes down (as notify's webhooks met it); unless
@@ -238,14 +275,16 @@ RELAY_MARGIN_SECONDS = 2.0
 
 def install_forwarding(
     api: Any, *, paths: Iterable[str], owner_of: OwnerOf, me: Callable[[], str],
-    lists: dict[str, str] | None = None, peers: Callable[[], list[str]] = list,
-    timeout_seconds: float = 5.0,
+    peer_secret: str, lists: dict[str, str] | None = None,
+    peers: Callable[[], list[str]] = list, timeout_seconds: float = 5.0,
 ) -> None:
     """Relay per-case requests to their owner and gather `lists` (path -> sort field) from
     every worker; call before the guard so the guard runs first. `timeout_seconds` must
-    outlast the longest the owner may take to answer (see the module doc)."""
+    outlast the longest the owner may take to answer (see the module doc); `peer_secret`
+    (SPINE_PEER_SECRET) signs and checks relays between the service's workers."""
     api.add_middleware(ForwardToOwner, paths=list(paths), owner_of=owner_of, me=me,
-                       lists=lists, peers=peers, timeout_seconds=timeout_seconds)
+                       peer_secret=peer_secret, lists=lists, peers=peers,
+                       timeout_seconds=timeout_seconds)
 
 
 def table_peers(app: faust.App, table: Any) -> Callable[[], list[str]]:

@@ -85,6 +85,7 @@ def create_app(settings: NotifySettings | None = None) -> FaustService:
     # took is never answered "retry".
     install_forwarding(api, paths=CASE_PATHS, owner_of=table_owner(app, worker.cases),
                        me=lambda: str(app.conf.canonical_url),
+                       peer_secret=worker.settings.peer_secret,
                        timeout_seconds=http_kafka_timeout() + RELAY_MARGIN_SECONDS)
     install_guard(api, service=SERVICE, session_cookie=SESSION_COOKIE)  # the ops page's session
     api.include_router(health_router(

@@ -71,7 +71,8 @@ def create_app(settings: RoutingSettings | None = None) -> FaustService:
     api = create_api(gateway, owner_of=table_owner(app, worker.cases_table),
                      me=lambda: str(app.conf.canonical_url),
                      peers=table_peers(app, worker.cases_table),
-                     relay_timeout_seconds=worker.settings.relay_timeout_seconds)
+                     relay_timeout_seconds=worker.settings.relay_timeout_seconds,
+                     peer_secret=worker.settings.peer_secret)
     return FaustService(app=app, api=api, port=worker.settings.port)
 
 

@@ -5,11 +5,13 @@ Three workers, one standby copy per partition (FAUST_STANDBY_REPLICAS=1): w1 own
 partition, w2 kept its standby copy, and the rebalance gives it to w3, which held neither and
 restores the row from the changelog (memory store) while it already serves HTTP. A request
 for case-1 reaches w3 directly or relayed by a worker whose assignment is already the new one
-(marked as relayed, w3 answers it itself, and the relay passes its answer on unchanged).
+(marked as relayed and signed, w3 answers it itself, and the relay passes its answer on
+unchanged); here every request comes as w2's relay.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -17,16 +19,24 @@ import httpx
 import pytest
 
 from services.common.auth import mint_token
-from services.common.forwarding import FORWARDED
+from services.common.peer_signature import relay_headers, request_target
 from services.routing.api import create_api
 from tests.routing.fakes import Clock, InProcessGateway, Tables, make_processor
 from tests.unit.routing.builders import specialist, triaged
 
 pytestmark = pytest.mark.asyncio
-A = {"Authorization": f"Bearer {mint_token(subject='a', role='specialist')}",
-     FORWARDED: "http://w2.test"}
-OPS = {"Authorization": f"Bearer {mint_token(subject='ops-1', role='ops')}",
-       FORWARDED: "http://w2.test"}
+A = {"Authorization": f"Bearer {mint_token(subject='a', role='specialist')}"}
+OPS = {"Authorization": f"Bearer {mint_token(subject='ops-1', role='ops')}"}
+PEER_SECRET = "test-only-peer-secret-of-the-takeover-tests"
+
+
+async def relayed_by_w2(request: httpx.Request) -> None:
+    """Mark the request as w2's relay, signed as the workers sign (peer_signature)."""
+    path, _, query = request.url.raw_path.partition(b"?")
+    for name, value in relay_headers(PEER_SECRET.encode(), method=request.method,
+                                     target=request_target(path, query),
+                                     forwarded_by="http://w2.test", now=time.time()):
+        request.headers[name] = value
 
 
 class TakingOver(InProcessGateway):
@@ -52,9 +62,11 @@ async def takeover() -> AsyncIterator[tuple[httpx.AsyncClient, TakingOver, Table
     w3, _, new = make_processor(clock)
     w3.directory.put(specialist("a"))
     gateway = TakingOver(w3)
-    api = create_api(gateway, owner_of=lambda case_id: None, me=lambda: "http://w3.test")
+    api = create_api(gateway, owner_of=lambda case_id: None, me=lambda: "http://w3.test",
+                     peer_secret=PEER_SECRET)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=api),
-                                 base_url="http://w3.test") as client:
+                                 base_url="http://w3.test",
+                                 event_hooks={"request": [relayed_by_w2]}) as client:
         yield client, gateway, old, new
 
 

@@ -33,11 +33,12 @@ GATHERED = {"/me/offers": "expires_at", "/me/assignments": "deadline"}
 def create_api(
     gateway: RoutingGateway, *, owner_of: Callable[[str], str | None] | None = None,
     me: Callable[[], str] = lambda: "", peers: Callable[[], list[str]] = list,
-    relay_timeout_seconds: float | None = None,
+    relay_timeout_seconds: float | None = None, peer_secret: str | None = None,
 ) -> FastAPI:
     """The FastAPI app, bound to a gateway (Kafka-backed in the service, in-process in tests);
     with `owner_of`, per-case requests are relayed to the worker owning the case, waiting
-    `relay_timeout_seconds` for its answer (default: RoutingSettings' from the environment)."""
+    `relay_timeout_seconds` for its answer, relays signed and checked with `peer_secret`
+    (defaults: RoutingSettings' from the environment)."""
     api = service_api(title="Spine router: routing")
     set_gateway(api, gateway)
     install_problem_handlers(api)
@@ -48,9 +49,14 @@ def create_api(
     api.include_router(cases_router)
     api.include_router(reviews_router)
     if owner_of is not None:
-        if relay_timeout_seconds is None:
-            relay_timeout_seconds = load_settings().relay_timeout_seconds
+        if relay_timeout_seconds is None or peer_secret is None:
+            settings = load_settings()
+            if relay_timeout_seconds is None:
+                relay_timeout_seconds = settings.relay_timeout_seconds
+            if peer_secret is None:
+                peer_secret = settings.peer_secret
         install_forwarding(api, paths=CASE_PATHS, owner_of=owner_of, me=me, lists=GATHERED,
-                           peers=peers, timeout_seconds=relay_timeout_seconds)
+                           peers=peers, timeout_seconds=relay_timeout_seconds,
+                           peer_secret=peer_secret)
     install_guard(api, service="routing")
     return api

@@ -12,10 +12,12 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from services.common.forwarding import FORWARDED, ForwardToOwner
+from services.common.forwarding import ForwardToOwner
+from services.common.peer_signature import FORWARDED
 from services.common.problems import PROBLEM_TYPE_BASE
 
 PEER = "http://peer.test"
+SECRET = "test-only-peer-secret-for-the-forwarding-tests"
 
 
 def _app() -> FastAPI:
@@ -37,7 +39,8 @@ def _relay(peer: Callable[[httpx.Request], httpx.Response]) -> httpx.AsyncClient
     middleware = ForwardToOwner(
         _app(), paths=[r"/cases/(?P<case_id>[^/]+)/view"],
         owner_of=lambda case_id: PEER if case_id.startswith("theirs") else None,
-        me=lambda: "http://me.test", lists={"/me/offers": "expires_at"}, peers=lambda: [PEER])
+        me=lambda: "http://me.test", lists={"/me/offers": "expires_at"}, peers=lambda: [PEER],
+        peer_secret=SECRET)
     middleware._client = httpx.AsyncClient(transport=httpx.MockTransport(peer))
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=middleware), base_url="http://me.test")
 
@@ -121,7 +124,7 @@ async def test_an_owner_that_holds_a_command_past_the_relays_wait_is_outcome_unk
     url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
     middleware = ForwardToOwner(_app(), paths=[r"/cases/(?P<case_id>[^/]+)/view"],
                                 owner_of=lambda case_id: url, me=lambda: "http://me.test",
-                                timeout_seconds=0.3)
+                                peer_secret=SECRET, timeout_seconds=0.3)
     async with server, httpx.AsyncClient(transport=httpx.ASGITransport(app=middleware),
                                          base_url="http://me.test") as client:
         assert _unknown(await client.post("/cases/case-1/view", json={"text": "x"}))
