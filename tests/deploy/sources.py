@@ -18,7 +18,8 @@ K8S_DIR = REPO / "deploy" / "k8s"
 DEPLOY_DOC = REPO / "docs" / "deploy.md"
 SERVICES_DIR = REPO / "services"
 
-ENV_READERS = {"env_str", "env_int", "env_float", "getenv"}
+# required_secret: a secret a deployment must set (services/common/deployment_secrets.py).
+ENV_READERS = {"env_str", "env_int", "env_float", "getenv", "required_secret"}
 SHARED = "common"  # settings read under services/common/ are read by every service
 CHECKOUT_PATHS = ("REPO_ROOT", "__file__")
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
