@@ -109,6 +109,9 @@ def service_env(
     """Environment shared by the four processes of one system under test."""
     env = dict(os.environ)
     env.setdefault("SPINE_ENV", "development")  # the demo and benches use generated secrets
+    # Every worker of the system signs and checks relays with one secret, given here rather
+    # than generated into .run/ by whichever worker starts first.
+    env.setdefault("SPINE_PEER_SECRET", "local-peer-secret-" + os.urandom(16).hex())
     env.update(
         KAFKA_BOOTSTRAP=bootstrap,
         SPINE_DATA_DIR=str(data_dir),
