@@ -33,10 +33,9 @@ from schemas.topics import CASE_PARTITIONS
 from services.common.logs import get_logger
 from services.common.partitions import case_partition
 from services.common.peer_signature import (
-    RELAY_HEADERS,
+    RELAY_MARKS,
+    PeerRelays,
     carries_relay_headers,
-    rejection,
-    relay_headers,
     request_target,
     without_relay_headers,
 )
@@ -90,10 +89,8 @@ class ForwardToOwner:
         lists: dict[str, str] | None = None, peers: Callable[[], list[str]] = list,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if not peer_secret:  # an empty key is one anybody can sign with
-            raise ValueError("forwarding needs a peer secret (SPINE_PEER_SECRET)")
-        self.app, self.owner_of, self.me = app, owner_of, me
-        self.secret, self.clock = peer_secret.encode("utf-8"), clock
+        self.app, self.owner_of = app, owner_of
+        self.relays = PeerRelays(peer_secret, me=me, clock=clock)
         self.lists, self.peers = lists or {}, peers
         self.patterns = [re.compile(p) for p in paths]
         self.timeout, self.max_body = timeout_seconds, max_body_bytes
@@ -117,7 +114,7 @@ class ForwardToOwner:
             await self.app(scope, receive, send)
             return
         if carries_relay_headers(scope):
-            reason = rejection(self.secret, scope, self.clock())
+            reason = self.relays.rejection(scope)
             if reason is None:  # a peer relayed it: answered here, never relayed again
                 await self.app(scope, receive, send)
                 return
@@ -199,17 +196,12 @@ class ForwardToOwner:
         url = target + request_target(scope["raw_path"], scope.get("query_string", b"")
                                       ).decode("latin-1")
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]
-                   if k.decode("latin-1").lower() not in _HOP_BY_HOP | RELAY_HEADERS]
+                   if k.decode("latin-1").lower() not in _HOP_BY_HOP | RELAY_MARKS]
         try:
             request = self._client.build_request(scope["method"], url, headers=headers,
                                                  content=body)
-            # Signed over the target as it goes on the wire (httpx may re-encode the URL).
-            sent = request.url.raw_path.partition(b"?")
-            for name, value in relay_headers(
-                    self.secret, method=scope["method"], target=request_target(sent[0], sent[2]),
-                    forwarded_by=self.me(), now=self.clock()):
-                request.headers[name] = value
-            return await self._client.send(request)
+            with self.relays.marked(request, scope):
+                return await self._client.send(request)
         except Exception as exc:  # any failure to hear back is "did not answer", not a 500:
             # besides httpx's own errors, anyio under uvloop raises AttributeError when a peer
             # closes a fresh connection as it goes down (as notify's webhooks met it); unless

@@ -19,9 +19,11 @@ from services.common.peer_signature import (
     FORWARDED_AT,
     FORWARDED_SIG,
     MAX_SKEW_SECONDS,
+    MAX_TRAIL,
     RELAY_HEADERS,
-    rejection,
+    RELAY_TRAIL,
     relay_headers,
+    signature_rejection,
 )
 
 ME, PEER = "http://me.test", "http://peer.test"
@@ -60,12 +62,12 @@ class Peer:
 
 
 def _middleware(app: object, peer: Callable[[httpx.Request], httpx.Response] | None = None,
-                *, secret: str = SECRET,
-                owner_of: Callable[[str], str | None] | None = None) -> ForwardToOwner:
+                *, secret: str = SECRET, owner_of: Callable[[str], str | None] | None = None,
+                me: str = ME, other: str = PEER) -> ForwardToOwner:
     middleware = ForwardToOwner(
-        app, paths=[CASE_PATH], me=lambda: ME, peer_secret=secret, clock=lambda: NOW,
+        app, paths=[CASE_PATH], me=lambda: me, peer_secret=secret, clock=lambda: NOW,
         owner_of=owner_of or (lambda case_id: PEER if case_id.startswith("theirs") else None),
-        lists={"/me/offers": "expires_at"}, peers=lambda: [PEER])
+        lists={"/me/offers": "expires_at"}, peers=lambda: [other])
     if peer is not None:
         middleware._client = httpx.AsyncClient(transport=httpx.MockTransport(peer))
     return middleware
@@ -87,7 +89,7 @@ def _is_our_relay(request: httpx.Request) -> bool:
              "raw_path": request.url.raw_path.partition(b"?")[0],
              "query_string": request.url.query, "headers": request.headers.raw}
     return (request.headers.get_list(FORWARDED) == [ME]
-            and rejection(SECRET.encode(), scope, NOW) is None)
+            and signature_rejection(SECRET.encode(), scope, NOW) is None)
 
 
 async def test_a_client_set_relay_header_is_relayed_to_the_owner_anyway() -> None:
@@ -177,3 +179,54 @@ async def test_an_ignored_marking_is_logged_without_request_data(
 def test_forwarding_refuses_an_empty_secret() -> None:
     with pytest.raises(ValueError, match="SPINE_PEER_SECRET"):
         _middleware(_app(), secret="")
+
+
+def _pair(secret_a: str, secret_b: str) -> tuple[ForwardToOwner, ForwardToOwner, list[str]]:
+    """Two workers, each believing the other owns every case (a rebalance in between), joined
+    by in-process transports that note each relay's sender."""
+    a = _middleware(_app(), secret=secret_a, owner_of=lambda case_id: PEER)
+    b = _middleware(_app(), secret=secret_b, owner_of=lambda case_id: ME, me=PEER, other=ME)
+    hops: list[str] = []
+
+    def transport(app: ForwardToOwner, sender: str) -> httpx.AsyncBaseTransport:
+        inner = httpx.ASGITransport(app=app)
+
+        class Noting(httpx.AsyncBaseTransport):
+            async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+                hops.append(sender)
+                return await inner.handle_async_request(request)
+        return Noting()
+
+    a._client = httpx.AsyncClient(transport=transport(b, "a"))
+    b._client = httpx.AsyncClient(transport=transport(a, "b"))
+    return a, b, hops
+
+
+@pytest.mark.parametrize("path", ["/cases/case-1/view", "/me/offers"])
+async def test_workers_with_different_secrets_do_not_relay_a_request_back_and_forth(
+    path: str,
+) -> None:
+    # A worker rejecting a peer's signature (a secret set differently, or being changed in a
+    # rolling restart) relays the request as a client's: back to the sender when they disagree
+    # on the owner, and always for a list, which every worker gathers from the others. The
+    # sender recognises its own relay coming back and answers it as a peer relay.
+    a, _b, hops = _pair(SECRET, "another-" + SECRET)
+    async with _client(a) as client:
+        answer = await client.get(path)
+    assert answer.status_code == 200, answer.text
+    assert hops == ["a", "b"]
+
+
+async def test_a_client_s_relay_trail_proves_nothing_and_is_passed_on_capped() -> None:
+    # The trail tells a worker only that its own relay came back; a client's values are no
+    # nonce of any relay in flight, and cannot push the workers' own out of the header.
+    peer = Peer()
+    padding = ",".join(f"n{i}" for i in range(100))
+    async with _client(_middleware(_app(), peer)) as client:
+        answer = await client.get("/cases/theirs-1/view", headers={
+            **_signed("GET", "/cases/theirs-1/view", secret="z" * 40), RELAY_TRAIL: padding})
+    assert answer.json() == {"answered_by": "peer"}
+    [relayed] = peer.seen
+    passed_on = relayed.headers[RELAY_TRAIL].split(",")
+    assert len(passed_on) == MAX_TRAIL and passed_on[:-1] == padding.split(",")[-MAX_TRAIL + 1:]
+    assert passed_on[-1] not in padding.split(",")  # this worker's own nonce, last
