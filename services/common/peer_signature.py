@@ -43,7 +43,8 @@ RELAY_TRAIL = "x-spine-relay-trail"
 # Nonces kept when relaying again: more than a chain of workers can hold (at most one worker
 # per case partition), so a client's padding cannot push a worker's own nonce out.
 MAX_TRAIL = 16
-# Headers only this module sets on a relay; copies of a client's are never passed on.
+# Headers this module sets on a relay (the trail extended from the request's own); a client's
+# values are never copied onto a relay as they came.
 RELAY_MARKS = RELAY_HEADERS | {RELAY_TRAIL}
 log = get_logger("forwarding")
 
