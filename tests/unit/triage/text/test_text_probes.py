@@ -1,0 +1,35 @@
+"""Wordings found by probing the reader with the notes' own shorthand (twenty-third session):
+each read routine before its pattern, and each has a near miss that must stay as it is."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from schemas.referral import Referral
+from services.triage.engine import triage_referral
+from tests.unit.triage.text.test_text_narratives import BASE
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("urinary incont x2 since Sun", "emergency"),
+    ("incont of urine since Mon", "emergency"),
+    ("faecal incont since Mon", "emergency"),
+    ("doubly incont since Monday", "emergency"),
+    ("numb vag since Monday", "emergency"),
+    ("numb fanny since Monday", "emergency"),
+    # a fall down five stairs or more is a fall from height
+    ("fell down 12 stairs yesterday", "emergency"),
+    ("fell down five steps on Sunday", "emergency"),
+    ("fell down the whole flight of stairs yesterday", "emergency"),
+    # near misses
+    ("no urinary incont", "routine"),
+    ("fell down the last two steps yesterday", "routine"),
+    ("fell down 3 steps yesterday", "routine"),
+])
+def test_the_notes_shorthand_is_read(text: str, expected: str) -> None:
+    fields: dict[str, Any] = {**BASE, "clinical_question": text}
+    result = triage_referral(Referral.model_validate(fields), as_of=date(2026, 11, 27))
+    assert result.urgency == expected
