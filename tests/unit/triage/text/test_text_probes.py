@@ -33,3 +33,21 @@ def test_the_notes_shorthand_is_read(text: str, expected: str) -> None:
     fields: dict[str, Any] = {**BASE, "clinical_question": text}
     result = triage_referral(Referral.model_validate(fields), as_of=date(2026, 11, 27))
     assert result.urgency == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("both legs gave way on Tuesday and she fell", "emergency"),
+    ("legs keep giving way since Monday", "emergency"),
+    ("my legs went from under me on Tuesday", "emergency"),
+    ("erections stopped since Monday", "emergency"),
+    ("sex feels numb since Monday", "emergency"),
+    # near misses: one leg, a denial, long ago and unchanged
+    ("my left leg gave way on Tuesday", "soon"),
+    ("her legs have never given way", "routine"),
+    ("erections have not stopped", "routine"),
+    ("legs gave way 3 years ago after the stroke, unchanged since", "routine"),
+])
+def test_both_legs_failing_and_sex_in_lay_words(text: str, expected: str) -> None:
+    fields: dict[str, Any] = {**BASE, "clinical_question": text}
+    result = triage_referral(Referral.model_validate(fields), as_of=date(2026, 11, 27))
+    assert result.urgency == expected
