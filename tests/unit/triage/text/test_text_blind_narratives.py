@@ -54,6 +54,11 @@ FIRST_WEEK = {"referral_id": "fw-1", "referral_type": "post_surgery", "region": 
 US = {"referral_id": "us-1", "referral_type": "post_surgery", "region": "lumbar", "age": 52,
       "sex": "M", "patient": {"jurisdiction": "US-TX"},
       "surgeries": [{"procedure": "fusion_instrumented", "weeks_before_referral": 10}]}
+# Other illnesses in the way: an instrumented L4-5 fusion 30 weeks before, age 67 M (RF9's
+# low-energy arm by age), nothing coded.
+COMORBID = {"referral_id": "cm-1", "referral_type": "post_surgery", "region": "lumbar", "age": 67,
+            "sex": "M", "surgeries": [{"procedure": "fusion_instrumented",
+                                       "weeks_before_referral": 30}]}
 TABLES = {"blind_narratives.txt": (as_question, BASE), "blind_letters.txt": (as_question, BASE),
           "blind_reports.txt": (as_current_report, BASE),
           "blind_letters2.txt": (as_question, BASE), "blind_notes.txt": (as_question, BASE),
@@ -71,7 +76,8 @@ TABLES = {"blind_narratives.txt": (as_question, BASE), "blind_letters.txt": (as_
           "blind_firstweek.txt": (as_question, FIRST_WEEK),
           "blind_us.txt": (as_question, US),
           "blind_calls.txt": (as_question, BASE),
-          "blind_englishes.txt": (as_question, LATE)}
+          "blind_englishes.txt": (as_question, LATE),
+          "blind_comorbid.txt": (as_question, COMORBID)}
 # The day the referrals were received (their calendar dates count from it), as the worker reads
 # them; the pre-surgery table's last section was written for a reader with no such day.
 RECEIVED = date(2026, 11, 27)

@@ -51,3 +51,23 @@ def test_both_legs_failing_and_sex_in_lay_words(text: str, expected: str) -> Non
     fields: dict[str, Any] = {**BASE, "clinical_question": text}
     result = triage_referral(Referral.model_validate(fields), as_of=date(2026, 11, 27))
     assert result.urgency == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a grade with its sign: the tokenizer writes "4+/5" as "4 + / 5"
+    ("R EHL 4+/5", "soon"),
+    ("hip flexion 4-/5", "soon"),
+    ("EHL 3-/5 since Monday", "emergency"),
+    ("EHL 3+/5 since Monday", "emergency"),  # below 4-/5: the safer reading
+    ("EHL 5/5", "routine"),
+    # a deficit recovering is not progressing; a severe one within the fortnight still counts
+    ("L PF now 4/5 and improving.", "soon"),
+    ("Woke on 20/11 unable to lift either foot. Now 4/5 and improving daily.", "emergency"),
+    # "a long time before it starts" is hesitancy now, not a long history
+    ("Over the past 10 days she can't tell when her bladder is full and has to wait a long time "
+     "before the flow starts - this is new for her.", "emergency"),
+])
+def test_grades_with_their_sign_and_a_long_wait(text: str, expected: str) -> None:
+    fields: dict[str, Any] = {**BASE, "clinical_question": text}
+    result = triage_referral(Referral.model_validate(fields), as_of=date(2026, 11, 27))
+    assert result.urgency == expected
