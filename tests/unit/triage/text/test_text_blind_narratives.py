@@ -59,6 +59,10 @@ US = {"referral_id": "us-1", "referral_type": "post_surgery", "region": "lumbar"
 COMORBID = {"referral_id": "cm-1", "referral_type": "post_surgery", "region": "lumbar", "age": 67,
             "sex": "M", "surgeries": [{"procedure": "fusion_instrumented",
                                        "weeks_before_referral": 30}]}
+# Pregnancy, birth and after: a microdiscectomy 70 weeks before, age 32 F, nothing coded.
+PREGNANCY = {"referral_id": "pg-1", "referral_type": "post_surgery", "region": "lumbar", "age": 32,
+             "sex": "F", "surgeries": [{"procedure": "microdiscectomy",
+                                        "weeks_before_referral": 70}]}
 TABLES = {"blind_narratives.txt": (as_question, BASE), "blind_letters.txt": (as_question, BASE),
           "blind_reports.txt": (as_current_report, BASE),
           "blind_letters2.txt": (as_question, BASE), "blind_notes.txt": (as_question, BASE),
@@ -77,7 +81,8 @@ TABLES = {"blind_narratives.txt": (as_question, BASE), "blind_letters.txt": (as_
           "blind_us.txt": (as_question, US),
           "blind_calls.txt": (as_question, BASE),
           "blind_englishes.txt": (as_question, LATE),
-          "blind_comorbid.txt": (as_question, COMORBID)}
+          "blind_comorbid.txt": (as_question, COMORBID),
+          "blind_pregnancy.txt": (as_question, PREGNANCY)}
 # The day the referrals were received (their calendar dates count from it), as the worker reads
 # them; the pre-surgery table's last section was written for a reader with no such day.
 RECEIVED = date(2026, 11, 27)

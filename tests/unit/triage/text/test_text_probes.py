@@ -71,3 +71,22 @@ def test_grades_with_their_sign_and_a_long_wait(text: str, expected: str) -> Non
     fields: dict[str, Any] = {**BASE, "clinical_question": text}
     result = triage_referral(Referral.model_validate(fields), as_of=date(2026, 11, 27))
     assert result.urgency == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("when i wipe i cant really feel it", "emergency"),
+    ("Temp 100.8F. Old lumbar incision red, hot and tender.", "emergency"),
+    ("Temp 99F. Old lumbar incision red.", "urgent"),
+    ("reduced pinprick perianally and over S3-4 both sides", "emergency"),
+    ("the skin between her legs and over both buttocks is still numb", "emergency"),
+    ("MRI (no gadolinium): 2 x 3 cm fluid collection at the operative site", "urgent"),
+    ("MRI: no collection, no abscess", "routine"),
+    ("annular closure device at L5/S1 malpositioned", "urgent"),
+    ("she has to wait a long time and strain before her urine will start, never before",
+     "emergency"),
+    ("She has had a poor stream for a long time", "routine"),
+])
+def test_words_of_the_pregnancy_table(text: str, expected: str) -> None:
+    fields: dict[str, Any] = {**BASE, "clinical_question": text}
+    result = triage_referral(Referral.model_validate(fields), as_of=date(2026, 11, 27))
+    assert result.urgency == expected
