@@ -90,3 +90,23 @@ def test_words_of_the_pregnancy_table(text: str, expected: str) -> None:
     fields: dict[str, Any] = {**BASE, "clinical_question": text}
     result = triage_referral(Referral.model_validate(fields), as_of=date(2026, 11, 27))
     assert result.urgency == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a new mild deficit said to be stable is the 3.2 modifier's, not progressing
+    ("L EHL 4/5, new since early November. Re-tested Tuesday: still 4/5, unchanged.", "soon"),
+    ("Plantarflexion 4/5, new. Present since early Nov, stable.", "soon"),
+    ("L ankle dorsiflexion 4/5 since about 3 weeks, unchanged on repeat 20/11 and today.", "soon"),
+    ("R ankle dorsiflexion 4/5, new, unchanged between 13/11 and today.", "soon"),
+    ("my shin is four out of five, its new since the start of the month but its not getting "
+     "any worse", "soon"),
+    ("my left calf is 4/5, new since about Remembrance weekend, same every week since.", "soon"),
+    # ... and one that goes on to worsen still is
+    ("L EHL 4/5, new since early November. Re-tested Tuesday: now 3/5.", "emergency"),
+    ("L EHL 4/5, new. Still 4/5 today but getting worse.", "emergency"),
+    ("R EHL 4/5 stable on 20/11, now 3/5 today", "emergency"),
+])
+def test_a_new_mild_deficit_said_to_be_stable(text: str, expected: str) -> None:
+    fields: dict[str, Any] = {**BASE, "clinical_question": text}
+    result = triage_referral(Referral.model_validate(fields), as_of=date(2026, 11, 27))
+    assert result.urgency == expected
