@@ -63,6 +63,9 @@ COMORBID = {"referral_id": "cm-1", "referral_type": "post_surgery", "region": "l
 PREGNANCY = {"referral_id": "pg-1", "referral_type": "post_surgery", "region": "lumbar", "age": 32,
              "sex": "F", "surgeries": [{"procedure": "microdiscectomy",
                                         "weeks_before_referral": 70}]}
+# Young, active and online: a microdiscectomy 12 weeks before, age 24 M, nothing coded.
+YOUNG = {"referral_id": "yg-1", "referral_type": "post_surgery", "region": "lumbar", "age": 24,
+         "sex": "M", "surgeries": [{"procedure": "microdiscectomy", "weeks_before_referral": 12}]}
 TABLES = {"blind_narratives.txt": (as_question, BASE), "blind_letters.txt": (as_question, BASE),
           "blind_reports.txt": (as_current_report, BASE),
           "blind_letters2.txt": (as_question, BASE), "blind_notes.txt": (as_question, BASE),
@@ -82,7 +85,9 @@ TABLES = {"blind_narratives.txt": (as_question, BASE), "blind_letters.txt": (as_
           "blind_calls.txt": (as_question, BASE),
           "blind_englishes.txt": (as_question, LATE),
           "blind_comorbid.txt": (as_question, COMORBID),
-          "blind_pregnancy.txt": (as_question, PREGNANCY)}
+          "blind_pregnancy.txt": (as_question, PREGNANCY),
+          "blind_templates.txt": (as_question, BASE),
+          "blind_young.txt": (as_question, YOUNG)}
 # The day the referrals were received (their calendar dates count from it), as the worker reads
 # them; the pre-surgery table's last section was written for a reader with no such day.
 RECEIVED = date(2026, 11, 27)

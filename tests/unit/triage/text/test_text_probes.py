@@ -110,3 +110,34 @@ def test_a_new_mild_deficit_said_to_be_stable(text: str, expected: str) -> None:
     fields: dict[str, Any] = {**BASE, "clinical_question": text}
     result = triage_referral(Referral.model_validate(fields), as_of=date(2026, 11, 27))
     assert result.urgency == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # the templates table
+    ("O/E SLR positive bilaterally. Since Sunday new pain down the right leg too.", "emergency"),
+    ("LABS | CRP | 46 | H | 0-5 mg/L", "urgent"),
+    ("X-ray: new wedge compression of T12 with 25% anterior height loss", "urgent"),
+    ("Red flag screen: Saddle anaesthesia: *** | Urinary retention: *** | HPI: pain improving",
+     "routine"),
+    ("If she were to develop a fever with wound discharge, please refer immediately.", "routine"),
+    ("PMH: RTA 2019 at 60 mph - fractured wrist, full recovery. | Now: back pain 4/10.",
+     "routine"),
+    ("RTA on Monday at 60 mph", "emergency"),
+    # the young table
+    ("he hasnt peed since like 9pm last night", "emergency"),
+    ("been having ED since coming off my cycle 2 wks ago", "emergency"),
+    ("seen in ED on Monday, ED doctor said back strain", "routine"),
+    ("wound leaking yellowish stuff and I checked my temp it's 38.4", "emergency"),
+    ("came off the bike at like 55 km/h, went over the bars", "emergency"),
+    ("it takes ages for me to start peeing, like a minute, since Sunday", "emergency"),
+    ("Hx osteosarcoma age 15. Now back pain that wakes him every night, unremitting.", "urgent"),
+    ("MRI: a new incomplete stress fracture; not present on the pre-operative MRI of August.",
+     "urgent"),
+    ("nearly pissed myself laughing at the physio", "routine"),
+    ("my mate on tren can't get it up lol", "routine"),
+    ("I pissed myself on the bus yesterday, didn't feel it", "emergency"),
+])
+def test_words_of_the_templates_and_young_tables(text: str, expected: str) -> None:
+    fields: dict[str, Any] = {**BASE, "clinical_question": text}
+    result = triage_referral(Referral.model_validate(fields), as_of=date(2026, 11, 27))
+    assert result.urgency == expected
