@@ -128,6 +128,12 @@ HOSTILE = {
     # precaution's forward reach
     "'CRP 11/10/26: 1.6 mg/dL;'": "CRP 11/10/26: 1.6 mg/dL; ",
     "'call 911 or go to the ER for'": "call 911 or go to the ER for ",
+    # the twenty-third session: a question answered in the next turn (text/dialogue.py), a field
+    # answered with its finding, a crash dated by a year, an accident far from its word
+    "'Dr: Any numbness? | Pt: no'": "Dr: Any numbness? | Pt: no. ",
+    "'Bowels: no control.'": "Bowels: no control. ",
+    "'RTA 2019 at 60 mph'": "RTA 2019 at 60 mph, ",
+    "'accident in bed on Wednesday'": "accident in bed on Wednesday night ",
 }
 
 
