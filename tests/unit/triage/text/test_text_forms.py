@@ -104,6 +104,12 @@ def test_a_red_flag_screen_answered_no_fires_nothing_but_the_cancer_history() ->
     assert [f.concept for f in result.text_findings] == ["cancer_history"]
 
 
+def urgency_received(text: str) -> str:
+    """As `urgency`, for a referral received on 27/11/2026 (its weekdays and dates count)."""
+    fields: dict[str, Any] = {**BASE, "clinical_question": text}
+    return triage_referral(Referral.model_validate(fields), as_of=date(2026, 11, 27)).urgency
+
+
 # A field answered with the finding itself: the label names the organ, the answer is what is
 # wrong with it ("Bowels: no control"). ": no" there is the finding, not the field's denial.
 FIELD_FINDINGS = [
@@ -146,9 +152,7 @@ FIELD_FINDINGS = [
 
 @pytest.mark.parametrize(("text", "expected"), FIELD_FINDINGS)
 def test_a_field_answered_with_its_finding(text: str, expected: str) -> None:
-    fields: dict[str, Any] = {**BASE, "clinical_question": text}
-    result = triage_referral(Referral.model_validate(fields), as_of=date(2026, 11, 27))
-    assert result.urgency == expected
+    assert urgency_received(text) == expected
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -196,6 +200,4 @@ def test_a_conversations_answer_is_written_after_its_question(text: str, expecte
      "Anything with the wound? | Caller: there's redness round the top of the scar", "emergency"),
 ])
 def test_a_conversation_is_read_by_its_answers(text: str, expected: str) -> None:
-    fields: dict[str, Any] = {**BASE, "clinical_question": text}
-    result = triage_referral(Referral.model_validate(fields), as_of=date(2026, 11, 27))
-    assert result.urgency == expected
+    assert urgency_received(text) == expected

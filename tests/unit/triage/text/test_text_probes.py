@@ -13,6 +13,12 @@ from services.triage.engine import triage_referral
 from tests.unit.triage.text.test_text_narratives import BASE
 
 
+def urgency(text: str) -> str:
+    """The urgency of a post-discectomy referral saying `text`, received on 27/11/2026."""
+    fields: dict[str, Any] = {**BASE, "clinical_question": text}
+    return triage_referral(Referral.model_validate(fields), as_of=date(2026, 11, 27)).urgency
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     ("urinary incont x2 since Sun", "emergency"),
     ("incont of urine since Mon", "emergency"),
@@ -30,9 +36,7 @@ from tests.unit.triage.text.test_text_narratives import BASE
     ("fell down 3 steps yesterday", "routine"),
 ])
 def test_the_notes_shorthand_is_read(text: str, expected: str) -> None:
-    fields: dict[str, Any] = {**BASE, "clinical_question": text}
-    result = triage_referral(Referral.model_validate(fields), as_of=date(2026, 11, 27))
-    assert result.urgency == expected
+    assert urgency(text) == expected
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -48,9 +52,7 @@ def test_the_notes_shorthand_is_read(text: str, expected: str) -> None:
     ("legs gave way 3 years ago after the stroke, unchanged since", "routine"),
 ])
 def test_both_legs_failing_and_sex_in_lay_words(text: str, expected: str) -> None:
-    fields: dict[str, Any] = {**BASE, "clinical_question": text}
-    result = triage_referral(Referral.model_validate(fields), as_of=date(2026, 11, 27))
-    assert result.urgency == expected
+    assert urgency(text) == expected
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -68,9 +70,7 @@ def test_both_legs_failing_and_sex_in_lay_words(text: str, expected: str) -> Non
      "before the flow starts - this is new for her.", "emergency"),
 ])
 def test_grades_with_their_sign_and_a_long_wait(text: str, expected: str) -> None:
-    fields: dict[str, Any] = {**BASE, "clinical_question": text}
-    result = triage_referral(Referral.model_validate(fields), as_of=date(2026, 11, 27))
-    assert result.urgency == expected
+    assert urgency(text) == expected
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -87,9 +87,7 @@ def test_grades_with_their_sign_and_a_long_wait(text: str, expected: str) -> Non
     ("She has had a poor stream for a long time", "routine"),
 ])
 def test_words_of_the_pregnancy_table(text: str, expected: str) -> None:
-    fields: dict[str, Any] = {**BASE, "clinical_question": text}
-    result = triage_referral(Referral.model_validate(fields), as_of=date(2026, 11, 27))
-    assert result.urgency == expected
+    assert urgency(text) == expected
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -107,9 +105,7 @@ def test_words_of_the_pregnancy_table(text: str, expected: str) -> None:
     ("R EHL 4/5 stable on 20/11, now 3/5 today", "emergency"),
 ])
 def test_a_new_mild_deficit_said_to_be_stable(text: str, expected: str) -> None:
-    fields: dict[str, Any] = {**BASE, "clinical_question": text}
-    result = triage_referral(Referral.model_validate(fields), as_of=date(2026, 11, 27))
-    assert result.urgency == expected
+    assert urgency(text) == expected
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -138,6 +134,4 @@ def test_a_new_mild_deficit_said_to_be_stable(text: str, expected: str) -> None:
     ("I pissed myself on the bus yesterday, didn't feel it", "emergency"),
 ])
 def test_words_of_the_templates_and_young_tables(text: str, expected: str) -> None:
-    fields: dict[str, Any] = {**BASE, "clinical_question": text}
-    result = triage_referral(Referral.model_validate(fields), as_of=date(2026, 11, 27))
-    assert result.urgency == expected
+    assert urgency(text) == expected
