@@ -79,6 +79,20 @@ ABBREVIATIONS = tuple((re.compile(pattern, re.IGNORECASE), meant) for pattern, m
     (r"(?<![\w.])e\.\s?g\.", "eg,"),
 ))
 
+# A decimal comma after a temperature's or a CRP's word, or before a degree: "Fever 38,2", "PCR 3,4
+# mg/dL", "Temperature 37,9", "38,6 grades" (blind translated table: the tokenizer split "38 , 2"
+# and neither was read). Only there: "4,5 months" and "L4,5" stay as written.
+DECIMAL_COMMA = (
+    re.compile(r"\b(?:temp(?:erature)?|fever|febrile|tmax|crp|pcr|t)\b[\s:=]*(?:[a-z]+\s+){0,3}?"
+               r"(\d{1,3}),(\d{1,2})\b", re.IGNORECASE),
+    re.compile(r"\b(\d{2}),(\d)\s*(?=°|º|grades\b|degrees\b|[cC]\b)"),
+)
+
+
+def decimal_commas(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, number) for each decimal comma read as a point."""
+    return [(m.start(1), m.end(2), f"{m[1]}.{m[2]}")
+            for pattern in DECIMAL_COMMA for m in pattern.finditer(text)]
 
 # Clinical words that are not in the English word list but are one slip from a lexicon word
 # ("Neuro: intact" is not "neuron"); found by running the speller over the test corpora.
@@ -203,6 +217,7 @@ def respell(text: str, speller: Speller, as_of: date | None = None,
     for pattern, meant in DICTATION + SCOTS + ABBREVIATIONS:
         found.extend((m.start(), 0, m.end(), meant, False) for m in pattern.finditer(text))
     found.extend((start, 0, end, words, False) for start, end, words in form_answers(text))
+    found.extend((start, 0, end, number, False) for start, end, number in decimal_commas(text))
     if as_of is not None:
         found.extend((start, 0, end, words, not onset)
                      for start, end, words, onset in calendar_dates(text, as_of, month_first))

@@ -66,6 +66,10 @@ PREGNANCY = {"referral_id": "pg-1", "referral_type": "post_surgery", "region": "
 # Young, active and online: a microdiscectomy 12 weeks before, age 24 M, nothing coded.
 YOUNG = {"referral_id": "yg-1", "referral_type": "post_surgery", "region": "lumbar", "age": 24,
          "sex": "M", "surgeries": [{"procedure": "microdiscectomy", "weeks_before_referral": 12}]}
+# Pain clinic and neuromodulation: an L4-S1 instrumented fusion 200 weeks before, age 55 F.
+PAIN_CLINIC = {"referral_id": "pn-1", "referral_type": "post_surgery", "region": "lumbar",
+               "age": 55, "sex": "F", "surgeries": [{"procedure": "fusion_instrumented",
+                                                      "weeks_before_referral": 200}]}
 TABLES = {"blind_narratives.txt": (as_question, BASE), "blind_letters.txt": (as_question, BASE),
           "blind_reports.txt": (as_current_report, BASE),
           "blind_letters2.txt": (as_question, BASE), "blind_notes.txt": (as_question, BASE),
@@ -87,7 +91,9 @@ TABLES = {"blind_narratives.txt": (as_question, BASE), "blind_letters.txt": (as_
           "blind_comorbid.txt": (as_question, COMORBID),
           "blind_pregnancy.txt": (as_question, PREGNANCY),
           "blind_templates.txt": (as_question, BASE),
-          "blind_young.txt": (as_question, YOUNG)}
+          "blind_young.txt": (as_question, YOUNG),
+          "blind_painclinic.txt": (as_question, PAIN_CLINIC),
+          "blind_translated.txt": (as_question, BASE)}
 # The day the referrals were received (their calendar dates count from it), as the worker reads
 # them; the pre-surgery table's last section was written for a reader with no such day.
 RECEIVED = date(2026, 11, 27)

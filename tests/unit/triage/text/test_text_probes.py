@@ -135,3 +135,25 @@ def test_a_new_mild_deficit_said_to_be_stable(text: str, expected: str) -> None:
 ])
 def test_words_of_the_templates_and_young_tables(text: str, expected: str) -> None:
     assert urgency(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # the pain-clinic table
+    ("feeling she hasn't finished: residual 320 mL", "emergency"),
+    ("no urinary symptoms: residual 50 mL", "routine"),
+    ("MRI: granuloma at L1-2 with compression of the conus and cauda equina", "emergency"),
+    ("CT: L4 right pedicle screw breaches the medial wall into the lateral recess", "urgent"),
+    # the translated table: decimal commas, PCR with its unit, literal idioms
+    ("Fever 38,2 since two days, wound red", "emergency"),
+    ("PCR 3,4 mg/dL, afebrile", "urgent"),
+    ("operated 4,5 months ago, pain 4/10", "routine"),
+    ("From 2 days urine is not coming, catheter placed, 900 cc came", "emergency"),
+    ("I make pee without to know, two times this week", "emergency"),
+    ("hypoesthesia in saddle of riding since 4 days", "emergency"),
+    ("since one week no sensation during marital relation", "emergency"),
+    ("From three days the legs are weak, both of them", "emergency"),
+    ("The wound is opened again and comes out liquid like water with yellow. No fever.", "urgent"),
+    ("I have retention of water in the legs", "routine"),
+])
+def test_words_of_the_pain_clinic_and_translated_tables(text: str, expected: str) -> None:
+    assert urgency(text) == expected
