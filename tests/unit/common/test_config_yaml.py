@@ -56,3 +56,16 @@ def test_an_sla_policy_file_with_a_repeated_urgency_is_refused(
     monkeypatch.setenv("SLA_POLICY_FILE", str(path))
     with pytest.raises(DuplicateKeyError, match="'soon' repeated at line 3"):
         load_sla_policy()
+
+
+def test_the_lexicon_lists_each_phrase_once_and_only_words_as_phrases() -> None:
+    # A hand edit can append a token pattern to a phrase list (the lexicon reads it as nothing)
+    # or list a phrase twice; neither is an error YAML reports.
+    concepts = load_config_yaml(LEXICON_PATH.read_text(encoding="utf-8"))["concepts"]
+    for name, concept in concepts.items():
+        phrases = concept.get("phrases") or []
+        assert all(isinstance(p, str) for p in phrases), f"{name}: a pattern among its phrases"
+        repeated = {p for p in phrases if phrases.count(p) > 1}
+        assert not repeated, f"{name} lists {sorted(repeated)} twice"
+        patterns = concept.get("patterns") or []
+        assert all(isinstance(p, list) for p in patterns), f"{name}: a phrase among its patterns"

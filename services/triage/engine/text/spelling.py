@@ -94,6 +94,7 @@ def decimal_commas(text: str) -> list[tuple[int, int, str]]:
     return [(m.start(1), m.end(2), f"{m[1]}.{m[2]}")
             for pattern in DECIMAL_COMMA for m in pattern.finditer(text)]
 
+
 # Clinical words that are not in the English word list but are one slip from a lexicon word
 # ("Neuro: intact" is not "neuron"); found by running the speller over the test corpora.
 CLINICAL_WORDS = frozenset({
