@@ -112,3 +112,21 @@ def dialogue_answers(text: str) -> list[tuple[int, int, str]]:
         elif VALUE.match(rest) and not NEGATION.search(_question(text, m.start())[1]):
             found.append((m.start(), m.end(), ": "))
     return found
+
+
+# A son or daughter writing about the patient calls the patient "Mum" or "Dad": "[Daughter 08:12]
+# Mum's had an accident with her bowels this morning", "Message from patient's daughter: Mum had
+# an accident with her bowels on Wednesday" (blind calls and pain-clinic tables) is the patient's
+# own story, not a family history.
+BY_CHILD = re.compile(
+    r"\b(?:from|by)\s+(?:the\s+)?(?:patient'?s?|pt'?s?|her|his|their)\s+(?:daughter|son)\b"
+    r"|\[\s*(?:daughter|son)\b|(?:^|\|)\s*(?:daughter|son)\s*(?:\([^)]{0,30}\))?\s*:"
+    r"|\bi(?:\s+am|'m|\s+m)\s+(?:her|his|the\s+patient'?s)\s+(?:daughter|son)\b",
+    re.IGNORECASE)
+PARENT_WORDS = frozenset({"mum", "mom", "mam", "mother", "mummy", "mommy", "dad", "father",
+                          "daddy"})
+
+
+def written_by_child(text: str) -> bool:
+    """Whether the patient's son or daughter writes (or speaks in) the text."""
+    return BY_CHILD.search(text) is not None

@@ -15,6 +15,7 @@ from datetime import date
 from itertools import accumulate
 from typing import Any
 
+from services.triage.engine.text.dialogue import PARENT_WORDS, written_by_child
 from services.triage.engine.text.lexicon import (
     CANCELLING,
     OPTIONAL_CANCELLING,
@@ -101,7 +102,7 @@ def _modifiers_by_sentence(doc: Any, findings: list[Any]) -> dict[int, list[Any]
     return out
 
 
-def _categories(span: Any, modifiers: list[Any]) -> set[str]:
+def _categories(span: Any, modifiers: list[Any], parent_is_patient: bool = False) -> set[str]:
     """ConText categories that reach a span from its sentence's modifiers.
 
     Helper cues are not ConText targets (their own span group), so the graph is asked whether
@@ -114,7 +115,8 @@ def _categories(span: Any, modifiers: list[Any]) -> set[str]:
             continue  # overlapping words modify nothing here
         if modifier.modifies(span):
             category = modifier.category.upper()
-            if category == "FAMILY" and _patient_between(span, start, end):
+            if category == "FAMILY" and (_patient_between(span, start, end) or (
+                    parent_is_patient and span.doc[start].lower_ in PARENT_WORDS)):
                 continue  # "Mum has noticed she is wetting herself": the relative reports
             out.add(category)
     return out
@@ -178,13 +180,14 @@ def _doc_mentions(doc: Any, index: int, source: str, lex: Lexicon,
     findings = _longest(all_findings, lex.fill_ins, lex.masks)
     sentence_of = {s.start: i for i, s in enumerate(doc.sents)}
     modifiers = _modifiers_by_sentence(doc, [s for s in all_findings if s.label_ not in lex.dated])
+    by_child = written_by_child(doc.text)  # then "Mum" is the patient (dialogue.py)
     out = []
     for span in sorted(findings + cues, key=lambda s: (s.start, s.end)):
         concept = lex.concepts[span.label_]
         if concept.mask:  # it has hidden what lies inside it (_longest); nothing to report
             continue
         sentence = span.sent
-        categories = _categories(span, modifiers.get(sentence.start, []))
+        categories = _categories(span, modifiers.get(sentence.start, []), by_child)
         out.append(Mention(  # quoted and placed as written (spelling.py mended what is read)
             concept=concept.name, source=source,
             span=written.quote(span.start_char, span.end_char)[:MAX_QUOTE],

@@ -157,3 +157,31 @@ def test_words_of_the_templates_and_young_tables(text: str, expected: str) -> No
 ])
 def test_words_of_the_pain_clinic_and_translated_tables(text: str, expected: str) -> None:
     assert urgency(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a son or daughter calls the patient Mum or Dad
+    ("[Daughter 08:12] Mum's had an accident with her bowels this morning", "emergency"),
+    ("Message from patient's daughter: Mum had an accident with her bowels on Wednesday",
+     "emergency"),
+    ("Son: Dad has wet himself twice since Monday", "emergency"),
+    # near misses: the patient writing of a parent, a grandparent in a child's message
+    ("Mum had an accident with her bowels on Wednesday, she has dementia. My back is the same.",
+     "routine"),
+    ("Message from patient's daughter: her grandmother had cauda equina syndrome", "routine"),
+    # a question whether she feels her bladder, answered no
+    ("Dr: do you feel when it's full? | Pt: No. | Dr: Any leaking? | Pt: No.", "emergency"),
+    ("Q: Can you tell when you need a wee? A: Nope", "emergency"),
+    ("Dr: do you feel when it's full? | Pt: Yes. | Dr: Any leaking? | Pt: No.", "routine"),
+    ("Dr: Any loss of feeling when your bladder is full? | Pt: No.", "routine"),
+    # a clause of its own after "can't feel it", a heading's parenthesis, "ring if so"
+    ("when I finish I can't feel it, and down there is kind of numb", "emergency"),
+    ("Voicemail (auto-transcribed, no punctuation): the numbness in the saddle area is still "
+     "there since thursday", "emergency"),
+    ("the leaflet said to ring if so im ringing and i cant tell when ive finished weeing",
+     "emergency"),
+    ("ring if you cant tell when youve finished weeing", "routine"),
+    ("no numbness, and my bladder is fine", "routine"),
+])
+def test_words_of_the_gap_rows_mended_in_session_24(text: str, expected: str) -> None:
+    assert urgency(text) == expected
