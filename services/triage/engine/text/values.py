@@ -16,7 +16,9 @@ MM_RE = re.compile(r"(?<![\d.,])((?:less\s+than|under|below|<)\s*)?(\d{1,2}(?:[.
 
 KG_RE = re.compile(r"(\d{2,3}(?:[.,]\d)?)\s*(?:kgs?|kilos?)\b", re.IGNORECASE)
 # between two weights: the second is the earlier one ("52.4kg (was 59.6kg in July)")
-EARLIER_SECOND_RE = re.compile(r"\(|\b(?:was|from|previously|prev|before|usual)\b", re.IGNORECASE)
+# ("74 kg today vs 81 kg in August": the first is today's)
+EARLIER_SECOND_RE = re.compile(
+    r"\(|\b(?:was|from|previously|prev|before|usual|today|now|currently)\b", re.IGNORECASE)
 
 
 def weight_drop(text: str) -> float | None:

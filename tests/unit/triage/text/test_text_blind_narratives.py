@@ -70,6 +70,23 @@ YOUNG = {"referral_id": "yg-1", "referral_type": "post_surgery", "region": "lumb
 PAIN_CLINIC = {"referral_id": "pn-1", "referral_type": "post_surgery", "region": "lumbar",
                "age": 55, "sex": "F", "surgeries": [{"procedure": "fusion_instrumented",
                                                       "weeks_before_referral": 200}]}
+# Many operations: a revision and extension of an instrumented fusion to L3-S1 five weeks before,
+# age 59 F (RF11 and fever alone apply), nothing coded.
+REVISION = {"referral_id": "rv-1", "referral_type": "post_surgery", "region": "lumbar", "age": 59,
+            "sex": "F", "surgeries": [{"procedure": "fusion_instrumented",
+                                       "weeks_before_referral": 5}]}
+# Neurology clinics and nerve look-alikes: facing a first lumbar operation, age 44 F.
+NEURO = {"referral_id": "nr-1", "referral_type": "pre_surgery", "region": "lumbar", "age": 44,
+         "sex": "F"}
+# Reports for lawyers, insurers and employers: a discectomy 40 weeks before, age 52 M.
+MEDICOLEGAL = {"referral_id": "ml-1", "referral_type": "post_surgery", "region": "lumbar",
+               "age": 52, "sex": "M", "surgeries": [{"procedure": "discectomy",
+                                                     "weeks_before_referral": 40}]}
+# Ambulance and emergency department: an L3-5 decompression three weeks before, age 71 M (RF11,
+# fever alone and RF9's low-energy arm by age apply), nothing coded.
+AMBULANCE = {"referral_id": "am-1", "referral_type": "post_surgery", "region": "lumbar",
+             "age": 71, "sex": "M", "surgeries": [{"procedure": "laminectomy_decompression",
+                                                   "weeks_before_referral": 3}]}
 TABLES = {"blind_narratives.txt": (as_question, BASE), "blind_letters.txt": (as_question, BASE),
           "blind_reports.txt": (as_current_report, BASE),
           "blind_letters2.txt": (as_question, BASE), "blind_notes.txt": (as_question, BASE),
@@ -93,7 +110,11 @@ TABLES = {"blind_narratives.txt": (as_question, BASE), "blind_letters.txt": (as_
           "blind_templates.txt": (as_question, BASE),
           "blind_young.txt": (as_question, YOUNG),
           "blind_painclinic.txt": (as_question, PAIN_CLINIC),
-          "blind_translated.txt": (as_question, BASE)}
+          "blind_translated.txt": (as_question, BASE),
+          "blind_revision.txt": (as_question, REVISION),
+          "blind_neuro.txt": (as_question, NEURO),
+          "blind_medicolegal.txt": (as_question, MEDICOLEGAL),
+          "blind_ambulance.txt": (as_question, AMBULANCE)}
 # The day the referrals were received (their calendar dates count from it), as the worker reads
 # them; the pre-surgery table's last section was written for a reader with no such day.
 RECEIVED = date(2026, 11, 27)

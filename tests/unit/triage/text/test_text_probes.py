@@ -185,3 +185,63 @@ def test_words_of_the_pain_clinic_and_translated_tables(text: str, expected: str
 ])
 def test_words_of_the_gap_rows_mended_in_session_24(text: str, expected: str) -> None:
     assert urgency(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # the examiner's pinprick, the clinician's words for the bladder and bowel
+    ("reduced pinprick over both buttocks and the perineum", "emergency"),
+    ("perianal pinprick reduced bilaterally S3-S5", "emergency"),
+    ("pinprick normal over the perineum", "routine"),
+    ("then only a weak trickle since Tuesday", "emergency"),
+    ("only realises she needs to go when her tummy feels full", "emergency"),
+    ("he has leaked urine at work without any warning", "emergency"),
+    ("I realised my trousers were wet. I never felt a thing.", "emergency"),
+    ("pt found wet in bed this am, unaware", "emergency"),
+    ("can't tell if it's wind or stool and she has soiled her underwear twice", "emergency"),
+    ("no feeling at all during sex since last week", "emergency"),
+    ("in the last fortnight or so nothing works down there", "emergency"),
+    # near misses: a buttock's cheek, a benefits descriptor, a job's retention
+    ("pins and needles in her bum cheek if she sits on hard chairs", "routine"),
+    ("Managing toilet needs or incontinence: 5a Can manage toilet needs or incontinence unaided",
+     "routine"),
+    ("Retention of his job is uncertain following the restructure", "routine"),
+    # a progressing foot, a crash, a height
+    ("Each day this week his left foot has got weaker", "emergency"),
+    ("objective evidence of progression of the motor deficit", "emergency"),
+    ("front-seat passenger in a car that left the road and rolled onto its roof", "emergency"),
+    ("slid off the edge, it's about 10 feet onto the drive", "emergency"),
+    ("slid down the wall to the floor", "routine"),
+    ("he rolled onto his side in bed", "routine"),
+    # a syndrome dated by its year, a relative by marriage
+    ("usual slow stream since CES 2016, unchanged", "routine"),
+    ("My sister-in-law had cauda equina last month", "routine"),
+])
+def test_words_of_the_revision_neurology_medicolegal_and_ambulance_tables(
+        text: str, expected: str) -> None:
+    assert urgency(text) == expected
+
+
+def test_a_bone_lesion_still_to_be_excluded_is_suspected() -> None:
+    text = ("MRI: multiple T1 hypointense foci in L1, L3 and sacrum - appearances suspicious for "
+            "marrow infiltration, myeloma or metastases to be excluded.")
+    assert urgency(text) == "urgent"
+    assert urgency("MRI: metastases excluded.") == "routine"
+    assert urgency("Possible urinary retention should be excluded if symptoms arise.") == "routine"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a temperature "spiked", a person "is" a temperature with its decimal
+    ("Spiked 38.3 overnight. MRI: discitis at L2/3.", "emergency"),
+    ("tonight she's 38.6 and the wound is red", "emergency"),
+    ("she's 38 and works as a nurse; the wound is red", "urgent"),
+    ("wound: moderate exudate, dressing changed", "urgent"),
+    # two weights, today's first; a loss written as "down 8 kg"
+    ("Prostate cancer 2019. Weight: 74 kg today vs 81 kg in August, not dieting.", "urgent"),
+    ("Prostate cancer 2019. Weight: 81 kg today vs 74 kg in August.", "routine"),
+    ("Weight down 8 kg since July (98 -> 90 kg), not dieting. Back pain wakes him every night.",
+     "urgent"),
+    ("not PU since yesterday evening, bladder palpable", "emergency"),
+])
+def test_temperatures_wounds_and_weights_as_the_services_write_them(
+        text: str, expected: str) -> None:
+    assert urgency(text) == expected
