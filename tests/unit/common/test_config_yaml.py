@@ -42,6 +42,17 @@ def test_the_lexicon_refuses_a_concept_with_two_pattern_lists(tmp_path: Path) ->
         load_lexicon(path, {rule_id for rule_id, _ in URGENCY_RULES})
 
 
+def test_the_lexicon_refuses_an_unquoted_yes_as_a_word(tmp_path: Path) -> None:
+    # YAML reads a bare `yes` as True; spaCy then refuses the pattern at the first referral read
+    text = LEXICON_PATH.read_text(encoding="utf-8").replace(
+        "  sexual_dysfunction_new:\n", "  sexual_dysfunction_probe:\n    patterns: [[{LOWER: ok}, "
+        "{LOWER: yes}]]\n  sexual_dysfunction_new:\n", 1)
+    path = tmp_path / "lexicon.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match="quote the word"):
+        load_lexicon(path, {rule_id for rule_id, _ in URGENCY_RULES})
+
+
 def test_the_packaged_files_have_no_repeated_keys() -> None:
     load_lexicon(LEXICON_PATH, {rule_id for rule_id, _ in URGENCY_RULES})
     load_rule_table()

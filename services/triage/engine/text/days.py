@@ -18,7 +18,7 @@ WORD_NUMBERS = {
 }
 UNIT_DAYS = {"day": 1, "week": 7, "wk": 7, "fortnight": 14, "month": 30}
 WEEKDAY = (r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday"
-           r"|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)")
+           r"|mon|tue|tues|weds|wed|thu|thur|thurs|fri|sat|sun)")
 COUNT_RE = re.compile(
     r"\b(\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
     r"fourteen|fifteen|twenty|thirty|couple|few)(?:\s+of)?\s+(day|week|wk|fortnight|month)s?\b",

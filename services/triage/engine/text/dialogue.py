@@ -121,7 +121,16 @@ def dialogue_answers(text: str) -> list[tuple[int, int, str]]:
 BY_CHILD = re.compile(
     r"\b(?:from|by)\s+(?:the\s+)?(?:patient'?s?|pt'?s?|her|his|their)\s+(?:daughter|son)\b"
     r"|\[\s*(?:daughter|son)\b|(?:^|\|)\s*(?:daughter|son)\s*(?:\([^)]{0,30}\))?\s*:"
-    r"|\bi(?:\s+am|'m|\s+m)\s+(?:her|his|the\s+patient'?s)\s+(?:daughter|son)\b",
+    r"|\bi(?:\s+am|'m|\s+m)\s+(?:her|his|the\s+patient'?s)\s+(?:daughter|son)\b"
+    r"|(?:^|\|)\s*(?:daughter|son)\s+(?:reports|says|writes|phoned|rang|called|asks)\b",
+    re.IGNORECASE)
+# ... or speaks of "Mum" (no "my") and of her operation: "Mum phoned me in tears tonight ... She had
+# her neck op in September", "Hi, Mom's temp at home was 101.3 ... She had the fusion in September"
+# (blind older neck table); a patient writes "my mum"
+BARE_PARENT = re.compile(r"(?<![Mm]y )(?<![Hh]er )(?<![Hh]is )(?<![Yy]our )\b(?:Mum|Mom|Mam|Dad)\b")
+PARENTS_OPERATION = re.compile(
+    r"\b(?:she|he)\s+(?:had|has\s+had)\s+(?:her|his|the)\s+(?:neck\s+|back\s+|spinal\s+|spine\s+"
+    r"|lumbar\s+)?(?:op|operation|surgery|fusion|discectomy|decompression|laminectomy)\b",
     re.IGNORECASE)
 PARENT_WORDS = frozenset({"mum", "mom", "mam", "mother", "mummy", "mommy", "dad", "father",
                           "daddy"})
@@ -129,4 +138,5 @@ PARENT_WORDS = frozenset({"mum", "mom", "mam", "mother", "mummy", "mommy", "dad"
 
 def written_by_child(text: str) -> bool:
     """Whether the patient's son or daughter writes (or speaks in) the text."""
-    return BY_CHILD.search(text) is not None
+    return BY_CHILD.search(text) is not None or (
+        BARE_PARENT.search(text) is not None and PARENTS_OPERATION.search(text) is not None)

@@ -174,10 +174,12 @@ def _check_pattern(name: str, pattern: Any) -> None:
     if not isinstance(pattern, list) or not all(isinstance(t, dict) for t in pattern):
         raise ValueError(f"lexicon concept {name}: a pattern is a list of token dicts")
     for token in pattern:
-        for attr in token.values():
+        for key, attr in token.items():
             words = attr.get("IN") if isinstance(attr, dict) else None
             if words is not None and not all(isinstance(w, str) for w in words):
                 raise ValueError(f"lexicon concept {name}: quote the words in {words}")
+            if key in ("LOWER", "TEXT") and isinstance(attr, bool):  # {LOWER: yes}
+                raise ValueError(f"lexicon concept {name}: quote the word in {token}")
 
 
 def load_lexicon(path: Path, rule_ids: set[str]) -> Lexicon:

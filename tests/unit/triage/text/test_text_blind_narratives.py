@@ -87,6 +87,22 @@ MEDICOLEGAL = {"referral_id": "ml-1", "referral_type": "post_surgery", "region":
 AMBULANCE = {"referral_id": "am-1", "referral_type": "post_surgery", "region": "lumbar",
              "age": 71, "sex": "M", "surgeries": [{"procedure": "laminectomy_decompression",
                                                    "weeks_before_referral": 3}]}
+# Exported from the GP record: an L4-5 laminectomy 16 weeks before, age 63 F, nothing coded.
+CODED = {"referral_id": "cd-1", "referral_type": "post_surgery", "region": "lumbar", "age": 63,
+         "sex": "F", "surgeries": [{"procedure": "laminectomy_decompression",
+                                    "weeks_before_referral": 16}]}
+# The finding inside the boilerplate: a microdiscectomy 9 weeks before, age 47 M.
+BOILERPLATE = {"referral_id": "bp-1", "referral_type": "post_surgery", "region": "lumbar",
+               "age": 47, "sex": "M", "surgeries": [{"procedure": "microdiscectomy",
+                                                     "weeks_before_referral": 9}]}
+# Infection after spine surgery: an instrumented L4-S1 fusion 8 weeks before, age 58 M.
+INFECTION = {"referral_id": "if-1", "referral_type": "post_surgery", "region": "lumbar", "age": 58,
+             "sex": "M", "surgeries": [{"procedure": "fusion_instrumented",
+                                        "weeks_before_referral": 8}]}
+# An older neck after surgery: a C5-6 ACDF 10 weeks before, age 74 F (RF9's low-energy arm by age).
+NECK_OLDER = {"referral_id": "no-1", "referral_type": "post_surgery", "region": "cervical",
+              "age": 74, "sex": "F", "surgeries": [{"procedure": "acdf",
+                                                    "weeks_before_referral": 10}]}
 TABLES = {"blind_narratives.txt": (as_question, BASE), "blind_letters.txt": (as_question, BASE),
           "blind_reports.txt": (as_current_report, BASE),
           "blind_letters2.txt": (as_question, BASE), "blind_notes.txt": (as_question, BASE),
@@ -114,7 +130,11 @@ TABLES = {"blind_narratives.txt": (as_question, BASE), "blind_letters.txt": (as_
           "blind_revision.txt": (as_question, REVISION),
           "blind_neuro.txt": (as_question, NEURO),
           "blind_medicolegal.txt": (as_question, MEDICOLEGAL),
-          "blind_ambulance.txt": (as_question, AMBULANCE)}
+          "blind_ambulance.txt": (as_question, AMBULANCE),
+          "blind_coded.txt": (as_question, CODED),
+          "blind_boilerplate.txt": (as_question, BOILERPLATE),
+          "blind_infection.txt": (as_question, INFECTION),
+          "blind_neckolder.txt": (as_question, NECK_OLDER)}
 # The day the referrals were received (their calendar dates count from it), as the worker reads
 # them; the pre-surgery table's last section was written for a reader with no such day.
 RECEIVED = date(2026, 11, 27)

@@ -245,3 +245,37 @@ def test_a_bone_lesion_still_to_be_excluded_is_suspected() -> None:
 def test_temperatures_wounds_and_weights_as_the_services_write_them(
         text: str, expected: str) -> None:
     assert urgency(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a lab form, a radiologist's words, a wound that keeps oozing
+    ("Test: C-reactive protein | Result: 1.8 mg/dL | Reference range: <0.5 mg/dL", "urgent"),
+    ("Indeterminate sclerotic focus in the right S1 body; MRI advised", "urgent"),
+    ("1.8 cm T1 hypointense lesion in L1, not typical for haemangioma, suspicious for metastasis",
+     "urgent"),
+    ("USS: 3.8 x 2.1 cm hypoechoic collection in the subcutaneous fat deep to the wound", "urgent"),
+    ("Wound swab: MSSA. Today still oozing.", "urgent"),
+    ("Patient still spiking, last 38.9 at 14:00. Wound swab MSSA, wound oozing.", "emergency"),
+    # the bladder and the saddle in people's words
+    ("he has to stand at the toilet for a long time before his urine starts", "emergency"),
+    ("only a dribble comes out and I still feel full afterwards", "emergency"),
+    ("his bum and the tops of both inner thighs have gone numb", "emergency"),
+    ('she can\'t feel anything "down there" since yesterday', "emergency"),
+    # a "not" that is its own verb's
+    ("The one thing I did not like is that the stream is weak since Monday", "emergency"),
+    ("I can't climb stairs properly, the A&E doctor wrote 'hip flexion 4/5'", "soon"),
+    # near misses: an old foot drop, a parent looked after, a fall's date
+    ("Old left foot drop since his 2020 stroke, wears an AFO, no change.", "routine"),
+    ("she is looking after her father who is doubly incontinent", "routine"),
+    ("I did not like the food on the ward", "routine"),
+])
+def test_words_of_the_gp_record_boilerplate_infection_and_older_neck_tables(
+        text: str, expected: str) -> None:
+    assert urgency(text) == expected
+
+
+def test_a_daughter_who_speaks_of_mums_operation_writes_of_the_patient() -> None:
+    text = ("Mum phoned me in tears tonight - she says when she sits on the loo she can't feel "
+            "anything down there. She had her neck op in September.")
+    assert urgency(text) == "emergency"
+    assert urgency("My mum had cauda equina syndrome; she had her operation in 2010.") == "routine"
