@@ -231,6 +231,10 @@ def _combine(mentions: list[Mention], lex: Lexicon) -> list[Mention]:
     return derived
 
 
+def _within(m: Mention, others: list[Mention]) -> bool:
+    return any(o is not m and o.start <= m.start < o.start + len(o.span) for o in others)
+
+
 def _stable(found: list[Mention], combo: Combination) -> str | None:
     """"New weakness 4/5, stable since": the scope's last word is that it is not changing.
 
@@ -238,9 +242,7 @@ def _stable(found: list[Mention], combo: Combination) -> str | None:
     the cue "progressing"); "stable for months, now worse" still combines, and a stop inside a
     part ("no longer stable") is that part's.
     """
-    def within(m: Mention, others: list[Mention]) -> bool:
-        return any(o is not m and o.start <= m.start < o.start + len(o.span) for o in others)
-
+    within = _within
     parts = [m for m in found if m.concept in combo.all]
     stops = [m for m in found if m.concept in combo.unless and m.reason is None
              and not within(m, parts)]  # "no longer stable" is a worsening cue
@@ -257,10 +259,13 @@ def _stable_next(found: list[Mention], combo: Combination, lex: Lexicon) -> str 
     sentence about the same thing (it, this, the weakness) that says only that it is stable.
     One with a cue of its own ("It is worse today") or about something else ("Back pain
     unchanged") leaves the first sentence as it was."""
-    if not combo.unless or any(m.concept in combo.all and lex.concepts[m.concept].cue
-                               for m in found):
+    if not combo.unless:
         return None
     stops = [m for m in found if m.concept in combo.unless and m.reason is None]
+    # a cue inside a stop is the stop's, a denied one says nothing ("isn't getting worse")
+    if any(m.concept in combo.all and lex.concepts[m.concept].cue and m.reason is None
+           and not _within(m, stops) for m in found):
+        return None
     if stops and ANAPHOR_RE.search(stops[0].sentence):
         return "longstanding_or_stable"
     return None

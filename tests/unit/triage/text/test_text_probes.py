@@ -279,3 +279,20 @@ def test_a_daughter_who_speaks_of_mums_operation_writes_of_the_patient() -> None
             "anything down there. She had her neck op in September.")
     assert urgency(text) == "emergency"
     assert urgency("My mum had cauda equina syndrome; she had her operation in 2010.") == "routine"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a new mild weakness said, in the next sentence or in other words, not to be changing
+    ("New L ankle dorsiflexion weakness (4/5) found at review. She says it has been the same for "
+     "about 3 weeks and isn't getting worse.", "soon"),
+    ("New weakness for 3 weeks; physio measured ankle DF 4/5 at two visits, same both times.",
+     "soon"),
+    ("EPB and EPL 4/5 on the right, new after surgery, same for 6 weeks.", "soon"),
+    # near misses: a next sentence that says it is worse, or speaks of something else
+    ("New L ankle dorsiflexion weakness (4/5) found at review. She says it is getting worse.",
+     "emergency"),
+    ("New L ankle dorsiflexion weakness (4/5) found at review. Back pain has been the same.",
+     "emergency"),
+])
+def test_a_new_mild_weakness_said_to_be_stable_in_other_words(text: str, expected: str) -> None:
+    assert urgency(text) == expected
