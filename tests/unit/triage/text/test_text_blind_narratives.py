@@ -70,39 +70,32 @@ YOUNG = {"referral_id": "yg-1", "referral_type": "post_surgery", "region": "lumb
 PAIN_CLINIC = {"referral_id": "pn-1", "referral_type": "post_surgery", "region": "lumbar",
                "age": 55, "sex": "F", "surgeries": [{"procedure": "fusion_instrumented",
                                                       "weeks_before_referral": 200}]}
-# Many operations: a revision and extension of an instrumented fusion to L3-S1 five weeks before,
-# age 59 F (RF11 and fever alone apply), nothing coded.
-REVISION = {"referral_id": "rv-1", "referral_type": "post_surgery", "region": "lumbar", "age": 59,
-            "sex": "F", "surgeries": [{"procedure": "fusion_instrumented",
-                                       "weeks_before_referral": 5}]}
-# Neurology clinics and nerve look-alikes: facing a first lumbar operation, age 44 F.
+
+
+def operated(ref: str, age: int, sex: str, procedure: str, weeks: float,
+             region: str = "lumbar") -> dict[str, Any]:
+    """A referral after one operation, nothing else coded (the tables' fixed context)."""
+    return {"referral_id": ref, "referral_type": "post_surgery", "region": region, "age": age,
+            "sex": sex, "surgeries": [{"procedure": procedure, "weeks_before_referral": weeks}]}
+
+
+# Many operations: a revision and extension of an instrumented fusion to L3-S1 (RF11, fever alone).
+REVISION = operated("rv-1", 59, "F", "fusion_instrumented", 5)
+# Neurology clinics and nerve look-alikes: facing a first lumbar operation.
 NEURO = {"referral_id": "nr-1", "referral_type": "pre_surgery", "region": "lumbar", "age": 44,
          "sex": "F"}
-# Reports for lawyers, insurers and employers: a discectomy 40 weeks before, age 52 M.
-MEDICOLEGAL = {"referral_id": "ml-1", "referral_type": "post_surgery", "region": "lumbar",
-               "age": 52, "sex": "M", "surgeries": [{"procedure": "discectomy",
-                                                     "weeks_before_referral": 40}]}
-# Ambulance and emergency department: an L3-5 decompression three weeks before, age 71 M (RF11,
-# fever alone and RF9's low-energy arm by age apply), nothing coded.
-AMBULANCE = {"referral_id": "am-1", "referral_type": "post_surgery", "region": "lumbar",
-             "age": 71, "sex": "M", "surgeries": [{"procedure": "laminectomy_decompression",
-                                                   "weeks_before_referral": 3}]}
-# Exported from the GP record: an L4-5 laminectomy 16 weeks before, age 63 F, nothing coded.
-CODED = {"referral_id": "cd-1", "referral_type": "post_surgery", "region": "lumbar", "age": 63,
-         "sex": "F", "surgeries": [{"procedure": "laminectomy_decompression",
-                                    "weeks_before_referral": 16}]}
-# The finding inside the boilerplate: a microdiscectomy 9 weeks before, age 47 M.
-BOILERPLATE = {"referral_id": "bp-1", "referral_type": "post_surgery", "region": "lumbar",
-               "age": 47, "sex": "M", "surgeries": [{"procedure": "microdiscectomy",
-                                                     "weeks_before_referral": 9}]}
-# Infection after spine surgery: an instrumented L4-S1 fusion 8 weeks before, age 58 M.
-INFECTION = {"referral_id": "if-1", "referral_type": "post_surgery", "region": "lumbar", "age": 58,
-             "sex": "M", "surgeries": [{"procedure": "fusion_instrumented",
-                                        "weeks_before_referral": 8}]}
-# An older neck after surgery: a C5-6 ACDF 10 weeks before, age 74 F (RF9's low-energy arm by age).
-NECK_OLDER = {"referral_id": "no-1", "referral_type": "post_surgery", "region": "cervical",
-              "age": 74, "sex": "F", "surgeries": [{"procedure": "acdf",
-                                                    "weeks_before_referral": 10}]}
+# Reports for lawyers, insurers and employers.
+MEDICOLEGAL = operated("ml-1", 52, "M", "discectomy", 40)
+# Ambulance and emergency department (RF11, fever alone and RF9's low-energy arm by age).
+AMBULANCE = operated("am-1", 71, "M", "laminectomy_decompression", 3)
+# Exported from the GP record.
+CODED = operated("cd-1", 63, "F", "laminectomy_decompression", 16)
+# The finding inside the boilerplate.
+BOILERPLATE = operated("bp-1", 47, "M", "microdiscectomy", 9)
+# Infection after spine surgery.
+INFECTION = operated("if-1", 58, "M", "fusion_instrumented", 8)
+# An older neck after surgery (RF9's low-energy arm by age).
+NECK_OLDER = operated("no-1", 74, "F", "acdf", 10, region="cervical")
 TABLES = {"blind_narratives.txt": (as_question, BASE), "blind_letters.txt": (as_question, BASE),
           "blind_reports.txt": (as_current_report, BASE),
           "blind_letters2.txt": (as_question, BASE), "blind_notes.txt": (as_question, BASE),
