@@ -296,3 +296,8 @@ def test_a_daughter_who_speaks_of_mums_operation_writes_of_the_patient() -> None
 ])
 def test_a_new_mild_weakness_said_to_be_stable_in_other_words(text: str, expected: str) -> None:
     assert urgency(text) == expected
+
+
+def test_not_making_it_to_the_toilet_is_the_accident() -> None:
+    assert urgency('twice in the past week he had "not made it" and soiled himself') == "emergency"
+    assert urgency("he did not make it to the dentist and has no bowel incontinence") == "routine"
