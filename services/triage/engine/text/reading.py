@@ -242,14 +242,13 @@ def _stable(found: list[Mention], combo: Combination) -> str | None:
     the cue "progressing"); "stable for months, now worse" still combines, and a stop inside a
     part ("no longer stable") is that part's.
     """
-    within = _within
     parts = [m for m in found if m.concept in combo.all]
     stops = [m for m in found if m.concept in combo.unless and m.reason is None
-             and not within(m, parts)]  # "no longer stable" is a worsening cue
+             and not _within(m, parts)]  # "no longer stable" is a worsening cue
     if not stops:
         return None
     # a denied cue is no part ("no progression, no new symptoms": "new" is negated)
-    parts = [m for m in parts if not within(m, stops) and m.reason is None]
+    parts = [m for m in parts if not _within(m, stops) and m.reason is None]
     last_part = max((m.start for m in parts), default=-1)
     return "longstanding_or_stable" if max(m.start for m in stops) > last_part else None
 

@@ -15,10 +15,11 @@ MM_RE = re.compile(r"(?<![\d.,])((?:less\s+than|under|below|<)\s*)?(\d{1,2}(?:[.
 
 
 KG_RE = re.compile(r"(\d{2,3}(?:[.,]\d)?)\s*(?:kgs?|kilos?)\b", re.IGNORECASE)
-# between two weights: the second is the earlier one ("52.4kg (was 59.6kg in July)")
-# ("74 kg today vs 81 kg in August": the first is today's)
-EARLIER_SECOND_RE = re.compile(
-    r"\(|\b(?:was|from|previously|prev|before|usual|today|now|currently)\b", re.IGNORECASE)
+# between two weights: the second is the earlier one ("52.4kg (was 59.6kg in July)"), or the
+# first is said to be today's right after it ("74 kg today vs 81 kg in August"; "74 kg, now 70 kg"
+# is a fall to 70)
+EARLIER_SECOND_RE = re.compile(r"\(|\b(?:was|from|previously|prev|before|usual)\b"
+                               r"|^\s*(?:today|now|currently)\b", re.IGNORECASE)
 
 
 def weight_drop(text: str) -> float | None:

@@ -133,6 +133,8 @@ def test_a_score_between_two_sites_is_the_one_it_follows() -> None:
     ("weight 52.4kg (was 59.6kg in July)", 7.2),
     ("wt 71.2kg (Aug 77.0kg)", 5.8),
     ("weight 60kg in May, 63 kg now", -3.0),  # a gain
+    ("Weight: 74 kg today vs 81 kg in August", 7.0),  # today's first
+    ("Weight 74 kg, now 70 kg", 4.0),  # "now" with the second
 ])
 def test_two_weights_give_the_fall_from_the_earlier(text: str, drop: float) -> None:
     from services.triage.engine.text.values import weight_drop
