@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import pytest
@@ -10,7 +9,7 @@ import pytest
 from schemas.referral import Referral
 from services.triage.engine import triage_referral
 from services.triage.engine.text.forms import MAX_ANSWERS, form_answers
-from tests.unit.triage.text.test_text_narratives import BASE
+from tests.unit.triage.text.test_text_narratives import BASE, urgency_received
 
 
 def written(text: str) -> str:
@@ -102,12 +101,6 @@ def test_a_red_flag_screen_answered_no_fires_nothing_but_the_cancer_history() ->
         "Fever? No. Saddle? No. Bladder/bowel? Normal.")}))
     assert result.urgency == "routine"
     assert [f.concept for f in result.text_findings] == ["cancer_history"]
-
-
-def urgency_received(text: str) -> str:
-    """As `urgency`, for a referral received on 27/11/2026 (its weekdays and dates count)."""
-    fields: dict[str, Any] = {**BASE, "clinical_question": text}
-    return triage_referral(Referral.model_validate(fields), as_of=date(2026, 11, 27)).urgency
 
 
 # A field answered with the finding itself: the label names the organ, the answer is what is

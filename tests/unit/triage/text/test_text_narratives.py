@@ -3,7 +3,9 @@ not fire (issue 9): each line of narratives.txt is `expected urgency || text`.""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +20,13 @@ CASES = [
     for line in TABLE.read_text(encoding="utf-8").splitlines()
     if line.strip() and not line.startswith("#")
 ]
+
+
+def urgency_received(text: str) -> str:
+    """The urgency of a BASE referral saying `text`, received on 27/11/2026 (its weekdays and
+    dates count from that day)."""
+    fields: dict[str, Any] = {**BASE, "clinical_question": text}
+    return triage_referral(Referral.model_validate(fields), as_of=date(2026, 11, 27)).urgency
 
 
 @pytest.mark.parametrize(("expected", "text"), CASES, ids=[t[:40] for _, t in CASES])

@@ -3,20 +3,9 @@ each read routine before its pattern, and each has a near miss that must stay as
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
-
 import pytest
 
-from schemas.referral import Referral
-from services.triage.engine import triage_referral
-from tests.unit.triage.text.test_text_narratives import BASE
-
-
-def urgency(text: str) -> str:
-    """The urgency of a post-discectomy referral saying `text`, received on 27/11/2026."""
-    fields: dict[str, Any] = {**BASE, "clinical_question": text}
-    return triage_referral(Referral.model_validate(fields), as_of=date(2026, 11, 27)).urgency
+from tests.unit.triage.text.test_text_narratives import urgency_received as urgency
 
 
 @pytest.mark.parametrize(("text", "expected"), [
