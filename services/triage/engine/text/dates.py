@@ -12,9 +12,10 @@ Dates are day first (UK), except for a patient whose jurisdiction writes them mo
 United States and its territories, the Philippines: `month_first`): "since 10/11" is 11 October
 there, 10 November here. A date without a year is the nearest such day; a numeric one without
 a year is a date only after a word that introduces one ("on 12/11", "since 21/11", "TCI
-04/12", "Date of surgery: 04/12"), never before "ago" or "post" ("12/7 ago" and "2/52 post-op"
-are counts of days and weeks) and never over 5 or 10 ("from 5/5 to 3/5" is a power grade, "from
-8/10" a pain score). Dates more than a year away are left as written: no rule counts them.
+04/12", "Date of surgery: 04/12"), never a count's "/7" or "/12" before "ago", "post" or "after"
+("12/7 ago" and "3/12 post-op" are counts of days and months) and never over 5 or 10 ("from
+5/5 to 3/5" is a power grade, "from 8/10" a pain score). Dates more than a year away are left
+as written: no rule counts them.
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ MONTH_FIRST_COUNTRIES = frozenset({"US", "PR", "GU", "VI", "AS", "MP", "UM", "PH
 COUNT_AFTER = re.compile(r"\s*(?i:ago|post|after|p/?o\b|postop)")
 # year-less "N/5" and "N/10" are a power grade and a pain score ("from 5/5 to 3/5", "(4/5)")
 SCORE_DENOMINATORS = (5, 10)
+# "12/7 ago", "3/12 post-op": a count of days or months before "ago" or "post" has one of these
+# second numbers ("/52" is no month); "on Fri 13/11 after a training session" is a date
+COUNT_DENOMINATORS = (7, 12)
 WINDOW = timedelta(days=366)
 # A letter dates a few dozen things at most; the words are longer than the date ("since 1/11"
 # is "since 26 days ago"), so past this many the text is read as written and stays bounded.
@@ -111,8 +115,9 @@ def _found(text: str, as_of: date, month_first: bool = False
         month = int(m.group("month"))
         # the second number of "4/5" or "8/10" is a grade's or a score's whichever comes first
         second = int(m.group("day" if month_first else "month"))
+        count = second in COUNT_DENOMINATORS and COUNT_AFTER.match(text, m.end())
         if year is None and (m.group("lead") is None or second in SCORE_DENOMINATORS
-                             or m.group("sep") == "-" or COUNT_AFTER.match(text, m.end())):
+                             or m.group("sep") == "-" or count):
             continue  # "12/7 ago", "4/5", "from 7-8": a count, a grade or a range, not a date
         when = _day(year, month, int(m.group("day")), as_of)
         if when is not None:

@@ -70,6 +70,9 @@ SHORTHAND_DAYS = {"7": 1, "52": 7, "12": 30}
 LAST_RE = re.compile(rf"\blast\s+(?:week|weekend|{WEEKDAY})\b", re.IGNORECASE)
 # "since Saturday": the latest such day, at most a week back ("since last Saturday" is LAST_RE)
 SINCE_WEEKDAY_RE = re.compile(rf"\bsince\s+{WEEKDAY}\b", re.IGNORECASE)
+# "noticed on Wednesday": a weekday named for a past onset is the latest such day, a week back at
+# most (the lexicon reads it only after a word of onset)
+ON_WEEKDAY_RE = re.compile(rf"\bon\s+{WEEKDAY}\b", re.IGNORECASE)
 YESTERDAY_RE = re.compile(r"\byesterday\b", re.IGNORECASE)
 
 
@@ -82,7 +85,7 @@ def days_ago(text: str) -> int | None:
         return counted
     if LAST_RE.search(text):
         return 13  # "last week", "last Tuesday": at most 13 days back
-    if SINCE_WEEKDAY_RE.search(text):
+    if SINCE_WEEKDAY_RE.search(text) or ON_WEEKDAY_RE.search(text):
         return 7
     if YESTERDAY_RE.search(text):
         return 1

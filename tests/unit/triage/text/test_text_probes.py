@@ -290,3 +290,25 @@ def test_a_new_mild_weakness_said_to_be_stable_in_other_words(text: str, expecte
 def test_not_making_it_to_the_toilet_is_the_accident() -> None:
     assert urgency('twice in the past week he had "not made it" and soiled himself') == "emergency"
     assert urgency("he did not make it to the dentist and has no bowel incontinence") == "routine"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a weekday named for the onset of a severe deficit is within the week
+    ("Coach: noticed on Wednesday his right foot is slapping and he can't lift his toes; "
+     "physio said dorsiflexion 2/5.", "emergency"),
+    # a date with a weekday before "after ..." is a date, not the count "12/7 after"
+    ("Onset of L foot drop on Fri 13/11 after a training session, dorsiflexion 3/5, not "
+     "worsening since.", "emergency"),
+    # near misses: an onset outside the fortnight, and a count of months before "post"
+    ("Onset of L foot drop on Thu 12/11 after a training session, dorsiflexion 3/5, not "
+     "worsening since.", "urgent"),
+    ("Foot drop, dorsiflexion 3/5, first noted 3/12 post-op and not worsening since.", "urgent"),
+])
+def test_a_weekday_or_a_date_before_after_dates_a_severe_deficit(text: str, expected: str) -> None:
+    assert urgency(text) == expected
+
+
+def test_legs_that_feel_like_jelly_are_both_legs_failing() -> None:
+    assert urgency("Since the weekend Mum's \"legs feel like jelly\", both of them, she now "
+                   "needs two sticks.") == "emergency"
+    assert urgency("His legs felt like jelly for years after the polio; no change.") == "routine"
