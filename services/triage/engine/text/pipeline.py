@@ -134,6 +134,18 @@ def _new_clauses_end_scopes(rules: list[Any]) -> list[Any]:
     return rules
 
 
+def shouted_contractions(tokenizer: Any) -> None:
+    """Split contractions written in capitals as their lower-case forms are: spaCy's exceptions
+    know "cant", "Can't" and "can't" but not "CANT" (one token) or "CAN'T" ("CAN", "'", "T"),
+    so "SHE CANT FEEL ANYTHING DOWN BELOW" was read as no finding (blind typos table)."""
+    from spacy.symbols import ORTH
+
+    for key, pieces in list(tokenizer.rules.items()):
+        if len(pieces) > 1 and key.upper() != key and key.upper() not in tokenizer.rules:
+            tokenizer.add_special_case(
+                key.upper(), [{**piece, ORTH: piece[ORTH].upper()} for piece in pieces])
+
+
 def cap_sentences(doc: Any) -> Any:
     """Cut over-long sentences (SENTENCE_TOKENS) at a clause break, or hard; and start one after
     a form's field separator ("Reason: pain not settling | PMH: renal cell carcinoma")."""
@@ -161,6 +173,7 @@ def build_pipeline(lex: Lexicon) -> Any:
     scopes.install()  # the same scopes, without comparing modifiers that cannot meet
 
     nlp = medspacy.load(medspacy_enable=["medspacy_tokenizer", "medspacy_pyrush"])
+    shouted_contractions(nlp.tokenizer)
     if FAST_SENTENCES:
         skip_unmatchable(nlp.get_pipe("medspacy_pyrush").rush.fastner)
     if "spine_sentence_cap" not in Language.factories:

@@ -73,6 +73,12 @@ SCOTS = tuple((re.compile(rf"\b{pattern}\b", re.IGNORECASE), meant) for pattern,
     (r"hasna(?:e)?", "has not"),
     (r"nae", "no"),
 ))
+# A negative typed without its apostrophe ("she doesnt have any numbness down below", "DIDNT
+# leak"): spaCy splits "doesnt" as "does" + "nt", which no negation rule reads, so a denial in a
+# hurried message fired the finding it denied (blind typos table). Written back with it.
+NO_APOSTROPHE = re.compile(
+    r"\b(don|doesn|didn|can|couldn|wouldn|shouldn|isn|wasn|aren|weren|hasn|haven|hadn|won|"
+    r"mustn|needn|ain)t\b", re.IGNORECASE)
 # "i.e." and "e.g." end no sentence ("4/5 ... ten days ago, i.e. not progressing")
 ABBREVIATIONS = tuple((re.compile(pattern, re.IGNORECASE), meant) for pattern, meant in (
     (r"(?<![\w.])i\.\s?e\.", "ie,"),
@@ -217,6 +223,8 @@ def respell(text: str, speller: Speller, as_of: date | None = None,
     found: list[tuple[int, int, int, str, bool]] = []
     for pattern, meant in DICTATION + SCOTS + ABBREVIATIONS:
         found.extend((m.start(), 0, m.end(), meant, False) for m in pattern.finditer(text))
+    found.extend((m.start(), 0, m.end(), m.group(1).lower() + "'t", False)
+                 for m in NO_APOSTROPHE.finditer(text))
     found.extend((start, 0, end, words, False) for start, end, words in form_answers(text))
     found.extend((start, 0, end, number, False) for start, end, number in decimal_commas(text))
     if as_of is not None:

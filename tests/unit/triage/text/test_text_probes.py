@@ -312,3 +312,23 @@ def test_legs_that_feel_like_jelly_are_both_legs_failing() -> None:
     assert urgency("Since the weekend Mum's \"legs feel like jelly\", both of them, she now "
                    "needs two sticks.") == "emergency"
     assert urgency("His legs felt like jelly for years after the polio; no change.") == "routine"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a negative typed without its apostrophe denies as the written one does
+    ("she doesnt have any numbness down below", "routine"),
+    ("I DIDNT HAVE ANY TROUBLE PEEING", "routine"),
+    ("havent had any accidents, dont have numbness anywhere", "routine"),
+    # and a finding after it is still read
+    ("cant feel my bum when i wipe since yesterday", "emergency"),
+    ("I havent been able to pee since last night", "emergency"),
+    # contractions shouted in capitals are split as their lower-case forms are
+    ("THIS IS HER HUSBAND. SHE SAYS SHE CANT FEEL ANYTHING DOWN BELOW WHEN SHE SITS ON THE "
+     "TOILET. STARTED THIS MORNING.", "emergency"),
+    ("SHE CAN'T FEEL ANYTHING DOWN BELOW SINCE THIS MORNING", "emergency"),
+    ("I DON'T HAVE ANY NUMBNESS DOWN BELOW", "routine"),
+    # a clause with its own subject after "and" ends the denial before it, comma or none
+    ("i havent got a thermometer and the scar is oozing again since monday", "urgent"),
+])
+def test_negatives_typed_in_a_hurry(text: str, expected: str) -> None:
+    assert urgency(text) == expected
