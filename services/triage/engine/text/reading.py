@@ -39,8 +39,9 @@ ANAPHOR_RE = re.compile(
     r"\b(it|this|which|the (weakness|deficit|power|foot drop|drop foot)|power|strength)\b"
     # a sentence with its subject left out ("Present since early Nov, stable."), a re-test ("Re-
     # tested Tuesday: still 4/5, unchanged") or the grade again: the same deficit (session 23)
-    r"|^\W*(present|still|unchanged|stable|same|not changed|no change)\b"
-    r"|\bre-?(tested|checked|examined)\b|\bstill [0-5][+-]?/5\b",
+    r"|^\W*(present|still|unchanged|stable|same|not changed|no change|not progressing|"
+    r"not worsening|not worse|no worse|no progression|improving)\b"
+    r"|\bre-?(tested|checked|examined|test|check)\b|\bstill [0-5][+-]?/5\b",
     re.IGNORECASE)
 
 

@@ -56,7 +56,26 @@ DICTATION = tuple((re.compile(rf"\b{pattern}\b", re.IGNORECASE), meant) for patt
     (r"in\s+continent\s+of", "incontinent of"),
     (r"sigh\s+attic(?:a)?", "sciatica"),
     (r"boat\s+legs", "both legs"),
+    # autocorrect and dictation (blind typos table): "I can't feel my bomb", "reduced power in
+    # both lakes"
+    (r"(?:(?<=\bmy\s)|(?<=\bher\s)|(?<=\bhis\s))bomb", "bum"),
+    (r"both\s+lakes", "both legs"),
+    (r"ate(?=\s+(?:out\s+of|over)\s+(?:ten|10)\b)", "eight"),  # "leg pain ate out of ten"
+    # text-speak: "ages b4 i can start peeing", "since last nite", "sex wiv my husband"
+    (r"b4", "before"),
+    (r"2day", "today"),
+    (r"2nite", "tonight"),
+    (r"nite", "night"),
+    (r"wiv", "with"),
 ))
+# A grade said aloud and typed as heard: "ankle plantar flexion four over five", "power for over
+# five on Monday, today three over five" (blind typos table); not "for over five years".
+SPOKEN_GRADE = re.compile(
+    r"\b(zero|one|two|three|four|for|five|[0-5])\s+(?:over|out\s+of)\s+(?:five|5)\b"
+    r"(?!\s*(?:years?|yrs?|months?|weeks?|wks?|days?|hours?|hrs?|minutes?|mins?|times)\b)",
+    re.IGNORECASE)
+GRADE_DIGITS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "for": "4",
+                "five": "5"}
 # Scots negatives (blind englishes table): "I cannae feel the paper" is "cannot feel", and "nae
 # numbness roond his backside" a denial ("nae" is no English word; whole words only)
 SCOTS = tuple((re.compile(rf"\b{pattern}\b", re.IGNORECASE), meant) for pattern, meant in (
@@ -225,6 +244,9 @@ def respell(text: str, speller: Speller, as_of: date | None = None,
         found.extend((m.start(), 0, m.end(), meant, False) for m in pattern.finditer(text))
     found.extend((m.start(), 0, m.end(), m.group(1).lower() + "'t", False)
                  for m in NO_APOSTROPHE.finditer(text))
+    found.extend((m.start(), 0, m.end(), GRADE_DIGITS.get(m.group(1).lower(), m.group(1)) + "/5",
+                  False) for m in SPOKEN_GRADE.finditer(text)
+                 if m.group(1).lower() != "for" or " over " in m.group().lower())
     found.extend((start, 0, end, words, False) for start, end, words in form_answers(text))
     found.extend((start, 0, end, number, False) for start, end, number in decimal_commas(text))
     if as_of is not None:

@@ -96,6 +96,23 @@ BOILERPLATE = operated("bp-1", 47, "M", "microdiscectomy", 9)
 INFECTION = operated("if-1", 58, "M", "fusion_instrumented", 8)
 # An older neck after surgery (RF9's low-energy arm by age).
 NECK_OLDER = operated("no-1", 74, "F", "acdf", 10, region="cervical")
+# The thoracic spine four weeks after a decompression (RF11, fever alone; RF9's low-energy arm).
+THORACIC = operated("th-1", 66, "M", "laminectomy_decompression", 4, region="thoracic")
+# A care-home resident with dementia (RF9's low-energy arm by age).
+CARE_HOME = operated("ch-1", 82, "F", "laminectomy_decompression", 12)
+# Bladder, bowel and pelvic clinics: facing a first lumbar operation.
+UROGYNAE = {"referral_id": "ug-1", "referral_type": "pre_surgery", "region": "lumbar", "age": 56,
+            "sex": "F"}
+# Discharge summaries and letters of other services, two weeks after a fusion.
+DISCHARGE = operated("ds-1", 61, "M", "fusion_instrumented", 2)
+# Medicines, doses and side effects.
+MEDICINES = operated("md-1", 49, "F", "microdiscectomy", 7)
+# Physiotherapy, OT, podiatry and orthotics (RF9's low-energy arm by age).
+ALLIED = operated("ah-1", 68, "M", "laminectomy_decompression", 14)
+# Work, sport and injuries.
+WORK_INJURY = operated("wi-1", 38, "M", "microdiscectomy", 20)
+# Typed in a hurry: typos, autocorrect and dictation.
+TYPOS = operated("ty-1", 33, "F", "discectomy", 26)
 TABLES = {"blind_narratives.txt": (as_question, BASE), "blind_letters.txt": (as_question, BASE),
           "blind_reports.txt": (as_current_report, BASE),
           "blind_letters2.txt": (as_question, BASE), "blind_notes.txt": (as_question, BASE),
@@ -127,7 +144,8 @@ TABLES = {"blind_narratives.txt": (as_question, BASE), "blind_letters.txt": (as_
           "blind_coded.txt": (as_question, CODED),
           "blind_boilerplate.txt": (as_question, BOILERPLATE),
           "blind_infection.txt": (as_question, INFECTION),
-          "blind_neckolder.txt": (as_question, NECK_OLDER)}
+          "blind_neckolder.txt": (as_question, NECK_OLDER),
+          "blind_typos.txt": (as_question, TYPOS)}
 # The day the referrals were received (their calendar dates count from it), as the worker reads
 # them; the pre-surgery table's last section was written for a reader with no such day.
 RECEIVED = date(2026, 11, 27)

@@ -332,3 +332,60 @@ def test_legs_that_feel_like_jelly_are_both_legs_failing() -> None:
 ])
 def test_negatives_typed_in_a_hurry(text: str, expected: str) -> None:
     assert urgency(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # autocorrect, dictation and text-speak (blind typos table)
+    ("cant feel my bomb when i wipe since yesterday", "emergency"),
+    ("On examination reduced power in both lakes, ankle plantar flexion four over five "
+     "bilaterally, this is new since her review last week.", "emergency"),
+    ("Havent had a wee since about 8 last nite, bladder feels like its going to burst",
+     "emergency"),
+    ("have 2 wait ages b4 i can start peeing n then its just a dribble", "emergency"),
+    ("since last week i cant feel anything during sex wiv my husband", "emergency"),
+    ("Dictated: left leg pain ate out of ten, back pain two out of ten. MRI shows a recurrent "
+     "L5-S1 disc compressing the left S1 nerve root.", "soon"),
+    # near misses: a time, a tap, a denial
+    ("back pain for over five years, otherwise well", "routine"),
+    ("the tap is just a dribble since the plumber came", "routine"),
+    ("Appearances are not suspicious for malignancy.", "routine"),
+])
+def test_typed_in_a_hurry_findings(text: str, expected: str) -> None:
+    assert urgency(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("MRI 24/11 shows a small collection at the L5S1 op site. No temperature.", "urgent"),
+    ("Leg pain now bilat since last week (was L only before).", "emergency"),
+    ("Leg pain has been bilateral for years, unchanged.", "routine"),
+    ("Bone scan: focal hot spot L2, suspicious for lesion, needs further imaging.", "urgent"),
+    ("CT: posterior migration of the annular closure implant at L5-S1. Neuro intact.", "urgent"),
+    ("R leg pain 9/10 way worse than back. MRI shows right foraminal stenosis L5/S1 matching "
+     "her sx. no weakness", "soon"),
+    ("leg pain 8 out of 10, back not too bad. MRI says re-herniation L5S1 on the left hitting "
+     "the nerve", "soon"),
+    ("pain in my right leg is 8/10 and my back is 4. mri said severe central canal stenosis at "
+     "L4-5 compressing the nerves.", "soon"),
+])
+def test_report_words_as_people_type_them(text: str, expected: str) -> None:
+    assert urgency(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # over, in people's words, with the finding's subject left out or a pronoun
+    ("had numb bum for a day or so just after surgery in may, went away n never came back",
+     "routine"),
+    ("had to have a catheter after the op cos of retention but its been fine ever since",
+     "routine"),
+    ("wound had a bit of oozing in june, had antibiotics, healed up totally since", "routine"),
+    # near misses: another thing went away, or it never did
+    ("I can't feel my bum and the leg pain went away", "emergency"),
+    ("I can't feel my bum, the leg pain has been fine ever since", "emergency"),
+    ("numb bum since Tuesday, hasn't gone away", "emergency"),
+    # a new mild weakness that the next sentence says is not progressing
+    ("NEW MILD WEAKNESS L DF 4/5. NOT PROGRESSING ON RETEST. NO RED FLAGS", "soon"),
+    ("Power 4/5 R plantarflexion, new. Improving slightly.", "soon"),
+    ("New L DF 4/5. Back pain not worse.", "emergency"),
+])
+def test_over_and_not_progressing_as_people_say_it(text: str, expected: str) -> None:
+    assert urgency(text) == expected
