@@ -122,7 +122,9 @@ BY_CHILD = re.compile(
     r"\b(?:from|by)\s+(?:the\s+)?(?:patient'?s?|pt'?s?|her|his|their)\s+(?:daughter|son)\b"
     r"|\[\s*(?:daughter|son)\b|(?:^|\|)\s*(?:daughter|son)\s*(?:\([^)]{0,30}\))?\s*:"
     r"|\bi(?:\s+am|'m|\s+m)\s+(?:her|his|the\s+patient'?s)\s+(?:daughter|son)\b"
-    r"|(?:^|\|)\s*(?:daughter|son)\s+(?:reports|says|writes|phoned|rang|called|asks)\b",
+    r"|(?:^|\|)\s*(?:daughter|son)\s+(?:reports|says|writes|phoned|rang|called|asks)\b"
+    # "Son's email to the spinal secretary:", "Daughter's text:" (blind care-home table)
+    r"|(?:^|\|)\s*(?:daughter|son)'?s\s+(?:e-?mail|text|message|letter|call|note|voicemail)\b",
     re.IGNORECASE)
 # ... or speaks of "Mum" (no "my") and of her operation: "Mum phoned me in tears tonight ... She had
 # her neck op in September", "Hi, Mom's temp at home was 101.3 ... She had the fusion in September"

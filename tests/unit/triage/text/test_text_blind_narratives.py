@@ -145,7 +145,8 @@ TABLES = {"blind_narratives.txt": (as_question, BASE), "blind_letters.txt": (as_
           "blind_boilerplate.txt": (as_question, BOILERPLATE),
           "blind_infection.txt": (as_question, INFECTION),
           "blind_neckolder.txt": (as_question, NECK_OLDER),
-          "blind_typos.txt": (as_question, TYPOS)}
+          "blind_typos.txt": (as_question, TYPOS),
+          "blind_carehome.txt": (as_question, CARE_HOME)}
 # The day the referrals were received (their calendar dates count from it), as the worker reads
 # them; the pre-surgery table's last section was written for a reader with no such day.
 RECEIVED = date(2026, 11, 27)

@@ -22,10 +22,10 @@ CASES = [
 ]
 
 
-def urgency_received(text: str) -> str:
-    """The urgency of a BASE referral saying `text`, received on 27/11/2026 (its weekdays and
-    dates count from that day)."""
-    fields: dict[str, Any] = {**BASE, "clinical_question": text}
+def urgency_received(text: str, **coded: Any) -> str:
+    """The urgency of a BASE referral (with any `coded` fields replaced) saying `text`, received
+    on 27/11/2026 (its weekdays and dates count from that day)."""
+    fields: dict[str, Any] = {**BASE, **coded, "clinical_question": text}
     return triage_referral(Referral.model_validate(fields), as_of=date(2026, 11, 27)).urgency
 
 

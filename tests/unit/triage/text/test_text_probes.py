@@ -389,3 +389,29 @@ def test_report_words_as_people_type_them(text: str, expected: str) -> None:
 ])
 def test_over_and_not_progressing_as_people_say_it(text: str, expected: str) -> None:
     assert urgency(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a care home's words for the red flags (blind care-home table), in an 82-year-old
+    ('When we wiped her bottom she said "I can\'t feel that, have you done it?"', "emergency"),
+    ("Since Monday she doesn't seem to know when she needs to go and isn't aware when she has "
+     "been.", "emergency"),
+    ("Day-time dry for months. From 22/11 wet at every day-time check.", "emergency"),
+    ("New since Sunday: leakage of liquid stool into pad several times a day.", "emergency"),
+    ("About 10 days ago started again in BOTH legs and staff say it is worse every day.",
+     "emergency"),
+    ("Resident found at the bottom of the main staircase (14 steps), unwitnessed.", "emergency"),
+    ("Pad dry since lunchtime. Our bladder scan approx 800 mL.", "emergency"),
+    ("Rolled out of bed overnight. Left hip X-ray normal.", "urgent"),
+    ("Found Edith kneeling on the floor by her bed, no visible injury.", "urgent"),
+    ("The back wound (not the sacral area) has a small sinus at the lower end draining serous "
+     "fluid. Apyrexial.", "urgent"),
+    # her usual, in the words carers use
+    ("Continence reassessment: long-standing mixed incontinence, pads for 4+ years.", "routine"),
+    ("Body map: incontinence-associated dermatitis from her pads. Barrier cream.", "routine"),
+    ("New: mild L foot weakness (4/5) found by GP Tues, same Thurs.", "soon"),
+    ("Fell in 2025 (wrist fracture, healed). Now: new mild weakness of the left ankle 4/5, "
+     "present for 3 weeks, not changing.", "soon"),
+])
+def test_a_care_homes_words(text: str, expected: str) -> None:
+    assert urgency(text, age=82) == expected
