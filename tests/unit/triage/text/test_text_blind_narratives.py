@@ -146,7 +146,13 @@ TABLES = {"blind_narratives.txt": (as_question, BASE), "blind_letters.txt": (as_
           "blind_infection.txt": (as_question, INFECTION),
           "blind_neckolder.txt": (as_question, NECK_OLDER),
           "blind_typos.txt": (as_question, TYPOS),
-          "blind_carehome.txt": (as_question, CARE_HOME)}
+          "blind_carehome.txt": (as_question, CARE_HOME),
+          "blind_thoracic.txt": (as_question, THORACIC),
+          "blind_urogynae.txt": (as_question, UROGYNAE),
+          "blind_discharge.txt": (as_question, DISCHARGE),
+          "blind_medicines.txt": (as_question, MEDICINES),
+          "blind_allied.txt": (as_question, ALLIED),
+          "blind_workinjury.txt": (as_question, WORK_INJURY)}
 # The day the referrals were received (their calendar dates count from it), as the worker reads
 # them; the pre-surgery table's last section was written for a reader with no such day.
 RECEIVED = date(2026, 11, 27)

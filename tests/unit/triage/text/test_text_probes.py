@@ -415,3 +415,59 @@ def test_over_and_not_progressing_as_people_say_it(text: str, expected: str) -> 
 ])
 def test_a_care_homes_words(text: str, expected: str) -> None:
     assert urgency(text, age=82) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # bladder, bowel and sexual losses in clinic letters and people's words (blind pelvic
+    # clinics, medicines and work tables)
+    ("She says since Tuesday she is numb when I wipe, like the dentist has been.", "emergency"),
+    ('She reports the labia and the area between the legs feel "dead" since Sunday.',
+     "emergency"),
+    ("since tues the wee just comes out i dont feel it coming", "emergency"),
+    ("Since last Friday she has had to self-catheterise because she just can't empty, taught "
+     "by the district nurse.", "emergency"),
+    ('Since then she says her bladder "won\'t empty", she goes back 3-4 times.', "emergency"),
+    ("She leaks urine when she coughs or sneezes, never had this before.", "emergency"),
+    ("it takes a while to start passing urine since last week", "emergency"),
+    ("he keeps going to the toilet for a wee and then can't get it started", "emergency"),
+    ("Now brown fluid is leaking into her pad - she can't hold it.", "emergency"),
+    ("Pt had an accident in bed - bowels opened without her feeling it coming.", "emergency"),
+    ("Since last weekend I can't feel anything when we have sex.", "emergency"),
+    ("since the fall on monday theres no feeling when i come", "emergency"),
+    # near misses: a mind's hesitancy, an employer's retention, a bowel that won't empty
+    ("He expressed some hesitancy about going back up the scaffold. Waterworks normal.",
+     "routine"),
+    ("Frankly, retention of experienced scaffolders is a big issue for us.", "routine"),
+    ("hesitancy to start his stream since Monday", "emergency"),
+])
+def test_losses_in_clinic_letters_and_peoples_words(text: str, expected: str) -> None:
+    assert urgency(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # both legs, and the thoracic level (blind thoracic, physiotherapy and discharge tables)
+    ("Since Tuesday he is numb from the belly button down, both sides.", "emergency"),
+    ("Since Sunday I can't feel where my feet are unless I look at them.", "emergency"),
+    ("From day 4 he reported pins and needles and numbness over both soles, persisting.",
+     "emergency"),
+    ("Since Sunday, pins and needles from his bum right down the backs of both legs.",
+     "emergency"),
+    ("Left leg sciatica for 5 months. Pain and tingling in the right leg as well since last "
+     "week.", "emergency"),
+    ("He reports sciatica down both legs which began last week and has not settled.",
+     "emergency"),
+    # a severe deficit dated by its cause, and MRC 3 in words
+    ("After a scrum collapse on Saturday 21/11 he has a right foot drop, dorsiflexion 2/5.",
+     "emergency"),
+    ("Can lift the right foot up against gravity only - this has come on since Wednesday.",
+     "emergency"),
+    # a fall from the top of a ladder, a temperature on the family's thermometer
+    ("Yesterday he fell from the top of a 3 m ladder while clearing gutters.", "emergency"),
+    ("Temperature since last night - 101.2 on our thermometer - and the scar has gone red and "
+     "hot.", "emergency"),
+    # near misses: a weakness there before the operation, a temperature denied
+    ("Right EHL 4/5 - present before his 2024 operation and never fully recovered.", "routine"),
+    ("Scar leaking a little for five days; she has not had a temperature.", "urgent"),
+])
+def test_both_legs_levels_falls_and_temperatures(text: str, expected: str) -> None:
+    assert urgency(text) == expected
