@@ -71,7 +71,7 @@ DICTATION = tuple((re.compile(rf"\b{pattern}\b", re.IGNORECASE), meant) for patt
 # A grade said aloud and typed as heard: "ankle plantar flexion four over five", "power for over
 # five on Monday, today three over five" (blind typos table); not "for over five years".
 SPOKEN_GRADE = re.compile(
-    r"\b(zero|one|two|three|four|for|five|[0-5])\s+(?:over|out\s+of)\s+(?:five|5)\b"
+    r"\b(zero|one|two|three|four|for|five|[0-5])\s+(over|out\s+of)\s+(?:five|5)\b"
     r"(?!\s*(?:years?|yrs?|months?|weeks?|wks?|days?|hours?|hrs?|minutes?|mins?|times)\b)",
     re.IGNORECASE)
 GRADE_DIGITS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "for": "4",
@@ -246,7 +246,7 @@ def respell(text: str, speller: Speller, as_of: date | None = None,
                  for m in NO_APOSTROPHE.finditer(text))
     found.extend((m.start(), 0, m.end(), GRADE_DIGITS.get(m.group(1).lower(), m.group(1)) + "/5",
                   False) for m in SPOKEN_GRADE.finditer(text)
-                 if m.group(1).lower() != "for" or " over " in m.group().lower())
+                 if m.group(1).lower() != "for" or m.group(2).lower() == "over")
     found.extend((start, 0, end, words, False) for start, end, words in form_answers(text))
     found.extend((start, 0, end, number, False) for start, end, number in decimal_commas(text))
     if as_of is not None:

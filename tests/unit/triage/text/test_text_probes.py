@@ -471,3 +471,15 @@ def test_losses_in_clinic_letters_and_peoples_words(text: str, expected: str) ->
 ])
 def test_both_legs_levels_falls_and_temperatures(text: str, expected: str) -> None:
     assert urgency(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # the dentist's numbness in the saddle's words, read as one sentence's combination
+    ("His bottom and the inside of his thighs feel \"like I've had an injection at the "
+     "dentist\" when he sits on the toilet.", "emergency"),
+    ("The area between her legs feels like it's been injected at the dentist.", "emergency"),
+    # near miss: a bottom and a dentist in one sentence, nothing numb
+    ("Her bum is fine, she saw the dentist today.", "routine"),
+])
+def test_numb_like_the_dentist(text: str, expected: str) -> None:
+    assert urgency(text) == expected
