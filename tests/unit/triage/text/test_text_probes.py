@@ -406,6 +406,10 @@ def test_over_and_not_progressing_as_people_say_it(text: str, expected: str) -> 
     ("Found Edith kneeling on the floor by her bed, no visible injury.", "urgent"),
     ("The back wound (not the sacral area) has a small sinus at the lower end draining serous "
      "fluid. Apyrexial.", "urgent"),
+    # near misses: a thing found on the floor, a nose's sinuses, a wound's trickle
+    ("Found it on the floor by the bed: her hearing aid.", "routine"),
+    ("Her sinuses are draining since the cold.", "routine"),
+    ("Dressing changed; the wound: it's only a trickle.", "routine"),
     # her usual, in the words carers use
     ("Continence reassessment: long-standing mixed incontinence, pads for 4+ years.", "routine"),
     ("Body map: incontinence-associated dermatitis from her pads. Barrier cream.", "routine"),
@@ -434,7 +438,8 @@ def test_a_care_homes_words(text: str, expected: str) -> None:
     ("Pt had an accident in bed - bowels opened without her feeling it coming.", "emergency"),
     ("Since last weekend I can't feel anything when we have sex.", "emergency"),
     ("since the fall on monday theres no feeling when i come", "emergency"),
-    # near misses: a mind's hesitancy, an employer's retention, a bowel that won't empty
+    # near misses: a mind's hesitancy, an employer's retention, a UTI's cloudy urine
+    ("Urine comes out cloudy and smells since Monday.", "routine"),
     ("He expressed some hesitancy about going back up the scaffold. Waterworks normal.",
      "routine"),
     ("Frankly, retention of experienced scaffolders is a big issue for us.", "routine"),
