@@ -25,53 +25,6 @@ def as_current_report(text: str) -> dict[str, Any]:
     return {"imaging": [{"modality": "mri", "weeks_ago": 1, "report_text": text}]}
 
 
-# A pre-surgery referral: no operation yet, nothing coded (the text carries the date).
-PRE_SURGERY = {"referral_id": "p-1", "referral_type": "pre_surgery", "region": "lumbar",
-               "age": 50, "sex": "F"}
-# A cervical referral after an anterior cervical discectomy and fusion, nothing coded.
-CERVICAL = {"referral_id": "c-1", "referral_type": "post_surgery", "region": "cervical", "age": 50,
-            "sex": "F", "surgeries": [{"procedure": "acdf", "weeks_before_referral": 20}]}
-# An older patient after a lumbar decompression, nothing coded (RF9's low-energy rule by age).
-ELDERLY = {"referral_id": "e-1", "referral_type": "post_surgery", "region": "lumbar", "age": 78,
-           "sex": "F", "surgeries": [{"procedure": "laminectomy_decompression",
-                                      "weeks_before_referral": 20}]}
-# Three weeks after a microdiscectomy: the early rules (RF11, fever alone) apply, nothing coded.
-EARLY = {"referral_id": "y-1", "referral_type": "post_surgery", "region": "lumbar", "age": 45,
-         "sex": "M", "surgeries": [{"procedure": "microdiscectomy", "weeks_before_referral": 3}]}
-# Years after a fusion (failed back surgery syndrome): an L4/5 TLIF 150 weeks ago, age 58 M.
-LATE = {"referral_id": "l-1", "referral_type": "post_surgery", "region": "lumbar", "age": 58,
-        "sex": "M", "surgeries": [{"procedure": "tlif", "weeks_before_referral": 150}]}
-# Facing neck surgery: a pre-surgery cervical referral, age 62 F, nothing coded.
-PRE_CERVICAL = {"referral_id": "pc-1", "referral_type": "pre_surgery", "region": "cervical",
-                "age": 62, "sex": "F"}
-# The first week after a two-level lumbar decompression, age 71 F (ward notes dated by the
-# post-operative day), nothing coded.
-FIRST_WEEK = {"referral_id": "fw-1", "referral_type": "post_surgery", "region": "lumbar",
-              "age": 71, "sex": "F", "surgeries": [{"procedure": "laminectomy_decompression",
-                                                    "weeks_before_referral": 1}]}
-# Written in the United States ten weeks after an instrumented L4-5 fusion, age 52 M: the
-# patient's jurisdiction has numeric dates read month first (text/dates.py), nothing else coded.
-US = {"referral_id": "us-1", "referral_type": "post_surgery", "region": "lumbar", "age": 52,
-      "sex": "M", "patient": {"jurisdiction": "US-TX"},
-      "surgeries": [{"procedure": "fusion_instrumented", "weeks_before_referral": 10}]}
-# Other illnesses in the way: an instrumented L4-5 fusion 30 weeks before, age 67 M (RF9's
-# low-energy arm by age), nothing coded.
-COMORBID = {"referral_id": "cm-1", "referral_type": "post_surgery", "region": "lumbar", "age": 67,
-            "sex": "M", "surgeries": [{"procedure": "fusion_instrumented",
-                                       "weeks_before_referral": 30}]}
-# Pregnancy, birth and after: a microdiscectomy 70 weeks before, age 32 F, nothing coded.
-PREGNANCY = {"referral_id": "pg-1", "referral_type": "post_surgery", "region": "lumbar", "age": 32,
-             "sex": "F", "surgeries": [{"procedure": "microdiscectomy",
-                                        "weeks_before_referral": 70}]}
-# Young, active and online: a microdiscectomy 12 weeks before, age 24 M, nothing coded.
-YOUNG = {"referral_id": "yg-1", "referral_type": "post_surgery", "region": "lumbar", "age": 24,
-         "sex": "M", "surgeries": [{"procedure": "microdiscectomy", "weeks_before_referral": 12}]}
-# Pain clinic and neuromodulation: an L4-S1 instrumented fusion 200 weeks before, age 55 F.
-PAIN_CLINIC = {"referral_id": "pn-1", "referral_type": "post_surgery", "region": "lumbar",
-               "age": 55, "sex": "F", "surgeries": [{"procedure": "fusion_instrumented",
-                                                      "weeks_before_referral": 200}]}
-
-
 def operated(ref: str, age: int, sex: str, procedure: str, weeks: float,
              region: str = "lumbar") -> dict[str, Any]:
     """A referral after one operation, nothing else coded (the tables' fixed context)."""
@@ -79,11 +32,43 @@ def operated(ref: str, age: int, sex: str, procedure: str, weeks: float,
             "sex": sex, "surgeries": [{"procedure": procedure, "weeks_before_referral": weeks}]}
 
 
+def facing_surgery(ref: str, age: int, sex: str, region: str = "lumbar") -> dict[str, Any]:
+    """A pre-surgery referral: no operation yet, nothing else coded."""
+    return {"referral_id": ref, "referral_type": "pre_surgery", "region": region, "age": age,
+            "sex": sex}
+
+
+# A pre-surgery referral: no operation yet, nothing coded (the text carries the date).
+PRE_SURGERY = facing_surgery("p-1", 50, "F")
+# A cervical referral after an anterior cervical discectomy and fusion, nothing coded.
+CERVICAL = operated("c-1", 50, "F", "acdf", 20, region="cervical")
+# An older patient after a lumbar decompression, nothing coded (RF9's low-energy rule by age).
+ELDERLY = operated("e-1", 78, "F", "laminectomy_decompression", 20)
+# Three weeks after a microdiscectomy: the early rules (RF11, fever alone) apply, nothing coded.
+EARLY = operated("y-1", 45, "M", "microdiscectomy", 3)
+# Years after a fusion (failed back surgery syndrome): an L4/5 TLIF 150 weeks ago, age 58 M.
+LATE = operated("l-1", 58, "M", "tlif", 150)
+# Facing neck surgery: a pre-surgery cervical referral, age 62 F, nothing coded.
+PRE_CERVICAL = facing_surgery("pc-1", 62, "F", region="cervical")
+# The first week after a two-level lumbar decompression, age 71 F (ward notes dated by the
+# post-operative day), nothing coded.
+FIRST_WEEK = operated("fw-1", 71, "F", "laminectomy_decompression", 1)
+# Written in the United States ten weeks after an instrumented L4-5 fusion, age 52 M: the
+# patient's jurisdiction has numeric dates read month first (text/dates.py), nothing else coded.
+US = {**operated("us-1", 52, "M", "fusion_instrumented", 10), "patient": {"jurisdiction": "US-TX"}}
+# Other illnesses in the way: an instrumented L4-5 fusion 30 weeks before, age 67 M (RF9's
+# low-energy arm by age), nothing coded.
+COMORBID = operated("cm-1", 67, "M", "fusion_instrumented", 30)
+# Pregnancy, birth and after: a microdiscectomy 70 weeks before, age 32 F, nothing coded.
+PREGNANCY = operated("pg-1", 32, "F", "microdiscectomy", 70)
+# Young, active and online: a microdiscectomy 12 weeks before, age 24 M, nothing coded.
+YOUNG = operated("yg-1", 24, "M", "microdiscectomy", 12)
+# Pain clinic and neuromodulation: an L4-S1 instrumented fusion 200 weeks before, age 55 F.
+PAIN_CLINIC = operated("pn-1", 55, "F", "fusion_instrumented", 200)
 # Many operations: a revision and extension of an instrumented fusion to L3-S1 (RF11, fever alone).
 REVISION = operated("rv-1", 59, "F", "fusion_instrumented", 5)
 # Neurology clinics and nerve look-alikes: facing a first lumbar operation.
-NEURO = {"referral_id": "nr-1", "referral_type": "pre_surgery", "region": "lumbar", "age": 44,
-         "sex": "F"}
+NEURO = facing_surgery("nr-1", 44, "F")
 # Reports for lawyers, insurers and employers.
 MEDICOLEGAL = operated("ml-1", 52, "M", "discectomy", 40)
 # Ambulance and emergency department (RF11, fever alone and RF9's low-energy arm by age).
@@ -101,8 +86,7 @@ THORACIC = operated("th-1", 66, "M", "laminectomy_decompression", 4, region="tho
 # A care-home resident with dementia (RF9's low-energy arm by age).
 CARE_HOME = operated("ch-1", 82, "F", "laminectomy_decompression", 12)
 # Bladder, bowel and pelvic clinics: facing a first lumbar operation.
-UROGYNAE = {"referral_id": "ug-1", "referral_type": "pre_surgery", "region": "lumbar", "age": 56,
-            "sex": "F"}
+UROGYNAE = facing_surgery("ug-1", 56, "F")
 # Discharge summaries and letters of other services, two weeks after a fusion.
 DISCHARGE = operated("ds-1", 61, "M", "fusion_instrumented", 2)
 # Medicines, doses and side effects.
